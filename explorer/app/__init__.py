@@ -1,0 +1,1 @@
+"""The window: PySide6 + pyqtgraph. It shows what explorer.core produces and computes nothing."""

@@ -1,0 +1,394 @@
+"""The `explorer` command: no arguments opens the window; subcommands run headless.
+
+Errors the user can act on become one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from explorer import __version__
+
+
+def _progress(total: int | None, desc: str):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, file=sys.stderr, unit="step", dynamic_ncols=True)
+
+
+def cmd_info(args) -> int:
+    from explorer.core import checkpoint
+    ckpt = checkpoint.load(args.checkpoint)
+    s = ckpt.summary()
+    if args.json:
+        print(json.dumps(s, indent=2))
+        return 0
+    print(checkpoint.describe(ckpt))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import torch
+
+    from explorer.core import checkpoint, samplers
+    from explorer.core.sampling import sample_checkpoint
+    from explorer.core.train import resolve_device
+
+    ckpt = checkpoint.load(args.checkpoint, expect_kind="diffusion")
+    device = resolve_device(args.device)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    steps = args.steps or samplers.DEFAULT_STEPS[args.sampler]
+    gen = sample_checkpoint(ckpt, args.n, args.sampler, steps, args.seed, device, not args.no_final_denoise)
+    bar = _progress(None if args.sampler == "ascent" else steps + 1, f"{args.sampler} {ckpt.name}")
+    traj = samplers.run(gen, callback=lambda f: bar.update(1))
+    bar.close()
+    path = traj.save_npz(args.out)
+    print(f"wrote {path}: {len(traj.frames)} frames of {tuple(traj.frames[0].x_t.shape)}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from explorer.core.nets import UNetConfig
+    from explorer.core.train import TrainConfig, train_diffusion
+
+    data = {"name": "user" if args.data not in ("shapes", "phi4") else args.data, "n": args.n,
+            "split": args.split, "seed": args.data_seed, "params": json.loads(args.data_params or "{}")}
+    if data["name"] == "user":
+        data["path"] = str(Path(args.data).resolve())
+        data["params"].setdefault("size", args.size)
+        data["params"].setdefault("channels", args.channels)
+    if data["name"] == "shapes":
+        data["params"].setdefault("size", args.size)
+    if data["name"] == "phi4":
+        data["params"].setdefault("L", args.size)
+    arch = UNetConfig(channels=args.channels, size=args.size, widths=[int(w) for w in args.widths.split(",")],
+                      blocks=args.blocks, bias_free=args.bias_free,
+                      padding="circular" if data["name"] == "phi4" else "zeros")
+    tc = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16,
+                     save_every=args.save_every)
+    command = "explorer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    ckpt = train_diffusion(data, arch, args.out, tc, args.device, name=args.name, description=args.description,
+                           command=command)
+    t = ckpt.config["training"]
+    print(f"wrote {ckpt.path}: {ckpt.parameters:,} parameters, final loss {t['final_loss']:.4f}, "
+          f"{t['seconds_this_run']} s ({t['steps_per_second']} steps/s)", file=sys.stderr)
+    return 0
+
+
+def cmd_data(args) -> int:
+    import numpy as np
+
+    from explorer.core import checkpoint
+    from explorer.core.data import training_set
+    from explorer.core.export import atomic_write
+
+    cfg = checkpoint.read_config(args.checkpoint)
+    x = training_set(cfg["data"])
+    atomic_write(Path(args.out), lambda f: np.save(f, x.astype(np.float32), allow_pickle=False))
+    print(f"wrote {args.out}: {x.shape} float32", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from explorer.core import checkpoint
+    from explorer.core.evaluate import psnr_table
+
+    ckpt = checkpoint.load(args.checkpoint, expect_kind="diffusion")
+    table = psnr_table(ckpt, n=args.n, seed=args.seed)
+    print(f"{'sigma/alpha':>11} {'train PSNR':>10} {'test PSNR':>10} {'gap':>6}")
+    for row in table["rows"]:
+        print(f"{row['snr_sigma']:11.3f} {row['train_psnr']:10.2f} {row['test_psnr']:10.2f} {row['gap']:6.2f}")
+    print(f"mean train-minus-test gap: {table['mean_gap']:.2f} dB over {len(table['rows'])} noise levels")
+    if args.json:
+        Path(args.json).write_text(json.dumps(table, indent=2))
+    return 0
+
+
+def cmd_phi4(args) -> int:
+    from explorer.core.data import phi4
+    from explorer.core.export import atomic_write
+
+    if args.action == "critical":
+        sizes = [int(v) for v in args.sizes.split(",")]
+        betas = [float(v) for v in args.betas.split(",")]
+        res = phi4.critical_point(sizes, betas, args.lam, chains=args.chains, burn_in=args.burn_in,
+                                  measure=args.measure, log=lambda s: print(s, file=sys.stderr))
+        res["command"] = "explorer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        print(f"beta_c = {res['beta_c']:.4f} ± {res['error']:.4f} (lam = {args.lam}, Binder crossing of L = {sizes})")
+    else:
+        res = phi4.equilibrium(args.L, args.beta, args.lam, chains=args.chains, sweeps=args.sweeps,
+                               log=lambda s: print(s, file=sys.stderr))
+        for row in res["curve"]:
+            print(f"sweep {row['sweep']:6d}  <|m|> hot start {row['hot']:.4f}  cold start {row['cold']:.4f}")
+        print(f"burn-in {res['burn_in']} sweeps; tau_int(|m|) = {res['tau_int_abs_m']:.0f} sweeps; "
+              f"{res['seconds_per_sweep_per_1000_chains'] * 1000:.1f} ms per sweep of 1000 chains")
+    if args.out:
+        atomic_write(Path(args.out), lambda f: f.write((json.dumps(res, indent=1) + "\n").encode()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="explorer", description="Watch generative models build images and fields. "
+                                "Without a command, opens the window.")
+    p.add_argument("--version", action="version", version=f"explorer {__version__}")
+    sub = p.add_subparsers(dest="command")
+
+    s = sub.add_parser("info", help="print a checkpoint's config and parameter count")
+    s.add_argument("checkpoint")
+    s.add_argument("--json", action="store_true", help="print the same as JSON")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("sample", help="sample a diffusion checkpoint; write the whole trajectory to .npz")
+    s.add_argument("checkpoint")
+    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default="sde")
+    s.add_argument("--steps", type=int, default=None, help="steps (ascent: the most iterations)")
+    s.add_argument("--n", type=int, default=16, help="batch size")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    s.add_argument("--no-final-denoise", action="store_true")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("train", help="train a model")
+    tsub = s.add_subparsers(dest="model", required=True)
+    t = tsub.add_parser("diffusion", help="train a diffusion denoiser")
+    t.add_argument("--data", required=True, help="shapes, phi4, or a folder of images / a .npy or .npz array")
+    t.add_argument("--data-params", default=None, help="JSON of generator parameters, e.g. '{\"beta\": 0.68}'")
+    t.add_argument("--data-seed", type=int, default=0)
+    t.add_argument("--n", type=int, required=True, help="training-set size N")
+    t.add_argument("--split", choices=["S1", "S2", "all"], default="S1")
+    t.add_argument("--size", type=int, default=32)
+    t.add_argument("--channels", type=int, default=1)
+    t.add_argument("--widths", default="16,32,64")
+    t.add_argument("--blocks", type=int, default=1)
+    t.add_argument("--bias-free", action="store_true")
+    t.add_argument("--steps", type=int, default=3000)
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on recent CPUs)")
+    t.add_argument("--save-every", type=int, default=500)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--name", default=None)
+    t.add_argument("--description", default="")
+    t.add_argument("--out", required=True)
+    t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("data", help="write a checkpoint's exact training set (N, C, H, W) float32 to .npy")
+    s.add_argument("checkpoint")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_data)
+
+    s = sub.add_parser("evaluate", help="denoising PSNR on the training set and on fresh data, over noise levels")
+    s.add_argument("checkpoint")
+    s.add_argument("--n", type=int, default=256, help="images per set")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", default=None)
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("phi4", help="phi^4 Monte Carlo: locate the critical point, measure equilibration")
+    s.add_argument("action", choices=["critical", "equilibrium"])
+    s.add_argument("--sizes", default="16,32", help="lattice sizes for the Binder crossing")
+    s.add_argument("--betas", default="0.64,0.66,0.68,0.70,0.72")
+    s.add_argument("--lam", type=float, default=0.5)
+    s.add_argument("--L", type=int, default=32)
+    s.add_argument("--beta", type=float, default=None, help="default: the recorded critical beta")
+    s.add_argument("--chains", type=int, default=256)
+    s.add_argument("--burn-in", type=int, default=2000)
+    s.add_argument("--measure", type=int, default=2000)
+    s.add_argument("--sweeps", type=int, default=8000)
+    s.add_argument("--out", default=None, help="write the result as JSON")
+    s.set_defaults(func=cmd_phi4)
+
+    s = sub.add_parser("export", help="export a run (.npz) as PNG frames, a GIF and a contact sheet")
+    s.add_argument("run")
+    s.add_argument("--gif", default=None)
+    s.add_argument("--frames", default=None, help="folder for frame_0000.png, ...")
+    s.add_argument("--sheet", default=None, help="contact sheet PNG (steps x samples)")
+    s.add_argument("--png", default=None, help="one frame as PNG (see --step)")
+    s.add_argument("--step", type=int, default=None, help="frame index for --png (default: the last)")
+    s.add_argument("--rows", type=int, default=8, help="steps in the contact sheet")
+    s.add_argument("--cmap", choices=["grey", "diverging"], default="grey")
+    s.add_argument("--levels", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"))
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("screenshot", help="open the window offscreen, run, go to a step, save the window as PNG")
+    s.add_argument("out")
+    s.add_argument("--checkpoint", default=None)
+    s.add_argument("--step", type=int, default=None, help="default: the middle of the run")
+    s.add_argument("--view", choices=["trajectory"], default="trajectory")
+    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default=None)
+    s.add_argument("--steps", type=int, default=None)
+    s.add_argument("--n", type=int, default=None)
+    s.add_argument("--seed", type=int, default=None)
+    s.set_defaults(func=cmd_screenshot)
+
+    s = sub.add_parser("stats", help="power spectrum, histogram and <|m|> of samples against fresh or training data")
+    s.add_argument("checkpoint")
+    s.add_argument("--n", type=int, default=1000)
+    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default="ode")
+    s.add_argument("--steps", type=int, default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--reference", choices=["fresh", "train"], default="fresh",
+                   help="fresh data from the generator (MCMC for phi4), or the training set")
+    s.add_argument("--json", default=None)
+    s.add_argument("--samples-out", default=None, help="also save the generated samples (.npy)")
+    s.set_defaults(func=cmd_stats)
+
+    s = sub.add_parser("compare", help="S1 and S2 models from the same noise: similarities and nearest training images")
+    s.add_argument("--s1", required=True)
+    s.add_argument("--s2", required=True)
+    s.add_argument("--n", type=int, default=16)
+    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default="sde")
+    s.add_argument("--steps", type=int, default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--k", type=int, default=3, help="nearest neighbours per sample")
+    s.add_argument("--threshold", type=float, default=0.95, help="memorised when cos(nearest own) >= this")
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--json", default=None)
+    s.add_argument("--out", default=None, help="also write both runs: OUT.S1.npz and OUT.S2.npz")
+    s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("sweep", help="the generalise-or-memorise curves over the bundled S1/S2 pairs")
+    s.add_argument("--n", type=int, default=16)
+    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default="sde")
+    s.add_argument("--steps", type=int, default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--json", default=None)
+    s.set_defaults(func=cmd_sweep)
+
+    s = sub.add_parser("gui", help="open the window (the same as no command)")
+    s.add_argument("checkpoint", nargs="?")
+    s.set_defaults(func=cmd_gui)
+    return p
+
+
+def cmd_screenshot(args) -> int:
+    from explorer.app.main_window import screenshot
+    out = screenshot(Path(args.out), args.checkpoint, args.step, args.view, sampler=args.sampler, steps=args.steps,
+                     n=args.n, seed=args.seed)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from explorer.core import export
+    from explorer.core.trajectory import Trajectory
+
+    traj = Trajectory.load_npz(args.run)
+    if not (args.gif or args.frames or args.sheet or args.png):
+        raise ValueError("say what to export: --gif FILE, --frames DIR, --sheet FILE and/or --png FILE")
+    levels = (args.levels[0], args.levels[1]) if args.levels else None
+    if args.png:
+        step = len(traj.frames) - 1 if args.step is None else args.step
+        if not -len(traj.frames) <= step < len(traj.frames):
+            raise ValueError(f"--step {step}: the run has {len(traj.frames)} frames")
+        export.save_frame_png(Path(args.png), traj, step, "both", levels, args.cmap)
+    if args.frames:
+        export.save_frame_sequence(Path(args.frames), traj, "both", levels, args.cmap)
+    if args.gif:
+        export.save_gif(Path(args.gif), traj, "both", levels, args.cmap)
+    if args.sheet:
+        export.save_contact_sheet(Path(args.sheet), traj, args.rows, "x0_hat", levels, args.cmap)
+    print(f"exported {len(traj.frames)} frames of {args.run}", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args) -> int:
+    import numpy as np
+
+    from explorer.core import checkpoint, stats
+    from explorer.core.data import fresh_images, training_set
+    from explorer.core.sampling import final_samples
+    from explorer.core.train import resolve_device
+
+    ckpt = checkpoint.load(args.checkpoint, expect_kind="diffusion")
+    bar = _progress(args.n, "sampling")
+    gen = final_samples(ckpt, args.n, args.sampler, args.steps, args.seed, resolve_device(args.device),
+                        progress=lambda done, total: bar.update(done - bar.n))
+    bar.close()
+    data = ckpt.config["data"]
+    ref = fresh_images(data, args.n) if args.reference == "fresh" else training_set(data)[: args.n]
+    res = stats.compare(gen, ref)
+    res |= {"checkpoint": ckpt.name, "sampler": args.sampler, "steps": args.steps, "reference": args.reference}
+    print(stats.format_table(res))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    if args.samples_out:
+        np.save(args.samples_out, gen)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from explorer.core import checkpoint
+    from explorer.core import generalization as gen
+    from explorer.core.train import resolve_device
+
+    ckpt1 = checkpoint.load(args.s1, expect_kind="diffusion")
+    ckpt2 = checkpoint.load(args.s2, expect_kind="diffusion")
+    res = gen.compare(ckpt1, ckpt2, args.n, args.sampler, args.steps, args.seed, args.k, resolve_device(args.device),
+                      args.threshold)
+    traj1, traj2 = res.pop("trajectories")
+    print(f"{'sample':>6} {'cos(S1,S2)':>10} {'S1: nearest own (cos)':>24} {'S2: nearest own (cos)':>24}")
+    for r in res["samples"]:
+        cells = [f"#{r[s]['nearest_own'][0]} ({r[s]['cos_own'][0]:.3f}){' M' if r[s]['memorised'] else '  '}"
+                 for s in ("S1", "S2")]
+        print(f"{r['sample']:6d} {r['cos_s1_s2']:10.3f} {cells[0]:>24} {cells[1]:>24}")
+    sm, b = res["summary"], res["baseline"]
+    print(f"median cos(S1,S2) {sm['cos_s1_s2_median']:.3f}; median cos(nearest own) {sm['cos_nearest_own_median']:.3f}; "
+          f"memorised (cos >= {sm['threshold']}) {sm['memorised_fraction']:.0%}; "
+          f"fresh-image baseline: median nearest cos {b['median']:.3f}  (M = memorised)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    if args.out:
+        traj1.save_npz(Path(args.out).with_suffix(".S1.npz"))
+        traj2.save_npz(Path(args.out).with_suffix(".S2.npz"))
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from explorer.core import generalization as gen
+    from explorer.core.train import resolve_device
+
+    if not gen.bundled_pairs():
+        raise ValueError("no bundled S1/S2 pairs in checkpoints/index.json")
+    print(gen.SWEEP_HEADER)
+    rows = gen.sweep(args.n, args.sampler, args.steps, args.seed, resolve_device(args.device), log=print)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"sampler": args.sampler, "n": args.n, "seed": args.seed, "rows": rows},
+                                              indent=1))
+    return 0
+
+
+def cmd_gui(args) -> int:
+    from explorer.app.main_window import launch
+    return launch(getattr(args, "checkpoint", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from explorer.core.errors import ExplorerError
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.func = cmd_gui
+    try:
+        return args.func(args)
+    except ExplorerError as e:
+        print(f"explorer: error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"explorer: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("explorer: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

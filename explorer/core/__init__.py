@@ -1,0 +1,1 @@
+"""The science of explorer: torch, numpy and pywt only; never Qt."""

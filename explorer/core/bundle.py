@@ -1,0 +1,40 @@
+"""Writes checkpoints/index.json from the configs of the checkpoints in a folder.
+
+python -m explorer.core.bundle checkpoints/
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from explorer.core import checkpoint
+
+DEFAULT = "shapes-N10000-S1"
+
+
+def index_entries(folder: Path) -> list[dict]:
+    entries = []
+    for path in sorted(folder.glob("*.safetensors")):
+        cfg = checkpoint.read_config(path)
+        data = cfg.get("data") or {}
+        entries.append({"name": cfg.get("name") or path.stem, "file": path.name, "kind": cfg["kind"],
+                        "data": data.get("name"), "n": data.get("n"), "split": data.get("split"),
+                        "size": cfg["arch"]["size"], "description": cfg.get("description", "")})
+    names = [e["name"] for e in entries]
+    default = DEFAULT if DEFAULT in names else (names[0] if names else None)
+    for e in entries:
+        e["default"] = e["name"] == default
+    return entries
+
+
+def main(folder: str) -> int:
+    folder = Path(folder)
+    entries = index_entries(folder)
+    (folder / "index.json").write_text(json.dumps({"checkpoints": entries}, indent=1) + "\n")
+    print(f"indexed {len(entries)} checkpoints in {folder / 'index.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else str(checkpoint.bundled_dir())))

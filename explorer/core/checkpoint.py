@@ -1,0 +1,230 @@
+"""Checkpoints: one .safetensors file per model, its JSON config in the file's metadata.
+
+The config (metadata key "explorer") holds: format, version, kind, name, description, arch
+(a UNetConfig), data (name, params, n, split, seed, mean, std) and training (steps, batch, lr,
+seed, final loss, seconds, command). `load` validates all of it and raises a specific
+CheckpointError that says what is wrong and what to do. Nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from explorer import __version__
+from explorer.core.errors import (CheckpointError, ConfigError, MissingKeys, NotASafetensorsFile,
+                                  ShapeMismatch, TruncatedCheckpoint, UnknownKind)
+from explorer.core.nets import Denoiser, UNetConfig, count_parameters
+
+FORMAT = "explorer-checkpoint"
+KINDS = ("diffusion", "wcrg-lowpass", "wcrg-conditional")
+_MAX_HEADER = 100 * 2 ** 20
+
+
+@dataclass
+class Checkpoint:
+    """A loaded, validated model: `model(x_t, t[, cond]) -> x0_hat`, in eval mode on the CPU."""
+
+    path: Path
+    config: dict
+    model: Denoiser
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.config.get("name") or self.path.stem
+
+    @property
+    def kind(self) -> str:
+        return self.config["kind"]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        a = self.config["arch"]
+        return (a["channels"], a["size"], a["size"])
+
+    @property
+    def parameters(self) -> int:
+        return count_parameters(self.model)
+
+    def summary(self) -> dict:
+        """What `explorer info` prints and the window shows."""
+        return {"name": self.name, "path": str(self.path), "sha256": self.sha256, "kind": self.kind,
+                "image_shape": list(self.image_shape), "parameters": self.parameters, **self.config}
+
+
+def describe(ckpt: "Checkpoint") -> str:
+    """A few lines a person reads: what the model is, its data, and how it was trained."""
+    s = ckpt.summary()
+    lines = [f"{s['name']}  ({s['kind']}, {s['parameters']:,} parameters, image {tuple(s['image_shape'])})",
+             f"  file      {s['path']}", f"  sha256    {s['sha256']}"]
+    if s.get("description"):
+        lines.append(f"  about     {s['description']}")
+    d = s.get("data") or {}
+    if d:
+        lines.append(f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} seed={d.get('seed')} "
+                     f"params={json.dumps(d.get('params', {}))}")
+    a = s["arch"]
+    lines.append(f"  arch      widths={a['widths']} blocks={a['blocks']} bias_free={a['bias_free']} "
+                 f"padding={a['padding']} sigma_data={a['sigma_data']}")
+    t = s.get("training") or {}
+    if t:
+        lines.append(f"  training  steps={t.get('steps')} batch={t.get('batch')} lr={t.get('lr')} seed={t.get('seed')} "
+                     f"final_loss={t.get('final_loss')} device={t.get('device')}")
+        if t.get("command"):
+            lines.append(f"  made by   {t['command']}")
+    lines.append(f"  version   {s.get('version')}")
+    return "\n".join(lines)
+
+
+def build_model(config: dict) -> Denoiser:
+    """The (untrained) denoiser a config describes."""
+    try:
+        cfg = UNetConfig.from_dict(dict(config["arch"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ConfigError(f"the checkpoint's architecture is not valid: {e}") from None
+    return Denoiser(cfg)
+
+
+def make_config(kind: str, arch: UNetConfig, name: str, description: str = "", data: dict | None = None,
+                training: dict | None = None, **extra) -> dict:
+    if kind not in KINDS:
+        raise UnknownKind(f"unknown model kind {kind!r}; explorer knows {', '.join(KINDS)}")
+    return {"format": FORMAT, "version": __version__, "kind": kind, "name": name, "description": description,
+            "arch": arch.to_dict(), "data": data or {}, "training": training or {}, **extra}
+
+
+def to_bytes(model: torch.nn.Module, config: dict) -> bytes:
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    return st_save(state, metadata={"explorer": json.dumps(config)})
+
+
+def save(path: str | Path, model: torch.nn.Module, config: dict) -> Path:
+    """Write model weights and config to `path` atomically (a temporary file, then a rename)."""
+    from explorer.core.export import atomic_write
+
+    blob = to_bytes(model, config)
+    return atomic_write(Path(path), lambda f: f.write(blob))
+
+
+def _read_header(path: Path, blob: bytes) -> dict:
+    if len(blob) == 0:
+        raise TruncatedCheckpoint(f"{path}: the file is empty")
+    if len(blob) < 8:
+        raise TruncatedCheckpoint(f"{path}: the file is truncated ({len(blob)} bytes)")
+    (n,) = struct.unpack("<Q", blob[:8])
+    if n > _MAX_HEADER or blob[8:9] not in (b"{", b""):
+        hint = " (it looks like a pickle: explorer never unpickles files)" if blob[:1] == b"\x80" or blob[:2] == b"PK" else ""
+        raise NotASafetensorsFile(f"{path}: not a safetensors file{hint}; save models with `explorer train`")
+    if 8 + n > len(blob):
+        raise TruncatedCheckpoint(f"{path}: the file is truncated (header says {n} bytes, the file has {len(blob) - 8})")
+    try:
+        header = json.loads(blob[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise NotASafetensorsFile(f"{path}: not a safetensors file (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise NotASafetensorsFile(f"{path}: not a safetensors file (its header is not a JSON object)")
+    end = 0
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            end = max(end, int(info["data_offsets"][1]))
+        except (TypeError, KeyError, IndexError, ValueError):
+            raise NotASafetensorsFile(f"{path}: not a safetensors file (entry {key!r} is malformed)") from None
+    if 8 + n + end > len(blob):
+        raise TruncatedCheckpoint(f"{path}: the file is truncated: the tensors need {end} bytes, "
+                                  f"{len(blob) - 8 - n} are there; copy or re-download it")
+    return header
+
+
+def read_config(path: str | Path, blob: bytes | None = None) -> dict:
+    """The JSON config of a checkpoint, validated for format and kind (tensors not loaded)."""
+    path = Path(path)
+    if blob is None:
+        blob = _read_file(path)
+    meta = _read_header(path, blob).get("__metadata__") or {}
+    if "explorer" not in meta:
+        raise ConfigError(f"{path}: a safetensors file, but not an explorer checkpoint (no 'explorer' config in its metadata)")
+    try:
+        config = json.loads(meta["explorer"])
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: the checkpoint's config is not valid JSON ({e})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ConfigError(f"{path}: the config does not say format={FORMAT!r}")
+    if config.get("kind") not in KINDS:
+        raise UnknownKind(f"{path}: unknown model kind {config.get('kind')!r}; explorer knows {', '.join(KINDS)}")
+    if "arch" not in config:
+        raise ConfigError(f"{path}: the config has no 'arch' (architecture) entry")
+    return config
+
+
+def _read_file(path: Path) -> bytes:
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror})") from None
+
+
+def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:
+    """Read, validate and build the model of a checkpoint file."""
+    path = Path(path)
+    blob = _read_file(path)
+    config = read_config(path, blob)
+    if expect_kind is not None:
+        kinds = (expect_kind,) if isinstance(expect_kind, str) else expect_kind
+        if config["kind"] not in kinds:
+            raise UnknownKind(f"{path}: a {config['kind']!r} model, but this needs {' or '.join(kinds)}")
+    model = build_model(config)
+    try:
+        state = st_load(blob)
+    except (SafetensorError, RuntimeError, ValueError) as e:
+        raise NotASafetensorsFile(f"{path}: the tensors cannot be read ({e})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise MissingKeys(f"{path}: the weights do not match the config: "
+                          + (f"missing {missing[:3]}{'...' if len(missing) > 3 else ''} " if missing else "")
+                          + (f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}" if unexpected else ""))
+    for k, v in expected.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise ShapeMismatch(f"{path}: tensor {k!r} has shape {tuple(state[k].shape)}, the config needs {tuple(v.shape)}")
+        if not state[k].is_floating_point():
+            raise ShapeMismatch(f"{path}: tensor {k!r} has dtype {state[k].dtype}, expected a float")
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    model.eval()
+    return Checkpoint(path=path, config=config, model=model, sha256=hashlib.sha256(blob).hexdigest())
+
+
+def bundled_dir() -> Path:
+    """The checkpoints/ folder shipped with explorer (beside the package in a source checkout)."""
+    return Path(__file__).resolve().parents[2] / "checkpoints"
+
+
+def bundled_index() -> list[dict]:
+    """Entries of checkpoints/index.json: name, file, kind, data, n, split, size, description."""
+    index = bundled_dir() / "index.json"
+    if not index.exists():
+        return []
+    return json.loads(index.read_text())["checkpoints"]
+
+
+def default_checkpoint() -> Path:
+    """The checkpoint the window opens first: the index's entry marked default, else the first."""
+    entries = bundled_index()
+    if not entries:
+        raise CheckpointError(f"no bundled checkpoints in {bundled_dir()}")
+    entry = next((e for e in entries if e.get("default")), entries[0])
+    return bundled_dir() / entry["file"]

@@ -1,0 +1,134 @@
+"""Data sets and the S1/S2 splits, rebuilt exactly from a checkpoint's `data` record.
+
+A data record is {"name": "shapes" | "phi4" | "user", "params": {...}, "n": N,
+"split": "S1" | "S2" | "all", "seed": s} (+ "path" for user data). Candidates come in a fixed
+order (a seeded stream, or the user's files in sorted order); a candidate is kept only if its
+cosine similarity (mean removed) to every kept one is <= 0.95; kept images alternate between
+S1 (even ranks) and S2 (odd ranks). So S1 and S2 are disjoint, free of near-duplicates, and the
+set of N is a prefix of the set of N' > N. `split = "all"` takes the first N kept images.
+Built sets are cached under the user cache directory, keyed by the whole record.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from explorer.core.errors import DataError
+
+DUPLICATE_COSINE = 0.95
+SPLITS = ("S1", "S2", "all")
+
+
+def cache_dir() -> Path:
+    """$EXPLORER_CACHE, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer."""
+    root = os.environ.get("EXPLORER_CACHE")
+    if root:
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "explorer"
+
+
+def cached_array(kind: str, key: dict, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """Load `kind`-<hash(key)>.npy from the cache, or make it, store it atomically and return it."""
+    from explorer.core.export import atomic_write
+
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    path = cache_dir() / f"{kind}-{digest}.npy"
+    if path.exists():
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)            # a damaged cache entry is rebuilt
+    arr = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: np.save(f, arr, allow_pickle=False))
+    (path.with_suffix(".json")).write_text(json.dumps(key, indent=1, sort_keys=True))
+    return arr
+
+
+def unit_vectors(x: torch.Tensor) -> torch.Tensor:
+    """Rows of x (n, ...) flattened, mean removed and scaled to unit norm: cosine = u @ v.T."""
+    v = x.reshape(x.shape[0], -1).double()
+    v = v - v.mean(1, keepdim=True)
+    return v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def select_distinct(pool: Callable[[int, int], torch.Tensor], count: int, threshold: float = DUPLICATE_COSINE,
+                    chunk: int = 512, limit: int | None = None) -> torch.Tensor:
+    """The first `count` candidates of `pool(start, n)` whose cosine to every earlier kept one is
+    <= threshold. Returns (count, C, H, W) float32; raises DataError if the pool runs out."""
+    kept, kept_u, start = [], None, 0
+    while sum(len(k) for k in kept) < count:
+        n = chunk if limit is None else min(chunk, limit - start)
+        cand = pool(start, n) if n > 0 else torch.empty(0)
+        if len(cand) == 0:
+            have = sum(len(k) for k in kept)
+            raise DataError(f"only {have} distinct images (cosine <= {threshold}) among {start} candidates; {count} are needed")
+        start += len(cand)
+        u = unit_vectors(cand)
+        ok = torch.ones(len(cand), dtype=torch.bool)
+        if kept_u is not None:
+            ok &= (u @ kept_u.T).max(1).values <= threshold
+        gram = u @ u.T
+        idx = []
+        for i in range(len(cand)):
+            if ok[i] and (not idx or float(gram[i, idx].max()) <= threshold):
+                idx.append(i)
+        kept.append(cand[idx].float())
+        kept_u = u[idx] if kept_u is None else torch.cat([kept_u, u[idx]])
+    return torch.cat(kept)[:count]
+
+
+def _pool_for(data: dict) -> tuple[Callable[[int, int], torch.Tensor], int | None]:
+    name, params, seed = data.get("name"), dict(data.get("params") or {}), int(data.get("seed", 0))
+    if name == "shapes":
+        from explorer.core.data import shapes
+        return (lambda s, n: shapes.images(seed, s, n, **params)), None
+    if name == "phi4":
+        from explorer.core.data import phi4
+        total = 2 * int(data["n"]) + 64 if data.get("split") != "all" else int(data["n"]) + 32
+        fields = torch.from_numpy(phi4.samples(total, seed=seed, **params))
+        return (lambda s, n: fields[s:s + n]), len(fields)
+    if name == "user":
+        from explorer.core.data import user
+        arr = torch.from_numpy(user.load(data["path"], **params))
+        return (lambda s, n: arr[s:s + n]), len(arr)
+    raise DataError(f"unknown data set {name!r}; explorer knows shapes, phi4 and user data (a folder or an array file)")
+
+
+def training_set(data: dict, use_cache: bool = True) -> np.ndarray:
+    """The exact training set a data record describes: (N, C, H, W) float32, model units."""
+    n, split = int(data["n"]), data.get("split", "S1")
+    if n < 1:
+        raise DataError("N must be at least 1")
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose S1, S2 or all")
+
+    def make() -> np.ndarray:
+        pool, limit = _pool_for(data)
+        if split == "all":
+            return select_distinct(pool, n, limit=limit).numpy()
+        both = select_distinct(pool, 2 * n, limit=limit)
+        return both[0 if split == "S1" else 1::2].numpy()
+
+    key = {k: data[k] for k in ("name", "params", "n", "split", "seed", "path") if k in data}
+    if data.get("name") == "user" or not use_cache:
+        return make()
+    return cached_array("train", key, make)
+
+
+def fresh_images(data: dict, count: int, offset: int = 10 ** 7) -> np.ndarray:
+    """`count` images of the same generator never used for training (held-out test data)."""
+    name = data.get("name")
+    if name == "shapes":
+        from explorer.core.data import shapes
+        return shapes.images(int(data.get("seed", 0)), offset, count, **dict(data.get("params") or {})).numpy()
+    if name == "phi4":
+        from explorer.core.data import phi4
+        return phi4.samples(count, seed=int(data.get("seed", 0)) + 7919, **dict(data.get("params") or {}))
+    raise DataError(f"no fresh images can be drawn for data set {name!r}")

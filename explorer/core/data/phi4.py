@@ -1,0 +1,215 @@
+"""The 2-D lattice phi^4 field theory, sampled by checkerboard Metropolis over many chains.
+
+    E(phi) = -beta sum_<x,y> phi_x phi_y + sum_x [phi_x^2 + lam (phi_x^2 - 1)^2],
+
+each nearest-neighbour bond counted once, on an L x L periodic lattice. A sweep updates the two
+checkerboard colours in turn (a site's neighbours all have the other colour, so a colour is
+updated in parallel exactly), proposing phi' = phi + delta xi and accepting with probability
+min(1, e^{-dE}), dE = -beta (phi' - phi) sum_{y~x} phi_y + V(phi') - V(phi),
+V(u) = u^2 + lam (u^2 - 1)^2; then each chain is flipped phi -> -phi with probability 1/2 (an
+exact move, E being even, which cures the slow tunnelling between +m and -m).
+
+The generator measures its own burn-in (hot and cold starts agree on <|m|>) and integrated
+autocorrelation time of |m|, and spaces the samples it returns by 2 tau_int sweeps. The critical
+beta comes from the crossing of Binder cumulants U = 1 - <m^4>/(3 <m^2>^2) for several L
+(`critical_point`), recorded in phi4_critical.json beside this file.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ALGORITHM = "checkerboard-metropolis+flip/1"
+_CRITICAL_FILE = Path(__file__).with_name("phi4_critical.json")
+CRITICAL = json.loads(_CRITICAL_FILE.read_text()) if _CRITICAL_FILE.exists() else {"beta_c": 0.68, "measured": False}
+
+
+def potential(u: torch.Tensor, lam: float) -> torch.Tensor:
+    return u * u + lam * (u * u - 1) ** 2
+
+
+def energy(phi: torch.Tensor, beta: float, lam: float) -> torch.Tensor:
+    """E per chain, phi: (chains, L, L); each bond once (right and down neighbours)."""
+    bonds = phi * (torch.roll(phi, 1, -1) + torch.roll(phi, 1, -2))
+    return -beta * bonds.sum((-1, -2)) + potential(phi, lam).sum((-1, -2))
+
+
+class Chains:
+    """`chains` independent Markov chains of L x L fields, all updated in parallel."""
+
+    def __init__(self, L: int, beta: float, lam: float = 0.5, chains: int = 1000, seed: int = 0,
+                 start: str = "hot", delta: float = 1.0, dtype=torch.float32):
+        self.L, self.beta, self.lam, self.delta = L, beta, lam, delta
+        self.g = torch.Generator().manual_seed(seed)
+        if start == "hot":
+            self.phi = torch.randn(chains, L, L, generator=self.g, dtype=dtype)
+        elif start == "cold":
+            self.phi = torch.ones(chains, L, L, dtype=dtype)
+        else:
+            raise ValueError("start must be 'hot' or 'cold'")
+        ii, jj = torch.meshgrid(torch.arange(L), torch.arange(L), indexing="ij")
+        self.colours = [((ii + jj) % 2 == c) for c in (0, 1)]
+        self.accepted = 0.0
+
+    def sweep(self) -> None:
+        phi, beta, lam = self.phi, self.beta, self.lam
+        acc = torch.zeros(())
+        for mask in self.colours:
+            nb = (torch.roll(phi, 1, -1) + torch.roll(phi, -1, -1) + torch.roll(phi, 1, -2) + torch.roll(phi, -1, -2))
+            prop = phi + self.delta * torch.randn(phi.shape, generator=self.g, dtype=phi.dtype)
+            d_e = -beta * (prop - phi) * nb + potential(prop, lam) - potential(phi, lam)
+            u = torch.rand(phi.shape, generator=self.g, dtype=phi.dtype)
+            accept = mask & (u < torch.exp(-d_e.clamp(min=-50)))
+            phi = torch.where(accept, prop, phi)
+            acc = acc + accept.sum() / (mask.sum() * phi.shape[0])
+        flip = torch.rand(phi.shape[0], generator=self.g) < 0.5
+        self.phi = torch.where(flip[:, None, None], -phi, phi)
+        self.accepted = acc / 2          # acceptance rate of the last sweep (a 0-d tensor)
+
+    def magnetisation(self) -> torch.Tensor:
+        return self.phi.mean((-1, -2))
+
+    def run(self, sweeps: int, every: int = 1) -> np.ndarray:
+        """Do `sweeps` sweeps; return m of every chain each `every` sweeps: (sweeps // every, chains)."""
+        ms = []
+        for s in range(sweeps):
+            self.sweep()
+            if (s + 1) % every == 0:
+                ms.append(self.magnetisation().numpy().copy())
+        return np.array(ms).reshape(-1, self.phi.shape[0])
+
+
+def integrated_autocorrelation(series: np.ndarray, c: float = 5.0) -> float:
+    """tau_int of series (T, chains), averaged over chains, with Sokal's window M >= c tau."""
+    x = series - series.mean(0, keepdims=True)
+    n = x.shape[0]
+    f = np.fft.rfft(x, n=2 * n, axis=0)
+    acf = np.fft.irfft(f * np.conj(f), axis=0)[:n].mean(1)
+    acf = acf / acf[0]
+    tau = 0.5
+    for m in range(1, n):
+        tau += acf[m]
+        if m >= c * tau:
+            return float(tau)
+    return float(tau)
+
+
+def equilibrium(L: int = 32, beta: float | None = None, lam: float = 0.5, chains: int = 256, sweeps: int = 8000,
+                seed: int = 0, every: int = 10, log=None) -> dict:
+    """Burn-in and autocorrelation at (L, beta, lam). Hot and cold starts run side by side;
+    burn-in = first sweep after which their <|m|> agree within 3 standard errors and stay so;
+    tau_int of |m| (in sweeps) is measured on the cold chains after the burn-in."""
+    beta = CRITICAL["beta_c"] if beta is None else beta
+    hot = Chains(L, beta, lam, chains, seed, "hot")
+    cold = Chains(L, beta, lam, chains, seed + 1, "cold")
+    t0 = time.perf_counter()
+    mh, mc = [], []
+    for s in range(sweeps // every):
+        mh.append(hot.run(every, every)[0])
+        mc.append(cold.run(every, every)[0])
+    seconds_per_sweep = (time.perf_counter() - t0) / (2 * sweeps)
+    mh, mc = np.abs(np.array(mh)), np.abs(np.array(mc))
+    diff = np.abs(mh.mean(1) - mc.mean(1))
+    err = np.sqrt(mh.var(1) / chains + mc.var(1) / chains)
+    apart = np.nonzero(diff > 3 * err)[0]
+    burn_blocks = int(apart[-1] + 1) if len(apart) else 0
+    burn_in = (burn_blocks + 1) * every
+    rest = mc[burn_blocks:]
+    tau = integrated_autocorrelation(rest) * every if len(rest) > 20 else float("nan")
+    curve = [{"sweep": (k + 1) * every, "hot": float(mh[k].mean()), "cold": float(mc[k].mean())}
+             for k in range(0, len(mh), max(1, len(mh) // 40))]
+    out = {"L": L, "beta": beta, "lam": lam, "chains": chains, "sweeps": sweeps, "burn_in": burn_in,
+           "tau_int_abs_m": tau, "abs_m": float(np.concatenate([mh[burn_blocks:], mc[burn_blocks:]]).mean()),
+           "acceptance": float(hot.accepted), "seconds_per_sweep_per_1000_chains": seconds_per_sweep * 1000 / chains,
+           "curve": curve, "enough": burn_blocks < 0.5 * len(mh)}
+    if log:
+        log(f"L={L} beta={beta:.4f}: burn-in {burn_in} sweeps, tau_int(|m|) {tau:.0f} sweeps, <|m|> {out['abs_m']:.4f}")
+    return out
+
+
+def binder(L: int, beta: float, lam: float = 0.5, chains: int = 512, burn_in: int = 3000, measure: int = 3000,
+           seed: int = 0) -> dict:
+    """Binder cumulant U, <|m|> and susceptibility chi = L^2 (<m^2> - <|m|>^2) at one point,
+    with a jackknife error over 8 blocks of chains."""
+    ch = Chains(L, beta, lam, chains, seed, "cold")
+    ch.run(burn_in, burn_in)
+    m = ch.run(measure, 5)                                      # (T, chains)
+
+    def stats(mm):
+        m2, m4, am = (mm ** 2).mean(), (mm ** 4).mean(), np.abs(mm).mean()
+        return np.array([1 - m4 / (3 * m2 ** 2), am, L * L * (m2 - am ** 2)])
+
+    full = stats(m)
+    blocks = np.array_split(np.arange(chains), 8)
+    jack = np.array([stats(np.delete(m, b, axis=1)) for b in blocks])
+    err = np.sqrt((len(blocks) - 1) * jack.var(0))
+    return {"L": L, "beta": beta, "U": float(full[0]), "U_err": float(err[0]), "abs_m": float(full[1]),
+            "chi": float(full[2]), "chi_err": float(err[2])}
+
+
+def critical_point(sizes=(16, 32), betas=(0.64, 0.66, 0.68, 0.70, 0.72), lam: float = 0.5, log=print, **kw) -> dict:
+    """beta_c from the crossing of U(beta) between consecutive sizes (linear interpolation of U_L1 - U_L2)."""
+    table = []
+    for L in sizes:
+        for b in betas:
+            row = binder(L, b, lam, **kw)
+            table.append(row)
+            log(f"  L={L:3d} beta={b:.3f}  U={row['U']:.4f}±{row['U_err']:.4f}  <|m|>={row['abs_m']:.4f}  chi={row['chi']:.2f}")
+    crossings = []
+    for L1, L2 in zip(sizes, sizes[1:]):
+        u1 = np.array([r["U"] for r in table if r["L"] == L1])
+        u2 = np.array([r["U"] for r in table if r["L"] == L2])
+        d = u2 - u1                                               # < 0 below beta_c, > 0 above
+        e = np.array([math.hypot(a["U_err"], b["U_err"]) for a, b in
+                      zip([r for r in table if r["L"] == L1], [r for r in table if r["L"] == L2])])
+        for k in range(len(betas) - 1):
+            if d[k] <= 0 < d[k + 1] or d[k] >= 0 > d[k + 1]:
+                f = d[k] / (d[k] - d[k + 1])
+                bc = betas[k] + f * (betas[k + 1] - betas[k])
+                slope = abs(d[k + 1] - d[k]) / (betas[k + 1] - betas[k])
+                crossings.append({"sizes": [L1, L2], "beta_c": bc, "error": float(max(e[k], e[k + 1]) / slope)})
+                break
+    if not crossings:
+        raise RuntimeError("no Binder crossing in the scanned range of beta; widen it")
+    beta_c = float(np.mean([c["beta_c"] for c in crossings]))
+    return {"beta_c": beta_c, "error": float(max(c["error"] for c in crossings)), "lam": lam, "crossings": crossings,
+            "table": table, "algorithm": ALGORITHM, "measured": True}
+
+
+def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5, seed: int = 0,
+            chains: int = 2000, progress: bool = True) -> np.ndarray:
+    """`count` equilibrium fields (count, 1, L, L) float32, cached on disk: burn-in and spacing
+    are measured first (see `equilibrium`), then each chain gives samples 2 tau_int sweeps apart."""
+    from explorer.core.data import cached_array
+
+    beta = CRITICAL["beta_c"] if beta is None else float(beta)
+    key = {"L": L, "beta": beta, "lam": lam, "seed": seed, "chains": chains, "algorithm": ALGORITHM}
+    say = (lambda s: print(f"phi4: {s}", file=sys.stderr)) if progress else None
+
+    def measure():
+        eq = equilibrium(L, beta, lam, seed=seed + 101, log=say)
+        return np.array([eq["burn_in"], eq["tau_int_abs_m"]], np.float64)
+
+    burn_in, tau = cached_array("phi4-equilibrium", {**key, "chains": 256}, measure)
+    spacing = max(1, int(math.ceil(2 * tau)))
+
+    def make() -> np.ndarray:
+        per_chain = int(math.ceil(count / chains))
+        ch = Chains(L, beta, lam, chains, seed, "hot")
+        sweeps = int(burn_in) + per_chain * spacing
+        if say:
+            say(f"{count} samples: {chains} chains x ({int(burn_in)} burn-in + {per_chain} x {spacing}) sweeps")
+        ch.run(int(burn_in), int(burn_in))
+        out = []
+        for _ in range(per_chain):
+            ch.run(spacing, spacing)
+            out.append(ch.phi.clone())
+        return torch.stack(out, 1).reshape(-1, 1, L, L)[:count].numpy().astype(np.float32)
+
+    return cached_array("phi4", {**key, "count": count}, make)

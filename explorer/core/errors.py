@@ -1,0 +1,45 @@
+"""Specific exceptions raised by the core; the CLI and the window turn them into messages."""
+
+
+class ExplorerError(Exception):
+    """Base class: a problem the user can act on (the message says how)."""
+
+
+class CheckpointError(ExplorerError):
+    """A checkpoint file cannot be used."""
+
+
+class NotASafetensorsFile(CheckpointError):
+    pass
+
+
+class TruncatedCheckpoint(CheckpointError):
+    pass
+
+
+class UnknownKind(CheckpointError):
+    pass
+
+
+class ConfigError(CheckpointError):
+    pass
+
+
+class ShapeMismatch(CheckpointError):
+    pass
+
+
+class MissingKeys(CheckpointError):
+    pass
+
+
+class DataError(ExplorerError):
+    """A data set cannot be read or built."""
+
+
+class SamplingError(ExplorerError):
+    """A sampling run failed (for instance the model returned NaN)."""
+
+
+class ExportError(ExplorerError):
+    """A file could not be written; nothing partial is left behind."""

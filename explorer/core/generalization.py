@@ -1,0 +1,185 @@
+"""Generalise or memorise (Kadkhodaie, Guth, Simoncelli, Mallat, ICLR 2024).
+
+Two denoisers trained on disjoint sets S1, S2 of N images are sampled from the same initial
+noise (and the same SDE increments). Per sample: cosine(S1 sample, S2 sample); its k nearest
+training images in its own set and in the other, by cosine (mean removed) and by L2; memorised
+when cosine to the nearest own training image >= threshold (0.95), and, as a second criterion
+(Gu et al.), when L2(nearest) / L2(second nearest) < 1/3. The baseline is the same nearest-cosine
+statistic for fresh images of the data set: a sample at or below it is not a copy.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer.core import checkpoint, samplers
+from explorer.core.data import fresh_images, training_set, unit_vectors
+from explorer.core.errors import ExplorerError
+from explorer.core.sampling import sample_checkpoint
+from explorer.core.trajectory import Trajectory
+
+MEMORISED_COSINE = 0.95
+L2_RATIO = 1 / 3
+
+
+def same_noise_runs(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int, sampler: str = "sde",
+                    steps: int | None = None, seed: int = 0, device="cpu", callback=None) -> tuple[Trajectory, Trajectory]:
+    """Both models from the same initial noise and, for stochastic samplers, the same increments."""
+    if ckpt1.image_shape != ckpt2.image_shape:
+        raise ExplorerError(f"the two models make different images: {ckpt1.image_shape} and {ckpt2.image_shape}")
+    x_init = samplers.initial_noise((n, *ckpt1.image_shape), seed=seed)
+    runs = []
+    for side, ckpt in (("S1", ckpt1), ("S2", ckpt2)):
+        gen = sample_checkpoint(ckpt, n, sampler, steps, seed, device, x_init=x_init)
+        runs.append(samplers.run(gen, (lambda f, side=side: callback(side, f)) if callback else None))
+    return runs[0], runs[1]
+
+
+def cosine_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """cosine(a_i, b_i) of mean-removed, flattened images; a, b: (B, ...)."""
+    ua, ub = unit_vectors(torch.as_tensor(np.asarray(a))), unit_vectors(torch.as_tensor(np.asarray(b)))
+    return (ua * ub).sum(1).numpy()
+
+
+@dataclass
+class Neighbours:
+    """For each query: the k nearest training images by cosine and by L2 (indices and values)."""
+
+    cos_index: np.ndarray   # (B, k)
+    cos_value: np.ndarray   # (B, k), decreasing
+    l2_index: np.ndarray    # (B, k)
+    l2_value: np.ndarray    # (B, k), increasing
+
+
+def nearest(queries: np.ndarray, train: np.ndarray, k: int = 3, device: str | torch.device = "cpu",
+            chunk: int = 16384) -> Neighbours:
+    """k nearest training images of each query (B, ...) in train (N, ...): batched matrix products
+    over chunks of the training set, on `device`."""
+    k = min(k, len(train))
+    dev = torch.device(device)
+    q = torch.as_tensor(np.asarray(queries)).reshape(len(queries), -1).to(dev, torch.float32)
+    uq = unit_vectors(q).float()
+    q2 = (q * q).sum(1, keepdim=True)
+    best_c = best_ci = best_l = best_li = None
+    for start in range(0, len(train), chunk):
+        t = torch.as_tensor(np.asarray(train[start:start + chunk])).reshape(-1, q.shape[1]).to(dev, torch.float32)
+        cos = uq @ unit_vectors(t).float().T
+        d2 = (q2 + (t * t).sum(1)[None] - 2 * q @ t.T).clamp_min(0)
+        c_val, c_idx = cos.topk(min(k, cos.shape[1]), dim=1)
+        l_val, l_idx = d2.topk(min(k, d2.shape[1]), dim=1, largest=False)
+        c_idx, l_idx = c_idx + start, l_idx + start
+        if best_c is None:
+            best_c, best_ci, best_l, best_li = c_val, c_idx, l_val, l_idx
+        else:
+            v, i = torch.cat([best_c, c_val], 1).topk(k, dim=1)
+            best_c, best_ci = v, torch.cat([best_ci, c_idx], 1).gather(1, i)
+            v, i = torch.cat([best_l, l_val], 1).topk(k, dim=1, largest=False)
+            best_l, best_li = v, torch.cat([best_li, l_idx], 1).gather(1, i)
+    return Neighbours(best_ci.cpu().numpy(), best_c.cpu().numpy(), best_li.cpu().numpy(), best_l.sqrt().cpu().numpy())
+
+
+def training_images(ckpt: checkpoint.Checkpoint) -> np.ndarray:
+    """The model's exact training set, rebuilt from its checkpoint record (cached on disk)."""
+    data = ckpt.config.get("data") or {}
+    if not data.get("name"):
+        raise ExplorerError(f"{ckpt.name}: the checkpoint does not record its training data")
+    return training_set(data)
+
+
+def baseline(ckpt: checkpoint.Checkpoint, train: np.ndarray, n: int = 256) -> dict:
+    """Nearest-training-image cosine of fresh (never trained on) images of the same data set."""
+    fresh = fresh_images(ckpt.config["data"], n)
+    nb = nearest(fresh, train, k=1)
+    c = nb.cos_value[:, 0]
+    return {"n": n, "median": float(np.median(c)), "q25": float(np.quantile(c, 0.25)), "q75": float(np.quantile(c, 0.75)),
+            "memorised_fraction": float((c >= MEMORISED_COSINE).mean())}
+
+
+def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarray, k: int = 3,
+            threshold: float = MEMORISED_COSINE) -> dict:
+    """Per-sample similarities and neighbours, and the summary the sweep plots."""
+    pair = cosine_pairs(s1, s2)
+    sides = {}
+    for side, own, other, x in (("S1", train1, train2, s1), ("S2", train2, train1, s2)):
+        nb_own, nb_other = nearest(x, own, k), nearest(x, other, k)
+        ratio = nb_own.l2_value[:, 0] / np.maximum(nb_own.l2_value[:, 1], 1e-12) if nb_own.l2_value.shape[1] > 1 \
+            else np.full(len(x), np.nan)
+        sides[side] = {"own": nb_own, "other": nb_other, "memorised": nb_own.cos_value[:, 0] >= threshold,
+                       "l2_ratio": ratio}
+    rows = []
+    for i in range(len(s1)):
+        row = {"sample": i, "cos_s1_s2": float(pair[i])}
+        for side, d in sides.items():
+            row[side] = {"nearest_own": d["own"].cos_index[i].tolist(), "cos_own": d["own"].cos_value[i].tolist(),
+                         "nearest_own_l2": d["own"].l2_index[i].tolist(), "l2_own": d["own"].l2_value[i].tolist(),
+                         "cos_other": d["other"].cos_value[i].tolist(), "memorised": bool(d["memorised"][i]),
+                         "l2_ratio": float(d["l2_ratio"][i])}
+        rows.append(row)
+    own = np.concatenate([sides[s]["own"].cos_value[:, 0] for s in sides])
+    memo = np.concatenate([sides[s]["memorised"] for s in sides])
+    ratios = np.concatenate([sides[s]["l2_ratio"] for s in sides])
+    summary = {"n_samples": len(s1), "cos_s1_s2_median": float(np.median(pair)),
+               "cos_s1_s2_q25": float(np.quantile(pair, 0.25)), "cos_s1_s2_q75": float(np.quantile(pair, 0.75)),
+               "cos_nearest_own_median": float(np.median(own)), "cos_nearest_own_q25": float(np.quantile(own, 0.25)),
+               "cos_nearest_own_q75": float(np.quantile(own, 0.75)), "memorised_fraction": float(memo.mean()),
+               "l2_ratio_memorised_fraction": float(np.nanmean(ratios < L2_RATIO)) if np.isfinite(ratios).any() else None,
+               "threshold": threshold}
+    return {"summary": summary, "samples": rows}
+
+
+def compare(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int = 16, sampler: str = "sde",
+            steps: int | None = None, seed: int = 0, k: int = 3, device="cpu", threshold: float = MEMORISED_COSINE,
+            with_baseline: bool = True) -> dict:
+    """Run both models from the same noise and analyse their samples against both training sets."""
+    t0 = time.perf_counter()
+    traj1, traj2 = same_noise_runs(ckpt1, ckpt2, n, sampler, steps, seed, device)
+    t_sample = time.perf_counter() - t0
+    train1, train2 = training_images(ckpt1), training_images(ckpt2)
+    s1, s2 = (t.sample.detach().cpu().float().numpy() for t in (traj1, traj2))
+    t0 = time.perf_counter()
+    res = analyse(s1, s2, train1, train2, k, threshold)
+    res["timing"] = {"sampling_s": round(t_sample, 2), "analysis_s": round(time.perf_counter() - t0, 3)}
+    d1 = ckpt1.config.get("data") or {}
+    res["models"] = {"S1": ckpt1.name, "S2": ckpt2.name, "N": d1.get("n"), "sampler": sampler, "seed": seed,
+                     "steps": traj1.meta.get("steps")}
+    if with_baseline:
+        res["baseline"] = baseline(ckpt1, train1)
+    res["trajectories"] = (traj1, traj2)
+    return res
+
+
+def bundled_pairs() -> list[tuple[int, str, str]]:
+    """(N, S1 file, S2 file) for the bundled S1/S2 pairs, by increasing N."""
+    entries = checkpoint.bundled_index()
+    by = {}
+    for e in entries:
+        if e.get("split") in ("S1", "S2") and e.get("kind") == "diffusion":
+            by.setdefault((e["data"], e["n"]), {})[e["split"]] = str(checkpoint.bundled_dir() / e["file"])
+    return sorted((n, d["S1"], d["S2"]) for (data, n), d in by.items() if "S1" in d and "S2" in d)
+
+
+def sweep(n: int = 16, sampler: str = "sde", steps: int | None = None, seed: int = 0, device="cpu",
+          pairs=None, log=None) -> list[dict]:
+    """The two curves of the paper's figure 2 against N, with the fresh-image baseline."""
+    rows = []
+    for N, f1, f2 in pairs or bundled_pairs():
+        res = compare(checkpoint.load(f1), checkpoint.load(f2), n, sampler, steps, seed, device=device)
+        row = {"N": N, **res["summary"], "baseline_median": res["baseline"]["median"],
+               "baseline_q25": res["baseline"]["q25"], "baseline_q75": res["baseline"]["q75"]}
+        rows.append(row)
+        if log:
+            log(format_sweep_row(row))
+    return rows
+
+
+SWEEP_HEADER = (f"{'N':>6} {'cos(S1,S2) median [q25,q75]':>30} {'cos(nearest own) median [q25,q75]':>36} "
+                f"{'memorised':>9} {'fresh baseline':>15}")
+
+
+def format_sweep_row(r: dict) -> str:
+    return (f"{r['N']:6d} {r['cos_s1_s2_median']:13.3f} [{r['cos_s1_s2_q25']:.3f},{r['cos_s1_s2_q75']:.3f}] "
+            f"{r['cos_nearest_own_median']:19.3f} [{r['cos_nearest_own_q25']:.3f},{r['cos_nearest_own_q75']:.3f}] "
+            f"{r['memorised_fraction']:9.0%} {r['baseline_median']:15.3f}")

@@ -1,0 +1,167 @@
+"""Denoisers: a noise-level-conditioned U-Net that returns x0_hat = E[x_0 | x_t].
+
+Preconditioning (Karras et al. 2022), written in the OU coordinates of `schedule`: with
+y = x_t / alpha the VE observation, s = sigma/alpha its noise level and s_d = sigma_data,
+
+    x0_hat = c_skip y + c_out F(c_in y, log(s)/4),
+    c_skip = s_d^2 / (s^2 + s_d^2),  c_out = s s_d / sqrt(s^2 + s_d^2),  c_in = 1 / sqrt(s^2 + s_d^2),
+
+so the network F sees unit-variance inputs and predicts a unit-variance target at every level.
+The bias-free variant (Mohan, Kadkhodaie et al.) has no additive constant on the path of x:
+convolutions without bias, no normalisation, ReLU, and the noise level enters only as a gain,
+so F(a x) = a F(x) for a > 0.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from explorer.core import schedule
+
+
+@dataclass
+class UNetConfig:
+    """Architecture of a denoiser. in_channels = channels + cond_channels; output: channels."""
+
+    channels: int = 1                 # image channels C (1 or 3; 3C for wavelet details)
+    size: int = 32                    # H = W
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64])  # one per resolution level
+    blocks: int = 1                   # residual blocks per level
+    bias_free: bool = False
+    emb_dim: int = 64                 # noise-level embedding
+    sigma_data: float = 0.5
+    cond_channels: int = 0            # clean conditioning channels (the low-pass, for WCRG)
+    padding: str = "zeros"            # "circular" for periodic fields
+
+    def validate(self) -> None:
+        if self.channels < 1 or self.cond_channels < 0:
+            raise ValueError("channels must be >= 1 and cond_channels >= 0")
+        if not self.widths or any(w < 1 for w in self.widths):
+            raise ValueError("widths must be a non-empty list of positive integers")
+        down = 2 ** (len(self.widths) - 1)
+        if self.size < 4 or self.size % down:
+            raise ValueError(f"size {self.size} must be divisible by 2^(levels-1) = {down}")
+        if self.padding not in ("zeros", "circular"):
+            raise ValueError("padding must be 'zeros' or 'circular'")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "UNetConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown architecture fields: {sorted(unknown)}")
+        cfg = cls(**d)
+        cfg.widths = [int(w) for w in cfg.widths]
+        cfg.validate()
+        return cfg
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _groups(c: int) -> int:
+    return math.gcd(c, 8)
+
+
+class ResBlock(nn.Module):
+    """x -> x + conv(act(gain(emb) * conv(act(norm(x)))) [+ shift(emb)]); 1x1 skip if widths differ."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, bias_free: bool, padding: str):
+        super().__init__()
+        bias = not bias_free
+        self.bias_free = bias_free
+        self.norm1 = nn.Identity() if bias_free else nn.GroupNorm(_groups(c_in), c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias, padding_mode=padding)
+        self.emb = nn.Linear(emb_dim, c_out if bias_free else 2 * c_out)
+        self.norm2 = nn.Identity() if bias_free else nn.GroupNorm(_groups(c_out), c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=bias, padding_mode=padding)
+        self.act = nn.ReLU() if bias_free else nn.SiLU()
+        self.skip = nn.Identity() if c_in == c_out else nn.Conv2d(c_in, c_out, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(self.act(self.norm1(x)))
+        e = self.emb(emb)[:, :, None, None]
+        if self.bias_free:
+            h = h * (1 + e)
+        else:
+            gain, shift = e.chunk(2, dim=1)
+            h = h * (1 + gain) + shift
+        h = self.conv2(self.act(self.norm2(h)))
+        return self.skip(x) + h
+
+
+class UNet(nn.Module):
+    """F(x_in, c_noise): (B, C + C_cond, H, W), (B,) -> (B, C, H, W)."""
+
+    def __init__(self, cfg: UNetConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        w, pad, bf, e = cfg.widths, cfg.padding, cfg.bias_free, cfg.emb_dim
+        self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(100.0), e // 2)), persistent=False)
+        self.emb_mlp = nn.Sequential(nn.Linear(e, e), nn.SiLU(), nn.Linear(e, e))
+        self.inp = nn.Conv2d(cfg.channels + cfg.cond_channels, w[0], 3, padding=1, bias=not bf, padding_mode=pad)
+        self.down_blocks = nn.ModuleList()
+        self.downsample = nn.ModuleList()
+        for i, c in enumerate(w):
+            self.down_blocks.append(nn.ModuleList(ResBlock(c, c, e, bf, pad) for _ in range(cfg.blocks)))
+            if i + 1 < len(w):
+                self.downsample.append(nn.Conv2d(c, w[i + 1], 3, stride=2, padding=1, bias=not bf, padding_mode=pad))
+        self.mid = ResBlock(w[-1], w[-1], e, bf, pad)
+        self.upsample = nn.ModuleList()
+        self.up_blocks = nn.ModuleList()
+        for i in reversed(range(len(w) - 1)):
+            self.upsample.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                               nn.Conv2d(w[i + 1], w[i], 3, padding=1, bias=not bf, padding_mode=pad)))
+            self.up_blocks.append(ResBlock(2 * w[i], w[i], e, bf, pad))
+        self.out = nn.Conv2d(w[0], cfg.channels, 3, padding=1, bias=not bf, padding_mode=pad)
+
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        phase = c_noise[:, None] * self.freqs[None, :]
+        emb = self.emb_mlp(torch.cat([phase.sin(), phase.cos()], dim=1))
+        h = self.inp(x)
+        skips = []
+        for i, blocks in enumerate(self.down_blocks):
+            for blk in blocks:
+                h = blk(h, emb)
+            if i < len(self.downsample):
+                skips.append(h)
+                h = self.downsample[i](h)
+        h = self.mid(h, emb)
+        for up, blk in zip(self.upsample, self.up_blocks):
+            h = blk(torch.cat([up(h), skips.pop()], dim=1), emb)
+        return self.out(h)
+
+
+class Denoiser(nn.Module):
+    """x0_hat = D(x_t, t [, cond]) for the OU process, with Karras preconditioning.
+
+    x_t: (B, C, H, W); t: float or (B,) tensor; cond: (B, C_cond, H, W) clean conditioning or None.
+    """
+
+    def __init__(self, cfg: UNetConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.net = UNet(cfg)
+
+    def forward(self, x_t: torch.Tensor, t, cond: torch.Tensor | None = None) -> torch.Tensor:
+        b = x_t.shape[0]
+        t = torch.as_tensor(t, dtype=torch.float32, device=x_t.device).expand(b) if not (
+            torch.is_tensor(t) and t.ndim == 1) else t.to(x_t.device, torch.float32)
+        a = schedule.alpha(t)[:, None, None, None]
+        s2 = (-torch.expm1(-2 * t))[:, None, None, None]            # sigma(t)^2
+        sd2 = self.cfg.sigma_data ** 2
+        denom = s2 + a * a * sd2                                    # alpha^2 (s^2 + s_d^2)
+        c_skip_y = (sd2 * a / denom) * x_t                          # c_skip * x_t / alpha
+        c_in_y = x_t * torch.rsqrt(denom)                           # c_in * x_t / alpha
+        c_out = torch.sqrt(s2 * sd2 / denom)                        # s s_d / sqrt(s^2 + s_d^2)
+        c_noise = 0.25 * 0.5 * torch.log(torch.expm1(2 * t))        # log(s) / 4
+        inp = c_in_y if cond is None else torch.cat([c_in_y, cond], dim=1)
+        return c_skip_y + c_out * self.net(inp, c_noise)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,195 @@
+"""Samplers: generators that yield one Frame per step and return the Trajectory.
+
+Every sampler integrates the OU process of `schedule` backwards, from x_T ~ N(0, I) to data.
+`denoiser(x_t, t) -> x0_hat` is any callable (a network, or the exact Gaussian denoiser of the
+tests); the score comes from it by Tweedie/Miyasawa:
+
+    score(x, t) = grad log p_t(x) = (alpha(t) x0_hat(x, t) - x) / sigma(t)^2.
+
+Steps and evaluations: with K steps each sampler evaluates the denoiser at K noise levels
+(Heun: 2K - 1 evaluations). Frame k holds (x_k, x0_hat(x_k)). With `final_denoise` the last
+level is t_min and the run ends with a frame at t = 0 whose x_t and x0_hat are the denoised
+x0_hat(x_{K-1}, t_min); without it the run integrates down to t_min and the last frame's x_t and
+x0_hat are x_K itself. Either way the sample is `trajectory.frames[-1].x0_hat`.
+
+Random draws (initial noise, SDE increments) come from a CPU torch.Generator and are moved to
+the device, so a seed gives the same run on CPU and GPU up to float rounding.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Generator, Iterator
+
+import torch
+
+from explorer.core import schedule
+from explorer.core.errors import SamplingError
+from explorer.core.trajectory import Frame, Trajectory
+
+DenoiserFn = Callable[[torch.Tensor, float], torch.Tensor]
+
+
+def initial_noise(shape: tuple[int, ...], seed: int | None = None,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """z ~ N(0, I) of `shape` on the CPU, from `generator` or a fresh one seeded by `seed`."""
+    if generator is None:
+        generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    return torch.randn(shape, generator=generator)
+
+
+def _randn_like(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+
+
+def _evaluate(denoiser: DenoiserFn, x: torch.Tensor, t: float | torch.Tensor, step: int) -> torch.Tensor:
+    with torch.no_grad():
+        x0 = denoiser(x, t)
+    if not bool(torch.isfinite(x0).all()):
+        raise SamplingError(f"the denoiser returned NaN or Inf at step {step} (t = {float(torch.as_tensor(t).max()):.4g})")
+    return x0
+
+
+def _score(x: torch.Tensor, x0: torch.Tensor, t: float) -> torch.Tensor:
+    """Tweedie: (alpha x0_hat - x) / sigma^2."""
+    return (schedule.alpha(t) * x0 - x) / (schedule.sigma(t) ** 2)
+
+
+def _grid(steps: int, final_denoise: bool, t_min: float, t_max: float, spacing: str) -> list[float]:
+    return schedule.time_grid(steps if final_denoise else steps + 1, t_min, t_max, spacing).tolist()
+
+
+def _final(x: torch.Tensor, x0_last: torch.Tensor, step: int, t_last: float, final_denoise: bool) -> Frame:
+    if final_denoise:
+        return Frame(step, 0.0, 0.0, x0_last, x0_last)
+    return Frame(step, t_last, schedule.sigma(t_last), x, x)
+
+
+def sde(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator,
+        final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
+        spacing: str = "log-sigma") -> Iterator[Frame]:
+    """Reverse damped-Langevin SDE, Euler-Maruyama. With Δ = t_k - t_{k+1} > 0:
+    x <- x + Δ (x + 2 score(x, t_k)) + sqrt(2Δ) ξ,  ξ ~ N(0, I)."""
+    ts = _grid(steps, final_denoise, t_min, t_max, spacing)
+    for k in range(steps):
+        t = ts[k]
+        x0 = _evaluate(denoiser, x, t, k)
+        yield Frame(k, t, schedule.sigma(t), x, x0)
+        if k + 1 < len(ts):
+            dt = t - ts[k + 1]
+            x = x + dt * (x + 2 * _score(x, x0, t)) + math.sqrt(2 * dt) * _randn_like(x, generator)
+    yield _final(x, x0, steps, ts[-1], final_denoise)
+
+
+def ode(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
+        final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
+        spacing: str = "log-sigma") -> Iterator[Frame]:
+    """Probability-flow ODE dx/dt = -x - score(x, t), integrated from t_max down by Heun's method."""
+    ts = _grid(steps, final_denoise, t_min, t_max, spacing)
+
+    def velocity(x, x0, t):
+        return -x - _score(x, x0, t)
+
+    for k in range(steps):
+        t = ts[k]
+        x0 = _evaluate(denoiser, x, t, k)
+        yield Frame(k, t, schedule.sigma(t), x, x0)
+        if k + 1 < len(ts):
+            t_next = ts[k + 1]
+            h = t_next - t
+            d1 = velocity(x, x0, t)
+            x_euler = x + h * d1
+            d2 = velocity(x_euler, _evaluate(denoiser, x_euler, t_next, k), t_next)
+            x = x + 0.5 * h * (d1 + d2)
+    yield _final(x, x0, steps, ts[-1], final_denoise)
+
+
+def ddim(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
+         final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
+         spacing: str = "log-sigma") -> Iterator[Frame]:
+    """Deterministic DDIM: eps_hat = (x_t - alpha_t x0_hat)/sigma_t, x_{t'} = alpha_{t'} x0_hat + sigma_{t'} eps_hat."""
+    ts = _grid(steps, final_denoise, t_min, t_max, spacing)
+    for k in range(steps):
+        t = ts[k]
+        x0 = _evaluate(denoiser, x, t, k)
+        yield Frame(k, t, schedule.sigma(t), x, x0)
+        if k + 1 < len(ts):
+            eps = (x - schedule.alpha(t) * x0) / schedule.sigma(t)
+            x = schedule.alpha(ts[k + 1]) * x0 + schedule.sigma(ts[k + 1]) * eps
+    yield _final(x, x0, steps, ts[-1], final_denoise)
+
+
+def ascent(denoiser: DenoiserFn, x: torch.Tensor, steps: int = 1000, *, generator: torch.Generator,
+           final_denoise: bool = True, h0: float = 0.01, beta: float = 0.1, sigma0: float = 1.0,
+           sigma_inf: float = 0.05, mean: float = 0.0) -> Iterator[Frame]:
+    """Kadkhodaie-Simoncelli stochastic coarse-to-fine ascent (ICLR 2024, App. A.2).
+
+    In VE coordinates y = x_0 + s z, starting at y = mean + sigma0 * x (x the initial noise):
+        h_k = h0 k / (1 + h0 (k - 1));  d = f(y) - y;  s^2 = ||d||^2 / D (per sample);
+        gamma^2 = ((1 - beta h_k)^2 - (1 - h_k)^2) s^2;  y <- y + h_k d + gamma xi,
+    until every sample has s <= sigma_inf (finished samples stay put), or `steps` iterations.
+    f(y) calls the OU denoiser at x_t = alpha y, t = 1/2 ln(1 + s^2), with s the level the
+    previous residual predicts, (1 - beta h) s. Frames are in OU coordinates: x_t = alpha y,
+    sigma = sigma(t) of the slowest sample.
+    """
+    b = x.shape[0]
+    dims = x[0].numel()
+    y = mean + sigma0 * x
+    level = torch.full((b,), float(sigma0), dtype=torch.float64)      # predicted s per sample
+    active = torch.ones(b, dtype=torch.bool)
+    view = (b,) + (1,) * (x.ndim - 1)
+    for k in range(steps):
+        t = schedule.t_from_snr_sigma(level)
+        a = schedule.alpha(t).to(x.device, x.dtype).view(view)
+        x0 = _evaluate(denoiser, a * y, t.to(x.device, torch.float32), k)
+        d = x0 - y
+        s = (d.flatten(1).double().pow(2).sum(1) / dims).sqrt().cpu()
+        t_frame = float(schedule.t_from_snr_sigma(s.max()))
+        yield Frame(k, t_frame, schedule.sigma(t_frame), schedule.alpha(t_frame) * y, x0)
+        active = active & (s > sigma_inf)
+        if not bool(active.any()) or k + 1 == steps:
+            break
+        h = h0 * (k + 1) / (1 + h0 * k)
+        gamma = torch.sqrt(torch.clamp(torch.tensor((1 - beta * h) ** 2 - (1 - h) ** 2), min=0)) * s
+        step = h * d + gamma.to(x.device, x.dtype).view(view) * _randn_like(x, generator)
+        y = torch.where(active.to(x.device).view(view), y + step, y)
+        level = torch.where(active, (1 - beta * h) * s, s)
+    last = y if not final_denoise else x0
+    yield Frame(k + 1, 0.0 if final_denoise else t_frame, 0.0 if final_denoise else schedule.sigma(t_frame), last, last)
+
+
+SAMPLERS: dict[str, Callable[..., Iterator[Frame]]] = {"sde": sde, "ode": ode, "ddim": ddim, "ascent": ascent}
+DEFAULT_STEPS = {"sde": 100, "ode": 50, "ddim": 50, "ascent": 1000}
+
+
+def sample(denoiser: DenoiserFn, x_init: torch.Tensor, sampler: str = "sde", steps: int | None = None, *,
+           seed: int | None = 0, generator: torch.Generator | None = None, meta: dict | None = None,
+           **options) -> Generator[Frame, None, Trajectory]:
+    """Run `sampler` from the initial noise `x_init` (B, C, H, W): yields Frames, returns the Trajectory.
+
+    The SDE and ascent increments come from `generator`, or from one seeded by seed + 1 (the
+    initial noise conventionally comes from `seed` itself, see `initial_noise`).
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    steps = DEFAULT_STEPS[sampler] if steps is None else int(steps)
+    if steps < 1:
+        raise ValueError("steps must be at least 1")
+    if generator is None:
+        generator = torch.Generator().manual_seed(0 if seed is None else int(seed) + 1)
+    frames = []
+    for frame in SAMPLERS[sampler](denoiser, x_init, steps, generator=generator, **options):
+        frames.append(frame)
+        yield frame
+    info = {"sampler": sampler, "steps": steps, "seed": seed, **(meta or {})}
+    return Trajectory(frames=frames, meta=info, x_init=x_init)
+
+
+def run(frames: Generator[Frame, None, Trajectory], callback: Callable[[Frame], None] | None = None) -> Trajectory:
+    """Drain a sampling generator, calling `callback(frame)` on each frame; return the Trajectory."""
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration as stop:
+            return stop.value
+        if callback is not None:
+            callback(frame)

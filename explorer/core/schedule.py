@@ -1,0 +1,89 @@
+"""The Ornstein-Uhlenbeck forward process and the time grids the samplers walk.
+
+    dx = -x dt + sqrt(2) dW   =>   x_t = alpha(t) x_0 + sigma(t) z,
+    alpha(t) = e^{-t},  sigma(t)^2 = 1 - e^{-2t},  z ~ N(0, I).
+
+The noise-to-signal ratio ("VE sigma") is snr_sigma(t) = sigma/alpha = sqrt(e^{2t} - 1), and
+t = 1/2 ln(1 + snr_sigma^2). Every function accepts floats or tensors.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+T_MIN = 1e-3  # snr_sigma(T_MIN) ~ 0.045: below the pixel noise a viewer can see
+T_MAX = 6.0   # alpha(T_MAX) ~ 0.0025: x_T is N(0, I) for unit-scale data
+
+SPACINGS = ("log-sigma", "uniform")
+
+
+def _exp(x):
+    return torch.exp(x) if torch.is_tensor(x) else math.exp(x)
+
+
+def _expm1(x):
+    return torch.expm1(x) if torch.is_tensor(x) else math.expm1(x)
+
+
+def _sqrt(x):
+    return torch.sqrt(x) if torch.is_tensor(x) else math.sqrt(x)
+
+
+def _log1p(x):
+    return torch.log1p(x) if torch.is_tensor(x) else math.log1p(x)
+
+
+def alpha(t):
+    """alpha(t) = e^{-t}."""
+    return _exp(-t)
+
+
+def sigma(t):
+    """sigma(t) = sqrt(1 - e^{-2t})."""
+    return _sqrt(-_expm1(-2 * t))
+
+
+def snr_sigma(t):
+    """Noise-to-signal ratio sigma/alpha = sqrt(e^{2t} - 1)."""
+    return _sqrt(_expm1(2 * t))
+
+
+def t_from_snr_sigma(s):
+    """Inverse of snr_sigma: t = 1/2 ln(1 + s^2)."""
+    return 0.5 * _log1p(s * s)
+
+
+def t_from_sigma(s):
+    """Inverse of sigma: t = -1/2 ln(1 - s^2), for 0 <= s < 1."""
+    return -0.5 * (torch.log1p(-s * s) if torch.is_tensor(s) else math.log1p(-s * s))
+
+
+def forward(x0: torch.Tensor, t: float, noise: torch.Tensor) -> torch.Tensor:
+    """x_t = alpha(t) x0 + sigma(t) noise; x0, noise: (B, C, H, W), t a float or (B,) tensor."""
+    if torch.is_tensor(t) and t.ndim == 1:
+        t = t.view(-1, *([1] * (x0.ndim - 1)))
+    return alpha(t) * x0 + sigma(t) * noise
+
+
+def time_grid(steps: int, t_min: float = T_MIN, t_max: float = T_MAX,
+              spacing: str = "log-sigma") -> torch.Tensor:
+    """Decreasing times t_0 = t_max > ... > t_{steps-1} = t_min, float64, shape (steps,).
+
+    "log-sigma": uniform in log snr_sigma (steps where the image forms);
+    "uniform": uniform in t.
+    """
+    if steps < 1:
+        raise ValueError("steps must be at least 1")
+    if not 0 < t_min < t_max:
+        raise ValueError(f"need 0 < t_min < t_max, got t_min={t_min}, t_max={t_max}")
+    if steps == 1:
+        return torch.tensor([t_max], dtype=torch.float64)
+    if spacing == "uniform":
+        return torch.linspace(t_max, t_min, steps, dtype=torch.float64)
+    if spacing == "log-sigma":
+        lo = math.log(snr_sigma(t_min))
+        hi = math.log(snr_sigma(t_max))
+        s = torch.exp(torch.linspace(hi, lo, steps, dtype=torch.float64))
+        return t_from_snr_sigma(s)
+    raise ValueError(f"unknown spacing {spacing!r}; choose one of {', '.join(SPACINGS)}")

@@ -1,0 +1,83 @@
+"""What physicists check: power spectrum, field histogram, magnetisation.
+
+For fields x: (N, C, H, W),
+  radially averaged power spectrum  P(k) = < |FFT(x)(q)|^2 / (H W) >  over samples and |q| in
+  [k - 1/2, k + 1/2), k = 1 .. H/2 (the mean, k = 0, is left out);
+  histogram of the values on common bins, and total-variation distance 1/2 sum |p - q|;
+  magnetisation m = mean over the lattice, <|m|>.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def radial_power_spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, P(k)) for k = 1 .. min(H, W)//2."""
+    x = np.asarray(x, np.float64)
+    h, w = x.shape[-2:]
+    power = (np.abs(np.fft.fft2(x)) ** 2 / (h * w)).reshape(-1, h, w).mean(0)
+    qy, qx = np.meshgrid(np.fft.fftfreq(h) * h, np.fft.fftfreq(w) * w, indexing="ij")
+    k = np.rint(np.sqrt(qx ** 2 + qy ** 2)).astype(int)
+    ks = np.arange(1, min(h, w) // 2 + 1)
+    return ks, np.array([power[k == kk].mean() for kk in ks])
+
+
+def histogram(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    p, _ = np.histogram(np.asarray(x).ravel(), bins=edges)
+    return p / max(p.sum(), 1)
+
+
+def tv_distance(x: np.ndarray, y: np.ndarray, bins: int = 60) -> float:
+    """Total-variation distance between the value histograms of x and y (common bins)."""
+    lo = min(np.percentile(x, 0.1), np.percentile(y, 0.1))
+    hi = max(np.percentile(x, 99.9), np.percentile(y, 99.9))
+    edges = np.linspace(lo, hi, bins + 1)
+    return 0.5 * float(np.abs(histogram(x, edges) - histogram(y, edges)).sum())
+
+
+def mean_abs_magnetisation(x: np.ndarray) -> float:
+    x = np.asarray(x, np.float64)
+    return float(np.abs(x.reshape(len(x), -1).mean(1)).mean())
+
+
+def bands(k: np.ndarray, n: int = 4) -> list[tuple[int, int]]:
+    """n frequency bands, octave-like: [1,2), [2,4), [4,8), [8, kmax]."""
+    edges = [1] + [2 ** i for i in range(1, n)] + [int(k.max()) + 1]
+    return [(edges[i], edges[i + 1]) for i in range(n)]
+
+
+def compare(generated: np.ndarray, reference: np.ndarray) -> dict:
+    """Generated samples against reference ones: <|m|>, P(k) per k and per band, histogram TV."""
+    k, pg = radial_power_spectrum(generated)
+    _, pr = radial_power_spectrum(reference)
+    rel = (pg - pr) / pr
+    band_rows = []
+    for lo, hi in bands(k):
+        sel = (k >= lo) & (k < hi)
+        band_rows.append({"k": f"{lo}-{hi - 1}", "generated": float(pg[sel].mean()), "reference": float(pr[sel].mean()),
+                          "relative_error": float(pg[sel].mean() / pr[sel].mean() - 1)})
+    mg, mr = mean_abs_magnetisation(generated), mean_abs_magnetisation(reference)
+    return {"n_generated": len(generated), "n_reference": len(reference),
+            "abs_m": {"generated": mg, "reference": mr, "relative_error": mg / mr - 1 if mr else float("nan")},
+            "spectrum": {"k": k.tolist(), "generated": pg.tolist(), "reference": pr.tolist(), "relative_error": rel.tolist(),
+                         "max_abs_relative_error": float(np.abs(rel).max())},
+            "bands": band_rows, "histogram_tv": tv_distance(generated, reference),
+            "mean": {"generated": float(np.mean(generated)), "reference": float(np.mean(reference))},
+            "std": {"generated": float(np.std(generated)), "reference": float(np.std(reference))}}
+
+
+def format_table(res: dict) -> str:
+    a = res["abs_m"]
+    lines = [f"samples: {res['n_generated']} generated, {res['n_reference']} reference",
+             f"<|m|>          generated {a['generated']:.4f}   reference {a['reference']:.4f}   rel. error {a['relative_error']:+.1%}",
+             f"std of values  generated {res['std']['generated']:.4f}   reference {res['std']['reference']:.4f}",
+             f"histogram total-variation distance {res['histogram_tv']:.4f}",
+             f"{'band k':>8} {'P generated':>12} {'P reference':>12} {'rel. error':>10}"]
+    for b in res["bands"]:
+        lines.append(f"{b['k']:>8} {b['generated']:12.5g} {b['reference']:12.5g} {b['relative_error']:+10.1%}")
+    s = res["spectrum"]
+    lines.append(f"{'k':>8} {'P generated':>12} {'P reference':>12} {'rel. error':>10}")
+    for k, g, r, e in zip(s["k"], s["generated"], s["reference"], s["relative_error"]):
+        lines.append(f"{k:8d} {g:12.5g} {r:12.5g} {e:+10.1%}")
+    lines.append(f"largest |relative error| of P(k): {s['max_abs_relative_error']:.1%}")
+    return "\n".join(lines)

@@ -1,0 +1,217 @@
+"""Training denoisers by MSE: min E_t E ||D(alpha x_0 + sigma z, t) - x_0||^2 w(t).
+
+Noise levels: half of each batch draws log(s) (s = sigma/alpha) uniformly over the samplers'
+whole range [snr_sigma(T_MIN), snr_sigma(T_MAX)], half from Karras's log-normal
+N(-1.2, 1.2^2) where images form. w = (s^2 + s_d^2)/(s s_d)^2 makes the preconditioned
+network's target unit-variance at every level. Adam, EMA of the weights (the EMA weights are
+what the checkpoint holds), optional bf16 autocast. Deterministic given the seed: every draw
+comes from one torch.Generator, whose state is saved with the resume file, so a killed run
+resumed from its last periodic save ends with the same weights as an uninterrupted one.
+Resume files are safetensors too (weights, EMA, Adam moments, generator state): no pickles.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from explorer.core import checkpoint, schedule
+from explorer.core.errors import ExplorerError
+from explorer.core.nets import Denoiser, UNetConfig, count_parameters
+
+LOG_S_MIN = math.log(schedule.snr_sigma(schedule.T_MIN))
+LOG_S_MAX = math.log(schedule.snr_sigma(schedule.T_MAX))
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 3000
+    batch: int = 64
+    lr: float = 2e-3
+    ema: float = 0.999
+    seed: int = 0
+    bf16: bool = False
+    save_every: int = 500
+    warmup: int = 100
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """"auto": CUDA when present, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ExplorerError("CUDA was asked for, but torch sees no GPU (install the CUDA build of torch, or use --device cpu)")
+    if device not in ("cpu", "cuda"):
+        raise ExplorerError(f"unknown device {device!r}; choose auto, cpu or cuda")
+    return torch.device(device)
+
+
+def draw_times(n: int, generator: torch.Generator) -> torch.Tensor:
+    """Training times t (n,): half log-uniform in s over the sampler range, half log-normal."""
+    u = torch.rand(n, generator=generator)
+    log_s = LOG_S_MIN + (LOG_S_MAX - LOG_S_MIN) * u
+    normal = -1.2 + 1.2 * torch.randn(n, generator=generator)
+    log_s = torch.where(torch.arange(n) % 2 == 0, log_s, normal.clamp(LOG_S_MIN, LOG_S_MAX))
+    return schedule.t_from_snr_sigma(torch.exp(log_s))
+
+
+def loss_weight(t: torch.Tensor, sigma_data: float) -> torch.Tensor:
+    s2 = torch.expm1(2 * t)
+    return (s2 + sigma_data ** 2) / (s2 * sigma_data ** 2)
+
+
+def denoising_loss(model: Denoiser, x0: torch.Tensor, t: torch.Tensor, z: torch.Tensor,
+                   cond: torch.Tensor | None = None) -> torch.Tensor:
+    """Weighted MSE of x0_hat at x_t = alpha x0 + sigma z; x0, z: (B, C, H, W), t: (B,)."""
+    x_t = schedule.forward(x0, t, z)
+    x0_hat = model(x_t, t, cond) if cond is not None else model(x_t, t)
+    w = loss_weight(t, model.cfg.sigma_data).to(x0.device)
+    return (w * (x0_hat.float() - x0).pow(2).flatten(1).mean(1)).mean()
+
+
+@dataclass
+class _State:
+    model: Denoiser
+    ema: Denoiser
+    opt: torch.optim.Adam
+    generator: torch.Generator
+    step: int = 0
+    losses: list = field(default_factory=list)
+
+
+def _resume_path(out: Path) -> Path:
+    return out.with_name(out.name + ".resume")
+
+
+def _save_resume(path: Path, st: _State, fingerprint: str) -> None:
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in st.model.state_dict().items()}
+    tensors |= {f"ema.{k}": v.detach().cpu().contiguous() for k, v in st.ema.state_dict().items()}
+    names = [n for n, _ in st.model.named_parameters()]
+    for i, n in enumerate(names):
+        s = st.opt.state.get(st.opt.param_groups[0]["params"][i])
+        if s:
+            tensors[f"adam.exp_avg.{n}"] = s["exp_avg"].detach().cpu().contiguous()
+            tensors[f"adam.exp_avg_sq.{n}"] = s["exp_avg_sq"].detach().cpu().contiguous()
+            tensors[f"adam.step.{n}"] = torch.as_tensor(s["step"], dtype=torch.float64).reshape(1).cpu()
+    tensors["generator_state"] = st.generator.get_state()
+    meta = {"fingerprint": fingerprint, "step": str(st.step), "losses": json.dumps(st.losses[-200:])}
+    tmp = path.with_name(path.name + ".part")
+    save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(path)
+
+
+def _load_resume(path: Path, st: _State, fingerprint: str) -> bool:
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata()
+        if meta.get("fingerprint") != fingerprint:
+            return False
+        tensors = load_file(str(path))
+    except Exception:                      # an unreadable resume file is ignored: training restarts
+        return False
+    st.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    st.ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    params = st.opt.param_groups[0]["params"]
+    for i, (n, _) in enumerate(st.model.named_parameters()):
+        if f"adam.exp_avg.{n}" in tensors:
+            dev = params[i].device
+            st.opt.state[params[i]] = {"step": tensors[f"adam.step.{n}"].reshape(()).float(),
+                                       "exp_avg": tensors[f"adam.exp_avg.{n}"].to(dev),
+                                       "exp_avg_sq": tensors[f"adam.exp_avg_sq.{n}"].to(dev)}
+    st.generator.set_state(tensors["generator_state"])
+    st.step = int(meta["step"])
+    st.losses = json.loads(meta["losses"])
+    return True
+
+
+def fit(model: Denoiser, data: torch.Tensor, tc: TrainConfig, out: Path, fingerprint: str,
+        device: torch.device, loss_fn=None, desc: str = "train", progress: bool = True) -> tuple[Denoiser, dict]:
+    """Train `model` on `data` (N, ...) and return (EMA model, stats). `loss_fn(model, batch,
+    t, z)` defaults to the denoising loss; the WCRG trainer passes its conditional one."""
+    from tqdm import tqdm
+
+    loss_fn = loss_fn or (lambda m, x0, t, z: denoising_loss(m, x0, t, z))
+    torch.manual_seed(tc.seed)
+    model = model.to(device)
+    st = _State(model=model, ema=copy.deepcopy(model).requires_grad_(False),
+                opt=torch.optim.Adam(model.parameters(), lr=tc.lr),
+                generator=torch.Generator().manual_seed(tc.seed))
+    resume = _resume_path(out)
+    resumed = resume.exists() and _load_resume(resume, st, fingerprint)
+    data = data.to(device)
+    n = len(data)
+    bar = tqdm(total=tc.steps, initial=st.step, desc=desc, disable=not progress, file=sys.stderr,
+               unit="step", dynamic_ncols=True)
+    start, first_step = time.perf_counter(), st.step
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.bf16)
+    while st.step < tc.steps:
+        idx = torch.randint(0, n, (tc.batch,), generator=st.generator)
+        t = draw_times(tc.batch, st.generator)
+        x0 = data[idx.to(device)]
+        z = torch.randn(x0.shape, generator=st.generator).to(device)
+        for g in st.opt.param_groups:
+            g["lr"] = tc.lr * min(1.0, (st.step + 1) / tc.warmup)
+        with autocast:
+            loss = loss_fn(model, x0, t.to(device), z)
+        st.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        st.opt.step()
+        decay = min(tc.ema, (1 + st.step) / (10 + st.step))
+        with torch.no_grad():
+            for pe, pm in zip(st.ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - decay)
+        st.step += 1
+        value = loss.item()
+        if not math.isfinite(value):
+            raise ExplorerError(f"training diverged at step {st.step} (loss {value}); lower --lr")
+        st.losses.append(value)
+        bar.update(1)
+        if st.step % 10 == 0:
+            bar.set_postfix(loss=f"{np.mean(st.losses[-50:]):.4f}")
+        if st.step % tc.save_every == 0 and st.step < tc.steps:
+            _save_resume(resume, st, fingerprint)
+    bar.close()
+    seconds = time.perf_counter() - start
+    stats = {"final_loss": float(np.mean(st.losses[-100:])) if st.losses else None,
+             "seconds_this_run": round(seconds, 1), "resumed_from_step": first_step if resumed else 0,
+             "steps_per_second": round((st.step - first_step) / max(seconds, 1e-9), 2)}
+    return st.ema.cpu().eval(), stats
+
+
+def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConfig, device: str = "auto",
+                    name: str | None = None, description: str = "", command: str = "",
+                    progress: bool = True) -> checkpoint.Checkpoint:
+    """Build the training set of `data`, train a denoiser and write the checkpoint `out`."""
+    from explorer.core.data import training_set
+
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise ExplorerError(f"{out.parent}: no such folder")
+    x = torch.from_numpy(training_set(data))
+    if x.shape[1] != arch.channels or x.shape[-1] != arch.size:
+        raise ExplorerError(f"the data are {tuple(x.shape[1:])} but the model expects "
+                            f"({arch.channels}, {arch.size}, {arch.size})")
+    data = {**data, "mean": float(x.mean()), "std": float(x.std()) if len(x.flatten()) > 1 else 1.0}
+    arch.sigma_data = round(max(data["std"], 0.05), 4)
+    fingerprint = json.dumps({"data": data, "arch": arch.to_dict(), "train": tc.to_dict()}, sort_keys=True)
+    dev = resolve_device(device)
+    model = Denoiser(arch)
+    ema, stats = fit(model, x, tc, out, fingerprint, dev, desc=out.stem, progress=progress)
+    training = {**tc.to_dict(), **stats, "device": dev.type, "parameters": count_parameters(ema), "command": command}
+    config = checkpoint.make_config("diffusion", arch, name or out.stem, description, data, training)
+    checkpoint.save(out, ema, config)
+    _resume_path(out).unlink(missing_ok=True)
+    return checkpoint.load(out)

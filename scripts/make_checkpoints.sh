@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|all]
+# Each command is recorded inside the checkpoint it makes (`explorer info FILE` shows it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXPLORER=${EXPLORER:-.venv/bin/explorer}
+what=${1:-all}
+out=checkpoints
+common=(--widths 16,32,64 --blocks 1 --batch 64 --lr 2e-3 --seed 0 --bf16 --save-every 250)
+
+shapes_model() {  # N split steps
+  local n=$1 split=$2 steps=$3
+  $EXPLORER train diffusion --data shapes --n "$n" --split "$split" --size 32 --steps "$steps" "${common[@]}" \
+    --name "shapes-N$n-$split" --description "synthetic geometric images, N=$n, split $split" \
+    --out "$out/shapes-N$n-$split.safetensors"
+}
+
+if [[ $what == shapes || $what == all ]]; then
+  declare -A steps=([1]=600 [10]=1200 [100]=2000 [1000]=2500 [10000]=4000)
+  for n in 1 10 10000 100 1000; do
+    for split in S1 S2; do
+      [[ -f $out/shapes-N$n-$split.safetensors ]] || shapes_model "$n" "$split" "${steps[$n]}"
+    done
+  done
+fi
+
+if [[ $what == phi4 || $what == all ]]; then
+  [[ -f explorer/core/data/phi4_critical.json ]] || $EXPLORER phi4 critical --sizes 16,32 \
+    --betas 0.64,0.66,0.68,0.70,0.72 --chains 256 --burn-in 3000 --measure 3000 --out explorer/core/data/phi4_critical.json
+  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
+  [[ -f $out/phi4-N10000.safetensors ]] || $EXPLORER train diffusion --data phi4 \
+    --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size 32 --steps 4000 "${common[@]}" \
+    --name phi4-N10000 --description "2-D lattice phi^4 at the measured critical point, L=32, N=10000" \
+    --out "$out/phi4-N10000.safetensors"
+fi
+
+.venv/bin/python -m explorer.core.bundle "$out"

@@ -1,0 +1,32 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    """Every test builds data sets in a private cache, never the user's."""
+    monkeypatch.setenv("EXPLORER_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def make_tiny_checkpoint(path: Path, steps: int = 3, n: int = 8, split: str = "S1", size: int = 16, seed: int = 0,
+                         name: str | None = None):
+    """A real, tiny checkpoint trained for a few steps on shapes."""
+    from explorer.core.nets import UNetConfig
+    from explorer.core.train import TrainConfig, train_diffusion
+
+    data = {"name": "shapes", "params": {"size": size}, "n": n, "split": split, "seed": 0}
+    arch = UNetConfig(channels=1, size=size, widths=[8, 16], blocks=1)
+    return train_diffusion(data, arch, path, TrainConfig(steps=steps, batch=8, seed=seed, save_every=1000),
+                           device="cpu", name=name or path.stem, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tmp_path_factory):
+    os.environ["EXPLORER_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.safetensors")

@@ -1,0 +1,79 @@
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer.core import export, samplers
+from explorer.core.errors import ExportError
+from explorer.core.trajectory import Trajectory
+
+
+@pytest.fixture(scope="module")
+def traj(tiny_ckpt, tmp_path_factory):
+    from explorer.core.sampling import sample_checkpoint
+    t = samplers.run(sample_checkpoint(tiny_ckpt, 3, "ddim", 5, seed=2))
+    path = tmp_path_factory.mktemp("run") / "run.npz"
+    t.save_npz(path)
+    return Trajectory.load_npz(path)
+
+
+def test_npz_round_trip(traj):
+    assert len(traj.frames) == 6 and traj.meta["sampler"] == "ddim" and traj.meta["seed"] == 2
+    assert traj.frames[0].x_t.shape == (3, 1, 16, 16)
+    with pytest.raises(ValueError):
+        traj.frames[0].x_t[0, 0, 0, 0] = 1.0                 # frames are read-only
+
+
+def test_frame_png_carries_metadata(traj, tmp_path):
+    p = export.save_frame_png(tmp_path / "f.png", traj, 2)
+    meta = export.read_png_metadata(p)
+    assert meta["sampler"] == "ddim" and meta["seed"] == "2" and meta["step"] == "2"
+    assert float(meta["sigma"]) == pytest.approx(traj.frames[2].sigma, rel=1e-5)
+    assert meta["checkpoint"] == "tiny" and len(meta["checkpoint_sha256"]) == 64 and meta["explorer_version"]
+    assert float(meta["t"]) == pytest.approx(traj.frames[2].t, rel=1e-5)
+
+
+def test_sequence_gif_and_sheet(traj, tmp_path):
+    paths = export.save_frame_sequence(tmp_path / "frames", traj)
+    assert [p.name for p in paths] == [f"frame_{k:04d}.png" for k in range(6)]
+    assert export.read_png_metadata(paths[-1])["step"] == "5"
+    gif = export.save_gif(tmp_path / "a.gif", traj)
+    with Image.open(gif) as im:
+        assert im.n_frames == 6
+    sheet = export.save_contact_sheet(tmp_path / "s.png", traj, rows=4)
+    with Image.open(sheet) as im:
+        assert im.size[0] > im.size[1] * 0.5
+    assert export.read_png_metadata(sheet)["rows_steps"] == "0,2,3,5"
+
+
+def test_tile_places_each_sample():
+    x = np.arange(4 * 2 * 2, dtype=np.float32).reshape(4, 1, 2, 2)
+    m = export.tile(x, cols=2, pad=1)
+    assert m.shape == (5, 5) and np.isnan(m[2]).all()
+    assert np.array_equal(m[3:5, 3:5], x[3, 0])
+
+
+def test_export_errors_leave_nothing_behind(traj, tmp_path):
+    with pytest.raises(ExportError, match="no such folder"):
+        export.save_gif(tmp_path / "missing" / "a.gif", traj)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ExportError, match="is a file"):
+        export.save_frame_sequence(tmp_path / "afile", traj)
+    if os.geteuid() != 0:                    # root ignores permissions
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        with pytest.raises(ExportError):
+            export.save_contact_sheet(ro / "s.png", traj)
+        assert list(ro.iterdir()) == []
+
+
+def test_a_failing_write_removes_the_temporary_file(tmp_path):
+    def write(f):
+        f.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(ExportError, match="No space left"):
+        export.atomic_write(tmp_path / "x.png", write)
+    assert list(tmp_path.iterdir()) == []

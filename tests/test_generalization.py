@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from explorer.core import generalization as gen
+
+
+def test_cosine_of_identical_opposite_and_orthogonal_images():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 1, 8, 8))
+    assert np.allclose(gen.cosine_pairs(a, a), 1)
+    assert np.allclose(gen.cosine_pairs(a, -a), -1)
+    assert np.allclose(gen.cosine_pairs(a, 3 * a + 2), 1)          # mean removed, scale-free
+    u = np.zeros((1, 1, 2, 2)); u[0, 0, 0, 0], u[0, 0, 1, 1] = 1, -1
+    v = np.zeros((1, 1, 2, 2)); v[0, 0, 0, 1], v[0, 0, 1, 0] = 1, -1
+    assert np.allclose(gen.cosine_pairs(u, v), 0)
+
+
+def test_a_sample_equal_to_a_training_image_is_its_nearest_neighbour():
+    rng = np.random.default_rng(1)
+    train = rng.normal(size=(500, 1, 8, 8)).astype(np.float32)
+    queries = np.stack([train[17], train[420] + 0.01 * rng.normal(size=(1, 8, 8))])
+    nb = gen.nearest(queries, train, k=3, chunk=64)                # several chunks
+    assert nb.cos_index[:, 0].tolist() == [17, 420] and nb.l2_index[:, 0].tolist() == [17, 420]
+    assert nb.cos_value[0, 0] == pytest.approx(1.0, abs=1e-5) and nb.l2_value[0, 0] == pytest.approx(0, abs=1e-3)
+    assert (np.diff(nb.cos_value, axis=1) <= 0).all() and (np.diff(nb.l2_value, axis=1) >= 0).all()
+    brute = ((train.reshape(500, -1)[None] - queries.reshape(2, 1, -1)) ** 2).sum(-1)
+    assert np.array_equal(nb.l2_index, np.argsort(brute, 1)[:, :3])
+
+
+def test_analyse_flags_copies_and_not_new_images():
+    rng = np.random.default_rng(2)
+    t1 = rng.normal(size=(50, 1, 8, 8)).astype(np.float32)
+    t2 = rng.normal(size=(50, 1, 8, 8)).astype(np.float32)
+    s1 = np.stack([t1[3], rng.normal(size=(1, 8, 8))])            # a copy, and a new image
+    s2 = np.stack([t2[9], s1[1] * 1.0])
+    res = gen.analyse(s1, s2, t1, t2, k=2)
+    rows = res["samples"]
+    assert rows[0]["S1"]["memorised"] and rows[0]["S1"]["nearest_own"][0] == 3
+    assert rows[0]["S2"]["memorised"] and rows[0]["S2"]["nearest_own"][0] == 9
+    assert not rows[1]["S1"]["memorised"] and rows[1]["cos_s1_s2"] == pytest.approx(1.0)
+    assert res["summary"]["memorised_fraction"] == pytest.approx(0.5)
+    assert rows[0]["S1"]["l2_ratio"] < gen.L2_RATIO
+
+
+def test_same_noise_runs_share_the_noise(tiny_ckpt, tmp_path):
+    from conftest import make_tiny_checkpoint
+    other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
+    a, b = gen.same_noise_runs(tiny_ckpt, other, 2, "sde", 5, seed=4)
+    assert np.array_equal(a.frames[0].x_t, b.frames[0].x_t)
+    res = gen.compare(tiny_ckpt, other, 2, "ddim", 4, seed=0, k=2)
+    assert res["summary"]["n_samples"] == 2 and 0 <= res["baseline"]["median"] <= 1
+    assert len(res["samples"][0]["S1"]["cos_own"]) == 2

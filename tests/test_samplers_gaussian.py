@@ -1,0 +1,110 @@
+"""The samplers' maths, proved on Gaussian data whose exact denoiser is known in closed form.
+
+For n independent samples of N(mu, Sigma), the sample covariance C has
+E ||C - Sigma||_F^2 ~= ((tr Sigma)^2 + tr(Sigma^2)) / n, so the statistical relative error is
+eps = sqrt(((tr Sigma)^2 + tr Sigma^2) / n) / ||Sigma||_F (0.022 here, n = 20000, D = 16). An exact
+sampler gives a relative covariance error ~ eps: the tolerance is 1.5 eps (plus discretisation,
+measured below it at these step counts). The mean's error is ~ sqrt(tr Sigma / n); tolerance 4x.
+The stochastic ascent is not an exact sampler (its noise injection only approximates the reverse
+diffusion: a bias of ~0.05 measured at beta = 0.02), so its tolerance is 3 eps.
+A score off by a factor of 2 must fail every one of these tests.
+"""
+import pytest
+import torch
+
+from explorer.core import samplers, schedule
+from gaussian import GaussianDenoiser
+
+N, SHAPE = 20000, (1, 4, 4)
+MU, COV = GaussianDenoiser.random(16, seed=0)
+EPS = float(((COV.trace() ** 2 + (COV @ COV).trace()) / N).sqrt() / COV.norm())
+CASES = {  # sampler: (steps, options, tolerance on the relative covariance error)
+    "sde": (200, {}, 1.5 * EPS),
+    "ode": (50, {}, 1.5 * EPS),
+    "ddim": (200, {}, 1.5 * EPS),
+    "ascent": (3000, {"sigma0": 10.0, "beta": 0.02, "mean": float(MU.mean())}, 3 * EPS),
+}
+
+
+class HalfScore(GaussianDenoiser):
+    """A denoiser whose Tweedie score is half the true one: alpha D' - x = (alpha D - x) / 2."""
+
+    def __call__(self, x, t):
+        a = schedule.alpha(torch.as_tensor(t, dtype=torch.float64)).reshape(-1, *[1] * (x.ndim - 1))
+        return (0.5 * super().__call__(x, t) + 0.5 * x / a.to(x.dtype))
+
+
+def errors(denoiser, sampler):
+    steps, options, _ = CASES[sampler]
+    x = samplers.initial_noise((N, *SHAPE), seed=1).double()
+    traj = samplers.run(samplers.sample(denoiser, x, sampler, steps, seed=1, **options))
+    s = traj.sample.reshape(N, -1)
+    mean_err = float((s.mean(0) - MU).norm() / COV.trace().sqrt())
+    cov_err = float((torch.cov(s.T) - COV).norm() / COV.norm())
+    return traj, mean_err, cov_err
+
+
+@pytest.mark.parametrize("sampler", list(CASES))
+def test_sampler_reproduces_gaussian(sampler):
+    traj, mean_err, cov_err = errors(GaussianDenoiser(MU, COV, SHAPE), sampler)
+    print(f"{sampler}: mean error {mean_err:.4f}, covariance error {cov_err:.4f} (tolerance {CASES[sampler][2]:.4f})")
+    assert mean_err < 4 / N ** 0.5
+    assert cov_err < CASES[sampler][2]
+    assert traj.frames[-1].t == 0.0 and traj.frames[-1].sigma == 0.0
+
+
+@pytest.mark.parametrize("sampler", list(CASES))
+def test_half_score_is_caught(sampler):
+    _, mean_err, cov_err = errors(HalfScore(MU, COV, SHAPE), sampler)
+    print(f"{sampler} with half the score: covariance error {cov_err:.3f}")
+    assert cov_err > 3 * CASES[sampler][2]
+
+
+def test_frames_record_every_step_and_the_noise_level():
+    d = GaussianDenoiser(MU, COV, SHAPE)
+    x = samplers.initial_noise((8, *SHAPE), seed=0).double()
+    for name, evals in (("sde", 20), ("ddim", 20), ("ode", 39)):
+        calls = []
+
+        def counting(x, t):
+            calls.append(t)
+            return d(x, t)
+
+        traj = samplers.run(samplers.sample(counting, x, name, 20, seed=0))
+        assert len(traj.frames) == 21 and len(calls) == evals
+        ts = [f.t for f in traj.frames]
+        assert ts == sorted(ts, reverse=True)
+        assert all(abs(f.sigma - schedule.sigma(f.t)) < 1e-9 for f in traj.frames)
+        assert [f.step for f in traj.frames] == list(range(21))
+        assert torch.equal(traj.frames[0].x_t, x)
+
+
+def test_without_final_denoise_the_run_ends_at_t_min():
+    d = GaussianDenoiser(MU, COV, SHAPE)
+    x = samplers.initial_noise((8, *SHAPE), seed=0).double()
+    traj = samplers.run(samplers.sample(d, x, "ddim", 10, final_denoise=False))
+    last = traj.frames[-1]
+    assert last.t == pytest.approx(schedule.T_MIN) and torch.equal(last.x_t, last.x0_hat)
+
+
+def test_same_seed_same_run_and_other_seed_differs():
+    d = GaussianDenoiser(MU, COV, SHAPE)
+    x = samplers.initial_noise((4, *SHAPE), seed=3).double()
+    a = samplers.run(samplers.sample(d, x, "sde", 10, seed=3)).sample
+    b = samplers.run(samplers.sample(d, x, "sde", 10, seed=3)).sample
+    c = samplers.run(samplers.sample(d, x, "sde", 10, seed=4)).sample
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_nan_from_the_model_stops_the_run_naming_the_step():
+    from explorer.core.errors import SamplingError
+    d = GaussianDenoiser(MU, COV, SHAPE)
+
+    def poisoned(x, t):
+        out = d(x, t)
+        return out * float("nan") if float(torch.as_tensor(t).max()) < 1.0 else out
+
+    frames = []
+    with pytest.raises(SamplingError, match="step"):
+        samplers.run(samplers.sample(poisoned, torch.randn(2, *SHAPE).double(), "ddim", 20), callback=frames.append)
+    assert 0 < len(frames) < 21

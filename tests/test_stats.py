@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from explorer.core import stats
+
+
+def test_white_noise_has_a_flat_spectrum_equal_to_its_variance():
+    x = np.random.default_rng(0).normal(scale=2.0, size=(200, 1, 32, 32))
+    k, p = stats.radial_power_spectrum(x)
+    assert list(k) == list(range(1, 17))
+    assert np.allclose(p, 4.0, rtol=0.08)
+
+
+def test_a_single_wave_puts_its_power_at_its_frequency():
+    yy, xx = np.mgrid[0:32, 0:32]
+    x = np.cos(2 * np.pi * 5 * xx / 32)[None, None]
+    k, p = stats.radial_power_spectrum(x)
+    assert k[np.argmax(p)] == 5 and p[k != 5].max() < 1e-20
+
+
+def test_tv_distance_and_magnetisation():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=100000), rng.normal(size=100000)
+    assert stats.tv_distance(a, b) < 0.02
+    assert stats.tv_distance(a, b + 3) > 0.8
+    fields = np.stack([np.full((1, 4, 4), 0.5), np.full((1, 4, 4), -0.3)])
+    assert stats.mean_abs_magnetisation(fields) == pytest.approx(0.4)
+
+
+def test_compare_of_a_set_with_itself_is_exact():
+    x = np.random.default_rng(2).normal(size=(50, 1, 16, 16))
+    res = stats.compare(x, x)
+    assert res["spectrum"]["max_abs_relative_error"] == 0 and res["histogram_tv"] == 0
+    assert "largest |relative error|" in stats.format_table(res)

@@ -1,0 +1,67 @@
+import pytest
+import torch
+
+from explorer.core import checkpoint
+from explorer.core.nets import Denoiser, UNetConfig
+from explorer.core.train import TrainConfig, denoising_loss, draw_times, fit, train_diffusion
+from explorer.core.data import shapes
+
+ARCH = dict(size=16, widths=[8, 16], blocks=1, sigma_data=0.3)
+
+
+def fixed_loss(model, x):
+    g = torch.Generator().manual_seed(123)
+    t = draw_times(len(x) * 4, g)
+    z = torch.randn((len(t), *x.shape[1:]), generator=g)
+    with torch.no_grad():
+        return float(denoising_loss(model, x.repeat(4, 1, 1, 1), t, z))
+
+
+def test_training_lowers_the_loss(tmp_path):
+    x = shapes.images(0, 0, 16, size=16)
+    model = Denoiser(UNetConfig(**ARCH))
+    before = fixed_loss(model, x)
+    ema, stats = fit(model, x, TrainConfig(steps=150, batch=16, lr=3e-3, ema=0.9), tmp_path / "m.safetensors",
+                     "fp", torch.device("cpu"), progress=False)
+    after = fixed_loss(ema, x)
+    print(f"loss before {before:.3f}, after {after:.3f}")
+    assert after < 0.6 * before
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+    x = shapes.images(0, 0, 8, size=16)
+    tc = TrainConfig(steps=12, batch=4, save_every=5, seed=7)
+    torch.manual_seed(0)
+    ema_a, _ = fit(Denoiser(UNetConfig(**ARCH)), x, tc, tmp_path / "a.safetensors", "fp", torch.device("cpu"),
+                   progress=False)
+
+    calls = {"n": 0}
+
+    def dying_loss(m, x0, t, z):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return denoising_loss(m, x0, t, z)
+
+    out = tmp_path / "b.safetensors"
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        fit(Denoiser(UNetConfig(**ARCH)), x, tc, out, "fp", torch.device("cpu"), loss_fn=dying_loss, progress=False)
+    assert out.with_name(out.name + ".resume").exists()
+    torch.manual_seed(0)
+    ema_b, stats = fit(Denoiser(UNetConfig(**ARCH)), x, tc, out, "fp", torch.device("cpu"), progress=False)
+    assert stats["resumed_from_step"] == 5
+    for (k, a), b in zip(ema_a.state_dict().items(), ema_b.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_train_diffusion_records_how_it_was_made(tmp_path):
+    out = tmp_path / "m.safetensors"
+    data = {"name": "shapes", "params": {"size": 16}, "n": 6, "split": "S2", "seed": 2}
+    ckpt = train_diffusion(data, UNetConfig(**ARCH), out, TrainConfig(steps=4, batch=4), "cpu",
+                           command="explorer train ...", progress=False)
+    cfg = checkpoint.read_config(out)
+    assert cfg["data"]["n"] == 6 and cfg["data"]["split"] == "S2" and cfg["data"]["seed"] == 2
+    assert cfg["training"]["steps"] == 4 and cfg["training"]["command"] == "explorer train ..."
+    assert 0 < cfg["data"]["std"] and ckpt.parameters > 0
+    assert not out.with_name(out.name + ".resume").exists()

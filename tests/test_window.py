@@ -1,0 +1,171 @@
+"""The real window, driven offscreen with a tiny checkpoint made in the test."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from explorer.core import export, samplers
+from explorer.core.sampling import sample_checkpoint
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_ckpt):
+    from explorer.app.main_window import MainWindow
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(settings, checkpoint_path=tiny_ckpt.path)
+    win.ask_before_closing_a_run = False
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.is_running():
+        win.thread.stop()
+
+
+def configure(win, sampler="ddim", steps=8, n=4, seed=3):
+    win.sampler_box.setCurrentIndex(win.sampler_box.findData(sampler))
+    win.steps_box.setValue(steps)
+    win.batch_box.setValue(n)
+    win.seed_box.setValue(seed)
+    win.device_box.setCurrentText("cpu")
+
+
+def run_to_end(qtbot, win, timeout=60000):
+    assert win.start_run()
+    qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=timeout)
+
+
+def test_run_shows_the_frames_the_core_made(qtbot, window, tiny_ckpt):
+    configure(window, "ddim", 8, 4, 3)
+    run_to_end(qtbot, window)
+    frames = window.trajectory.frames
+    assert len(frames) == 9 and not window.message.isVisible()
+    reference = samplers.run(sample_checkpoint(tiny_ckpt, 4, "ddim", 8, 3, "cpu"))
+    for k in (0, 4, 8):
+        window.view.go(k)
+        shown_xt, shown_x0 = window.view.displayed()
+        assert np.array_equal(shown_x0, export.tile(frames[k].x0_hat), equal_nan=True)
+        assert np.array_equal(shown_xt, export.tile(frames[k].x_t), equal_nan=True)
+        assert np.allclose(frames[k].x0_hat, reference.frames[k].x0_hat.numpy(), atol=1e-5)
+        assert f"step {k}/8" in window.view.label.text()
+    assert window.progress.value() == 9
+
+
+def test_keyboard_scrubbing(qtbot, window):
+    configure(window, "ddim", 30, 2, 0)
+    run_to_end(qtbot, window)
+    view = window.view
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key_Home)
+    assert view.current == 0 and not view.follow
+    qtbot.keyClick(view, Qt.Key_Right)
+    assert view.current == 1 and view.slider.value() == 1
+    qtbot.keyClick(view, Qt.Key_PageDown)
+    assert view.current == 11
+    qtbot.keyClick(view, Qt.Key_Left)
+    qtbot.keyClick(view, Qt.Key_PageUp)
+    assert view.current == 0
+    qtbot.keyClick(view, Qt.Key_End)
+    assert view.current == 30 and view.follow
+    assert "σ =" in view.label.text() and "t =" in view.label.text()
+    qtbot.keyClick(view, Qt.Key_Home)
+    qtbot.keyClick(view, Qt.Key_Space)                       # play
+    qtbot.waitUntil(lambda: view.current >= 3, timeout=5000)
+    qtbot.keyClick(view, Qt.Key_Space)                       # pause
+    k = view.current
+    qtbot.wait(300)
+    assert view.current == k
+
+
+def test_cancel_stops_within_one_step_and_keeps_frames(qtbot, window):
+    configure(window, "sde", 400, 4, 0)
+    assert window.start_run()
+    qtbot.waitUntil(lambda: len(window.view.frames) >= 5, timeout=30000)
+    worker = window.thread.worker
+    window.cancel_run()
+    made_at_cancel = len(worker.frames)                      # read after the flag is set
+    qtbot.waitUntil(lambda: not window.is_running() and window.trajectory is not None, timeout=30000)
+    made = len(window.trajectory.frames)
+    assert made_at_cancel <= made <= made_at_cancel + 1 < 401  # the step in progress may finish, no more
+    assert window.run_button.isEnabled() and not window.cancel_button.isEnabled()
+    assert "cancelled" in window.statusBar().currentMessage()
+    configure(window, "ddim", 4, 2, 0)                        # the window stays usable
+    run_to_end(qtbot, window)
+    assert len(window.trajectory.frames) == 5
+
+
+def test_corrupt_file_gives_a_message_and_keeps_the_model(qtbot, window, tmp_path):
+    bad = tmp_path / "corrupt.safetensors"
+    bad.write_bytes(b"\x00" * 3)
+    before = window.ckpt
+    assert not window.open_checkpoint(bad)
+    assert window.message.isVisible() and "truncated" in window.message.text()
+    assert window.ckpt is before
+
+
+def test_exports_from_the_window(qtbot, window, tmp_path):
+    configure(window, "ddim", 6, 3, 1)
+    run_to_end(qtbot, window)
+    window.view.go(2)
+    png = window.export_png(tmp_path / "f.png")
+    meta = export.read_png_metadata(png)
+    assert meta["step"] == "2" and meta["sampler"] == "ddim" and meta["seed"] == "1" and meta["checkpoint"] == "tiny"
+    assert float(meta["sigma"]) == pytest.approx(window.trajectory.frames[2].sigma, rel=1e-5)
+    assert len(window.export_frames(tmp_path / "frames")) == 7
+    assert window.export_gif(tmp_path / "a.gif").stat().st_size > 0
+    assert export.read_png_metadata(window.export_sheet(tmp_path / "s.png"))["sampler"] == "ddim"
+    assert window.export_npz(tmp_path / "run.npz").exists()
+    assert window.export_gif(tmp_path / "missing" / "a.gif") is None
+    assert "no such folder" in window.message.text()
+
+
+def test_settings_persist(qtbot, tmp_path, tiny_ckpt):
+    from explorer.app.main_window import MainWindow
+    path = str(tmp_path / "s.ini")
+    win = MainWindow(QSettings(path, QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    qtbot.addWidget(win)
+    configure(win, "ode", 17, 5, 42)
+    win.close()
+    again = MainWindow(QSettings(path, QSettings.IniFormat))
+    qtbot.addWidget(again)
+    assert again.sampler_box.currentData() == "ode" and again.steps_box.value() == 17
+    assert again.batch_box.value() == 5 and again.seed_box.value() == 42
+    assert again.ckpt is not None and again.ckpt.sha256 == tiny_ckpt.sha256
+    assert again.recent_files()[0].endswith("tiny.safetensors")
+
+
+def test_closing_during_a_run_stops_it_cleanly(qtbot, window):
+    configure(window, "sde", 2000, 4, 0)
+    window.start_run()
+    qtbot.waitUntil(lambda: len(window.view.frames) >= 2, timeout=30000)
+    thread = window.thread
+    window.close()
+    assert not thread.isRunning()
+
+
+def test_a_model_failure_becomes_a_message(qtbot, window, monkeypatch):
+    from explorer.app import main_window
+
+    def broken(*a, **k):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        yield
+
+    monkeypatch.setattr(main_window, "sample_checkpoint", broken)
+    configure(window, "ddim", 4, 64, 0)
+    run_to_end(qtbot, window)
+    assert "smaller batch" in window.message.text() and "64" in window.message.text()
+    assert window.run_button.isEnabled()
+
+
+def test_many_repaints_in_one_process(qtbot):
+    """Catches the PySide6 6.12.0 refcount corruption (abort after ~60 frame changes)."""
+    import pyqtgraph as pg
+    iv = pg.ImageView()
+    qtbot.addWidget(iv)
+    iv.show()
+    rng = np.random.default_rng(0)
+    for k in range(300):
+        iv.setImage(rng.normal(size=(32, 32)).astype(np.float32), autoLevels=k % 50 == 0)
+        iv.repaint()
+        qtbot.wait(0)
+    assert iv.image.shape == (32, 32)
