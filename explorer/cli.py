@@ -19,7 +19,14 @@ def _progress(total: int | None, desc: str):
 
 
 def cmd_info(args) -> int:
-    from explorer.core import checkpoint
+    from explorer.core import checkpoint, wcrg
+    if wcrg.is_wcrg(args.checkpoint):
+        model = wcrg.load(args.checkpoint)
+        if args.json:
+            print(json.dumps({**model.index, "parameters": model.parameters, "sha256": model.sha256}, indent=2))
+        else:
+            print(wcrg.describe(model))
+        return 0
     ckpt = checkpoint.load(args.checkpoint)
     s = ckpt.summary()
     if args.json:
@@ -49,10 +56,8 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
-    from explorer.core.nets import UNetConfig
-    from explorer.core.train import TrainConfig, train_diffusion
-
+def _data_record(args) -> dict:
+    """The data record of `explorer train ...` arguments (what the checkpoint will store)."""
     data = {"name": "user" if args.data not in ("shapes", "phi4") else args.data, "n": args.n,
             "split": args.split, "seed": args.data_seed, "params": json.loads(args.data_params or "{}")}
     if data["name"] == "user":
@@ -63,17 +68,60 @@ def cmd_train(args) -> int:
         data["params"].setdefault("size", args.size)
     if data["name"] == "phi4":
         data["params"].setdefault("L", args.size)
+    return data
+
+
+def _command_line() -> str:
+    return "explorer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def cmd_train(args) -> int:
+    from explorer.core.nets import UNetConfig
+    from explorer.core.train import TrainConfig, train_diffusion
+
+    data = _data_record(args)
     arch = UNetConfig(channels=args.channels, size=args.size, widths=[int(w) for w in args.widths.split(",")],
                       blocks=args.blocks, bias_free=args.bias_free,
                       padding="circular" if data["name"] == "phi4" else "zeros")
     tc = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16,
                      save_every=args.save_every)
-    command = "explorer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     ckpt = train_diffusion(data, arch, args.out, tc, args.device, name=args.name, description=args.description,
-                           command=command)
+                           command=_command_line())
     t = ckpt.config["training"]
     print(f"wrote {ckpt.path}: {ckpt.parameters:,} parameters, final loss {t['final_loss']:.4f}, "
           f"{t['seconds_this_run']} s ({t['steps_per_second']} steps/s)", file=sys.stderr)
+    return 0
+
+
+def cmd_train_wcrg(args) -> int:
+    from explorer.core import wcrg
+    from explorer.core.train import TrainConfig
+
+    data = _data_record(args)
+    recipe = wcrg.WCRGRecipe(levels=args.levels, wavelet=args.wavelet,
+                             coarse_widths=[int(w) for w in args.widths.split(",")],
+                             conditional_widths=[int(w) for w in args.cond_widths.split(",")], blocks=args.blocks,
+                             padding="circular" if data["name"] == "phi4" else "zeros")
+    tc = dict(batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16, save_every=args.save_every)
+    model = wcrg.train(data, recipe, args.out, TrainConfig(steps=args.steps, **tc),
+                       TrainConfig(steps=args.cond_steps or args.steps, **tc), args.device, name=args.name,
+                       description=args.description, command=_command_line())
+    print(wcrg.describe(model), file=sys.stderr)
+    return 0
+
+
+def cmd_wcrg(args) -> int:
+    from explorer.core import samplers, wcrg
+    from explorer.core.train import resolve_device
+
+    model = wcrg.load(args.checkpoint)
+    bar = _progress(None, f"wcrg {model.name}")
+    traj = samplers.run(wcrg.generate(model, args.n, args.sampler, args.steps, args.coarse_steps, args.seed,
+                                      resolve_device(args.device)), callback=lambda f: bar.update(1))
+    bar.close()
+    path = traj.save_npz(args.out)
+    print(f"wrote {path}: {len(traj.frames)} frames over scales {sorted({f.scale for f in traj.frames}, reverse=True)}",
+          file=sys.stderr)
     return 0
 
 
@@ -115,7 +163,7 @@ def cmd_phi4(args) -> int:
         betas = [float(v) for v in args.betas.split(",")]
         res = phi4.critical_point(sizes, betas, args.lam, chains=args.chains, burn_in=args.burn_in,
                                   measure=args.measure, log=lambda s: print(s, file=sys.stderr))
-        res["command"] = "explorer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        res["command"] = _command_line()
         print(f"beta_c = {res['beta_c']:.4f} ± {res['error']:.4f} (lam = {args.lam}, Binder crossing of L = {sizes})")
     else:
         res = phi4.equilibrium(args.L, args.beta, args.lam, chains=args.chains, sweeps=args.sweeps,
@@ -127,6 +175,30 @@ def cmd_phi4(args) -> int:
     if args.out:
         atomic_write(Path(args.out), lambda f: f.write((json.dumps(res, indent=1) + "\n").encode()))
     return 0
+
+
+def _data_arguments(t) -> None:
+    t.add_argument("--data", required=True, help="shapes, phi4, or a folder of images / a .npy or .npz array")
+    t.add_argument("--data-params", default=None, help="JSON of generator parameters, e.g. '{\"beta\": 0.69}'")
+    t.add_argument("--data-seed", type=int, default=0)
+    t.add_argument("--n", type=int, required=True, help="training-set size N")
+    t.add_argument("--split", choices=["S1", "S2", "all"], default="S1")
+    t.add_argument("--size", type=int, default=32)
+    t.add_argument("--channels", type=int, default=1)
+
+
+def _fit_arguments(t) -> None:
+    t.add_argument("--blocks", type=int, default=1)
+    t.add_argument("--steps", type=int, default=3000)
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on recent CPUs)")
+    t.add_argument("--save-every", type=int, default=500)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--name", default=None)
+    t.add_argument("--description", default="")
+    t.add_argument("--out", required=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,27 +226,32 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="train a model")
     tsub = s.add_subparsers(dest="model", required=True)
     t = tsub.add_parser("diffusion", help="train a diffusion denoiser")
-    t.add_argument("--data", required=True, help="shapes, phi4, or a folder of images / a .npy or .npz array")
-    t.add_argument("--data-params", default=None, help="JSON of generator parameters, e.g. '{\"beta\": 0.68}'")
-    t.add_argument("--data-seed", type=int, default=0)
-    t.add_argument("--n", type=int, required=True, help="training-set size N")
-    t.add_argument("--split", choices=["S1", "S2", "all"], default="S1")
-    t.add_argument("--size", type=int, default=32)
-    t.add_argument("--channels", type=int, default=1)
+    _data_arguments(t)
     t.add_argument("--widths", default="16,32,64")
-    t.add_argument("--blocks", type=int, default=1)
     t.add_argument("--bias-free", action="store_true")
-    t.add_argument("--steps", type=int, default=3000)
-    t.add_argument("--batch", type=int, default=64)
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on recent CPUs)")
-    t.add_argument("--save-every", type=int, default=500)
-    t.add_argument("--device", default="auto")
-    t.add_argument("--name", default=None)
-    t.add_argument("--description", default="")
-    t.add_argument("--out", required=True)
+    _fit_arguments(t)
     t.set_defaults(func=cmd_train)
+
+    t = tsub.add_parser("wcrg", help="train a wavelet-RG model: the coarse x_J and one conditional model per scale")
+    _data_arguments(t)
+    t.add_argument("--levels", type=int, default=2, help="J: wavelet levels")
+    t.add_argument("--wavelet", default="haar", help="an orthogonal PyWavelets wavelet: haar, db2, db4, ...")
+    t.add_argument("--widths", default="32,64", help="U-Net widths of the coarse model")
+    t.add_argument("--cond-widths", default="32,64", help="U-Net widths of the conditional models")
+    t.add_argument("--cond-steps", type=int, default=None, help="training steps per scale (default: --steps)")
+    _fit_arguments(t)
+    t.set_defaults(func=cmd_train_wcrg)
+
+    s = sub.add_parser("wcrg", help="generate with a WCRG model, coarse to fine; write the trajectory to .npz")
+    s.add_argument("checkpoint", help="a WCRG folder (NAME.wcrg/) or its index.json")
+    s.add_argument("--sampler", choices=["sde", "ode", "ddim"], default="ode")
+    s.add_argument("--steps", type=int, default=20, help="steps per scale")
+    s.add_argument("--coarse-steps", type=int, default=None, help="steps for x_J (default: --steps)")
+    s.add_argument("--n", type=int, default=16)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_wcrg)
 
     s = sub.add_parser("data", help="write a checkpoint's exact training set (N, C, H, W) float32 to .npy")
     s.add_argument("checkpoint")
@@ -210,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--png", default=None, help="one frame as PNG (see --step)")
     s.add_argument("--step", type=int, default=None, help="frame index for --png (default: the last)")
     s.add_argument("--rows", type=int, default=8, help="steps in the contact sheet")
+    s.add_argument("--strip", default=None, help="coarse-to-fine strip PNG of the final samples: x_J ... x_0")
+    s.add_argument("--levels-j", type=int, default=None, help="J for --strip (default: the run's, else 3)")
+    s.add_argument("--wavelet", default=None, help="wavelet for --strip (default: the run's, else haar)")
     s.add_argument("--cmap", choices=["grey", "diverging"], default="grey")
     s.add_argument("--levels", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"))
     s.set_defaults(func=cmd_export)
@@ -218,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("out")
     s.add_argument("--checkpoint", default=None)
     s.add_argument("--step", type=int, default=None, help="default: the middle of the run")
-    s.add_argument("--view", choices=["trajectory"], default="trajectory")
+    s.add_argument("--view", choices=["trajectory", "scales", "compare", "statistics"], default="trajectory")
+    s.add_argument("--pair", type=int, default=None, help="with --view compare: index of the bundled S1/S2 pair")
     s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default=None)
     s.add_argument("--steps", type=int, default=None)
     s.add_argument("--n", type=int, default=None)
@@ -270,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_screenshot(args) -> int:
     from explorer.app.main_window import screenshot
     out = screenshot(Path(args.out), args.checkpoint, args.step, args.view, sampler=args.sampler, steps=args.steps,
-                     n=args.n, seed=args.seed)
+                     n=args.n, seed=args.seed, pair=args.pair)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 
@@ -280,8 +361,8 @@ def cmd_export(args) -> int:
     from explorer.core.trajectory import Trajectory
 
     traj = Trajectory.load_npz(args.run)
-    if not (args.gif or args.frames or args.sheet or args.png):
-        raise ValueError("say what to export: --gif FILE, --frames DIR, --sheet FILE and/or --png FILE")
+    if not (args.gif or args.frames or args.sheet or args.png or args.strip):
+        raise ValueError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE and/or --png FILE")
     levels = (args.levels[0], args.levels[1]) if args.levels else None
     if args.png:
         step = len(traj.frames) - 1 if args.step is None else args.step
@@ -294,6 +375,8 @@ def cmd_export(args) -> int:
         export.save_gif(Path(args.gif), traj, "both", levels, args.cmap)
     if args.sheet:
         export.save_contact_sheet(Path(args.sheet), traj, args.rows, "x0_hat", levels, args.cmap)
+    if args.strip:
+        export.save_coarse_to_fine_strip(Path(args.strip), traj, args.levels_j, args.wavelet, levels, args.cmap)
     print(f"exported {len(traj.frames)} frames of {args.run}", file=sys.stderr)
     return 0
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
-# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|all]
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|all]
 # Each command is recorded inside the checkpoint it makes (`explorer info FILE` shows it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,18 @@ if [[ $what == phi4 || $what == all ]]; then
     --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size 32 --steps 4000 "${common[@]}" \
     --name phi4-N10000 --description "2-D lattice phi^4 at the measured critical point, L=32, N=10000" \
     --out "$out/phi4-N10000.safetensors"
+fi
+
+if [[ $what == wcrg || $what == all ]]; then
+  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
+  wcrg_common=(--levels 2 --wavelet haar --widths 32,64 --cond-widths 32,64 --batch 64 --lr 2e-3 --seed 0 --bf16 --save-every 250)
+  [[ -f $out/phi4-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data phi4 \
+    --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size 32 --steps 1500 --cond-steps 1500 \
+    "${wcrg_common[@]}" --name phi4-wcrg --description "wavelet RG of phi^4 at the measured critical point, L=32, N=10000" \
+    --out "$out/phi4-wcrg.wcrg"
+  [[ -f $out/shapes-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data shapes --n 10000 --split S1 --size 32 \
+    --steps 1500 --cond-steps 1500 "${wcrg_common[@]}" --name shapes-wcrg \
+    --description "wavelet RG of the synthetic geometric images, N=10000 (the S1 set)" --out "$out/shapes-wcrg.wcrg"
 fi
 
 .venv/bin/python -m explorer.core.bundle "$out"

@@ -30,3 +30,17 @@ def make_tiny_checkpoint(path: Path, steps: int = 3, n: int = 8, split: str = "S
 def tiny_ckpt(tmp_path_factory):
     os.environ["EXPLORER_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
     return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tiny_wcrg(tmp_path_factory):
+    """A real, tiny WCRG model (J = 2 on 16 x 16 shapes), a few training steps per network."""
+    from explorer.core import wcrg
+    from explorer.core.train import TrainConfig
+
+    os.environ["EXPLORER_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
+    out = tmp_path_factory.mktemp("w") / "tiny.wcrg"
+    data = {"name": "shapes", "params": {"size": 16}, "n": 16, "split": "all", "seed": 0}
+    tc = TrainConfig(steps=3, batch=8, save_every=1000)
+    recipe = wcrg.WCRGRecipe(levels=2, coarse_widths=[8, 16], conditional_widths=[8, 16])
+    return wcrg.train(data, recipe, out, tc, tc, "cpu", progress=False)

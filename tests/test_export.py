@@ -77,3 +77,11 @@ def test_a_failing_write_removes_the_temporary_file(tmp_path):
     with pytest.raises(ExportError, match="No space left"):
         export.atomic_write(tmp_path / "x.png", write)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_coarse_to_fine_strip(traj, tmp_path):
+    p = export.save_coarse_to_fine_strip(tmp_path / "strip.png", traj, levels=2)
+    with Image.open(p) as im:
+        w, h = im.size
+    assert w == 3 * (3 * 16 + 2) and h == 3 * (3 * 16 + 2)      # 3 samples x (x_2, x_1, x_0), scale 3
+    assert export.read_png_metadata(p)["columns"].startswith("x_2")

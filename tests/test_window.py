@@ -97,10 +97,10 @@ def test_cancel_stops_within_one_step_and_keeps_frames(qtbot, window):
 def test_corrupt_file_gives_a_message_and_keeps_the_model(qtbot, window, tmp_path):
     bad = tmp_path / "corrupt.safetensors"
     bad.write_bytes(b"\x00" * 3)
-    before = window.ckpt
+    before = window.model
     assert not window.open_checkpoint(bad)
     assert window.message.isVisible() and "truncated" in window.message.text()
-    assert window.ckpt is before
+    assert window.model is before
 
 
 def test_exports_from_the_window(qtbot, window, tmp_path):
@@ -130,7 +130,7 @@ def test_settings_persist(qtbot, tmp_path, tiny_ckpt):
     qtbot.addWidget(again)
     assert again.sampler_box.currentData() == "ode" and again.steps_box.value() == 17
     assert again.batch_box.value() == 5 and again.seed_box.value() == 42
-    assert again.ckpt is not None and again.ckpt.sha256 == tiny_ckpt.sha256
+    assert again.model is not None and again.model.sha256 == tiny_ckpt.sha256
     assert again.recent_files()[0].endswith("tiny.safetensors")
 
 
@@ -154,7 +154,7 @@ def test_a_model_failure_becomes_a_message(qtbot, window, monkeypatch):
     configure(window, "ddim", 4, 64, 0)
     run_to_end(qtbot, window)
     assert "smaller batch" in window.message.text() and "64" in window.message.text()
-    assert window.run_button.isEnabled()
+    assert window.run_button.isEnabled(), window.statusBar().currentMessage()
 
 
 def test_many_repaints_in_one_process(qtbot):
@@ -169,3 +169,56 @@ def test_many_repaints_in_one_process(qtbot):
         iv.repaint()
         qtbot.wait(0)
     assert iv.image.shape == (32, 32)
+
+
+def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tiny_wcrg):
+    import torch
+    from explorer.core import wavelets
+    assert window.open_checkpoint(tiny_wcrg.path)
+    assert window.is_wcrg and "WCRG" in window.info.toPlainText()
+    configure(window, "ddim", 3, 2, 0)
+    run_to_end(qtbot, window)
+    frames = window.trajectory.frames
+    assert len(frames) == 3 * 4 and [f.scale for f in frames][-1] == 1
+    window.tabs.setCurrentWidget(window.scales)
+    window.view.go(len(frames) - 1)
+    assert window.scales.levels_box.value() == 2 and len(window.scales.images) == 2
+    top = window.scales.images[0]                                   # the coarsest scale, j = 2
+    expected = wavelets.pyramid(torch.as_tensor(frames[-1].x0_hat[:1], dtype=torch.float64), 2)
+    assert np.allclose(top[0].image, expected[1]["low"][0, 0].numpy())
+    assert np.allclose(window.scales.images[1][4].image, expected[0]["reconstruction"][0, 0].numpy())
+    strip = window.export_strip(window.settings.fileName() + ".strip.png")
+    assert export.read_png_metadata(strip)["columns"].startswith("x_2")
+
+
+def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, window):
+    configure(window, "ddim", 4, 6, 0)
+    run_to_end(qtbot, window)
+    r = window.statistics.result
+    assert r is not None and r["n_generated"] == 6 and r["n_reference"] == 8
+    from explorer.core import stats
+    assert np.allclose(r["power_generated"], stats.radial_power_spectrum(window.trajectory.frames[-1].x0_hat)[1])
+    assert "<|m|>" in window.statistics.summary.text()
+
+
+def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):
+    from conftest import make_tiny_checkpoint
+    from explorer.core.generalization import cosine_pairs
+    other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
+    window.compare.add_pair(8, str(tiny_ckpt.path), str(other.path))
+    window.compare.samples_box.setValue(3)
+    window.compare.k_box.setValue(2)
+    configure(window, "ddim", 4, 1, 5)
+    assert window.start_compare()
+    qtbot.waitUntil(lambda: not window.is_running() and window.compare.result is not None, timeout=60000)
+    view = window.compare
+    s1, s2 = view.s1_frames, view.s2_frames
+    assert len(s1) == len(s2) == 5 and np.array_equal(s1[0].x_t, s2[0].x_t)    # the same noise
+    rows = view.result["analysis"]["samples"]
+    assert view.table.rowCount() == 3
+    assert np.allclose([r["cos_s1_s2"] for r in rows], cosine_pairs(s1[-1].x0_hat, s2[-1].x0_hat), atol=1e-5)
+    assert view.result["neighbours"]["S1"].shape == (3, 2, 1, 16, 16)
+    assert "median cos(S1, S2)" in view.summary.text() and "Baseline" in view.summary.text()
+    view.slider.setValue(0)
+    assert "step 0" in view.step_label.text()
+    assert window.run_button.isEnabled(), window.statusBar().currentMessage()

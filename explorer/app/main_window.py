@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import random
 import sys
+
+import numpy as np
 import time
 from pathlib import Path
 
@@ -10,12 +12,15 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QPlainTextEdit,
-                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
 from explorer import __version__
+from explorer.app.views.compare import CompareView
+from explorer.app.views.scales import ScaleView
+from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
 from explorer.app.worker import RunThread, SamplingWorker
-from explorer.core import checkpoint, export, samplers
+from explorer.core import checkpoint, export, samplers, wcrg
 from explorer.core.errors import ExplorerError
 from explorer.core.sampling import run_meta, sample_checkpoint
 from explorer.core.trajectory import Trajectory
@@ -33,15 +38,28 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, checkpoint_path: str | Path | None = None):
         super().__init__()
         self.settings = settings or default_settings()
-        self.ckpt: checkpoint.Checkpoint | None = None
+        self.model: checkpoint.Checkpoint | wcrg.WCRGModel | None = None
         self.thread: RunThread | None = None
         self.trajectory: Trajectory | None = None
+        self.run_meta: dict = {}
         self.ask_before_closing_a_run = True
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
 
         self.view = TrajectoryView()
+        self.scales = ScaleView()
+        self.compare = CompareView()
+        self.statistics = StatisticsView()
+        self.tabs = QTabWidget()
+        for w, name in ((self.view, "Trajectory"), (self.scales, "Scales"), (self.compare, "Compare S1 / S2"),
+                        (self.statistics, "Statistics")):
+            self.tabs.addTab(w, name)
+        self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k]))
+        self.compare.run_requested.connect(self.start_compare)
+        self.compare.cancel_requested.connect(self.cancel_run)
+        self.compare.set_pairs(self.compare.bundled_pairs())
+        self.compare.load_sweep(self.compare.sweep_path())
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("QLabel { background: #fde2e1; color: #7a1712; padding: 6px; border-radius: 4px; }")
@@ -49,7 +67,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.addWidget(self.message)
-        lay.addWidget(self.view, 1)
+        lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
         self._build_model_panel()
@@ -61,6 +79,10 @@ class MainWindow(QMainWindow):
         path = checkpoint_path or self.settings.value("last_checkpoint") or self._default_checkpoint()
         if path:
             self.open_checkpoint(path, remember=checkpoint_path is not None)
+
+    @property
+    def is_wcrg(self) -> bool:
+        return isinstance(self.model, wcrg.WCRGModel)
 
     # --- panels -------------------------------------------------------------------------------
     def _build_model_panel(self) -> None:
@@ -138,12 +160,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(act)
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addAction(QAction("Open &run (.npz)…", self, triggered=self.open_run_dialog))
+        file_menu.addAction(QAction("&Compare two checkpoints…", self, triggered=self.compare_dialog))
         file_menu.addSeparator()
         self.export_actions = [
             QAction("Export current frame as PNG…", self, triggered=self.export_png),
             QAction("Export all frames as PNGs…", self, triggered=self.export_frames),
             QAction("Export animated GIF…", self, triggered=self.export_gif),
             QAction("Export contact sheet…", self, triggered=self.export_sheet),
+            QAction("Export coarse-to-fine strip…", self, triggered=self.export_strip),
             QAction("Save run (.npz)…", self, triggered=self.export_npz),
         ]
         for a in self.export_actions:
@@ -183,8 +207,8 @@ class MainWindow(QMainWindow):
         s.setValue("batch", self.batch_box.value())
         s.setValue("seed", self.seed_box.value())
         s.setValue("device", self.device_box.currentText())
-        if self.ckpt is not None:
-            s.setValue("last_checkpoint", str(self.ckpt.path))
+        if self.model is not None:
+            s.setValue("last_checkpoint", str(self.model.path))
         s.sync()
 
     def recent_files(self) -> list[str]:
@@ -211,9 +235,25 @@ class MainWindow(QMainWindow):
             return None
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "Checkpoints (*.safetensors);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "",
+                                              "Checkpoints (*.safetensors index.json);;All files (*)")
         if path:
             self.open_checkpoint(path)
+
+    def compare_dialog(self) -> None:
+        paths = []
+        for side in ("S1", "S2"):
+            path, _ = QFileDialog.getOpenFileName(self, f"The {side} model", "", "Checkpoints (*.safetensors)")
+            if not path:
+                return
+            paths.append(path)
+        try:
+            n = (checkpoint.read_config(paths[0]).get("data") or {}).get("n")
+        except ExplorerError as e:
+            self.show_message(str(e))
+            return
+        self.compare.add_pair(n, *paths)
+        self.tabs.setCurrentWidget(self.compare)
 
     def open_checkpoint(self, path: str | Path, remember: bool = True) -> bool:
         """Load a checkpoint; a bad file becomes a message and the current model stays."""
@@ -221,16 +261,25 @@ class MainWindow(QMainWindow):
             self.show_message("Cancel the current run before opening another model.")
             return False
         try:
-            ckpt = checkpoint.load(path, expect_kind="diffusion")
+            model = wcrg.load(path) if wcrg.is_wcrg(path) else checkpoint.load(path, expect_kind="diffusion")
         except ExplorerError as e:
             self.show_message(f"Could not open this checkpoint. {e}")
             return False
-        self.ckpt = ckpt
-        self.info.setPlainText(checkpoint.describe(ckpt))
-        self.setWindowTitle(f"explorer {__version__} — {ckpt.name}")
-        self.view.set_colormap("diverging" if (ckpt.config.get("data") or {}).get("name") == "phi4" else "grey")
+        self.model = model
+        is_wcrg = isinstance(model, wcrg.WCRGModel)
+        self.info.setPlainText(wcrg.describe(model) if is_wcrg else checkpoint.describe(model))
+        self.setWindowTitle(f"explorer {__version__} — {model.name}")
+        data = (model.index if is_wcrg else model.config).get("data") or {}
+        cmap = "diverging" if data.get("name") == "phi4" else "grey"
+        self.view.set_colormap(cmap)
+        self.scales.set_colormap(cmap)
+        self.scales.set_model_levels(model.levels if is_wcrg else None, model.wavelet if is_wcrg else None)
+        ascent = self.sampler_box.model().item(self.sampler_box.findData("ascent"))
+        ascent.setEnabled(not is_wcrg)
+        if is_wcrg and self.sampler_box.currentData() == "ascent":
+            self.sampler_box.setCurrentIndex(self.sampler_box.findData("ode"))
         self.hide_message()
-        self.statusBar().showMessage(f"loaded {ckpt.name}", 5000)
+        self.statusBar().showMessage(f"loaded {model.name}", 5000)
         if remember:
             self._remember(Path(path).resolve())
         self.settings.setValue("last_checkpoint", str(Path(path).resolve()))
@@ -238,7 +287,7 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()
-        if urls and urls[0].toLocalFile().endswith(".safetensors"):
+        if urls and urls[0].toLocalFile().rstrip("/").endswith((".safetensors", ".wcrg", "index.json")):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
@@ -256,50 +305,118 @@ class MainWindow(QMainWindow):
                 "n": self.batch_box.value(), "seed": self.seed_box.value(), "device": self.device_box.currentText(),
                 "final_denoise": self.final_denoise.isChecked()}
 
-    def start_run(self) -> bool:
-        if self.ckpt is None:
-            self.show_message("Open a checkpoint first (File → Open checkpoint…, or drop a .safetensors file here).")
-            return False
-        if self.is_running():
-            return False
+    def _device(self):
         from explorer.core.train import resolve_device
-        r = self.run_settings()
         try:
-            device = resolve_device(r["device"])
+            return resolve_device(self.device_box.currentText())
         except ExplorerError as e:
             self.show_message(str(e))
-            return False
-        ckpt = self.ckpt
-        self.run_meta = run_meta(ckpt, r["sampler"], r["steps"], r["seed"], device, r["final_denoise"])
-        worker = SamplingWorker(lambda: sample_checkpoint(ckpt, r["n"], r["sampler"], r["steps"], r["seed"], device,
-                                                          r["final_denoise"]), batch=r["n"])
-        worker.frame.connect(self._on_frame)
-        worker.finished.connect(self._on_finished)
+            return None
+
+    def _launch(self, make_run, batch: int, total: int, on_frame, on_finished) -> None:
+        """Start `make_run()` in a RunThread; total = frames expected (0: unknown)."""
+        worker = SamplingWorker(make_run, batch=batch)
+        worker.frame.connect(on_frame)
+        worker.finished.connect(on_finished)
         worker.cancelled.connect(self._on_cancelled)
         worker.failed.connect(self._on_failed)
         self.thread = RunThread(worker, self)
-        self.trajectory = None
-        self.view.clear()
         self.hide_message()
-        self.progress.setRange(0, 0 if r["sampler"] == "ascent" else r["steps"] + 1)
+        self.progress.setRange(0, total)
         self.progress.setValue(0)
         self.rate_label.setText("")
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._refresh_export_actions()
         self._started = time.perf_counter()
+        self._frames_seen = 0
         self.thread.start()
+
+    def start_run(self) -> bool:
+        if self.model is None:
+            self.show_message("Open a checkpoint first (File → Open checkpoint…, or drop a .safetensors file here).")
+            return False
+        if self.is_running():
+            return False
+        r = self.run_settings()
+        device = self._device()
+        if device is None:
+            return False
+        model = self.model
+        if self.is_wcrg:
+            if r["sampler"] == "ascent":
+                self.show_message("The wavelet RG runs the SDE, ODE or DDIM sampler at each scale; choose one of them.")
+                return False
+            self.run_meta = {"checkpoint": model.name, "checkpoint_sha256": model.sha256, "sampler": r["sampler"],
+                             "steps": r["steps"], "seed": r["seed"], "levels": model.levels, "wavelet": model.wavelet,
+                             "version": __version__}
+            frames_per_scale = r["steps"] + 1
+            total = frames_per_scale * (model.levels + 1)
+
+            def make_run():
+                return wcrg.generate(model, r["n"], r["sampler"], r["steps"], None, r["seed"], device, r["final_denoise"])
+        else:
+            self.run_meta = run_meta(model, r["sampler"], r["steps"], r["seed"], device, r["final_denoise"])
+            total = 0 if r["sampler"] == "ascent" else r["steps"] + 1
+
+            def make_run():
+                return sample_checkpoint(model, r["n"], r["sampler"], r["steps"], r["seed"], device, r["final_denoise"])
+        self.trajectory = None
+        self.view.clear()
+        self.statistics.clear()
+        self.tabs.setCurrentWidget(self.view) if self.tabs.currentWidget() is self.compare else None
+        self._launch(make_run, r["n"], total, self._on_frame, self._on_finished)
         return True
+
+    def start_compare(self) -> bool:
+        """Both models of the chosen S1/S2 pair from the same noise (sampler, steps, seed from the Run panel)."""
+        from explorer.core.generalization import compare_run
+        pair = self.compare.current_pair()
+        if pair is None or self.is_running():
+            return False
+        r = self.run_settings()
+        device = self._device()
+        if device is None:
+            return False
+        try:
+            ckpt1, ckpt2 = (checkpoint.load(p, expect_kind="diffusion") for p in pair[1:])
+        except ExplorerError as e:
+            self.show_message(f"Could not open the pair. {e}")
+            return False
+        n, k = self.compare.samples_box.value(), self.compare.k_box.value()
+        self.run_meta = {"compare": [ckpt1.name, ckpt2.name], "sampler": r["sampler"], "seed": r["seed"]}
+        self.compare.running(True)
+        total = 0 if r["sampler"] == "ascent" else 2 * (r["steps"] + 1)
+        self._launch(lambda: compare_run(ckpt1, ckpt2, n, r["sampler"], r["steps"], r["seed"], k, device), n, total,
+                     self._on_compare_frame, self._on_compare_finished)
+        self.compare.cancel_button.setEnabled(True)
+        return True
+
+    def _on_compare_frame(self, frame) -> None:
+        self.compare.add_frame(frame)
+        self._count_frame(frame)
+
+    def _on_compare_finished(self, result) -> None:
+        frames = list(self.thread.worker.frames)
+        self.compare.running(False)
+        self.compare.show_result(result, frames, self.view.colormap_box.currentText())
+        self._finish_controls(f"compared: {len(frames)} frames")
+        self._refresh_export_actions()
 
     def cancel_run(self) -> None:
         if self.thread is not None:
             self.thread.worker.cancel()
             self.cancel_button.setEnabled(False)
+            self.compare.cancel_button.setEnabled(False)
             self.statusBar().showMessage("cancelling…")
 
     def _on_frame(self, frame) -> None:
         self.view.add_frame(frame)
-        n = len(self.view.frames)
+        self._count_frame(frame)
+
+    def _count_frame(self, frame) -> None:
+        self._frames_seen += 1
+        n = self._frames_seen
         elapsed = time.perf_counter() - self._started
         rate = n / max(elapsed, 1e-9)
         if self.progress.maximum() > 0:
@@ -309,21 +426,31 @@ class MainWindow(QMainWindow):
         else:
             self.rate_label.setText(f"{rate:.1f} steps/s · σ = {frame.sigma:.3g}")
 
-    def _end_run(self, traj: Trajectory, note: str) -> None:
-        self.trajectory = Trajectory(frames=traj.frames, meta={**self.run_meta, **traj.meta})
-        self.view.set_frames(traj.frames)
+    def _finish_controls(self, note: str) -> None:
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        self._refresh_export_actions()
+        self.compare.running(False) if self.compare.cancel_button.isEnabled() else None
         elapsed = time.perf_counter() - self._started
-        self.statusBar().showMessage(f"{note}: {len(traj.frames)} frames in {elapsed:.1f} s")
+        self.statusBar().showMessage(f"{note} in {elapsed:.1f} s")
         if self.thread is not None:
             self.thread.wait(5000)
+
+    def _end_run(self, traj: Trajectory, note: str) -> None:
+        if "compare" in self.run_meta:                     # a cancelled or failed comparison
+            self._finish_controls(f"{note}: {len(traj.frames)} frames")
+            self.compare.summary.setText(f"{note}: the comparison needs both runs to finish.")
+            return
+        self.trajectory = Trajectory(frames=traj.frames, meta={**self.run_meta, **traj.meta})
+        self.view.set_frames(traj.frames)
+        self._finish_controls(f"{note}: {len(traj.frames)} frames")
+        self._refresh_export_actions()
 
     def _on_finished(self, traj) -> None:
         self.progress.setRange(0, max(len(traj.frames), 1))
         self.progress.setValue(len(traj.frames))
         self._end_run(traj, "done")
+        data = (self.model.index if self.is_wcrg else self.model.config).get("data") or {}
+        self.statistics.show_samples(np.asarray(traj.frames[-1].x0_hat), data.get("stats"))
 
     def _on_cancelled(self, traj) -> None:
         self._end_run(traj, "cancelled")
@@ -400,6 +527,12 @@ class MainWindow(QMainWindow):
         o = self._export_options()
         return path and self._export(export.save_contact_sheet, path, self.trajectory, 8, "x0_hat", o["levels"], o["cmap"])
 
+    def export_strip(self, path: Path | None = None):
+        path = path or self._ask_path("Export coarse-to-fine strip", "PNG (*.png)", "-strip.png")
+        o = self._export_options()
+        return path and self._export(export.save_coarse_to_fine_strip, path, self.trajectory, self.scales.levels_box.value(),
+                                     self.scales.wavelet_box.currentText(), None, o["cmap"])
+
     def export_npz(self, path: Path | None = None):
         path = path or self._ask_path("Save run", "Runs (*.npz)", ".npz")
         return path and self._export(self.trajectory.save_npz, path)
@@ -438,7 +571,7 @@ def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None =
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings_path = settings_path or str(Path(tempfile.mkdtemp()) / "settings.ini")
     win = MainWindow(QSettings(settings_path, QSettings.IniFormat), checkpoint_path=checkpoint_path)
-    if win.ckpt is None:
+    if win.model is None:
         raise ExplorerError(win.message.text() or "no checkpoint to open")
     for key, box in (("sampler", None), ("steps", win.steps_box), ("n", win.batch_box), ("seed", win.seed_box)):
         if run.get(key) is not None:
@@ -451,13 +584,26 @@ def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None =
     win.device_box.setCurrentText("cpu")
     win.resize(1280, 820)
     win.show()
-    win.start_run()
-    while win.is_running() or win.trajectory is None:
+    tab = {"trajectory": win.view, "scales": win.scales, "compare": win.compare, "statistics": win.statistics}[view]
+    if view == "compare":
+        if run.get("pair") is not None:
+            win.compare.pair_box.setCurrentIndex(int(run["pair"]))
+        if not win.start_compare():
+            raise ExplorerError(win.message.text() or "no S1/S2 pair to compare")
+        done = lambda: not win.is_running() and win.compare.result is not None  # noqa: E731
+    else:
+        win.start_run()
+        done = lambda: not win.is_running() and win.trajectory is not None  # noqa: E731
+    while not done():
         app.processEvents()
         time.sleep(0.005)
-    if win.message.isVisible():
-        raise ExplorerError(win.message.text())
-    win.view.go(len(win.view.frames) // 2 if step is None else step)
+        if win.message.isVisible() and not win.is_running():
+            raise ExplorerError(win.message.text())
+    win.tabs.setCurrentWidget(tab)
+    if view != "compare":
+        win.view.go(len(win.view.frames) // 2 if step is None else step)
+    elif step is not None:
+        win.compare.slider.setValue(step)
     for _ in range(10):
         app.processEvents()
     out = Path(out)

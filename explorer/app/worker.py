@@ -12,7 +12,7 @@ import time
 import traceback
 
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from explorer.core.errors import ExplorerError
 from explorer.core.trajectory import Trajectory
@@ -30,8 +30,9 @@ def out_of_memory_message(exc: BaseException, batch: int | None) -> str | None:
 class SamplingWorker(QObject):
     """Drains `make_run()` (a core sampling generator) in its own thread.
 
-    Signals: frame(Frame with numpy arrays), finished(Trajectory of numpy frames),
-    cancelled(Trajectory of the frames made so far), failed(str message, Trajectory so far).
+    Signals: frame(Frame with numpy arrays); finished(result): a Trajectory of the numpy frames
+    when the generator returns a Trajectory, else whatever it returns (the compare run's dict);
+    cancelled(Trajectory of the frames made so far); failed(str message, Trajectory so far).
     """
 
     frame = Signal(object)
@@ -67,8 +68,10 @@ class SamplingWorker(QObject):
                 try:
                     f = next(gen)
                 except StopIteration as stop:
-                    meta = stop.value.meta
-                    self.finished.emit(Trajectory(frames=list(self.frames), meta=meta))
+                    result = stop.value
+                    if isinstance(result, Trajectory):
+                        result = Trajectory(frames=list(self.frames), meta=result.meta)
+                    self.finished.emit(result)
                     return
                 f = f.to_numpy()
                 self.frames.append(f)
@@ -92,7 +95,7 @@ class RunThread(QThread):
         worker.moveToThread(self)
         self.started.connect(worker.run)
         for sig in (worker.finished, worker.cancelled, worker.failed):
-            sig.connect(self.quit)
+            sig.connect(self.quit, Qt.DirectConnection)      # quit from the worker thread, before the GUI hears
 
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Cancel the run and wait for the thread to end; True when it has."""

@@ -13,14 +13,26 @@ from explorer.core import checkpoint
 DEFAULT = "shapes-N10000-S1"
 
 
+def _natural(path: Path) -> tuple:
+    """shapes-N10-S1 after shapes-N1-S2 and before shapes-N100-S1: numbers compare as numbers."""
+    import re
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.stem))
+
+
 def index_entries(folder: Path) -> list[dict]:
     entries = []
-    for path in sorted(folder.glob("*.safetensors")):
+    for path in sorted(folder.glob("*.safetensors"), key=_natural):
         cfg = checkpoint.read_config(path)
         data = cfg.get("data") or {}
         entries.append({"name": cfg.get("name") or path.stem, "file": path.name, "kind": cfg["kind"],
                         "data": data.get("name"), "n": data.get("n"), "split": data.get("split"),
                         "size": cfg["arch"]["size"], "description": cfg.get("description", "")})
+    for path in sorted(folder.glob("*.wcrg")):
+        index = json.loads((path / "index.json").read_text())
+        data = index.get("data") or {}
+        entries.append({"name": index.get("name") or path.stem, "file": path.name, "kind": "wcrg",
+                        "data": data.get("name"), "n": data.get("n"), "split": data.get("split"),
+                        "size": index["size"], "description": index.get("description", "")})
     names = [e["name"] for e in entries]
     default = DEFAULT if DEFAULT in names else (names[0] if names else None)
     for e in entries:

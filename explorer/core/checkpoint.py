@@ -84,12 +84,12 @@ def describe(ckpt: "Checkpoint") -> str:
     return "\n".join(lines)
 
 
-def build_model(config: dict) -> Denoiser:
+def build_model(config: dict, path: Path | str = "the checkpoint") -> Denoiser:
     """The (untrained) denoiser a config describes."""
     try:
         cfg = UNetConfig.from_dict(dict(config["arch"]))
     except (KeyError, TypeError, ValueError) as e:
-        raise ConfigError(f"the checkpoint's architecture is not valid: {e}") from None
+        raise ConfigError(f"{path}: the architecture in the config is not valid: {e}") from None
     return Denoiser(cfg)
 
 
@@ -186,7 +186,7 @@ def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> 
         kinds = (expect_kind,) if isinstance(expect_kind, str) else expect_kind
         if config["kind"] not in kinds:
             raise UnknownKind(f"{path}: a {config['kind']!r} model, but this needs {' or '.join(kinds)}")
-    model = build_model(config)
+    model = build_model(config, path)
     try:
         state = st_load(blob)
     except (SafetensorError, RuntimeError, ValueError) as e:
@@ -203,6 +203,8 @@ def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> 
             raise ShapeMismatch(f"{path}: tensor {k!r} has shape {tuple(state[k].shape)}, the config needs {tuple(v.shape)}")
         if not state[k].is_floating_point():
             raise ShapeMismatch(f"{path}: tensor {k!r} has dtype {state[k].dtype}, expected a float")
+        if not bool(torch.isfinite(state[k]).all()):
+            raise CheckpointError(f"{path}: tensor {k!r} holds NaN or infinite values; the file is damaged")
     model.load_state_dict({k: v.float() for k, v in state.items()})
     model.eval()
     return Checkpoint(path=path, config=config, model=model, sha256=hashlib.sha256(blob).hexdigest())

@@ -210,3 +210,30 @@ def read_png_metadata(path: Path) -> dict[str, str]:
     from PIL import Image
     with Image.open(path) as im:
         return dict(im.text)
+
+
+def coarse_to_fine_picture(x: np.ndarray, levels: int, wavelet: str = "haar", levels_display=None,
+                           cmap: str = "grey", scale: int = 3) -> np.ndarray:
+    """One picture: per sample a row x_J, x_{J-1}, ..., x_0 (each at full resolution, finer
+    details zero). x: (B, C, H, W) final samples."""
+    import torch
+
+    from explorer.core import wavelets
+
+    t = torch.as_tensor(np.asarray(x, np.float64))
+    steps = [wavelets.upsample_low_pass(wavelets.wavedec(t, j, wavelet)[0], j, wavelet) if j else t
+             for j in range(levels, -1, -1)]
+    b = t.shape[0]
+    stack = torch.stack(steps, 1).reshape(b * (levels + 1), *t.shape[1:]).numpy()
+    levels_display = levels_display or default_levels(np.asarray(x), cmap == "diverging")
+    return to_rgb(tile(stack, cols=levels + 1), levels_display, cmap, scale)
+
+
+def save_coarse_to_fine_strip(path: Path, traj, levels: int | None = None, wavelet: str | None = None,
+                              levels_display=None, cmap: str = "grey", scale: int = 3) -> Path:
+    """The final samples of a run as rows x_J ... x_0 (a WCRG run's own J and wavelet by default)."""
+    levels = int(levels or traj.meta.get("levels") or 3)
+    wavelet = wavelet or traj.meta.get("wavelet") or "haar"
+    rgb = coarse_to_fine_picture(np.asarray(traj.frames[-1].x0_hat), levels, wavelet, levels_display, cmap, scale)
+    text = frame_metadata(traj.meta, traj.frames[-1]) | {"columns": f"x_{levels} ... x_0 ({wavelet})"}
+    return atomic_write(Path(path), _png_writer(rgb, text))

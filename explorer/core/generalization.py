@@ -183,3 +183,24 @@ def format_sweep_row(r: dict) -> str:
     return (f"{r['N']:6d} {r['cos_s1_s2_median']:13.3f} [{r['cos_s1_s2_q25']:.3f},{r['cos_s1_s2_q75']:.3f}] "
             f"{r['cos_nearest_own_median']:19.3f} [{r['cos_nearest_own_q25']:.3f},{r['cos_nearest_own_q75']:.3f}] "
             f"{r['memorised_fraction']:9.0%} {r['baseline_median']:15.3f}")
+
+
+def compare_run(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int = 8, sampler: str = "sde",
+                steps: int | None = None, seed: int = 0, k: int = 3, device="cpu",
+                threshold: float = MEMORISED_COSINE):
+    """The window's S1/S2 run as one generator: yields the S1 frames, then the S2 frames (same
+    noise), and returns {"analysis", "baseline", "n_frames_s1", "neighbours": {side: (B, k, C, H, W)
+    own nearest training images by cosine}, "meta"}."""
+    if ckpt1.image_shape != ckpt2.image_shape:
+        raise ExplorerError(f"the two models make different images: {ckpt1.image_shape} and {ckpt2.image_shape}")
+    x_init = samplers.initial_noise((n, *ckpt1.image_shape), seed=seed)
+    trajs = []
+    for ckpt in (ckpt1, ckpt2):
+        trajs.append((yield from sample_checkpoint(ckpt, n, sampler, steps, seed, device, x_init=x_init)))
+    train1, train2 = training_images(ckpt1), training_images(ckpt2)
+    s1, s2 = (t.sample.detach().cpu().float().numpy() for t in trajs)
+    res = analyse(s1, s2, train1, train2, k, threshold)
+    idx = {side: np.array([r[side]["nearest_own"] for r in res["samples"]]) for side in ("S1", "S2")}
+    return {"analysis": res, "baseline": baseline(ckpt1, train1), "n_frames_s1": len(trajs[0].frames),
+            "neighbours": {"S1": train1[idx["S1"]], "S2": train2[idx["S2"]]},
+            "meta": {"S1": trajs[0].meta, "S2": trajs[1].meta}}

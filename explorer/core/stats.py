@@ -81,3 +81,31 @@ def format_table(res: dict) -> str:
         lines.append(f"{k:8d} {g:12.5g} {r:12.5g} {e:+10.1%}")
     lines.append(f"largest |relative error| of P(k): {s['max_abs_relative_error']:.1%}")
     return "\n".join(lines)
+
+
+def summary(x: np.ndarray, bins: int = 60) -> dict:
+    """Reference statistics of a data set, small enough to store in a checkpoint's config:
+    P(k), a value histogram (density on `bins` bins over the 0.1-99.9 percentile range), <|m|>."""
+    x = np.asarray(x, np.float64)
+    k, p = radial_power_spectrum(x)
+    lo, hi = np.percentile(x, [0.1, 99.9])
+    edges = np.linspace(lo, hi, bins + 1)
+    return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "hist_edges": edges.tolist(),
+            "hist": histogram(x, edges).tolist(), "abs_m": mean_abs_magnetisation(x),
+            "mean": float(x.mean()), "std": float(x.std())}
+
+
+def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
+    """Generated samples against recorded reference statistics (see `summary`): P(k), the
+    histogram on the reference bins and its total-variation distance, <|m|>."""
+    k, pg = radial_power_spectrum(generated)
+    pr = np.asarray(reference["power"])
+    edges = np.asarray(reference["hist_edges"])
+    hg, hr = histogram(generated, edges), np.asarray(reference["hist"])
+    mg = mean_abs_magnetisation(generated)
+    return {"k": k.tolist(), "power_generated": pg.tolist(), "power_reference": pr.tolist(),
+            "power_relative_error": (pg / pr - 1).tolist(), "hist_edges": edges.tolist(),
+            "hist_generated": hg.tolist(), "hist_reference": hr.tolist(),
+            "histogram_tv": 0.5 * float(np.abs(hg - hr).sum()), "abs_m_generated": mg,
+            "abs_m_reference": float(reference["abs_m"]), "n_generated": int(len(generated)),
+            "n_reference": int(reference["n"])}

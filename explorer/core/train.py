@@ -204,7 +204,9 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
     if x.shape[1] != arch.channels or x.shape[-1] != arch.size:
         raise ExplorerError(f"the data are {tuple(x.shape[1:])} but the model expects "
                             f"({arch.channels}, {arch.size}, {arch.size})")
-    data = {**data, "mean": float(x.mean()), "std": float(x.std()) if len(x.flatten()) > 1 else 1.0}
+    from explorer.core.stats import summary
+    data = {**data, "mean": float(x.mean()), "std": float(x.std()) if len(x.flatten()) > 1 else 1.0,
+            "stats": summary(x.numpy())}
     arch.sigma_data = round(max(data["std"], 0.05), 4)
     fingerprint = json.dumps({"data": data, "arch": arch.to_dict(), "train": tc.to_dict()}, sort_keys=True)
     dev = resolve_device(device)

@@ -1,0 +1,201 @@
+"""The compare view: S1 and S2 models from the same noise, side by side with their nearest
+training images and the similarity numbers; one slider scrubs both runs together; the sweep
+panel plots the generalise-or-memorise curves against N with the fresh-image baseline."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QSpinBox, QSplitter,
+                               QTableWidget, QVBoxLayout, QWidget)
+
+from explorer.core import checkpoint, export
+
+COLUMNS = ("S1 sample", "nearest S1 training images (cos)", "S2 sample", "nearest S2 training images (cos)",
+           "cos(S1, S2)")
+
+
+def pixmap(img: np.ndarray, levels, cmap: str, scale: int = 3) -> QPixmap:
+    """A (C, H, W) or mosaic array as a QPixmap through the core's colormap."""
+    rgb = np.ascontiguousarray(export.to_rgb(img, levels, cmap, scale))
+    h, w, _ = rgb.shape
+    return QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy())
+
+
+class CompareView(QWidget):
+    run_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.result: dict | None = None
+        self.frames: list = []
+        self.cmap = "grey"
+        self.pairs = []
+        self.pair_box = QComboBox()
+        self.samples_box = QSpinBox(minimum=1, maximum=64, value=6)
+        self.k_box = QSpinBox(minimum=1, maximum=8, value=3)
+        self.run_button = QPushButton("Run both from the same noise")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.run_button.clicked.connect(self.run_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        top = QHBoxLayout()
+        for label, w in (("pair", self.pair_box), ("samples", self.samples_box), ("neighbours", self.k_box)):
+            top.addWidget(QLabel(label))
+            top.addWidget(w)
+        top.addWidget(self.run_button)
+        top.addWidget(self.cancel_button)
+        top.addStretch(1)
+        self.summary = QLabel("Sampler, steps and seed come from the Run panel.")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.valueChanged.connect(self.show_step)
+        self.step_label = QLabel("")
+        scrub = QHBoxLayout()
+        scrub.addWidget(QLabel("both runs at step"))
+        scrub.addWidget(self.slider, 1)
+        scrub.addWidget(self.step_label)
+        self.sweep_plot = pg.PlotWidget(background="w", title="generalise or memorise: medians against N (bars: quartiles)")
+        self.sweep_plot.setLogMode(x=True, y=False)
+        self.sweep_plot.setLabel("bottom", "N (training images per model)")
+        self.sweep_plot.setLabel("left", "cosine similarity")
+        self.sweep_plot.setYRange(0, 1.02)
+        self.sweep_plot.addLegend(offset=(-10, -10))
+        self.current_n_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#999", style=Qt.DashLine))
+        upper = QWidget()
+        ul = QVBoxLayout(upper)
+        ul.setContentsMargins(0, 0, 0, 0)
+        ul.addLayout(top)
+        ul.addWidget(self.summary)
+        ul.addWidget(self.table, 1)
+        ul.addLayout(scrub)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(upper)
+        split.addWidget(self.sweep_plot)
+        split.setSizes([600, 220])
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+        self.pair_box.currentIndexChanged.connect(self._mark_current_n)
+        self.sweep_rows: list[dict] = []
+
+    # --- pairs and the sweep -------------------------------------------------------------------------------
+    def set_pairs(self, pairs: list[tuple[int, str, str]]) -> None:
+        self.pairs = pairs
+        self.pair_box.clear()
+        for n, a, b in pairs:
+            self.pair_box.addItem(f"N = {n}:  {Path(a).stem} / {Path(b).stem}", (n, a, b))
+        self.run_button.setEnabled(bool(pairs))
+
+    def add_pair(self, n, path1: str, path2: str) -> None:
+        self.pairs.append((n, path1, path2))
+        self.pair_box.addItem(f"{Path(path1).stem} / {Path(path2).stem}", (n, path1, path2))
+        self.pair_box.setCurrentIndex(self.pair_box.count() - 1)
+        self.run_button.setEnabled(True)
+
+    def current_pair(self):
+        return self.pair_box.currentData()
+
+    def load_sweep(self, path: Path) -> bool:
+        if not path.exists():
+            self.sweep_plot.setTitle("no sweep yet: `explorer sweep --json checkpoints/sweep.json` makes it")
+            return False
+        self.sweep_rows = json.loads(path.read_text())["rows"]
+        rows = self.sweep_rows
+        n = np.array([r["N"] for r in rows], float)
+        for key, color, label in (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
+                                  ("cos_nearest_own", "#d62728", "cos(sample, nearest own training image)"),
+                                  ("baseline", "#777777", "fresh images: cos(nearest training image)")):
+            med = np.array([r[f"{key}_median"] for r in rows])
+            lo = np.array([r[f"{key}_q25"] for r in rows])
+            hi = np.array([r[f"{key}_q75"] for r in rows])
+            pen = pg.mkPen(color, width=2, style=Qt.DashLine if key == "baseline" else Qt.SolidLine)
+            self.sweep_plot.plot(n, med, pen=pen, symbol="o", symbolBrush=color, symbolSize=7, name=label)
+            self.sweep_plot.addItem(pg.ErrorBarItem(x=np.log10(n), y=med, top=hi - med, bottom=med - lo,
+                                                    beam=0.05, pen=pg.mkPen(color)))
+        self.sweep_plot.addItem(self.current_n_line)
+        self._mark_current_n()
+        return True
+
+    def _mark_current_n(self, *_):
+        pair = self.current_pair()
+        if pair and pair[0]:
+            self.current_n_line.setValue(np.log10(pair[0]))
+
+    # --- a run -----------------------------------------------------------------------------------------------
+    def running(self, on: bool) -> None:
+        self.run_button.setEnabled(not on and bool(self.pairs))
+        self.cancel_button.setEnabled(on)
+        if on:
+            self.frames, self.result = [], None
+            self.table.setRowCount(0)
+            self.summary.setText("running S1, then S2, from the same noise…")
+
+    def add_frame(self, frame) -> None:
+        self.frames.append(frame)
+
+    def show_result(self, result: dict, frames: list, cmap: str = "grey") -> None:
+        self.result, self.frames, self.cmap = result, frames, cmap
+        a, b = result["analysis"], result["baseline"]
+        rows = a["samples"]
+        n1 = result["n_frames_s1"]
+        self.s1_frames, self.s2_frames = frames[:n1], frames[n1:]
+        final = np.asarray(self.s1_frames[-1].x0_hat)
+        self.levels = export.default_levels(final, cmap == "diverging")
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            for col, side in ((1, "S1"), (3, "S2")):
+                neigh = result["neighbours"][side][i]                  # (k, C, H, W)
+                cell = QWidget()
+                lay = QHBoxLayout(cell)
+                lay.setContentsMargins(2, 2, 2, 2)
+                for j in range(len(neigh)):
+                    lab = QLabel()
+                    lab.setPixmap(pixmap(export.tile(neigh[j:j + 1]), self.levels, cmap))
+                    lab.setToolTip(f"training image #{r[side]['nearest_own'][j]}")
+                    box = QVBoxLayout()
+                    box.addWidget(lab)
+                    box.addWidget(QLabel(f"#{r[side]['nearest_own'][j]}  {r[side]['cos_own'][j]:.3f}"))
+                    lay.addLayout(box)
+                self.table.setCellWidget(i, col, cell)
+            memo = lambda side: "  memorised" if r[side]["memorised"] else ""   # noqa: E731
+            self.table.setCellWidget(i, 4, QLabel(f"{r['cos_s1_s2']:.3f}\nS1{memo('S1')}\nS2{memo('S2')}"))
+        self.table.resizeRowsToContents()
+        s = a["summary"]
+        self.summary.setText(
+            f"median cos(S1, S2) = {s['cos_s1_s2_median']:.3f};  median cos(sample, nearest own training image) = "
+            f"{s['cos_nearest_own_median']:.3f};  memorised (cos ≥ {s['threshold']}) {s['memorised_fraction']:.0%}.   "
+            f"Baseline: fresh images of the data set have median nearest-training cosine {b['median']:.3f} "
+            f"(a sample at or below it is not a copy).")
+        self.slider.setRange(0, max(len(self.s1_frames), len(self.s2_frames)) - 1)
+        self.slider.setValue(self.slider.maximum())
+        self.show_step(self.slider.maximum())
+
+    def show_step(self, k: int) -> None:
+        if self.result is None:
+            return
+        for col, frames in ((0, self.s1_frames), (2, self.s2_frames)):
+            f = frames[min(k, len(frames) - 1)]
+            for i in range(self.table.rowCount()):
+                lab = QLabel()
+                lab.setPixmap(pixmap(export.tile(np.asarray(f.x0_hat)[i:i + 1]), self.levels, self.cmap, 4))
+                self.table.setCellWidget(i, col, lab)
+        f = self.s1_frames[min(k, len(self.s1_frames) - 1)]
+        self.step_label.setText(f"step {k}: σ = {f.sigma:.3g}  (x0_hat shown)")
+
+    def bundled_pairs(self) -> list:
+        from explorer.core.generalization import bundled_pairs
+        try:
+            return bundled_pairs()
+        except (OSError, ValueError, KeyError):
+            return []
+
+    def sweep_path(self) -> Path:
+        return checkpoint.bundled_dir() / "sweep.json"

@@ -1,0 +1,107 @@
+"""The scale view: for each scale j the low-pass x_j (at its own size, blown up without
+smoothing), its three detail bands H, V, D, and x_{j-1} reconstructed from them. It shows the
+wavelet pyramid that explorer.core.wavelets computes for one sample of the current frame."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from explorer.app.views.trajectory import color_map
+from explorer.core import export, wavelets
+
+COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_{j-1} = W⁻¹(x_j, x̄_j)")
+
+
+class ScaleView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.frame = None
+        self.sample_box = QSpinBox(minimum=0, maximum=0)
+        self.levels_box = QSpinBox(minimum=1, maximum=5, value=3)
+        self.wavelet_box = QComboBox()
+        self.wavelet_box.addItems(["haar", "db2", "db4", "sym4"])
+        self.field = QComboBox()
+        self.field.addItems(["x0_hat", "x_t"])
+        self.title = QLabel("no frame yet")
+        bar = QHBoxLayout()
+        for label, w in (("sample", self.sample_box), ("levels J", self.levels_box), ("wavelet", self.wavelet_box),
+                         ("of", self.field)):
+            bar.addWidget(QLabel(label))
+            bar.addWidget(w)
+        bar.addWidget(self.title, 1)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground("w")
+        lay = QVBoxLayout(self)
+        lay.addLayout(bar)
+        lay.addWidget(self.canvas, 1)
+        self.cmap = "grey"
+        for w in (self.sample_box, self.levels_box):
+            w.valueChanged.connect(self.redraw)
+        for w in (self.wavelet_box, self.field):
+            w.currentTextChanged.connect(self.redraw)
+        self.images: list[list[pg.ImageItem]] = []
+
+    def set_model_levels(self, levels: int | None, wavelet: str | None) -> None:
+        """A WCRG model fixes J and the wavelet; a plain model leaves them to the user."""
+        if levels:
+            self.levels_box.setValue(levels)
+        if wavelet:
+            self.wavelet_box.setCurrentText(wavelet)
+
+    def set_colormap(self, name: str) -> None:
+        self.cmap = name
+        self.redraw()
+
+    def show_frame(self, frame) -> None:
+        self.frame = frame
+        self.sample_box.setMaximum(max(np.asarray(frame.x_t).shape[0] - 1, 0))
+        if self.isVisible():
+            self.redraw()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.redraw()
+
+    def redraw(self, *_):
+        if self.frame is None:
+            return
+        x = np.asarray(getattr(self.frame, self.field.currentText()))
+        b = min(self.sample_box.value(), x.shape[0] - 1)
+        n = x.shape[-1]
+        J = self.levels_box.value()
+        while J > 1 and n % (2 ** J):
+            J -= 1
+        rows = wavelets.pyramid(torch.tensor(x[b:b + 1], dtype=torch.float64), J, self.wavelet_box.currentText())
+        self.canvas.clear()
+        self.images = []
+        for c, name in enumerate(COLUMNS):
+            self.canvas.addLabel(name, row=0, col=c + 1, color="#333")
+        levels_img = export.default_levels(x[b], self.cmap == "diverging")
+        lut = export.colormap(self.cmap)
+        for r, level in enumerate(reversed(rows)):                 # coarse at the top
+            j = level["scale"]
+            self.canvas.addLabel(f"j = {j}", row=r + 1, col=0, color="#333")
+            c_ch = level["low"].shape[1]
+            d = level["detail"][0].numpy().reshape(c_ch, 3, *level["detail"].shape[-2:])[0]
+            parts = [level["low"][0, 0].numpy(), d[0], d[1], d[2], level["reconstruction"][0, 0].numpy()]
+            row_items = []
+            for c, img in enumerate(parts):
+                box = self.canvas.addViewBox(row=r + 1, col=c + 1, lockAspect=True, invertY=True, enableMouse=False)
+                item = pg.ImageItem(img, lut=lut)
+                if c == 0:
+                    lo, hi = levels_img                             # an orthonormal low-pass grows x2 per level
+                    item.setLevels((lo * 2 ** j, hi * 2 ** j))
+                elif c == 4:
+                    item.setLevels(levels_img)
+                else:
+                    m = max(float(np.abs(img).max()), 1e-9)
+                    item.setLevels((-m, m))
+                    item.setLookupTable(export.colormap("diverging"))
+                item.setRect(0, 0, n, n)                           # every panel at full size, blocky
+                box.addItem(item)
+                row_items.append(item)
+            self.images.append(row_items)
+        scale = "" if self.frame.scale is None else f", generated at scale j={self.frame.scale}"
+        self.title.setText(f"step {self.frame.step}: σ = {self.frame.sigma:.3g}{scale}")

@@ -1,0 +1,57 @@
+"""The statistics panel: radially averaged power spectrum and value histogram of the run's
+final samples against the training data's statistics recorded in the checkpoint."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from explorer.core import stats
+
+
+class StatisticsView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.result: dict | None = None
+        self.summary = QLabel("Run a model: its final samples are compared here with its training data.")
+        self.summary.setWordWrap(True)
+        self.spectrum = pg.PlotWidget(background="w", title="radially averaged power spectrum P(|k|)")
+        self.spectrum.setLogMode(True, True)
+        self.spectrum.setLabel("bottom", "|k|")
+        self.spectrum.addLegend()
+        self.histogram = pg.PlotWidget(background="w", title="histogram of values")
+        self.histogram.addLegend()
+        plots = QHBoxLayout()
+        plots.addWidget(self.spectrum)
+        plots.addWidget(self.histogram)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.summary)
+        lay.addLayout(plots, 1)
+
+    def clear(self) -> None:
+        self.result = None
+        self.spectrum.clear()
+        self.histogram.clear()
+
+    def show_samples(self, samples: np.ndarray, reference: dict | None) -> None:
+        """samples: (B, C, H, W) final samples; reference: the checkpoint's recorded data stats."""
+        self.clear()
+        if reference is None:
+            self.summary.setText("This checkpoint records no statistics of its training data (trained by an older "
+                                 "explorer): retrain it, or use `explorer stats` against fresh data.")
+            return
+        r = self.result = stats.compare_to_summary(samples, reference)
+        ref_pen, gen_pen = pg.mkPen("#333", width=2), pg.mkPen("#d62728", width=2)
+        self.spectrum.plot(r["k"], r["power_reference"], pen=ref_pen, name=f"training data ({r['n_reference']})")
+        self.spectrum.plot(r["k"], r["power_generated"], pen=gen_pen, symbol="o", symbolSize=5,
+                           symbolBrush="#d62728", name=f"generated ({r['n_generated']})")
+        edges = np.asarray(r["hist_edges"])
+        self.histogram.plot(edges, r["hist_reference"], stepMode="center", pen=ref_pen, name="training data")
+        self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen, name="generated")
+        err = np.abs(np.asarray(r["power_relative_error"]))
+        self.summary.setText(
+            f"{r['n_generated']} generated samples against {r['n_reference']} training images.   "
+            f"<|m|>: generated {r['abs_m_generated']:.4f}, training {r['abs_m_reference']:.4f}.   "
+            f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
+            f"Histogram total-variation distance {r['histogram_tv']:.3f}.   (Few samples give noisy curves: "
+            f"raise the batch, or use `explorer stats`.)")

@@ -1,0 +1,320 @@
+"""Wavelet conditional renormalisation group: generation coarse to fine.
+
+    p(x) = p_J(x_J) prod_{j=1..J} pbar_j(xbar_j | x_j)
+
+over the orthonormal wavelet transform x_{j-1} <-> (x_j, xbar_j) of `wavelets`. A diffusion
+denoiser models the coarse low-pass x_J; per scale j a conditional denoiser
+D_j(xbar_{j,t}, x_j, t) ~ E[xbar_j | xbar_{j,t}, x_j] models the details given the clean
+low-pass. Coefficients are standardised per scale by training-set statistics (the low-pass of an
+orthonormal transform grows like 2^j), recorded in the model's index.
+
+A WCRG model is a folder NAME.wcrg/ with index.json and one explorer checkpoint per network:
+lowpass.safetensors (kind wcrg-lowpass) and conditional_j{j}.safetensors (kind wcrg-conditional).
+
+Generation yields the same Frames as the plain samplers, with `scale` = j: first the coarse
+diffusion (scale J), then the details of scales J, ..., 1. Every frame is shown at full
+resolution: x_t and x0_hat are the reconstructions W^{-1} of the current low-pass and details,
+with zero finer details.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generator
+
+import numpy as np
+import torch
+
+from explorer import __version__
+from explorer.core import checkpoint, samplers, wavelets
+from explorer.core.errors import CheckpointError, ConfigError
+from explorer.core.trajectory import Frame, Trajectory
+
+FORMAT = "explorer-wcrg"
+
+
+@dataclass
+class Normalisation:
+    """Per scale j = 1..J: x_j -> (x_j - low_mean[j]) / low_std[j], xbar_j -> xbar_j / detail_std[j]."""
+
+    low_mean: dict[int, float]
+    low_std: dict[int, float]
+    detail_std: dict[int, float]
+
+    @classmethod
+    def measure(cls, x: torch.Tensor, levels: int, wavelet: str) -> "Normalisation":
+        lm, ls, ds = {}, {}, {}
+        xj = x.double()
+        for j in range(1, levels + 1):
+            xj, d = wavelets.analysis(xj, wavelet)
+            lm[j], ls[j], ds[j] = float(xj.mean()), max(float(xj.std()), 1e-6), max(float(d.std()), 1e-6)
+        return cls(lm, ls, ds)
+
+    def to_dict(self) -> dict:
+        return {"low_mean": self.low_mean, "low_std": self.low_std, "detail_std": self.detail_std}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Normalisation":
+        return cls(*({int(k): float(v) for k, v in d[name].items()} for name in ("low_mean", "low_std", "detail_std")))
+
+
+@dataclass
+class WCRGModel:
+    path: Path
+    index: dict
+    lowpass: checkpoint.Checkpoint
+    conditional: dict[int, checkpoint.Checkpoint]
+    norm: Normalisation
+    sha256: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.index.get("name") or self.path.stem
+
+    @property
+    def levels(self) -> int:
+        return int(self.index["levels"])
+
+    @property
+    def wavelet(self) -> str:
+        return self.index["wavelet"]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (int(self.index["channels"]), int(self.index["size"]), int(self.index["size"]))
+
+    @property
+    def parameters(self) -> int:
+        return self.lowpass.parameters + sum(c.parameters for c in self.conditional.values())
+
+    def to(self, device) -> "WCRGModel":
+        self.lowpass.model.to(device)
+        for c in self.conditional.values():
+            c.model.to(device)
+        return self
+
+
+def index_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path / "index.json" if path.is_dir() else path
+
+
+def is_wcrg(path: str | Path) -> bool:
+    p = index_path(path)
+    return p.name == "index.json" and p.exists()
+
+
+def load(path: str | Path) -> WCRGModel:
+    """Read and validate a WCRG folder (or its index.json)."""
+    ipath = index_path(path)
+    if not ipath.exists():
+        raise CheckpointError(f"{path}: no WCRG model here (no index.json)")
+    try:
+        blob = ipath.read_bytes()
+        index = json.loads(blob)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{ipath}: not a valid WCRG index ({e})") from None
+    if not isinstance(index, dict) or index.get("format") != FORMAT:
+        raise ConfigError(f"{ipath}: the index does not say format={FORMAT!r}")
+    try:
+        levels, size, channels = int(index["levels"]), int(index["size"]), int(index["channels"])
+        norm = Normalisation.from_dict(index["normalisation"])
+        files = index["files"]
+        folder = ipath.parent
+        lowpass = checkpoint.load(folder / files["lowpass"], expect_kind="wcrg-lowpass")
+        conditional = {int(j): checkpoint.load(folder / f, expect_kind="wcrg-conditional")
+                       for j, f in files["conditional"].items()}
+    except (KeyError, TypeError, ValueError) as e:
+        raise ConfigError(f"{ipath}: the index is missing or has a bad entry ({e})") from None
+    if lowpass.image_shape != (channels, size >> levels, size >> levels):
+        raise ConfigError(f"{ipath}: the low-pass model makes {lowpass.image_shape}, the index needs "
+                          f"{(channels, size >> levels, size >> levels)}")
+    for j in range(1, levels + 1):
+        if j not in conditional:
+            raise ConfigError(f"{ipath}: no conditional model for scale j={j}")
+        a = conditional[j].config["arch"]
+        if (a["channels"], a["cond_channels"], a["size"]) != (3 * channels, channels, size >> j):
+            raise ConfigError(f"{ipath}: the scale-{j} model has (channels, cond, size) = "
+                              f"{(a['channels'], a['cond_channels'], a['size'])}, expected {(3 * channels, channels, size >> j)}")
+    if set(norm.low_std) != set(range(1, levels + 1)):
+        raise ConfigError(f"{ipath}: the normalisation does not cover scales 1..{levels}")
+    digest = hashlib.sha256(blob + b"".join(bytes.fromhex(c.sha256) for c in [lowpass, *conditional.values()]))
+    return WCRGModel(ipath.parent, index, lowpass, conditional, norm, digest.hexdigest())
+
+
+def describe(model: WCRGModel) -> str:
+    d = model.index.get("data") or {}
+    lines = [f"{model.name}  (WCRG, {model.parameters:,} parameters, image {model.image_shape}, "
+             f"wavelet {model.wavelet}, J = {model.levels})",
+             f"  folder    {model.path}",
+             f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} params={json.dumps(d.get('params', {}))}",
+             f"  coarse    {model.lowpass.image_shape}, {model.lowpass.parameters:,} parameters"]
+    for j in sorted(model.conditional):
+        c = model.conditional[j]
+        lines.append(f"  scale {j}   details {c.image_shape}, {c.parameters:,} parameters, "
+                     f"final loss {c.config['training'].get('final_loss')}")
+    if model.index.get("command"):
+        lines.append(f"  made by   {model.index['command']}")
+    return "\n".join(lines)
+
+
+def _conditional_denoiser(ckpt: checkpoint.Checkpoint, cond: torch.Tensor):
+    model = ckpt.model
+
+    def denoise(x, t):
+        return model(x, t, cond)
+    return denoise
+
+
+def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[int, int] = 20,
+             coarse_steps: int | None = None, seed: int = 0, device="cpu",
+             final_denoise: bool = True) -> Generator[Frame, None, Trajectory]:
+    """Sample x_J, then the details of scales J..1, each by `sampler` with its own steps.
+
+    steps: per-scale steps (an int for all scales, or {j: steps}); coarse_steps: for x_J
+    (default: the same as scale J). Initial noises come from a generator seeded by `seed`
+    (coarse first, then scale J, ..., 1); SDE increments from one seeded by seed + 1.
+    """
+    device = torch.device(device)
+    model.to(device)
+    J, C, size = model.levels, *model.image_shape[:2]
+    steps_of = steps if isinstance(steps, dict) else {j: int(steps) for j in range(1, J + 1)}
+    coarse_steps = coarse_steps or steps_of[J]
+    g_init = torch.Generator().manual_seed(int(seed))
+    g_run = torch.Generator().manual_seed(int(seed) + 1)
+    norm, w = model.norm, model.wavelet
+    frames: list[Frame] = []
+    step = 0
+
+    def shown(low: torch.Tensor, detail: torch.Tensor | None, j: int) -> torch.Tensor:
+        img = low if detail is None else wavelets.synthesis(low, detail, w)
+        return wavelets.upsample_low_pass(img, j if detail is None else j - 1, w).cpu()
+
+    # coarse scale: x_J by plain diffusion in standardised units
+    x_init = samplers.initial_noise((n, C, size >> J, size >> J), generator=g_init).to(device)
+    coarse = samplers.sample(model.lowpass.model, x_init, sampler, coarse_steps, generator=g_run,
+                             final_denoise=final_denoise)
+    while True:
+        try:
+            f = next(coarse)
+        except StopIteration as stop:
+            x_low = stop.value.sample * norm.low_std[J] + norm.low_mean[J]
+            break
+        f = Frame(step, f.t, f.sigma, shown(f.x_t * norm.low_std[J] + norm.low_mean[J], None, J),
+                  shown(f.x0_hat * norm.low_std[J] + norm.low_mean[J], None, J), J)
+        frames.append(f)
+        step += 1
+        yield f
+    # scales J..1: details given the clean low-pass
+    for j in range(J, 0, -1):
+        cond = (x_low - norm.low_mean[j]) / norm.low_std[j]
+        z = samplers.initial_noise((n, 3 * C, size >> j, size >> j), generator=g_init).to(device)
+        gen = samplers.sample(_conditional_denoiser(model.conditional[j], cond), z, sampler, steps_of[j],
+                              generator=g_run, final_denoise=final_denoise)
+        ds = norm.detail_std[j]
+        while True:
+            try:
+                f = next(gen)
+            except StopIteration as stop:
+                x_low = wavelets.synthesis(x_low, stop.value.sample * ds, w)
+                break
+            f = Frame(step, f.t, f.sigma, shown(x_low, f.x_t * ds, j), shown(x_low, f.x0_hat * ds, j), j)
+            frames.append(f)
+            step += 1
+            yield f
+    meta = {"checkpoint": model.name, "checkpoint_sha256": model.sha256, "sampler": sampler,
+            "steps": sum(steps_of.values()) + coarse_steps, "steps_per_scale": {str(j): s for j, s in steps_of.items()},
+            "coarse_steps": coarse_steps, "seed": seed, "wavelet": w, "levels": J, "device": device.type,
+            "version": __version__}
+    return Trajectory(frames=frames, meta=meta, x_init=x_init)
+
+
+def network_evaluations(sampler: str, steps: int) -> int:
+    """Denoiser calls of one sampler run of `steps` steps (Heun: two per step but the last)."""
+    return 2 * steps - 1 if sampler == "ode" else steps
+
+
+# --- training ---------------------------------------------------------------------------------------
+
+@dataclass
+class WCRGRecipe:
+    levels: int = 2
+    wavelet: str = "haar"
+    coarse_widths: list[int] = field(default_factory=lambda: [32, 64])
+    conditional_widths: list[int] = field(default_factory=lambda: [32, 64])
+    blocks: int = 1
+    padding: str = "zeros"
+
+
+def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditional, device: str = "auto",
+          name: str | None = None, description: str = "", command: str = "", progress: bool = True) -> WCRGModel:
+    """Train the coarse model and one conditional model per scale; write the folder `out`."""
+    from explorer.core.data import training_set
+    from explorer.core.export import atomic_write
+    from explorer.core.nets import Denoiser, UNetConfig
+    from explorer.core.train import denoising_loss, fit, resolve_device
+
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise ConfigError(f"{out.parent}: no such folder")
+    out.mkdir(exist_ok=True)
+    x = torch.from_numpy(training_set(data))
+    c, size = x.shape[1], x.shape[-1]
+    J, w = recipe.levels, recipe.wavelet
+    if size % (2 ** J) or (size >> J) < 4:
+        raise ConfigError(f"size {size} cannot be halved {J} times down to at least 4x4")
+    norm = Normalisation.measure(x, J, w)
+    dev = resolve_device(device)
+    from explorer.core.stats import summary
+    data = {**data, "mean": float(x.mean()), "std": float(x.std()), "stats": summary(x.numpy())}
+    lows = {}
+    xj = x.double()
+    per_scale = {}
+    for j in range(1, J + 1):
+        low, d = wavelets.analysis(xj, w)
+        per_scale[j] = torch.cat([d / norm.detail_std[j], (low - norm.low_mean[j]) / norm.low_std[j]], 1).float()
+        lows[j] = low
+        xj = low
+    files = {"lowpass": "lowpass.safetensors", "conditional": {}}
+    fp = json.dumps({"data": data, "recipe": recipe.__dict__}, sort_keys=True, default=str)
+    coarse = ((lows[J] - norm.low_mean[J]) / norm.low_std[J]).float()
+    arch = UNetConfig(channels=c, size=size >> J, widths=list(recipe.coarse_widths)[: _max_levels(size >> J)],
+                      blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding)
+    ema, stats = fit(Denoiser(arch), coarse, tc_coarse, out / files["lowpass"], fp + json.dumps(tc_coarse.to_dict()),
+                     dev, desc=f"{out.stem} coarse", progress=progress)
+    checkpoint.save(out / files["lowpass"], ema, checkpoint.make_config(
+        "wcrg-lowpass", arch, f"{name or out.stem} coarse x_J", description, data,
+        {**tc_coarse.to_dict(), **stats, "device": dev.type}, scale=J, wavelet=w))
+    for j in range(J, 0, -1):
+        arch = UNetConfig(channels=3 * c, cond_channels=c, size=size >> j,
+                          widths=list(recipe.conditional_widths)[: _max_levels(size >> j)], blocks=recipe.blocks,
+                          sigma_data=1.0, padding=recipe.padding)
+
+        def loss_fn(m, batch, t, z, k=3 * c):
+            return denoising_loss(m, batch[:, :k], t, z[:, :k], cond=batch[:, k:])
+
+        fname = f"conditional_j{j}.safetensors"
+        ema, stats = fit(Denoiser(arch), per_scale[j], tc_conditional, out / fname,
+                         fp + json.dumps(tc_conditional.to_dict()) + str(j), dev, loss_fn=loss_fn,
+                         desc=f"{out.stem} scale {j}", progress=progress)
+        checkpoint.save(out / fname, ema, checkpoint.make_config(
+            "wcrg-conditional", arch, f"{name or out.stem} details j={j}", description, data,
+            {**tc_conditional.to_dict(), **stats, "device": dev.type}, scale=j, wavelet=w))
+        files["conditional"][str(j)] = fname
+    for f in [files["lowpass"], *files["conditional"].values()]:
+        (out / (f + ".resume")).unlink(missing_ok=True)
+    index = {"format": FORMAT, "version": __version__, "name": name or out.stem, "description": description,
+             "wavelet": w, "levels": J, "size": size, "channels": c, "normalisation": norm.to_dict(), "files": files,
+             "data": data, "recipe": recipe.__dict__, "command": command}
+    atomic_write(out / "index.json", lambda f: f.write((json.dumps(index, indent=1) + "\n").encode()))
+    return load(out)
+
+
+def _max_levels(size: int) -> int:
+    """U-Net levels a size allows (each level halves; keep at least 4x4 at the bottom)."""
+    levels = 1
+    while size % (2 ** levels) == 0 and size >> levels >= 4:
+        levels += 1
+    return levels

@@ -1,0 +1,62 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core import samplers, wavelets, wcrg
+from explorer.core.errors import CheckpointError, ConfigError
+from explorer.core.train import TrainConfig
+
+
+def test_normalisation_standardises_each_scale():
+    x = torch.rand(64, 1, 16, 16) * 3 + 1
+    norm = wcrg.Normalisation.measure(x, 2, "haar")
+    low1, d1 = wavelets.analysis(x.double())
+    assert norm.low_mean[1] == pytest.approx(float(low1.mean())) and norm.detail_std[1] == pytest.approx(float(d1.std()))
+    assert norm.low_mean[2] == pytest.approx(4 * float(x.mean()), rel=1e-5)       # Haar: x2 per level
+    assert wcrg.Normalisation.from_dict(json.loads(json.dumps(norm.to_dict()))) == norm
+
+
+def test_generation_goes_coarse_to_fine_with_frames_at_full_resolution(tiny_wcrg):
+    traj = samplers.run(wcrg.generate(tiny_wcrg, 3, "ddim", {1: 4, 2: 3}, coarse_steps=5, seed=1))
+    scales = [f.scale for f in traj.frames]
+    assert scales == [2] * 6 + [2] * 4 + [1] * 5
+    assert all(f.x_t.shape == (3, 1, 16, 16) for f in traj.frames)
+    assert [f.step for f in traj.frames] == list(range(len(traj.frames)))
+    # the last frame of scale 2 has the details of scale 2 only: its finest details are zero
+    _, d = wavelets.analysis(traj.frames[9].x0_hat.double())
+    assert d.abs().max() < 1e-5
+    again = samplers.run(wcrg.generate(tiny_wcrg, 3, "ddim", {1: 4, 2: 3}, coarse_steps=5, seed=1))
+    assert torch.equal(traj.sample, again.sample)
+
+
+def test_npz_carries_the_scale(tiny_wcrg, tmp_path):
+    from explorer.core.trajectory import Trajectory
+    traj = samplers.run(wcrg.generate(tiny_wcrg, 2, "ode", 3, seed=0))
+    traj.save_npz(tmp_path / "w.npz")
+    z = np.load(tmp_path / "w.npz")
+    assert z["scale"].tolist() == [f.scale for f in traj.frames]
+    assert json.loads(str(z["meta"]))["levels"] == 2
+    assert Trajectory.load_npz(tmp_path / "w.npz").frames[-1].scale == 1
+
+
+def test_loading_validates_the_folder(tiny_wcrg, tmp_path):
+    import shutil
+    bad = tmp_path / "bad.wcrg"
+    shutil.copytree(tiny_wcrg.path, bad)
+    index = json.loads((bad / "index.json").read_text())
+    index["levels"] = 3
+    (bad / "index.json").write_text(json.dumps(index))
+    with pytest.raises(ConfigError):
+        wcrg.load(bad)
+    (bad / "index.json").write_text("{not json")
+    with pytest.raises(ConfigError):
+        wcrg.load(bad)
+    with pytest.raises(CheckpointError):
+        wcrg.load(tmp_path / "missing.wcrg")
+    shutil.rmtree(bad)
+    shutil.copytree(tiny_wcrg.path, bad)
+    (bad / "conditional_j1.safetensors").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="empty"):
+        wcrg.load(bad)
