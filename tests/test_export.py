@@ -85,3 +85,27 @@ def test_coarse_to_fine_strip(traj, tmp_path):
         w, h = im.size
     assert w == 3 * (3 * 16 + 2) and h == 3 * (3 * 16 + 2)      # 3 samples x (x_2, x_1, x_0), scale 3
     assert export.read_png_metadata(p)["columns"].startswith("x_2")
+
+
+def test_a_full_disk_leaves_no_partial_file(traj, tmp_path):
+    """A file-size limit makes the write fail part-way, as a full disk would."""
+    import subprocess
+    import sys
+    code = f"""
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from explorer.core import export
+from explorer.core.trajectory import Trajectory
+traj = Trajectory.load_npz({str(tmp_path / 'run.npz')!r})
+resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+try:
+    export.save_gif({str(tmp_path / 'out' / 'a.gif')!r}, traj, scale=8)
+except export.ExportError as e:
+    print('refused:', e)
+    sys.exit(3)
+"""
+    traj.save_npz(tmp_path / "run.npz")
+    (tmp_path / "out").mkdir()
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 3, r.stderr
+    assert "refused" in r.stdout and list((tmp_path / "out").iterdir()) == []

@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ALGORITHM = "checkerboard-metropolis+flip/1"
+from explorer.core.errors import DataError
+
+ALGORITHM = "checkerboard-metropolis+flip/2"
 _CRITICAL_FILE = Path(__file__).with_name("phi4_critical.json")
 CRITICAL = json.loads(_CRITICAL_FILE.read_text()) if _CRITICAL_FILE.exists() else {"beta_c": 0.68, "measured": False}
 
@@ -115,19 +117,21 @@ def equilibrium(L: int = 32, beta: float | None = None, lam: float = 0.5, chains
         mc.append(cold.run(every, every)[0])
     seconds_per_sweep = (time.perf_counter() - t0) / (2 * sweeps)
     mh, mc = np.abs(np.array(mh)), np.abs(np.array(mc))
-    diff = np.abs(mh.mean(1) - mc.mean(1))
-    err = np.sqrt(mh.var(1) / chains + mc.var(1) / chains)
-    apart = np.nonzero(diff > 3 * err)[0]
-    burn_blocks = int(apart[-1] + 1) if len(apart) else 0
-    burn_in = (burn_blocks + 1) * every
-    rest = mc[burn_blocks:]
-    tau = integrated_autocorrelation(rest) * every if len(rest) > 20 else float("nan")
+    # <|m|> from the cold start decays, from the hot start rises: they meet at equilibrium.
+    # burn-in = twice the first meeting of the two curves (5-block moving averages).
+    window = np.ones(5) / 5
+    gap = np.convolve(mc.mean(1), window, "valid") - np.convolve(mh.mean(1), window, "valid")
+    met = np.nonzero(gap <= 0)[0]
+    burn_blocks = min(2 * (int(met[0]) + 5), len(mh)) if len(met) else len(mh)
+    burn_in = burn_blocks * every
+    rest = np.concatenate([mh[burn_blocks:], mc[burn_blocks:]], 1)
+    tau = integrated_autocorrelation(rest) * every if len(rest) > 50 else float("nan")
     curve = [{"sweep": (k + 1) * every, "hot": float(mh[k].mean()), "cold": float(mc[k].mean())}
              for k in range(0, len(mh), max(1, len(mh) // 40))]
     out = {"L": L, "beta": beta, "lam": lam, "chains": chains, "sweeps": sweeps, "burn_in": burn_in,
-           "tau_int_abs_m": tau, "abs_m": float(np.concatenate([mh[burn_blocks:], mc[burn_blocks:]]).mean()),
+           "tau_int_abs_m": tau, "abs_m": float(rest.mean()) if len(rest) else float("nan"),
            "acceptance": float(hot.accepted), "seconds_per_sweep_per_1000_chains": seconds_per_sweep * 1000 / chains,
-           "curve": curve, "enough": burn_blocks < 0.5 * len(mh)}
+           "curve": curve, "enough": bool(np.isfinite(tau)) and burn_blocks <= 0.5 * len(mh)}
     if log:
         log(f"L={L} beta={beta:.4f}: burn-in {burn_in} sweeps, tau_int(|m|) {tau:.0f} sweeps, <|m|> {out['abs_m']:.4f}")
     return out
@@ -189,11 +193,15 @@ def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5
     from explorer.core.data import cached_array
 
     beta = CRITICAL["beta_c"] if beta is None else float(beta)
+    chains = min(chains, count)
     key = {"L": L, "beta": beta, "lam": lam, "seed": seed, "chains": chains, "algorithm": ALGORITHM}
     say = (lambda s: print(f"phi4: {s}", file=sys.stderr)) if progress else None
 
     def measure():
         eq = equilibrium(L, beta, lam, seed=seed + 101, log=say)
+        if not eq["enough"]:
+            raise DataError(f"phi4 at L={L}, beta={beta}: no equilibrium within {eq['sweeps']} sweeps "
+                            f"(burn-in {eq['burn_in']}, tau {eq['tau_int_abs_m']}); measure with more sweeps")
         return np.array([eq["burn_in"], eq["tau_int_abs_m"]], np.float64)
 
     burn_in, tau = cached_array("phi4-equilibrium", {**key, "chains": 256}, measure)
