@@ -101,6 +101,7 @@ def cmd_train_wcrg(args) -> int:
     recipe = wcrg.WCRGRecipe(levels=args.levels, wavelet=args.wavelet,
                              coarse_widths=[int(w) for w in args.widths.split(",")],
                              conditional_widths=[int(w) for w in args.cond_widths.split(",")], blocks=args.blocks,
+                             shared=args.shared,
                              padding="circular" if data["name"] == "phi4" else "zeros")
     tc = dict(batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16, save_every=args.save_every)
     model = wcrg.train(data, recipe, args.out, TrainConfig(steps=args.steps, **tc),
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--widths", default="32,64", help="U-Net widths of the coarse model")
     t.add_argument("--cond-widths", default="32,64", help="U-Net widths of the conditional models")
     t.add_argument("--cond-steps", type=int, default=None, help="training steps per scale (default: --steps)")
+    t.add_argument("--shared", action="store_true", help="one conditional network for all scales (default: one per scale)")
     _fit_arguments(t)
     t.set_defaults(func=cmd_train_wcrg)
 

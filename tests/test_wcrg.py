@@ -60,3 +60,15 @@ def test_loading_validates_the_folder(tiny_wcrg, tmp_path):
     (bad / "conditional_j1.safetensors").write_bytes(b"")
     with pytest.raises(CheckpointError, match="empty"):
         wcrg.load(bad)
+
+
+def test_shared_conditional_network(tmp_path):
+    data = {"name": "shapes", "params": {"size": 16}, "n": 16, "split": "all", "seed": 0}
+    tc = TrainConfig(steps=4, batch=8, save_every=1000)
+    recipe = wcrg.WCRGRecipe(levels=2, coarse_widths=[8, 16], conditional_widths=[8, 16], shared=True)
+    model = wcrg.train(data, recipe, tmp_path / "shared.wcrg", tc, tc, "cpu", progress=False)
+    assert model.conditional[1] is model.conditional[2]
+    assert sorted(p.name for p in (tmp_path / "shared.wcrg").glob("*.safetensors")) == \
+        ["conditional_shared.safetensors", "lowpass.safetensors"]
+    traj = samplers.run(wcrg.generate(model, 2, "ddim", 2, seed=0))
+    assert traj.sample.shape == (2, 1, 16, 16) and torch.isfinite(traj.sample).all()

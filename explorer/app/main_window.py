@@ -85,12 +85,18 @@ class MainWindow(QMainWindow):
         return isinstance(self.model, wcrg.WCRGModel)
 
     # --- panels -------------------------------------------------------------------------------
-    def _build_model_panel(self) -> None:
-        dock = QDockWidget("Model", self)
-        dock.setObjectName("model_dock")
+    def _add_dock(self, title: str) -> QWidget:
+        """A movable dock on the left holding a new, empty widget (returned)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}_dock")
         dock.setFeatures(QDockWidget.DockWidgetMovable)
         w = QWidget()
-        lay = QVBoxLayout(w)
+        dock.setWidget(w)
+        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        return w
+
+    def _build_model_panel(self) -> None:
+        lay = QVBoxLayout(self._add_dock("Model"))
         lay.addWidget(QLabel("Bundled checkpoints"))
         self.bundled = QListWidget()
         for e in checkpoint.bundled_index():
@@ -110,15 +116,9 @@ class MainWindow(QMainWindow):
         self.info.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.info.setStyleSheet("QPlainTextEdit { font-family: monospace; font-size: 9pt; }")
         lay.addWidget(self.info, 1)
-        dock.setWidget(w)
-        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
 
     def _build_run_panel(self) -> None:
-        dock = QDockWidget("Run", self)
-        dock.setObjectName("run_dock")
-        dock.setFeatures(QDockWidget.DockWidgetMovable)
-        w = QWidget()
-        form = QFormLayout(w)
+        form = QFormLayout(self._add_dock("Run"))
         self.sampler_box = QComboBox()
         for key, label in SAMPLER_LABELS.items():
             self.sampler_box.addItem(label, key)
@@ -151,8 +151,6 @@ class MainWindow(QMainWindow):
         form.addRow("device", self.device_box)
         form.addRow("", self.final_denoise)
         form.addRow(buttons)
-        dock.setWidget(w)
-        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

@@ -64,58 +64,55 @@ def _final(x: torch.Tensor, x0_last: torch.Tensor, step: int, t_last: float, fin
     return Frame(step, t_last, schedule.sigma(t_last), x, x)
 
 
-def sde(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator,
-        final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
-        spacing: str = "log-sigma") -> Iterator[Frame]:
-    """Reverse damped-Langevin SDE, Euler-Maruyama. With Δ = t_k - t_{k+1} > 0:
-    x <- x + Δ (x + 2 score(x, t_k)) + sqrt(2Δ) ξ,  ξ ~ N(0, I)."""
+def _walk(denoiser: DenoiserFn, x: torch.Tensor, steps: int, update, final_denoise: bool, t_min: float,
+          t_max: float, spacing: str) -> Iterator[Frame]:
+    """The loop every grid sampler shares: at each level t_k evaluate x0_hat(x_k), yield the
+    frame, then x_{k+1} = update(x_k, x0_hat, t_k, t_{k+1}, k)."""
     ts = _grid(steps, final_denoise, t_min, t_max, spacing)
     for k in range(steps):
         t = ts[k]
         x0 = _evaluate(denoiser, x, t, k)
         yield Frame(k, t, schedule.sigma(t), x, x0)
         if k + 1 < len(ts):
-            dt = t - ts[k + 1]
-            x = x + dt * (x + 2 * _score(x, x0, t)) + math.sqrt(2 * dt) * _randn_like(x, generator)
+            x = update(x, x0, t, ts[k + 1], k)
     yield _final(x, x0, steps, ts[-1], final_denoise)
+
+
+def sde(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator,
+        final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
+        spacing: str = "log-sigma") -> Iterator[Frame]:
+    """Reverse damped-Langevin SDE, Euler-Maruyama. With Δ = t_k - t_{k+1} > 0:
+    x <- x + Δ (x + 2 score(x, t_k)) + sqrt(2Δ) ξ,  ξ ~ N(0, I)."""
+    def update(x, x0, t, t_next, k):
+        dt = t - t_next
+        return x + dt * (x + 2 * _score(x, x0, t)) + math.sqrt(2 * dt) * _randn_like(x, generator)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing)
 
 
 def ode(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
         final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
         spacing: str = "log-sigma") -> Iterator[Frame]:
     """Probability-flow ODE dx/dt = -x - score(x, t), integrated from t_max down by Heun's method."""
-    ts = _grid(steps, final_denoise, t_min, t_max, spacing)
-
     def velocity(x, x0, t):
         return -x - _score(x, x0, t)
 
-    for k in range(steps):
-        t = ts[k]
-        x0 = _evaluate(denoiser, x, t, k)
-        yield Frame(k, t, schedule.sigma(t), x, x0)
-        if k + 1 < len(ts):
-            t_next = ts[k + 1]
-            h = t_next - t
-            d1 = velocity(x, x0, t)
-            x_euler = x + h * d1
-            d2 = velocity(x_euler, _evaluate(denoiser, x_euler, t_next, k), t_next)
-            x = x + 0.5 * h * (d1 + d2)
-    yield _final(x, x0, steps, ts[-1], final_denoise)
+    def update(x, x0, t, t_next, k):
+        h = t_next - t
+        d1 = velocity(x, x0, t)
+        x_euler = x + h * d1
+        d2 = velocity(x_euler, _evaluate(denoiser, x_euler, t_next, k), t_next)
+        return x + 0.5 * h * (d1 + d2)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing)
 
 
 def ddim(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
          final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
          spacing: str = "log-sigma") -> Iterator[Frame]:
     """Deterministic DDIM: eps_hat = (x_t - alpha_t x0_hat)/sigma_t, x_{t'} = alpha_{t'} x0_hat + sigma_{t'} eps_hat."""
-    ts = _grid(steps, final_denoise, t_min, t_max, spacing)
-    for k in range(steps):
-        t = ts[k]
-        x0 = _evaluate(denoiser, x, t, k)
-        yield Frame(k, t, schedule.sigma(t), x, x0)
-        if k + 1 < len(ts):
-            eps = (x - schedule.alpha(t) * x0) / schedule.sigma(t)
-            x = schedule.alpha(ts[k + 1]) * x0 + schedule.sigma(ts[k + 1]) * eps
-    yield _final(x, x0, steps, ts[-1], final_denoise)
+    def update(x, x0, t, t_next, k):
+        eps = (x - schedule.alpha(t) * x0) / schedule.sigma(t)
+        return schedule.alpha(t_next) * x0 + schedule.sigma(t_next) * eps
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing)
 
 
 def ascent(denoiser: DenoiserFn, x: torch.Tensor, steps: int = 1000, *, generator: torch.Generator,

@@ -136,10 +136,11 @@ def _load_resume(path: Path, st: _State, fingerprint: str) -> bool:
     return True
 
 
-def fit(model: Denoiser, data: torch.Tensor, tc: TrainConfig, out: Path, fingerprint: str,
+def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfig, out: Path, fingerprint: str,
         device: torch.device, loss_fn=None, desc: str = "train", progress: bool = True) -> tuple[Denoiser, dict]:
     """Train `model` on `data` (N, ...) and return (EMA model, stats). `loss_fn(model, batch,
-    t, z)` defaults to the denoising loss; the WCRG trainer passes its conditional one."""
+    t, z)` defaults to the denoising loss; the WCRG trainer passes its conditional one. A list
+    of tensors (of different image sizes) is visited in turn, one batch per step."""
     from tqdm import tqdm
 
     loss_fn = loss_fn or (lambda m, x0, t, z: denoising_loss(m, x0, t, z))
@@ -150,14 +151,14 @@ def fit(model: Denoiser, data: torch.Tensor, tc: TrainConfig, out: Path, fingerp
                 generator=torch.Generator().manual_seed(tc.seed))
     resume = _resume_path(out)
     resumed = resume.exists() and _load_resume(resume, st, fingerprint)
-    data = data.to(device)
-    n = len(data)
+    sets = [d.to(device) for d in (data if isinstance(data, (list, tuple)) else [data])]
     bar = tqdm(total=tc.steps, initial=st.step, desc=desc, disable=not progress, file=sys.stderr,
                unit="step", dynamic_ncols=True)
     start, first_step = time.perf_counter(), st.step
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.bf16)
     while st.step < tc.steps:
-        idx = torch.randint(0, n, (tc.batch,), generator=st.generator)
+        data = sets[st.step % len(sets)]
+        idx = torch.randint(0, len(data), (tc.batch,), generator=st.generator)
         t = draw_times(tc.batch, st.generator)
         x0 = data[idx.to(device)]
         z = torch.randn(x0.shape, generator=st.generator).to(device)

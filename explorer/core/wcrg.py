@@ -87,7 +87,8 @@ class WCRGModel:
 
     @property
     def parameters(self) -> int:
-        return self.lowpass.parameters + sum(c.parameters for c in self.conditional.values())
+        unique = {id(c): c for c in self.conditional.values()}
+        return self.lowpass.parameters + sum(c.parameters for c in unique.values())
 
     def to(self, device) -> "WCRGModel":
         self.lowpass.model.to(device)
@@ -124,8 +125,9 @@ def load(path: str | Path) -> WCRGModel:
         files = index["files"]
         folder = ipath.parent
         lowpass = checkpoint.load(folder / files["lowpass"], expect_kind="wcrg-lowpass")
-        conditional = {int(j): checkpoint.load(folder / f, expect_kind="wcrg-conditional")
-                       for j, f in files["conditional"].items()}
+        loaded = {f: checkpoint.load(folder / f, expect_kind="wcrg-conditional")
+                  for f in set(files["conditional"].values())}
+        conditional = {int(j): loaded[f] for j, f in files["conditional"].items()}
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigError(f"{ipath}: the index is missing or has a bad entry ({e})") from None
     if lowpass.image_shape != (channels, size >> levels, size >> levels):
@@ -135,12 +137,13 @@ def load(path: str | Path) -> WCRGModel:
         if j not in conditional:
             raise ConfigError(f"{ipath}: no conditional model for scale j={j}")
         a = conditional[j].config["arch"]
-        if (a["channels"], a["cond_channels"], a["size"]) != (3 * channels, channels, size >> j):
+        fits = a["size"] == size >> j or (index.get("recipe", {}).get("shared") and (size >> j) % 2 ** (len(a["widths"]) - 1) == 0)
+        if (a["channels"], a["cond_channels"]) != (3 * channels, channels) or not fits:
             raise ConfigError(f"{ipath}: the scale-{j} model has (channels, cond, size) = "
                               f"{(a['channels'], a['cond_channels'], a['size'])}, expected {(3 * channels, channels, size >> j)}")
     if set(norm.low_std) != set(range(1, levels + 1)):
         raise ConfigError(f"{ipath}: the normalisation does not cover scales 1..{levels}")
-    digest = hashlib.sha256(blob + b"".join(bytes.fromhex(c.sha256) for c in [lowpass, *conditional.values()]))
+    digest = hashlib.sha256(blob + b"".join(bytes.fromhex(c.sha256) for c in [lowpass, *loaded.values()]))
     return WCRGModel(ipath.parent, index, lowpass, conditional, norm, digest.hexdigest())
 
 
@@ -246,6 +249,7 @@ class WCRGRecipe:
     conditional_widths: list[int] = field(default_factory=lambda: [32, 64])
     blocks: int = 1
     padding: str = "zeros"
+    shared: bool = False            # one conditional network for every scale (assumes self-similarity)
 
 
 def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditional, device: str = "auto",
@@ -287,23 +291,26 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
     checkpoint.save(out / files["lowpass"], ema, checkpoint.make_config(
         "wcrg-lowpass", arch, f"{name or out.stem} coarse x_J", description, data,
         {**tc_coarse.to_dict(), **stats, "device": dev.type}, scale=J, wavelet=w))
-    for j in range(J, 0, -1):
-        arch = UNetConfig(channels=3 * c, cond_channels=c, size=size >> j,
-                          widths=list(recipe.conditional_widths)[: _max_levels(size >> j)], blocks=recipe.blocks,
-                          sigma_data=1.0, padding=recipe.padding)
+    def loss_fn(m, batch, t, z, k=3 * c):
+        return denoising_loss(m, batch[:, :k], t, z[:, :k], cond=batch[:, k:])
 
-        def loss_fn(m, batch, t, z, k=3 * c):
-            return denoising_loss(m, batch[:, :k], t, z[:, :k], cond=batch[:, k:])
-
-        fname = f"conditional_j{j}.safetensors"
-        ema, stats = fit(Denoiser(arch), per_scale[j], tc_conditional, out / fname,
-                         fp + json.dumps(tc_conditional.to_dict()) + str(j), dev, loss_fn=loss_fn,
-                         desc=f"{out.stem} scale {j}", progress=progress)
+    groups = [("conditional_shared.safetensors", list(range(J, 0, -1)))] if recipe.shared else \
+        [(f"conditional_j{j}.safetensors", [j]) for j in range(J, 0, -1)]
+    for fname, scales in groups:
+        top = min(scales)                                          # the finest scale sets the size
+        arch = UNetConfig(channels=3 * c, cond_channels=c, size=size >> top,
+                          widths=list(recipe.conditional_widths)[: _max_levels(size >> max(scales))],
+                          blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding)
+        label = "all scales" if recipe.shared else f"scale {top}"
+        ema, stats = fit(Denoiser(arch), [per_scale[j] for j in scales], tc_conditional, out / fname,
+                         fp + json.dumps(tc_conditional.to_dict()) + fname, dev, loss_fn=loss_fn,
+                         desc=f"{out.stem} {label}", progress=progress)
         checkpoint.save(out / fname, ema, checkpoint.make_config(
-            "wcrg-conditional", arch, f"{name or out.stem} details j={j}", description, data,
-            {**tc_conditional.to_dict(), **stats, "device": dev.type}, scale=j, wavelet=w))
-        files["conditional"][str(j)] = fname
-    for f in [files["lowpass"], *files["conditional"].values()]:
+            "wcrg-conditional", arch, f"{name or out.stem} details {label}", description, data,
+            {**tc_conditional.to_dict(), **stats, "device": dev.type}, scale=top, wavelet=w, scales=scales))
+        for j in scales:
+            files["conditional"][str(j)] = fname
+    for f in {files["lowpass"], *files["conditional"].values()}:
         (out / (f + ".resume")).unlink(missing_ok=True)
     index = {"format": FORMAT, "version": __version__, "name": name or out.stem, "description": description,
              "wavelet": w, "levels": J, "size": size, "channels": c, "normalisation": norm.to_dict(), "files": files,
