@@ -319,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fresh data from the generator (MCMC for phi4), or the training set")
     s.add_argument("--json", default=None)
     s.add_argument("--samples-out", default=None, help="also save the generated samples (.npy)")
+    s.add_argument("--plot", default=None, help="also save the spectrum and histogram plot (PNG)")
     s.set_defaults(func=cmd_stats)
 
     s = sub.add_parser("compare", help="S1 and S2 models from the same noise: similarities and nearest training images")
@@ -405,6 +406,11 @@ def cmd_stats(args) -> int:
         Path(args.json).write_text(json.dumps(res, indent=1))
     if args.samples_out:
         np.save(args.samples_out, gen)
+    if args.plot:
+        from explorer.app.views.statistics import save_plot
+        save_plot(Path(args.plot), gen, stats.summary(ref),
+                  f"{ckpt.name}, {args.sampler}: generated against {args.reference} data")
+        print(f"wrote {args.plot}", file=sys.stderr)
     return 0
 
 

@@ -549,6 +549,11 @@ class MainWindow(QMainWindow):
 
 
 def launch(checkpoint_path: str | None = None) -> int:
+    import os
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                                                 or os.environ.get("QT_QPA_PLATFORM")):
+        raise ExplorerError("no display to open the window on (DISPLAY is not set); run it in a desktop session, "
+                            "or use the headless commands: explorer --help")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("explorer")
     win = MainWindow(checkpoint_path=checkpoint_path)

@@ -55,3 +55,32 @@ class StatisticsView(QWidget):
             f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
             f"Histogram total-variation distance {r['histogram_tv']:.3f}.   (Few samples give noisy curves: "
             f"raise the batch, or use `explorer stats`.)")
+
+
+def save_plot(path, samples: np.ndarray, reference: dict, title: str = "") -> None:
+    """Render the statistics panel offscreen for `samples` against `reference` and save it as PNG."""
+    import os
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.core.export import atomic_write
+
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    view = StatisticsView()
+    view.resize(1100, 520)
+    view.show_samples(samples, reference)
+    if title:
+        view.summary.setText(f"{title}\n{view.summary.text()}")
+    view.show()
+    app.processEvents()
+    image = view.grab().toImage()
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    image.save(buf, "PNG")
+    atomic_write(path, lambda f: f.write(bytes(data)))
+    view.close()
