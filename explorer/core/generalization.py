@@ -61,12 +61,12 @@ def nearest(queries: np.ndarray, train: np.ndarray, k: int = 3, device: str | to
     k = min(k, len(train))
     dev = torch.device(device)
     q = torch.as_tensor(np.asarray(queries)).reshape(len(queries), -1).to(dev, torch.float32)
-    uq = unit_vectors(q).float()
+    uq = unit_vectors(q, torch.float32)
     q2 = (q * q).sum(1, keepdim=True)
     best_c = best_ci = best_l = best_li = None
     for start in range(0, len(train), chunk):
         t = torch.as_tensor(np.asarray(train[start:start + chunk])).reshape(-1, q.shape[1]).to(dev, torch.float32)
-        cos = uq @ unit_vectors(t).float().T
+        cos = uq @ unit_vectors(t, torch.float32).T
         d2 = (q2 + (t * t).sum(1)[None] - 2 * q @ t.T).clamp_min(0)
         c_val, c_idx = cos.topk(min(k, cos.shape[1]), dim=1)
         l_val, l_idx = d2.topk(min(k, d2.shape[1]), dim=1, largest=False)

@@ -51,9 +51,9 @@ def cached_array(kind: str, key: dict, make: Callable[[], np.ndarray]) -> np.nda
     return arr
 
 
-def unit_vectors(x: torch.Tensor) -> torch.Tensor:
+def unit_vectors(x: torch.Tensor, dtype=torch.float64) -> torch.Tensor:
     """Rows of x (n, ...) flattened, mean removed and scaled to unit norm: cosine = u @ v.T."""
-    v = x.reshape(x.shape[0], -1).double()
+    v = x.reshape(x.shape[0], -1).to(dtype)
     v = v - v.mean(1, keepdim=True)
     return v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
