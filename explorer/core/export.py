@@ -1,12 +1,18 @@
-"""Writing files: every write goes to a temporary name in the target folder, then is renamed,
-so an unwritable folder or a full disk leaves no half-written file."""
+"""Writing files. Every write goes to a temporary name in the target folder, then is renamed,
+so an unwritable folder or a full disk leaves no half-written file. Pictures: a frame as PNG
+(with its metadata as text chunks), every frame as a PNG sequence, an animated GIF, a contact
+sheet (steps x samples) and a coarse-to-fine strip, all through one mosaic and colormap."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+import numpy as np
+
+from explorer import __version__
 from explorer.core.errors import ExportError
 
 
@@ -45,12 +51,6 @@ def _remove(tmp: str) -> None:
 
 
 # --- pictures: frames to PNG (with metadata), GIF animations, contact sheets -----------------
-
-import json  # noqa: E402  (kept beside the picture code that uses it)
-
-import numpy as np  # noqa: E402
-
-from explorer import __version__  # noqa: E402
 
 COLORMAPS = ("grey", "diverging")
 

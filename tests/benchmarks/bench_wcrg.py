@@ -42,11 +42,11 @@ def row(name, evals, pixels, x, ref):
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--n", type=int, default=500)
+    p.add_argument("--n", type=int, default=1000)
     p.add_argument("--plain", default=str(checkpoint.bundled_dir() / "phi4-N10000.safetensors"))
     p.add_argument("--wcrg", default=str(checkpoint.bundled_dir() / "phi4-wcrg.wcrg"))
-    p.add_argument("--plain-steps", default="5,10,20,50,100")
-    p.add_argument("--wcrg-steps", default="2,3,5,10,20")
+    p.add_argument("--plain-steps", default="10,20,50,100")
+    p.add_argument("--wcrg-steps", default="3,5,10,20")
     a = p.parse_args()
     plain, model = checkpoint.load(a.plain), wcrg.load(a.wcrg)
     size = plain.image_shape[-1]

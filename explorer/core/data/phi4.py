@@ -198,13 +198,14 @@ def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5
     say = (lambda s: print(f"phi4: {s}", file=sys.stderr)) if progress else None
 
     def measure():
-        eq = equilibrium(L, beta, lam, seed=seed + 101, log=say)
+        eq = equilibrium(L, beta, lam, seed=101, log=say)
         if not eq["enough"]:
             raise DataError(f"phi4 at L={L}, beta={beta}: no equilibrium within {eq['sweeps']} sweeps "
                             f"(burn-in {eq['burn_in']}, tau {eq['tau_int_abs_m']}); measure with more sweeps")
         return np.array([eq["burn_in"], eq["tau_int_abs_m"]], np.float64)
 
-    burn_in, tau = cached_array("phi4-equilibrium", {**key, "chains": 256}, measure)
+    eq_key = {"L": L, "beta": beta, "lam": lam, "algorithm": ALGORITHM}      # a property of the model alone
+    burn_in, tau = cached_array("phi4-equilibrium", eq_key, measure)
     spacing = max(1, int(math.ceil(2 * tau)))
 
     def make() -> np.ndarray:
