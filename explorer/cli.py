@@ -408,8 +408,8 @@ def cmd_stats(args) -> int:
         np.save(args.samples_out, gen)
     if args.plot:
         from explorer.app.views.statistics import save_plot
-        save_plot(Path(args.plot), gen, stats.summary(ref),
-                  f"{ckpt.name}, {args.sampler}: generated against {args.reference} data")
+        label = "training data" if args.reference == "train" else f"fresh {'MCMC ' if data.get('name') == 'phi4' else ''}data"
+        save_plot(Path(args.plot), gen, stats.summary(ref), f"{ckpt.name}, {args.sampler} sampler", label)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 STARTUP = r"""
-import sys, time
+import os, sys, time
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
 if sys.argv[1] == "explorer":
@@ -35,6 +35,8 @@ else:
     w = QMainWindow()
 w.show()
 app.processEvents()
+sys.stdout.flush()
+os._exit(0)        # measured: the window is up; skip the teardown
 """
 
 

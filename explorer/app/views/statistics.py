@@ -33,8 +33,9 @@ class StatisticsView(QWidget):
         self.spectrum.clear()
         self.histogram.clear()
 
-    def show_samples(self, samples: np.ndarray, reference: dict | None) -> None:
-        """samples: (B, C, H, W) final samples; reference: the checkpoint's recorded data stats."""
+    def show_samples(self, samples: np.ndarray, reference: dict | None, label: str = "training data") -> None:
+        """samples: (B, C, H, W) final samples; reference: data statistics (`stats.summary`), by
+        default the training data's, recorded in the checkpoint."""
         self.clear()
         if reference is None:
             self.summary.setText("This checkpoint records no statistics of its training data (trained by an older "
@@ -42,22 +43,22 @@ class StatisticsView(QWidget):
             return
         r = self.result = stats.compare_to_summary(samples, reference)
         ref_pen, gen_pen = pg.mkPen("#333", width=2), pg.mkPen("#d62728", width=2)
-        self.spectrum.plot(r["k"], r["power_reference"], pen=ref_pen, name=f"training data ({r['n_reference']})")
+        self.spectrum.plot(r["k"], r["power_reference"], pen=ref_pen, name=f"{label} ({r['n_reference']})")
         self.spectrum.plot(r["k"], r["power_generated"], pen=gen_pen, symbol="o", symbolSize=5,
                            symbolBrush="#d62728", name=f"generated ({r['n_generated']})")
         edges = np.asarray(r["hist_edges"])
-        self.histogram.plot(edges, r["hist_reference"], stepMode="center", pen=ref_pen, name="training data")
+        self.histogram.plot(edges, r["hist_reference"], stepMode="center", pen=ref_pen, name=label)
         self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen, name="generated")
         err = np.abs(np.asarray(r["power_relative_error"]))
         self.summary.setText(
-            f"{r['n_generated']} generated samples against {r['n_reference']} training images.   "
-            f"<|m|>: generated {r['abs_m_generated']:.4f}, training {r['abs_m_reference']:.4f}.   "
+            f"{r['n_generated']} generated samples against {r['n_reference']} of the {label}.   "
+            f"<|m|>: generated {r['abs_m_generated']:.4f}, {label} {r['abs_m_reference']:.4f}.   "
             f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
             f"Histogram total-variation distance {r['histogram_tv']:.3f}.   (Few samples give noisy curves: "
             f"raise the batch, or use `explorer stats`.)")
 
 
-def save_plot(path, samples: np.ndarray, reference: dict, title: str = "") -> None:
+def save_plot(path, samples: np.ndarray, reference: dict, title: str = "", label: str = "training data") -> None:
     """Render the statistics panel offscreen for `samples` against `reference` and save it as PNG."""
     import os
     import sys
@@ -71,7 +72,7 @@ def save_plot(path, samples: np.ndarray, reference: dict, title: str = "") -> No
     app = QApplication.instance() or QApplication(sys.argv[:1])
     view = StatisticsView()
     view.resize(1100, 520)
-    view.show_samples(samples, reference)
+    view.show_samples(samples, reference, label)
     if title:
         view.summary.setText(f"{title}\n{view.summary.text()}")
     view.show()

@@ -55,9 +55,8 @@ class TrajectoryView(QWidget):
 
         self.sigma_plot = pg.PlotWidget(background="w")
         self.sigma_plot.setFixedHeight(110)
-        self.sigma_plot.setLabel("left", "σ (log)")
-        self.sigma_plot.setLogMode(x=False, y=True)
-        self.sigma_plot.getAxis("left").setStyle(maxTickLevel=0)
+        self.sigma_plot.setLabel("left", "σ")
+        self.sigma_plot.setYRange(0, 1.02, padding=0)
         self.sigma_plot.setLabel("bottom", "step")
         self.sigma_plot.setMouseEnabled(False, False)
         self.sigma_curve = self.sigma_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
@@ -140,9 +139,7 @@ class TrajectoryView(QWidget):
         self.slider.blockSignals(True)
         self.slider.setRange(0, n - 1)
         self.slider.blockSignals(False)
-        sigma = np.array([f.sigma for f in self.frames])
-        shown = sigma > 0                                   # the final denoised frame has sigma = 0
-        self.sigma_curve.setData(np.arange(n)[shown], sigma[shown])
+        self.sigma_curve.setData(np.arange(n), np.array([f.sigma for f in self.frames]))
         self.sigma_plot.setXRange(0, max(n - 1, 1), padding=0.02)
         if self.follow:
             self.show_step(n - 1)
