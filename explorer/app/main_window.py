@@ -361,6 +361,7 @@ class MainWindow(QMainWindow):
                 return sample_checkpoint(model, r["n"], r["sampler"], r["steps"], r["seed"], device, r["final_denoise"])
         self.trajectory = None
         self.view.clear()
+        self.view.expect(total)
         self.statistics.clear()
         self.tabs.setCurrentWidget(self.view) if self.tabs.currentWidget() is self.compare else None
         self._launch(make_run, r["n"], total, self._on_frame, self._on_finished)

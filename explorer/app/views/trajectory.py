@@ -17,8 +17,11 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 
 def color_map(name: str) -> pg.ColorMap:
+    """The core's colormap as a pyqtgraph ColorMap. The core's maps are linear between their
+    ends and middle, so three stops give the same colours (and keep the gradient editor from
+    painting 256 ticks on every frame)."""
     lut = export.colormap(name)
-    return pg.ColorMap(np.linspace(0, 1, len(lut)), lut)
+    return pg.ColorMap([0.0, 0.5, 1.0], lut[[0, 128, 255]])
 
 
 class TrajectoryView(QWidget):
@@ -34,6 +37,7 @@ class TrajectoryView(QWidget):
         self.current = -1
         self._mosaics: tuple[np.ndarray, np.ndarray] | None = None
         self._levels_fixed = False
+        self._x_max = 1
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
@@ -50,6 +54,7 @@ class TrajectoryView(QWidget):
         self.boxes[1].setYLink(self.boxes[0])
         self.histogram = pg.HistogramLUTItem(image=self.images[1])
         self.canvas.addItem(self.histogram, row=1, col=2)
+        self.histogram.gradient.showTicks(False)
         self.histogram.sigLevelsChanged.connect(self._sync_levels)
         self.histogram.sigLookupTableChanged.connect(self._sync_levels)
 
@@ -140,11 +145,17 @@ class TrajectoryView(QWidget):
         self.slider.setRange(0, n - 1)
         self.slider.blockSignals(False)
         self.sigma_curve.setData(np.arange(n), np.array([f.sigma for f in self.frames]))
-        self.sigma_plot.setXRange(0, max(n - 1, 1), padding=0.02)
+        if n - 1 > self._x_max:                          # rescale the step axis only when it overflows
+            self.expect(max(n, 2 * self._x_max))
         if self.follow:
             self.show_step(n - 1)
         else:
             self._update_label()
+
+    def expect(self, n_frames: int) -> None:
+        """The number of frames the run will make (0: unknown): fixes the step axis."""
+        self._x_max = max(n_frames - 1, 1)
+        self.sigma_plot.setXRange(0, self._x_max, padding=0.02)
 
     # --- showing a step ----------------------------------------------------------------------
     def show_step(self, k: int) -> None:
@@ -187,7 +198,9 @@ class TrajectoryView(QWidget):
             return
         values = self._mosaics[1][np.isfinite(self._mosaics[1])]
         lo, hi = export.default_levels(values, self.colormap_box.currentText() == "diverging")
-        self.histogram.setLevels(lo, hi)
+        old_lo, old_hi = self.histogram.getLevels()
+        if max(abs(lo - old_lo), abs(hi - old_hi)) > 0.05 * (hi - lo):    # skip repaints for tiny changes
+            self.histogram.setLevels(lo, hi)
         self._levels_fixed = self.current >= 0 and not self.follow
 
     def set_colormap(self, name: str) -> None:
