@@ -166,6 +166,10 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     run_to_end(qtbot, window)
     frames = window.trajectory.frames
     assert len(frames) == 3 * 4 and [f.scale for f in frames][-1] == 1
+    view = window.view
+    assert view.scale_slider.isVisible() and (view.scale_slider.minimum(), view.scale_slider.maximum()) == (1, 2)
+    view.scale_slider.setValue(2)                                  # the end of scale 2
+    assert frames[view.current].scale == 2 and frames[view.current + 1].scale == 1
     window.tabs.setCurrentWidget(window.scales)
     window.view.go(len(frames) - 1)
     assert window.scales.levels_box.value() == 2 and len(window.scales.images) == 2

@@ -88,8 +88,18 @@ class TrajectoryView(QWidget):
         self.readout = QLabel(" ")
         self.readout.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
 
+        self.scale_slider = QSlider(Qt.Horizontal)             # WCRG runs: jump to the end of scale j
+        self.scale_slider.setFocusPolicy(Qt.NoFocus)
+        self.scale_slider.setMaximumWidth(140)
+        self.scale_slider.setInvertedAppearance(True)         # coarse (large j) on the left
+        self.scale_slider.valueChanged.connect(self._scale_moved)
+        self.scale_label = QLabel("")
+        for w in (self.scale_slider, self.scale_label):
+            w.hide()
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
+        controls.addWidget(self.scale_label)
+        controls.addWidget(self.scale_slider)
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.label)
         tools = QHBoxLayout()
@@ -178,7 +188,28 @@ class TrajectoryView(QWidget):
         self.slider.blockSignals(False)
         self.marker.setValue(k)
         self._update_label()
+        self._update_scale_slider()
         self.step_changed.emit(k)
+
+    def _scales(self) -> list[int]:
+        return sorted({f.scale for f in self.frames if f.scale is not None}, reverse=True)
+
+    def _scale_moved(self, j: int) -> None:
+        last = max((i for i, f in enumerate(self.frames) if f.scale == j), default=None)
+        if last is not None and self.frames[self.current].scale != j:
+            self.go(last)
+
+    def _update_scale_slider(self) -> None:
+        scales = self._scales()
+        for w in (self.scale_slider, self.scale_label):
+            w.setVisible(bool(scales))
+        if scales:
+            self.scale_slider.blockSignals(True)
+            self.scale_slider.setRange(min(scales), max(scales))
+            if self.frames[self.current].scale is not None:
+                self.scale_slider.setValue(self.frames[self.current].scale)
+            self.scale_slider.blockSignals(False)
+            self.scale_label.setText(f"scale j = {self.frames[self.current].scale}")
 
     def _update_label(self) -> None:
         if self.current < 0:
