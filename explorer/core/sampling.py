@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Generator
 
+import numpy as np
 import torch
 
 from explorer import __version__
@@ -45,11 +46,9 @@ def sample_checkpoint(ckpt: Checkpoint, n: int, sampler: str = "sde", steps: int
 
 
 def final_samples(ckpt: Checkpoint, n: int, sampler: str = "ode", steps: int | None = None, seed: int = 0,
-                  device: torch.device | str = "cpu", batch: int = 256, progress=None) -> "np.ndarray":
+                  device: torch.device | str = "cpu", batch: int = 256, progress=None) -> np.ndarray:
     """Only the final samples (n, C, H, W) float32, made in chunks of `batch` (no frames kept).
     Chunk i uses seed + i, so n and batch together fix the result."""
-    import numpy as np
-
     out = []
     for i, start in enumerate(range(0, n, batch)):
         m = min(batch, n - start)

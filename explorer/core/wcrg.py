@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generator
 
-import numpy as np
 import torch
 
 from explorer import __version__

@@ -8,7 +8,6 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from explorer.app.views.trajectory import color_map
 from explorer.core import export, wavelets
 
 COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_{j-1} = W⁻¹(x_j, x̄_j)")

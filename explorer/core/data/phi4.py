@@ -211,7 +211,6 @@ def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5
     def make() -> np.ndarray:
         per_chain = int(math.ceil(count / chains))
         ch = Chains(L, beta, lam, chains, seed, "hot")
-        sweeps = int(burn_in) + per_chain * spacing
         if say:
             say(f"{count} samples: {chains} chains x ({int(burn_in)} burn-in + {per_chain} x {spacing}) sweeps")
         ch.run(int(burn_in), int(burn_in))
