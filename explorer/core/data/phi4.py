@@ -12,7 +12,9 @@ exact move, E being even, which cures the slow tunnelling between +m and -m).
 The generator measures its own burn-in (hot and cold starts meet on <|m|>) and integrated
 autocorrelation time of |m|, and spaces the samples it returns by 2 tau_int sweeps. The critical
 beta comes from the crossing of Binder cumulants U = 1 - <m^4>/(3 <m^2>^2) for several L
-(`critical_point`), recorded in phi4_critical.json beside this file.
+(`critical_point`), recorded in phi4_critical.json beside this file; the equilibration of the
+bundled data (L = 32 at beta_c: <|m|> against sweeps from hot and cold starts, burn-in, tau_int)
+is recorded in phi4_equilibrium_L32.json (`explorer phi4 equilibrium` re-measures it).
 """
 from __future__ import annotations
 
