@@ -37,15 +37,12 @@ def cmd_info(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    import torch
-
     from explorer.core import checkpoint, samplers
     from explorer.core.sampling import sample_checkpoint
     from explorer.core.train import resolve_device
 
     ckpt = checkpoint.load(args.checkpoint, expect_kind="diffusion")
     device = resolve_device(args.device)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     steps = args.steps or samplers.DEFAULT_STEPS[args.sampler]
     gen = sample_checkpoint(ckpt, args.n, args.sampler, steps, args.seed, device, not args.no_final_denoise)
     bar = _progress(None if args.sampler == "ascent" else steps + 1, f"{args.sampler} {ckpt.name}")

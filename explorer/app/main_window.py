@@ -363,7 +363,8 @@ class MainWindow(QMainWindow):
         self.view.clear()
         self.view.expect(total)
         self.statistics.clear()
-        self.tabs.setCurrentWidget(self.view) if self.tabs.currentWidget() is self.compare else None
+        if self.tabs.currentWidget() is self.compare:
+            self.tabs.setCurrentWidget(self.view)
         self._launch(make_run, r["n"], total, self._on_frame, self._on_finished)
         return True
 
@@ -428,7 +429,8 @@ class MainWindow(QMainWindow):
     def _finish_controls(self, note: str) -> None:
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        self.compare.running(False) if self.compare.cancel_button.isEnabled() else None
+        if self.compare.cancel_button.isEnabled():
+            self.compare.running(False)
         elapsed = time.perf_counter() - self._started
         self.statusBar().showMessage(f"{note} in {elapsed:.1f} s")
         if self.thread is not None:

@@ -25,17 +25,22 @@ MEMORISED_COSINE = 0.95
 L2_RATIO = 1 / 3
 
 
-def same_noise_runs(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int, sampler: str = "sde",
-                    steps: int | None = None, seed: int = 0, device="cpu", callback=None) -> tuple[Trajectory, Trajectory]:
-    """Both models from the same initial noise and, for stochastic samplers, the same increments."""
+def _same_noise(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int, sampler: str, steps: int | None,
+                seed: int, device):
+    """Yields the S1 frames, then the S2 frames, from the same initial noise (and the same SDE
+    increments); returns both trajectories."""
     if ckpt1.image_shape != ckpt2.image_shape:
         raise ExplorerError(f"the two models make different images: {ckpt1.image_shape} and {ckpt2.image_shape}")
     x_init = samplers.initial_noise((n, *ckpt1.image_shape), seed=seed)
-    runs = []
-    for side, ckpt in (("S1", ckpt1), ("S2", ckpt2)):
-        gen = sample_checkpoint(ckpt, n, sampler, steps, seed, device, x_init=x_init)
-        runs.append(samplers.run(gen, (lambda f, side=side: callback(side, f)) if callback else None))
-    return runs[0], runs[1]
+    traj1 = yield from sample_checkpoint(ckpt1, n, sampler, steps, seed, device, x_init=x_init)
+    traj2 = yield from sample_checkpoint(ckpt2, n, sampler, steps, seed, device, x_init=x_init)
+    return traj1, traj2
+
+
+def same_noise_runs(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int, sampler: str = "sde",
+                    steps: int | None = None, seed: int = 0, device="cpu") -> tuple[Trajectory, Trajectory]:
+    """Both models from the same initial noise and, for stochastic samplers, the same increments."""
+    return samplers.run(_same_noise(ckpt1, ckpt2, n, sampler, steps, seed, device))
 
 
 def cosine_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -131,24 +136,17 @@ def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarr
 
 
 def compare(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int = 16, sampler: str = "sde",
-            steps: int | None = None, seed: int = 0, k: int = 3, device="cpu", threshold: float = MEMORISED_COSINE,
-            with_baseline: bool = True) -> dict:
-    """Run both models from the same noise and analyse their samples against both training sets."""
+            steps: int | None = None, seed: int = 0, k: int = 3, device="cpu",
+            threshold: float = MEMORISED_COSINE) -> dict:
+    """Run both models from the same noise and analyse their samples against both training sets:
+    `compare_run` drained, as {"summary", "samples", "baseline", "models", "seconds", "trajectories"}."""
     t0 = time.perf_counter()
-    traj1, traj2 = same_noise_runs(ckpt1, ckpt2, n, sampler, steps, seed, device)
-    t_sample = time.perf_counter() - t0
-    train1, train2 = training_images(ckpt1), training_images(ckpt2)
-    s1, s2 = (t.sample.detach().cpu().float().numpy() for t in (traj1, traj2))
-    t0 = time.perf_counter()
-    res = analyse(s1, s2, train1, train2, k, threshold)
-    res["timing"] = {"sampling_s": round(t_sample, 2), "analysis_s": round(time.perf_counter() - t0, 3)}
+    res = samplers.run(compare_run(ckpt1, ckpt2, n, sampler, steps, seed, k, device, threshold))
+    traj1, _ = res["trajectories"]
     d1 = ckpt1.config.get("data") or {}
-    res["models"] = {"S1": ckpt1.name, "S2": ckpt2.name, "N": d1.get("n"), "sampler": sampler, "seed": seed,
-                     "steps": traj1.meta.get("steps")}
-    if with_baseline:
-        res["baseline"] = baseline(ckpt1, train1)
-    res["trajectories"] = (traj1, traj2)
-    return res
+    return {**res["analysis"], "baseline": res["baseline"], "trajectories": res["trajectories"],
+            "models": {"S1": ckpt1.name, "S2": ckpt2.name, "N": d1.get("n"), "sampler": sampler, "seed": seed,
+                       "steps": traj1.meta.get("steps")}, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def bundled_pairs() -> list[tuple[int, str, str]]:
@@ -190,17 +188,12 @@ def compare_run(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: i
                 threshold: float = MEMORISED_COSINE):
     """The window's S1/S2 run as one generator: yields the S1 frames, then the S2 frames (same
     noise), and returns {"analysis", "baseline", "n_frames_s1", "neighbours": {side: (B, k, C, H, W)
-    own nearest training images by cosine}, "meta"}."""
-    if ckpt1.image_shape != ckpt2.image_shape:
-        raise ExplorerError(f"the two models make different images: {ckpt1.image_shape} and {ckpt2.image_shape}")
-    x_init = samplers.initial_noise((n, *ckpt1.image_shape), seed=seed)
-    trajs = []
-    for ckpt in (ckpt1, ckpt2):
-        trajs.append((yield from sample_checkpoint(ckpt, n, sampler, steps, seed, device, x_init=x_init)))
+    own nearest training images by cosine}, "meta", "trajectories"}."""
+    trajs = yield from _same_noise(ckpt1, ckpt2, n, sampler, steps, seed, device)
     train1, train2 = training_images(ckpt1), training_images(ckpt2)
     s1, s2 = (t.sample.detach().cpu().float().numpy() for t in trajs)
     res = analyse(s1, s2, train1, train2, k, threshold)
     idx = {side: np.array([r[side]["nearest_own"] for r in res["samples"]]) for side in ("S1", "S2")}
     return {"analysis": res, "baseline": baseline(ckpt1, train1), "n_frames_s1": len(trajs[0].frames),
             "neighbours": {"S1": train1[idx["S1"]], "S2": train2[idx["S2"]]},
-            "meta": {"S1": trajs[0].meta, "S2": trajs[1].meta}}
+            "meta": {"S1": trajs[0].meta, "S2": trajs[1].meta}, "trajectories": trajs}

@@ -272,17 +272,15 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
     dev = resolve_device(device)
     from explorer.core.stats import summary
     data = {**data, "mean": float(x.mean()), "std": float(x.std()), "stats": summary(x.numpy())}
-    lows = {}
     xj = x.double()
     per_scale = {}
     for j in range(1, J + 1):
         low, d = wavelets.analysis(xj, w)
         per_scale[j] = torch.cat([d / norm.detail_std[j], (low - norm.low_mean[j]) / norm.low_std[j]], 1).float()
-        lows[j] = low
-        xj = low
+        xj = low                                                   # ends as x_J
     files = {"lowpass": "lowpass.safetensors", "conditional": {}}
     fp = json.dumps({"data": data, "recipe": recipe.__dict__}, sort_keys=True, default=str)
-    coarse = ((lows[J] - norm.low_mean[J]) / norm.low_std[J]).float()
+    coarse = ((xj - norm.low_mean[J]) / norm.low_std[J]).float()
     arch = UNetConfig(channels=c, size=size >> J, widths=list(recipe.coarse_widths)[: _max_levels(size >> J)],
                       blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding)
     ema, stats = fit(Denoiser(arch), coarse, tc_coarse, out / files["lowpass"], fp + json.dumps(tc_coarse.to_dict()),
