@@ -81,7 +81,7 @@ def cmd_train(args) -> int:
                       blocks=args.blocks, bias_free=args.bias_free,
                       padding="circular" if data["name"] == "phi4" else "zeros")
     tc = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16,
-                     save_every=args.save_every)
+                     save_every=args.save_every, lr_schedule=args.lr_schedule, monitor_every=args.monitor_every)
     ckpt = train_diffusion(data, arch, args.out, tc, args.device, name=args.name, description=args.description,
                            command=_command_line())
     t = ckpt.config["training"]
@@ -100,7 +100,8 @@ def cmd_train_wcrg(args) -> int:
                              conditional_widths=[int(w) for w in args.cond_widths.split(",")], blocks=args.blocks,
                              shared=args.shared,
                              padding="circular" if data["name"] == "phi4" else "zeros")
-    tc = dict(batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16, save_every=args.save_every)
+    tc = dict(batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16, save_every=args.save_every,
+              lr_schedule=args.lr_schedule, monitor_every=args.monitor_every)
     model = wcrg.train(data, recipe, args.out, TrainConfig(steps=args.steps, **tc),
                        TrainConfig(steps=args.cond_steps or args.steps, **tc), args.device, name=args.name,
                        description=args.description, command=_command_line())
@@ -190,6 +191,10 @@ def _fit_arguments(t) -> None:
     t.add_argument("--steps", type=int, default=3000)
     t.add_argument("--batch", type=int, default=64)
     t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                   help="cosine: decay to lr/50 at the last step")
+    t.add_argument("--monitor-every", type=int, default=0,
+                   help="record the training-set denoising error at the lowest noise levels every K steps")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on recent CPUs)")
     t.add_argument("--save-every", type=int, default=500)

@@ -41,6 +41,17 @@ class TrainConfig:
     bf16: bool = False
     save_every: int = 500
     warmup: int = 100
+    lr_schedule: str = "constant"     # or "cosine": lr decays to lr/50 at the last step
+    monitor_every: int = 0            # >0: record the training-set denoising error every k steps
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of step `step` (0-based): linear warm-up, then constant or cosine decay."""
+        lr = self.lr * min(1.0, (step + 1) / self.warmup)
+        if self.lr_schedule == "cosine":
+            lr *= 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(step / max(self.steps, 1), 1.0)))
+        elif self.lr_schedule != "constant":
+            raise ExplorerError(f"unknown learning-rate schedule {self.lr_schedule!r}; choose constant or cosine")
+        return lr
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -55,6 +66,13 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device not in ("cpu", "cuda"):
         raise ExplorerError(f"unknown device {device!r}; choose auto, cpu or cuda")
     return torch.device(device)
+
+
+def seeded_model(arch: UNetConfig, seed: int) -> Denoiser:
+    """A new denoiser whose initial weights are fixed by `seed` (and by nothing else)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return Denoiser(arch)
 
 
 def draw_times(n: int, generator: torch.Generator) -> torch.Tensor:
@@ -88,6 +106,29 @@ class _State:
     generator: torch.Generator
     step: int = 0
     losses: list = field(default_factory=list)
+    curve: list = field(default_factory=list)
+
+
+MONITOR_LEVELS = (schedule.snr_sigma(schedule.T_MIN), 0.1, 0.2)
+
+
+def monitor_error(model: Denoiser, data: torch.Tensor, loss_fn=None, count: int = 256) -> dict[str, float]:
+    """Mean squared error of x0_hat on the first `count` training images at the lowest noise
+    levels s = sigma/alpha in MONITOR_LEVELS, with fixed noise: the curve that shows when a
+    memorising model has converged (it falls until the model returns its training images)."""
+    x0 = data[:count]
+    g = torch.Generator().manual_seed(12345)
+    out = {}
+    with torch.no_grad():
+        for s in MONITOR_LEVELS:
+            t = torch.full((len(x0),), float(schedule.t_from_snr_sigma(s)))
+            z = torch.randn(x0.shape, generator=g).to(x0.device)
+            if loss_fn is None:
+                err = (model(schedule.forward(x0, t.to(x0.device), z), t.to(x0.device)) - x0).pow(2).mean()
+            else:      # a custom loss is weighted by w(t); divide it out to report the plain MSE
+                err = loss_fn(model, x0, t.to(x0.device), z) / loss_weight(t[:1], model.cfg.sigma_data).item()
+            out[f"{s:.3g}"] = float(err)
+    return out
 
 
 def _resume_path(out: Path) -> Path:
@@ -105,7 +146,8 @@ def _save_resume(path: Path, st: _State, fingerprint: str) -> None:
             tensors[f"adam.exp_avg_sq.{n}"] = s["exp_avg_sq"].detach().cpu().contiguous()
             tensors[f"adam.step.{n}"] = torch.as_tensor(s["step"], dtype=torch.float64).reshape(1).cpu()
     tensors["generator_state"] = st.generator.get_state()
-    meta = {"fingerprint": fingerprint, "step": str(st.step), "losses": json.dumps(st.losses[-200:])}
+    meta = {"fingerprint": fingerprint, "step": str(st.step), "losses": json.dumps(st.losses[-200:]),
+            "curve": json.dumps(st.curve)}
     tmp = path.with_name(path.name + ".part")
     save_file(tensors, str(tmp), metadata=meta)
     tmp.replace(path)
@@ -133,6 +175,7 @@ def _load_resume(path: Path, st: _State, fingerprint: str) -> bool:
     st.generator.set_state(tensors["generator_state"])
     st.step = int(meta["step"])
     st.losses = json.loads(meta["losses"])
+    st.curve = json.loads(meta.get("curve", "[]"))
     return True
 
 
@@ -143,8 +186,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
     of tensors (of different image sizes) is visited in turn, one batch per step."""
     from tqdm import tqdm
 
+    monitor_loss = loss_fn
     loss_fn = loss_fn or (lambda m, x0, t, z: denoising_loss(m, x0, t, z))
-    torch.manual_seed(tc.seed)
     model = model.to(device)
     st = _State(model=model, ema=copy.deepcopy(model).requires_grad_(False),
                 opt=torch.optim.Adam(model.parameters(), lr=tc.lr),
@@ -163,7 +206,7 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         x0 = data[idx.to(device)]
         z = torch.randn(x0.shape, generator=st.generator).to(device)
         for g in st.opt.param_groups:
-            g["lr"] = tc.lr * min(1.0, (st.step + 1) / tc.warmup)
+            g["lr"] = tc.lr_at(st.step)
         with autocast:
             loss = loss_fn(model, x0, t.to(device), z)
         st.opt.zero_grad(set_to_none=True)
@@ -182,6 +225,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         bar.update(1)
         if st.step % 10 == 0:
             bar.set_postfix(loss=f"{np.mean(st.losses[-50:]):.4f}")
+        if tc.monitor_every and (st.step % tc.monitor_every == 0 or st.step == tc.steps):
+            st.curve.append({"step": st.step, "mse": monitor_error(st.ema, sets[0], monitor_loss)})
         if st.step % tc.save_every == 0 and st.step < tc.steps:
             _save_resume(resume, st, fingerprint)
     bar.close()
@@ -189,6 +234,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
     stats = {"final_loss": float(np.mean(st.losses[-100:])) if st.losses else None,
              "seconds_this_run": round(seconds, 1), "resumed_from_step": first_step if resumed else 0,
              "steps_per_second": round((st.step - first_step) / max(seconds, 1e-9), 2)}
+    if st.curve:
+        stats["monitor"] = st.curve
     return st.ema.cpu().eval(), stats
 
 
@@ -211,7 +258,7 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
     arch.sigma_data = round(max(data["std"], 0.05), 4)
     fingerprint = json.dumps({"data": data, "arch": arch.to_dict(), "train": tc.to_dict()}, sort_keys=True)
     dev = resolve_device(device)
-    model = Denoiser(arch)
+    model = seeded_model(arch, tc.seed)
     ema, stats = fit(model, x, tc, out, fingerprint, dev, desc=out.stem, progress=progress)
     training = {**tc.to_dict(), **stats, "device": dev.type, "parameters": count_parameters(ema), "command": command}
     config = checkpoint.make_config("diffusion", arch, name or out.stem, description, data, training)

@@ -256,8 +256,8 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
     """Train the coarse model and one conditional model per scale; write the folder `out`."""
     from explorer.core.data import training_set
     from explorer.core.export import atomic_write
-    from explorer.core.nets import Denoiser, UNetConfig
-    from explorer.core.train import denoising_loss, fit, resolve_device
+    from explorer.core.nets import UNetConfig
+    from explorer.core.train import denoising_loss, fit, resolve_device, seeded_model
 
     out = Path(out)
     if not out.parent.is_dir():
@@ -283,7 +283,7 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
     coarse = ((xj - norm.low_mean[J]) / norm.low_std[J]).float()
     arch = UNetConfig(channels=c, size=size >> J, widths=list(recipe.coarse_widths)[: _max_levels(size >> J)],
                       blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding)
-    ema, stats = fit(Denoiser(arch), coarse, tc_coarse, out / files["lowpass"], fp + json.dumps(tc_coarse.to_dict()),
+    ema, stats = fit(seeded_model(arch, tc_coarse.seed), coarse, tc_coarse, out / files["lowpass"], fp + json.dumps(tc_coarse.to_dict()),
                      dev, desc=f"{out.stem} coarse", progress=progress)
     checkpoint.save(out / files["lowpass"], ema, checkpoint.make_config(
         "wcrg-lowpass", arch, f"{name or out.stem} coarse x_J", description, data,
@@ -299,7 +299,7 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
                           widths=list(recipe.conditional_widths)[: _max_levels(size >> max(scales))],
                           blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding)
         label = "all scales" if recipe.shared else f"scale {top}"
-        ema, stats = fit(Denoiser(arch), [per_scale[j] for j in scales], tc_conditional, out / fname,
+        ema, stats = fit(seeded_model(arch, tc_conditional.seed), [per_scale[j] for j in scales], tc_conditional, out / fname,
                          fp + json.dumps(tc_conditional.to_dict()) + fname, dev, loss_fn=loss_fn,
                          desc=f"{out.stem} {label}", progress=progress)
         checkpoint.save(out / fname, ema, checkpoint.make_config(
