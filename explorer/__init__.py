@@ -1,3 +1,3 @@
 """explorer: watch generative models build images and physical fields."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,6 +1,9 @@
 """The `explorer` command: no arguments opens the window; subcommands run headless.
 
-Errors the user can act on become one line on stderr and exit status 2.
+Every command is an adapter over core: it opens a Model with `open_model`, builds a RunSpec and
+calls the same core functions as the window. The project's errors (ExplorerError) and OSError on
+the user's files become one line on stderr and exit status 2; anything else is a bug and keeps
+its traceback.
 """
 from __future__ import annotations
 
@@ -9,8 +12,13 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from explorer import __version__
+from explorer.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from explorer.core.models import RunSpec
 
 
 def _progress(total: int | None, desc: str):
@@ -18,45 +26,55 @@ def _progress(total: int | None, desc: str):
     return tqdm(total=total, desc=desc, file=sys.stderr, unit="step", dynamic_ncols=True)
 
 
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{what} must be comma-separated integers, not {text!r}") from None
+
+
+def _spec(args, **fixed) -> "RunSpec":
+    """The RunSpec of a command's run arguments (sampler and steps None: the model's defaults)."""
+    from explorer.core.models import RunSpec
+    values = {k: getattr(args, k) for k in ("sampler", "steps", "n", "seed", "device") if hasattr(args, k)}
+    return RunSpec(**{**values, **fixed})
+
+
 def cmd_info(args) -> int:
-    from explorer.core import checkpoint, wcrg
-    if wcrg.is_wcrg(args.checkpoint):
-        model = wcrg.load(args.checkpoint)
-        if args.json:
-            print(json.dumps({**model.index, "parameters": model.parameters, "sha256": model.sha256}, indent=2))
-        else:
-            print(wcrg.describe(model))
-        return 0
-    ckpt = checkpoint.load(args.checkpoint)
-    s = ckpt.summary()
-    if args.json:
-        print(json.dumps(s, indent=2))
-        return 0
-    print(checkpoint.describe(ckpt))
+    from explorer.core.models import open_model
+    model = open_model(args.checkpoint)
+    print(json.dumps(model.summary(), indent=2) if args.json else model.describe())
     return 0
 
 
 def cmd_sample(args) -> int:
-    from explorer.core import checkpoint, samplers
-    from explorer.core.sampling import sample_checkpoint
-    from explorer.core.train import resolve_device
+    from explorer.core.io import check_output
+    from explorer.core.models import open_model
+    from explorer.core.trajectory import drain
 
-    ckpt = checkpoint.load(args.checkpoint, expect_kind="diffusion")
-    device = resolve_device(args.device)
-    steps = args.steps or samplers.DEFAULT_STEPS[args.sampler]
-    gen = sample_checkpoint(ckpt, args.n, args.sampler, steps, args.seed, device, not args.no_final_denoise)
-    bar = _progress(None if args.sampler == "ascent" else steps + 1, f"{args.sampler} {ckpt.name}")
-    traj = samplers.run(gen, callback=lambda f: bar.update(1))
+    out = check_output(args.out)
+    model = open_model(args.checkpoint)
+    spec = _spec(args, final_denoise=not args.no_final_denoise).resolved(model)
+    bar = _progress(model.frame_count(spec), f"{spec.sampler} {model.name}")
+    traj = drain(model.run(spec), callback=lambda f: bar.update(1))
     bar.close()
-    path = traj.save_npz(args.out)
-    print(f"wrote {path}: {len(traj.frames)} frames of {tuple(traj.frames[0].x_t.shape)}", file=sys.stderr)
+    path = traj.save_npz(out)
+    scales = sorted({f.scale for f in traj.frames if f.scale is not None}, reverse=True)
+    print(f"wrote {path}: {len(traj.frames)} frames of {tuple(traj.frames[0].x_t.shape)}"
+          + (f" over scales {scales}" if scales else ""), file=sys.stderr)
     return 0
 
 
 def _data_record(args) -> dict:
     """The data record of `explorer train ...` arguments (what the checkpoint will store)."""
+    try:
+        params = json.loads(args.data_params or "{}")
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--data-params is not valid JSON ({e})") from None
+    if not isinstance(params, dict):
+        raise UsageError("--data-params must be a JSON object, e.g. '{\"beta\": 0.69}'")
     data = {"name": "user" if args.data not in ("shapes", "phi4") else args.data, "n": args.n,
-            "split": args.split, "seed": args.data_seed, "params": json.loads(args.data_params or "{}")}
+            "split": args.split, "seed": args.data_seed, "params": params}
     if data["name"] == "user":
         data["path"] = str(Path(args.data).resolve())
         data["params"].setdefault("size", args.size)
@@ -77,9 +95,13 @@ def cmd_train(args) -> int:
     from explorer.core.train import TrainConfig, train_diffusion
 
     data = _data_record(args)
-    arch = UNetConfig(channels=args.channels, size=args.size, widths=[int(w) for w in args.widths.split(",")],
+    arch = UNetConfig(channels=args.channels, size=args.size, widths=_ints(args.widths, "--widths"),
                       blocks=args.blocks, bias_free=args.bias_free,
                       padding="circular" if data["name"] == "phi4" else "zeros")
+    try:
+        arch.validate()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     tc = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16,
                      save_every=args.save_every, lr_schedule=args.lr_schedule, monitor_every=args.monitor_every)
     ckpt = train_diffusion(data, arch, args.out, tc, args.device, name=args.name, description=args.description,
@@ -95,9 +117,9 @@ def cmd_train_wcrg(args) -> int:
     from explorer.core.train import TrainConfig
 
     data = _data_record(args)
-    recipe = wcrg.WCRGRecipe(levels=args.levels, wavelet=args.wavelet,
-                             coarse_widths=[int(w) for w in args.widths.split(",")],
-                             conditional_widths=[int(w) for w in args.cond_widths.split(",")], blocks=args.blocks,
+    recipe = wcrg.WCRGRecipe(levels=args.J, wavelet=args.wavelet,
+                             coarse_widths=_ints(args.widths, "--widths"),
+                             conditional_widths=_ints(args.cond_widths, "--cond-widths"), blocks=args.blocks,
                              shared=args.shared,
                              padding="circular" if data["name"] == "phi4" else "zeros")
     tc = dict(batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16, save_every=args.save_every,
@@ -105,61 +127,52 @@ def cmd_train_wcrg(args) -> int:
     model = wcrg.train(data, recipe, args.out, TrainConfig(steps=args.steps, **tc),
                        TrainConfig(steps=args.cond_steps or args.steps, **tc), args.device, name=args.name,
                        description=args.description, command=_command_line())
-    print(wcrg.describe(model), file=sys.stderr)
-    return 0
-
-
-def cmd_wcrg(args) -> int:
-    from explorer.core import samplers, wcrg
-    from explorer.core.train import resolve_device
-
-    model = wcrg.load(args.checkpoint)
-    bar = _progress(None, f"wcrg {model.name}")
-    traj = samplers.run(wcrg.generate(model, args.n, args.sampler, args.steps, args.coarse_steps, args.seed,
-                                      resolve_device(args.device)), callback=lambda f: bar.update(1))
-    bar.close()
-    path = traj.save_npz(args.out)
-    print(f"wrote {path}: {len(traj.frames)} frames over scales {sorted({f.scale for f in traj.frames}, reverse=True)}",
-          file=sys.stderr)
+    print(model.describe(), file=sys.stderr)
     return 0
 
 
 def cmd_data(args) -> int:
     import numpy as np
 
-    from explorer.core import checkpoint
     from explorer.core.data import training_set
-    from explorer.core.export import atomic_write
+    from explorer.core.io import atomic_write, check_output
+    from explorer.core.models import open_model
 
-    cfg = checkpoint.read_config(args.checkpoint)
-    x = training_set(cfg["data"])
-    atomic_write(Path(args.out), lambda f: np.save(f, x.astype(np.float32), allow_pickle=False))
+    out = check_output(args.out)
+    x = training_set(open_model(args.checkpoint).data)
+    atomic_write(out, lambda f: np.save(f, x.astype(np.float32), allow_pickle=False))
     print(f"wrote {args.out}: {x.shape} float32", file=sys.stderr)
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from explorer.core import checkpoint
+    from explorer.core import diffusion
     from explorer.core.evaluate import psnr_table
 
-    ckpt = checkpoint.load(args.checkpoint, expect_kind="diffusion")
-    table = psnr_table(ckpt, n=args.n, seed=args.seed)
+    table = psnr_table(diffusion.load(args.checkpoint), n=args.n, seed=args.seed)
     print(f"{'sigma/alpha':>11} {'train PSNR':>10} {'test PSNR':>10} {'gap':>6}")
     for row in table["rows"]:
         print(f"{row['snr_sigma']:11.3f} {row['train_psnr']:10.2f} {row['test_psnr']:10.2f} {row['gap']:6.2f}")
     print(f"mean train-minus-test gap: {table['mean_gap']:.2f} dB over {len(table['rows'])} noise levels")
     if args.json:
-        Path(args.json).write_text(json.dumps(table, indent=2))
+        _write_json(args.json, table)
     return 0
+
+
+def _write_json(path: str, value) -> None:
+    from explorer.core.io import atomic_write
+    atomic_write(Path(path), lambda f: f.write((json.dumps(value, indent=1) + "\n").encode()))
 
 
 def cmd_phi4(args) -> int:
     from explorer.core.data import phi4
-    from explorer.core.export import atomic_write
 
     if args.action == "critical":
-        sizes = [int(v) for v in args.sizes.split(",")]
-        betas = [float(v) for v in args.betas.split(",")]
+        sizes = _ints(args.sizes, "--sizes")
+        try:
+            betas = [float(v) for v in args.betas.split(",")]
+        except ValueError:
+            raise UsageError(f"--betas must be comma-separated numbers, not {args.betas!r}") from None
         res = phi4.critical_point(sizes, betas, args.lam, chains=args.chains, burn_in=args.burn_in,
                                   measure=args.measure, log=lambda s: print(s, file=sys.stderr))
         res["command"] = _command_line()
@@ -172,7 +185,7 @@ def cmd_phi4(args) -> int:
         print(f"burn-in {res['burn_in']} sweeps; tau_int(|m|) = {res['tau_int_abs_m']:.0f} sweeps; "
               f"{res['seconds_per_sweep_per_1000_chains'] * 1000:.1f} ms per sweep of 1000 chains")
     if args.out:
-        atomic_write(Path(args.out), lambda f: f.write((json.dumps(res, indent=1) + "\n").encode()))
+        _write_json(args.out, res)
     return 0
 
 
@@ -204,6 +217,16 @@ def _fit_arguments(t) -> None:
     t.add_argument("--out", required=True)
 
 
+def _run_arguments(s, n: int, sampler: str | None = None) -> None:
+    s.add_argument("--sampler", default=sampler, help="sde, ode, ddim, ascent, ... (default: "
+                   + (sampler or "the model's first") + "; `explorer info` lists a model's)")
+    s.add_argument("--steps", type=int, default=None, help="default: the model's for that sampler "
+                   "(a WCRG model: per scale; the ascent: the most iterations)")
+    s.add_argument("--n", type=int, default=n, help="number of samples")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="explorer", description="Watch generative models build images and fields. "
                                 "Without a command, opens the window.")
@@ -215,13 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the same as JSON")
     s.set_defaults(func=cmd_info)
 
-    s = sub.add_parser("sample", help="sample a diffusion checkpoint; write the whole trajectory to .npz")
-    s.add_argument("checkpoint")
-    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default="sde")
-    s.add_argument("--steps", type=int, default=None, help="steps (ascent: the most iterations)")
-    s.add_argument("--n", type=int, default=16, help="batch size")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    s = sub.add_parser("sample", help="run any model (checkpoint, WCRG folder, ...); write the whole trajectory to .npz")
+    s.add_argument("checkpoint", help="a .safetensors checkpoint, a WCRG folder, or any model explorer opens")
+    _run_arguments(s, n=16)
     s.add_argument("--no-final-denoise", action="store_true")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)
@@ -237,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = tsub.add_parser("wcrg", help="train a wavelet-RG model: the coarse x_J and one conditional model per scale")
     _data_arguments(t)
-    t.add_argument("--levels", type=int, default=2, help="J: wavelet levels")
+    t.add_argument("--J", "--levels", dest="J", type=int, default=2, help="J: the wavelet depth")
     t.add_argument("--wavelet", default="haar", help="an orthogonal PyWavelets wavelet: haar, db2, db4, ...")
     t.add_argument("--widths", default="32,64", help="U-Net widths of the coarse model")
     t.add_argument("--cond-widths", default="32,64", help="U-Net widths of the conditional models")
@@ -245,17 +264,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--shared", action="store_true", help="one conditional network for all scales (default: one per scale)")
     _fit_arguments(t)
     t.set_defaults(func=cmd_train_wcrg)
-
-    s = sub.add_parser("wcrg", help="generate with a WCRG model, coarse to fine; write the trajectory to .npz")
-    s.add_argument("checkpoint", help="a WCRG folder (NAME.wcrg/) or its index.json")
-    s.add_argument("--sampler", choices=["sde", "ode", "ddim"], default="ode")
-    s.add_argument("--steps", type=int, default=20, help="steps per scale")
-    s.add_argument("--coarse-steps", type=int, default=None, help="steps for x_J (default: --steps)")
-    s.add_argument("--n", type=int, default=16)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--device", default="cpu")
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_wcrg)
 
     s = sub.add_parser("data", help="write a checkpoint's exact training set (N, C, H, W) float32 to .npy")
     s.add_argument("checkpoint")
@@ -292,10 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--step", type=int, default=None, help="frame index for --png (default: the last)")
     s.add_argument("--rows", type=int, default=8, help="steps in the contact sheet")
     s.add_argument("--strip", default=None, help="coarse-to-fine strip PNG of the final samples: x_J ... x_0")
-    s.add_argument("--levels-j", type=int, default=None, help="J for --strip (default: the run's, else 3)")
+    s.add_argument("--J", "--levels-j", dest="J", type=int, default=None, help="J for --strip (default: the run's, else 3)")
     s.add_argument("--wavelet", default=None, help="wavelet for --strip (default: the run's, else haar)")
     s.add_argument("--cmap", choices=["grey", "diverging"], default="grey")
-    s.add_argument("--levels", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"))
+    s.add_argument("--display-range", "--levels", dest="display_range", type=float, nargs=2, default=None,
+                   metavar=("LOW", "HIGH"), help="the values shown black and white (default: the run's percentiles)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("screenshot", help="open the window offscreen, run, go to a step, save the window as PNG")
@@ -304,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--step", type=int, default=None, help="default: the middle of the run")
     s.add_argument("--view", choices=["trajectory", "scales", "compare", "statistics"], default="trajectory")
     s.add_argument("--pair", type=int, default=None, help="with --view compare: index of the bundled S1/S2 pair")
-    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default=None)
+    s.add_argument("--sampler", default=None, help="default: the model's")
     s.add_argument("--steps", type=int, default=None)
     s.add_argument("--n", type=int, default=None)
     s.add_argument("--seed", type=int, default=None)
@@ -312,11 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stats", help="power spectrum, histogram and <|m|> of samples against fresh or training data")
     s.add_argument("checkpoint")
-    s.add_argument("--n", type=int, default=1000)
-    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default="ode")
-    s.add_argument("--steps", type=int, default=None)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--device", default="cpu")
+    _run_arguments(s, n=1000, sampler="ode")
     s.add_argument("--reference", choices=["fresh", "train"], default="fresh",
                    help="fresh data from the generator (MCMC for phi4), or the training set")
     s.add_argument("--json", default=None)
@@ -327,23 +332,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="S1 and S2 models from the same noise: similarities and nearest training images")
     s.add_argument("--s1", required=True)
     s.add_argument("--s2", required=True)
-    s.add_argument("--n", type=int, default=16)
-    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default="sde")
-    s.add_argument("--steps", type=int, default=None)
-    s.add_argument("--seed", type=int, default=0)
+    _run_arguments(s, n=16, sampler="sde")
     s.add_argument("--k", type=int, default=3, help="nearest neighbours per sample")
     s.add_argument("--threshold", type=float, default=0.95, help="memorised when cos(nearest own) >= this")
-    s.add_argument("--device", default="cpu")
     s.add_argument("--json", default=None)
     s.add_argument("--out", default=None, help="also write both runs: OUT.S1.npz and OUT.S2.npz")
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("sweep", help="the generalise-or-memorise curves over the bundled S1/S2 pairs")
-    s.add_argument("--n", type=int, default=16)
-    s.add_argument("--sampler", choices=["sde", "ode", "ddim", "ascent"], default="sde")
-    s.add_argument("--steps", type=int, default=None)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--device", default="cpu")
+    _run_arguments(s, n=16, sampler="sde")
     s.add_argument("--json", default=None)
     s.set_defaults(func=cmd_sweep)
 
@@ -354,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_screenshot(args) -> int:
-    from explorer.app.main_window import screenshot
+    from explorer.app.screenshot import screenshot
     out = screenshot(Path(args.out), args.checkpoint, args.step, args.view, sampler=args.sampler, steps=args.steps,
                      n=args.n, seed=args.seed, pair=args.pair)
     print(f"wrote {out}", file=sys.stderr)
@@ -365,23 +362,23 @@ def cmd_export(args) -> int:
     from explorer.core import export
     from explorer.core.trajectory import Trajectory
 
-    traj = Trajectory.load_npz(args.run)
     if not (args.gif or args.frames or args.sheet or args.png or args.strip):
-        raise ValueError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE and/or --png FILE")
-    levels = (args.levels[0], args.levels[1]) if args.levels else None
+        raise UsageError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE and/or --png FILE")
+    traj = Trajectory.load_npz(args.run)
+    shown = {"display_range": tuple(args.display_range) if args.display_range else None, "cmap": args.cmap}
     if args.png:
         step = len(traj.frames) - 1 if args.step is None else args.step
         if not -len(traj.frames) <= step < len(traj.frames):
-            raise ValueError(f"--step {step}: the run has {len(traj.frames)} frames")
-        export.save_frame_png(Path(args.png), traj, step, "both", levels, args.cmap)
+            raise UsageError(f"--step {step}: the run has {len(traj.frames)} frames")
+        export.save_frame_png(Path(args.png), traj, step, "both", **shown)
     if args.frames:
-        export.save_frame_sequence(Path(args.frames), traj, "both", levels, args.cmap)
+        export.save_frame_sequence(Path(args.frames), traj, "both", **shown)
     if args.gif:
-        export.save_gif(Path(args.gif), traj, "both", levels, args.cmap)
+        export.save_gif(Path(args.gif), traj, "both", **shown)
     if args.sheet:
-        export.save_contact_sheet(Path(args.sheet), traj, args.rows, "x0_hat", levels, args.cmap)
+        export.save_contact_sheet(Path(args.sheet), traj, args.rows, "x0_hat", **shown)
     if args.strip:
-        export.save_coarse_to_fine_strip(Path(args.strip), traj, args.levels_j, args.wavelet, levels, args.cmap)
+        export.save_coarse_to_fine_strip(Path(args.strip), traj, args.J, args.wavelet, **shown)
     print(f"exported {len(traj.frames)} frames of {args.run}", file=sys.stderr)
     return 0
 
@@ -389,42 +386,46 @@ def cmd_export(args) -> int:
 def cmd_stats(args) -> int:
     import numpy as np
 
-    from explorer.core import checkpoint, stats
+    from explorer.core import stats
     from explorer.core.data import fresh_images, training_set
-    from explorer.core.sampling import final_samples
-    from explorer.core.train import resolve_device
+    from explorer.core.io import atomic_write, check_output
+    from explorer.core.models import final_samples, open_model
 
-    ckpt = checkpoint.load(args.checkpoint, expect_kind="diffusion")
-    bar = _progress(args.n, "sampling")
-    gen = final_samples(ckpt, args.n, args.sampler, args.steps, args.seed, resolve_device(args.device),
-                        progress=lambda done, total: bar.update(done - bar.n))
+    for out in (args.json, args.samples_out, args.plot):
+        if out:
+            check_output(out)
+    model = open_model(args.checkpoint)
+    spec = _spec(args).resolved(model)
+    bar = _progress(spec.n, "sampling")
+    gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
     bar.close()
-    data = ckpt.config["data"]
-    ref = fresh_images(data, args.n) if args.reference == "fresh" else training_set(data)[: args.n]
+    data = model.data
+    ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)[: spec.n]
     res = stats.compare(gen, ref)
-    res |= {"checkpoint": ckpt.name, "sampler": args.sampler, "steps": args.steps, "reference": args.reference}
+    res |= {"checkpoint": model.name, "sampler": spec.sampler, "steps": spec.steps, "reference": args.reference}
     print(stats.format_table(res))
     if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=1))
+        _write_json(args.json, res)
     if args.samples_out:
-        np.save(args.samples_out, gen)
+        atomic_write(Path(args.samples_out), lambda f: np.save(f, gen, allow_pickle=False))
     if args.plot:
         from explorer.app.views.statistics import save_plot
         label = "training data" if args.reference == "train" else f"fresh {'MCMC ' if data.get('name') == 'phi4' else ''}data"
-        save_plot(Path(args.plot), gen, stats.summary(ref), f"{ckpt.name}, {args.sampler} sampler", label)
+        save_plot(Path(args.plot), gen, stats.summary(ref), f"{model.name}, {spec.sampler} sampler", label)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
 
 
 def cmd_compare(args) -> int:
-    from explorer.core import checkpoint
     from explorer.core import generalization as gen
-    from explorer.core.train import resolve_device
+    from explorer.core.io import check_output
+    from explorer.core.models import open_model
 
-    ckpt1 = checkpoint.load(args.s1, expect_kind="diffusion")
-    ckpt2 = checkpoint.load(args.s2, expect_kind="diffusion")
-    res = gen.compare(ckpt1, ckpt2, args.n, args.sampler, args.steps, args.seed, args.k, resolve_device(args.device),
-                      args.threshold)
+    outs = [Path(args.out).with_suffix(f".{side}.npz") for side in ("S1", "S2")] if args.out else []
+    for out in ([args.json] if args.json else []) + outs:
+        check_output(out)
+    model1, model2 = open_model(args.s1), open_model(args.s2)
+    res = gen.compare(model1, model2, _spec(args), args.k, args.threshold)
     traj1, traj2 = res.pop("trajectories")
     print(f"{'sample':>6} {'cos(S1,S2)':>10} {'S1: nearest own (cos)':>24} {'S2: nearest own (cos)':>24}")
     for r in res["samples"]:
@@ -436,24 +437,24 @@ def cmd_compare(args) -> int:
           f"memorised (cos >= {sm['threshold']}) {sm['memorised_fraction']:.0%}; "
           f"fresh-image baseline: median nearest cos {b['median']:.3f}  (M = memorised)")
     if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=1))
-    if args.out:
-        traj1.save_npz(Path(args.out).with_suffix(".S1.npz"))
-        traj2.save_npz(Path(args.out).with_suffix(".S2.npz"))
+        _write_json(args.json, res)
+    for traj, out in zip((traj1, traj2), outs):
+        traj.save_npz(out)
     return 0
 
 
 def cmd_sweep(args) -> int:
     from explorer.core import generalization as gen
-    from explorer.core.train import resolve_device
+    from explorer.core.io import check_output
 
-    if not gen.bundled_pairs():
-        raise ValueError("no bundled S1/S2 pairs in checkpoints/index.json")
-    print(gen.SWEEP_HEADER)
-    rows = gen.sweep(args.n, args.sampler, args.steps, args.seed, resolve_device(args.device), log=print)
     if args.json:
-        Path(args.json).write_text(json.dumps({"sampler": args.sampler, "n": args.n, "seed": args.seed, "rows": rows},
-                                              indent=1))
+        check_output(args.json)
+    if not gen.bundled_pairs():
+        raise UsageError("no bundled S1/S2 pairs in checkpoints/index.json")
+    print(gen.SWEEP_HEADER)
+    rows = gen.sweep(_spec(args), log=print)
+    if args.json:
+        _write_json(args.json, {"sampler": args.sampler, "n": args.n, "seed": args.seed, "rows": rows})
     return 0
 
 
@@ -475,8 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     except ExplorerError as e:
         print(f"explorer: error: {e}", file=sys.stderr)
         return 2
-    except ValueError as e:
-        print(f"explorer: error: {e}", file=sys.stderr)
+    except OSError as e:                 # the user's own files: permissions, a full disk, ...
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"explorer: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("explorer: interrupted", file=sys.stderr)

@@ -6,16 +6,23 @@ import pytest
 import torch
 
 from explorer.core import checkpoint
-from explorer.core.errors import (CheckpointError, ConfigError, MissingKeys, NotASafetensorsFile, ShapeMismatch,
-                                  TruncatedCheckpoint, UnknownKind)
+from explorer.core.errors import (
+    CheckpointError,
+    ConfigError,
+    MissingKeys,
+    NotASafetensorsFile,
+    ShapeMismatch,
+    TruncatedCheckpoint,
+    UnknownKind,
+)
 from explorer.core.nets import Denoiser, UNetConfig
 
 
 def test_round_trip_keeps_weights_and_config(tiny_ckpt, tmp_path):
     ckpt = checkpoint.load(tiny_ckpt.path)
     assert ckpt.kind == "diffusion" and ckpt.image_shape == (1, 16, 16)
-    for k, v in tiny_ckpt.model.state_dict().items():
-        assert torch.equal(v, ckpt.model.state_dict()[k])
+    for k, v in tiny_ckpt.denoiser.state_dict().items():
+        assert torch.equal(v, ckpt.denoiser.state_dict()[k])
     cfg = ckpt.config
     assert cfg["data"]["n"] == 8 and cfg["data"]["split"] == "S1" and cfg["training"]["steps"] == 3
     assert cfg["version"] and len(ckpt.sha256) == 64

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.core import export, samplers
+from explorer.core import export, io, render
 from explorer.core.errors import ExportError
-from explorer.core.trajectory import Trajectory
+from explorer.core.trajectory import Trajectory, drain
 
 
 @pytest.fixture(scope="module")
 def traj(tiny_ckpt, tmp_path_factory):
-    from explorer.core.sampling import sample_checkpoint
-    t = samplers.run(sample_checkpoint(tiny_ckpt, 3, "ddim", 5, seed=2))
+    from explorer.core.models import RunSpec
+    t = drain(tiny_ckpt.run(RunSpec("ddim", 5, 3, 2)))
     path = tmp_path_factory.mktemp("run") / "run.npz"
     t.save_npz(path)
     return Trajectory.load_npz(path)
@@ -49,7 +49,7 @@ def test_sequence_gif_and_sheet(traj, tmp_path):
 
 def test_tile_places_each_sample():
     x = np.arange(4 * 2 * 2, dtype=np.float32).reshape(4, 1, 2, 2)
-    m = export.tile(x, cols=2, pad=1)
+    m = render.tile(x, cols=2, pad=1)
     assert m.shape == (5, 5) and np.isnan(m[2]).all()
     assert np.array_equal(m[3:5, 3:5], x[3, 0])
 
@@ -75,12 +75,12 @@ def test_a_failing_write_removes_the_temporary_file(tmp_path):
         raise OSError(28, "No space left on device")
 
     with pytest.raises(ExportError, match="No space left"):
-        export.atomic_write(tmp_path / "x.png", write)
+        io.atomic_write(tmp_path / "x.png", write)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_coarse_to_fine_strip(traj, tmp_path):
-    p = export.save_coarse_to_fine_strip(tmp_path / "strip.png", traj, levels=2)
+    p = export.save_coarse_to_fine_strip(tmp_path / "strip.png", traj, J=2)
     with Image.open(p) as im:
         w, h = im.size
     assert w == 3 * (3 * 16 + 2) and h == 3 * (3 * 16 + 2)      # 3 samples x (x_2, x_1, x_0), scale 3

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from explorer.core import generalization as gen
+from explorer.core.models import RunSpec
 
 
 def test_cosine_of_identical_opposite_and_orthogonal_images():
@@ -10,8 +11,10 @@ def test_cosine_of_identical_opposite_and_orthogonal_images():
     assert np.allclose(gen.cosine_pairs(a, a), 1)
     assert np.allclose(gen.cosine_pairs(a, -a), -1)
     assert np.allclose(gen.cosine_pairs(a, 3 * a + 2), 1)          # mean removed, scale-free
-    u = np.zeros((1, 1, 2, 2)); u[0, 0, 0, 0], u[0, 0, 1, 1] = 1, -1
-    v = np.zeros((1, 1, 2, 2)); v[0, 0, 0, 1], v[0, 0, 1, 0] = 1, -1
+    u = np.zeros((1, 1, 2, 2))
+    u[0, 0, 0, 0], u[0, 0, 1, 1] = 1, -1
+    v = np.zeros((1, 1, 2, 2))
+    v[0, 0, 0, 1], v[0, 0, 1, 0] = 1, -1
     assert np.allclose(gen.cosine_pairs(u, v), 0)
 
 
@@ -45,8 +48,8 @@ def test_analyse_flags_copies_and_not_new_images():
 def test_same_noise_runs_share_the_noise(tiny_ckpt, tmp_path):
     from conftest import make_tiny_checkpoint
     other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
-    a, b = gen.same_noise_runs(tiny_ckpt, other, 2, "sde", 5, seed=4)
+    a, b = gen.same_noise_runs(tiny_ckpt, other, RunSpec("sde", 5, 2, 4))
     assert np.array_equal(a.frames[0].x_t, b.frames[0].x_t)
-    res = gen.compare(tiny_ckpt, other, 2, "ddim", 4, seed=0, k=2)
+    res = gen.compare(tiny_ckpt, other, RunSpec("ddim", 4, 2, 0), k=2)
     assert res["summary"]["n_samples"] == 2 and 0 <= res["baseline"]["median"] <= 1
     assert len(res["samples"][0]["S1"]["cos_own"]) == 2

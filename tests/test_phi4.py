@@ -11,7 +11,8 @@ def test_metropolis_energy_change_matches_the_energy():
     beta, lam = 0.7, 0.5
     x, y, new = 2, 3, 0.8
     nb = phi[0, x - 1, y] + phi[0, (x + 1) % 6, y] + phi[0, x, y - 1] + phi[0, x, (y + 1) % 6]
-    d_e = -beta * (new - phi[0, x, y]) * nb + phi4.potential(torch.tensor(new, dtype=torch.float64), lam) - phi4.potential(phi[0, x, y], lam)
+    d_e = (-beta * (new - phi[0, x, y]) * nb + phi4.potential(torch.tensor(new, dtype=torch.float64), lam)
+           - phi4.potential(phi[0, x, y], lam))
     phi2 = phi.clone()
     phi2[0, x, y] = new
     assert float(phi4.energy(phi2, beta, lam) - phi4.energy(phi, beta, lam)) == pytest.approx(float(d_e), abs=1e-9)

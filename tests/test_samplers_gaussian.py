@@ -11,9 +11,10 @@ A score off by a factor of 2 must fail every one of these tests.
 """
 import pytest
 import torch
+from gaussian import GaussianDenoiser
 
 from explorer.core import samplers, schedule
-from gaussian import GaussianDenoiser
+from explorer.core.trajectory import drain
 
 N, SHAPE = 20000, (1, 4, 4)
 MU, COV = GaussianDenoiser.random(16, seed=0)
@@ -37,7 +38,7 @@ class HalfScore(GaussianDenoiser):
 def errors(denoiser, sampler):
     steps, options, _ = CASES[sampler]
     x = samplers.initial_noise((N, *SHAPE), seed=1).double()
-    traj = samplers.run(samplers.sample(denoiser, x, sampler, steps, seed=1, **options))
+    traj = drain(samplers.sample(denoiser, x, sampler, steps, seed=1, **options))
     s = traj.sample.reshape(N, -1)
     mean_err = float((s.mean(0) - MU).norm() / COV.trace().sqrt())
     cov_err = float((torch.cov(s.T) - COV).norm() / COV.norm())
@@ -70,7 +71,7 @@ def test_frames_record_every_step_and_the_noise_level():
             calls.append(t)
             return d(x, t)
 
-        traj = samplers.run(samplers.sample(counting, x, name, 20, seed=0))
+        traj = drain(samplers.sample(counting, x, name, 20, seed=0))
         assert len(traj.frames) == 21 and len(calls) == evals
         ts = [f.t for f in traj.frames]
         assert ts == sorted(ts, reverse=True)
@@ -82,7 +83,7 @@ def test_frames_record_every_step_and_the_noise_level():
 def test_without_final_denoise_the_run_ends_at_t_min():
     d = GaussianDenoiser(MU, COV, SHAPE)
     x = samplers.initial_noise((8, *SHAPE), seed=0).double()
-    traj = samplers.run(samplers.sample(d, x, "ddim", 10, final_denoise=False))
+    traj = drain(samplers.sample(d, x, "ddim", 10, final_denoise=False))
     last = traj.frames[-1]
     assert last.t == pytest.approx(schedule.T_MIN) and torch.equal(last.x_t, last.x0_hat)
 
@@ -90,9 +91,9 @@ def test_without_final_denoise_the_run_ends_at_t_min():
 def test_same_seed_same_run_and_other_seed_differs():
     d = GaussianDenoiser(MU, COV, SHAPE)
     x = samplers.initial_noise((4, *SHAPE), seed=3).double()
-    a = samplers.run(samplers.sample(d, x, "sde", 10, seed=3)).sample
-    b = samplers.run(samplers.sample(d, x, "sde", 10, seed=3)).sample
-    c = samplers.run(samplers.sample(d, x, "sde", 10, seed=4)).sample
+    a = drain(samplers.sample(d, x, "sde", 10, seed=3)).sample
+    b = drain(samplers.sample(d, x, "sde", 10, seed=3)).sample
+    c = drain(samplers.sample(d, x, "sde", 10, seed=4)).sample
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
@@ -106,5 +107,5 @@ def test_nan_from_the_model_stops_the_run_naming_the_step():
 
     frames = []
     with pytest.raises(SamplingError, match="step"):
-        samplers.run(samplers.sample(poisoned, torch.randn(2, *SHAPE).double(), "ddim", 20), callback=frames.append)
+        drain(samplers.sample(poisoned, torch.randn(2, *SHAPE).double(), "ddim", 20), callback=frames.append)
     assert 0 < len(frames) < 21

@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from explorer.core import checkpoint
+from explorer.core.data import shapes
 from explorer.core.nets import Denoiser, UNetConfig
 from explorer.core.train import TrainConfig, denoising_loss, draw_times, fit, train_diffusion
-from explorer.core.data import shapes
 
 ARCH = dict(size=16, widths=[8, 16], blocks=1, sigma_data=0.3)
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import samplers, wavelets, wcrg
+from explorer.core import wavelets, wcrg
 from explorer.core.errors import CheckpointError, ConfigError
 from explorer.core.train import TrainConfig
+from explorer.core.trajectory import drain
 
 
 def test_normalisation_standardises_each_scale():
@@ -19,7 +20,7 @@ def test_normalisation_standardises_each_scale():
 
 
 def test_generation_goes_coarse_to_fine_with_frames_at_full_resolution(tiny_wcrg):
-    traj = samplers.run(wcrg.generate(tiny_wcrg, 3, "ddim", {1: 4, 2: 3}, coarse_steps=5, seed=1))
+    traj = drain(wcrg.generate(tiny_wcrg, 3, "ddim", {1: 4, 2: 3}, coarse_steps=5, seed=1))
     scales = [f.scale for f in traj.frames]
     assert scales == [2] * 6 + [2] * 4 + [1] * 5
     assert all(f.x_t.shape == (3, 1, 16, 16) for f in traj.frames)
@@ -27,17 +28,17 @@ def test_generation_goes_coarse_to_fine_with_frames_at_full_resolution(tiny_wcrg
     # the last frame of scale 2 has the details of scale 2 only: its finest details are zero
     _, d = wavelets.analysis(traj.frames[9].x0_hat.double())
     assert d.abs().max() < 1e-5
-    again = samplers.run(wcrg.generate(tiny_wcrg, 3, "ddim", {1: 4, 2: 3}, coarse_steps=5, seed=1))
+    again = drain(wcrg.generate(tiny_wcrg, 3, "ddim", {1: 4, 2: 3}, coarse_steps=5, seed=1))
     assert torch.equal(traj.sample, again.sample)
 
 
 def test_npz_carries_the_scale(tiny_wcrg, tmp_path):
     from explorer.core.trajectory import Trajectory
-    traj = samplers.run(wcrg.generate(tiny_wcrg, 2, "ode", 3, seed=0))
+    traj = drain(wcrg.generate(tiny_wcrg, 2, "ode", 3, seed=0))
     traj.save_npz(tmp_path / "w.npz")
     z = np.load(tmp_path / "w.npz")
     assert z["scale"].tolist() == [f.scale for f in traj.frames]
-    assert json.loads(str(z["meta"]))["levels"] == 2
+    assert json.loads(str(z["meta"]))["J"] == 2
     assert Trajectory.load_npz(tmp_path / "w.npz").frames[-1].scale == 1
 
 
@@ -70,5 +71,5 @@ def test_shared_conditional_network(tmp_path):
     assert model.conditional[1] is model.conditional[2]
     assert sorted(p.name for p in (tmp_path / "shared.wcrg").glob("*.safetensors")) == \
         ["conditional_shared.safetensors", "lowpass.safetensors"]
-    traj = samplers.run(wcrg.generate(model, 2, "ddim", 2, seed=0))
+    traj = drain(wcrg.generate(model, 2, "ddim", 2, seed=0))
     assert traj.sample.shape == (2, 1, 16, 16) and torch.isfinite(traj.sample).all()

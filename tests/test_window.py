@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from explorer.core import export, samplers
-from explorer.core.sampling import sample_checkpoint
+from explorer.core import export, render
+from explorer.core.models import RunSpec
+from explorer.core.trajectory import drain
 
 pytest.importorskip("pytestqt")
 
@@ -19,15 +20,11 @@ def window(qtbot, tmp_path, tiny_ckpt):
     win.show()
     yield win
     if win.is_running():
-        win.thread.stop()
+        win.controller.stop()
 
 
 def configure(win, sampler="ddim", steps=8, n=4, seed=3):
-    win.sampler_box.setCurrentIndex(win.sampler_box.findData(sampler))
-    win.steps_box.setValue(steps)
-    win.batch_box.setValue(n)
-    win.seed_box.setValue(seed)
-    win.device_box.setCurrentText("cpu")
+    win.run_panel.set_spec(sampler=sampler, steps=steps, n=n, seed=seed, device="cpu")
 
 
 def run_to_end(qtbot, win, timeout=60000):
@@ -40,12 +37,12 @@ def test_run_shows_the_frames_the_core_made(qtbot, window, tiny_ckpt):
     run_to_end(qtbot, window)
     frames = window.trajectory.frames
     assert len(frames) == 9 and not window.message.isVisible()
-    reference = samplers.run(sample_checkpoint(tiny_ckpt, 4, "ddim", 8, 3, "cpu"))
+    reference = drain(tiny_ckpt.run(RunSpec("ddim", 8, 4, 3, "cpu")))
     for k in (0, 4, 8):
         window.view.go(k)
         shown_xt, shown_x0 = window.view.displayed()
-        assert np.array_equal(shown_x0, export.tile(frames[k].x0_hat), equal_nan=True)
-        assert np.array_equal(shown_xt, export.tile(frames[k].x_t), equal_nan=True)
+        assert np.array_equal(shown_x0, render.tile(frames[k].x0_hat), equal_nan=True)
+        assert np.array_equal(shown_xt, render.tile(frames[k].x_t), equal_nan=True)
         assert np.allclose(frames[k].x0_hat, reference.frames[k].x0_hat.numpy(), atol=1e-5)
         assert f"step {k}/8" in window.view.label.text()
     assert window.progress.value() == 9
@@ -81,13 +78,12 @@ def test_cancel_stops_within_one_step_and_keeps_frames(qtbot, window):
     configure(window, "sde", 400, 4, 0)
     assert window.start_run()
     qtbot.waitUntil(lambda: len(window.view.frames) >= 5, timeout=30000)
-    worker = window.thread.worker
     window.cancel_run()
-    made_at_cancel = len(worker.frames)                      # read after the flag is set
+    made_at_cancel = window.controller.frames_made           # read after the flag is set
     qtbot.waitUntil(lambda: not window.is_running() and window.trajectory is not None, timeout=30000)
     made = len(window.trajectory.frames)
     assert made_at_cancel <= made <= made_at_cancel + 1 < 401  # the step in progress may finish, no more
-    assert window.run_button.isEnabled() and not window.cancel_button.isEnabled()
+    assert window.run_panel.run_button.isEnabled() and not window.run_panel.cancel_button.isEnabled()
     assert "cancelled" in window.statusBar().currentMessage()
     configure(window, "ddim", 4, 2, 0)                        # the window stays usable
     run_to_end(qtbot, window)
@@ -107,15 +103,15 @@ def test_exports_from_the_window(qtbot, window, tmp_path):
     configure(window, "ddim", 6, 3, 1)
     run_to_end(qtbot, window)
     window.view.go(2)
-    png = window.export_png(tmp_path / "f.png")
+    png = window.exports.png(tmp_path / "f.png")
     meta = export.read_png_metadata(png)
     assert meta["step"] == "2" and meta["sampler"] == "ddim" and meta["seed"] == "1" and meta["checkpoint"] == "tiny"
     assert float(meta["sigma"]) == pytest.approx(window.trajectory.frames[2].sigma, rel=1e-5)
-    assert len(window.export_frames(tmp_path / "frames")) == 7
-    assert window.export_gif(tmp_path / "a.gif").stat().st_size > 0
-    assert export.read_png_metadata(window.export_sheet(tmp_path / "s.png"))["sampler"] == "ddim"
-    assert window.export_npz(tmp_path / "run.npz").exists()
-    assert window.export_gif(tmp_path / "missing" / "a.gif") is None
+    assert len(window.exports.frames(tmp_path / "frames")) == 7
+    assert window.exports.gif(tmp_path / "a.gif").stat().st_size > 0
+    assert export.read_png_metadata(window.exports.sheet(tmp_path / "s.png"))["sampler"] == "ddim"
+    assert window.exports.npz(tmp_path / "run.npz").exists()
+    assert window.exports.gif(tmp_path / "missing" / "a.gif") is None
     assert "no such folder" in window.message.text()
 
 
@@ -128,8 +124,8 @@ def test_settings_persist(qtbot, tmp_path, tiny_ckpt):
     win.close()
     again = MainWindow(QSettings(path, QSettings.IniFormat))
     qtbot.addWidget(again)
-    assert again.sampler_box.currentData() == "ode" and again.steps_box.value() == 17
-    assert again.batch_box.value() == 5 and again.seed_box.value() == 42
+    assert again.run_panel.sampler_box.currentData() == "ode" and again.run_panel.steps_box.value() == 17
+    assert again.run_panel.batch_box.value() == 5 and again.run_panel.seed_box.value() == 42
     assert again.model is not None and again.model.sha256 == tiny_ckpt.sha256
     assert again.recent_files()[0].endswith("tiny.safetensors")
 
@@ -138,9 +134,8 @@ def test_closing_during_a_run_stops_it_cleanly(qtbot, window):
     configure(window, "sde", 2000, 4, 0)
     window.start_run()
     qtbot.waitUntil(lambda: len(window.view.frames) >= 2, timeout=30000)
-    thread = window.thread
     window.close()
-    assert not thread.isRunning()
+    assert window.controller.stop(timeout_ms=0)              # the thread has already ended
 
 
 def test_many_repaints_in_one_process(qtbot):
@@ -159,9 +154,10 @@ def test_many_repaints_in_one_process(qtbot):
 
 def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tiny_wcrg):
     import torch
+
     from explorer.core import wavelets
     assert window.open_checkpoint(tiny_wcrg.path)
-    assert window.is_wcrg and "WCRG" in window.info.toPlainText()
+    assert window.model.kind == "wcrg" and "WCRG" in window.info.toPlainText()
     configure(window, "ddim", 3, 2, 0)
     run_to_end(qtbot, window)
     frames = window.trajectory.frames
@@ -172,12 +168,12 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     assert frames[view.current].scale == 2 and frames[view.current + 1].scale == 1
     window.tabs.setCurrentWidget(window.scales)
     window.view.go(len(frames) - 1)
-    assert window.scales.levels_box.value() == 2 and len(window.scales.images) == 2
+    assert window.scales.J_box.value() == 2 and len(window.scales.images) == 2
     top = window.scales.images[0]                                   # the coarsest scale, j = 2
     expected = wavelets.pyramid(torch.as_tensor(frames[-1].x0_hat[:1], dtype=torch.float64), 2)
     assert np.allclose(top[0].image, expected[1]["low"][0, 0].numpy())
     assert np.allclose(window.scales.images[1][4].image, expected[0]["reconstruction"][0, 0].numpy())
-    strip = window.export_strip(window.settings.fileName() + ".strip.png")
+    strip = window.exports.strip(window.settings.fileName() + ".strip.png")
     assert export.read_png_metadata(strip)["columns"].startswith("x_2")
 
 
@@ -193,6 +189,7 @@ def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, 
 
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):
     from conftest import make_tiny_checkpoint
+
     from explorer.core.generalization import cosine_pairs
     other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
     window.compare.add_pair(8, str(tiny_ckpt.path), str(other.path))
@@ -211,50 +208,55 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     assert "median cos(S1, S2)" in view.summary.text() and "Baseline" in view.summary.text()
     view.slider.setValue(0)
     assert "step 0" in view.step_label.text()
-    assert window.run_button.isEnabled(), window.statusBar().currentMessage()
+    assert window.run_panel.run_button.isEnabled(), window.statusBar().currentMessage()
 
 
-def _wrapped_run(ckpt, fault, at_step):
-    """A run of the real checkpoint whose model faults from `at_step` on."""
+def faulty_factory(fault, at_step):
+    """A run factory for the window: the real model's run, whose denoiser faults from call `at_step` on."""
     from explorer.core import samplers as s
 
-    calls = {"n": 0}
+    def factory(model, spec):
+        calls = {"n": 0}
 
-    def model(x, t):
-        calls["n"] += 1
-        if calls["n"] > at_step:
-            return fault(ckpt.model(x, t))
-        return ckpt.model(x, t)
-
-    def run(*args, **kwargs):
-        x = s.initial_noise((2, *ckpt.image_shape), seed=0)
-        return s.sample(model, x, "ddim", 10, seed=0)
-    return run
+        def denoiser(x, t):
+            calls["n"] += 1
+            y = model.denoiser(x, t)
+            return fault(y) if calls["n"] > at_step else y
+        x = s.initial_noise((spec.n, *model.image_shape), seed=spec.seed)
+        return s.sample(denoiser, x, spec.sampler, spec.steps, seed=spec.seed)
+    return factory
 
 
-def test_nan_mid_run_stops_with_the_step_and_keeps_the_frames(qtbot, window, tiny_ckpt, monkeypatch):
-    from explorer.app import main_window
-    monkeypatch.setattr(main_window, "sample_checkpoint", _wrapped_run(tiny_ckpt, lambda y: y * float("nan"), 4))
+def faulty_window(qtbot, tmp_path, tiny_ckpt, fault, at_step):
+    from explorer.app.main_window import MainWindow
+    win = MainWindow(QSettings(str(tmp_path / "f.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path,
+                     run_factory=faulty_factory(fault, at_step))
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_nan_mid_run_stops_with_the_step_and_keeps_the_frames(qtbot, tmp_path, tiny_ckpt):
+    window = faulty_window(qtbot, tmp_path, tiny_ckpt, lambda y: y * float("nan"), 4)
     configure(window, "ddim", 10, 2, 0)
     run_to_end(qtbot, window)
     assert "NaN or Inf at step 4" in window.message.text()
     assert len(window.trajectory.frames) == 4 and "kept" in window.message.text()
-    assert window.run_button.isEnabled()
+    assert window.run_panel.run_button.isEnabled()
 
 
-def test_out_of_memory_mid_run_suggests_a_smaller_batch(qtbot, window, tiny_ckpt, monkeypatch):
+def test_out_of_memory_mid_run_suggests_a_smaller_batch(qtbot, tmp_path, tiny_ckpt):
     import torch
-    from explorer.app import main_window
 
     def oom(y):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
 
-    monkeypatch.setattr(main_window, "sample_checkpoint", _wrapped_run(tiny_ckpt, oom, 3))
+    window = faulty_window(qtbot, tmp_path, tiny_ckpt, oom, 3)
     configure(window, "ddim", 10, 2, 0)
     run_to_end(qtbot, window)
     assert "smaller batch" in window.message.text() and "CPU" in window.message.text()
     assert len(window.trajectory.frames) == 3
-    monkeypatch.undo()
+    window.run_factory = lambda model, spec: model.run(spec)
     configure(window, "ddim", 3, 2, 0)                          # still usable
     run_to_end(qtbot, window)
     assert len(window.trajectory.frames) == 4 and not window.message.isVisible()

@@ -19,8 +19,15 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from explorer import __version__
-from explorer.core.errors import (CheckpointError, ConfigError, MissingKeys, NotASafetensorsFile,
-                                  ShapeMismatch, TruncatedCheckpoint, UnknownKind)
+from explorer.core.errors import (
+    CheckpointError,
+    ConfigError,
+    MissingKeys,
+    NotASafetensorsFile,
+    ShapeMismatch,
+    TruncatedCheckpoint,
+    UnknownKind,
+)
 from explorer.core.nets import Denoiser, UNetConfig, count_parameters
 
 FORMAT = "explorer-checkpoint"
@@ -30,11 +37,12 @@ _MAX_HEADER = 100 * 2 ** 20
 
 @dataclass
 class Checkpoint:
-    """A loaded, validated model: `model(x_t, t[, cond]) -> x0_hat`, in eval mode on the CPU."""
+    """A loaded, validated checkpoint file of any kind: `denoiser(x_t, t[, cond]) -> x0_hat`, in
+    eval mode on the CPU. A `diffusion` one is run as a Model by `diffusion.DiffusionModel`."""
 
     path: Path
     config: dict
-    model: Denoiser
+    denoiser: Denoiser
     sha256: str
 
     @property
@@ -52,7 +60,7 @@ class Checkpoint:
 
     @property
     def parameters(self) -> int:
-        return count_parameters(self.model)
+        return count_parameters(self.denoiser)
 
     def summary(self) -> dict:
         """What `explorer info` prints and the window shows."""
@@ -108,7 +116,7 @@ def to_bytes(model: torch.nn.Module, config: dict) -> bytes:
 
 def save(path: str | Path, model: torch.nn.Module, config: dict) -> Path:
     """Write model weights and config to `path` atomically (a temporary file, then a rename)."""
-    from explorer.core.export import atomic_write
+    from explorer.core.io import atomic_write
 
     blob = to_bytes(model, config)
     return atomic_write(Path(path), lambda f: f.write(blob))
@@ -207,7 +215,7 @@ def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> 
             raise CheckpointError(f"{path}: tensor {k!r} holds NaN or infinite values; the file is damaged")
     model.load_state_dict({k: v.float() for k, v in state.items()})
     model.eval()
-    return Checkpoint(path=path, config=config, model=model, sha256=hashlib.sha256(blob).hexdigest())
+    return Checkpoint(path=path, config=config, denoiser=model, sha256=hashlib.sha256(blob).hexdigest())
 
 
 def bundled_dir() -> Path:

@@ -2,7 +2,13 @@
 
 
 class ExplorerError(Exception):
-    """Base class: a problem the user can act on (the message says how)."""
+    """Base class: a problem the user can act on (the message says how). The CLI turns these
+    (and only these, with OSError on the user's own files) into one line and exit status 2;
+    any other exception is a bug and keeps its traceback."""
+
+
+class UsageError(ExplorerError):
+    """A bad argument or combination of arguments (a sampler the model does not run, steps < 1, ...)."""
 
 
 class CheckpointError(ExplorerError):

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from explorer.core import schedule
-from explorer.core.checkpoint import Checkpoint
 from explorer.core.data import fresh_images, training_set
+from explorer.core.diffusion import DiffusionModel
 
 LEVELS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
@@ -30,8 +30,8 @@ def psnr(model, x0: torch.Tensor, s: float, generator: torch.Generator, data_ran
     return 10 * math.log10(data_range ** 2 / max(mse, 1e-20))
 
 
-def psnr_table(ckpt: Checkpoint, n: int = 256, seed: int = 0, levels=LEVELS) -> dict:
-    data = ckpt.config["data"]
+def psnr_table(model: DiffusionModel, n: int = 256, seed: int = 0, levels=LEVELS) -> dict:
+    data = model.data
     train = torch.from_numpy(training_set(data))
     idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n]
     train = train[idx]
@@ -41,7 +41,7 @@ def psnr_table(ckpt: Checkpoint, n: int = 256, seed: int = 0, levels=LEVELS) -> 
     rows = []
     for s in levels:
         g1, g2 = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
-        a, b = psnr(ckpt.model, train, s, g1, rng), psnr(ckpt.model, test, s, g2, rng)
+        a, b = psnr(model.denoiser, train, s, g1, rng), psnr(model.denoiser, test, s, g2, rng)
         rows.append({"snr_sigma": s, "train_psnr": a, "test_psnr": b, "gap": a - b})
-    return {"checkpoint": ckpt.name, "n_train": len(train), "n_test": len(test), "data_range": rng,
+    return {"checkpoint": model.name, "n_train": len(train), "n_test": len(test), "data_range": rng,
             "rows": rows, "mean_gap": float(np.mean([r["gap"] for r in rows]))}

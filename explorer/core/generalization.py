@@ -15,32 +15,30 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.core import checkpoint, samplers
+from explorer.core import checkpoint
 from explorer.core.data import fresh_images, training_set, unit_vectors
-from explorer.core.errors import ExplorerError
-from explorer.core.sampling import sample_checkpoint
-from explorer.core.trajectory import Trajectory
+from explorer.core.errors import ExplorerError, UsageError
+from explorer.core.models import Model, RunSpec, open_model
+from explorer.core.trajectory import Trajectory, drain
 
 MEMORISED_COSINE = 0.95
 L2_RATIO = 1 / 3
 
 
-def _same_noise(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int, sampler: str, steps: int | None,
-                seed: int, device):
-    """Yields the S1 frames, then the S2 frames, from the same initial noise (and the same SDE
-    increments); returns both trajectories."""
-    if ckpt1.image_shape != ckpt2.image_shape:
-        raise ExplorerError(f"the two models make different images: {ckpt1.image_shape} and {ckpt2.image_shape}")
-    x_init = samplers.initial_noise((n, *ckpt1.image_shape), seed=seed)
-    traj1 = yield from sample_checkpoint(ckpt1, n, sampler, steps, seed, device, x_init=x_init)
-    traj2 = yield from sample_checkpoint(ckpt2, n, sampler, steps, seed, device, x_init=x_init)
+def _same_noise(model1: Model, model2: Model, spec: RunSpec):
+    """Yields the S1 frames, then the S2 frames, of one spec: the same seed gives both runs the
+    same initial noise (and the same SDE increments). Returns both trajectories."""
+    if model1.image_shape != model2.image_shape:
+        raise UsageError(f"the two models make different images: {model1.image_shape} and {model2.image_shape}")
+    spec1, spec2 = spec.resolved(model1), spec.resolved(model2)
+    traj1 = yield from model1.run(spec1)
+    traj2 = yield from model2.run(spec2)
     return traj1, traj2
 
 
-def same_noise_runs(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int, sampler: str = "sde",
-                    steps: int | None = None, seed: int = 0, device="cpu") -> tuple[Trajectory, Trajectory]:
+def same_noise_runs(model1: Model, model2: Model, spec: RunSpec) -> tuple[Trajectory, Trajectory]:
     """Both models from the same initial noise and, for stochastic samplers, the same increments."""
-    return samplers.run(_same_noise(ckpt1, ckpt2, n, sampler, steps, seed, device))
+    return drain(_same_noise(model1, model2, spec))
 
 
 def cosine_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -86,17 +84,16 @@ def nearest(queries: np.ndarray, train: np.ndarray, k: int = 3, device: str | to
     return Neighbours(best_ci.cpu().numpy(), best_c.cpu().numpy(), best_li.cpu().numpy(), best_l.sqrt().cpu().numpy())
 
 
-def training_images(ckpt: checkpoint.Checkpoint) -> np.ndarray:
-    """The model's exact training set, rebuilt from its checkpoint record (cached on disk)."""
-    data = ckpt.config.get("data") or {}
-    if not data.get("name"):
-        raise ExplorerError(f"{ckpt.name}: the checkpoint does not record its training data")
-    return training_set(data)
+def training_images(model: Model) -> np.ndarray:
+    """The model's exact training set, rebuilt from its data record (cached on disk)."""
+    if not model.data.get("name"):
+        raise ExplorerError(f"{model.name}: the model does not record its training data")
+    return training_set(model.data)
 
 
-def baseline(ckpt: checkpoint.Checkpoint, train: np.ndarray, n: int = 256) -> dict:
+def baseline(model: Model, train: np.ndarray, n: int = 256) -> dict:
     """Nearest-training-image cosine of fresh (never trained on) images of the same data set."""
-    fresh = fresh_images(ckpt.config["data"], n)
+    fresh = fresh_images(model.data, n)
     nb = nearest(fresh, train, k=1)
     c = nb.cos_value[:, 0]
     return {"n": n, "median": float(np.median(c)), "q25": float(np.quantile(c, 0.25)), "q75": float(np.quantile(c, 0.75)),
@@ -135,18 +132,15 @@ def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarr
     return {"summary": summary, "samples": rows}
 
 
-def compare(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int = 16, sampler: str = "sde",
-            steps: int | None = None, seed: int = 0, k: int = 3, device="cpu",
-            threshold: float = MEMORISED_COSINE) -> dict:
+def compare(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE) -> dict:
     """Run both models from the same noise and analyse their samples against both training sets:
     `compare_run` drained, as {"summary", "samples", "baseline", "models", "seconds", "trajectories"}."""
     t0 = time.perf_counter()
-    res = samplers.run(compare_run(ckpt1, ckpt2, n, sampler, steps, seed, k, device, threshold))
+    res = drain(compare_run(model1, model2, spec, k, threshold))
     traj1, _ = res["trajectories"]
-    d1 = ckpt1.config.get("data") or {}
     return {**res["analysis"], "baseline": res["baseline"], "trajectories": res["trajectories"],
-            "models": {"S1": ckpt1.name, "S2": ckpt2.name, "N": d1.get("n"), "sampler": sampler, "seed": seed,
-                       "steps": traj1.meta.get("steps")}, "seconds": round(time.perf_counter() - t0, 2)}
+            "models": {"S1": model1.name, "S2": model2.name, "N": model1.data.get("n"), "sampler": traj1.meta["sampler"],
+                       "seed": spec.seed, "steps": traj1.meta.get("steps")}, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def bundled_pairs() -> list[tuple[int, str, str]]:
@@ -159,12 +153,11 @@ def bundled_pairs() -> list[tuple[int, str, str]]:
     return sorted((n, d["S1"], d["S2"]) for (data, n), d in by.items() if "S1" in d and "S2" in d)
 
 
-def sweep(n: int = 16, sampler: str = "sde", steps: int | None = None, seed: int = 0, device="cpu",
-          pairs=None, log=None) -> list[dict]:
+def sweep(spec: RunSpec, pairs=None, log=None) -> list[dict]:
     """The two curves of the paper's figure 2 against N, with the fresh-image baseline."""
     rows = []
     for N, f1, f2 in pairs or bundled_pairs():
-        res = compare(checkpoint.load(f1), checkpoint.load(f2), n, sampler, steps, seed, device=device)
+        res = compare(open_model(f1), open_model(f2), spec)
         row = {"N": N, **res["summary"], "baseline_median": res["baseline"]["median"],
                "baseline_q25": res["baseline"]["q25"], "baseline_q75": res["baseline"]["q75"]}
         rows.append(row)
@@ -183,17 +176,16 @@ def format_sweep_row(r: dict) -> str:
             f"{r['memorised_fraction']:9.0%} {r['baseline_median']:15.3f}")
 
 
-def compare_run(ckpt1: checkpoint.Checkpoint, ckpt2: checkpoint.Checkpoint, n: int = 8, sampler: str = "sde",
-                steps: int | None = None, seed: int = 0, k: int = 3, device="cpu",
-                threshold: float = MEMORISED_COSINE):
-    """The window's S1/S2 run as one generator: yields the S1 frames, then the S2 frames (same
-    noise), and returns {"analysis", "baseline", "n_frames_s1", "neighbours": {side: (B, k, C, H, W)
-    own nearest training images by cosine}, "meta", "trajectories"}."""
-    trajs = yield from _same_noise(ckpt1, ckpt2, n, sampler, steps, seed, device)
-    train1, train2 = training_images(ckpt1), training_images(ckpt2)
-    s1, s2 = (t.sample.detach().cpu().float().numpy() for t in trajs)
+def compare_run(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE):
+    """The S1/S2 run as one generator: yields the S1 frames, then the S2 frames (same noise),
+    and returns {"analysis", "baseline", "n_frames_s1", "neighbours": {side: (B, k, C, H, W) own
+    nearest training images by cosine}, "meta", "trajectories"}."""
+    train1, train2 = training_images(model1), training_images(model2)       # a bad record fails before the runs
+    trajs = yield from _same_noise(model1, model2, spec)
+    s1, s2 = (torch.as_tensor(t.sample).detach().cpu().float().numpy() for t in trajs)
     res = analyse(s1, s2, train1, train2, k, threshold)
     idx = {side: np.array([r[side]["nearest_own"] for r in res["samples"]]) for side in ("S1", "S2")}
-    return {"analysis": res, "baseline": baseline(ckpt1, train1), "n_frames_s1": len(trajs[0].frames),
+    return {"analysis": res, "baseline": baseline(model1, train1),
+            "n_frames_s1": trajs[0].frames[-1].step + 1,
             "neighbours": {"S1": train1[idx["S1"]], "S2": train2[idx["S2"]]},
             "meta": {"S1": trajs[0].meta, "S2": trajs[1].meta}, "trajectories": trajs}

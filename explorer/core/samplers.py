@@ -23,7 +23,7 @@ from typing import Callable, Generator, Iterator
 import torch
 
 from explorer.core import schedule
-from explorer.core.errors import SamplingError
+from explorer.core.errors import SamplingError, UsageError
 from explorer.core.trajectory import Frame, Trajectory
 
 DenoiserFn = Callable[[torch.Tensor, float], torch.Tensor]
@@ -156,37 +156,44 @@ def ascent(denoiser: DenoiserFn, x: torch.Tensor, steps: int = 1000, *, generato
 
 SAMPLERS: dict[str, Callable[..., Iterator[Frame]]] = {"sde": sde, "ode": ode, "ddim": ddim, "ascent": ascent}
 DEFAULT_STEPS = {"sde": 100, "ode": 50, "ddim": 50, "ascent": 1000}
+LABELS = {"sde": "SDE (reverse Langevin)", "ode": "ODE (probability flow, Heun)", "ddim": "DDIM",
+          "ascent": "Stochastic ascent (Kadkhodaie-Simoncelli)"}
+GRID_SAMPLERS = ("sde", "ode", "ddim")        # a fixed time grid: steps + 1 frames
+
+
+def frame_count(sampler: str, steps: int) -> int | None:
+    """Frames a run of `steps` steps yields: steps + 1 on a time grid; None for the ascent,
+    which stops when its noise level is reached."""
+    return steps + 1 if sampler in GRID_SAMPLERS else None
+
+
+def evaluations(sampler: str, steps: int) -> int:
+    """Denoiser calls of one run of `steps` steps (Heun: two per step but the last)."""
+    return 2 * steps - 1 if sampler == "ode" else steps
 
 
 def sample(denoiser: DenoiserFn, x_init: torch.Tensor, sampler: str = "sde", steps: int | None = None, *,
            seed: int | None = 0, generator: torch.Generator | None = None, meta: dict | None = None,
-           **options) -> Generator[Frame, None, Trajectory]:
-    """Run `sampler` from the initial noise `x_init` (B, C, H, W): yields Frames, returns the Trajectory.
+           keep_frames: bool = True, **options) -> Generator[Frame, None, Trajectory]:
+    """Run `sampler` from the initial noise `x_init` (B, C, H, W): yields Frames, returns the
+    Trajectory (of every frame, or of the last only with keep_frames=False).
 
     The SDE and ascent increments come from `generator`, or from one seeded by seed + 1 (the
     initial noise conventionally comes from `seed` itself, see `initial_noise`).
     """
     if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        raise UsageError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
     steps = DEFAULT_STEPS[sampler] if steps is None else int(steps)
     if steps < 1:
-        raise ValueError("steps must be at least 1")
+        raise UsageError("steps must be at least 1")
     if generator is None:
         generator = torch.Generator().manual_seed(0 if seed is None else int(seed) + 1)
     frames = []
     for frame in SAMPLERS[sampler](denoiser, x_init, steps, generator=generator, **options):
-        frames.append(frame)
+        if keep_frames or not frames:
+            frames.append(frame)
+        else:
+            frames[0] = frame
         yield frame
     info = {"sampler": sampler, "steps": steps, "seed": seed, **(meta or {})}
     return Trajectory(frames=frames, meta=info, x_init=x_init)
-
-
-def run(frames: Generator[Frame, None, Trajectory], callback: Callable[[Frame], None] | None = None) -> Trajectory:
-    """Drain a sampling generator, calling `callback(frame)` on each frame; return the Trajectory."""
-    while True:
-        try:
-            frame = next(frames)
-        except StopIteration as stop:
-            return stop.value
-        if callback is not None:
-            callback(frame)

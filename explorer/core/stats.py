@@ -69,7 +69,8 @@ def compare(generated: np.ndarray, reference: np.ndarray) -> dict:
 def format_table(res: dict) -> str:
     a = res["abs_m"]
     lines = [f"samples: {res['n_generated']} generated, {res['n_reference']} reference",
-             f"<|m|>          generated {a['generated']:.4f}   reference {a['reference']:.4f}   rel. error {a['relative_error']:+.1%}",
+             f"<|m|>          generated {a['generated']:.4f}   reference {a['reference']:.4f}   "
+             f"rel. error {a['relative_error']:+.1%}",
              f"std of values  generated {res['std']['generated']:.4f}   reference {res['std']['reference']:.4f}",
              f"histogram total-variation distance {res['histogram_tv']:.4f}",
              f"{'band k':>8} {'P generated':>12} {'P reference':>12} {'rel. error':>10}"]

@@ -23,8 +23,11 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from explorer.core import checkpoint, schedule
+from explorer.core import checkpoint, diffusion, schedule
+from explorer.core.diffusion import DiffusionModel
 from explorer.core.errors import ExplorerError
+from explorer.core.io import check_output
+from explorer.core.models import resolve_device
 from explorer.core.nets import Denoiser, UNetConfig, count_parameters
 
 LOG_S_MIN = math.log(schedule.snr_sigma(schedule.T_MIN))
@@ -55,17 +58,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """"auto": CUDA when present, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ExplorerError("CUDA was asked for, but torch sees no GPU (install the CUDA build of torch, or use --device cpu)")
-    if device not in ("cpu", "cuda"):
-        raise ExplorerError(f"unknown device {device!r}; choose auto, cpu or cuda")
-    return torch.device(device)
 
 
 def seeded_model(arch: UNetConfig, seed: int) -> Denoiser:
@@ -241,13 +233,11 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
 
 def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConfig, device: str = "auto",
                     name: str | None = None, description: str = "", command: str = "",
-                    progress: bool = True) -> checkpoint.Checkpoint:
+                    progress: bool = True) -> DiffusionModel:
     """Build the training set of `data`, train a denoiser and write the checkpoint `out`."""
     from explorer.core.data import training_set
 
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise ExplorerError(f"{out.parent}: no such folder")
+    out = check_output(out)
     x = torch.from_numpy(training_set(data))
     if x.shape[1] != arch.channels or x.shape[-1] != arch.size:
         raise ExplorerError(f"the data are {tuple(x.shape[1:])} but the model expects "
@@ -264,4 +254,4 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
     config = checkpoint.make_config("diffusion", arch, name or out.stem, description, data, training)
     checkpoint.save(out, ema, config)
     _resume_path(out).unlink(missing_ok=True)
-    return checkpoint.load(out)
+    return diffusion.load(out)

@@ -1,14 +1,16 @@
 """Frame and Trajectory: the one data model that flows from samplers to views and exporters.
 
-A sampler yields one Frame per step and returns a Trajectory holding all of them. Arrays are
-torch tensors inside the core; `Frame.to_numpy()` makes the CPU copy a view or exporter reads.
+A run is a generator: it yields one Frame per step and returns a Trajectory (all the frames, or
+only the last with keep_frames=False). Inside the core a Frame holds torch tensors
+(`Frame[torch.Tensor]`); `Frame.to_numpy()` makes the read-only CPU copy (`NumpyFrame`) that
+views and exporters read.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Callable, Generator, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -16,9 +18,11 @@ import torch
 from explorer import __version__
 from explorer.core.errors import ExplorerError
 
+ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
+
 
 @dataclass(frozen=True)
-class Frame:
+class Frame(Generic[ArrayT]):
     """One step of a run.
 
     step: index along the run; t, sigma: OU time and noise level sigma(t) = sqrt(1 - e^{-2t})
@@ -29,11 +33,11 @@ class Frame:
     step: int
     t: float
     sigma: float
-    x_t: Any
-    x0_hat: Any
+    x_t: ArrayT
+    x0_hat: ArrayT
     scale: int | None = None
 
-    def to_numpy(self) -> "Frame":
+    def to_numpy(self) -> "NumpyFrame":
         """A copy with CPU float32 numpy arrays, made read-only so no one mutates them."""
         arrays = []
         for a in (self.x_t, self.x0_hat):
@@ -43,17 +47,20 @@ class Frame:
         return replace(self, x_t=arrays[0], x0_hat=arrays[1])
 
 
+NumpyFrame = Frame[np.ndarray]
+
+
 @dataclass
 class Trajectory:
     """All the frames of one run and what made it.
 
-    meta holds at least: checkpoint (name), checkpoint_sha256, sampler, steps, seed, version.
-    The final sample is frames[-1].x0_hat.
+    meta holds at least what `models.run_meta` records: checkpoint (name), checkpoint_sha256,
+    sampler, steps, seed, version. The final sample is frames[-1].x0_hat.
     """
 
     frames: list[Frame]
     meta: dict = field(default_factory=dict)
-    x_init: Any = None
+    x_init: torch.Tensor | None = None
 
     @property
     def sample(self):
@@ -74,7 +81,7 @@ class Trajectory:
 
     def save_npz(self, path: str | Path) -> Path:
         """Write the arrays and `meta` (a JSON string) to an .npz, atomically."""
-        from explorer.core.export import atomic_write
+        from explorer.core.io import atomic_write
 
         arrays = self.arrays()
         meta = json.dumps({"version": __version__, **self.meta})
@@ -100,3 +107,14 @@ class Trajectory:
             s = None if scale is None or scale[k] < 0 else int(scale[k])
             frames.append(Frame(k, float(t[k]), float(sig[k]), xt, xh, s))
         return cls(frames=frames, meta=meta)
+
+
+def drain(run: Generator[Frame, None, Trajectory], callback: Callable[[Frame], None] | None = None) -> Trajectory:
+    """Run a generator of Frames to its end, calling `callback(frame)` on each; return its Trajectory."""
+    while True:
+        try:
+            frame = next(run)
+        except StopIteration as stop:
+            return stop.value
+        if callback is not None:
+            callback(frame)

@@ -14,7 +14,7 @@ lowpass.safetensors (kind wcrg-lowpass) and conditional_j{j}.safetensors (kind w
 Generation yields the same Frames as the plain samplers, with `scale` = j: first the coarse
 diffusion (scale J), then the details of scales J, ..., 1. Every frame is shown at full
 resolution: x_t and x0_hat are the reconstructions W^{-1} of the current low-pass and details,
-with zero finer details.
+with zero finer details. A WCRGModel is a `models.Model`: RunSpec.steps are steps per scale.
 """
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ import torch
 from explorer import __version__
 from explorer.core import checkpoint, samplers, wavelets
 from explorer.core.errors import CheckpointError, ConfigError
+from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.trajectory import Frame, Trajectory
+
+DEFAULT_STEPS = 20          # per scale, for every sampler
+FIELDS = ("phi4",)          # data sets of signed fields, shown with a diverging colour map
 
 FORMAT = "explorer-wcrg"
 
@@ -43,10 +47,10 @@ class Normalisation:
     detail_std: dict[int, float]
 
     @classmethod
-    def measure(cls, x: torch.Tensor, levels: int, wavelet: str) -> "Normalisation":
+    def measure(cls, x: torch.Tensor, J: int, wavelet: str) -> "Normalisation":
         lm, ls, ds = {}, {}, {}
         xj = x.double()
-        for j in range(1, levels + 1):
+        for j in range(1, J + 1):
             xj, d = wavelets.analysis(xj, wavelet)
             lm[j], ls[j], ds[j] = float(xj.mean()), max(float(xj.std()), 1e-6), max(float(d.std()), 1e-6)
         return cls(lm, ls, ds)
@@ -61,6 +65,8 @@ class Normalisation:
 
 @dataclass
 class WCRGModel:
+    """A loaded WCRG folder: the coarse model, one conditional model per scale j = 1..J."""
+
     path: Path
     index: dict
     lowpass: checkpoint.Checkpoint
@@ -73,8 +79,46 @@ class WCRGModel:
         return self.index.get("name") or self.path.stem
 
     @property
-    def levels(self) -> int:
+    def kind(self) -> str:
+        return "wcrg"
+
+    @property
+    def J(self) -> int:
+        """The wavelet depth (the index's "levels")."""
         return int(self.index["levels"])
+
+    @property
+    def data(self) -> dict:
+        return self.index.get("data") or {}
+
+    @property
+    def samplers(self) -> tuple[str, ...]:
+        return ("ode", "sde", "ddim")           # the grid samplers; the ascent has no per-scale grid
+
+    @property
+    def display(self) -> DisplayHints:
+        return DisplayHints(colormap="diverging" if self.data.get("name") in FIELDS else "grey", J=self.J,
+                            wavelet=self.wavelet)
+
+    def default_steps(self, sampler: str) -> int:
+        return DEFAULT_STEPS
+
+    def frame_count(self, spec: RunSpec) -> int | None:
+        spec = spec.resolved(self)
+        return (self.J + 1) * samplers.frame_count(spec.sampler, spec.steps)
+
+    def describe(self) -> str:
+        return describe(self)
+
+    def summary(self) -> dict:
+        return {**self.index, "kind": self.kind, "path": str(self.path), "parameters": self.parameters,
+                "sha256": self.sha256, "image_shape": list(self.image_shape)}
+
+    def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
+        """Coarse to fine with spec.steps steps at every scale (see `generate`)."""
+        spec = spec.resolved(self)
+        return generate(self, spec.n, spec.sampler, spec.steps, None, spec.seed, spec.device, spec.final_denoise,
+                        spec.keep_frames)
 
     @property
     def wavelet(self) -> str:
@@ -90,9 +134,9 @@ class WCRGModel:
         return self.lowpass.parameters + sum(c.parameters for c in unique.values())
 
     def to(self, device) -> "WCRGModel":
-        self.lowpass.model.to(device)
+        self.lowpass.denoiser.to(device)
         for c in self.conditional.values():
-            c.model.to(device)
+            c.denoiser.to(device)
         return self
 
 
@@ -102,6 +146,7 @@ def index_path(path: str | Path) -> Path:
 
 
 def is_wcrg(path: str | Path) -> bool:
+    """A WCRG folder, or its index.json."""
     p = index_path(path)
     return p.name == "index.json" and p.exists()
 
@@ -119,7 +164,7 @@ def load(path: str | Path) -> WCRGModel:
     if not isinstance(index, dict) or index.get("format") != FORMAT:
         raise ConfigError(f"{ipath}: the index does not say format={FORMAT!r}")
     try:
-        levels, size, channels = int(index["levels"]), int(index["size"]), int(index["channels"])
+        J, size, channels = int(index["levels"]), int(index["size"]), int(index["channels"])
         norm = Normalisation.from_dict(index["normalisation"])
         files = index["files"]
         folder = ipath.parent
@@ -129,19 +174,20 @@ def load(path: str | Path) -> WCRGModel:
         conditional = {int(j): loaded[f] for j, f in files["conditional"].items()}
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigError(f"{ipath}: the index is missing or has a bad entry ({e})") from None
-    if lowpass.image_shape != (channels, size >> levels, size >> levels):
+    if lowpass.image_shape != (channels, size >> J, size >> J):
         raise ConfigError(f"{ipath}: the low-pass model makes {lowpass.image_shape}, the index needs "
-                          f"{(channels, size >> levels, size >> levels)}")
-    for j in range(1, levels + 1):
+                          f"{(channels, size >> J, size >> J)}")
+    for j in range(1, J + 1):
         if j not in conditional:
             raise ConfigError(f"{ipath}: no conditional model for scale j={j}")
         a = conditional[j].config["arch"]
-        fits = a["size"] == size >> j or (index.get("recipe", {}).get("shared") and (size >> j) % 2 ** (len(a["widths"]) - 1) == 0)
+        shared = index.get("recipe", {}).get("shared")
+        fits = a["size"] == size >> j or (shared and (size >> j) % 2 ** (len(a["widths"]) - 1) == 0)
         if (a["channels"], a["cond_channels"]) != (3 * channels, channels) or not fits:
             raise ConfigError(f"{ipath}: the scale-{j} model has (channels, cond, size) = "
                               f"{(a['channels'], a['cond_channels'], a['size'])}, expected {(3 * channels, channels, size >> j)}")
-    if set(norm.low_std) != set(range(1, levels + 1)):
-        raise ConfigError(f"{ipath}: the normalisation does not cover scales 1..{levels}")
+    if set(norm.low_std) != set(range(1, J + 1)):
+        raise ConfigError(f"{ipath}: the normalisation does not cover scales 1..{J}")
     digest = hashlib.sha256(blob + b"".join(bytes.fromhex(c.sha256) for c in [lowpass, *loaded.values()]))
     return WCRGModel(ipath.parent, index, lowpass, conditional, norm, digest.hexdigest())
 
@@ -149,7 +195,7 @@ def load(path: str | Path) -> WCRGModel:
 def describe(model: WCRGModel) -> str:
     d = model.index.get("data") or {}
     lines = [f"{model.name}  (WCRG, {model.parameters:,} parameters, image {model.image_shape}, "
-             f"wavelet {model.wavelet}, J = {model.levels})",
+             f"wavelet {model.wavelet}, J = {model.J})",
              f"  folder    {model.path}",
              f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} params={json.dumps(d.get('params', {}))}",
              f"  coarse    {model.lowpass.image_shape}, {model.lowpass.parameters:,} parameters"]
@@ -163,25 +209,25 @@ def describe(model: WCRGModel) -> str:
 
 
 def _conditional_denoiser(ckpt: checkpoint.Checkpoint, cond: torch.Tensor):
-    model = ckpt.model
+    net = ckpt.denoiser
 
     def denoise(x, t):
-        return model(x, t, cond)
+        return net(x, t, cond)
     return denoise
 
 
-def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[int, int] = 20,
+def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[int, int] = DEFAULT_STEPS,
              coarse_steps: int | None = None, seed: int = 0, device="cpu",
-             final_denoise: bool = True) -> Generator[Frame, None, Trajectory]:
+             final_denoise: bool = True, keep_frames: bool = True) -> Generator[Frame, None, Trajectory]:
     """Sample x_J, then the details of scales J..1, each by `sampler` with its own steps.
 
     steps: per-scale steps (an int for all scales, or {j: steps}); coarse_steps: for x_J
     (default: the same as scale J). Initial noises come from a generator seeded by `seed`
     (coarse first, then scale J, ..., 1); SDE increments from one seeded by seed + 1.
     """
-    device = torch.device(device)
+    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
     model.to(device)
-    J, C, size = model.levels, *model.image_shape[:2]
+    J, C, size = model.J, *model.image_shape[:2]
     steps_of = steps if isinstance(steps, dict) else {j: int(steps) for j in range(1, J + 1)}
     coarse_steps = coarse_steps or steps_of[J]
     g_init = torch.Generator().manual_seed(int(seed))
@@ -196,8 +242,8 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
 
     # coarse scale: x_J by plain diffusion in standardised units
     x_init = samplers.initial_noise((n, C, size >> J, size >> J), generator=g_init).to(device)
-    coarse = samplers.sample(model.lowpass.model, x_init, sampler, coarse_steps, generator=g_run,
-                             final_denoise=final_denoise)
+    coarse = samplers.sample(model.lowpass.denoiser, x_init, sampler, coarse_steps, generator=g_run,
+                             final_denoise=final_denoise, keep_frames=False)
     while True:
         try:
             f = next(coarse)
@@ -206,7 +252,7 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
             break
         f = Frame(step, f.t, f.sigma, shown(f.x_t * norm.low_std[J] + norm.low_mean[J], None, J),
                   shown(f.x0_hat * norm.low_std[J] + norm.low_mean[J], None, J), J)
-        frames.append(f)
+        frames[len(frames) if keep_frames else 0:] = [f]
         step += 1
         yield f
     # scales J..1: details given the clean low-pass
@@ -214,7 +260,7 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
         cond = (x_low - norm.low_mean[j]) / norm.low_std[j]
         z = samplers.initial_noise((n, 3 * C, size >> j, size >> j), generator=g_init).to(device)
         gen = samplers.sample(_conditional_denoiser(model.conditional[j], cond), z, sampler, steps_of[j],
-                              generator=g_run, final_denoise=final_denoise)
+                              generator=g_run, final_denoise=final_denoise, keep_frames=False)
         ds = norm.detail_std[j]
         while True:
             try:
@@ -223,26 +269,20 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
                 x_low = wavelets.synthesis(x_low, stop.value.sample * ds, w)
                 break
             f = Frame(step, f.t, f.sigma, shown(x_low, f.x_t * ds, j), shown(x_low, f.x0_hat * ds, j), j)
-            frames.append(f)
+            frames[len(frames) if keep_frames else 0:] = [f]
             step += 1
             yield f
-    meta = {"checkpoint": model.name, "checkpoint_sha256": model.sha256, "sampler": sampler,
-            "steps": sum(steps_of.values()) + coarse_steps, "steps_per_scale": {str(j): s for j, s in steps_of.items()},
-            "coarse_steps": coarse_steps, "seed": seed, "wavelet": w, "levels": J, "device": device.type,
-            "version": __version__}
+    spec = RunSpec(sampler, steps_of[J], n, seed, device.type, final_denoise)
+    meta = {**run_meta(model, spec), "steps_per_scale": {str(j): s for j, s in steps_of.items()},
+            "coarse_steps": coarse_steps, "wavelet": w, "J": J}
     return Trajectory(frames=frames, meta=meta, x_init=x_init)
-
-
-def network_evaluations(sampler: str, steps: int) -> int:
-    """Denoiser calls of one sampler run of `steps` steps (Heun: two per step but the last)."""
-    return 2 * steps - 1 if sampler == "ode" else steps
 
 
 # --- training ---------------------------------------------------------------------------------------
 
 @dataclass
 class WCRGRecipe:
-    levels: int = 2
+    levels: int = 2                 # J (the name is kept: it is recorded in every WCRG index)
     wavelet: str = "haar"
     coarse_widths: list[int] = field(default_factory=lambda: [32, 64])
     conditional_widths: list[int] = field(default_factory=lambda: [32, 64])
@@ -255,13 +295,11 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
           name: str | None = None, description: str = "", command: str = "", progress: bool = True) -> WCRGModel:
     """Train the coarse model and one conditional model per scale; write the folder `out`."""
     from explorer.core.data import training_set
-    from explorer.core.export import atomic_write
+    from explorer.core.io import atomic_write, check_output
     from explorer.core.nets import UNetConfig
-    from explorer.core.train import denoising_loss, fit, resolve_device, seeded_model
+    from explorer.core.train import denoising_loss, fit, seeded_model
 
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise ConfigError(f"{out.parent}: no such folder")
+    out = check_output(out)
     out.mkdir(exist_ok=True)
     x = torch.from_numpy(training_set(data))
     c, size = x.shape[1], x.shape[-1]
@@ -283,7 +321,8 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
     coarse = ((xj - norm.low_mean[J]) / norm.low_std[J]).float()
     arch = UNetConfig(channels=c, size=size >> J, widths=list(recipe.coarse_widths)[: _max_levels(size >> J)],
                       blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding)
-    ema, stats = fit(seeded_model(arch, tc_coarse.seed), coarse, tc_coarse, out / files["lowpass"], fp + json.dumps(tc_coarse.to_dict()),
+    ema, stats = fit(seeded_model(arch, tc_coarse.seed), coarse, tc_coarse, out / files["lowpass"],
+                     fp + json.dumps(tc_coarse.to_dict()),
                      dev, desc=f"{out.stem} coarse", progress=progress)
     checkpoint.save(out / files["lowpass"], ema, checkpoint.make_config(
         "wcrg-lowpass", arch, f"{name or out.stem} coarse x_J", description, data,

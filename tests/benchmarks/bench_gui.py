@@ -52,7 +52,8 @@ def stall_probe(app, seconds_or_done, interval_ms=2):
     timer = QTimer(interval=interval_ms)
     timer.timeout.connect(tick)
     timer.start()
-    done = seconds_or_done if callable(seconds_or_done) else (lambda t0=time.perf_counter(): time.perf_counter() - t0 > seconds_or_done)
+    t0 = time.perf_counter()
+    done = seconds_or_done if callable(seconds_or_done) else (lambda: time.perf_counter() - t0 > seconds_or_done)
     last[0] = time.perf_counter()
     while not done():
         app.processEvents()
@@ -77,10 +78,10 @@ def main() -> None:
     settings = Path(tempfile.mkdtemp()) / "s.ini"
     win = MainWindow(QSettings(str(settings), QSettings.IniFormat))
     win.show()
-    win.sampler_box.setCurrentIndex(win.sampler_box.findData("sde"))
-    win.steps_box.setValue(100)
-    win.batch_box.setValue(16)
-    win.device_box.setCurrentText("cpu")
+    win.run_panel.sampler_box.setCurrentIndex(win.run_panel.sampler_box.findData("sde"))
+    win.run_panel.steps_box.setValue(100)
+    win.run_panel.batch_box.setValue(16)
+    win.run_panel.device_box.setCurrentText("cpu")
     print(f"model {win.model.name}; {os.cpu_count()} cores; offscreen Qt")
     stalls, idles = [], []
     for _ in range(a.repeats):

@@ -14,12 +14,13 @@ import time
 
 import torch
 
-from explorer.core import checkpoint, samplers
-from explorer.core.sampling import sample_checkpoint
+from explorer.core import checkpoint, diffusion, samplers
+from explorer.core.models import RunSpec
+from explorer.core.trajectory import drain
 
 
 def evaluations(sampler: str, steps: int, frames: int) -> int:
-    return 2 * steps - 1 if sampler == "ode" else (frames - 1 if sampler == "ascent" else steps)
+    return frames - 1 if sampler == "ascent" else samplers.evaluations(sampler, steps)
 
 
 def main() -> None:
@@ -31,8 +32,8 @@ def main() -> None:
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--device", default="cpu")
     a = p.parse_args()
-    ckpt = checkpoint.load(a.checkpoint or checkpoint.default_checkpoint())
-    model = ckpt.model.to(a.device)
+    ckpt = diffusion.load(a.checkpoint or checkpoint.default_checkpoint())
+    model = ckpt.denoiser.to(a.device)
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     print(f"machine: {platform.machine()} {platform.processor() or ''}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {a.device}; model {ckpt.name} ({ckpt.parameters:,} parameters)")
@@ -44,7 +45,7 @@ def main() -> None:
             n_eval = None
             for _ in range(a.repeats + 1):                    # the first pair is a warm-up
                 t0 = time.perf_counter()
-                traj = samplers.run(sample_checkpoint(ckpt, b, name, a.steps, 0, a.device, x_init=x))
+                traj = drain(ckpt.run(RunSpec(name, a.steps, b, 0, a.device, x_init=x)))
                 sync()
                 runs.append(time.perf_counter() - t0)
                 n_eval = evaluations(name, a.steps, len(traj.frames))

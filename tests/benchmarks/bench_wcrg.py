@@ -18,17 +18,9 @@ import time
 import numpy as np
 import torch
 
-from explorer.core import checkpoint, samplers, stats, wcrg
+from explorer.core import checkpoint, samplers, stats
 from explorer.core.data import fresh_images
-from explorer.core.sampling import final_samples
-
-
-def wcrg_samples(model, n, steps, seed=0, batch=250):
-    out = []
-    for i, start in enumerate(range(0, n, batch)):
-        m = min(batch, n - start)
-        out.append(samplers.run(wcrg.generate(model, m, "ode", steps, None, seed + i)).sample.numpy())
-    return np.concatenate(out)
+from explorer.core.models import RunSpec, final_samples, open_model
 
 
 def row(name, evals, pixels, x, ref):
@@ -48,29 +40,31 @@ def main() -> None:
     p.add_argument("--plain-steps", default="10,20,50,100")
     p.add_argument("--wcrg-steps", default="3,5,10,20")
     a = p.parse_args()
-    plain, model = checkpoint.load(a.plain), wcrg.load(a.wcrg)
+    plain, model = open_model(a.plain), open_model(a.wcrg)
     size = plain.image_shape[-1]
     t0 = time.perf_counter()
-    ref = fresh_images(plain.config["data"], a.n)
+    ref = fresh_images(plain.data, a.n)
     print(f"machine: {platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"reference: {len(ref)} fresh MCMC fields ({time.perf_counter() - t0:.0f} s); "
-          f"plain {plain.parameters:,} parameters, WCRG {model.parameters:,} (J = {model.levels})")
+          f"plain {plain.parameters:,} parameters, WCRG {model.parameters:,} (J = {model.J})")
     print(f"<|m|> of the reference: {stats.mean_abs_magnetisation(ref):.4f}")
     print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P|':>8} {'bands k=1, 2-3, 4-7, 8-16':>30}  "
           f"{'hist TV':>6} {'<|m|>':>7}")
     best_plain = None
     for k in (int(v) for v in a.plain_steps.split(",")):
-        x = final_samples(plain, a.n, "ode", k, seed=0)
-        e = row(f"plain ODE K={k}", 2 * k - 1, (2 * k - 1) * size ** 2, x, ref)
+        x = final_samples(plain, RunSpec("ode", k, a.n, 0))
+        evals = samplers.evaluations("ode", k)
+        e = row(f"plain ODE K={k}", evals, evals * size ** 2, x, ref)
         best_plain = e if best_plain is None else min(best_plain, e)
     reached = None
     for s in (int(v) for v in a.wcrg_steps.split(",")):
-        evals = (model.levels + 1) * (2 * s - 1)
-        px = (2 * s - 1) * (sum((size >> j) ** 2 for j in range(1, model.levels + 1)) + (size >> model.levels) ** 2)
-        e = row(f"WCRG ODE {s}/scale", evals, px, wcrg_samples(model, a.n, s), ref)
+        per_scale = samplers.evaluations("ode", s)
+        evals = (model.J + 1) * per_scale
+        px = per_scale * (sum((size >> j) ** 2 for j in range(1, model.J + 1)) + (size >> model.J) ** 2)
+        e = row(f"WCRG ODE {s}/scale", evals, px, final_samples(model, RunSpec("ode", s, a.n, 0), batch=250), ref)
         if reached is None and e <= best_plain:
             reached = (evals, px)
-    plain_evals = 2 * max(int(v) for v in a.plain_steps.split(",")) - 1
+    plain_evals = samplers.evaluations("ode", max(int(v) for v in a.plain_steps.split(",")))
     if reached:
         print(f"WCRG reaches plain diffusion's best spectrum error ({best_plain:.1%}) with {reached[0]} evaluations "
               f"against {plain_evals}: ratio {reached[0] / plain_evals:.3f} (pixel-weighted "

@@ -10,18 +10,29 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QSpinBox, QSplitter,
-                               QTableWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from explorer.core import checkpoint, export
+from explorer.core import checkpoint, render
 
 COLUMNS = ("S1 sample", "nearest S1 training images (cos)", "S2 sample", "nearest S2 training images (cos)",
            "cos(S1, S2)")
 
 
-def pixmap(img: np.ndarray, levels, cmap: str, scale: int = 3) -> QPixmap:
+def pixmap(img: np.ndarray, display_range, cmap: str, scale: int = 3) -> QPixmap:
     """A (C, H, W) or mosaic array as a QPixmap through the core's colormap."""
-    rgb = np.ascontiguousarray(export.to_rgb(img, levels, cmap, scale))
+    rgb = np.ascontiguousarray(render.to_rgb(img, display_range, cmap, scale))
     h, w, _ = rgb.shape
     return QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy())
 
@@ -84,7 +95,6 @@ class CompareView(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(split)
         self.pair_box.currentIndexChanged.connect(self._mark_current_n)
-        self.sweep_rows: list[dict] = []
 
     # --- pairs and the sweep -------------------------------------------------------------------------------
     def set_pairs(self, pairs: list[tuple[int, str, str]]) -> None:
@@ -100,15 +110,19 @@ class CompareView(QWidget):
         self.pair_box.setCurrentIndex(self.pair_box.count() - 1)
         self.run_button.setEnabled(True)
 
-    def current_pair(self):
+    def current_pair(self) -> tuple[int, str, str] | None:
+        """(N, S1 path, S2 path) of the chosen pair."""
         return self.pair_box.currentData()
+
+    def settings(self) -> tuple[int, int]:
+        """(samples per model, nearest neighbours k) as chosen now."""
+        return self.samples_box.value(), self.k_box.value()
 
     def load_sweep(self, path: Path) -> bool:
         if not path.exists():
             self.sweep_plot.setTitle("no sweep yet: `explorer sweep --json checkpoints/sweep.json` makes it")
             return False
-        self.sweep_rows = json.loads(path.read_text())["rows"]
-        rows = self.sweep_rows
+        rows = json.loads(path.read_text())["rows"]
         n = np.array([r["N"] for r in rows], float)
         for key, color, label in (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
                                   ("cos_nearest_own", "#d62728", "cos(sample, nearest own training image)"),
@@ -141,6 +155,11 @@ class CompareView(QWidget):
     def add_frame(self, frame) -> None:
         self.frames.append(frame)
 
+    def show_stopped(self, note: str) -> None:
+        """A cancelled or failed comparison: nothing to analyse."""
+        self.running(False)
+        self.summary.setText(f"{note}: the comparison needs both runs to finish.")
+
     def show_result(self, result: dict, frames: list, cmap: str = "grey") -> None:
         self.result, self.frames, self.cmap = result, frames, cmap
         a, b = result["analysis"], result["baseline"]
@@ -148,7 +167,7 @@ class CompareView(QWidget):
         n1 = result["n_frames_s1"]
         self.s1_frames, self.s2_frames = frames[:n1], frames[n1:]
         final = np.asarray(self.s1_frames[-1].x0_hat)
-        self.levels = export.default_levels(final, cmap == "diverging")
+        self.display_range = render.default_display_range(final, cmap == "diverging")
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             for col, side in ((1, "S1"), (3, "S2")):
@@ -158,7 +177,7 @@ class CompareView(QWidget):
                 lay.setContentsMargins(2, 2, 2, 2)
                 for j in range(len(neigh)):
                     lab = QLabel()
-                    lab.setPixmap(pixmap(export.tile(neigh[j:j + 1]), self.levels, cmap))
+                    lab.setPixmap(pixmap(render.tile(neigh[j:j + 1]), self.display_range, cmap))
                     lab.setToolTip(f"training image #{r[side]['nearest_own'][j]}")
                     box = QVBoxLayout()
                     box.addWidget(lab)
@@ -185,7 +204,7 @@ class CompareView(QWidget):
             f = frames[min(k, len(frames) - 1)]
             for i in range(self.table.rowCount()):
                 lab = QLabel()
-                lab.setPixmap(pixmap(export.tile(np.asarray(f.x0_hat)[i:i + 1]), self.levels, self.cmap, 4))
+                lab.setPixmap(pixmap(render.tile(np.asarray(f.x0_hat)[i:i + 1]), self.display_range, self.cmap, 4))
                 self.table.setCellWidget(i, col, lab)
         f = self.s1_frames[min(k, len(self.s1_frames) - 1)]
         self.step_label.setText(f"step {k}: σ = {f.sigma:.3g}  (x0_hat shown)")

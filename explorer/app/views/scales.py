@@ -8,7 +8,7 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from explorer.core import export, wavelets
+from explorer.core import render, wavelets
 
 COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_{j-1} = W⁻¹(x_j, x̄_j)")
 
@@ -18,14 +18,14 @@ class ScaleView(QWidget):
         super().__init__(parent)
         self.frame = None
         self.sample_box = QSpinBox(minimum=0, maximum=0)
-        self.levels_box = QSpinBox(minimum=1, maximum=5, value=3)
+        self.J_box = QSpinBox(minimum=1, maximum=5, value=3)
         self.wavelet_box = QComboBox()
         self.wavelet_box.addItems(["haar", "db2", "db4", "sym4"])
         self.field = QComboBox()
         self.field.addItems(["x0_hat", "x_t"])
         self.title = QLabel("no frame yet")
         bar = QHBoxLayout()
-        for label, w in (("sample", self.sample_box), ("levels J", self.levels_box), ("wavelet", self.wavelet_box),
+        for label, w in (("sample", self.sample_box), ("J", self.J_box), ("wavelet", self.wavelet_box),
                          ("of", self.field)):
             bar.addWidget(QLabel(label))
             bar.addWidget(w)
@@ -36,18 +36,22 @@ class ScaleView(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.canvas, 1)
         self.cmap = "grey"
-        for w in (self.sample_box, self.levels_box):
+        for w in (self.sample_box, self.J_box):
             w.valueChanged.connect(self.redraw)
         for w in (self.wavelet_box, self.field):
             w.currentTextChanged.connect(self.redraw)
         self.images: list[list[pg.ImageItem]] = []
 
-    def set_model_levels(self, levels: int | None, wavelet: str | None) -> None:
+    def set_wavelet(self, J: int | None, wavelet: str | None) -> None:
         """A WCRG model fixes J and the wavelet; a plain model leaves them to the user."""
-        if levels:
-            self.levels_box.setValue(levels)
+        if J:
+            self.J_box.setValue(J)
         if wavelet:
             self.wavelet_box.setCurrentText(wavelet)
+
+    def wavelet_choice(self) -> tuple[int, str]:
+        """(J, wavelet) as chosen now: what the coarse-to-fine strip export uses."""
+        return self.J_box.value(), self.wavelet_box.currentText()
 
     def set_colormap(self, name: str) -> None:
         self.cmap = name
@@ -69,7 +73,7 @@ class ScaleView(QWidget):
         x = np.asarray(getattr(self.frame, self.field.currentText()))
         b = min(self.sample_box.value(), x.shape[0] - 1)
         n = x.shape[-1]
-        J = self.levels_box.value()
+        J = self.J_box.value()
         while J > 1 and n % (2 ** J):
             J -= 1
         rows = wavelets.pyramid(torch.tensor(x[b:b + 1], dtype=torch.float64), J, self.wavelet_box.currentText())
@@ -77,8 +81,8 @@ class ScaleView(QWidget):
         self.images = []
         for c, name in enumerate(COLUMNS):
             self.canvas.addLabel(name, row=0, col=c + 1, color="#333")
-        levels_img = export.default_levels(x[b], self.cmap == "diverging")
-        lut = export.colormap(self.cmap)
+        shown = render.default_display_range(x[b], self.cmap == "diverging")
+        lut = render.colormap(self.cmap)
         for r, level in enumerate(reversed(rows)):                 # coarse at the top
             j = level["scale"]
             self.canvas.addLabel(f"j = {j}", row=r + 1, col=0, color="#333")
@@ -88,16 +92,16 @@ class ScaleView(QWidget):
             row_items = []
             for c, img in enumerate(parts):
                 box = self.canvas.addViewBox(row=r + 1, col=c + 1, lockAspect=True, invertY=True, enableMouse=False)
-                item = pg.ImageItem(img, lut=lut)
+                item = pg.ImageItem(img, lut=lut, axisOrder="row-major")
                 if c == 0:
-                    lo, hi = levels_img                             # an orthonormal low-pass grows x2 per level
+                    lo, hi = shown                             # an orthonormal low-pass grows x2 per level
                     item.setLevels((lo * 2 ** j, hi * 2 ** j))
                 elif c == 4:
-                    item.setLevels(levels_img)
+                    item.setLevels(shown)
                 else:
                     m = max(float(np.abs(img).max()), 1e-9)
                     item.setLevels((-m, m))
-                    item.setLookupTable(export.colormap("diverging"))
+                    item.setLookupTable(render.colormap("diverging"))
                 item.setRect(0, 0, n, n)                           # every panel at full size, blocky
                 box.addItem(item)
                 row_items.append(item)

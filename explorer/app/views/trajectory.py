@@ -1,26 +1,23 @@
 """The trajectory view: the batch as a grid, x_t beside x0_hat, a slider along the noise level.
 
-It only displays the frames it is given (numpy arrays from the worker); the mosaic layout and
-the colormaps come from explorer.core.export, so the screen and the exported files agree.
+It only displays the frames it is given (numpy arrays from the run controller); the mosaic
+layout and the colormaps come from explorer.core.render, so the screen and the exported files agree.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
-from explorer.core import export
-
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+from explorer.core import render
 
 
 def color_map(name: str) -> pg.ColorMap:
     """The core's colormap as a pyqtgraph ColorMap. The core's maps are linear between their
     ends and middle, so three stops give the same colours (and keep the gradient editor from
     painting 256 ticks on every frame)."""
-    lut = export.colormap(name)
+    lut = render.colormap(name)
     return pg.ColorMap([0.0, 0.5, 1.0], lut[[0, 128, 255]])
 
 
@@ -36,7 +33,7 @@ class TrajectoryView(QWidget):
         self.follow = True                    # follow the run live until the user scrubs
         self.current = -1
         self._mosaics: tuple[np.ndarray, np.ndarray] | None = None
-        self._levels_fixed = False
+        self._range_fixed = False
         self._x_max = 1
 
         self.canvas = pg.GraphicsLayoutWidget()
@@ -45,7 +42,7 @@ class TrajectoryView(QWidget):
         for col, title in enumerate(("x_t  (noisy state)", "x0_hat  (denoiser's estimate)")):
             box = self.canvas.addViewBox(row=1, col=col, lockAspect=True, invertY=True)
             self.canvas.addLabel(title, row=0, col=col, color="#333")
-            img = pg.ImageItem()
+            img = pg.ImageItem(axisOrder="row-major")
             img.setAutoDownsample(False)
             box.addItem(img)
             self.boxes.append(box)
@@ -55,8 +52,8 @@ class TrajectoryView(QWidget):
         self.histogram = pg.HistogramLUTItem(image=self.images[1])
         self.canvas.addItem(self.histogram, row=1, col=2)
         self.histogram.gradient.showTicks(False)
-        self.histogram.sigLevelsChanged.connect(self._sync_levels)
-        self.histogram.sigLookupTableChanged.connect(self._sync_levels)
+        self.histogram.sigLevelsChanged.connect(self._sync_display_range)
+        self.histogram.sigLookupTableChanged.connect(self._sync_display_range)
 
         self.sigma_plot = pg.PlotWidget(background="w")
         self.sigma_plot.setFixedHeight(110)
@@ -79,12 +76,13 @@ class TrajectoryView(QWidget):
         self.play_button.setFocusPolicy(Qt.NoFocus)
         self.play_button.clicked.connect(self.toggle_play)
         self.colormap_box = QComboBox()
-        self.colormap_box.addItems(list(export.COLORMAPS))
+        self.colormap_box.addItems(list(render.COLORMAPS))
         self.colormap_box.setFocusPolicy(Qt.NoFocus)
         self.colormap_box.currentTextChanged.connect(self.set_colormap)
-        self.auto_levels = QPushButton("Auto levels")
-        self.auto_levels.setFocusPolicy(Qt.NoFocus)
-        self.auto_levels.clicked.connect(self.reset_levels)
+        self.auto_range = QPushButton("Auto range")
+        self.auto_range.setToolTip("Reset the display range to the 0.5-99.5 percentiles of x0_hat")
+        self.auto_range.setFocusPolicy(Qt.NoFocus)
+        self.auto_range.clicked.connect(self.reset_display_range)
         self.readout = QLabel(" ")
         self.readout.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
 
@@ -105,7 +103,7 @@ class TrajectoryView(QWidget):
         tools = QHBoxLayout()
         tools.addWidget(QLabel("colormap"))
         tools.addWidget(self.colormap_box)
-        tools.addWidget(self.auto_levels)
+        tools.addWidget(self.auto_range)
         tools.addWidget(self.readout, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas, 1)
@@ -126,7 +124,7 @@ class TrajectoryView(QWidget):
         self.frames = []
         self.follow = True
         self.current = -1
-        self._levels_fixed = False
+        self._range_fixed = False
         self._mosaics = None
         self.slider.blockSignals(True)
         self.slider.setRange(0, 0)
@@ -173,13 +171,13 @@ class TrajectoryView(QWidget):
             return
         k = int(np.clip(k, 0, len(self.frames) - 1))
         f = self.frames[k]
-        self._mosaics = (export.tile(np.asarray(f.x_t)), export.tile(np.asarray(f.x0_hat)))
-        if not self._levels_fixed:
-            self.reset_levels()
-        levels = self.histogram.getLevels()
+        self._mosaics = (render.tile(np.asarray(f.x_t)), render.tile(np.asarray(f.x0_hat)))
+        if not self._range_fixed:
+            self.reset_display_range()
+        shown = self.histogram.getLevels()
         reshaped = self.images[0].image is None or self.images[0].image.shape != self._mosaics[0].shape
         for img, m in zip(self.images, self._mosaics):
-            img.setImage(m, autoLevels=False, levels=levels)
+            img.setImage(m, autoLevels=False, levels=shown)
         if reshaped:
             self.boxes[0].autoRange(padding=0.02)
         self.current = k
@@ -223,33 +221,38 @@ class TrajectoryView(QWidget):
         """The (x_t, x0_hat) mosaics on screen now."""
         return tuple(img.image for img in self.images)
 
-    # --- levels and colormap -------------------------------------------------------------------
-    def reset_levels(self) -> None:
+    # --- display range and colormap ---------------------------------------------------------------
+    def display(self) -> tuple[tuple[float, float], str]:
+        """(display_range, colormap) as shown now: what the exports use."""
+        lo, hi = self.histogram.getLevels()
+        return (float(lo), float(hi)), self.colormap_box.currentText()
+
+    def reset_display_range(self) -> None:
         if self._mosaics is None:
             return
         values = self._mosaics[1][np.isfinite(self._mosaics[1])]
-        lo, hi = export.default_levels(values, self.colormap_box.currentText() == "diverging")
+        lo, hi = render.default_display_range(values, self.colormap_box.currentText() == "diverging")
         old_lo, old_hi = self.histogram.getLevels()
         if max(abs(lo - old_lo), abs(hi - old_hi)) > 0.05 * (hi - lo):    # skip repaints for tiny changes
             self.histogram.setLevels(lo, hi)
-        self._levels_fixed = self.current >= 0 and not self.follow
+        self._range_fixed = self.current >= 0 and not self.follow
 
     def set_colormap(self, name: str) -> None:
         if self.colormap_box.currentText() != name:
             self.colormap_box.setCurrentText(name)
             return
         self.histogram.gradient.setColorMap(color_map(name))
-        self._levels_fixed = False
-        self.reset_levels()
+        self._range_fixed = False
+        self.reset_display_range()
 
-    def _sync_levels(self, *_):
-        levels = self.histogram.getLevels()
+    def _sync_display_range(self, *_):
+        shown = self.histogram.getLevels()
         lut = self.histogram.getLookupTable(n=256)
         for img in self.images:
-            img.setLevels(levels)
+            img.setLevels(shown)
             img.setLookupTable(lut)
         if self.sender() is self.histogram and self.current >= 0 and not self.follow:
-            self._levels_fixed = True
+            self._range_fixed = True
 
     # --- scrubbing -------------------------------------------------------------------------------
     def _user_scrubs(self) -> None:
@@ -309,6 +312,7 @@ class TrajectoryView(QWidget):
                     cols = int(np.ceil(np.sqrt(b)))
                     sample = (r // (h + 1)) * cols + c // (w + 1)
                     value = m[r, c] if m.ndim == 2 else m[r, c].tolist()
-                    self.readout.setText(f"{name}  sample {sample}  pixel ({r % (h + 1)}, {c % (w + 1)})  value {np.round(value, 4)}")
+                    self.readout.setText(f"{name}  sample {sample}  pixel ({r % (h + 1)}, {c % (w + 1)})  "
+                                         f"value {np.round(value, 4)}")
                     return
         self.readout.setText(" ")

@@ -182,7 +182,7 @@ def critical_point(sizes=(16, 32), betas=(0.64, 0.66, 0.68, 0.70, 0.72), lam: fl
                 crossings.append({"sizes": [L1, L2], "beta_c": bc, "error": float(max(e[k], e[k + 1]) / slope)})
                 break
     if not crossings:
-        raise RuntimeError("no Binder crossing in the scanned range of beta; widen it")
+        raise DataError("no Binder crossing in the scanned range of beta; widen it (--betas)")
     beta_c = float(np.mean([c["beta_c"] for c in crossings]))
     return {"beta_c": beta_c, "error": float(max(c["error"] for c in crossings)), "lam": lam, "crossings": crossings,
             "table": table, "algorithm": ALGORITHM, "measured": True}

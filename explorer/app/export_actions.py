@@ -1,0 +1,93 @@
+"""File → Export: the menu actions over core.export, for the run the window shows.
+
+Each action asks for a path (or takes one, as the tests do), calls one core exporter with what
+is on screen (the step, the display range, the colour map, the Scales tab's J and wavelet) and
+reports the written path or the error; it returns the path, or None when nothing was written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from explorer.core import export
+from explorer.core.errors import ExplorerError
+from explorer.core.trajectory import Trajectory
+
+
+@dataclass
+class Shown:
+    """What the window shows now, read when an export starts."""
+
+    trajectory: Callable[[], Trajectory | None]
+    step: Callable[[], int]
+    display: Callable[[], tuple[tuple[float, float], str]]     # (display_range, colormap)
+    wavelet: Callable[[], tuple[int, str]]                     # (J, wavelet) for the strip
+
+
+class ExportActions:
+    def __init__(self, parent: QWidget, shown: Shown, report: Callable[[str], None], fail: Callable[[str], None]):
+        self.parent, self.shown, self.report, self.fail = parent, shown, report, fail
+        self.actions = [
+            QAction("Export current frame as PNG…", parent, triggered=lambda: self.png()),
+            QAction("Export all frames as PNGs…", parent, triggered=lambda: self.frames()),
+            QAction("Export animated GIF…", parent, triggered=lambda: self.gif()),
+            QAction("Export contact sheet…", parent, triggered=lambda: self.sheet()),
+            QAction("Export coarse-to-fine strip…", parent, triggered=lambda: self.strip()),
+            QAction("Save run (.npz)…", parent, triggered=lambda: self.npz()),
+        ]
+
+    def set_enabled(self, on: bool) -> None:
+        for a in self.actions:
+            a.setEnabled(on)
+
+    def _ask(self, title: str, filt: str, suffix: str) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(self.parent, title, f"explorer{suffix}", filt)
+        return Path(path) if path else None
+
+    def _write(self, path: Path | None, write: Callable[[Path], object]):
+        if path is None or self.shown.trajectory() is None:
+            return None
+        try:
+            out = write(Path(path))
+        except ExplorerError as e:
+            self.fail(f"Export failed. {e}")
+            return None
+        self.report(f"wrote {out if not isinstance(out, list) else Path(out[0]).parent}")
+        return out
+
+    def _range_cmap(self) -> dict:
+        display_range, cmap = self.shown.display()
+        return {"display_range": display_range, "cmap": cmap}
+
+    def png(self, path: Path | None = None):
+        path = path or self._ask("Export frame", "PNG (*.png)", ".png")
+        return self._write(path, lambda p: export.save_frame_png(p, self.shown.trajectory(), max(self.shown.step(), 0),
+                                                                "both", **self._range_cmap()))
+
+    def frames(self, folder: Path | None = None):
+        folder = folder or QFileDialog.getExistingDirectory(self.parent, "Export all frames into folder") or None
+        return self._write(folder, lambda p: export.save_frame_sequence(p, self.shown.trajectory(), "both",
+                                                                        **self._range_cmap()))
+
+    def gif(self, path: Path | None = None):
+        path = path or self._ask("Export GIF", "GIF (*.gif)", ".gif")
+        return self._write(path, lambda p: export.save_gif(p, self.shown.trajectory(), "both", **self._range_cmap()))
+
+    def sheet(self, path: Path | None = None):
+        path = path or self._ask("Export contact sheet", "PNG (*.png)", "-sheet.png")
+        return self._write(path, lambda p: export.save_contact_sheet(p, self.shown.trajectory(), 8, "x0_hat",
+                                                                     **self._range_cmap()))
+
+    def strip(self, path: Path | None = None):
+        path = path or self._ask("Export coarse-to-fine strip", "PNG (*.png)", "-strip.png")
+        J, wavelet = self.shown.wavelet()
+        return self._write(path, lambda p: export.save_coarse_to_fine_strip(
+            p, self.shown.trajectory(), J, wavelet, None, self._range_cmap()["cmap"]))
+
+    def npz(self, path: Path | None = None):
+        path = path or self._ask("Save run", "Runs (*.npz)", ".npz")
+        return self._write(path, lambda p: self.shown.trajectory().save_npz(p))

@@ -1,0 +1,113 @@
+"""The Run panel: sampler, steps, batch, seed, device, final denoising; Run and Cancel.
+
+Its interface is typed: `spec()` gives the RunSpec the controls describe, `set_spec()` sets
+them, `set_model()` offers the samplers a model runs with its default steps, `set_running()`
+switches the buttons. It knows nothing of how a run is made.
+"""
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QPushButton, QSpinBox, QWidget
+
+from explorer.core import samplers
+from explorer.core.models import Model, RunSpec
+
+SETTINGS = ("sampler", "steps", "batch", "seed", "device")
+
+
+class RunPanel(QWidget):
+    run_clicked = Signal()
+    cancel_clicked = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._model: Model | None = None
+        self.sampler_box = QComboBox()
+        for key, label in samplers.LABELS.items():
+            self.sampler_box.addItem(label, key)
+        self.sampler_box.currentIndexChanged.connect(self._sampler_changed)
+        self.steps_box = QSpinBox(minimum=1, maximum=5000, value=samplers.DEFAULT_STEPS["sde"])
+        self.batch_box = QSpinBox(minimum=1, maximum=1024, value=16)
+        self.seed_box = QSpinBox(minimum=0, maximum=2 ** 31 - 1, value=0)
+        randomise = QPushButton("Randomise")
+        randomise.clicked.connect(lambda: self.seed_box.setValue(random.randrange(2 ** 31 - 1)))
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_box, 1)
+        seed_row.addWidget(randomise)
+        self.device_box = QComboBox()
+        self.device_box.addItems(["auto", "cpu", "cuda"])
+        self.final_denoise = QCheckBox("final denoising step")
+        self.final_denoise.setChecked(True)
+        self.run_button = QPushButton("Run")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.run_clicked)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        form = QFormLayout(self)
+        form.addRow("sampler", self.sampler_box)
+        form.addRow("steps", self.steps_box)
+        form.addRow("batch", self.batch_box)
+        form.addRow("seed", seed_row)
+        form.addRow("device", self.device_box)
+        form.addRow("", self.final_denoise)
+        form.addRow(buttons)
+
+    # --- the typed interface ------------------------------------------------------------------------
+    def spec(self) -> RunSpec:
+        return RunSpec(sampler=self.sampler_box.currentData(), steps=self.steps_box.value(), n=self.batch_box.value(),
+                       seed=self.seed_box.value(), device=self.device_box.currentText(),
+                       final_denoise=self.final_denoise.isChecked())
+
+    def set_spec(self, sampler: str | None = None, steps: int | None = None, n: int | None = None,
+                 seed: int | None = None, device: str | None = None) -> None:
+        """Set the given controls (a sampler the model does not run is ignored)."""
+        if sampler is not None:
+            i = self.sampler_box.findData(sampler)
+            if i >= 0 and self.sampler_box.model().item(i).isEnabled():
+                self.sampler_box.setCurrentIndex(i)
+        for value, box in ((steps, self.steps_box), (n, self.batch_box), (seed, self.seed_box)):
+            if value is not None:
+                box.setValue(int(value))
+        if device is not None:
+            self.device_box.setCurrentText(device)
+
+    def set_model(self, model: Model) -> None:
+        """Offer the samplers `model` runs (others greyed out; unknown ones added); when the chosen
+        sampler is not among them, choose the model's first with its default steps."""
+        self._model = model
+        for key in model.samplers:
+            if self.sampler_box.findData(key) < 0:
+                self.sampler_box.addItem(samplers.LABELS.get(key, key), key)
+        for i in range(self.sampler_box.count()):
+            self.sampler_box.model().item(i).setEnabled(self.sampler_box.itemData(i) in model.samplers)
+        if self.sampler_box.currentData() not in model.samplers:
+            self.sampler_box.setCurrentIndex(self.sampler_box.findData(model.samplers[0]))
+
+    def set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def _sampler_changed(self) -> None:
+        sampler = self.sampler_box.currentData()
+        if self._model is not None and sampler in self._model.samplers:
+            self.steps_box.setValue(self._model.default_steps(sampler))
+        elif sampler in samplers.DEFAULT_STEPS:
+            self.steps_box.setValue(samplers.DEFAULT_STEPS[sampler])
+
+    # --- settings -------------------------------------------------------------------------------------
+    def save(self, s: QSettings) -> None:
+        spec = self.spec()
+        for key, value in zip(SETTINGS, (spec.sampler, spec.steps, spec.n, spec.seed, spec.device)):
+            s.setValue(key, value)
+
+    def restore(self, s: QSettings) -> None:
+        i = self.sampler_box.findData(s.value("sampler", "sde"))
+        self.sampler_box.setCurrentIndex(max(i, 0))
+        self.set_spec(steps=int(s.value("steps", self.steps_box.value())), n=int(s.value("batch", 16)),
+                      seed=int(s.value("seed", 0)), device=str(s.value("device", "auto")))

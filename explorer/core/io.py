@@ -1,0 +1,53 @@
+"""File output. Every write goes to a temporary name in the target folder, then is renamed,
+so an unwritable folder, a full disk or an interrupt leaves no half-written file and never
+damages the file that was there."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from explorer.core.errors import ExportError
+
+
+def check_output(path: str | Path) -> Path:
+    """`path` as a file to be written: its folder exists, and it is not itself a folder.
+    Raises ExportError (the one error for a bad output path) before any work starts."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ExportError(f"{path}: is a directory; give a file name")
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: is not a folder")
+    return path
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Call write(f) on a temporary file beside `path`, fsync, and rename it to `path`."""
+    path = check_output(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as e:
+        raise ExportError(f"{folder}: cannot write here ({e.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        raise ExportError(f"{path}: could not be written ({e.strerror or e}); nothing was left behind") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass

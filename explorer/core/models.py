@@ -1,0 +1,180 @@
+"""One way to run anything: every generator is a `Model`, every run a `RunSpec`.
+
+    path --open_model--> Model --spec.resolved(model)--> RunSpec --model.run(spec)--> Frame, ..., Trajectory
+
+The window and the CLI hold a Model and a RunSpec and never ask which kind of model they hold.
+A new generator is one core module: a class with the members of `Model`, and an opener
+registered with `register_opener` (see ARCHITECTURE.md, "How to add a generator").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Generator, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from explorer import __version__
+from explorer.core.errors import CheckpointError, UsageError
+from explorer.core.trajectory import Frame, Trajectory, drain
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """"auto": CUDA when present, else the CPU; "cuda" without a GPU is a UsageError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("CUDA was asked for, but torch sees no GPU (install the CUDA build of torch, or use --device cpu)")
+    if device not in ("cpu", "cuda"):
+        raise UsageError(f"unknown device {device!r}; choose auto, cpu or cuda")
+    return torch.device(device)
+
+
+@dataclass(frozen=True)
+class DisplayHints:
+    """How a model's frames want to be shown.
+
+    colormap: "grey" for images, "diverging" for signed fields; J, wavelet: a wavelet pyramid worth
+    showing in the Scales tab (None: the tab's own default)."""
+
+    colormap: str = "grey"
+    J: int | None = None
+    wavelet: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run: sampler (None: the model's first), steps (None: the model's default for that
+    sampler; per scale for a WCRG model), n samples, seed, device ("auto", "cpu", "cuda"),
+    final_denoise, and optionally the initial noise x_init (n, C, H, W) instead of the seed's."""
+
+    sampler: str | None = None
+    steps: int | None = None
+    n: int = 16
+    seed: int = 0
+    device: str = "cpu"
+    final_denoise: bool = True
+    x_init: torch.Tensor | None = field(default=None, compare=False, repr=False)
+    keep_frames: bool = True
+
+    def resolved(self, model: "Model") -> "RunSpec":
+        """This spec with the model's defaults filled in, checked against the model: a
+        UsageError names what is wrong before any work starts."""
+        sampler = self.sampler or model.samplers[0]
+        if sampler not in model.samplers:
+            raise UsageError(f"{model.name} runs the sampler{'s' if len(model.samplers) > 1 else ''} "
+                             f"{', '.join(model.samplers)}, not {sampler!r}")
+        steps = model.default_steps(sampler) if self.steps is None else int(self.steps)
+        if steps < 1:
+            raise UsageError("steps must be at least 1")
+        if int(self.n) < 1:
+            raise UsageError("the number of samples must be at least 1")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise UsageError(f"the seed must be a non-negative integer, not {self.seed!r}")
+        resolve_device(self.device)
+        if self.x_init is not None and tuple(self.x_init.shape) != (int(self.n), *model.image_shape):
+            raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(int(self.n), *model.image_shape)}")
+        return replace(self, sampler=sampler, steps=steps, n=int(self.n))
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the CLI and the views need of a generator."""
+
+    path: Path
+    sha256: str
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...                       # "diffusion", "wcrg", ...
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]: ...   # (C, H, W) of a sample
+
+    @property
+    def parameters(self) -> int: ...
+
+    @property
+    def data(self) -> dict: ...                     # the data record (name, n, split, stats, ...)
+
+    @property
+    def samplers(self) -> tuple[str, ...]: ...      # the first is the default
+
+    @property
+    def display(self) -> DisplayHints: ...
+
+    def default_steps(self, sampler: str) -> int: ...
+
+    def describe(self) -> str: ...                   # a few lines a person reads
+
+    def summary(self) -> dict: ...                   # the same as JSON (`explorer info --json`)
+
+    def frame_count(self, spec: RunSpec) -> int | None: ...   # frames run(spec) yields; None: unknown
+
+    def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]: ...
+
+
+def run_meta(model: Model, spec: RunSpec) -> dict:
+    """What every run records about itself (npz `meta`, PNG text chunks); a model's run adds its own."""
+    return {"checkpoint": model.name, "checkpoint_sha256": model.sha256, "model_kind": model.kind,
+            "sampler": spec.sampler, "steps": spec.steps, "n": spec.n, "seed": spec.seed,
+            "device": resolve_device(spec.device).type, "final_denoise": spec.final_denoise, "version": __version__}
+
+
+def final_samples(model: Model, spec: RunSpec, batch: int = 256, progress: Callable[[int, int], None] | None = None
+                  ) -> np.ndarray:
+    """Only the final samples (spec.n, C, H, W) float32, made in chunks of `batch` with no frames
+    kept. Chunk i uses seed + i, so n and batch together fix the result."""
+    spec = spec.resolved(model)
+    out = []
+    for i, start in enumerate(range(0, spec.n, batch)):
+        m = min(batch, spec.n - start)
+        traj = drain(model.run(replace(spec, n=m, seed=spec.seed + i, x_init=None, keep_frames=False)))
+        out.append(np.asarray(traj.sample, np.float32))
+        if progress:
+            progress(start + m, spec.n)
+    return np.concatenate(out)
+
+
+# --- opening a path -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Opener:
+    """claims(path) says whether this opener is for `path`; open(path) loads and validates it."""
+
+    name: str
+    claims: Callable[[Path], bool]
+    open: Callable[[Path], Model]
+
+
+_OPENERS: list[Opener] = []
+
+
+def register_opener(opener: Opener) -> None:
+    """Add an opener; later ones are asked first, so a new kind can claim its own files."""
+    _OPENERS.insert(0, opener)
+
+
+def _builtin_openers() -> None:
+    from explorer.core import diffusion, wcrg
+
+    if not any(o.name == "wcrg" for o in _OPENERS):
+        _OPENERS.extend([Opener("wcrg", wcrg.is_wcrg, wcrg.load), Opener("diffusion", diffusion.claims, diffusion.load)])
+
+
+def open_model(path: str | Path) -> Model:
+    """The model at `path`: a diffusion checkpoint (.safetensors), a WCRG folder (or its
+    index.json), or anything a registered opener claims. Raises a CheckpointError that says
+    what is wrong with the file."""
+    _builtin_openers()
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file or folder")
+    for opener in _OPENERS:
+        if opener.claims(path):
+            return opener.open(path)
+    raise CheckpointError(f"{path}: not a model explorer can open (a .safetensors checkpoint, a WCRG folder"
+                          f"{', '.join([''] + [o.name for o in _OPENERS if o.name not in ('wcrg', 'diffusion')])})")

@@ -1,0 +1,90 @@
+"""Rendering shared by the views and the exporters: colour maps, display ranges, the tile
+geometry of a batch, and frames turned into RGB pictures. No Qt, no files."""
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.core.errors import UsageError
+
+COLORMAPS = ("grey", "diverging")
+
+
+def colormap(name: str) -> np.ndarray:
+    """A (256, 3) uint8 lookup table: "grey", or "diverging" (blue - white - red) for fields."""
+    v = np.linspace(0.0, 1.0, 256)
+    if name == "grey":
+        lut = np.stack([v, v, v], 1)
+    elif name == "diverging":
+        blue, white, red = np.array([0.13, 0.40, 0.67]), np.array([0.97, 0.97, 0.97]), np.array([0.70, 0.09, 0.17])
+        lo = np.clip(v * 2, 0, 1)[:, None]
+        hi = np.clip(v * 2 - 1, 0, 1)[:, None]
+        lut = np.where(v[:, None] < 0.5, blue + (white - blue) * lo, white + (red - white) * hi)
+    else:
+        raise UsageError(f"unknown colormap {name!r}; choose one of {', '.join(COLORMAPS)}")
+    return (lut * 255).round().astype(np.uint8)
+
+
+def default_display_range(x: np.ndarray, diverging: bool = False) -> tuple[float, float]:
+    """Display range: 0.5-99.5 percentiles (symmetric about 0 for a diverging map)."""
+    lo, hi = (float(v) for v in np.percentile(x, [0.5, 99.5]))
+    if diverging:
+        m = max(abs(lo), abs(hi), 1e-6)
+        return -m, m
+    return (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
+
+
+def tile(x: np.ndarray, cols: int | None = None, pad: int = 1, fill: float = np.nan) -> np.ndarray:
+    """A batch (B, C, H, W) as one mosaic (rows*(H+pad)-pad, cols*(W+pad)-pad[, C]); gaps = fill."""
+    b, c, h, w = x.shape
+    cols = cols or int(np.ceil(np.sqrt(b)))
+    rows = int(np.ceil(b / cols))
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, c), fill, np.float32)
+    for i in range(b):
+        r, q = divmod(i, cols)
+        out[r * (h + pad): r * (h + pad) + h, q * (w + pad): q * (w + pad) + w] = x[i].transpose(1, 2, 0)
+    return out[..., 0] if c == 1 else out
+
+
+def to_rgb(img: np.ndarray, display_range: tuple[float, float], cmap: str = "grey", scale: int = 1) -> np.ndarray:
+    """A mosaic (H, W) through a colormap, or (H, W, 3) by display range, to uint8 RGB; NaN gaps are white."""
+    lo, hi = display_range
+    u = np.clip((img - lo) / max(hi - lo, 1e-12), 0, 1)
+    gaps = np.isnan(u)
+    u = np.nan_to_num(u, nan=0.0)
+    rgb = colormap(cmap)[(u * 255).round().astype(np.int64)] if img.ndim == 2 else (u * 255).round().astype(np.uint8)
+    if gaps.any():
+        rgb[gaps if img.ndim == 2 else gaps.any(-1)] = 255
+    if scale > 1:
+        rgb = rgb.repeat(scale, 0).repeat(scale, 1)
+    return rgb
+
+
+def frame_picture(frame, show: str = "both", display_range=None, cmap: str = "grey", scale: int = 4,
+                  cols=None) -> np.ndarray:
+    """The picture of one frame as uint8 RGB: x_t and x0_hat mosaics side by side ("both"),
+    or one of them ("x_t", "x0_hat")."""
+    parts = {"x_t": frame.x_t, "x0_hat": frame.x0_hat}
+    names = ["x_t", "x0_hat"] if show == "both" else [show]
+    display_range = display_range or default_display_range(frame.x0_hat, cmap == "diverging")
+    mosaics = [tile(np.asarray(parts[n]), cols) for n in names]
+    if len(mosaics) == 2:
+        gap = np.full((mosaics[0].shape[0], 2) + mosaics[0].shape[2:], np.nan, np.float32)
+        mosaics = [np.concatenate([mosaics[0], gap, mosaics[1]], 1)]
+    return to_rgb(mosaics[0], display_range, cmap, scale)
+
+
+def coarse_to_fine_picture(x: np.ndarray, J: int, wavelet: str = "haar", display_range=None,
+                           cmap: str = "grey", scale: int = 3) -> np.ndarray:
+    """One picture: per sample a row x_J, x_{J-1}, ..., x_0 (each at full resolution, finer
+    details zero). x: (B, C, H, W) final samples."""
+    import torch
+
+    from explorer.core import wavelets
+
+    t = torch.as_tensor(np.asarray(x, np.float64))
+    steps = [wavelets.upsample_low_pass(wavelets.wavedec(t, j, wavelet)[0], j, wavelet) if j else t
+             for j in range(J, -1, -1)]
+    b = t.shape[0]
+    stack = torch.stack(steps, 1).reshape(b * (J + 1), *t.shape[1:]).numpy()
+    display_range = display_range or default_display_range(np.asarray(x), cmap == "diverging")
+    return to_rgb(tile(stack, cols=J + 1), display_range, cmap, scale)
