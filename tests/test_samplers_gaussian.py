@@ -38,7 +38,7 @@ class HalfScore(GaussianDenoiser):
 def errors(denoiser, sampler):
     steps, options, _ = CASES[sampler]
     x = samplers.initial_noise((N, *SHAPE), seed=1).double()
-    traj = drain(samplers.sample(denoiser, x, sampler, steps, seed=1, **options))
+    traj = drain(samplers.sample(denoiser, x, sampler, steps, seed=1, keep_frames=False, **options))
     s = traj.sample.reshape(N, -1)
     mean_err = float((s.mean(0) - MU).norm() / COV.trace().sqrt())
     cov_err = float((torch.cov(s.T) - COV).norm() / COV.norm())

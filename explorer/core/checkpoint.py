@@ -219,8 +219,18 @@ def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> 
 
 
 def bundled_dir() -> Path:
-    """The checkpoints/ folder shipped with explorer (beside the package in a source checkout)."""
-    return Path(__file__).resolve().parents[2] / "checkpoints"
+    """The bundled checkpoints: $EXPLORER_CHECKPOINTS if set; else checkpoints/ beside the package
+    (a source checkout or an editable install); else <prefix>/share/explorer/checkpoints, where a
+    regular install (a wheel) puts them."""
+    import os
+    import sys
+
+    if os.environ.get("EXPLORER_CHECKPOINTS"):
+        return Path(os.environ["EXPLORER_CHECKPOINTS"])
+    source = Path(__file__).resolve().parents[2] / "checkpoints"
+    if (source / "index.json").exists():
+        return source
+    return Path(sys.prefix) / "share" / "explorer" / "checkpoints"
 
 
 def bundled_index() -> list[dict]:

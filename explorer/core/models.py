@@ -158,6 +158,10 @@ def register_opener(opener: Opener) -> None:
     _OPENERS.insert(0, opener)
 
 
+def unregister_opener(opener: Opener) -> None:
+    _OPENERS.remove(opener)
+
+
 def _builtin_openers() -> None:
     from explorer.core import diffusion, wcrg
 

@@ -1,0 +1,107 @@
+"""The Model protocol and the run spec: every kind behind one interface, a new kind with no change
+to the window or the CLI."""
+import json
+
+import numpy as np
+import pytest
+from gaussian import GaussianModel
+from PySide6.QtCore import QSettings
+
+from explorer.core import models
+from explorer.core.errors import CheckpointError, UsageError
+from explorer.core.models import Opener, RunSpec, open_model
+from explorer.core.trajectory import drain
+
+
+@pytest.fixture
+def gaussian_file(tmp_path):
+    """A Gaussian model file, opened through a registered opener (as a plug-in would)."""
+    path = tmp_path / "exact.gauss.json"
+    path.write_text(json.dumps({"dim": 16, "seed": 0}))
+    opener = Opener("gaussian", lambda p: p.name.endswith(GaussianModel.SUFFIX), GaussianModel)
+    models.register_opener(opener)
+    yield path
+    models.unregister_opener(opener)
+
+
+def test_every_kind_is_a_model(tiny_ckpt, tiny_wcrg):
+    for path, kind in ((tiny_ckpt.path, "diffusion"), (tiny_wcrg.path, "wcrg"), (tiny_wcrg.path / "index.json", "wcrg")):
+        model = open_model(path)
+        assert isinstance(model, models.Model) and model.kind == kind
+        spec = RunSpec(n=2, steps=3).resolved(model)
+        assert spec.sampler == model.samplers[0]
+        traj = drain(model.run(spec))
+        assert len(traj.frames) == model.frame_count(spec)
+        assert traj.meta["checkpoint"] == model.name and traj.meta["model_kind"] == kind
+
+
+def test_run_spec_is_checked_before_any_work(tiny_ckpt, tiny_wcrg):
+    with pytest.raises(UsageError, match="not 'ascent'"):
+        RunSpec("ascent").resolved(tiny_wcrg)
+    for bad, match in ((RunSpec(steps=0), "steps"), (RunSpec(n=0), "samples"), (RunSpec(device="tpu"), "device"),
+                       (RunSpec(seed=-1), "seed"), (RunSpec("nope"), "not 'nope'")):
+        with pytest.raises(UsageError, match=match):
+            tiny_ckpt.run(bad)                    # raises at the call, not at the first next()
+
+
+def test_keep_frames_false_streams(tiny_ckpt):
+    full = drain(tiny_ckpt.run(RunSpec("ddim", 6, 2, 1)))
+    streamed = []
+    last = drain(tiny_ckpt.run(RunSpec("ddim", 6, 2, 1, keep_frames=False)), callback=streamed.append)
+    assert len(full.frames) == len(streamed) == 7 and len(last.frames) == 1
+    assert np.array_equal(last.sample.numpy(), full.sample.numpy())
+
+
+def test_open_model_names_what_is_wrong(tmp_path):
+    with pytest.raises(CheckpointError, match="no such file"):
+        open_model(tmp_path / "missing.safetensors")
+    with pytest.raises(CheckpointError, match="not a model explorer can open"):
+        open_model(tmp_path)
+
+
+def test_a_generator_defined_only_in_a_test_runs_in_the_cli(gaussian_file, tmp_path, capsys):
+    from explorer.cli import main
+    assert main(["info", str(gaussian_file)]) == 0 and "exact Gaussian" in capsys.readouterr().out
+    out = tmp_path / "g.npz"
+    assert main(["sample", str(gaussian_file), "--n", "3", "--out", str(out)]) == 0
+    z = np.load(out)
+    assert z["x0_hat"].shape == (13, 3, 1, 4, 4) and json.loads(str(z["meta"]))["sampler"] == "ddim"
+    assert main(["sample", str(gaussian_file), "--sampler", "sde", "--out", str(out)]) == 2
+    assert "runs the samplers ddim, ode, not 'sde'" in capsys.readouterr().err
+
+
+def test_a_generator_defined_only_in_a_test_runs_in_the_window(qtbot, gaussian_file, tmp_path):
+    from explorer.app.main_window import MainWindow
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=gaussian_file)
+    win.ask_before_closing_a_run = False
+    qtbot.addWidget(win)
+    assert win.model.kind == "gaussian" and "exact Gaussian" in win.info.toPlainText()
+    assert win.view.colormap_box.currentText() == "diverging"
+    assert win.run_panel.sampler_box.currentData() in ("ddim", "ode") and win.run_panel.steps_box.value() == 12
+    win.run_panel.set_spec(sampler="ode", n=2, seed=5, device="cpu")
+    assert win.start_run()
+    qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=30000)
+    reference = drain(win.model.run(RunSpec("ode", 12, 2, 5)))
+    assert len(win.trajectory.frames) == 13 and win.progress.value() == 13
+    assert np.allclose(win.trajectory.frames[-1].x0_hat, reference.sample.numpy(), atol=1e-6)
+
+
+def test_cli_turns_only_project_errors_into_one_line(tmp_path, capsys):
+    from explorer.cli import main
+    assert main(["train", "diffusion", "--data", "shapes", "--n", "4", "--widths", "8,x", "--out",
+                 str(tmp_path / "m.safetensors")]) == 2
+    assert "--widths must be comma-separated integers" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "missing.npz")]) == 2
+    assert "say what to export" in capsys.readouterr().err
+
+    def broken(path):
+        raise ValueError("a bug in an opener")
+    path = tmp_path / "x.broken"
+    path.write_text("{}")
+    opener = Opener("broken", lambda p: p.suffix == ".broken", broken)
+    models.register_opener(opener)
+    try:
+        with pytest.raises(ValueError, match="a bug"):        # a bug keeps its traceback
+            main(["info", str(path)])
+    finally:
+        models.unregister_opener(opener)
