@@ -51,3 +51,18 @@ def test_unknown_data_and_split():
         data.training_set({"name": "cifar", "n": 3, "split": "S1"})
     with pytest.raises(data.DataError):
         data.training_set({"name": "shapes", "n": 3, "split": "S3"})
+
+
+@pytest.mark.slow           # two phi4 equilibrations: about 2 minutes on 2 cores
+def test_phi4_splits_come_from_disjoint_chains():
+    """S1 and S2 are drawn from their own chains: each set is a subset of its own chains' fields,
+    which share no field (and no chain) with the other's."""
+    from explorer.core.data import phi4
+    rec = {"name": "phi4", "params": {"L": 8, "beta": 0.3}, "n": 6, "seed": 0}
+    s1 = data.training_set({**rec, "split": "S1"})
+    s2 = data.training_set({**rec, "split": "S2"})
+    chains1 = phi4.samples(6 + 32, L=8, beta=0.3, seed=0, progress=False).reshape(38, -1)
+    chains2 = phi4.samples(6 + 32, L=8, beta=0.3, seed=data.PHI4_S2_SEED, progress=False).reshape(38, -1)
+    inside = lambda x, pool: all((np.abs(pool - f).max(1) == 0).any() for f in x.reshape(len(x), -1))  # noqa: E731
+    assert inside(s1, chains1) and inside(s2, chains2)
+    assert not any(inside(f[None], chains1) for f in s2) and not any(inside(f[None], chains2) for f in s1)

@@ -32,3 +32,19 @@ def test_compare_of_a_set_with_itself_is_exact():
     res = stats.compare(x, x)
     assert res["spectrum"]["max_abs_relative_error"] == 0 and res["histogram_tv"] == 0
     assert "largest |relative error|" in stats.format_table(res)
+
+
+def test_values_outside_the_reference_range_count_in_the_distance():
+    """20 % of the generated values far outside the reference's range: TV must be about 0.2
+    (binning only the reference range and renormalising showed about 0)."""
+    rng = np.random.default_rng(3)
+    ref = rng.normal(size=(400, 1, 16, 16))
+    gen = rng.normal(size=(400, 1, 16, 16))
+    gen[:80] += 50.0
+    assert stats.compare_to_summary(gen, stats.summary(ref))["histogram_tv"] == pytest.approx(0.2, abs=0.02)
+    assert stats.tv_distance(gen, ref) == pytest.approx(0.2, abs=0.02)
+    same = stats.compare_to_summary(ref, stats.summary(ref))["histogram_tv"]
+    assert same < 1e-9
+    old = {k: v for k, v in stats.summary(ref).items() if k != "hist_tails"}       # a summary made before 0.2
+    old["hist"] = (np.asarray(old["hist"]) / np.sum(old["hist"])).tolist()
+    assert stats.compare_to_summary(gen, old)["histogram_tv"] == pytest.approx(0.2, abs=0.02)

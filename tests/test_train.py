@@ -65,3 +65,25 @@ def test_train_diffusion_records_how_it_was_made(tmp_path):
     assert cfg["training"]["steps"] == 4 and cfg["training"]["command"] == "explorer train ..."
     assert 0 < cfg["data"]["std"] and ckpt.parameters > 0
     assert not out.with_name(out.name + ".resume").exists()
+
+
+def test_seed_fixes_the_initial_weights_and_the_monitor_curve_is_recorded(tmp_path):
+    """--seed alone sets the network's initial weights (whatever the global torch RNG did before),
+    and a monitored run records the training-set error at the lowest noise levels."""
+    data = {"name": "shapes", "params": {"size": 16}, "n": 4, "split": "S1", "seed": 0}
+    arch = UNetConfig(channels=1, **ARCH)
+
+    def weights(seed, out, warm_rng, **tc):
+        torch.manual_seed(warm_rng)                                 # a different global state each time
+        m = train_diffusion(data, arch, tmp_path / out, TrainConfig(steps=2, batch=4, seed=seed, **tc), "cpu",
+                            progress=False)
+        return m, torch.cat([p.flatten() for p in m.denoiser.parameters()])
+
+    _, a = weights(7, "a.safetensors", 1)
+    _, b = weights(7, "b.safetensors", 2)
+    _, c = weights(8, "c.safetensors", 1)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    m, _ = weights(7, "d.safetensors", 3, monitor_every=1, lr_schedule="cosine")
+    curve = m.config["training"]["monitor"]
+    assert [row["step"] for row in curve] == [1, 2] and len(curve[0]["mse"]) == 3
+    assert TrainConfig(steps=100, lr=1e-3, warmup=1, lr_schedule="cosine").lr_at(99) < 1e-4

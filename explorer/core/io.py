@@ -35,6 +35,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            os.chmod(f.fileno(), 0o666 & ~_umask())       # mkstemp makes 0600; give the usual permissions
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:
@@ -44,6 +45,12 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
         _remove(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove(tmp: str) -> None:

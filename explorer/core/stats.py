@@ -3,7 +3,8 @@
 For fields x: (N, C, H, W),
   radially averaged power spectrum  P(k) = < |FFT(x)(q)|^2 / (H W) >  over samples and |q| in
   [k - 1/2, k + 1/2), k = 1 .. H/2 (the mean, k = 0, is left out);
-  histogram of the values on common bins, and total-variation distance 1/2 sum |p - q|;
+  histogram of the values on common bins plus one bin below and one above them (so no value is
+  dropped), and total-variation distance 1/2 sum |p - q| over all of them;
   magnetisation m = mean over the lattice, <|m|>.
 """
 from __future__ import annotations
@@ -23,16 +24,26 @@ def radial_power_spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def histogram(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    p, _ = np.histogram(np.asarray(x).ravel(), bins=edges)
-    return p / max(p.sum(), 1)
+    """Fractions of all the values of x in the bins of `edges` (values outside are not renormalised away)."""
+    x = np.asarray(x).ravel()
+    p, _ = np.histogram(x, bins=edges)
+    return p / max(len(x), 1)
+
+
+def tails(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Fractions of the values of x below edges[0] and above edges[-1]."""
+    x = np.asarray(x).ravel()
+    return np.array([(x < edges[0]).mean(), (x > edges[-1]).mean()])
 
 
 def tv_distance(x: np.ndarray, y: np.ndarray, bins: int = 60) -> float:
-    """Total-variation distance between the value histograms of x and y (common bins)."""
-    lo = min(np.percentile(x, 0.1), np.percentile(y, 0.1))
-    hi = max(np.percentile(x, 99.9), np.percentile(y, 99.9))
-    edges = np.linspace(lo, hi, bins + 1)
-    return 0.5 * float(np.abs(histogram(x, edges) - histogram(y, edges)).sum())
+    """Total-variation distance between the value distributions of x and y: common bins over
+    both sets (0.1-99.9 percentiles of their union) and the two tails beyond them."""
+    both = np.concatenate([np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()])
+    edges = np.linspace(*np.percentile(both, [0.1, 99.9]), bins + 1)
+    px = np.concatenate([histogram(x, edges), tails(x, edges)])
+    py = np.concatenate([histogram(y, edges), tails(y, edges)])
+    return 0.5 * float(np.abs(px - py).sum())
 
 
 def mean_abs_magnetisation(x: np.ndarray) -> float:
@@ -86,27 +97,35 @@ def format_table(res: dict) -> str:
 
 def summary(x: np.ndarray, bins: int = 60) -> dict:
     """Reference statistics of a data set, small enough to store in a checkpoint's config:
-    P(k), a value histogram (density on `bins` bins over the 0.1-99.9 percentile range), <|m|>."""
+    P(k), a value histogram (fractions of all values on `bins` bins over the 0.1-99.9 percentile
+    range, and the two tails beyond), <|m|>."""
     x = np.asarray(x, np.float64)
     k, p = radial_power_spectrum(x)
     lo, hi = np.percentile(x, [0.1, 99.9])
     edges = np.linspace(lo, hi, bins + 1)
     return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "hist_edges": edges.tolist(),
-            "hist": histogram(x, edges).tolist(), "abs_m": mean_abs_magnetisation(x),
+            "hist": histogram(x, edges).tolist(), "hist_tails": tails(x, edges).tolist(),
+            "abs_m": mean_abs_magnetisation(x),
             "mean": float(x.mean()), "std": float(x.std())}
 
 
 def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     """Generated samples against recorded reference statistics (see `summary`): P(k), the
-    histogram on the reference bins and its total-variation distance, <|m|>."""
+    histogram on the reference bins and its total-variation distance (the tails beyond the bins
+    included: generated values outside the reference range count in full), <|m|>."""
     k, pg = radial_power_spectrum(generated)
     pr = np.asarray(reference["power"])
     edges = np.asarray(reference["hist_edges"])
     hg, hr = histogram(generated, edges), np.asarray(reference["hist"])
+    if "hist_tails" in reference:
+        tr = np.asarray(reference["hist_tails"])
+    else:       # summaries before 0.2 renormalised the bins between the 0.1 and 99.9 percentiles
+        hr, tr = hr * 0.998, np.array([0.001, 0.001])
+    tv = 0.5 * float(np.abs(hg - hr).sum() + np.abs(tails(generated, edges) - tr).sum())
     mg = mean_abs_magnetisation(generated)
     return {"k": k.tolist(), "power_generated": pg.tolist(), "power_reference": pr.tolist(),
             "power_relative_error": (pg / pr - 1).tolist(), "hist_edges": edges.tolist(),
             "hist_generated": hg.tolist(), "hist_reference": hr.tolist(),
-            "histogram_tv": 0.5 * float(np.abs(hg - hr).sum()), "abs_m_generated": mg,
+            "histogram_tv": tv, "abs_m_generated": mg,
             "abs_m_reference": float(reference["abs_m"]), "n_generated": int(len(generated)),
             "n_reference": int(reference["n"])}

@@ -6,6 +6,8 @@ order (a seeded stream, or the user's files in sorted order); a candidate is kep
 cosine similarity (mean removed) to every kept one is <= 0.95; kept images alternate between
 S1 (even ranks) and S2 (odd ranks). So S1 and S2 are disjoint, free of near-duplicates, and the
 set of N is a prefix of the set of N' > N. `split = "all"` takes the first N kept images.
+phi4 fields come from Markov chains, where successive draws of one chain are correlated: there
+S1 and S2 each have their own chains (seeds `seed` and `seed + PHI4_S2_SEED`), never shared.
 Built sets are cached under the user cache directory, keyed by the whole record.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from explorer.core.errors import DataError
 
 DUPLICATE_COSINE = 0.95
 SPLITS = ("S1", "S2", "all")
+PHI4_S2_SEED = 104729               # S2's phi4 chains are seeded apart from S1's
 
 
 def cache_dir() -> Path:
@@ -84,20 +87,22 @@ def select_distinct(pool: Callable[[int, int], torch.Tensor], count: int, thresh
     return torch.cat(kept)[:count]
 
 
-def _pool_for(data: dict) -> tuple[Callable[[int, int], torch.Tensor], int | None]:
+def _pool_for(data: dict) -> tuple[Callable[[int, int], torch.Tensor], int | None, bool]:
+    """(pool(start, n), the pool's size or None, whether the pool already holds only this split)."""
     name, params, seed = data.get("name"), dict(data.get("params") or {}), int(data.get("seed", 0))
     if name == "shapes":
         from explorer.core.data import shapes
-        return (lambda s, n: shapes.images(seed, s, n, **params)), None
+        return (lambda s, n: shapes.images(seed, s, n, **params)), None, False
     if name == "phi4":
         from explorer.core.data import phi4
-        total = 2 * int(data["n"]) + 64 if data.get("split") != "all" else int(data["n"]) + 32
-        fields = torch.from_numpy(phi4.samples(total, seed=seed, **params))
-        return (lambda s, n: fields[s:s + n]), len(fields)
+        split = data.get("split")
+        chain_seed = seed + PHI4_S2_SEED if split == "S2" else seed
+        fields = torch.from_numpy(phi4.samples(int(data["n"]) + 32, seed=chain_seed, **params))
+        return (lambda s, n: fields[s:s + n]), len(fields), split != "all"
     if name == "user":
         from explorer.core.data import user
         arr = torch.from_numpy(user.load(data["path"], **params))
-        return (lambda s, n: arr[s:s + n]), len(arr)
+        return (lambda s, n: arr[s:s + n]), len(arr), False
     raise DataError(f"unknown data set {name!r}; explorer knows shapes, phi4 and user data (a folder or an array file)")
 
 
@@ -110,8 +115,8 @@ def training_set(data: dict, use_cache: bool = True) -> np.ndarray:
         raise DataError(f"unknown split {split!r}; choose S1, S2 or all")
 
     def make() -> np.ndarray:
-        pool, limit = _pool_for(data)
-        if split == "all":
+        pool, limit, split_only = _pool_for(data)
+        if split == "all" or split_only:
             return select_distinct(pool, n, limit=limit).numpy()
         both = select_distinct(pool, 2 * n, limit=limit)
         return both[0 if split == "S1" else 1::2].numpy()

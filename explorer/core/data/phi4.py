@@ -90,11 +90,15 @@ class Chains:
 
 
 def integrated_autocorrelation(series: np.ndarray, c: float = 5.0) -> float:
-    """tau_int of series (T, chains), averaged over chains, with Sokal's window M >= c tau."""
-    x = series - series.mean(0, keepdims=True)
+    """tau_int = 1/2 + sum_m rho(m) of series (T, chains), with Sokal's window M >= c tau.
+
+    All chains sample one distribution, so the mean subtracted is the global one (a per-chain
+    mean removes each chain's slow wandering and biases tau low), and the lag-m autocovariance is
+    divided by the T - m products it averages (the unbiased estimator)."""
+    x = series - series.mean()
     n = x.shape[0]
     f = np.fft.rfft(x, n=2 * n, axis=0)
-    acf = np.fft.irfft(f * np.conj(f), axis=0)[:n].mean(1)
+    acf = np.fft.irfft(f * np.conj(f), axis=0)[:n].mean(1) / (n - np.arange(n))
     acf = acf / acf[0]
     tau = 0.5
     for m in range(1, n):
@@ -160,32 +164,51 @@ def binder(L: int, beta: float, lam: float = 0.5, chains: int = 512, burn_in: in
 
 
 def critical_point(sizes=(16, 32), betas=(0.64, 0.66, 0.68, 0.70, 0.72), lam: float = 0.5, log=print, **kw) -> dict:
-    """beta_c from the crossing of U(beta) between consecutive sizes (linear interpolation of U_L1 - U_L2)."""
+    """beta_c from the crossing of U(beta) between consecutive sizes (see `binder_crossings`)."""
     table = []
     for L in sizes:
         for b in betas:
             row = binder(L, b, lam, **kw)
             table.append(row)
             log(f"  L={L:3d} beta={b:.3f}  U={row['U']:.4f}±{row['U_err']:.4f}  <|m|>={row['abs_m']:.4f}  chi={row['chi']:.2f}")
+    return {**binder_crossings(table, sizes), "lam": lam, "table": table, "algorithm": ALGORITHM, "measured": True}
+
+
+def binder_crossings(table: list[dict], sizes) -> dict:
+    """The crossing of d(beta) = U_L2 - U_L1 for consecutive sizes, from a table of `binder` rows.
+
+    beta_c: linear interpolation between the two grid points that bracket the sign change.
+    statistical error: the U errors at those points over the slope of d. systematic error: the
+    interpolation's, the largest distance from beta_c to the roots of quadratic and cubic fits
+    of d over the whole grid (weighted by 1/error). error = both added in quadrature."""
     crossings = []
     for L1, L2 in zip(sizes, sizes[1:]):
-        u1 = np.array([r["U"] for r in table if r["L"] == L1])
-        u2 = np.array([r["U"] for r in table if r["L"] == L2])
-        d = u2 - u1                                               # < 0 below beta_c, > 0 above
-        e = np.array([math.hypot(a["U_err"], b["U_err"]) for a, b in
-                      zip([r for r in table if r["L"] == L1], [r for r in table if r["L"] == L2])])
-        for k in range(len(betas) - 1):
-            if d[k] <= 0 < d[k + 1] or d[k] >= 0 > d[k + 1]:
-                f = d[k] / (d[k] - d[k + 1])
-                bc = betas[k] + f * (betas[k + 1] - betas[k])
-                slope = abs(d[k + 1] - d[k]) / (betas[k + 1] - betas[k])
-                crossings.append({"sizes": [L1, L2], "beta_c": bc, "error": float(max(e[k], e[k + 1]) / slope)})
-                break
+        r1 = sorted((r for r in table if r["L"] == L1), key=lambda r: r["beta"])
+        r2 = sorted((r for r in table if r["L"] == L2), key=lambda r: r["beta"])
+        betas = np.array([r["beta"] for r in r1])
+        d = np.array([b["U"] - a["U"] for a, b in zip(r1, r2)])          # < 0 below beta_c, > 0 above
+        e = np.array([math.hypot(a["U_err"], b["U_err"]) for a, b in zip(r1, r2)])
+        k = next((k for k in range(len(betas) - 1) if d[k] <= 0 < d[k + 1] or d[k] >= 0 > d[k + 1]), None)
+        if k is None:
+            continue
+        bc = betas[k] + d[k] / (d[k] - d[k + 1]) * (betas[k + 1] - betas[k])
+        stat = float(max(e[k], e[k + 1]) / (abs(d[k + 1] - d[k]) / (betas[k + 1] - betas[k])))
+        fits = {}
+        for degree in (2, 3):
+            if len(betas) > degree:
+                roots = np.roots(np.polyfit(betas, d, degree, w=1 / e))
+                real = [float(r.real) for r in roots if abs(r.imag) < 1e-9 and betas[0] <= r.real <= betas[-1]]
+                if real:
+                    fits[f"degree_{degree}"] = min(real, key=lambda r: abs(r - bc))
+        syst = max((abs(v - bc) for v in fits.values()), default=0.0)
+        crossings.append({"sizes": [L1, L2], "beta_c": float(bc), "error_statistical": stat, "error_systematic": syst,
+                          "polynomial_fits": fits, "error": math.hypot(stat, syst)})
     if not crossings:
         raise DataError("no Binder crossing in the scanned range of beta; widen it (--betas)")
-    beta_c = float(np.mean([c["beta_c"] for c in crossings]))
-    return {"beta_c": beta_c, "error": float(max(c["error"] for c in crossings)), "lam": lam, "crossings": crossings,
-            "table": table, "algorithm": ALGORITHM, "measured": True}
+    return {"beta_c": float(np.mean([c["beta_c"] for c in crossings])),
+            "error": float(max(c["error"] for c in crossings)),
+            "error_statistical": float(max(c["error_statistical"] for c in crossings)),
+            "error_systematic": float(max(c["error_systematic"] for c in crossings)), "crossings": crossings}
 
 
 def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5, seed: int = 0,
