@@ -356,8 +356,8 @@ class MainWindow(QMainWindow):
     def cancel_run(self) -> None:
         if self.is_running():
             self.controller.cancel()
-            self.run_panel.cancel_button.setEnabled(False)
-            self.compare.cancel_button.setEnabled(False)
+            self.run_panel.set_cancelling()
+            self.compare.set_cancelling()
             self.statusBar().showMessage("cancelling…")
 
     def _keep(self, traj: Trajectory) -> None:

@@ -93,6 +93,10 @@ class RunPanel(QWidget):
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 
+    def set_cancelling(self) -> None:
+        """Cancel was pressed: the run ends after its current step."""
+        self.cancel_button.setEnabled(False)
+
     def _sampler_changed(self) -> None:
         sampler = self.sampler_box.currentData()
         if self._model is not None and sampler in self._model.samplers:

@@ -36,7 +36,7 @@ def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None =
     tab = {"trajectory": win.view, "scales": win.scales, "compare": win.compare, "statistics": win.statistics}[view]
     if view == "compare":
         if run.get("pair") is not None:
-            win.compare.pair_box.setCurrentIndex(int(run["pair"]))
+            win.compare.choose_pair(int(run["pair"]))
         started = win.start_compare()
     else:
         started = win.start_run()
@@ -51,7 +51,7 @@ def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None =
     if view != "compare":
         win.view.go(len(win.view.frames) // 2 if step is None else step)
     elif step is not None:
-        win.compare.slider.setValue(step)
+        win.compare.show_step_of_both(step)
     for _ in range(10):
         app.processEvents()
     atomic_write(out, lambda f: f.write(_png_bytes(win.grab())))

@@ -86,6 +86,12 @@ def describe(ckpt: "Checkpoint") -> str:
     if t:
         lines.append(f"  training  steps={t.get('steps')} batch={t.get('batch')} lr={t.get('lr')} seed={t.get('seed')} "
                      f"final_loss={t.get('final_loss')} device={t.get('device')}")
+        curve = t.get("monitor") or []
+        if curve:
+            level = next(iter(curve[0]["mse"]))
+            rows = sorted(set(range(0, len(curve), max(1, len(curve) // 8))) | {len(curve) - 1})
+            lines.append(f"  monitor   training-set MSE of x0_hat at s = {level}, by step: "
+                         + ", ".join(f"{curve[i]['step']}: {curve[i]['mse'][level]:.2e}" for i in rows))
         if t.get("command"):
             lines.append(f"  made by   {t['command']}")
     lines.append(f"  version   {s.get('version')}")

@@ -155,6 +155,16 @@ class CompareView(QWidget):
     def add_frame(self, frame) -> None:
         self.frames.append(frame)
 
+    def set_cancelling(self) -> None:
+        self.cancel_button.setEnabled(False)
+
+    def choose_pair(self, index: int) -> None:
+        self.pair_box.setCurrentIndex(index)
+
+    def show_step_of_both(self, k: int) -> None:
+        """Show step k of both runs (the slider follows)."""
+        self.slider.setValue(k)
+
     def show_stopped(self, note: str) -> None:
         """A cancelled or failed comparison: nothing to analyse."""
         self.running(False)
