@@ -396,11 +396,11 @@ def cmd_stats(args) -> int:
             check_output(out)
     model = open_model(args.checkpoint)
     spec = _spec(args).resolved(model)
+    data = model.data
+    ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)[: spec.n]
     bar = _progress(spec.n, "sampling")
     gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
     bar.close()
-    data = model.data
-    ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)[: spec.n]
     res = stats.compare(gen, ref)
     res |= {"checkpoint": model.name, "sampler": spec.sampler, "steps": spec.steps, "reference": args.reference}
     print(stats.format_table(res))

@@ -37,7 +37,7 @@ from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
 from explorer.core import checkpoint
 from explorer.core.errors import ExplorerError
-from explorer.core.generalization import compare_run
+from explorer.core.generalization import compare_run, pair_specs
 from explorer.core.models import Model, RunSpec, open_model, run_meta
 from explorer.core.trajectory import Frame, NumpyFrame, Trajectory
 
@@ -228,7 +228,8 @@ class MainWindow(QMainWindow):
     def compare_dialog(self) -> None:
         paths = []
         for side in ("S1", "S2"):
-            path, _ = QFileDialog.getOpenFileName(self, f"The {side} model", "", "Models (*.safetensors index.json)")
+            path, _ = QFileDialog.getOpenFileName(self, f"The {side} model", "",
+                                                  "Models (*.safetensors index.json);;All files (*)")
             if not path:
                 return
             paths.append(path)
@@ -321,7 +322,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.view)
 
         def returned(traj: Trajectory, frames: list) -> None:
-            self._keep(Trajectory(frames=frames, meta={**run_meta(model, spec), **traj.meta}))
+            self._keep(traj)
             self.statistics.show_samples(np.asarray(frames[-1].x0_hat), model.data.get("stats"))
 
         def stopped(note: str, frames: list) -> None:
@@ -342,6 +343,11 @@ class MainWindow(QMainWindow):
         n, k = self.compare.settings()
         spec = self._spec(model1, n=n, keep_frames=False)
         if spec is None:
+            return False
+        try:
+            pair_specs(model1, model2, spec)
+        except ExplorerError as e:
+            self.show_message(f"Could not compare the pair. {e}")
             return False
         count = model1.frame_count(spec)
         self.compare.running(True)
@@ -411,6 +417,9 @@ class MainWindow(QMainWindow):
             self.open_run(path)
 
     def open_run(self, path) -> bool:
+        if self.is_running():
+            self.show_message("Cancel the current run before opening another.")
+            return False
         try:
             traj = Trajectory.load_npz(path)
         except ExplorerError as e:
@@ -432,7 +441,10 @@ class MainWindow(QMainWindow):
                 if answer != QMessageBox.Yes:
                     event.ignore()
                     return
-            self.controller.stop()
+            if not self.controller.stop():
+                self.show_message("The run did not stop within 30 s; explorer will close when its step ends.")
+                event.ignore()
+                return
         self.save_settings()
         event.accept()
 

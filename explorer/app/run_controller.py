@@ -5,7 +5,6 @@ worker drains it in a QThread, moves each Frame to CPU numpy once (read-only) an
 nothing emitted is mutated. Cancel is checked after every frame, so a run stops within one step.
 
 Signals, in the GUI thread, modelled on napari's thread_worker:
-    started(total)            total frames expected, 0 when unknown
     yielded(frame)            each NumpyFrame, in order
     returned(result, frames)  the generator's return value (a Trajectory of the numpy frames, or
                               whatever else it returns) and every frame
@@ -88,7 +87,6 @@ class RunWorker(QObject):
 class RunController(QObject):
     """One run at a time; see the module docstring for its signals."""
 
-    started = Signal(int)
     yielded = Signal(object)
     returned = Signal(object, list)
     errored = Signal(str, list)
@@ -114,7 +112,7 @@ class RunController(QObject):
     @property
     def frames_made(self) -> int:
         """Frames the worker has made (ahead of those delivered while signals are queued)."""
-        return self._worker.made if self._worker is not None else len(self._frames)
+        return self._worker.made if self._worker is not None else self.count
 
     @property
     def elapsed(self) -> float:
@@ -146,7 +144,6 @@ class RunController(QObject):
         self._worker.aborted.connect(self._on_aborted)
         self._thread.finished.connect(self._on_thread_finished)
         self.started_at = time.perf_counter()
-        self.started.emit(self.total)
         self._thread.start()
         return True
 

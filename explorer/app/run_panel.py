@@ -78,16 +78,18 @@ class RunPanel(QWidget):
             self.device_box.setCurrentText(device)
 
     def set_model(self, model: Model) -> None:
-        """Offer the samplers `model` runs (others greyed out; unknown ones added); when the chosen
-        sampler is not among them, choose the model's first with its default steps."""
-        self._model = model
+        """Offer the samplers `model` runs (others greyed out; unknown ones added). A model of
+        another kind than the last one, or a sampler it does not run, brings the model's own
+        default sampler and steps (as `explorer sample` uses); the same kind keeps the settings."""
+        previous, self._model = self._model, model
         for key in model.samplers:
             if self.sampler_box.findData(key) < 0:
                 self.sampler_box.addItem(samplers.LABELS.get(key, key), key)
         for i in range(self.sampler_box.count()):
             self.sampler_box.model().item(i).setEnabled(self.sampler_box.itemData(i) in model.samplers)
-        if self.sampler_box.currentData() not in model.samplers:
+        if self.sampler_box.currentData() not in model.samplers or (previous is not None and previous.kind != model.kind):
             self.sampler_box.setCurrentIndex(self.sampler_box.findData(model.samplers[0]))
+            self._sampler_changed()
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Generator
 
 from explorer.core import checkpoint, samplers
+from explorer.core.data import colormap_for
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.trajectory import Frame, Trajectory
-
-FIELDS = ("phi4",)          # data sets of signed fields, shown with a diverging colour map
 
 
 @dataclass
@@ -60,7 +59,7 @@ class DiffusionModel:
 
     @property
     def display(self) -> DisplayHints:
-        return DisplayHints(colormap="diverging" if self.data.get("name") in FIELDS else "grey")
+        return DisplayHints(colormap=colormap_for(self.data))
 
     def default_steps(self, sampler: str) -> int:
         return samplers.DEFAULT_STEPS[sampler]

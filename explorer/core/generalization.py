@@ -25,12 +25,17 @@ MEMORISED_COSINE = 0.95
 L2_RATIO = 1 / 3
 
 
+def pair_specs(model1: Model, model2: Model, spec: RunSpec) -> tuple[RunSpec, RunSpec]:
+    """`spec` checked against both models (a UsageError before any work)."""
+    if model1.image_shape != model2.image_shape:
+        raise UsageError(f"the two models make different images: {model1.image_shape} and {model2.image_shape}")
+    return spec.resolved(model1), spec.resolved(model2)
+
+
 def _same_noise(model1: Model, model2: Model, spec: RunSpec):
     """Yields the S1 frames, then the S2 frames, of one spec: the same seed gives both runs the
     same initial noise (and the same SDE increments). Returns both trajectories."""
-    if model1.image_shape != model2.image_shape:
-        raise UsageError(f"the two models make different images: {model1.image_shape} and {model2.image_shape}")
-    spec1, spec2 = spec.resolved(model1), spec.resolved(model2)
+    spec1, spec2 = pair_specs(model1, model2, spec)
     traj1 = yield from model1.run(spec1)
     traj2 = yield from model2.run(spec2)
     return traj1, traj2
@@ -136,6 +141,7 @@ def compare(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: 
     """Run both models from the same noise and analyse their samples against both training sets:
     `compare_run` drained, as {"summary", "samples", "baseline", "models", "seconds", "trajectories"}."""
     t0 = time.perf_counter()
+    pair_specs(model1, model2, spec)
     res = drain(compare_run(model1, model2, spec, k, threshold))
     traj1, _ = res["trajectories"]
     return {**res["analysis"], "baseline": res["baseline"], "trajectories": res["trajectories"],
@@ -180,7 +186,8 @@ def compare_run(model1: Model, model2: Model, spec: RunSpec, k: int = 3, thresho
     """The S1/S2 run as one generator: yields the S1 frames, then the S2 frames (same noise),
     and returns {"analysis", "baseline", "n_frames_s1", "neighbours": {side: (B, k, C, H, W) own
     nearest training images by cosine}, "meta", "trajectories"}."""
-    train1, train2 = training_images(model1), training_images(model2)       # a bad record fails before the runs
+    pair_specs(model1, model2, spec)                                          # bad input fails before any work
+    train1, train2 = training_images(model1), training_images(model2)
     trajs = yield from _same_noise(model1, model2, spec)
     s1, s2 = (torch.as_tensor(t.sample).detach().cpu().float().numpy() for t in trajs)
     res = analyse(s1, s2, train1, train2, k, threshold)

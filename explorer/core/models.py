@@ -127,12 +127,13 @@ def run_meta(model: Model, spec: RunSpec) -> dict:
 def final_samples(model: Model, spec: RunSpec, batch: int = 256, progress: Callable[[int, int], None] | None = None
                   ) -> np.ndarray:
     """Only the final samples (spec.n, C, H, W) float32, made in chunks of `batch` with no frames
-    kept. Chunk i uses seed + i, so n and batch together fix the result."""
+    kept. Chunk i uses seed + 2 i (a run draws its noise from its seed and its SDE increments
+    from seed + 1, so chunks share no random stream); n and batch together fix the result."""
     spec = spec.resolved(model)
     out = []
     for i, start in enumerate(range(0, spec.n, batch)):
         m = min(batch, spec.n - start)
-        traj = drain(model.run(replace(spec, n=m, seed=spec.seed + i, x_init=None, keep_frames=False)))
+        traj = drain(model.run(replace(spec, n=m, seed=spec.seed + 2 * i, x_init=None, keep_frames=False)))
         out.append(np.asarray(traj.sample, np.float32))
         if progress:
             progress(start + m, spec.n)

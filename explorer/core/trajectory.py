@@ -27,7 +27,8 @@ class Frame(Generic[ArrayT]):
 
     step: index along the run; t, sigma: OU time and noise level sigma(t) = sqrt(1 - e^{-2t})
     of x_t; x_t: the state (B, C, H, W); x0_hat: the denoiser's estimate E[x_0 | x_t]
-    (B, C, H, W); scale: the wavelet scale j for a WCRG run (j = 0 finest), None otherwise.
+    (B, C, H, W); scale: for a WCRG run the scale j being generated (J for the coarse x_J
+    and then the details of scale J, ..., 1 for the finest details), None otherwise.
     """
 
     step: int

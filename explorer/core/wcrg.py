@@ -28,12 +28,12 @@ import torch
 
 from explorer import __version__
 from explorer.core import checkpoint, samplers, wavelets
-from explorer.core.errors import CheckpointError, ConfigError
+from explorer.core.data import colormap_for
+from explorer.core.errors import CheckpointError, ConfigError, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.trajectory import Frame, Trajectory
 
 DEFAULT_STEPS = 20          # per scale, for every sampler
-FIELDS = ("phi4",)          # data sets of signed fields, shown with a diverging colour map
 
 FORMAT = "explorer-wcrg"
 
@@ -97,7 +97,7 @@ class WCRGModel:
 
     @property
     def display(self) -> DisplayHints:
-        return DisplayHints(colormap="diverging" if self.data.get("name") in FIELDS else "grey", J=self.J,
+        return DisplayHints(colormap=colormap_for(self.data), J=self.J,
                             wavelet=self.wavelet)
 
     def default_steps(self, sampler: str) -> int:
@@ -117,6 +117,8 @@ class WCRGModel:
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """Coarse to fine with spec.steps steps at every scale (see `generate`)."""
         spec = spec.resolved(self)
+        if spec.x_init is not None:
+            raise UsageError("a WCRG run draws its own noise at every scale from the seed; give a seed, not x_init")
         return generate(self, spec.n, spec.sampler, spec.steps, None, spec.seed, spec.device, spec.final_denoise,
                         spec.keep_frames)
 

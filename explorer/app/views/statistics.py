@@ -65,7 +65,7 @@ def save_plot(path, samples: np.ndarray, reference: dict, title: str = "", label
 
     from PySide6.QtWidgets import QApplication
 
-    from explorer.core.export import atomic_write
+    from explorer.core.io import atomic_write
 
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -26,6 +26,12 @@ from explorer.core.errors import DataError
 DUPLICATE_COSINE = 0.95
 SPLITS = ("S1", "S2", "all")
 PHI4_S2_SEED = 104729               # S2's phi4 chains are seeded apart from S1's
+FIELDS = ("phi4",)                  # data sets of signed fields, shown with a diverging colour map
+
+
+def colormap_for(data: dict) -> str:
+    """The colour map a data record's samples are shown with: diverging for signed fields."""
+    return "diverging" if data.get("name") in FIELDS else "grey"
 
 
 def cache_dir() -> Path:
@@ -38,7 +44,7 @@ def cache_dir() -> Path:
 
 def cached_array(kind: str, key: dict, make: Callable[[], np.ndarray]) -> np.ndarray:
     """Load `kind`-<hash(key)>.npy from the cache, or make it, store it atomically and return it."""
-    from explorer.core.export import atomic_write
+    from explorer.core.io import atomic_write
 
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     path = cache_dir() / f"{kind}-{digest}.npy"
