@@ -260,6 +260,15 @@ class MainWindow(QMainWindow):
     def set_model(self, model: Model) -> None:
         """Show `model` and make it the one Run runs."""
         self.model = model
+        if self.trajectory is not None and self.trajectory.meta.get("checkpoint_sha256") != model.sha256:
+            self.trajectory = None                              # another model's run: not shown under this one
+            self.view.clear(f"{model.name} loaded: press Run")
+            self.statistics.clear()
+            self.scales.clear()
+            self._refresh_export_actions()
+        elif self.trajectory is None:
+            self.view.clear(f"{model.name} loaded: press Run")
+        self._select_bundled(model.path)
         self.info.setPlainText(model.describe())
         self.setWindowTitle(f"explorer {__version__} — {model.name}")
         hints = model.display
@@ -269,6 +278,14 @@ class MainWindow(QMainWindow):
         self.run_panel.set_model(model)
         self.hide_message()
         self.statusBar().showMessage(f"loaded {model.name}", 5000)
+
+    def _select_bundled(self, path: Path) -> None:
+        """The bundled list shows the loaded model selected (none when it is not bundled)."""
+        self.bundled.clearSelection()
+        for i in range(self.bundled.count()):
+            item = self.bundled.item(i)
+            if Path(item.data(Qt.UserRole)).resolve() == Path(path).resolve():
+                self.bundled.setCurrentItem(item)
 
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()
@@ -315,7 +332,8 @@ class MainWindow(QMainWindow):
             return False
         total = model.frame_count(spec)
         self.trajectory = None
-        self.view.clear()
+        self._run_title = f"{model.name} · {spec.sampler}, {spec.steps} steps, {spec.n} samples, seed {spec.seed}"
+        self.view.clear(self._run_title + " · running…")
         self.view.expect(total or 0)
         self.statistics.clear()
         if self.tabs.currentWidget() is self.compare:
@@ -326,7 +344,7 @@ class MainWindow(QMainWindow):
             self.statistics.show_samples(np.asarray(frames[-1].x0_hat), model.data.get("stats"))
 
         def stopped(note: str, frames: list) -> None:
-            self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)))
+            self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")
 
         return self._start(_Sink(self.view.add_frame, returned, stopped), lambda: factory(model, spec), total, spec.n)
 
@@ -366,9 +384,12 @@ class MainWindow(QMainWindow):
             self.compare.set_cancelling()
             self.statusBar().showMessage("cancelling…")
 
-    def _keep(self, traj: Trajectory) -> None:
+    def _keep(self, traj: Trajectory, note: str = "") -> None:
         """The run's trajectory becomes the one shown and exported."""
         self.trajectory = traj
+        m = traj.meta
+        self.view.set_title(f"{m.get('checkpoint', '?')} · {m.get('sampler', '?')}, {m.get('steps', '?')} steps, "
+                            f"seed {m.get('seed', '?')}{note}")
         self.view.set_frames(traj.frames)
 
     def _on_frame(self, frame: NumpyFrame) -> None:
@@ -397,8 +418,10 @@ class MainWindow(QMainWindow):
         self._sink = None
         self.run_panel.set_running(False)
         self.compare.running(False)
+        n, rate, _ = self.controller.progress()
+        self.rate_label.setText(f"{rate:.1f} steps/s")                # no time left once it has ended
         if self._outcome != "failed":
-            self.statusBar().showMessage(f"{self._outcome}: {self.controller.count} frames in {self.controller.elapsed:.1f} s")
+            self.statusBar().showMessage(f"{self._outcome}: {n} frames in {self.controller.elapsed:.1f} s")
         self._refresh_export_actions()
 
     def show_message(self, text: str) -> None:

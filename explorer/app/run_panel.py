@@ -29,6 +29,7 @@ class RunPanel(QWidget):
             self.sampler_box.addItem(label, key)
         self.sampler_box.currentIndexChanged.connect(self._sampler_changed)
         self.steps_box = QSpinBox(minimum=1, maximum=5000, value=samplers.DEFAULT_STEPS["sde"])
+        self._auto_steps = self.steps_box.value()             # the steps last set for the user, not by them
         self.batch_box = QSpinBox(minimum=1, maximum=1024, value=16)
         self.seed_box = QSpinBox(minimum=0, maximum=2 ** 31 - 1, value=0)
         randomise = QPushButton("Randomise")
@@ -88,6 +89,7 @@ class RunPanel(QWidget):
         for i in range(self.sampler_box.count()):
             self.sampler_box.model().item(i).setEnabled(self.sampler_box.itemData(i) in model.samplers)
         if self.sampler_box.currentData() not in model.samplers or (previous is not None and previous.kind != model.kind):
+            self._auto_steps = self.steps_box.value()          # the model's defaults replace these steps
             self.sampler_box.setCurrentIndex(self.sampler_box.findData(model.samplers[0]))
             self._sampler_changed()
 
@@ -100,11 +102,15 @@ class RunPanel(QWidget):
         self.cancel_button.setEnabled(False)
 
     def _sampler_changed(self) -> None:
+        """A new sampler brings its default steps, unless the user typed a number of their own."""
         sampler = self.sampler_box.currentData()
         if self._model is not None and sampler in self._model.samplers:
-            self.steps_box.setValue(self._model.default_steps(sampler))
-        elif sampler in samplers.DEFAULT_STEPS:
-            self.steps_box.setValue(samplers.DEFAULT_STEPS[sampler])
+            default = self._model.default_steps(sampler)
+        else:
+            default = samplers.DEFAULT_STEPS.get(sampler)
+        if default is not None and self.steps_box.value() == self._auto_steps:
+            self.steps_box.setValue(default)
+            self._auto_steps = default
 
     # --- settings -------------------------------------------------------------------------------------
     def save(self, s: QSettings) -> None:

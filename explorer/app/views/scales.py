@@ -53,6 +53,12 @@ class ScaleView(QWidget):
         """(J, wavelet) as chosen now: what the coarse-to-fine strip export uses."""
         return self.J_box.value(), self.wavelet_box.currentText()
 
+    def clear(self) -> None:
+        self.frame = None
+        self.canvas.clear()
+        self.images = []
+        self.title.setText("no frame yet")
+
     def set_colormap(self, name: str) -> None:
         self.cmap = name
         self.redraw()

@@ -1,16 +1,21 @@
 """The trajectory view: the batch as a grid, x_t beside x0_hat, a slider along the noise level.
 
 It only displays the frames it is given (numpy arrays from the run controller); the mosaic
-layout and the colormaps come from explorer.core.render, so the screen and the exported files agree.
+layout and the colormaps come from explorer.core.render, so the screen and the exported files
+agree. Each panel has its own display range, set automatically on every frame from robust
+percentiles (napari's per-layer contrast limits, Fiji's Auto) unless "lock ranges" holds them
+to compare steps. x_t can be shown as it is or in the data's scale, x_t / α = x0 + (σ/α) z.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
-from explorer.core import render
+from explorer.core import render, schedule
+
+XT_MODES = {"x_t": "x_t  (noisy state)", "x_t / α": "x_t / α = x0 + (σ/α) z  (data scale)"}
 
 
 def color_map(name: str) -> pg.ColorMap:
@@ -19,6 +24,11 @@ def color_map(name: str) -> pg.ColorMap:
     painting 256 ticks on every frame)."""
     lut = render.colormap(name)
     return pg.ColorMap([0.0, 0.5, 1.0], lut[[0, 128, 255]])
+
+
+def snr_sigma(t: float) -> float:
+    """σ/α of a frame's time (0 at t = 0)."""
+    return float(schedule.snr_sigma(t)) if t > 0 else 0.0
 
 
 class TrajectoryView(QWidget):
@@ -33,15 +43,17 @@ class TrajectoryView(QWidget):
         self.follow = True                    # follow the run live until the user scrubs
         self.current = -1
         self._mosaics: tuple[np.ndarray, np.ndarray] | None = None
-        self._range_fixed = False
         self._x_max = 1
+        self._drawing = False                 # True while the view itself sets images and ranges
 
+        self.title = QLabel("no run yet: choose a model and press Run")
+        self.title.setStyleSheet("QLabel { font-weight: bold; }")
         self.canvas = pg.GraphicsLayoutWidget()
-        self.canvas.setBackground("w")
-        self.boxes, self.images = [], []
-        for col, title in enumerate(("x_t  (noisy state)", "x0_hat  (denoiser's estimate)")):
+        self.canvas.setBackground("#e6e6e6")                   # neutral: white tiles stay visible
+        self.boxes, self.images, self.panel_titles = [], [], []
+        for col, title in enumerate((XT_MODES["x_t"], "x0_hat  (denoiser's estimate)")):
+            self.panel_titles.append(self.canvas.addLabel(title, row=0, col=col, color="#333"))
             box = self.canvas.addViewBox(row=1, col=col, lockAspect=True, invertY=True)
-            self.canvas.addLabel(title, row=0, col=col, color="#333")
             img = pg.ImageItem(axisOrder="row-major")
             img.setAutoDownsample(False)
             box.addItem(img)
@@ -51,17 +63,27 @@ class TrajectoryView(QWidget):
         self.boxes[1].setYLink(self.boxes[0])
         self.histogram = pg.HistogramLUTItem(image=self.images[1])
         self.canvas.addItem(self.histogram, row=1, col=2)
+        layout_ = self.canvas.ci.layout
+        for col, stretch in ((0, 1), (1, 1), (2, 0)):                # both panels the same size
+            layout_.setColumnStretchFactor(col, stretch)
         self.histogram.gradient.showTicks(False)
-        self.histogram.sigLevelsChanged.connect(self._sync_display_range)
-        self.histogram.sigLookupTableChanged.connect(self._sync_display_range)
+        self.histogram.sigLevelsChanged.connect(self._histogram_moved)
+        self.histogram.sigLookupTableChanged.connect(self._apply_lut)
 
         self.sigma_plot = pg.PlotWidget(background="w")
-        self.sigma_plot.setFixedHeight(110)
-        self.sigma_plot.setLabel("left", "σ")
-        self.sigma_plot.setYRange(0, 1.02, padding=0)
+        self.sigma_plot.setFixedHeight(120)
+        self.sigma_plot.setLogMode(x=False, y=True)
+        self.sigma_plot.setLabel("left", "σ/α")
         self.sigma_plot.setLabel("bottom", "step")
+        self.sigma_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.sigma_plot.setMouseEnabled(False, False)
+        self.sigma_plot.setXRange(0, 1, padding=0.02)
+        self.sigma_plot.setYRange(-1.5, 2.7, padding=0)           # log10 of σ/α from 0.03 to 500
         self.sigma_curve = self.sigma_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
+        self.forms = pg.LinearRegionItem((-1, 0.3), orientation="horizontal", movable=False,
+                                         brush=pg.mkBrush(255, 200, 0, 40), pen=pg.mkPen(None))
+        self.forms.setToolTip("0.1 ≤ σ/α ≤ 2: where the image forms")
+        self.sigma_plot.addItem(self.forms)
         self.marker = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#d62728", width=2))
         self.sigma_plot.addItem(self.marker)
 
@@ -70,8 +92,8 @@ class TrajectoryView(QWidget):
         self.slider.setFocusPolicy(Qt.NoFocus)
         self.slider.valueChanged.connect(self._slider_moved)
         self.slider.sliderPressed.connect(self._user_scrubs)
-        self.label = QLabel("no run yet: choose a model and press Run")
-        self.label.setMinimumWidth(360)
+        self.label = QLabel("")
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # its text never resizes the row
         self.play_button = QPushButton("Play")
         self.play_button.setFocusPolicy(Qt.NoFocus)
         self.play_button.clicked.connect(self.toggle_play)
@@ -79,36 +101,47 @@ class TrajectoryView(QWidget):
         self.colormap_box.addItems(list(render.COLORMAPS))
         self.colormap_box.setFocusPolicy(Qt.NoFocus)
         self.colormap_box.currentTextChanged.connect(self.set_colormap)
-        self.auto_range = QPushButton("Auto range")
-        self.auto_range.setToolTip("Reset the display range to the 0.5-99.5 percentiles of x0_hat")
-        self.auto_range.setFocusPolicy(Qt.NoFocus)
-        self.auto_range.clicked.connect(self.reset_display_range)
+        self.xt_box = QComboBox()
+        self.xt_box.addItems(list(XT_MODES))
+        self.xt_box.setToolTip("x_t as the sampler holds it, or divided by α(t): the data's scale")
+        self.xt_box.setFocusPolicy(Qt.NoFocus)
+        self.xt_box.currentTextChanged.connect(self._xt_mode_changed)
+        self.lock_box = QCheckBox("lock ranges")
+        self.lock_box.setToolTip("Hold both panels' display ranges while scrubbing (to compare steps); "
+                                 "unlocked, each frame gets its own robust range")
+        self.lock_box.setFocusPolicy(Qt.NoFocus)
+        self.lock_box.toggled.connect(self._lock_toggled)
+        self.reset_button = QPushButton("Reset view")
+        self.reset_button.setFocusPolicy(Qt.NoFocus)
+        self.reset_button.clicked.connect(self.reset_view)
         self.readout = QLabel(" ")
-        self.readout.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        self.readout.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
 
         self.scale_slider = QSlider(Qt.Horizontal)             # WCRG runs: jump to the end of scale j
         self.scale_slider.setFocusPolicy(Qt.NoFocus)
-        self.scale_slider.setMaximumWidth(140)
+        self.scale_slider.setFixedWidth(120)
         self.scale_slider.setInvertedAppearance(True)         # coarse (large j) on the left
         self.scale_slider.valueChanged.connect(self._scale_moved)
         self.scale_label = QLabel("")
         for w in (self.scale_slider, self.scale_label):
             w.hide()
-        controls = QHBoxLayout()
-        controls.addWidget(self.play_button)
-        controls.addWidget(self.scale_label)
-        controls.addWidget(self.scale_slider)
-        controls.addWidget(self.slider, 1)
-        controls.addWidget(self.label)
+        steps = QHBoxLayout()
+        steps.addWidget(self.play_button)
+        steps.addWidget(self.slider, 1)
+        where = QHBoxLayout()
+        where.addWidget(self.scale_label)
+        where.addWidget(self.scale_slider)
+        where.addWidget(self.label, 1)
         tools = QHBoxLayout()
-        tools.addWidget(QLabel("colormap"))
-        tools.addWidget(self.colormap_box)
-        tools.addWidget(self.auto_range)
+        for w in (QLabel("colormap"), self.colormap_box, QLabel("show"), self.xt_box, self.lock_box, self.reset_button):
+            tools.addWidget(w)
         tools.addWidget(self.readout, 1)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
         layout.addWidget(self.canvas, 1)
         layout.addLayout(tools)
-        layout.addLayout(controls)
+        layout.addLayout(steps)
+        layout.addLayout(where)
         layout.addWidget(self.sigma_plot)
         self.setFocusPolicy(Qt.StrongFocus)
 
@@ -116,15 +149,17 @@ class TrajectoryView(QWidget):
         self._redraw_timer.timeout.connect(self._catch_up)
         self._play_timer = QTimer(self, interval=80)
         self._play_timer.timeout.connect(self._play_step)
+        self._refit_timer = QTimer(self, singleShot=True, interval=50)
+        self._refit_timer.timeout.connect(self.reset_view)
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
         self.set_colormap("grey")
 
     # --- frames in -------------------------------------------------------------------------
-    def clear(self) -> None:
+    def clear(self, title: str = "") -> None:
+        """Forget the frames shown; `title` says what comes next (or why the view is empty)."""
         self.frames = []
         self.follow = True
         self.current = -1
-        self._range_fixed = False
         self._mosaics = None
         self.slider.blockSignals(True)
         self.slider.setRange(0, 0)
@@ -132,7 +167,15 @@ class TrajectoryView(QWidget):
         for img in self.images:
             img.clear()
         self.sigma_curve.setData([], [])
-        self.label.setText("running…")
+        self.expect(0)
+        self.label.setText("")
+        self.readout.setText(" ")
+        self._update_scale_slider()
+        self.title.setText(title)
+
+    def set_title(self, text: str) -> None:
+        """What the frames are: model, sampler, steps, seed."""
+        self.title.setText(text)
 
     def add_frame(self, frame) -> None:
         """A frame of the live run: stored now, drawn at the next redraw tick."""
@@ -152,8 +195,10 @@ class TrajectoryView(QWidget):
         self.slider.blockSignals(True)
         self.slider.setRange(0, n - 1)
         self.slider.blockSignals(False)
-        self.sigma_curve.setData(np.arange(n), np.array([f.sigma for f in self.frames]))
-        if n - 1 > self._x_max:                          # rescale the step axis only when it overflows
+        s = np.array([snr_sigma(f.t) for f in self.frames])
+        ok = s > 0                                              # log axis: the t = 0 frame has none
+        self.sigma_curve.setData(np.arange(n)[ok], s[ok])
+        if n - 1 > self._x_max:                                 # rescale the step axis only when it overflows
             self.expect(max(n, 2 * self._x_max))
         if self.follow:
             self.show_step(n - 1)
@@ -166,20 +211,31 @@ class TrajectoryView(QWidget):
         self.sigma_plot.setXRange(0, self._x_max, padding=0.02)
 
     # --- showing a step ----------------------------------------------------------------------
+    def _xt(self, f) -> np.ndarray:
+        x = np.asarray(f.x_t)
+        return x / np.exp(-f.t) if self.xt_box.currentText() == "x_t / α" else x
+
     def show_step(self, k: int) -> None:
         if not self.frames:
             return
         k = int(np.clip(k, 0, len(self.frames) - 1))
         f = self.frames[k]
-        self._mosaics = (render.tile(np.asarray(f.x_t)), render.tile(np.asarray(f.x0_hat)))
-        if not self._range_fixed:
-            self.reset_display_range()
-        shown = self.histogram.getLevels()
+        self._mosaics = (render.tile(self._xt(f)), render.tile(np.asarray(f.x0_hat)))
         reshaped = self.images[0].image is None or self.images[0].image.shape != self._mosaics[0].shape
-        for img, m in zip(self.images, self._mosaics):
-            img.setImage(m, autoLevels=False, levels=shown)
+        if self.lock_box.isChecked():
+            ranges = (self.images[0].getLevels(), self.histogram.getLevels())
+        else:
+            ranges = tuple(self._auto_range(m) for m in self._mosaics)
+        self._drawing = True
+        try:
+            for img, m, r in zip(self.images, self._mosaics, ranges):
+                img.setImage(m, autoLevels=False, levels=r)
+            self.histogram.setLevels(*ranges[1])
+            self.images[0].setLevels(ranges[0])
+        finally:
+            self._drawing = False
         if reshaped:
-            self.boxes[0].autoRange(padding=0.02)
+            self.reset_view()
         self.current = k
         self.slider.blockSignals(True)
         self.slider.setValue(k)
@@ -188,6 +244,19 @@ class TrajectoryView(QWidget):
         self._update_label()
         self._update_scale_slider()
         self.step_changed.emit(k)
+
+    def _auto_range(self, mosaic: np.ndarray) -> tuple[float, float]:
+        values = mosaic[np.isfinite(mosaic)]
+        return render.default_display_range(values, self.colormap_box.currentText() == "diverging")
+
+    def reset_view(self) -> None:
+        """Fit the whole grid in the panels."""
+        if self._mosaics is not None:
+            self.boxes[0].autoRange(padding=0.02)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._refit_timer.start()                               # after the layout has settled
 
     def _scales(self) -> list[int]:
         return sorted({f.scale for f in self.frames if f.scale is not None}, reverse=True)
@@ -201,7 +270,7 @@ class TrajectoryView(QWidget):
         scales = self._scales()
         for w in (self.scale_slider, self.scale_label):
             w.setVisible(bool(scales))
-        if scales:
+        if scales and self.current >= 0:
             self.scale_slider.blockSignals(True)
             self.scale_slider.setRange(min(scales), max(scales))
             if self.frames[self.current].scale is not None:
@@ -213,46 +282,53 @@ class TrajectoryView(QWidget):
         if self.current < 0:
             return
         f = self.frames[self.current]
-        scale = "" if f.scale is None else f"   scale j={f.scale}"
         live = "" if self.follow else "   (scrubbing: End follows the run)"
-        self.label.setText(f"step {self.current}/{len(self.frames) - 1}   σ = {f.sigma:.4g}   t = {f.t:.4g}{scale}{live}")
+        self.label.setText(f"step {self.current}/{len(self.frames) - 1}   σ/α = {snr_sigma(f.t):.3g}   "
+                           f"σ = {f.sigma:.3g}   t = {f.t:.3g}{live}")
 
     def displayed(self) -> tuple[np.ndarray, np.ndarray]:
         """The (x_t, x0_hat) mosaics on screen now."""
         return tuple(img.image for img in self.images)
 
+    def ranges(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The display ranges of the (x_t, x0_hat) panels now."""
+        return tuple(tuple(float(v) for v in img.getLevels()) for img in self.images)
+
     # --- display range and colormap ---------------------------------------------------------------
     def display(self) -> tuple[tuple[float, float], str]:
-        """(display_range, colormap) as shown now: what the exports use."""
+        """(display_range of x0_hat, colormap) as shown now: what the exports use."""
         lo, hi = self.histogram.getLevels()
         return (float(lo), float(hi)), self.colormap_box.currentText()
-
-    def reset_display_range(self) -> None:
-        if self._mosaics is None:
-            return
-        values = self._mosaics[1][np.isfinite(self._mosaics[1])]
-        lo, hi = render.default_display_range(values, self.colormap_box.currentText() == "diverging")
-        old_lo, old_hi = self.histogram.getLevels()
-        if max(abs(lo - old_lo), abs(hi - old_hi)) > 0.05 * (hi - lo):    # skip repaints for tiny changes
-            self.histogram.setLevels(lo, hi)
-        self._range_fixed = self.current >= 0 and not self.follow
 
     def set_colormap(self, name: str) -> None:
         if self.colormap_box.currentText() != name:
             self.colormap_box.setCurrentText(name)
             return
         self.histogram.gradient.setColorMap(color_map(name))
-        self._range_fixed = False
-        self.reset_display_range()
+        self.show_step(self.current)
 
-    def _sync_display_range(self, *_):
-        shown = self.histogram.getLevels()
+    def _apply_lut(self, *_):
         lut = self.histogram.getLookupTable(n=256)
         for img in self.images:
-            img.setLevels(shown)
             img.setLookupTable(lut)
-        if self.sender() is self.histogram and self.current >= 0 and not self.follow:
-            self._range_fixed = True
+
+    def _histogram_moved(self, *_):
+        """The user dragged x0_hat's range: hold it (and x_t's) until unlocked."""
+        if self._drawing:
+            return
+        self.images[1].setLevels(self.histogram.getLevels())
+        if self.current >= 0 and not self.lock_box.isChecked():
+            self.lock_box.setChecked(True)
+
+    def _lock_toggled(self, locked: bool) -> None:
+        if not locked:
+            self.show_step(self.current)                        # back to automatic ranges
+
+    def _xt_mode_changed(self, mode: str) -> None:
+        self.panel_titles[0].setText(XT_MODES[mode], color="#333")
+        if self.lock_box.isChecked():
+            self.lock_box.setChecked(False)                     # a new quantity needs a new range
+        self.show_step(self.current)
 
     # --- scrubbing -------------------------------------------------------------------------------
     def _user_scrubs(self) -> None:
@@ -303,16 +379,15 @@ class TrajectoryView(QWidget):
     def _mouse_moved(self, pos) -> None:
         if self._mosaics is None:
             return
-        for name, box, m in zip(("x_t", "x0_hat"), self.boxes, self._mosaics):
+        for name, box, m in zip((self.xt_box.currentText(), "x0_hat"), self.boxes, self._mosaics):
             if box.sceneBoundingRect().contains(pos):
                 p = box.mapSceneToView(pos)
                 r, c = int(np.floor(p.y())), int(np.floor(p.x()))
                 if 0 <= r < m.shape[0] and 0 <= c < m.shape[1] and np.isfinite(m[r, c]).all():
-                    b, c_, h, w = np.asarray(self.frames[self.current].x_t).shape
+                    b, _, h, w = np.asarray(self.frames[self.current].x_t).shape
                     cols = int(np.ceil(np.sqrt(b)))
                     sample = (r // (h + 1)) * cols + c // (w + 1)
-                    value = m[r, c] if m.ndim == 2 else m[r, c].tolist()
-                    self.readout.setText(f"{name}  sample {sample}  pixel ({r % (h + 1)}, {c % (w + 1)})  "
-                                         f"value {np.round(value, 4)}")
+                    value = ", ".join(f"{v:.4g}" for v in np.atleast_1d(m[r, c]))
+                    self.readout.setText(f"{name}  sample {sample}  pixel ({r % (h + 1)}, {c % (w + 1)})  value {value}")
                     return
         self.readout.setText(" ")

@@ -1,0 +1,114 @@
+"""What a person sees: readable panels at every step, no stale state, controls that keep what was typed."""
+import os
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from explorer.core import checkpoint
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_ckpt):
+    from explorer.app.main_window import MainWindow
+    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    win.ask_before_closing_a_run = False
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.controller.stop()
+
+
+def run(qtbot, win, **spec):
+    win.run_panel.set_spec(device="cpu", **spec)
+    assert win.start_run()
+    qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=60000)
+
+
+def saturated(mosaic: np.ndarray, levels) -> float:
+    """The fraction of pixels clipped: beyond the display range, so their differences are lost."""
+    v = mosaic[np.isfinite(mosaic)]
+    lo, hi = levels
+    return float(((v < lo) | (v > hi)).mean())
+
+
+def test_x_t_is_readable_at_every_stage_of_a_run(qtbot, window):
+    run(qtbot, window, sampler="sde", steps=100, n=16, seed=0)
+    view = window.view
+    for fraction in (0.25, 0.5, 0.75):
+        view.go(int(fraction * 100))
+        (xt, x0), (r_xt, r_x0) = view.displayed(), view.ranges()
+        print(f"{fraction:.0%}: saturated x_t {saturated(xt, r_xt):.1%}, x0_hat {saturated(x0, r_x0):.1%}")
+        assert saturated(xt, r_xt) < 0.2 and saturated(x0, r_x0) < 0.2
+
+
+def test_lock_holds_the_ranges_and_data_scale_divides_by_alpha(qtbot, window):
+    run(qtbot, window, sampler="ddim", steps=20, n=4, seed=1)
+    view = window.view
+    view.go(5)
+    view.lock_box.setChecked(True)
+    held = view.ranges()
+    view.go(15)
+    assert view.ranges() == held
+    view.lock_box.setChecked(False)
+    assert view.ranges() != held
+    view.xt_box.setCurrentText("x_t / α")
+    f = view.frames[15]
+    from explorer.core import render
+    assert np.allclose(view.displayed()[0], render.tile(np.asarray(f.x_t) / np.exp(-f.t)), equal_nan=True)
+    assert "data scale" in view.panel_titles[0].text
+
+
+def test_loading_another_model_clears_the_old_run(qtbot, window, tiny_ckpt, tmp_path):
+    from conftest import make_tiny_checkpoint
+    run(qtbot, window, sampler="ddim", steps=4, n=2, seed=0)
+    assert window.trajectory is not None and "tiny" in window.view.title.text()
+    other = make_tiny_checkpoint(tmp_path / "other.safetensors", split="S2", seed=3)
+    assert window.open_checkpoint(other.path)
+    assert window.trajectory is None and window.view.frames == [] and window.view.displayed()[0] is None
+    assert "other" in window.view.title.text() and window.statistics.result is None
+    assert not any(a.isEnabled() for a in window.exports.actions)
+    assert window.open_checkpoint(tiny_ckpt.path)                       # its own runs are kept for a model
+
+
+def test_the_bundled_list_follows_the_loaded_model(qtbot, window):
+    entries = checkpoint.bundled_index()
+    if len(entries) < 2:
+        pytest.skip("needs two bundled models")
+    path = checkpoint.bundled_dir() / entries[1]["file"]
+    assert window.open_checkpoint(path)
+    assert window.bundled.currentItem().text().startswith(entries[1]["name"])
+    window.open_checkpoint(window.settings.value("recent")[-1])         # a model that is not bundled
+    assert not window.bundled.selectedItems()
+
+
+def test_typed_steps_survive_a_sampler_change(qtbot, window):
+    panel = window.run_panel
+    panel.set_spec(sampler="sde")
+    assert panel.steps_box.value() == 100                                # the default, set for the user
+    panel.set_spec(sampler="ddim")
+    assert panel.steps_box.value() == 50
+    panel.steps_box.setValue(40)                                         # typed by the user
+    panel.set_spec(sampler="ascent")
+    panel.set_spec(sampler="ode")
+    assert panel.steps_box.value() == 40
+
+
+def test_no_time_left_is_shown_after_a_cancel(qtbot, window):
+    window.run_panel.set_spec(sampler="sde", steps=400, n=2, device="cpu")
+    assert window.start_run()
+    qtbot.waitUntil(lambda: window.controller.frames_made >= 3, timeout=30000)
+    window.cancel_run()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=30000)
+    assert "left" not in window.rate_label.text() and "cancelled" in window.statusBar().currentMessage()
+    assert "cancelled after" in window.view.title.text()
+
+
+def test_exports_have_the_usual_permissions(qtbot, window, tmp_path):
+    run(qtbot, window, sampler="ddim", steps=3, n=2, seed=0)
+    mask = os.umask(0)
+    os.umask(mask)
+    png = window.exports.png(tmp_path / "f.png")
+    assert (png.stat().st_mode & 0o777) == 0o666 & ~mask
