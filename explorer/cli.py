@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 
 def _progress(total: int | None, desc: str):
-    from tqdm import tqdm
-    return tqdm(total=total, desc=desc, file=sys.stderr, unit="step", dynamic_ncols=True)
+    from explorer.core.io import progress_bar
+    return progress_bar(total, desc)
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -76,9 +76,16 @@ def _data_record(args) -> dict:
     data = {"name": "user" if args.data not in ("shapes", "phi4") else args.data, "n": args.n,
             "split": args.split, "seed": args.data_seed, "params": params}
     if data["name"] == "user":
+        from explorer.core.data import user
         data["path"] = str(Path(args.data).resolve())
         data["params"].setdefault("size", args.size)
+        if args.channels is None:
+            args.channels = user.channels(data["path"])
+            if args.channels == 3:
+                print("explorer: the images are in colour: training with 3 channels (--channels 1 for grey)",
+                      file=sys.stderr)
         data["params"].setdefault("channels", args.channels)
+    args.channels = args.channels or 1
     if data["name"] == "shapes":
         data["params"].setdefault("size", args.size)
     if data["name"] == "phi4":
@@ -196,7 +203,8 @@ def _data_arguments(t) -> None:
     t.add_argument("--n", type=int, required=True, help="training-set size N")
     t.add_argument("--split", choices=["S1", "S2", "all"], default="S1")
     t.add_argument("--size", type=int, default=32)
-    t.add_argument("--channels", type=int, default=1)
+    t.add_argument("--channels", type=int, choices=[1, 3], default=None,
+                   help="1 (grey) or 3 (colour); default: 3 for colour images of your own, else 1")
 
 
 def _fit_arguments(t) -> None:
@@ -435,7 +443,8 @@ def cmd_compare(args) -> int:
     sm, b = res["summary"], res["baseline"]
     print(f"median cos(S1,S2) {sm['cos_s1_s2_median']:.3f}; median cos(nearest own) {sm['cos_nearest_own_median']:.3f}; "
           f"memorised (cos >= {sm['threshold']}) {sm['memorised_fraction']:.0%}; "
-          f"fresh-image baseline: median nearest cos {b['median']:.3f}  (M = memorised)")
+          + (f"fresh-image baseline: median nearest cos {b['median']:.3f}" if b else
+             "no fresh-image baseline (the data set has no generator of fresh images)") + "  (M = memorised)")
     if args.json:
         _write_json(args.json, res)
     for traj, out in zip((traj1, traj2), outs):

@@ -112,3 +112,65 @@ def test_exports_have_the_usual_permissions(qtbot, window, tmp_path):
     os.umask(mask)
     png = window.exports.png(tmp_path / "f.png")
     assert (png.stat().st_mode & 0o777) == 0o666 & ~mask
+
+
+def test_an_ascent_says_why_it_stopped(qtbot, window):
+    run(qtbot, window, sampler="ascent", steps=1000, n=2, seed=0)
+    n = len(window.trajectory.frames)
+    assert n < 1000 and "stops by itself" in window.statusBar().currentMessage()
+
+
+def test_models_of_your_own_images_are_compared_without_a_baseline(qtbot, window, tmp_path, capsys):
+    """Two models trained on the user's own images (an array file): no generator of fresh images,
+    so the comparison runs without the baseline and says so, in the CLI and in the window."""
+    from explorer.cli import main
+    from explorer.core.nets import UNetConfig
+    from explorer.core.train import TrainConfig, train_diffusion
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "mine.npy", rng.normal(size=(40, 1, 16, 16)).astype(np.float32))
+    paths = []
+    for split in ("S1", "S2"):
+        data = {"name": "user", "path": str(tmp_path / "mine.npy"), "n": 8, "split": split, "seed": 0,
+                "params": {"size": 16, "channels": 1}}
+        m = train_diffusion(data, UNetConfig(channels=1, size=16, widths=[8, 16]), tmp_path / f"{split}.safetensors",
+                            TrainConfig(steps=2, batch=4, save_every=1000), "cpu", progress=False)
+        paths.append(str(m.path))
+    assert main(["compare", "--s1", paths[0], "--s2", paths[1], "--n", "2", "--steps", "3", "--sampler", "ddim"]) == 0
+    assert "no fresh-image baseline" in capsys.readouterr().out
+    window.compare.add_pair(8, *paths)
+    window.compare.samples_box.setValue(2)
+    window.run_panel.set_spec(sampler="ddim", steps=3, device="cpu")
+    assert window.start_compare()
+    qtbot.waitUntil(lambda: not window.is_running() and window.compare.result is not None, timeout=60000)
+    assert "No fresh-image baseline" in window.compare.summary.text()
+
+
+def test_a_colour_folder_is_trained_sampled_and_shown_in_colour(qtbot, window, tmp_path):
+    from PIL import Image
+
+    from explorer.cli import main
+    from explorer.core.models import open_model
+    folder = tmp_path / "colour"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    out = tmp_path / "c.safetensors"
+    assert main(["train", "diffusion", "--data", str(folder), "--n", "6", "--split", "all", "--size", "16",
+                 "--widths", "8,16", "--steps", "2", "--batch", "4", "--out", str(out)]) == 0
+    model = open_model(out)
+    assert model.image_shape == (3, 16, 16)
+    assert window.open_checkpoint(out)
+    run(qtbot, window, sampler="ddim", steps=3, n=2, seed=0)
+    xt, x0 = window.view.displayed()
+    assert x0.ndim == 3 and x0.shape[-1] == 3                          # an RGB mosaic
+
+
+def test_training_progress_is_printed_without_a_terminal(tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "explorer", "train", "diffusion", "--data", "shapes", "--n", "4",
+                        "--size", "16", "--widths", "8,16", "--steps", "3", "--batch", "4",
+                        "--out", str(tmp_path / "p.safetensors")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "3/3" in r.stderr                                           # a plain line, not a silent bar

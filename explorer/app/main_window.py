@@ -35,7 +35,7 @@ from explorer.app.views.compare import CompareView
 from explorer.app.views.scales import ScaleView
 from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
-from explorer.core import checkpoint
+from explorer.core import checkpoint, samplers
 from explorer.core.errors import ExplorerError
 from explorer.core.generalization import compare_run, pair_specs
 from explorer.core.models import Model, RunSpec, open_model, run_meta
@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.controller = RunController(self)
         self._sink: _Sink | None = None
         self._outcome = ""                    # "done", "cancelled" or "failed": how the last run ended
+        self._stopping = ""                   # why a run of unknown length ends where it ends
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
@@ -331,6 +332,7 @@ class MainWindow(QMainWindow):
         if spec is None:
             return False
         total = model.frame_count(spec)
+        self._stopping = "" if total else samplers.STOPPING.get(spec.sampler, "")
         self.trajectory = None
         self._run_title = f"{model.name} · {spec.sampler}, {spec.steps} steps, {spec.n} samples, seed {spec.seed}"
         self.view.clear(self._run_title + " · running…")
@@ -374,6 +376,7 @@ class MainWindow(QMainWindow):
         def returned(result: dict, frames: list) -> None:
             self.compare.show_result(result, frames, cmap)
 
+        self._stopping = ""
         return self._start(_Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
                            lambda: compare_run(model1, model2, spec, k), 2 * count if count else None, n)
 
@@ -421,7 +424,8 @@ class MainWindow(QMainWindow):
         n, rate, _ = self.controller.progress()
         self.rate_label.setText(f"{rate:.1f} steps/s")                # no time left once it has ended
         if self._outcome != "failed":
-            self.statusBar().showMessage(f"{self._outcome}: {n} frames in {self.controller.elapsed:.1f} s")
+            why = f" ({self._stopping})" if self._outcome == "done" and self._stopping else ""
+            self.statusBar().showMessage(f"{self._outcome}: {n} frames in {self.controller.elapsed:.1f} s{why}")
         self._refresh_export_actions()
 
     def show_message(self, text: str) -> None:

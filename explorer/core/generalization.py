@@ -17,7 +17,7 @@ import torch
 
 from explorer.core import checkpoint
 from explorer.core.data import fresh_images, training_set, unit_vectors
-from explorer.core.errors import ExplorerError, UsageError
+from explorer.core.errors import DataError, ExplorerError, UsageError
 from explorer.core.models import Model, RunSpec, open_model
 from explorer.core.trajectory import Trajectory, drain
 
@@ -96,9 +96,13 @@ def training_images(model: Model) -> np.ndarray:
     return training_set(model.data)
 
 
-def baseline(model: Model, train: np.ndarray, n: int = 256) -> dict:
-    """Nearest-training-image cosine of fresh (never trained on) images of the same data set."""
-    fresh = fresh_images(model.data, n)
+def baseline(model: Model, train: np.ndarray, n: int = 256) -> dict | None:
+    """Nearest-training-image cosine of fresh (never trained on) images of the same data set;
+    None when the data set has no generator to draw fresh images from (the user's own images)."""
+    try:
+        fresh = fresh_images(model.data, n)
+    except DataError:
+        return None
     nb = nearest(fresh, train, k=1)
     c = nb.cos_value[:, 0]
     return {"n": n, "median": float(np.median(c)), "q25": float(np.quantile(c, 0.25)), "q75": float(np.quantile(c, 0.75)),
@@ -164,8 +168,9 @@ def sweep(spec: RunSpec, pairs=None, log=None) -> list[dict]:
     rows = []
     for N, f1, f2 in pairs or bundled_pairs():
         res = compare(open_model(f1), open_model(f2), spec)
-        row = {"N": N, **res["summary"], "baseline_median": res["baseline"]["median"],
-               "baseline_q25": res["baseline"]["q25"], "baseline_q75": res["baseline"]["q75"]}
+        b = res["baseline"] or {}
+        row = {"N": N, **res["summary"], "baseline_median": b.get("median"), "baseline_q25": b.get("q25"),
+               "baseline_q75": b.get("q75")}
         rows.append(row)
         if log:
             log(format_sweep_row(row))

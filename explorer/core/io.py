@@ -4,6 +4,7 @@ damages the file that was there."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -58,3 +59,16 @@ def _remove(tmp: str) -> None:
         os.unlink(tmp)
     except OSError:
         pass
+
+
+def progress_bar(total: int | None, desc: str, disable: bool = False):
+    """A tqdm bar on stderr. In a terminal it redraws in place; elsewhere (a log file, a pipe, a
+    terminal of unknown width) it prints a plain line every 10 s, so long work is never silent."""
+    from tqdm import tqdm
+
+    try:
+        tty = sys.stderr.isatty() and os.get_terminal_size(sys.stderr.fileno()).columns > 0
+    except OSError:
+        tty = False
+    return tqdm(total=total, desc=desc, file=sys.stderr, unit="step", disable=disable, dynamic_ncols=tty,
+                ncols=None if tty else 100, mininterval=0.1 if tty else 10.0)

@@ -159,6 +159,7 @@ DEFAULT_STEPS = {"sde": 100, "ode": 50, "ddim": 50, "ascent": 1000}
 LABELS = {"sde": "SDE (reverse Langevin)", "ode": "ODE (probability flow, Heun)", "ddim": "DDIM",
           "ascent": "Stochastic ascent (Kadkhodaie-Simoncelli)"}
 GRID_SAMPLERS = ("sde", "ode", "ddim")        # a fixed time grid: steps + 1 frames
+STOPPING = {"ascent": "the ascent stops by itself when its noise level reaches σ∞ = 0.05; steps is only its limit"}
 
 
 def frame_count(sampler: str, steps: int) -> int | None:

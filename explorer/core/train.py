@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from explorer.core import checkpoint, diffusion, schedule
 from explorer.core.diffusion import DiffusionModel
 from explorer.core.errors import ExplorerError
-from explorer.core.io import check_output
+from explorer.core.io import check_output, progress_bar
 from explorer.core.models import resolve_device
 from explorer.core.nets import Denoiser, UNetConfig, count_parameters
 
@@ -176,7 +175,6 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
     """Train `model` on `data` (N, ...) and return (EMA model, stats). `loss_fn(model, batch,
     t, z)` defaults to the denoising loss; the WCRG trainer passes its conditional one. A list
     of tensors (of different image sizes) is visited in turn, one batch per step."""
-    from tqdm import tqdm
 
     monitor_loss = loss_fn
     loss_fn = loss_fn or (lambda m, x0, t, z: denoising_loss(m, x0, t, z))
@@ -187,8 +185,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
     resume = _resume_path(out)
     resumed = resume.exists() and _load_resume(resume, st, fingerprint)
     sets = [d.to(device) for d in (data if isinstance(data, (list, tuple)) else [data])]
-    bar = tqdm(total=tc.steps, initial=st.step, desc=desc, disable=not progress, file=sys.stderr,
-               unit="step", dynamic_ncols=True)
+    bar = progress_bar(tc.steps, desc, disable=not progress)
+    bar.update(st.step)
     start, first_step = time.perf_counter(), st.step
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.bf16)
     while st.step < tc.steps:

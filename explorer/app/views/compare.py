@@ -201,8 +201,9 @@ class CompareView(QWidget):
         self.summary.setText(
             f"median cos(S1, S2) = {s['cos_s1_s2_median']:.3f};  median cos(sample, nearest own training image) = "
             f"{s['cos_nearest_own_median']:.3f};  memorised (cos ≥ {s['threshold']}) {s['memorised_fraction']:.0%}.   "
-            f"Baseline: fresh images of the data set have median nearest-training cosine {b['median']:.3f} "
-            f"(a sample at or below it is not a copy).")
+            + (f"Baseline: fresh images of the data set have median nearest-training cosine {b['median']:.3f} "
+               f"(a sample at or below it is not a copy)." if b else
+               "No fresh-image baseline: this data set has no generator of fresh images."))
         self.slider.setRange(0, max(len(self.s1_frames), len(self.s2_frames)) - 1)
         self.slider.setValue(self.slider.maximum())
         self.show_step(self.slider.maximum())

@@ -77,7 +77,10 @@ def select_distinct(pool: Callable[[int, int], torch.Tensor], count: int, thresh
         cand = pool(start, n) if n > 0 else torch.empty(0)
         if len(cand) == 0:
             have = sum(len(k) for k in kept)
-            raise DataError(f"only {have} distinct images (cosine <= {threshold}) among {start} candidates; {count} are needed")
+            raise DataError(f"only {have} distinct images among {start} candidates, {count} are needed: images whose "
+                            f"cosine similarity to an earlier one exceeds {threshold} are dropped as near-duplicates, so "
+                            f"that S1 and S2 never share an image; lower --n (at most {have} with --split all, "
+                            f"{have // 2} with S1/S2) or add images")
         start += len(cand)
         u = unit_vectors(cand)
         ok = torch.ones(len(cand), dtype=torch.bool)

@@ -34,6 +34,36 @@ def _load_image(path: Path, size: int, channels: int) -> np.ndarray:
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+
+
+def channels(path: str | Path, look_at: int = 32) -> int:
+    """3 when the user's images are in colour (any of the first `look_at` images of a folder is
+    not grey, or an array has 3 channels), else 1."""
+    path = Path(path)
+    if path.is_dir():
+        from PIL import Image
+        for p in sorted(q for q in path.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)[:look_at]:
+            try:
+                with Image.open(p) as im:
+                    if im.mode not in GREY_MODES and _has_colour(im):
+                        return 3
+            except OSError:
+                continue
+        return 1
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False) if path.suffix == ".npy" else None
+    except (OSError, ValueError):
+        return 1
+    return 3 if arr is not None and arr.ndim == 4 and arr.shape[1] == 3 else 1
+
+
+def _has_colour(im) -> bool:
+    """An RGB image whose channels differ somewhere (a grey picture saved as RGB is grey)."""
+    rgb = np.asarray(im.convert("RGB").resize((32, 32)), np.int16)
+    return bool(np.abs(rgb - rgb.mean(-1, keepdims=True)).max() > 2)
+
+
 def load_folder(folder: Path, size: int = 32, channels: int = 1) -> np.ndarray:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
