@@ -302,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="export a run (.npz) as PNG frames, a GIF and a contact sheet")
     s.add_argument("run")
     s.add_argument("--gif", default=None)
+    s.add_argument("--gif-frames", type=int, default=40, help="at most this many frames in the GIF, evenly spaced")
     s.add_argument("--frames", default=None, help="folder for frame_0000.png, ...")
     s.add_argument("--sheet", default=None, help="contact sheet PNG (steps x samples)")
     s.add_argument("--png", default=None, help="one frame as PNG (see --step)")
@@ -382,7 +383,9 @@ def cmd_export(args) -> int:
     if args.frames:
         export.save_frame_sequence(Path(args.frames), traj, "both", **shown)
     if args.gif:
-        export.save_gif(Path(args.gif), traj, "both", **shown)
+        if args.gif_frames < 2:
+            raise UsageError("--gif-frames must be at least 2")
+        export.save_gif(Path(args.gif), traj, "both", max_frames=args.gif_frames, **shown)
     if args.sheet:
         export.save_contact_sheet(Path(args.sheet), traj, args.rows, "x0_hat", **shown)
     if args.strip:

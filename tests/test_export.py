@@ -109,3 +109,16 @@ except export.ExportError as e:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 3, r.stderr
     assert "refused" in r.stdout and list((tmp_path / "out").iterdir()) == []
+
+
+def test_gifs_are_strided_and_sheets_are_labelled(traj, tmp_path):
+    from PIL import Image
+    assert export.gif_frames(101, 40) == list(range(0, 101, 3)) + [100]
+    gif = export.save_gif(tmp_path / "a.gif", traj, max_frames=3)
+    with Image.open(gif) as im:
+        assert im.n_frames == len(export.gif_frames(len(traj.frames), 3)) <= 4
+    sheet = export.save_contact_sheet(tmp_path / "s.png", traj, rows=3)
+    plain = render.to_rgb(render.tile(np.stack([traj.frames[k].x0_hat for k in export.sheet_rows(6, 3)])
+                                      .reshape(-1, 1, 16, 16), cols=3), (0, 1), "grey", 3)
+    with Image.open(sheet) as im:
+        assert im.width > plain.shape[1] and im.height > plain.shape[0]      # a labelled margin and a title

@@ -174,3 +174,14 @@ def test_training_progress_is_printed_without_a_terminal(tmp_path):
                         "--out", str(tmp_path / "p.safetensors")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "3/3" in r.stderr                                           # a plain line, not a silent bar
+
+
+def test_export_names_come_from_the_run_and_the_folder_is_remembered(qtbot, window, tmp_path):
+    run(qtbot, window, sampler="ddim", steps=3, n=2, seed=7)
+    window.view.go(2)
+    assert window.exports.suggested_path(".png").name == "tiny-ddim-seed7-step0002.png"
+    window.exports.png(tmp_path / "first.png")
+    suggested = window.exports.suggested_path(".png")
+    assert suggested.parent == tmp_path
+    window.exports.png(suggested)
+    assert window.exports.suggested_path(".png").name == "tiny-ddim-seed7-step0002-2.png"   # never over a file

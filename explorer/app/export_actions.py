@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -29,8 +30,9 @@ class Shown:
 
 
 class ExportActions:
-    def __init__(self, parent: QWidget, shown: Shown, report: Callable[[str], None], fail: Callable[[str], None]):
-        self.parent, self.shown, self.report, self.fail = parent, shown, report, fail
+    def __init__(self, parent: QWidget, shown: Shown, report: Callable[[str], None], fail: Callable[[str], None],
+                 settings: QSettings):
+        self.parent, self.shown, self.report, self.fail, self.settings = parent, shown, report, fail, settings
         self.actions = [
             QAction("Export current frame as PNG…", parent, triggered=lambda: self.png()),
             QAction("Export all frames as PNGs…", parent, triggered=lambda: self.frames()),
@@ -44,8 +46,22 @@ class ExportActions:
         for a in self.actions:
             a.setEnabled(on)
 
-    def _ask(self, title: str, filt: str, suffix: str) -> Path | None:
-        path, _ = QFileDialog.getSaveFileName(self.parent, title, f"explorer{suffix}", filt)
+    def suggested_path(self, suffix: str, with_step: bool = True) -> Path:
+        """In the last export folder, MODEL-SAMPLER-seedS[-stepK]SUFFIX, with -2, -3, ... if taken."""
+        folder = Path(str(self.settings.value("export_folder", str(Path.cwd()))))
+        m = self.shown.trajectory().meta
+        stem = f"{m.get('checkpoint', 'explorer')}-{m.get('sampler', 'run')}-seed{m.get('seed', 0)}"
+        if with_step:
+            stem += f"-step{max(self.shown.step(), 0):04d}"
+        path, k = folder / f"{stem}{suffix}", 2
+        while path.exists():
+            path, k = folder / f"{stem}-{k}{suffix}", k + 1
+        return path
+
+    def _ask(self, title: str, filt: str, suffix: str, with_step: bool = False) -> Path | None:
+        if self.shown.trajectory() is None:
+            return None
+        path, _ = QFileDialog.getSaveFileName(self.parent, title, str(self.suggested_path(suffix, with_step)), filt)
         return Path(path) if path else None
 
     def _write(self, path: Path | None, write: Callable[[Path], object]):
@@ -56,7 +72,9 @@ class ExportActions:
         except ExplorerError as e:
             self.fail(f"Export failed. {e}")
             return None
-        self.report(f"wrote {out if not isinstance(out, list) else Path(out[0]).parent}")
+        written = out if not isinstance(out, list) else Path(out[0]).parent
+        self.settings.setValue("export_folder", str(Path(written).parent))
+        self.report(f"wrote {written}")
         return out
 
     def _range_cmap(self) -> dict:
@@ -64,12 +82,13 @@ class ExportActions:
         return {"display_range": display_range, "cmap": cmap}
 
     def png(self, path: Path | None = None):
-        path = path or self._ask("Export frame", "PNG (*.png)", ".png")
+        path = path or self._ask("Export frame", "PNG (*.png)", ".png", with_step=True)
         return self._write(path, lambda p: export.save_frame_png(p, self.shown.trajectory(), max(self.shown.step(), 0),
                                                                 "both", **self._range_cmap()))
 
     def frames(self, folder: Path | None = None):
-        folder = folder or QFileDialog.getExistingDirectory(self.parent, "Export all frames into folder") or None
+        folder = folder or QFileDialog.getExistingDirectory(self.parent, "Export all frames into folder",
+                                                            str(self.settings.value("export_folder", ""))) or None
         return self._write(folder, lambda p: export.save_frame_sequence(p, self.shown.trajectory(), "both",
                                                                         **self._range_cmap()))
 

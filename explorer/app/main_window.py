@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self.exports = ExportActions(self, Shown(trajectory=lambda: self.trajectory, step=lambda: self.view.current,
                                                  display=self.view.display, wavelet=self.scales.wavelet_choice),
                                      report=lambda text: self.statusBar().showMessage(text, 8000),
-                                     fail=self.show_message)
+                                     fail=self.show_message, settings=self.settings)
         self._build_model_panel()
         self.run_panel = RunPanel()
         self.run_panel.run_clicked.connect(self.start_run)

@@ -68,13 +68,20 @@ def save_frame_sequence(folder: Path, traj, show: str = "both", display_range=No
     return paths
 
 
-def save_gif(path: Path, traj, show: str = "both", display_range=None, cmap: str = "grey", scale: int = 4,
-             frame_ms: int = 60, hold_ms: int = 1500) -> Path:
-    """An animated GIF of the run (the last frame held for hold_ms)."""
+def gif_frames(n_frames: int, max_frames: int = 40) -> list[int]:
+    """The frame indices a GIF shows: every stride-th, stride = ceil(n / max_frames), and the last."""
+    stride = max(1, -(-n_frames // max_frames))
+    return sorted(set(range(0, n_frames, stride)) | {n_frames - 1})
+
+
+def save_gif(path: Path, traj, show: str = "both", display_range=None, cmap: str = "grey", scale: int = 3,
+             max_frames: int = 40, frame_ms: int = 80, hold_ms: int = 1500) -> Path:
+    """An animated GIF of the run: at most `max_frames` frames evenly spaced, the last held for hold_ms."""
     from PIL import Image
 
     display_range = display_range or _run_display_range(traj, cmap)
-    pictures = [Image.fromarray(frame_picture(f, show, display_range, cmap, scale)) for f in traj.frames]
+    pictures = [Image.fromarray(frame_picture(traj.frames[k], show, display_range, cmap, scale))
+                for k in gif_frames(len(traj.frames), max_frames)]
     durations = [frame_ms] * (len(pictures) - 1) + [hold_ms]
 
     def write(f):
@@ -99,7 +106,26 @@ def save_contact_sheet(path: Path, traj, rows: int = 8, show: str = "x0_hat", di
     mosaic = tile(stack.reshape(r * b, *stack.shape[2:]), cols=b)
     text = frame_metadata(traj.meta, None) | {"rows_steps": ",".join(map(str, idx)), "shows": field,
                                               "rows_sigma": ",".join(f"{traj.frames[k].sigma:.4g}" for k in idx)}
-    return atomic_write(Path(path), _png_writer(to_rgb(mosaic, display_range, cmap, scale), text))
+    rgb = to_rgb(mosaic, display_range, cmap, scale)
+    row_height = stack.shape[-2] * scale + scale                   # a tile and its one-pixel gap, scaled
+    labels = [f"step {k}  σ={traj.frames[k].sigma:.3g}" for k in idx]
+    return atomic_write(Path(path), _png_writer(_label_rows(rgb, labels, row_height, f"{field}, columns: samples"), text))
+
+
+def _label_rows(rgb: np.ndarray, labels: list[str], row_height: int, title: str) -> np.ndarray:
+    """The picture with a white margin on the left naming each row, and a title line on top."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    margin = 8 + max(int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(s, font=font)) for s in labels + [""])
+    top = 16
+    canvas = Image.new("RGB", (rgb.shape[1] + margin, rgb.shape[0] + top), "white")
+    canvas.paste(Image.fromarray(rgb), (margin, top))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((margin, 2), title, fill="black", font=font)
+    for r, s in enumerate(labels):
+        draw.text((4, top + r * row_height + max(0, row_height // 2 - 6)), s, fill="black", font=font)
+    return np.asarray(canvas)
 
 
 def read_png_metadata(path: Path) -> dict[str, str]:
