@@ -185,3 +185,20 @@ def test_export_names_come_from_the_run_and_the_folder_is_remembered(qtbot, wind
     assert suggested.parent == tmp_path
     window.exports.png(suggested)
     assert window.exports.suggested_path(".png").name == "tiny-ddim-seed7-step0002-2.png"   # never over a file
+
+
+def test_compare_rows_read_as_sentences():
+    from explorer.app.views.compare import verdict
+    row = {"cos_s1_s2": 0.97, "S1": {"nearest_own": [9], "cos_own": [0.991], "memorised": True},
+           "S2": {"nearest_own": [4], "cos_own": [0.62], "memorised": False}}
+    text = verdict(row)
+    assert "S1 copies training image #9 (cos 0.99)" in text and "S2: a new image (nearest #4, cos 0.62)" in text
+    assert "the same image from both" in text
+
+
+def test_the_scales_tab_has_its_own_step_slider(qtbot, window):
+    run(qtbot, window, sampler="ddim", steps=6, n=2, seed=0)
+    window.tabs.setCurrentWidget(window.scales)
+    assert window.scales.slider.maximum() == 6
+    window.scales.slider.setValue(2)
+    assert window.view.current == 2 and window.scales.frame is window.view.frames[2]

@@ -184,7 +184,8 @@ def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, 
     assert r is not None and r["n_generated"] == 6 and r["n_reference"] == 8
     from explorer.core import stats
     assert np.allclose(r["power_generated"], stats.radial_power_spectrum(window.trajectory.frames[-1].x0_hat)[1])
-    assert "<|m|>" in window.statistics.summary.text()
+    summary = window.statistics.summary.text()
+    assert "P(k)" in summary and "<|m|>" not in summary                  # images: no magnetisation
 
 
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):

@@ -88,8 +88,10 @@ class MainWindow(QMainWindow):
         for w, name in ((self.view, "Trajectory"), (self.scales, "Scales"), (self.compare, "Compare S1 / S2"),
                         (self.statistics, "Statistics")):
             self.tabs.addTab(w, name)
-        self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k]))
+        self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k], k, len(self.view.frames)))
+        self.scales.step_requested.connect(self.view.go)
         self.compare.run_requested.connect(self.start_compare)
+        self.compare.choose_requested.connect(self.compare_dialog)
         self.compare.cancel_requested.connect(self.cancel_run)
         self.compare.set_pairs(self.compare.bundled_pairs())
         self.compare.load_sweep(self.compare.sweep_path())
@@ -343,7 +345,8 @@ class MainWindow(QMainWindow):
 
         def returned(traj: Trajectory, frames: list) -> None:
             self._keep(traj)
-            self.statistics.show_samples(np.asarray(frames[-1].x0_hat), model.data.get("stats"))
+            self.statistics.show_samples(np.asarray(frames[-1].x0_hat), model.data.get("stats"),
+                                         field=model.display.colormap == "diverging")
 
         def stopped(note: str, frames: list) -> None:
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")

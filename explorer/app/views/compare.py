@@ -26,8 +26,22 @@ from PySide6.QtWidgets import (
 
 from explorer.core import checkpoint, render
 
-COLUMNS = ("S1 sample", "nearest S1 training images (cos)", "S2 sample", "nearest S2 training images (cos)",
-           "cos(S1, S2)")
+COLUMNS = ("S1 sample", "S2 sample", "verdict", "nearest S1 training images (cos)", "nearest S2 training images (cos)")
+SWEEP_CURVES = (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
+                ("cos_nearest_own", "#d62728", "cos(sample, nearest own training image)"),
+                ("baseline", "#777777", "fresh images: cos(nearest training image)"))
+
+
+def verdict(row: dict) -> str:
+    """A plain sentence per sample pair: which side copies which training image, or makes a new one."""
+    lines = []
+    for side in ("S1", "S2"):
+        i, c = row[side]["nearest_own"][0], row[side]["cos_own"][0]
+        lines.append(f"{side} copies training image #{i} (cos {c:.2f})" if row[side]["memorised"]
+                     else f"{side}: a new image (nearest #{i}, cos {c:.2f})")
+    c = row["cos_s1_s2"]
+    lines.append(f"cos(S1, S2) = {c:.2f}" + (": the same image from both" if c >= 0.9 else ""))
+    return "\n".join(lines)
 
 
 def pixmap(img: np.ndarray, display_range, cmap: str, scale: int = 3) -> QPixmap:
@@ -40,6 +54,7 @@ def pixmap(img: np.ndarray, display_range, cmap: str, scale: int = 3) -> QPixmap
 class CompareView(QWidget):
     run_requested = Signal()
     cancel_requested = Signal()
+    choose_requested = Signal()                 # the user wants to pick two models of their own
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -50,7 +65,12 @@ class CompareView(QWidget):
         self.pair_box = QComboBox()
         self.samples_box = QSpinBox(minimum=1, maximum=64, value=6)
         self.k_box = QSpinBox(minimum=1, maximum=8, value=3)
-        self.run_button = QPushButton("Run both from the same noise")
+        self.run_button = QPushButton("Run both")
+        self.run_button.setToolTip("Run the S1 and the S2 model from the same noise (sampler, steps and seed from the "
+                                   "Run panel)")
+        self.choose_button = QPushButton("Choose two models…")
+        self.choose_button.setToolTip("Compare any two checkpoints: an S1 and an S2 model of the same images")
+        self.choose_button.clicked.connect(self.choose_requested)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.run_button.clicked.connect(self.run_requested)
@@ -59,9 +79,11 @@ class CompareView(QWidget):
         for label, w in (("pair", self.pair_box), ("samples", self.samples_box), ("neighbours", self.k_box)):
             top.addWidget(QLabel(label))
             top.addWidget(w)
+        top.addWidget(self.choose_button)
         top.addWidget(self.run_button)
         top.addWidget(self.cancel_button)
-        top.addStretch(1)
+        self.pair_box.setMinimumContentsLength(12)
+        self.pair_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.summary = QLabel("Sampler, steps and seed come from the Run panel.")
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -79,7 +101,8 @@ class CompareView(QWidget):
         self.sweep_plot.setLabel("bottom", "N (training images per model)")
         self.sweep_plot.setLabel("left", "cosine similarity")
         self.sweep_plot.setYRange(0, 1.02)
-        self.sweep_plot.addLegend(offset=(-10, -10))
+        self.sweep_legend = QLabel("  ".join(f"<span style='color:{c}'>━━</span> {label}" for _, c, label in SWEEP_CURVES))
+        self.sweep_legend.setWordWrap(True)
         self.current_n_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#999", style=Qt.DashLine))
         upper = QWidget()
         ul = QVBoxLayout(upper)
@@ -90,7 +113,12 @@ class CompareView(QWidget):
         ul.addLayout(scrub)
         split = QSplitter(Qt.Vertical)
         split.addWidget(upper)
-        split.addWidget(self.sweep_plot)
+        lower = QWidget()
+        ll = QVBoxLayout(lower)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.sweep_legend)
+        ll.addWidget(self.sweep_plot, 1)
+        split.addWidget(lower)
         split.setSizes([600, 220])
         lay = QVBoxLayout(self)
         lay.addWidget(split)
@@ -124,14 +152,15 @@ class CompareView(QWidget):
             return False
         rows = json.loads(path.read_text())["rows"]
         n = np.array([r["N"] for r in rows], float)
-        for key, color, label in (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
-                                  ("cos_nearest_own", "#d62728", "cos(sample, nearest own training image)"),
-                                  ("baseline", "#777777", "fresh images: cos(nearest training image)")):
+        self.sweep_plot.getAxis("bottom").setTicks([[(float(np.log10(v)), f"{int(v)}") for v in n], []])
+        for key, color, _ in SWEEP_CURVES:
+            if any(r.get(f"{key}_median") is None for r in rows):
+                continue
             med = np.array([r[f"{key}_median"] for r in rows])
             lo = np.array([r[f"{key}_q25"] for r in rows])
             hi = np.array([r[f"{key}_q75"] for r in rows])
             pen = pg.mkPen(color, width=2, style=Qt.DashLine if key == "baseline" else Qt.SolidLine)
-            self.sweep_plot.plot(n, med, pen=pen, symbol="o", symbolBrush=color, symbolSize=7, name=label)
+            self.sweep_plot.plot(n, med, pen=pen, symbol="o", symbolBrush=color, symbolSize=7)
             self.sweep_plot.addItem(pg.ErrorBarItem(x=np.log10(n), y=med, top=hi - med, bottom=med - lo,
                                                     beam=0.05, pen=pg.mkPen(color)))
         self.sweep_plot.addItem(self.current_n_line)
@@ -180,7 +209,7 @@ class CompareView(QWidget):
         self.display_range = render.default_display_range(final, cmap == "diverging")
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            for col, side in ((1, "S1"), (3, "S2")):
+            for col, side in ((3, "S1"), (4, "S2")):
                 neigh = result["neighbours"][side][i]                  # (k, C, H, W)
                 cell = QWidget()
                 lay = QHBoxLayout(cell)
@@ -194,8 +223,7 @@ class CompareView(QWidget):
                     box.addWidget(QLabel(f"#{r[side]['nearest_own'][j]}  {r[side]['cos_own'][j]:.3f}"))
                     lay.addLayout(box)
                 self.table.setCellWidget(i, col, cell)
-            memo = lambda side: "  memorised" if r[side]["memorised"] else ""   # noqa: E731
-            self.table.setCellWidget(i, 4, QLabel(f"{r['cos_s1_s2']:.3f}\nS1{memo('S1')}\nS2{memo('S2')}"))
+            self.table.setCellWidget(i, 2, QLabel(verdict(r)))
         self.table.resizeRowsToContents()
         s = a["summary"]
         self.summary.setText(
@@ -211,7 +239,7 @@ class CompareView(QWidget):
     def show_step(self, k: int) -> None:
         if self.result is None:
             return
-        for col, frames in ((0, self.s1_frames), (2, self.s2_frames)):
+        for col, frames in ((0, self.s1_frames), (1, self.s2_frames)):
             f = frames[min(k, len(frames) - 1)]
             for i in range(self.table.rowCount()):
                 lab = QLabel()

@@ -6,17 +6,26 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core import render, wavelets
 
-COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_{j-1} = W⁻¹(x_j, x̄_j)")
+COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_j−1 = W⁻¹(x_j, details)")
 
 
 class ScaleView(QWidget):
+    step_requested = Signal(int)              # the user moved this tab's step slider
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.frame = None
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.valueChanged.connect(self.step_requested)
+        self.key = QLabel("low-pass and reconstruction: the run's colour map over the frame's display range "
+                          "(the low-pass ×2 per level); details: blue − / white 0 / red +, each panel symmetric")
+        self.key.setWordWrap(True)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
         self.J_box = QSpinBox(minimum=1, maximum=5, value=3)
         self.wavelet_box = QComboBox()
@@ -32,9 +41,14 @@ class ScaleView(QWidget):
         bar.addWidget(self.title, 1)
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
+        steps = QHBoxLayout()
+        steps.addWidget(QLabel("step"))
+        steps.addWidget(self.slider, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addWidget(self.canvas, 1)
+        lay.addWidget(self.key)
+        lay.addLayout(steps)
         self.cmap = "grey"
         for w in (self.sample_box, self.J_box):
             w.valueChanged.connect(self.redraw)
@@ -63,8 +77,14 @@ class ScaleView(QWidget):
         self.cmap = name
         self.redraw()
 
-    def show_frame(self, frame) -> None:
+    def show_frame(self, frame, step: int | None = None, n_frames: int | None = None) -> None:
+        """Show `frame`; step and n_frames place this tab's slider (step k of n_frames)."""
         self.frame = frame
+        if step is not None and n_frames:
+            self.slider.blockSignals(True)
+            self.slider.setRange(0, n_frames - 1)
+            self.slider.setValue(step)
+            self.slider.blockSignals(False)
         self.sample_box.setMaximum(max(np.asarray(frame.x_t).shape[0] - 1, 0))
         if self.isVisible():
             self.redraw()

@@ -15,17 +15,20 @@ class StatisticsView(QWidget):
         self.result: dict | None = None
         self.summary = QLabel("Run a model: its final samples are compared here with its training data.")
         self.summary.setWordWrap(True)
-        self.spectrum = pg.PlotWidget(background="w", title="radially averaged power spectrum P(|k|)")
+        self.spectrum = pg.PlotWidget(background="w", title="power spectrum")
         self.spectrum.setLogMode(True, True)
-        self.spectrum.setLabel("bottom", "|k|")
-        self.spectrum.addLegend()
+        self.spectrum.setLabel("bottom", "|k| (cycles per image)")
+        self.spectrum.setLabel("left", "P(|k|), radially averaged")
         self.histogram = pg.PlotWidget(background="w", title="histogram of values")
-        self.histogram.addLegend()
+        self.histogram.setLabel("bottom", "value")
+        self.histogram.setLabel("left", "fraction of values")
+        self.legend = QLabel("")
         plots = QHBoxLayout()
         plots.addWidget(self.spectrum)
         plots.addWidget(self.histogram)
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
+        lay.addWidget(self.legend)
         lay.addLayout(plots, 1)
 
     def clear(self) -> None:
@@ -33,9 +36,11 @@ class StatisticsView(QWidget):
         self.spectrum.clear()
         self.histogram.clear()
 
-    def show_samples(self, samples: np.ndarray, reference: dict | None, label: str = "training data") -> None:
+    def show_samples(self, samples: np.ndarray, reference: dict | None, label: str = "training data",
+                     field: bool = False) -> None:
         """samples: (B, C, H, W) final samples; reference: data statistics (`stats.summary`), by
-        default the training data's, recorded in the checkpoint."""
+        default the training data's, recorded in the checkpoint; field: a physical field, whose
+        magnetisation <|m|> is worth showing."""
         self.clear()
         if reference is None:
             self.summary.setText("This checkpoint records no statistics of its training data (trained by an older "
@@ -43,16 +48,18 @@ class StatisticsView(QWidget):
             return
         r = self.result = stats.compare_to_summary(samples, reference)
         ref_pen, gen_pen = pg.mkPen("#333", width=2), pg.mkPen("#d62728", width=2)
-        self.spectrum.plot(r["k"], r["power_reference"], pen=ref_pen, name=f"{label} ({r['n_reference']})")
-        self.spectrum.plot(r["k"], r["power_generated"], pen=gen_pen, symbol="o", symbolSize=5,
-                           symbolBrush="#d62728", name=f"generated ({r['n_generated']})")
+        self.spectrum.plot(r["k"], r["power_reference"], pen=ref_pen)
+        self.spectrum.plot(r["k"], r["power_generated"], pen=gen_pen, symbol="o", symbolSize=5, symbolBrush="#d62728")
         edges = np.asarray(r["hist_edges"])
-        self.histogram.plot(edges, r["hist_reference"], stepMode="center", pen=ref_pen, name=label)
-        self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen, name="generated")
+        self.histogram.plot(edges, r["hist_reference"], stepMode="center", pen=ref_pen)
+        self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen)
+        self.legend.setText(f"<span style='color:#333'>━━</span> {label} ({r['n_reference']})   "
+                            f"<span style='color:#d62728'>━━●</span> generated ({r['n_generated']})")
         err = np.abs(np.asarray(r["power_relative_error"]))
+        magnetisation = (f"<|m|> (the magnetisation): generated {r['abs_m_generated']:.4f}, {label} "
+                         f"{r['abs_m_reference']:.4f}.   " if field else "")
         self.summary.setText(
-            f"{r['n_generated']} generated samples against {r['n_reference']} of the {label}.   "
-            f"<|m|>: generated {r['abs_m_generated']:.4f}, {label} {r['abs_m_reference']:.4f}.   "
+            f"{r['n_generated']} generated samples against {r['n_reference']} of the {label}.   " + magnetisation +
             f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
             f"Histogram total-variation distance {r['histogram_tv']:.3f}.   (Few samples give noisy curves: "
             f"raise the batch, or use `explorer stats`.)")
