@@ -158,6 +158,9 @@ class MainWindow(QMainWindow):
         self.info.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.info.setStyleSheet("QPlainTextEdit { font-family: monospace; font-size: 9pt; }")
         lay.addWidget(self.info, 1)
+        for w in (self.bundled, self.info):
+            w.setMinimumWidth(180)                              # the dock may shrink on small screens
+        panel.setMinimumWidth(200)
         self._add_dock("Model", panel)
 
     def _build_menus(self) -> None:

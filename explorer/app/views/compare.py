@@ -75,13 +75,17 @@ class CompareView(QWidget):
         self.cancel_button.setEnabled(False)
         self.run_button.clicked.connect(self.run_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
+        pick = QHBoxLayout()
+        pick.addWidget(QLabel("pair"))
+        pick.addWidget(self.pair_box, 1)
+        pick.addWidget(self.choose_button)
         top = QHBoxLayout()
-        for label, w in (("pair", self.pair_box), ("samples", self.samples_box), ("neighbours", self.k_box)):
+        for label, w in (("samples", self.samples_box), ("neighbours", self.k_box)):
             top.addWidget(QLabel(label))
             top.addWidget(w)
-        top.addWidget(self.choose_button)
         top.addWidget(self.run_button)
         top.addWidget(self.cancel_button)
+        top.addStretch(1)
         self.pair_box.setMinimumContentsLength(12)
         self.pair_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.summary = QLabel("Sampler, steps and seed come from the Run panel.")
@@ -107,6 +111,7 @@ class CompareView(QWidget):
         upper = QWidget()
         ul = QVBoxLayout(upper)
         ul.setContentsMargins(0, 0, 0, 0)
+        ul.addLayout(pick)
         ul.addLayout(top)
         ul.addWidget(self.summary)
         ul.addWidget(self.table, 1)
@@ -243,7 +248,7 @@ class CompareView(QWidget):
             f = frames[min(k, len(frames) - 1)]
             for i in range(self.table.rowCount()):
                 lab = QLabel()
-                lab.setPixmap(pixmap(render.tile(np.asarray(f.x0_hat)[i:i + 1]), self.display_range, self.cmap, 4))
+                lab.setPixmap(pixmap(render.tile(np.asarray(f.x0_hat)[i:i + 1]), self.display_range, self.cmap, 3))
                 self.table.setCellWidget(i, col, lab)
         f = self.s1_frames[min(k, len(self.s1_frames) - 1)]
         self.step_label.setText(f"step {k}: σ = {f.sigma:.3g}  (x0_hat shown)")

@@ -22,6 +22,7 @@ class StatisticsView(QWidget):
         self.histogram = pg.PlotWidget(background="w", title="histogram of values")
         self.histogram.setLabel("bottom", "value")
         self.histogram.setLabel("left", "fraction of values")
+        self.histogram.getAxis("left").enableAutoSIPrefix(False)
         self.legend = QLabel("")
         plots = QHBoxLayout()
         plots.addWidget(self.spectrum)
