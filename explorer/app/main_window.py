@@ -354,6 +354,7 @@ class MainWindow(QMainWindow):
         def stopped(note: str, frames: list) -> None:
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")
 
+        self.view.setFocus()                                    # the arrow keys scrub at once
         return self._start(_Sink(self.view.add_frame, returned, stopped), lambda: factory(model, spec), total, spec.n)
 
     def start_compare(self) -> bool:

@@ -49,6 +49,8 @@ class StatisticsView(QWidget):
             return
         r = self.result = stats.compare_to_summary(samples, reference)
         ref_pen, gen_pen = pg.mkPen("#333", width=2), pg.mkPen("#d62728", width=2)
+        ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= max(r["k"])]
+        self.spectrum.getAxis("bottom").setTicks([[(float(np.log10(k)), str(k)) for k in ks], []])
         self.spectrum.plot(r["k"], r["power_reference"], pen=ref_pen)
         self.spectrum.plot(r["k"], r["power_generated"], pen=gen_pen, symbol="o", symbolSize=5, symbolBrush="#d62728")
         edges = np.asarray(r["hist_edges"])
