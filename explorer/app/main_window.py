@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self._sink: _Sink | None = None
         self._outcome = ""                    # "done", "cancelled" or "failed": how the last run ended
         self._stopping = ""                   # why a run of unknown length ends where it ends
+        self._after_run: Callable[[], None] | None = None    # work left for when the run has finished
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
@@ -348,8 +349,9 @@ class MainWindow(QMainWindow):
 
         def returned(traj: Trajectory, frames: list) -> None:
             self._keep(traj)
-            self.statistics.show_samples(np.asarray(frames[-1].x0_hat), model.data.get("stats"),
-                                         field=model.display.colormap == "diverging")
+            final = np.asarray(frames[-1].x0_hat)                # statistics when the run has finished: two
+            self._after_run = lambda: self.statistics.show_samples(  # short stalls of the event loop, not one long
+                final, model.data.get("stats"), field=model.display.colormap == "diverging")
 
         def stopped(note: str, frames: list) -> None:
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")
@@ -426,6 +428,9 @@ class MainWindow(QMainWindow):
 
     def _on_finished(self) -> None:
         self._sink = None
+        if self._after_run is not None:
+            self._after_run()
+            self._after_run = None
         self.run_panel.set_running(False)
         self.compare.running(False)
         n, rate, _ = self.controller.progress()
