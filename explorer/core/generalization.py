@@ -32,10 +32,10 @@ def pair_specs(model1: Model, model2: Model, spec: RunSpec) -> tuple[RunSpec, Ru
     return spec.resolved(model1), spec.resolved(model2)
 
 
-def _same_noise(model1: Model, model2: Model, spec: RunSpec):
-    """Yields the S1 frames, then the S2 frames, of one spec: the same seed gives both runs the
-    same initial noise (and the same SDE increments). Returns both trajectories."""
-    spec1, spec2 = pair_specs(model1, model2, spec)
+def _same_noise(model1: Model, model2: Model, specs: tuple[RunSpec, RunSpec]):
+    """Yields the S1 frames, then the S2 frames, of the `pair_specs` of one spec: the same seed
+    gives both runs the same initial noise (and the same SDE increments). Returns both trajectories."""
+    spec1, spec2 = specs
     traj1 = yield from model1.run(spec1)
     traj2 = yield from model2.run(spec2)
     return traj1, traj2
@@ -43,7 +43,7 @@ def _same_noise(model1: Model, model2: Model, spec: RunSpec):
 
 def same_noise_runs(model1: Model, model2: Model, spec: RunSpec) -> tuple[Trajectory, Trajectory]:
     """Both models from the same initial noise and, for stochastic samplers, the same increments."""
-    return drain(_same_noise(model1, model2, spec))
+    return drain(_same_noise(model1, model2, pair_specs(model1, model2, spec)))
 
 
 def cosine_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -145,7 +145,6 @@ def compare(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: 
     """Run both models from the same noise and analyse their samples against both training sets:
     `compare_run` drained, as {"summary", "samples", "baseline", "models", "seconds", "trajectories"}."""
     t0 = time.perf_counter()
-    pair_specs(model1, model2, spec)
     res = drain(compare_run(model1, model2, spec, k, threshold))
     traj1, _ = res["trajectories"]
     return {**res["analysis"], "baseline": res["baseline"], "trajectories": res["trajectories"],
@@ -191,9 +190,9 @@ def compare_run(model1: Model, model2: Model, spec: RunSpec, k: int = 3, thresho
     """The S1/S2 run as one generator: yields the S1 frames, then the S2 frames (same noise),
     and returns {"analysis", "baseline", "n_frames_s1", "neighbours": {side: (B, k, C, H, W) own
     nearest training images by cosine}, "meta", "trajectories"}."""
-    pair_specs(model1, model2, spec)                                          # bad input fails before any work
+    specs = pair_specs(model1, model2, spec)                                  # bad input fails before any work
     train1, train2 = training_images(model1), training_images(model2)
-    trajs = yield from _same_noise(model1, model2, spec)
+    trajs = yield from _same_noise(model1, model2, specs)
     s1, s2 = (torch.as_tensor(t.sample).detach().cpu().float().numpy() for t in trajs)
     res = analyse(s1, s2, train1, train2, k, threshold)
     idx = {side: np.array([r[side]["nearest_own"] for r in res["samples"]]) for side in ("S1", "S2")}

@@ -16,7 +16,7 @@ def check_output(path: str | Path) -> Path:
     """`path` as a file to be written: its folder exists, and it is not itself a folder.
     Raises ExportError (the one error for a bad output path) before any work starts."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     if path.is_dir():
         raise ExportError(f"{path}: is a directory; give a file name")
     if not folder.is_dir():
@@ -27,7 +27,7 @@ def check_output(path: str | Path) -> Path:
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call write(f) on a temporary file beside `path`, fsync, and rename it to `path`."""
     path = check_output(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as e:

@@ -24,7 +24,7 @@ import torch
 
 from explorer.core import schedule
 from explorer.core.errors import SamplingError, UsageError
-from explorer.core.trajectory import Frame, Trajectory
+from explorer.core.trajectory import Frame, Trajectory, keep
 
 DenoiserFn = Callable[[torch.Tensor, float], torch.Tensor]
 
@@ -191,10 +191,7 @@ def sample(denoiser: DenoiserFn, x_init: torch.Tensor, sampler: str = "sde", ste
         generator = torch.Generator().manual_seed(0 if seed is None else int(seed) + 1)
     frames = []
     for frame in SAMPLERS[sampler](denoiser, x_init, steps, generator=generator, **options):
-        if keep_frames or not frames:
-            frames.append(frame)
-        else:
-            frames[0] = frame
+        keep(frames, frame, keep_frames)
         yield frame
     info = {"sampler": sampler, "steps": steps, "seed": seed, **(meta or {})}
     return Trajectory(frames=frames, meta=info, x_init=x_init)

@@ -110,6 +110,14 @@ class Trajectory:
         return cls(frames=frames, meta=meta)
 
 
+def keep(frames: list[Frame], frame: Frame, keep_frames: bool) -> None:
+    """Add `frame` to a run's list: every frame, or (keep_frames=False) only the latest."""
+    if keep_frames or not frames:
+        frames.append(frame)
+    else:
+        frames[0] = frame
+
+
 def drain(run: Generator[Frame, None, Trajectory], callback: Callable[[Frame], None] | None = None) -> Trajectory:
     """Run a generator of Frames to its end, calling `callback(frame)` on each; return its Trajectory."""
     while True:

@@ -31,7 +31,7 @@ from explorer.core import checkpoint, samplers, wavelets
 from explorer.core.data import colormap_for
 from explorer.core.errors import CheckpointError, ConfigError, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
-from explorer.core.trajectory import Frame, Trajectory
+from explorer.core.trajectory import Frame, Trajectory, keep
 
 DEFAULT_STEPS = 20          # per scale, for every sampler
 
@@ -254,7 +254,7 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
             break
         f = Frame(step, f.t, f.sigma, shown(f.x_t * norm.low_std[J] + norm.low_mean[J], None, J),
                   shown(f.x0_hat * norm.low_std[J] + norm.low_mean[J], None, J), J)
-        frames[len(frames) if keep_frames else 0:] = [f]
+        keep(frames, f, keep_frames)
         step += 1
         yield f
     # scales J..1: details given the clean low-pass
@@ -271,7 +271,7 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
                 x_low = wavelets.synthesis(x_low, stop.value.sample * ds, w)
                 break
             f = Frame(step, f.t, f.sigma, shown(x_low, f.x_t * ds, j), shown(x_low, f.x0_hat * ds, j), j)
-            frames[len(frames) if keep_frames else 0:] = [f]
+            keep(frames, f, keep_frames)
             step += 1
             yield f
     spec = RunSpec(sampler, steps_of[J], n, seed, device.type, final_denoise)
