@@ -16,14 +16,10 @@ from typing import TYPE_CHECKING
 
 from explorer import __version__
 from explorer.core.errors import UsageError
+from explorer.core.io import progress_bar
 
 if TYPE_CHECKING:
     from explorer.core.models import RunSpec
-
-
-def _progress(total: int | None, desc: str):
-    from explorer.core.io import progress_bar
-    return progress_bar(total, desc)
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -55,7 +51,7 @@ def cmd_sample(args) -> int:
     out = check_output(args.out)
     model = open_model(args.checkpoint)
     spec = _spec(args, final_denoise=not args.no_final_denoise).resolved(model)
-    bar = _progress(model.frame_count(spec), f"{spec.sampler} {model.name}")
+    bar = progress_bar(model.frame_count(spec), f"{spec.sampler} {model.name}")
     traj = drain(model.run(spec), callback=lambda f: bar.update(1))
     bar.close()
     path = traj.save_npz(out)
@@ -409,7 +405,7 @@ def cmd_stats(args) -> int:
     spec = _spec(args).resolved(model)
     data = model.data
     ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)[: spec.n]
-    bar = _progress(spec.n, "sampling")
+    bar = progress_bar(spec.n, "sampling")
     gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
     bar.close()
     res = stats.compare(gen, ref)

@@ -61,6 +61,13 @@ class _Sink:
     frame: Callable[[NumpyFrame], None]
     returned: Callable[[object, list], None]
     stopped: Callable[[str, list], None]          # note ("cancelled", "failed"), frames made
+    stopping: str = ""                            # why a run of unknown length ends where it ends
+
+
+def run_title(meta: dict) -> str:
+    """What a run's frames are: model, sampler, steps and seed."""
+    return (f"{meta.get('checkpoint', '?')} · {meta.get('sampler', '?')}, {meta.get('steps', '?')} steps, "
+            f"seed {meta.get('seed', '?')}")
 
 
 class MainWindow(QMainWindow):
@@ -75,7 +82,6 @@ class MainWindow(QMainWindow):
         self.controller = RunController(self)
         self._sink: _Sink | None = None
         self._outcome = ""                    # "done", "cancelled" or "failed": how the last run ended
-        self._stopping = ""                   # why a run of unknown length ends where it ends
         self._after_run: Callable[[], None] | None = None    # work left for when the run has finished
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
@@ -338,10 +344,8 @@ class MainWindow(QMainWindow):
         if spec is None:
             return False
         total = model.frame_count(spec)
-        self._stopping = "" if total else samplers.STOPPING.get(spec.sampler, "")
         self.trajectory = None
-        self._run_title = f"{model.name} · {spec.sampler}, {spec.steps} steps, {spec.n} samples, seed {spec.seed}"
-        self.view.clear(self._run_title + " · running…")
+        self.view.clear(run_title(run_meta(model, spec)) + " · running…")
         self.view.expect(total or 0)
         self.statistics.clear()
         if self.tabs.currentWidget() is self.compare:
@@ -357,7 +361,9 @@ class MainWindow(QMainWindow):
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")
 
         self.view.setFocus()                                    # the arrow keys scrub at once
-        return self._start(_Sink(self.view.add_frame, returned, stopped), lambda: factory(model, spec), total, spec.n)
+        stopping = "" if total else samplers.STOPPING.get(spec.sampler, "")
+        return self._start(_Sink(self.view.add_frame, returned, stopped, stopping), lambda: factory(model, spec),
+                           total, spec.n)
 
     def start_compare(self) -> bool:
         """Both models of the chosen S1/S2 pair from the same noise (sampler, steps, seed from the Run panel)."""
@@ -385,7 +391,6 @@ class MainWindow(QMainWindow):
         def returned(result: dict, frames: list) -> None:
             self.compare.show_result(result, frames, cmap)
 
-        self._stopping = ""
         return self._start(_Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
                            lambda: compare_run(model1, model2, spec, k), 2 * count if count else None, n)
 
@@ -399,9 +404,7 @@ class MainWindow(QMainWindow):
     def _keep(self, traj: Trajectory, note: str = "") -> None:
         """The run's trajectory becomes the one shown and exported."""
         self.trajectory = traj
-        m = traj.meta
-        self.view.set_title(f"{m.get('checkpoint', '?')} · {m.get('sampler', '?')}, {m.get('steps', '?')} steps, "
-                            f"seed {m.get('seed', '?')}{note}")
+        self.view.set_title(run_title(traj.meta) + note)
         self.view.set_frames(traj.frames)
 
     def _on_frame(self, frame: NumpyFrame) -> None:
@@ -427,7 +430,7 @@ class MainWindow(QMainWindow):
         self.show_message(message + (f" The {len(frames)} frames made before are kept." if frames else ""))
 
     def _on_finished(self) -> None:
-        self._sink = None
+        stopping, self._sink = self._sink.stopping, None
         if self._after_run is not None:
             self._after_run()
             self._after_run = None
@@ -436,7 +439,7 @@ class MainWindow(QMainWindow):
         n, rate, _ = self.controller.progress()
         self.rate_label.setText(f"{rate:.1f} steps/s")                # no time left once it has ended
         if self._outcome != "failed":
-            why = f" ({self._stopping})" if self._outcome == "done" and self._stopping else ""
+            why = f" ({stopping})" if self._outcome == "done" and stopping else ""
             self.statusBar().showMessage(f"{self._outcome}: {n} frames in {self.controller.elapsed:.1f} s{why}")
         self._refresh_export_actions()
 
