@@ -22,7 +22,7 @@ shapes_model() {  # N split steps [extra train arguments]
 if [[ $what == shapes || $what == all ]]; then
   # N <= 10 memorise: trained until the training-set error at the lowest noise levels stops
   # falling (the recorded monitor curve), with a cosine learning-rate decay
-  declare -A steps=([1]=1500 [10]=3000 [100]=2000 [1000]=2500 [10000]=4000)
+  declare -A steps=([1]=1500 [10]=6000 [100]=2000 [1000]=2500 [10000]=4000)
   for n in 10 1 10000 100 1000; do
     extra=()
     (( n <= 10 )) && extra=(--lr-schedule cosine --monitor-every 100)
