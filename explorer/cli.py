@@ -9,17 +9,57 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from explorer import __version__
+from explorer.core import schema
 from explorer.core.errors import UsageError
-from explorer.core.io import progress_bar
+from explorer.core.io import close_progress_bars, json_text, printable, progress_bar
 
 if TYPE_CHECKING:
     from explorer.core.models import RunSpec
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (and exit status 2), like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"explorer: error: {self.prog}: {printable(message)} (see {self.prog} --help)\n")
+
+
+def _int_in(lo: int, hi: int):
+    """An argparse type: an integer in [lo, hi]."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{v if abs(v) < 10 ** 20 else text[:20] + '...'} is not in {lo}..{hi}")
+        return v
+    return parse
+
+
+def _float_in(lo: float, hi: float):
+    """An argparse type: a finite number in [lo, hi]."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{text[:40]} is not in {lo}..{hi}")
+        return v
+    return parse
+
+
+SEED = _int_in(0, schema.MAX_SEED)
+STEPS = _int_in(1, schema.MAX_STEPS)
+TRAIN_STEPS = _int_in(1, 10_000_000)
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -39,7 +79,7 @@ def _spec(args, **fixed) -> "RunSpec":
 def cmd_info(args) -> int:
     from explorer.core.models import open_model
     model = open_model(args.checkpoint)
-    print(json.dumps(model.summary(), indent=2) if args.json else model.describe())
+    print(json_text(model.summary(), indent=2) if args.json else printable(model.describe()))
     return 0
 
 
@@ -51,9 +91,8 @@ def cmd_sample(args) -> int:
     out = check_output(args.out)
     model = open_model(args.checkpoint)
     spec = _spec(args, final_denoise=not args.no_final_denoise).resolved(model)
-    bar = progress_bar(model.frame_count(spec), f"{spec.sampler} {model.name}")
-    traj = drain(model.run(spec), callback=lambda f: bar.update(1))
-    bar.close()
+    with progress_bar(model.frame_count(spec), printable(f"{spec.sampler} {model.name}")) as bar:
+        traj = drain(model.run(spec), callback=lambda f: bar.update(1))
     path = traj.save_npz(out)
     scales = sorted({f.scale for f in traj.frames if f.scale is not None}, reverse=True)
     print(f"wrote {path}: {len(traj.frames)} frames of {tuple(traj.frames[0].x_t.shape)}"
@@ -62,7 +101,9 @@ def cmd_sample(args) -> int:
 
 
 def _data_record(args) -> dict:
-    """The data record of `explorer train ...` arguments (what the checkpoint will store)."""
+    """The data record of `explorer train ...` arguments (what the checkpoint will store), checked."""
+    from explorer.core.data import check_record
+
     try:
         params = json.loads(args.data_params or "{}")
     except json.JSONDecodeError as e:
@@ -72,10 +113,10 @@ def _data_record(args) -> dict:
     data = {"name": "user" if args.data not in ("shapes", "phi4") else args.data, "n": args.n,
             "split": args.split, "seed": args.data_seed, "params": params}
     if data["name"] == "user":
-        from explorer.core.data import user
         data["path"] = str(Path(args.data).resolve())
         data["params"].setdefault("size", args.size)
         if args.channels is None:
+            from explorer.core.data import user
             args.channels = user.channels(data["path"])
             if args.channels == 3:
                 print("explorer: the images are in colour: training with 3 channels (--channels 1 for grey)",
@@ -86,7 +127,7 @@ def _data_record(args) -> dict:
         data["params"].setdefault("size", args.size)
     if data["name"] == "phi4":
         data["params"].setdefault("L", args.size)
-    return data
+    return check_record(data, "--data and --data-params", UsageError)
 
 
 def _command_line() -> str:
@@ -101,10 +142,7 @@ def cmd_train(args) -> int:
     arch = UNetConfig(channels=args.channels, size=args.size, widths=_ints(args.widths, "--widths"),
                       blocks=args.blocks, bias_free=args.bias_free,
                       padding="circular" if data["name"] == "phi4" else "zeros")
-    try:
-        arch.validate()
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    arch.check_budget("--widths, --size and --blocks")
     tc = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16,
                      save_every=args.save_every, lr_schedule=args.lr_schedule, monitor_every=args.monitor_every)
     ckpt = train_diffusion(data, arch, args.out, tc, args.device, name=args.name, description=args.description,
@@ -164,7 +202,7 @@ def cmd_evaluate(args) -> int:
 
 def _write_json(path: str, value) -> None:
     from explorer.core.io import atomic_write
-    atomic_write(Path(path), lambda f: f.write((json.dumps(value, indent=1) + "\n").encode()))
+    atomic_write(Path(path), lambda f: f.write((json_text(value) + "\n").encode()))
 
 
 def cmd_phi4(args) -> int:
@@ -195,26 +233,26 @@ def cmd_phi4(args) -> int:
 def _data_arguments(t) -> None:
     t.add_argument("--data", required=True, help="shapes, phi4, or a folder of images / a .npy or .npz array")
     t.add_argument("--data-params", default=None, help="JSON of generator parameters, e.g. '{\"beta\": 0.69}'")
-    t.add_argument("--data-seed", type=int, default=0)
-    t.add_argument("--n", type=int, required=True, help="training-set size N")
+    t.add_argument("--data-seed", type=SEED, default=0)
+    t.add_argument("--n", type=_int_in(1, schema.MAX_TRAIN_IMAGES), required=True, help="training-set size N")
     t.add_argument("--split", choices=["S1", "S2", "all"], default="S1")
-    t.add_argument("--size", type=int, default=32)
+    t.add_argument("--size", type=_int_in(4, schema.MAX_SIZE), default=32)
     t.add_argument("--channels", type=int, choices=[1, 3], default=None,
                    help="1 (grey) or 3 (colour); default: 3 for colour images of your own, else 1")
 
 
 def _fit_arguments(t) -> None:
-    t.add_argument("--blocks", type=int, default=1)
-    t.add_argument("--steps", type=int, default=3000)
-    t.add_argument("--batch", type=int, default=64)
-    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--blocks", type=_int_in(1, 16), default=1)
+    t.add_argument("--steps", type=TRAIN_STEPS, default=3000)
+    t.add_argument("--batch", type=_int_in(1, 4096), default=64)
+    t.add_argument("--lr", type=_float_in(1e-8, 1.0), default=2e-3)
     t.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
                    help="cosine: decay to lr/50 at the last step")
-    t.add_argument("--monitor-every", type=int, default=0,
+    t.add_argument("--monitor-every", type=_int_in(0, 10_000_000), default=0,
                    help="record the training-set denoising error at the lowest noise levels every K steps")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=SEED, default=0)
     t.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on recent CPUs)")
-    t.add_argument("--save-every", type=int, default=500)
+    t.add_argument("--save-every", type=TRAIN_STEPS, default=500)
     t.add_argument("--device", default="auto")
     t.add_argument("--name", default=None)
     t.add_argument("--description", default="")
@@ -224,15 +262,15 @@ def _fit_arguments(t) -> None:
 def _run_arguments(s, n: int, sampler: str | None = None) -> None:
     s.add_argument("--sampler", default=sampler, help="sde, ode, ddim, ascent, ... (default: "
                    + (sampler or "the model's first") + "; `explorer info` lists a model's)")
-    s.add_argument("--steps", type=int, default=None, help="default: the model's for that sampler "
+    s.add_argument("--steps", type=STEPS, default=None, help="default: the model's for that sampler "
                    "(a WCRG model: per scale; the ascent: the most iterations)")
-    s.add_argument("--n", type=int, default=n, help="number of samples")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=_int_in(1, schema.MAX_SAMPLES), default=n, help="number of samples")
+    s.add_argument("--seed", type=SEED, default=0)
     s.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="explorer", description="Watch generative models build images and fields. "
+    p = _Parser(prog="explorer", description="Watch generative models build images and fields. "
                                 "Without a command, opens the window.")
     p.add_argument("--version", action="version", version=f"explorer {__version__}")
     sub = p.add_subparsers(dest="command")
@@ -260,11 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = tsub.add_parser("wcrg", help="train a wavelet-RG model: the coarse x_J and one conditional model per scale")
     _data_arguments(t)
-    t.add_argument("--J", "--levels", dest="J", type=int, default=2, help="J: the wavelet depth")
+    t.add_argument("--J", "--levels", dest="J", type=_int_in(1, 8), default=2, help="J: the wavelet depth")
     t.add_argument("--wavelet", default="haar", help="an orthogonal PyWavelets wavelet: haar, db2, db4, ...")
     t.add_argument("--widths", default="32,64", help="U-Net widths of the coarse model")
     t.add_argument("--cond-widths", default="32,64", help="U-Net widths of the conditional models")
-    t.add_argument("--cond-steps", type=int, default=None, help="training steps per scale (default: --steps)")
+    t.add_argument("--cond-steps", type=TRAIN_STEPS, default=None, help="training steps per scale (default: --steps)")
     t.add_argument("--shared", action="store_true", help="one conditional network for all scales (default: one per scale)")
     _fit_arguments(t)
     t.set_defaults(func=cmd_train_wcrg)
@@ -276,8 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("evaluate", help="denoising PSNR on the training set and on fresh data, over noise levels")
     s.add_argument("checkpoint")
-    s.add_argument("--n", type=int, default=256, help="images per set")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=_int_in(1, 100_000), default=256, help="images per set")
+    s.add_argument("--seed", type=SEED, default=0)
     s.add_argument("--json", default=None)
     s.set_defaults(func=cmd_evaluate)
 
@@ -285,43 +323,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["critical", "equilibrium"])
     s.add_argument("--sizes", default="16,32", help="lattice sizes for the Binder crossing")
     s.add_argument("--betas", default="0.64,0.66,0.68,0.70,0.72")
-    s.add_argument("--lam", type=float, default=0.5)
-    s.add_argument("--L", type=int, default=32)
-    s.add_argument("--beta", type=float, default=None, help="default: the recorded critical beta")
-    s.add_argument("--chains", type=int, default=256)
-    s.add_argument("--burn-in", type=int, default=2000)
-    s.add_argument("--measure", type=int, default=2000)
-    s.add_argument("--sweeps", type=int, default=8000)
+    s.add_argument("--lam", type=_float_in(0.0, 100.0), default=0.5)
+    s.add_argument("--L", type=_int_in(4, 256), default=32)
+    s.add_argument("--beta", type=_float_in(0.01, 10.0), default=None, help="default: the recorded critical beta")
+    s.add_argument("--chains", type=_int_in(1, 100_000), default=256)
+    s.add_argument("--burn-in", type=_int_in(0, 10_000_000), default=2000)
+    s.add_argument("--measure", type=_int_in(1, 10_000_000), default=2000)
+    s.add_argument("--sweeps", type=_int_in(1, 10_000_000), default=8000)
     s.add_argument("--out", default=None, help="write the result as JSON")
     s.set_defaults(func=cmd_phi4)
 
     s = sub.add_parser("export", help="export a run (.npz) as PNG frames, a GIF and a contact sheet")
     s.add_argument("run")
     s.add_argument("--gif", default=None)
-    s.add_argument("--gif-frames", type=int, default=40, help="at most this many frames in the GIF, evenly spaced")
+    s.add_argument("--gif-frames", type=_int_in(2, 1000), default=40, help="at most this many frames in the GIF, evenly spaced")
     s.add_argument("--frames", default=None, help="folder for frame_0000.png, ...")
     s.add_argument("--sheet", default=None, help="contact sheet PNG (steps x samples)")
     s.add_argument("--png", default=None, help="one frame as PNG (see --step)")
-    s.add_argument("--step", type=int, default=None, help="frame index for --png (default: the last)")
-    s.add_argument("--rows", type=int, default=8, help="steps in the contact sheet")
+    s.add_argument("--step", type=_int_in(-10 ** 9, 10 ** 9), default=None, help="frame index for --png (default: the last)")
+    s.add_argument("--rows", type=_int_in(1, 1000), default=8, help="steps in the contact sheet")
     s.add_argument("--strip", default=None, help="coarse-to-fine strip PNG of the final samples: x_J ... x_0")
-    s.add_argument("--J", "--levels-j", dest="J", type=int, default=None, help="J for --strip (default: the run's, else 3)")
+    s.add_argument("--J", "--levels-j", dest="J", type=_int_in(1, 16), default=None,
+                   help="J for --strip (default: the run's, else 3)")
     s.add_argument("--wavelet", default=None, help="wavelet for --strip (default: the run's, else haar)")
     s.add_argument("--cmap", choices=["grey", "diverging"], default="grey")
-    s.add_argument("--display-range", "--levels", dest="display_range", type=float, nargs=2, default=None,
+    s.add_argument("--display-range", "--levels", dest="display_range", type=_float_in(-1e30, 1e30), nargs=2, default=None,
                    metavar=("LOW", "HIGH"), help="the values shown black and white (default: the run's percentiles)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("screenshot", help="open the window offscreen, run, go to a step, save the window as PNG")
     s.add_argument("out")
     s.add_argument("--checkpoint", default=None)
-    s.add_argument("--step", type=int, default=None, help="default: the middle of the run")
+    s.add_argument("--step", type=_int_in(-10 ** 9, 10 ** 9), default=None, help="default: the middle of the run")
     s.add_argument("--view", choices=["trajectory", "scales", "compare", "statistics"], default="trajectory")
-    s.add_argument("--pair", type=int, default=None, help="with --view compare: index of the bundled S1/S2 pair")
+    s.add_argument("--pair", type=_int_in(0, 1000), default=None, help="with --view compare: index of the bundled S1/S2 pair")
     s.add_argument("--sampler", default=None, help="default: the model's")
-    s.add_argument("--steps", type=int, default=None)
-    s.add_argument("--n", type=int, default=None)
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--steps", type=STEPS, default=None)
+    s.add_argument("--n", type=_int_in(1, schema.MAX_SAMPLES), default=None)
+    s.add_argument("--seed", type=SEED, default=None)
     s.set_defaults(func=cmd_screenshot)
 
     s = sub.add_parser("stats", help="power spectrum, histogram and <|m|> of samples against fresh or training data")
@@ -338,8 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--s1", required=True)
     s.add_argument("--s2", required=True)
     _run_arguments(s, n=16, sampler="sde")
-    s.add_argument("--k", type=int, default=3, help="nearest neighbours per sample")
-    s.add_argument("--threshold", type=float, default=0.95, help="memorised when cos(nearest own) >= this")
+    s.add_argument("--k", type=_int_in(1, 100), default=3, help="nearest neighbours per sample")
+    s.add_argument("--threshold", type=_float_in(-1.0, 1.0), default=0.95, help="memorised when cos(nearest own) >= this")
     s.add_argument("--json", default=None)
     s.add_argument("--out", default=None, help="also write both runs: OUT.S1.npz and OUT.S2.npz")
     s.set_defaults(func=cmd_compare)
@@ -364,29 +403,47 @@ def cmd_screenshot(args) -> int:
 
 
 def cmd_export(args) -> int:
+    """Every target checked first; all written, or (on any failure) none."""
     from explorer.core import export
+    from explorer.core.io import all_or_nothing, check_output, check_output_folder
     from explorer.core.trajectory import Trajectory
 
-    if not (args.gif or args.frames or args.sheet or args.png or args.strip):
+    files = {k: Path(getattr(args, k)) for k in ("png", "gif", "sheet", "strip") if getattr(args, k)}
+    if not (files or args.frames):
         raise UsageError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE and/or --png FILE")
-    traj = Trajectory.load_npz(args.run)
-    shown = {"display_range": tuple(args.display_range) if args.display_range else None, "cmap": args.cmap}
-    if args.png:
-        step = len(traj.frames) - 1 if args.step is None else args.step
-        if not -len(traj.frames) <= step < len(traj.frames):
-            raise UsageError(f"--step {step}: the run has {len(traj.frames)} frames")
-        export.save_frame_png(Path(args.png), traj, step, "both", **shown)
+    if len(set(files.values())) < len(files):
+        raise UsageError("two exports name the same file")
+    for path in files.values():
+        check_output(path)
     if args.frames:
-        export.save_frame_sequence(Path(args.frames), traj, "both", **shown)
-    if args.gif:
-        if args.gif_frames < 2:
-            raise UsageError("--gif-frames must be at least 2")
-        export.save_gif(Path(args.gif), traj, "both", max_frames=args.gif_frames, **shown)
-    if args.sheet:
-        export.save_contact_sheet(Path(args.sheet), traj, args.rows, "x0_hat", **shown)
-    if args.strip:
-        export.save_coarse_to_fine_strip(Path(args.strip), traj, args.J, args.wavelet, **shown)
-    print(f"exported {len(traj.frames)} frames of {args.run}", file=sys.stderr)
+        check_output_folder(args.frames)
+    if args.display_range and args.display_range[0] >= args.display_range[1]:
+        raise UsageError("--display-range LOW HIGH needs LOW < HIGH")
+    traj = Trajectory.load_npz(args.run)
+    step = len(traj.frames) - 1 if args.step is None else args.step
+    if not -len(traj.frames) <= step < len(traj.frames):
+        raise UsageError(f"--step {step}: the run has {len(traj.frames)} frames")
+    shown = {"display_range": tuple(args.display_range) if args.display_range else None, "cmap": args.cmap}
+    frames = Path(args.frames) if args.frames else None
+    created = frames is not None and not frames.exists()
+    try:
+        with all_or_nothing():
+            if "png" in files:
+                export.save_frame_png(files["png"], traj, step, "both", **shown)
+            if "gif" in files:
+                export.save_gif(files["gif"], traj, "both", max_frames=args.gif_frames, **shown)
+            if "sheet" in files:
+                export.save_contact_sheet(files["sheet"], traj, args.rows, "x0_hat", **shown)
+            if "strip" in files:
+                export.save_coarse_to_fine_strip(files["strip"], traj, args.J, args.wavelet, **shown)
+            if frames is not None:
+                with progress_bar(len(traj.frames), "frames") as bar:
+                    export.save_frame_sequence(frames, traj, "both", **shown, progress=lambda k, n: bar.update(1))
+    except BaseException:
+        if created and frames.is_dir() and not any(frames.iterdir()):
+            frames.rmdir()
+        raise
+    print(printable(f"exported {len(traj.frames)} frames of {args.run}"), file=sys.stderr)
     return 0
 
 
@@ -405,9 +462,8 @@ def cmd_stats(args) -> int:
     spec = _spec(args).resolved(model)
     data = model.data
     ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)[: spec.n]
-    bar = progress_bar(spec.n, "sampling")
-    gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
-    bar.close()
+    with progress_bar(spec.n, "sampling") as bar:
+        gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
     res = stats.compare(gen, ref)
     res |= {"checkpoint": model.name, "sampler": spec.sampler, "steps": spec.steps, "reference": args.reference}
     print(stats.format_table(res))
@@ -481,16 +537,24 @@ def main(argv: list[str] | None = None) -> int:
         args.func = cmd_gui
     try:
         return args.func(args)
+    except BrokenPipeError:              # `explorer info | head`: the reader has gone, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except ExplorerError as e:
-        print(f"explorer: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
     except OSError as e:                 # the user's own files: permissions, a full disk, ...
-        where = f"{e.filename}: " if e.filename else ""
-        print(f"explorer: error: {where}{e.strerror or e}", file=sys.stderr)
-        return 2
+        return _fail((f"{e.filename}: " if e.filename else "") + str(e.strerror or e))
     except KeyboardInterrupt:
+        close_progress_bars()
         print("explorer: interrupted", file=sys.stderr)
         return 130
+
+
+def _fail(message: str) -> int:
+    """One line on stderr (after ending any progress bar's line), exit status 2."""
+    close_progress_bars()
+    print(f"explorer: error: {printable(message).replace(chr(10), ' ')}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ class GaussianModel:
         return {"name": self.name, "kind": self.kind, "image_shape": list(self.shape), **self.config}
 
     def frame_count(self, spec):
-        return spec.resolved(self).steps + 1
+        return spec.steps + 1
 
     def run(self, spec):
         from explorer.core import samplers

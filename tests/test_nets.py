@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from explorer.core.errors import ConfigError
 from explorer.core.nets import Denoiser, UNetConfig, count_parameters
 
 
@@ -38,7 +39,13 @@ def test_preconditioning_limits():
 
 
 def test_invalid_config():
-    with pytest.raises(ValueError):
-        UNetConfig.from_dict({"size": 30, "widths": [8, 16, 32]})
-    with pytest.raises(ValueError):
-        UNetConfig.from_dict({"unknown_field": 1})
+    good = UNetConfig(widths=[8, 16, 32]).to_dict()
+    with pytest.raises(ConfigError, match="divisible"):
+        UNetConfig.from_dict({**good, "size": 30})
+    with pytest.raises(ConfigError, match="unknown fields"):
+        UNetConfig.from_dict({**good, "unknown_field": 1})
+    with pytest.raises(ConfigError, match="missing fields"):
+        UNetConfig.from_dict({"size": 32, "widths": [8, 16, 32]})
+    with pytest.raises(ConfigError, match="parameters, more than"):
+        UNetConfig.from_dict({**good, "widths": [2048, 2048]})
+    assert UNetConfig.from_dict(good) == UNetConfig(widths=[8, 16, 32])

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSettings
+from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QEvent, QIODevice, QSettings
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.errors import ExplorerError
@@ -18,46 +18,65 @@ from explorer.core.io import atomic_write, check_output
 def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None = None, view: str = "trajectory",
                settings_path: str | None = None, **run) -> Path:
     """Open the window on `checkpoint_path`, run it with `run` (sampler, steps, n, seed; pair for
-    the compare view), show step `step` (default: the middle) of tab `view` and save the window."""
-    from explorer.app.main_window import MainWindow
-
+    the compare view), show step `step` (default: the middle) of tab `view` and save the window.
+    The window's settings go to `settings_path`, else to a temporary folder removed afterwards."""
     out = check_output(out)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    settings_path = settings_path or str(Path(tempfile.mkdtemp()) / "settings.ini")
-    win = MainWindow(QSettings(settings_path, QSettings.IniFormat), checkpoint_path=checkpoint_path)
-    if win.model is None:
-        raise ExplorerError(win.message.text() or "no model to open")
-    win.run_panel.set_spec(sampler=run.get("sampler"), device="cpu")
-    win.run_panel.set_spec(steps=run.get("steps"), n=run.get("n"), seed=run.get("seed"))
-    win.resize(1280, 820)
-    win.show()
-    tab = {"trajectory": win.view, "scales": win.scales, "compare": win.compare, "statistics": win.statistics}[view]
-    if view == "compare":
-        if run.get("pair") is not None:
-            win.compare.choose_pair(int(run["pair"]))
-        started = win.start_compare()
-    else:
-        started = win.start_run()
-    if not started:
-        raise ExplorerError(win.message.text() or "nothing to run")
-    while win.is_running():
-        app.processEvents()
-        time.sleep(0.005)
-    if win.message.isVisible():
-        raise ExplorerError(win.message.text())
-    win.tabs.setCurrentWidget(tab)
-    if view != "compare":
-        win.view.go(len(win.view.frames) // 2 if step is None else step)
-    elif step is not None:
-        win.compare.show_step_of_both(step)
-    for _ in range(10):
-        app.processEvents()
-    atomic_write(out, lambda f: f.write(_png_bytes(win.grab())))
-    win.ask_before_closing_a_run = False
-    win.close()
-    return out
+    with tempfile.TemporaryDirectory(prefix="explorer-screenshot-") as tmp:
+        settings = QSettings(settings_path or str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+        try:
+            return _screenshot(app, settings, out, checkpoint_path, step, view, run)
+        finally:
+            del settings
+
+
+def _screenshot(app, settings, out, checkpoint_path, step, view, run) -> Path:
+    from explorer.app.main_window import MainWindow
+
+    win = MainWindow(settings, checkpoint_path=checkpoint_path)
+    try:
+        if win.model is None:
+            raise ExplorerError(win.message.text() or "no model to open")
+        win.run_panel.set_spec(sampler=run.get("sampler"), device="cpu")
+        win.run_panel.set_spec(steps=run.get("steps"), n=run.get("n"), seed=run.get("seed"))
+        win.resize(1280, 820)
+        win.show()
+        tab = {"trajectory": win.view, "scales": win.scales, "compare": win.compare, "statistics": win.statistics}[view]
+        if view == "compare":
+            if run.get("pair") is not None:
+                win.compare.choose_pair(int(run["pair"]))
+            started = win.start_compare()
+        else:
+            started = win.start_run()
+        if not started:
+            raise ExplorerError(win.message.text() or "nothing to run")
+        while win.is_running():
+            app.processEvents()
+            time.sleep(0.005)
+        if win.message.isVisible():
+            raise ExplorerError(win.message.text())
+        win.tabs.setCurrentWidget(tab)
+        if view != "compare":
+            win.view.go(len(win.view.frames) // 2 if step is None else step)
+        elif step is not None:
+            win.compare.show_step_of_both(step)
+        for _ in range(10):
+            app.processEvents()
+        return atomic_write(out, lambda f: f.write(_png_bytes(win.grab())))
+    finally:                        # however it ended: no run left, the window closed and deleted
+        if win.is_running():
+            win.cancel_run()
+        while win.is_running():
+            app.processEvents()
+            time.sleep(0.005)
+        win.ask_before_closing_a_run = False
+        win.close()
+        win.deleteLater()
+        for _ in range(5):
+            app.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
 
 
 def _png_bytes(pixmap) -> bytes:

@@ -19,6 +19,8 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from explorer import __version__
+from explorer.core import schema
+from explorer.core.data import check_record
 from explorer.core.errors import (
     CheckpointError,
     ConfigError,
@@ -28,11 +30,13 @@ from explorer.core.errors import (
     TruncatedCheckpoint,
     UnknownKind,
 )
+from explorer.core.io import parse_json, read_regular
 from explorer.core.nets import Denoiser, UNetConfig, count_parameters
 
 FORMAT = "explorer-checkpoint"
 KINDS = ("diffusion", "wcrg-lowpass", "wcrg-conditional")
 _MAX_HEADER = 100 * 2 ** 20
+MAX_CHECKPOINT_BYTES = 2 ** 30
 
 
 @dataclass
@@ -99,12 +103,8 @@ def describe(ckpt: "Checkpoint") -> str:
 
 
 def build_model(config: dict, path: Path | str = "the checkpoint") -> Denoiser:
-    """The (untrained) denoiser a config describes."""
-    try:
-        cfg = UNetConfig.from_dict(dict(config["arch"]))
-    except (KeyError, TypeError, ValueError) as e:
-        raise ConfigError(f"{path}: the architecture in the config is not valid: {e}") from None
-    return Denoiser(cfg)
+    """The (untrained) denoiser a validated config describes."""
+    return Denoiser(UNetConfig.from_dict(dict(config["arch"]), f"{path}: arch"))
 
 
 def make_config(kind: str, arch: UNetConfig, name: str, description: str = "", data: dict | None = None,
@@ -139,20 +139,21 @@ def _read_header(path: Path, blob: bytes) -> dict:
         raise NotASafetensorsFile(f"{path}: not a safetensors file{hint}; save models with `explorer train`")
     if 8 + n > len(blob):
         raise TruncatedCheckpoint(f"{path}: the file is truncated (header says {n} bytes, the file has {len(blob) - 8})")
-    try:
-        header = json.loads(blob[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise NotASafetensorsFile(f"{path}: not a safetensors file (its header is not JSON)") from None
+    header = parse_json(blob[8:8 + n], f"{path}: the safetensors header", NotASafetensorsFile, max_depth=4)
     if not isinstance(header, dict):
         raise NotASafetensorsFile(f"{path}: not a safetensors file (its header is not a JSON object)")
+    meta = header.get("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise NotASafetensorsFile(f"{path}: not a safetensors file (its __metadata__ is not an object of strings)")
     end = 0
     for key, info in header.items():
         if key == "__metadata__":
             continue
-        try:
-            end = max(end, int(info["data_offsets"][1]))
-        except (TypeError, KeyError, IndexError, ValueError):
-            raise NotASafetensorsFile(f"{path}: not a safetensors file (entry {key!r} is malformed)") from None
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+                and 0 <= offsets[0] <= offsets[1]):
+            raise NotASafetensorsFile(f"{path}: not a safetensors file (entry {key!r} is malformed)")
+        end = max(end, offsets[1])
     if 8 + n + end > len(blob):
         raise TruncatedCheckpoint(f"{path}: the file is truncated: the tensors need {end} bytes, "
                                   f"{len(blob) - 8 - n} are there; copy or re-download it")
@@ -160,35 +161,51 @@ def _read_header(path: Path, blob: bytes) -> dict:
 
 
 def read_config(path: str | Path, blob: bytes | None = None) -> dict:
-    """The JSON config of a checkpoint, validated for format and kind (tensors not loaded)."""
+    """The JSON config of a checkpoint, validated field by field (tensors not loaded)."""
     path = Path(path)
     if blob is None:
         blob = _read_file(path)
-    meta = _read_header(path, blob).get("__metadata__") or {}
+    meta = _read_header(path, blob).get("__metadata__", {})
     if "explorer" not in meta:
         raise ConfigError(f"{path}: a safetensors file, but not an explorer checkpoint (no 'explorer' config in its metadata)")
-    try:
-        config = json.loads(meta["explorer"])
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: the checkpoint's config is not valid JSON ({e})") from None
+    return check_config(parse_json(meta["explorer"], f"{path}: the checkpoint's config", ConfigError), path)
+
+
+def check_config(config: object, path: Path | str) -> dict:
+    """A checkpoint's config checked before anything is built: format and kind, the architecture
+    (types, ranges, parameter budget) and its fit to the kind, the data record, the training
+    record's monitor curve. Raises ConfigError / UnknownKind."""
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ConfigError(f"{path}: the config does not say format={FORMAT!r}")
     if config.get("kind") not in KINDS:
         raise UnknownKind(f"{path}: unknown model kind {config.get('kind')!r}; explorer knows {', '.join(KINDS)}")
     if "arch" not in config:
         raise ConfigError(f"{path}: the config has no 'arch' (architecture) entry")
+    for key, limit in (("name", 200), ("description", 10_000)):
+        text = schema.value(config, key, str, str(path), ConfigError, default="")
+        if len(text) > limit:
+            raise ConfigError(f"{path}: the {key} has {len(text)} characters, at most {limit} are accepted")
+    arch = UNetConfig.from_dict(config["arch"], f"{path}: arch")
+    conditional = config["kind"] == "wcrg-conditional"
+    if conditional != (arch.cond_channels > 0) or (conditional and arch.channels != 3 * arch.cond_channels):
+        raise ConfigError(f"{path}: a {config['kind']!r} model needs cond_channels "
+                          + ("= channels / 3 (the low-pass of 3 detail bands)" if conditional else "= 0")
+                          + f", not {arch.cond_channels} with {arch.channels} channels")
+    data = schema.dict_of(config, "data", str(path), ConfigError, default={})
+    if data:
+        check_record(data, f"{path}: data", ConfigError)
+    training = schema.dict_of(config, "training", str(path), ConfigError, default={})
+    monitor = schema.value(training, "monitor", list, f"{path}: training", ConfigError, default=[])
+    for row in monitor:
+        if not (isinstance(row, dict) and type(row.get("step")) is int and isinstance(row.get("mse"), dict) and row["mse"]
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row["mse"].values())):
+            raise ConfigError(f"{path}: training: each monitor entry must be {{'step': int, 'mse': {{level: number}}}}")
+    schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
     return config
 
 
 def _read_file(path: Path) -> bytes:
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot be read ({e.strerror})") from None
+    return read_regular(path, "checkpoint", MAX_CHECKPOINT_BYTES, CheckpointError)
 
 
 def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:

@@ -71,7 +71,6 @@ class DiffusionModel:
         return self.checkpoint.summary()
 
     def frame_count(self, spec: RunSpec) -> int | None:
-        spec = spec.resolved(self)
         return samplers.frame_count(spec.sampler, spec.steps)
 
     def sampler_options(self, sampler: str) -> dict:

@@ -10,8 +10,16 @@ import numpy as np
 
 from explorer import __version__
 from explorer.core.errors import ExportError
-from explorer.core.io import atomic_write
-from explorer.core.render import coarse_to_fine_picture, default_display_range, frame_picture, tile, to_rgb
+from explorer.core.io import atomic_write, check_output_folder
+from explorer.core.render import (
+    check_picture,
+    coarse_to_fine_picture,
+    default_display_range,
+    frame_picture,
+    frame_picture_pixels,
+    tile,
+    to_rgb,
+)
 
 
 def frame_metadata(meta: dict, frame, step_index: int | None = None) -> dict[str, str]:
@@ -52,11 +60,9 @@ def _run_display_range(traj, cmap: str):
 def save_frame_sequence(folder: Path, traj, show: str = "both", display_range=None, cmap: str = "grey",
                         scale: int = 4, progress=None) -> list[Path]:
     """Every frame as folder/frame_0000.png, ... (one display range for the run)."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ExportError(f"{folder}: is a file, not a folder")
+    folder = check_output_folder(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(exist_ok=True)
     except OSError as e:
         raise ExportError(f"{folder}: cannot create this folder ({e.strerror})") from None
     display_range = display_range or _run_display_range(traj, cmap)
@@ -80,8 +86,9 @@ def save_gif(path: Path, traj, show: str = "both", display_range=None, cmap: str
     from PIL import Image
 
     display_range = display_range or _run_display_range(traj, cmap)
-    pictures = [Image.fromarray(frame_picture(traj.frames[k], show, display_range, cmap, scale))
-                for k in gif_frames(len(traj.frames), max_frames)]
+    shown = gif_frames(len(traj.frames), max_frames)
+    check_picture(len(shown) * frame_picture_pixels(traj.frames[0], show, scale), f"a GIF of {len(shown)} frames")
+    pictures = [Image.fromarray(frame_picture(traj.frames[k], show, display_range, cmap, scale)) for k in shown]
     durations = [frame_ms] * (len(pictures) - 1) + [hold_ms]
 
     def write(f):

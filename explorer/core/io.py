@@ -1,31 +1,255 @@
-"""File output. Every write goes to a temporary name in the target folder, then is renamed,
-so an unwritable folder, a full disk or an interrupt leaves no half-written file and never
-damages the file that was there."""
+"""File input and output.
+
+Input: only regular files are read (never a FIFO, a device or a socket, which could block or
+never end), their size is checked before reading, JSON is parsed with a depth and size limit and
+without NaN/Infinity, and the paths a folder's index names stay inside that folder.
+
+Output: every write goes to a temporary name in the target folder, then is renamed, so an
+unwritable folder, a full disk or an interrupt leaves no half-written file and never damages the
+file that was there. A target that exists must be a regular, writable file: explorer never
+replaces a device, a FIFO, a folder or a read-only file."""
 from __future__ import annotations
 
+import json
 import os
+import stat
 import sys
 import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from explorer.core.errors import ExportError
+from explorer.core.errors import ExplorerError, ExportError
+
+MiB = 2 ** 20
+GiB = 2 ** 30
 
 
-def check_output(path: str | Path) -> Path:
-    """`path` as a file to be written: its folder exists, and it is not itself a folder.
-    Raises ExportError (the one error for a bad output path) before any work starts."""
+def _kind(mode: int) -> str:
+    return ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else
+            "not a regular file")
+
+
+def read_regular(path: str | Path, what: str, limit: int, error: type[ExplorerError] = ExplorerError) -> bytes:
+    """The bytes of `path`, a regular file of at most `limit` bytes; else `error` saying why.
+    The file is opened without blocking (a FIFO cannot hang the caller) and checked with fstat
+    on the open descriptor (a symlink to /dev/zero is seen as the device it is)."""
     path = Path(path)
-    folder = path.parent
-    if path.is_dir():
-        raise ExportError(f"{path}: is a directory; give a file name")
-    if not folder.is_dir():
-        raise ExportError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: is not a folder")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as e:
+        raise error(f"{path}: cannot be read ({e.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise error(f"{path}: is {_kind(st.st_mode)}, not a {what} file")
+        if st.st_size > limit:
+            raise error(f"{path}: {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} MiB a {what} "
+                        f"file may have")
+        chunks, left = [], st.st_size
+        while left > 0:
+            chunk = os.read(fd, min(left, 16 * MiB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError as e:
+        raise error(f"{path}: cannot be read ({e.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def regular_file(path: str | Path, what: str, limit: int, error: type[ExplorerError] = ExplorerError) -> Path:
+    """`path` if it is a regular file of at most `limit` bytes (for readers that take a path)."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as e:
+        raise error(f"{path}: cannot be read ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path}: is {_kind(st.st_mode)}, not a {what} file")
+    if st.st_size > limit:
+        raise error(f"{path}: {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} MiB a {what} file may have")
     return path
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    v = float(text)
+    if v in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is beyond the range of a float")
+    return v
+
+
+def parse_json(text: str | bytes, where: str, error: type[ExplorerError] = ExplorerError, max_depth: int = 64):
+    """JSON text as Python values; NaN/Infinity, nesting deeper than `max_depth` and invalid text
+    raise `error` with `where` in the message."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise error(f"{where}: the JSON is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise error(f"{where}: not valid JSON ({e})") from None
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > max_depth:
+            raise error(f"{where}: the JSON is nested more than {max_depth} levels deep")
+        if isinstance(v, dict):
+            stack.extend((c, depth + 1) for c in v.values())
+        elif isinstance(v, list):
+            stack.extend((c, depth + 1) for c in v)
+    return value
+
+
+def load_arrays(path: str | Path, what: str, limit: int, error: type[ExplorerError] = ExplorerError) -> dict:
+    """The arrays of an .npy ({"array": a}) or .npz file, each checked from its header before it
+    is read: no pickled objects, and at most `limit` bytes in all, as declared and as read (a
+    small .npz that inflates to gigabytes, or a header declaring a huge shape, is refused)."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    blob = read_regular(path, what, limit, error)
+    budget = [limit]
+
+    def parse(data: bytes, name: str) -> "np.ndarray":
+        f = io.BytesIO(data)
+        try:
+            version = np.lib.format.read_magic(f)
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                                     else np.lib.format.read_array_header_2_0(f))
+        except (ValueError, OSError, EOFError) as e:
+            raise error(f"{path}: {name} is not a NumPy array ({e})") from None
+        if dtype.hasobject:
+            raise error(f"{path}: {name} holds Python objects; explorer reads only numeric arrays (no pickles)")
+        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if nbytes > budget[0] or nbytes != len(data) - f.tell():
+            raise error(f"{path}: {name} declares {shape} {dtype} ({nbytes:,} bytes) but "
+                        + ("that is more than explorer reads" if nbytes > budget[0] else f"holds {len(data) - f.tell():,}"))
+        budget[0] -= nbytes
+        try:
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise error(f"{path}: {name} cannot be read ({e})") from None
+
+    if not blob.startswith(b"PK"):
+        return {"array": parse(blob, "the array")}
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as z:
+            infos = [i for i in z.infolist() if not i.is_dir()]
+            if sum(i.file_size for i in infos) > limit:
+                raise error(f"{path}: the archive inflates to {sum(i.file_size for i in infos) / MiB:,.0f} MiB, more "
+                            f"than the {limit / MiB:,.0f} MiB explorer reads")
+            arrays = {}
+            for info in infos:
+                with z.open(info) as member:
+                    data = member.read(info.file_size + 1)
+                if len(data) != info.file_size:
+                    raise error(f"{path}: {info.filename} is not the size the archive declares")
+                arrays[info.filename.removesuffix(".npy")] = parse(data, info.filename)
+            return arrays
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
+        raise error(f"{path}: not a readable .npz archive ({e})") from None
+
+
+def inside(folder: Path, name: object, where: str, error: type[ExplorerError] = ExplorerError) -> Path:
+    """folder/name, where `name` (from an index file) must be a plain relative path that stays in
+    `folder`: no absolute paths, no '..', no symlink out of it."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise error(f"{where}: a file name must be a non-empty string, not {name!r}")
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise error(f"{where}: the file {name!r} is outside the model's folder; only names inside it are accepted")
+    path = folder / rel
+    try:
+        if not path.resolve().is_relative_to(folder.resolve()):
+            raise error(f"{where}: the file {name!r} leads outside the model's folder")
+    except OSError as e:
+        raise error(f"{where}: {name!r} cannot be resolved ({e.strerror})") from None
+    return path
+
+
+def check_output(path: str | Path) -> Path:
+    """`path` as a file to be written: its folder exists and is writable, and the file is either
+    absent or a regular, writable file (never a folder, a device, a FIFO or a read-only file).
+    Raises ExportError (the one error for a bad output path) before any work starts."""
+    path = Path(path)
+    folder = path.parent
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise ExportError(f"{path}: cannot be written ({e.strerror})") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise ExportError(f"{path}: is a directory; give a file name")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise ExportError(f"{path}: is {_kind(st.st_mode)}; explorer only replaces regular files")
+    if st is not None and not os.access(path, os.W_OK):
+        raise ExportError(f"{path}: is read-only; explorer does not replace it (choose another name)")
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(f"{folder}: cannot write here (permission denied)")
+    return path
+
+
+def check_output_folder(path: str | Path) -> Path:
+    """`path` as a folder to write into: absent (its parent exists and is writable) or a writable folder."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ExportError(f"{path}: is a file, not a folder")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ExportError(f"{path}: cannot write here (permission denied)")
+        return path
+    check_output(path)
+    return path
+
+
+_STAGED: ContextVar[list[tuple[str, Path]] | None] = ContextVar("staged", default=None)
+
+
+@contextmanager
+def all_or_nothing():
+    """Several outputs as one: inside this block each `atomic_write` leaves its temporary file in
+    place; when the block ends without error all are renamed to their targets (each target
+    checked again first), else all are removed and no target is touched."""
+    staged: list[tuple[str, Path]] = []
+    token = _STAGED.set(staged)
+    try:
+        yield
+        for _, path in staged:
+            check_output(path)
+    except BaseException:
+        for tmp, _ in staged:
+            _remove(tmp)
+        raise
+    finally:
+        _STAGED.reset(token)
+    for tmp, path in staged:
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise ExportError(f"{path}: could not be written ({e.strerror or e})") from None
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
-    """Call write(f) on a temporary file beside `path`, fsync, and rename it to `path`."""
+    """Call write(f) on a temporary file beside `path`, fsync, and rename it to `path` (inside
+    `all_or_nothing`, the rename waits for the end of the block)."""
     path = check_output(path)
     folder = path.parent
     try:
@@ -38,6 +262,11 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
             f.flush()
             os.chmod(f.fileno(), 0o666 & ~_umask())       # mkstemp makes 0600; give the usual permissions
             os.fsync(f.fileno())
+        staged = _STAGED.get()
+        if staged is not None:
+            staged.append((tmp, path))
+            return path
+        check_output(path)                  # still absent or a regular writable file just before the rename
         os.replace(tmp, path)
     except OSError as e:
         _remove(tmp)
@@ -59,6 +288,36 @@ def _remove(tmp: str) -> None:
         os.unlink(tmp)
     except OSError:
         pass
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control characters (escape sequences, carriage returns, ...)
+    shown as \\xNN escapes; new lines and tabs kept."""
+    import unicodedata
+
+    return "".join(c if c in "\n\t" or unicodedata.category(c)[0] != "C" else f"\\x{ord(c):02x}" if ord(c) < 256
+                   else f"\\u{ord(c):04x}" for c in text)
+
+
+def json_text(value, indent: int | None = 1) -> str:
+    """Strict JSON (RFC 8259): NaN and infinities, which JSON cannot hold, become null."""
+    def clean(v):
+        if isinstance(v, float):
+            return v if v == v and v not in (float("inf"), float("-inf")) else None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(value), indent=indent, allow_nan=False)
+
+
+def close_progress_bars() -> None:
+    """End every open progress bar's line, so that a message printed next starts on its own line."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
 
 
 def progress_bar(total: int | None, desc: str, disable: bool = False):

@@ -8,6 +8,7 @@ registered with `register_opener` (see ARCHITECTURE.md, "How to add a generator"
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Generator, Protocol, runtime_checkable
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from explorer import __version__
+from explorer.core import schema
 from explorer.core.errors import CheckpointError, UsageError
 from explorer.core.trajectory import Frame, Trajectory, drain
 
@@ -65,17 +67,21 @@ class RunSpec:
         if sampler not in model.samplers:
             raise UsageError(f"{model.name} runs the sampler{'s' if len(model.samplers) > 1 else ''} "
                              f"{', '.join(model.samplers)}, not {sampler!r}")
-        steps = model.default_steps(sampler) if self.steps is None else int(self.steps)
-        if steps < 1:
-            raise UsageError("steps must be at least 1")
-        if int(self.n) < 1:
-            raise UsageError("the number of samples must be at least 1")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise UsageError(f"the seed must be a non-negative integer, not {self.seed!r}")
+        steps = model.default_steps(sampler) if self.steps is None else self.steps
+        schema.number(steps, "steps", UsageError, 1, schema.MAX_STEPS)
+        schema.number(self.n, "the number of samples", UsageError, 1, schema.MAX_SAMPLES)
+        schema.number(self.seed, "the seed", UsageError, 0, schema.MAX_SEED)
         resolve_device(self.device)
-        if self.x_init is not None and tuple(self.x_init.shape) != (int(self.n), *model.image_shape):
-            raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(int(self.n), *model.image_shape)}")
-        return replace(self, sampler=sampler, steps=steps, n=int(self.n))
+        if self.x_init is not None and tuple(self.x_init.shape) != (self.n, *model.image_shape):
+            raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(self.n, *model.image_shape)}")
+        spec = replace(self, sampler=sampler, steps=steps)
+        frames = (model.frame_count(spec) or steps + 1) if self.keep_frames else 1
+        need = 2 * 4 * frames * self.n * math.prod(model.image_shape)          # x_t and x0_hat, float32
+        if need > schema.MAX_RUN_BYTES:
+            raise UsageError(f"{self.n} samples x {frames} frames of {model.image_shape} need {need / 2 ** 30:.1f} GiB, "
+                             f"more than the {schema.MAX_RUN_BYTES / 2 ** 30:.0f} GiB a run may keep: lower the "
+                             f"samples or the steps")
+        return spec
 
 
 @runtime_checkable
@@ -112,7 +118,7 @@ class Model(Protocol):
 
     def summary(self) -> dict: ...                   # the same as JSON (`explorer info --json`)
 
-    def frame_count(self, spec: RunSpec) -> int | None: ...   # frames run(spec) yields; None: unknown
+    def frame_count(self, spec: RunSpec) -> int | None: ...   # frames run(spec) yields (spec resolved); None: unknown
 
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]: ...
 

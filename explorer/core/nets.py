@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from explorer.core import schedule
+from explorer.core import schedule, schema
+from explorer.core.errors import ConfigError
 
 
 @dataclass
@@ -36,26 +37,47 @@ class UNetConfig:
     cond_channels: int = 0            # clean conditioning channels (the low-pass, for WCRG)
     padding: str = "zeros"            # "circular" for periodic fields
 
-    def validate(self) -> None:
-        if self.channels < 1 or self.cond_channels < 0:
-            raise ValueError("channels must be >= 1 and cond_channels >= 0")
-        if not self.widths or any(w < 1 for w in self.widths):
-            raise ValueError("widths must be a non-empty list of positive integers")
-        down = 2 ** (len(self.widths) - 1)
-        if self.size < 4 or self.size % down:
-            raise ValueError(f"size {self.size} must be divisible by 2^(levels-1) = {down}")
-        if self.padding not in ("zeros", "circular"):
-            raise ValueError("padding must be 'zeros' or 'circular'")
+    def validate(self, where: str = "the architecture") -> None:
+        """Types, ranges and consistency of every field; a ConfigError says what is accepted."""
+        d = self.__dict__
+        for key, lo, hi in (("channels", 1, 12), ("cond_channels", 0, 12), ("size", 4, schema.MAX_SIZE),
+                            ("blocks", 1, 16), ("emb_dim", 2, 2048)):
+            schema.value(d, key, int, where, ConfigError, lo=lo, hi=hi)
+        schema.value(d, "sigma_data", float, where, ConfigError, lo=1e-6, hi=1e6)
+        schema.value(d, "bias_free", bool, where, ConfigError)
+        schema.value(d, "padding", str, where, ConfigError, choices=("zeros", "circular"))
+        widths = schema.value(d, "widths", list, where, ConfigError)
+        if not 1 <= len(widths) <= 8:
+            raise ConfigError(f"{where}: 'widths' needs 1 to 8 entries (one per resolution), not {len(widths)}")
+        for w in widths:
+            schema.number(w, f"{where}: a width", ConfigError, 1, 2048)
+        if self.emb_dim % 2:
+            raise ConfigError(f"{where}: 'emb_dim' must be even (sines and cosines), not {self.emb_dim}")
+        down = 2 ** (len(widths) - 1)
+        if self.size % down:
+            raise ConfigError(f"{where}: size {self.size} must be divisible by 2^(levels-1) = {down}")
+
+    def check_budget(self, where: str = "the architecture") -> int:
+        """The number of parameters, counted without allocating them; a ConfigError above the budget."""
+        self.validate(where)
+        with torch.device("meta"):
+            n = count_parameters(Denoiser(self))
+        if n > schema.MAX_PARAMETERS:
+            raise ConfigError(f"{where}: {n:,} parameters, more than the {schema.MAX_PARAMETERS:,} explorer builds")
+        return n
 
     @classmethod
-    def from_dict(cls, d: dict) -> "UNetConfig":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown architecture fields: {sorted(unknown)}")
+    def from_dict(cls, d: object, where: str = "the architecture") -> "UNetConfig":
+        """A config from its JSON form, validated and within the parameter budget."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"{where} must be an object, not {type(d).__name__}")
+        fields = list(cls.__dataclass_fields__)
+        unknown, missing = sorted(set(d) - set(fields)), [f for f in fields if f not in d]
+        if unknown or missing:
+            raise ConfigError(f"{where}: " + (f"unknown fields {unknown} " if unknown else "")
+                              + (f"missing fields {missing} " if missing else "") + f"(it has {', '.join(fields)})")
         cfg = cls(**d)
-        cfg.widths = [int(w) for w in cfg.widths]
-        cfg.validate()
+        cfg.check_budget(where)
         return cfg
 
     def to_dict(self) -> dict:

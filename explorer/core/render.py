@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.core.errors import UsageError
+from explorer.core.errors import ExportError, UsageError
 
 COLORMAPS = ("grey", "diverging")
+MAX_PICTURE_PIXELS = 50_000_000          # one exported picture (150 MB of RGB); a GIF: all its frames together
 
 
 def colormap(name: str) -> np.ndarray:
@@ -45,8 +46,26 @@ def tile(x: np.ndarray, cols: int | None = None, pad: int = 1, fill: float = np.
     return out[..., 0] if c == 1 else out
 
 
+def check_picture(pixels: int, what: str = "the picture") -> None:
+    """An ExportError, before anything is drawn, for a picture over MAX_PICTURE_PIXELS."""
+    if pixels > MAX_PICTURE_PIXELS:
+        raise ExportError(f"{what} would have {pixels / 1e6:,.0f} million pixels, more than the "
+                          f"{MAX_PICTURE_PIXELS / 1e6:.0f} million explorer draws; export fewer samples or frames")
+
+
+def frame_picture_pixels(frame, show: str = "both", scale: int = 4, cols=None) -> int:
+    """The pixels of `frame_picture(frame, show, ..., scale, cols)`, computed from the shapes alone."""
+    b, _, h, w = np.shape(frame.x_t)
+    cols = cols or int(np.ceil(np.sqrt(b)))
+    rows = int(np.ceil(b / cols))
+    width = cols * (w + 1) - 1
+    panels = 2 * width + 2 if show == "both" else width
+    return (rows * (h + 1) - 1) * panels * scale * scale
+
+
 def to_rgb(img: np.ndarray, display_range: tuple[float, float], cmap: str = "grey", scale: int = 1) -> np.ndarray:
     """A mosaic (H, W) through a colormap, or (H, W, 3) by display range, to uint8 RGB; NaN gaps are white."""
+    check_picture(img.shape[0] * img.shape[1] * scale * scale)
     lo, hi = display_range
     u = np.clip((img - lo) / max(hi - lo, 1e-12), 0, 1)
     gaps = np.isnan(u)
@@ -63,6 +82,7 @@ def frame_picture(frame, show: str = "both", display_range=None, cmap: str = "gr
                   cols=None) -> np.ndarray:
     """The picture of one frame as uint8 RGB: x_t and x0_hat mosaics side by side ("both"),
     or one of them ("x_t", "x0_hat")."""
+    check_picture(frame_picture_pixels(frame, show, scale, cols))
     parts = {"x_t": frame.x_t, "x0_hat": frame.x0_hat}
     names = ["x_t", "x0_hat"] if show == "both" else [show]
     display_range = display_range or default_display_range(frame.x0_hat, cmap == "diverging")

@@ -109,6 +109,29 @@ def summary(x: np.ndarray, bins: int = 60) -> dict:
             "mean": float(x.mean()), "std": float(x.std())}
 
 
+def check_summary(d: object, where: str, error) -> dict:
+    """A recorded `summary` checked for types and matching lengths (it is read from files)."""
+    from explorer.core import schema
+
+    if not isinstance(d, dict):
+        raise error(f"{where} must be an object")
+    lists = {}
+    for key in ("k", "power", "hist_edges", "hist", "hist_tails"):
+        v = schema.value(d, key, list, where, error, default=None)
+        if v is not None:
+            if len(v) > 100_000 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) and np.isfinite(a)
+                                           for a in v):
+                raise error(f"{where}: '{key}' must be a list of at most 100000 finite numbers")
+            lists[key] = v
+    schema.value(d, "n", int, where, error, lo=0, default=0)
+    schema.value(d, "abs_m", float, where, error, default=0.0)
+    if len(lists.get("k", [])) != len(lists.get("power", [])) or \
+            len(lists.get("hist_edges", [None])) != len(lists.get("hist", [])) + 1 or \
+            len(lists.get("hist_tails", [0, 0])) != 2 or np.any(np.diff(lists.get("hist_edges", [])) <= 0):
+        raise error(f"{where}: the spectrum or histogram lists do not fit together")
+    return d
+
+
 def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     """Generated samples against recorded reference statistics (see `summary`): P(k), the
     histogram on the reference bins and its total-variation distance (the tails beyond the bins

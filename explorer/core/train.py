@@ -22,13 +22,14 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from explorer.core import checkpoint, diffusion, schedule
+from explorer.core import checkpoint, diffusion, schedule, schema
 from explorer.core.diffusion import DiffusionModel
-from explorer.core.errors import ExplorerError
+from explorer.core.errors import ExplorerError, UsageError
 from explorer.core.io import check_output, progress_bar
 from explorer.core.models import resolve_device
 from explorer.core.nets import Denoiser, UNetConfig, count_parameters
 
+MAX_TRAIN_STEPS = 10_000_000
 LOG_S_MIN = math.log(schedule.snr_sigma(schedule.T_MIN))
 LOG_S_MAX = math.log(schedule.snr_sigma(schedule.T_MAX))
 
@@ -46,13 +47,23 @@ class TrainConfig:
     lr_schedule: str = "constant"     # or "cosine": lr decays to lr/50 at the last step
     monitor_every: int = 0            # >0: record the training-set denoising error every k steps
 
+    def __post_init__(self) -> None:
+        """Every field in range (a UsageError before any work)."""
+        d = self.__dict__
+        for key, lo, hi in (("steps", 1, MAX_TRAIN_STEPS), ("batch", 1, 4096), ("seed", 0, schema.MAX_SEED),
+                            ("save_every", 1, MAX_TRAIN_STEPS), ("warmup", 0, MAX_TRAIN_STEPS),
+                            ("monitor_every", 0, MAX_TRAIN_STEPS)):
+            schema.value(d, key, int, "", UsageError, lo=lo, hi=hi)
+        schema.value(d, "lr", float, "", UsageError, lo=1e-8, hi=1.0)
+        schema.value(d, "ema", float, "", UsageError, lo=0.0, hi=0.999999)
+        schema.value(d, "bf16", bool, "", UsageError)
+        schema.value(d, "lr_schedule", str, "", UsageError, choices=("constant", "cosine"))
+
     def lr_at(self, step: int) -> float:
         """Learning rate of step `step` (0-based): linear warm-up, then constant or cosine decay."""
         lr = self.lr * min(1.0, (step + 1) / self.warmup)
         if self.lr_schedule == "cosine":
-            lr *= 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(step / max(self.steps, 1), 1.0)))
-        elif self.lr_schedule != "constant":
-            raise ExplorerError(f"unknown learning-rate schedule {self.lr_schedule!r}; choose constant or cosine")
+            lr *= 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(step / self.steps, 1.0)))
         return lr
 
     def to_dict(self) -> dict:
@@ -233,9 +244,11 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
                     name: str | None = None, description: str = "", command: str = "",
                     progress: bool = True) -> DiffusionModel:
     """Build the training set of `data`, train a denoiser and write the checkpoint `out`."""
-    from explorer.core.data import training_set
+    from explorer.core.data import check_record, training_set
 
     out = check_output(out)
+    check_record(data, "the data", UsageError)
+    arch.check_budget()
     x = torch.from_numpy(training_set(data))
     if x.shape[1] != arch.channels or x.shape[-1] != arch.size:
         raise ExplorerError(f"the data are {tuple(x.shape[1:])} but the model expects "

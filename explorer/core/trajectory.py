@@ -90,16 +90,12 @@ class Trajectory:
 
     @classmethod
     def load_npz(cls, path: str | Path) -> "Trajectory":
-        """Read a file written by save_npz (no pickles are allowed)."""
-        try:
-            with np.load(Path(path), allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-                t, sig, x_t, x0 = z["t"], z["sigma"], z["x_t"], z["x0_hat"]
-                scale = z["scale"] if "scale" in z.files else None
-        except FileNotFoundError:
-            raise ExplorerError(f"{path}: no such file") from None
-        except (OSError, ValueError, KeyError) as e:
-            raise ExplorerError(f"{path}: not a trajectory file written by explorer ({e})") from None
+        """Read a file written by save_npz, every array and `meta` checked before use (see `check_run`)."""
+        from explorer.core.io import load_arrays
+        from explorer.core.schema import MAX_RUN_BYTES
+
+        arrays = load_arrays(path, "run (.npz)", MAX_RUN_BYTES, ExplorerError)
+        meta, t, sig, x_t, x0, scale = check_run(arrays, str(path))
         frames = []
         for k in range(len(t)):
             xt, xh = x_t[k], x0[k]
@@ -108,6 +104,53 @@ class Trajectory:
             s = None if scale is None or scale[k] < 0 else int(scale[k])
             frames.append(Frame(k, float(t[k]), float(sig[k]), xt, xh, s))
         return cls(frames=frames, meta=meta)
+
+
+RUN_META = {"checkpoint": str, "checkpoint_sha256": str, "sampler": str, "steps": int, "seed": int, "n": int,
+            "J": int, "levels": int, "wavelet": str, "colormap": str, "version": str}
+
+
+def check_run(arrays: dict, where: str) -> tuple:
+    """The arrays of a run file checked: meta a JSON object (known keys typed), t and sigma (F,)
+    finite floats, x_t and x0_hat (F, B, C, H, W) finite floats with C = 1 or 3, scale (F,)
+    integers if present; F >= 1, B >= 1. Returns (meta, t, sigma, x_t, x0_hat, scale)."""
+    from explorer.core import schema
+    from explorer.core.io import parse_json
+
+    def bad(text: str) -> ExplorerError:
+        return ExplorerError(f"{where}: not a run written by explorer: {text}")
+
+    missing = [k for k in ("meta", "t", "sigma", "x_t", "x0_hat") if k not in arrays]
+    if missing:
+        raise bad(f"no {', '.join(missing)}")
+    m = arrays["meta"]
+    if m.ndim != 0 or m.dtype.kind != "U":
+        raise bad("meta is not a JSON string")
+    meta = parse_json(str(m), f"{where}: meta", ExplorerError, max_depth=16)
+    if not isinstance(meta, dict):
+        raise bad("meta is not a JSON object")
+    for key, kind in RUN_META.items():
+        schema.value(meta, key, kind, f"{where}: meta", ExplorerError, default=None,
+                     **({"lo": 0, "hi": 16} if key in ("J", "levels") else {}))
+    t, sig, x_t, x0 = (arrays[k] for k in ("t", "sigma", "x_t", "x0_hat"))
+    for name, a, ndim in (("t", t, 1), ("sigma", sig, 1), ("x_t", x_t, 5), ("x0_hat", x0, 5)):
+        if a.ndim != ndim or a.dtype.kind not in "fiu":
+            raise bad(f"{name} must be a {ndim}-D array of real numbers, not {a.ndim}-D {a.dtype}")
+        if not np.isfinite(a).all():
+            raise bad(f"{name} holds NaN or infinite values")
+    F = len(t)
+    if F == 0 or x_t.shape[1] == 0:
+        raise bad("it has no frames" if F == 0 else "it has no samples")
+    if len(sig) != F or x_t.shape[0] != F or x0.shape != x_t.shape:
+        raise bad(f"t has {F} frames, sigma {len(sig)}, x_t {x_t.shape[0]}, x0_hat {x0.shape[0]} "
+                  f"(x_t {x_t.shape}, x0_hat {x0.shape})")
+    if x_t.shape[2] not in (1, 3) or min(x_t.shape[3:]) < 1:
+        raise bad(f"frames of shape {x_t.shape[2:]}: explorer shows 1 or 3 channels")
+    scale = arrays.get("scale")
+    if scale is not None and (scale.shape != (F,) or scale.dtype.kind not in "iu"):
+        raise bad(f"scale must be {F} integers")
+    return meta, t.astype(np.float64), sig.astype(np.float64), x_t.astype(np.float32, copy=False), \
+        x0.astype(np.float32, copy=False), scale
 
 
 def keep(frames: list[Frame], frame: Frame, keep_frames: bool) -> None:

@@ -21,6 +21,8 @@ import torch
 
 from explorer.core.errors import ExplorerError
 
+ORTHOGONAL = tuple(w for w in pywt.wavelist(kind="discrete") if pywt.Wavelet(w).orthogonal)   # haar, db2, sym4, ...
+
 
 @lru_cache(maxsize=64)
 def _operators_np(name: str, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ import torch
 from explorer import __version__
 from explorer.core import checkpoint, samplers, wavelets
 from explorer.core.data import colormap_for
-from explorer.core.errors import CheckpointError, ConfigError, UsageError
+from explorer.core.errors import ConfigError, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.trajectory import Frame, Trajectory, keep
 
@@ -104,7 +104,6 @@ class WCRGModel:
         return DEFAULT_STEPS
 
     def frame_count(self, spec: RunSpec) -> int | None:
-        spec = spec.resolved(self)
         return (self.J + 1) * samplers.frame_count(spec.sampler, spec.steps)
 
     def describe(self) -> str:
@@ -153,43 +152,73 @@ def is_wcrg(path: str | Path) -> bool:
     return p.name == "index.json" and p.exists()
 
 
-def load(path: str | Path) -> WCRGModel:
-    """Read and validate a WCRG folder (or its index.json)."""
-    ipath = index_path(path)
-    if not ipath.exists():
-        raise CheckpointError(f"{path}: no WCRG model here (no index.json)")
-    try:
-        blob = ipath.read_bytes()
-        index = json.loads(blob)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{ipath}: not a valid WCRG index ({e})") from None
+MAX_INDEX_BYTES = 16 * 2 ** 20
+
+
+def check_index(index: object, where: str) -> dict:
+    """A WCRG index checked field by field (types, ranges, the normalisation of every scale)."""
+    from explorer.core import schema
+    from explorer.core.data import check_record
+
     if not isinstance(index, dict) or index.get("format") != FORMAT:
-        raise ConfigError(f"{ipath}: the index does not say format={FORMAT!r}")
-    try:
-        J, size, channels = int(index["levels"]), int(index["size"]), int(index["channels"])
-        norm = Normalisation.from_dict(index["normalisation"])
-        files = index["files"]
-        folder = ipath.parent
-        lowpass = checkpoint.load(folder / files["lowpass"], expect_kind="wcrg-lowpass")
-        loaded = {f: checkpoint.load(folder / f, expect_kind="wcrg-conditional")
-                  for f in set(files["conditional"].values())}
-        conditional = {int(j): loaded[f] for j, f in files["conditional"].items()}
-    except (KeyError, TypeError, ValueError) as e:
-        raise ConfigError(f"{ipath}: the index is missing or has a bad entry ({e})") from None
+        raise ConfigError(f"{where}: the index does not say format={FORMAT!r}")
+    J = schema.value(index, "levels", int, where, ConfigError, lo=1, hi=8)
+    size = schema.value(index, "size", int, where, ConfigError, lo=8, hi=schema.MAX_SIZE)
+    schema.value(index, "channels", int, where, ConfigError, choices=(1, 3))
+    if size % 2 ** J or size >> J < 4:
+        raise ConfigError(f"{where}: size {size} cannot be halved {J} times down to at least 4x4")
+    if schema.value(index, "wavelet", str, where, ConfigError) not in wavelets.ORTHOGONAL:
+        raise ConfigError(f"{where}: 'wavelet' must be an orthogonal PyWavelets wavelet (haar, db2, sym4, ...), "
+                          f"not {index['wavelet'][:40]!r}")
+    for key in ("name", "description", "command"):
+        schema.value(index, key, str, where, ConfigError, default="")
+    norm = schema.dict_of(index, "normalisation", where, ConfigError)
+    for part in ("low_mean", "low_std", "detail_std"):
+        table = schema.dict_of(norm, part, f"{where}: normalisation", ConfigError)
+        if sorted(table) != [str(j) for j in range(1, J + 1)]:
+            raise ConfigError(f"{where}: normalisation.{part} must have the scales 1..{J}, not {sorted(table)}")
+        for j in table:
+            schema.value(table, j, float, f"{where}: normalisation.{part}", ConfigError,
+                         lo=None if part == "low_mean" else 1e-12)
+    files = schema.dict_of(index, "files", where, ConfigError)
+    schema.value(files, "lowpass", str, f"{where}: files", ConfigError)
+    cond = schema.dict_of(files, "conditional", f"{where}: files", ConfigError)
+    if sorted(cond) != [str(j) for j in range(1, J + 1)]:
+        raise ConfigError(f"{where}: files.conditional must name a model for each scale 1..{J}, not {sorted(cond)}")
+    for j in cond:
+        schema.value(cond, j, str, f"{where}: files.conditional", ConfigError)
+    schema.value(schema.dict_of(index, "recipe", where, ConfigError, default={}), "shared", bool,
+                 f"{where}: recipe", ConfigError, default=False)
+    data = schema.dict_of(index, "data", where, ConfigError, default={})
+    if data:
+        check_record(data, f"{where}: data", ConfigError)
+    return index
+
+
+def load(path: str | Path) -> WCRGModel:
+    """Read and validate a WCRG folder (or its index.json); the index's files must be inside the folder."""
+    from explorer.core.io import inside, parse_json, read_regular
+
+    ipath = index_path(path)
+    blob = read_regular(ipath, "WCRG index", MAX_INDEX_BYTES, ConfigError)
+    index = check_index(parse_json(blob, str(ipath), ConfigError), str(ipath))
+    J, size, channels = index["levels"], index["size"], index["channels"]
+    norm = Normalisation.from_dict(index["normalisation"])
+    files, folder = index["files"], ipath.parent
+    lowpass = checkpoint.load(inside(folder, files["lowpass"], str(ipath), ConfigError), expect_kind="wcrg-lowpass")
+    loaded = {f: checkpoint.load(inside(folder, f, str(ipath), ConfigError), expect_kind="wcrg-conditional")
+              for f in sorted(set(files["conditional"].values()))}
+    conditional = {int(j): loaded[f] for j, f in files["conditional"].items()}
     if lowpass.image_shape != (channels, size >> J, size >> J):
         raise ConfigError(f"{ipath}: the low-pass model makes {lowpass.image_shape}, the index needs "
                           f"{(channels, size >> J, size >> J)}")
+    shared = index.get("recipe", {}).get("shared", False)
     for j in range(1, J + 1):
-        if j not in conditional:
-            raise ConfigError(f"{ipath}: no conditional model for scale j={j}")
         a = conditional[j].config["arch"]
-        shared = index.get("recipe", {}).get("shared")
         fits = a["size"] == size >> j or (shared and (size >> j) % 2 ** (len(a["widths"]) - 1) == 0)
         if (a["channels"], a["cond_channels"]) != (3 * channels, channels) or not fits:
             raise ConfigError(f"{ipath}: the scale-{j} model has (channels, cond, size) = "
                               f"{(a['channels'], a['cond_channels'], a['size'])}, expected {(3 * channels, channels, size >> j)}")
-    if set(norm.low_std) != set(range(1, J + 1)):
-        raise ConfigError(f"{ipath}: the normalisation does not cover scales 1..{J}")
     digest = hashlib.sha256(blob + b"".join(bytes.fromhex(c.sha256) for c in [lowpass, *loaded.values()]))
     return WCRGModel(ipath.parent, index, lowpass, conditional, norm, digest.hexdigest())
 
@@ -292,22 +321,51 @@ class WCRGRecipe:
     padding: str = "zeros"
     shared: bool = False            # one conditional network for every scale (assumes self-similarity)
 
+    def check(self) -> None:
+        """Every field's type and range (a UsageError before any work)."""
+        from explorer.core import schema
+        d = self.__dict__
+        schema.value(d, "levels", int, "", UsageError, lo=1, hi=8)
+        schema.value(d, "blocks", int, "", UsageError, lo=1, hi=16)
+        if not isinstance(self.wavelet, str) or self.wavelet not in wavelets.ORTHOGONAL:
+            raise UsageError(f"wavelet {str(self.wavelet)[:40]!r} is not an orthogonal PyWavelets wavelet (haar, db2, sym4, ...)")
+        for key in ("coarse_widths", "conditional_widths"):
+            widths = schema.value(d, key, list, "", UsageError)
+            if not 1 <= len(widths) <= 8:
+                raise UsageError(f"{key} needs 1 to 8 widths, not {len(widths)}")
+            for v in widths:
+                schema.number(v, f"a width in {key}", UsageError, 1, 2048)
+
 
 def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditional, device: str = "auto",
           name: str | None = None, description: str = "", command: str = "", progress: bool = True) -> WCRGModel:
     """Train the coarse model and one conditional model per scale; write the folder `out`."""
-    from explorer.core.data import training_set
-    from explorer.core.io import atomic_write, check_output
+    from explorer.core.data import check_record, training_set
+    from explorer.core.io import check_output_folder
+
+    out = check_output_folder(out)
+    recipe.check()
+    check_record(data, "the data", UsageError)
+    x = torch.from_numpy(training_set(data))
+    size, J = x.shape[-1], recipe.levels
+    if size % (2 ** J) or (size >> J) < 4:
+        raise ConfigError(f"size {size} cannot be halved {J} times down to at least 4x4")
+    created = not out.exists()
+    out.mkdir(exist_ok=True)
+    try:
+        return _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, description, command, progress)
+    finally:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()                                            # a failure before any file: no empty folder
+
+
+def _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, description, command, progress) -> WCRGModel:
+    from explorer.core.io import atomic_write
     from explorer.core.nets import UNetConfig
     from explorer.core.train import denoising_loss, fit, seeded_model
 
-    out = check_output(out)
-    out.mkdir(exist_ok=True)
-    x = torch.from_numpy(training_set(data))
     c, size = x.shape[1], x.shape[-1]
     J, w = recipe.levels, recipe.wavelet
-    if size % (2 ** J) or (size >> J) < 4:
-        raise ConfigError(f"size {size} cannot be halved {J} times down to at least 4x4")
     norm = Normalisation.measure(x, J, w)
     dev = resolve_device(device)
     from explorer.core.stats import summary

@@ -21,12 +21,55 @@ from typing import Callable
 import numpy as np
 import torch
 
-from explorer.core.errors import DataError
+from explorer.core.errors import DataError, ExplorerError
 
 DUPLICATE_COSINE = 0.95
 SPLITS = ("S1", "S2", "all")
 PHI4_S2_SEED = 104729               # S2's phi4 chains are seeded apart from S1's
 FIELDS = ("phi4",)                  # data sets of signed fields, shown with a diverging colour map
+
+
+# the generators' parameters: (type, low, high) per name
+PARAMS = {
+    "shapes": {"size": (int, 4, 1024), "blur": (float, 0.0, 10.0), "harmonics": (int, 1, 64),
+               "decay_min": (float, 0.0, 10.0), "decay_max": (float, 0.0, 10.0)},
+    "phi4": {"L": (int, 4, 256), "beta": (float, 0.01, 10.0), "lam": (float, 0.0, 100.0)},
+    "user": {"size": (int, 4, 1024), "channels": (int, 1, 3)},
+}
+
+
+def check_record(data: object, where: str, error: type[ExplorerError] = DataError) -> dict:
+    """A data record (see the module's docstring) checked field by field before any work: the
+    generator's parameters by name, type and range, N within the budget. Returns it."""
+    from explorer.core import schema
+
+    if not isinstance(data, dict):
+        raise error(f"{where}: the data record must be an object, not {type(data).__name__}")
+    name = schema.value(data, "name", str, where, error, choices=tuple(PARAMS))
+    n = schema.value(data, "n", int, where, error, lo=1, hi=schema.MAX_TRAIN_IMAGES)
+    schema.value(data, "split", str, where, error, choices=SPLITS, default="S1")
+    schema.value(data, "seed", int, where, error, lo=0, hi=schema.MAX_SEED, default=0)
+    params = schema.dict_of(data, "params", where, error, default={})
+    for key, v in params.items():
+        if key not in PARAMS[name]:
+            raise error(f"{where}: {name} data has no parameter {key!r}; it has {', '.join(PARAMS[name])}")
+        kind, lo, hi = PARAMS[name][key]
+        schema.value(params, key, kind, f"{where}: params", error, lo=lo, hi=hi)
+    if params.get("decay_min", 0.6) > params.get("decay_max", 1.6):
+        raise error(f"{where}: params: decay_min must not exceed decay_max")
+    if name == "user":
+        schema.value(data, "path", str, where, error)
+    for key in ("mean", "std"):
+        schema.value(data, key, float, where, error, default=0.0)
+    if "stats" in data:
+        from explorer.core.stats import check_summary
+        check_summary(data["stats"], f"{where}: stats", error)
+    side = params.get("L", params.get("size", 32))
+    need = n * params.get("channels", 1) * side * side * 4 * (2 if data.get("split") in ("S1", "S2") else 1)
+    if need > schema.MAX_DATA_BYTES:
+        raise error(f"{where}: N = {n:,} images of {side}x{side} need {need / 2 ** 30:.1f} GiB, more than the "
+                    f"{schema.MAX_DATA_BYTES / 2 ** 30:.0f} GiB explorer holds in memory")
+    return data
 
 
 def colormap_for(data: dict) -> str:
@@ -70,8 +113,9 @@ def unit_vectors(x: torch.Tensor, dtype=torch.float64) -> torch.Tensor:
 def select_distinct(pool: Callable[[int, int], torch.Tensor], count: int, threshold: float = DUPLICATE_COSINE,
                     chunk: int = 512, limit: int | None = None) -> torch.Tensor:
     """The first `count` candidates of `pool(start, n)` whose cosine to every earlier kept one is
-    <= threshold. Returns (count, C, H, W) float32; raises DataError if the pool runs out."""
-    kept, kept_u, start = [], None, 0
+    <= threshold (of constant images, only the first is kept). Returns (count, C, H, W) float32;
+    raises DataError if the pool runs out."""
+    kept, kept_u, start, have_flat = [], None, 0, False
     while sum(len(k) for k in kept) < count:
         n = chunk if limit is None else min(chunk, limit - start)
         cand = pool(start, n) if n > 0 else torch.empty(0)
@@ -87,8 +131,12 @@ def select_distinct(pool: Callable[[int, int], torch.Tensor], count: int, thresh
         if kept_u is not None:
             ok &= (u @ kept_u.T).max(1).values <= threshold
         gram = u @ u.T
+        flat = (u == 0).all(1)              # constant images: all duplicates of one another (no cosine)
         idx = []
         for i in range(len(cand)):
+            if flat[i]:
+                ok[i] &= not have_flat
+                have_flat = have_flat or bool(ok[i])
             if ok[i] and (not idx or float(gram[i, idx].max()) <= threshold):
                 idx.append(i)
         kept.append(cand[idx].float())

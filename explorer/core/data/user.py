@@ -13,23 +13,54 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.errors import DataError
+from explorer.core.io import load_arrays
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def _load_image(path: Path, size: int, channels: int) -> np.ndarray:
+MAX_IMAGE_BYTES = 64 * 2 ** 20           # one image file
+MAX_IMAGE_PIXELS = 40_000_000            # one decoded image (a 6000 x 6000 photograph is 36 M)
+MAX_ARRAY_BYTES = 4 * 2 ** 30            # an array file, as stored and as decoded
+
+
+def _open_image(path: Path):
+    """A PIL image of a regular file, its size checked before decoding (a decompression bomb of a
+    few kilobytes can declare 30000 x 30000 pixels)."""
+    import io
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
+    from explorer.core.io import read_regular
+
+    blob = read_regular(path, "image", MAX_IMAGE_BYTES, DataError)
     try:
-        with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
-            w, h = im.size
-            scale = size / min(w, h)
-            im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
-            w, h = im.size
-            left, top = (w - size) // 2, (h - size) // 2
-            arr = np.asarray(im.crop((left, top, left + size, top + size)), np.float32) / 255.0
-    except (OSError, UnidentifiedImageError, ValueError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(blob))
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as e:
+        raise DataError(f"{path.name}: {e}") from None
+    w, h = im.size
+    if w * h > MAX_IMAGE_PIXELS or w < 1 or h < 1:
+        raise DataError(f"{path.name}: {w} x {h} pixels; explorer reads images of at most "
+                        f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels")
+    return im
+
+
+def _load_image(path: Path, size: int, channels: int) -> np.ndarray:
+    """The centred square of the image, resized to size x size, in [0, 1]: (channels, size, size)."""
+    from PIL import Image
+
+    im = _open_image(path)
+    try:
+        im = im.convert("L" if channels == 1 else "RGB")
+        w, h = im.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
+        arr = np.asarray(im, np.float32) / 255.0
+    except (OSError, ValueError) as e:
         raise DataError(f"{path.name}: {e}") from None
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
@@ -42,20 +73,23 @@ def channels(path: str | Path, look_at: int = 32) -> int:
     not grey, or an array has 3 channels), else 1."""
     path = Path(path)
     if path.is_dir():
-        from PIL import Image
-        for p in sorted(q for q in path.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)[:look_at]:
+        for p in _image_files(path)[:look_at]:
             try:
-                with Image.open(p) as im:
-                    if im.mode not in GREY_MODES and _has_colour(im):
-                        return 3
-            except OSError:
+                im = _open_image(p)
+                if im.mode not in GREY_MODES and _has_colour(im):
+                    return 3
+            except (DataError, OSError, ValueError):
                 continue
         return 1
     try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False) if path.suffix == ".npy" else None
-    except (OSError, ValueError):
+        arr = next(iter(load_arrays(path, "array", MAX_ARRAY_BYTES, DataError).values()))
+    except (DataError, StopIteration):
         return 1
-    return 3 if arr is not None and arr.ndim == 4 and arr.shape[1] == 3 else 1
+    return 3 if arr.ndim == 4 and arr.shape[1] == 3 else 1
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def _has_colour(im) -> bool:
@@ -65,7 +99,7 @@ def _has_colour(im) -> bool:
 
 
 def load_folder(folder: Path, size: int = 32, channels: int = 1) -> np.ndarray:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = _image_files(folder)
     if not files:
         raise DataError(f"{folder}: no PNG or JPEG images in this folder")
     images, skipped = [], []
@@ -82,24 +116,21 @@ def load_folder(folder: Path, size: int = 32, channels: int = 1) -> np.ndarray:
 
 
 def load_array(path: Path, size: int = 32, channels: int | None = None) -> np.ndarray:
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable .npy/.npz array ({e})") from None
-    if isinstance(z, np.lib.npyio.NpzFile):
-        with z:
-            keys = z.files
-            key = next((k for k in ("x", "data", "images", "arr_0") if k in keys), keys[0] if len(keys) == 1 else None)
-            if key is None:
-                raise DataError(f"{path}: an .npz with several arrays ({', '.join(keys)}); name the images 'x'")
-            z = z[key]
-    arr = np.asarray(z)
+    arrays = load_arrays(path, "array", MAX_ARRAY_BYTES, DataError)
+    keys = list(arrays)
+    key = next((k for k in ("x", "data", "images", "arr_0", "array") if k in keys), keys[0] if len(keys) == 1 else None)
+    if key is None:
+        raise DataError(f"{path}: an .npz with " + (f"several arrays ({', '.join(keys)}); name the images 'x'"
+                                                    if keys else "no arrays"))
+    arr = arrays[key]
     if arr.ndim == 3:
         arr = arr[:, None]
     if arr.ndim != 4:
         raise DataError(f"{path}: the array has shape {arr.shape}; explorer needs (N, H, W) or (N, C, H, W)")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise DataError(f"{path}: the array has dtype {arr.dtype}, not numbers")
+    if arr.dtype.kind not in "fiub":
+        raise DataError(f"{path}: the array has dtype {arr.dtype}, not real numbers")
+    if 0 in arr.shape:
+        raise DataError(f"{path}: the array has shape {arr.shape}: no images")
     arr = arr.astype(np.float32)
     bad = int((~np.isfinite(arr)).sum())
     if bad:
