@@ -189,7 +189,10 @@ def cmd_data(args) -> int:
 def cmd_evaluate(args) -> int:
     from explorer.core import diffusion
     from explorer.core.evaluate import psnr_table
+    from explorer.core.io import check_output
 
+    if args.json:
+        check_output(args.json)
     table = psnr_table(diffusion.load(args.checkpoint), n=args.n, seed=args.seed)
     print(f"{'sigma/alpha':>11} {'train PSNR':>10} {'test PSNR':>10} {'gap':>6}")
     for row in table["rows"]:
@@ -207,7 +210,10 @@ def _write_json(path: str, value) -> None:
 
 def cmd_phi4(args) -> int:
     from explorer.core.data import phi4
+    from explorer.core.io import check_output
 
+    if args.out:
+        check_output(args.out)
     if args.action == "critical":
         sizes = _ints(args.sizes, "--sizes")
         try:
@@ -536,7 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.func = cmd_gui
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()               # a closed pipe shows here, not at exit
+        return code
     except BrokenPipeError:              # `explorer info | head`: the reader has gone, nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

@@ -49,3 +49,10 @@ def test_invalid_config():
     with pytest.raises(ConfigError, match="parameters, more than"):
         UNetConfig.from_dict({**good, "widths": [2048, 2048]})
     assert UNetConfig.from_dict(good) == UNetConfig(widths=[8, 16, 32])
+
+
+@pytest.mark.parametrize("cfg", [UNetConfig(), UNetConfig(widths=[8, 16], bias_free=True, blocks=2),
+                                 UNetConfig(channels=3, cond_channels=1, widths=[32, 64, 64], emb_dim=32, size=16),
+                                 UNetConfig(widths=[12], size=8)])
+def test_parameter_count_from_the_config_is_exact(cfg):
+    assert cfg.parameter_count() == count_parameters(Denoiser(cfg))

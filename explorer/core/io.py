@@ -198,7 +198,7 @@ def check_output(path: str | Path) -> Path:
         raise ExportError(f"{path}: is a directory; give a file name")
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise ExportError(f"{path}: is {_kind(st.st_mode)}; explorer only replaces regular files")
-    if st is not None and not os.access(path, os.W_OK):
+    if st is not None and (not os.access(path, os.W_OK) or not st.st_mode & 0o222):      # root: the mode bits
         raise ExportError(f"{path}: is read-only; explorer does not replace it (choose another name)")
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: is not a folder")

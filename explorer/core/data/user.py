@@ -108,10 +108,10 @@ def load_folder(folder: Path, size: int = 32, channels: int = 1) -> np.ndarray:
             images.append(_load_image(p, size, channels))
         except DataError as e:
             skipped.append(str(e))
+    if not images:
+        raise DataError(f"{folder}: none of the {len(files)} images could be read (the first: {skipped[0]})")
     for s in skipped:
         print(f"explorer: skipped unreadable image {s}", file=sys.stderr)
-    if not images:
-        raise DataError(f"{folder}: none of the {len(files)} images could be read")
     return np.stack(images)
 
 
