@@ -22,7 +22,7 @@ def test_a_sample_equal_to_a_training_image_is_its_nearest_neighbour():
     rng = np.random.default_rng(1)
     train = rng.normal(size=(500, 1, 8, 8)).astype(np.float32)
     queries = np.stack([train[17], train[420] + 0.01 * rng.normal(size=(1, 8, 8))])
-    nb = gen.nearest(queries, train, k=3, chunk=64)                # several chunks
+    nb = gen.nearest(queries, train, k=3)
     assert nb.cos_index[:, 0].tolist() == [17, 420] and nb.l2_index[:, 0].tolist() == [17, 420]
     assert nb.cos_value[0, 0] == pytest.approx(1.0, abs=1e-5) and nb.l2_value[0, 0] == pytest.approx(0, abs=1e-3)
     assert (np.diff(nb.cos_value, axis=1) <= 0).all() and (np.diff(nb.l2_value, axis=1) >= 0).all()

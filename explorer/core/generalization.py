@@ -62,31 +62,44 @@ class Neighbours:
     l2_value: np.ndarray    # (B, k), increasing
 
 
-def nearest(queries: np.ndarray, train: np.ndarray, k: int = 3, device: str | torch.device = "cpu",
-            chunk: int = 16384) -> Neighbours:
-    """k nearest training images of each query (B, ...) in train (N, ...): batched matrix products
-    over chunks of the training set, on `device`."""
-    k = min(k, len(train))
-    dev = torch.device(device)
-    q = torch.as_tensor(np.asarray(queries)).reshape(len(queries), -1).to(dev, torch.float32)
-    uq = unit_vectors(q, torch.float32)
-    q2 = (q * q).sum(1, keepdim=True)
-    best_c = best_ci = best_l = best_li = None
-    for start in range(0, len(train), chunk):
-        t = torch.as_tensor(np.asarray(train[start:start + chunk])).reshape(-1, q.shape[1]).to(dev, torch.float32)
-        cos = uq @ unit_vectors(t, torch.float32).T
-        d2 = (q2 + (t * t).sum(1)[None] - 2 * q @ t.T).clamp_min(0)
-        c_val, c_idx = cos.topk(min(k, cos.shape[1]), dim=1)
-        l_val, l_idx = d2.topk(min(k, d2.shape[1]), dim=1, largest=False)
-        c_idx, l_idx = c_idx + start, l_idx + start
-        if best_c is None:
-            best_c, best_ci, best_l, best_li = c_val, c_idx, l_val, l_idx
-        else:
-            v, i = torch.cat([best_c, c_val], 1).topk(k, dim=1)
-            best_c, best_ci = v, torch.cat([best_ci, c_idx], 1).gather(1, i)
-            v, i = torch.cat([best_l, l_val], 1).topk(k, dim=1, largest=False)
-            best_l, best_li = v, torch.cat([best_li, l_idx], 1).gather(1, i)
-    return Neighbours(best_ci.cpu().numpy(), best_c.cpu().numpy(), best_li.cpu().numpy(), best_l.sqrt().cpu().numpy())
+class NeighbourIndex:
+    """A training set (N, ...) kept ready for nearest-neighbour queries: its mean-removed rows
+    t_c (N, D) float32, their norms and means m_t. One matrix product P = q_c t_c^T answers
+    both metrics:
+
+        cos(q, t) = P / (|q_c| |t_c|),   |q - t|^2 = |q_c|^2 + |t_c|^2 - 2 P + D (m_q - m_t)^2,
+
+    and the k L2 distances found are then recomputed exactly from the rows (float32 cancellation
+    in the expansion would blur the distances of near-copies)."""
+
+    def __init__(self, train: np.ndarray, device: str | torch.device = "cpu"):
+        t = torch.as_tensor(np.asarray(train, np.float32)).reshape(len(train), -1).to(device)
+        self.device, self.n, self.dim = torch.device(device), len(t), t.shape[1]
+        self.mean = t.mean(1)
+        self.centred = t - self.mean[:, None]
+        self.norm = self.centred.norm(dim=1)
+
+    def query(self, queries: np.ndarray, k: int = 3) -> "Neighbours":
+        """The k nearest training images of each query (B, ...) by cosine and by L2."""
+        k = min(k, self.n)
+        q = torch.as_tensor(np.asarray(queries, np.float32)).reshape(len(queries), -1).to(self.device)
+        m = q.mean(1)
+        qc = q - m[:, None]
+        qn = qc.norm(dim=1)
+        prod = qc @ self.centred.T                                          # (B, N): the one product
+        cos = prod / (qn[:, None] * self.norm[None]).clamp_min(1e-12)
+        d2 = qn[:, None] ** 2 + self.norm[None] ** 2 - 2 * prod + self.dim * (m[:, None] - self.mean[None]) ** 2
+        c_val, c_idx = cos.topk(k, dim=1)
+        l_idx = d2.topk(k, dim=1, largest=False).indices
+        rows = self.centred[l_idx] + self.mean[l_idx][..., None]            # (B, k, D)
+        l_val, order = (q[:, None] - rows).norm(dim=2).sort(dim=1)
+        l_idx = l_idx.gather(1, order)
+        return Neighbours(c_idx.cpu().numpy(), c_val.cpu().numpy(), l_idx.cpu().numpy(), l_val.cpu().numpy())
+
+
+def nearest(queries: np.ndarray, train: np.ndarray, k: int = 3, device: str | torch.device = "cpu") -> "Neighbours":
+    """k nearest training images of each query (B, ...) in train (N, ...) (see NeighbourIndex)."""
+    return NeighbourIndex(train, device).query(queries, k)
 
 
 def training_images(model: Model) -> np.ndarray:
@@ -114,8 +127,9 @@ def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarr
     """Per-sample similarities and neighbours, and the summary the sweep plots."""
     pair = cosine_pairs(s1, s2)
     sides = {}
-    for side, own, other, x in (("S1", train1, train2, s1), ("S2", train2, train1, s2)):
-        nb_own, nb_other = nearest(x, own, k), nearest(x, other, k)
+    index1, index2 = NeighbourIndex(train1), NeighbourIndex(train2)
+    for side, own, other, x in (("S1", index1, index2, s1), ("S2", index2, index1, s2)):
+        nb_own, nb_other = own.query(x, k), other.query(x, k)
         ratio = nb_own.l2_value[:, 0] / np.maximum(nb_own.l2_value[:, 1], 1e-12) if nb_own.l2_value.shape[1] > 1 \
             else np.full(len(x), np.nan)
         sides[side] = {"own": nb_own, "other": nb_other, "memorised": nb_own.cos_value[:, 0] >= threshold,

@@ -193,7 +193,7 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
     st = _State(model=model, ema=copy.deepcopy(model).requires_grad_(False),
                 opt=torch.optim.Adam(model.parameters(), lr=tc.lr),
                 generator=torch.Generator().manual_seed(tc.seed))
-    resume = _resume_path(out)
+    resume = check_output(_resume_path(out))          # a regular file or absent: never a FIFO that blocks
     resumed = resume.exists() and _load_resume(resume, st, fingerprint)
     sets = [d.to(device) for d in (data if isinstance(data, (list, tuple)) else [data])]
     bar = progress_bar(tc.steps, desc, disable=not progress)
