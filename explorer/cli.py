@@ -8,7 +8,6 @@ its traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 from explorer import __version__
 from explorer.core import schema
 from explorer.core.errors import UsageError
-from explorer.core.io import close_progress_bars, json_text, printable, progress_bar
+from explorer.core.io import close_progress_bars, json_text, parse_json, printable, progress_bar
 
 if TYPE_CHECKING:
     from explorer.core.models import RunSpec
@@ -84,11 +83,11 @@ def cmd_info(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from explorer.core.io import check_output
+    from explorer.core.io import check_outputs
     from explorer.core.models import open_model
     from explorer.core.trajectory import drain
 
-    out = check_output(args.out)
+    (out,) = check_outputs([args.out], [args.checkpoint])
     model = open_model(args.checkpoint)
     spec = _spec(args, final_denoise=not args.no_final_denoise).resolved(model)
     with progress_bar(model.frame_count(spec), printable(f"{spec.sampler} {model.name}")) as bar:
@@ -104,10 +103,7 @@ def _data_record(args) -> dict:
     """The data record of `explorer train ...` arguments (what the checkpoint will store), checked."""
     from explorer.core.data import check_record
 
-    try:
-        params = json.loads(args.data_params or "{}")
-    except json.JSONDecodeError as e:
-        raise UsageError(f"--data-params is not valid JSON ({e})") from None
+    params = parse_json(args.data_params or "{}", "--data-params", UsageError)
     if not isinstance(params, dict):
         raise UsageError("--data-params must be a JSON object, e.g. '{\"beta\": 0.69}'")
     data = {"name": "user" if args.data not in ("shapes", "phi4") else args.data, "n": args.n,
@@ -176,10 +172,10 @@ def cmd_data(args) -> int:
     import numpy as np
 
     from explorer.core.data import training_set
-    from explorer.core.io import atomic_write, check_output
+    from explorer.core.io import atomic_write, check_outputs
     from explorer.core.models import open_model
 
-    out = check_output(args.out)
+    (out,) = check_outputs([args.out], [args.checkpoint])
     x = training_set(open_model(args.checkpoint).data)
     atomic_write(out, lambda f: np.save(f, x.astype(np.float32), allow_pickle=False))
     print(f"wrote {args.out}: {x.shape} float32", file=sys.stderr)
@@ -189,10 +185,9 @@ def cmd_data(args) -> int:
 def cmd_evaluate(args) -> int:
     from explorer.core import diffusion
     from explorer.core.evaluate import psnr_table
-    from explorer.core.io import check_output
+    from explorer.core.io import check_outputs
 
-    if args.json:
-        check_output(args.json)
+    check_outputs([args.json] if args.json else [], [args.checkpoint])
     table = psnr_table(diffusion.load(args.checkpoint), n=args.n, seed=args.seed)
     print(f"{'sigma/alpha':>11} {'train PSNR':>10} {'test PSNR':>10} {'gap':>6}")
     for row in table["rows"]:
@@ -215,16 +210,20 @@ def cmd_phi4(args) -> int:
     if args.out:
         check_output(args.out)
     if args.action == "critical":
-        sizes = _ints(args.sizes, "--sizes")
+        sizes = [schema.number(L, "a size in --sizes", UsageError, 4, 256) for L in _ints(args.sizes, "--sizes")]
         try:
             betas = [float(v) for v in args.betas.split(",")]
         except ValueError:
             raise UsageError(f"--betas must be comma-separated numbers, not {args.betas!r}") from None
+        for b in betas:
+            schema.number(b, "a value of --betas", UsageError, 0.01, 10.0, kind=float)
+        _check_chains(args.chains, max(sizes))
         res = phi4.critical_point(sizes, betas, args.lam, chains=args.chains, burn_in=args.burn_in,
                                   measure=args.measure, log=lambda s: print(s, file=sys.stderr))
         res["command"] = _command_line()
         print(f"beta_c = {res['beta_c']:.4f} ± {res['error']:.4f} (lam = {args.lam}, Binder crossing of L = {sizes})")
     else:
+        _check_chains(2 * args.chains, args.L)              # hot and cold starts
         res = phi4.equilibrium(args.L, args.beta, args.lam, chains=args.chains, sweeps=args.sweeps,
                                log=lambda s: print(s, file=sys.stderr))
         for row in res["curve"]:
@@ -234,6 +233,14 @@ def cmd_phi4(args) -> int:
     if args.out:
         _write_json(args.out, res)
     return 0
+
+
+def _check_chains(chains: int, L: int) -> None:
+    """Markov chains of L x L fields held at once: at most 1 GiB of float32."""
+    need = chains * L * L * 4
+    if need > 2 ** 30:
+        raise UsageError(f"{chains} chains of {L} x {L} fields need {need / 2 ** 30:.1f} GiB, more than the 1 GiB "
+                         "explorer holds; lower --chains")
 
 
 def _data_arguments(t) -> None:
@@ -411,16 +418,13 @@ def cmd_screenshot(args) -> int:
 def cmd_export(args) -> int:
     """Every target checked first; all written, or (on any failure) none."""
     from explorer.core import export
-    from explorer.core.io import all_or_nothing, check_output, check_output_folder
+    from explorer.core.io import all_or_nothing, check_output_folder, check_outputs
     from explorer.core.trajectory import Trajectory
 
     files = {k: Path(getattr(args, k)) for k in ("png", "gif", "sheet", "strip") if getattr(args, k)}
     if not (files or args.frames):
         raise UsageError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE and/or --png FILE")
-    if len(set(files.values())) < len(files):
-        raise UsageError("two exports name the same file")
-    for path in files.values():
-        check_output(path)
+    check_outputs(list(files.values()), [args.run])
     if args.frames:
         check_output_folder(args.frames)
     if args.display_range and args.display_range[0] >= args.display_range[1]:
@@ -458,12 +462,10 @@ def cmd_stats(args) -> int:
 
     from explorer.core import stats
     from explorer.core.data import fresh_images, training_set
-    from explorer.core.io import atomic_write, check_output
+    from explorer.core.io import atomic_write, check_outputs
     from explorer.core.models import final_samples, open_model
 
-    for out in (args.json, args.samples_out, args.plot):
-        if out:
-            check_output(out)
+    check_outputs([o for o in (args.json, args.samples_out, args.plot) if o], [args.checkpoint])
     model = open_model(args.checkpoint)
     spec = _spec(args).resolved(model)
     data = model.data
@@ -487,12 +489,13 @@ def cmd_stats(args) -> int:
 
 def cmd_compare(args) -> int:
     from explorer.core import generalization as gen
-    from explorer.core.io import check_output
+    from explorer.core.io import check_outputs
     from explorer.core.models import open_model
 
-    outs = [Path(args.out).with_suffix(f".{side}.npz") for side in ("S1", "S2")] if args.out else []
-    for out in ([args.json] if args.json else []) + outs:
-        check_output(out)
+    if args.out is not None and not Path(args.out).name:
+        raise UsageError(f"--out {args.out!r}: give a file name (OUT makes OUT.S1.npz and OUT.S2.npz)")
+    outs = [Path(args.out).with_suffix(f".{side}.npz") for side in ("S1", "S2")] if args.out is not None else []
+    check_outputs(([args.json] if args.json else []) + outs, [args.s1, args.s2])
     model1, model2 = open_model(args.s1), open_model(args.s2)
     res = gen.compare(model1, model2, _spec(args), args.k, args.threshold)
     traj1, traj2 = res.pop("trajectories")

@@ -76,6 +76,14 @@ CONFIG_CHANGES = {
     "monitor-a-string": _set("training.monitor", "x"), "monitor-bad-rows": _set("training.monitor", [{"step": "a"}]),
     "name-a-number": _set("name", 5), "description-a-list": _set("description", []),
     "kind-unknown": _set("kind", "gan"), "format-missing": _set("format", None),
+    "sigma_data-10**400": _set("arch.sigma_data", 10 ** 400), "data-mean-10**400": _set("data.mean", 10 ** 400),
+    "blur-10**400": _set("data.params", {"blur": 10 ** 400}),
+    "stats-power-10**400": _set("data.stats", {"k": [1], "power": [10 ** 400]}),
+    "monitor-different-levels": _set("training.monitor", [{"step": 1, "mse": {"a": 1}}, {"step": 2, "mse": {"b": 1}}]),
+    "monitor-10**400": _set("training.monitor", [{"step": 1, "mse": {"a": 10 ** 400}}]),
+    "data-size-6-for-a-16-network": _set("data.params", {"size": 6}),
+    "data-size-32-for-a-16-network": _set("data.params", {"size": 32}),
+    "config-2-MiB": _set("description", "x" * 2 ** 21),
 }
 
 
@@ -119,6 +127,11 @@ def corpus(tiny_ckpt, tiny_wcrg, tmp_path_factory):
     on_checkpoint("config", "header-nested-100000", ckpt_file("header-nested", _raw_safetensors(
         ('{"a": ' + _nested(100_000) + "}").encode(), payload)))
 
+    nodata = ckpt_file("no-data", _bytes_with_config(good, _set("data", None)))
+    for cmd in (["data", nodata, "--out", root / "out.npy"], ["evaluate", nodata, "--n", 2],
+                ["stats", nodata, "--n", 2, "--steps", 2, "--reference", "train"]):
+        add("config", f"no data record ({cmd[0]})", *cmd)
+
     # resource bombs
     for dev in ("/dev/zero", "/dev/urandom"):
         link = root / f"link-{Path(dev).name}.safetensors"
@@ -148,6 +161,18 @@ def corpus(tiny_ckpt, tiny_wcrg, tmp_path_factory):
     add("bombs", "sample --n 10**9", "sample", good, "--n", 10 ** 9, "--out", root / "out.npz")
     add("bombs", "train --widths 100000", "train", "diffusion", "--data", "shapes", "--n", 4, "--size", 16,
         "--widths", 100000, "--steps", 1, "--out", root / "t.safetensors")
+    add("bombs", "--data-params nested 20000 deep", "train", "diffusion", "--data", "shapes", "--n", 4, "--data-params",
+        _nested(20_000), "--out", root / "t.safetensors")
+    add("bombs", "--data-params with a 5000-digit number", "train", "diffusion", "--data", "phi4", "--n", 4,
+        "--data-params", '{"beta": ' + "1" * 5000 + "}", "--out", root / "t.safetensors")
+    add("bombs", "train wcrg with 2.7 G parameters", "train", "wcrg", "--data", "shapes", "--n", 2, "--size", 16,
+        "--J", 1, "--widths", "2048,2048", "--cond-widths", "2048,2048", "--blocks", 16, "--steps", 1, "--out", root / "big.wcrg")
+    add("bombs", "phi4 critical --sizes 10000000,4", "phi4", "critical", "--sizes", "10000000,4", "--chains", 1)
+    add("bombs", "phi4 critical --sizes -4,4", "phi4", "critical", "--sizes=-4,4", "--chains", 1)
+    add("bombs", "phi4 critical --betas nan,inf", "phi4", "critical", "--betas", "nan,inf", "--chains", 1)
+    add("bombs", "phi4 equilibrium --L 256 --chains 100000", "phi4", "equilibrium", "--L", 256, "--chains", 100000)
+    add("bombs", "run meta 2 MiB", "export", _run_file(root / "meta2.npz", meta={"checkpoint": "x" * 2 ** 21}),
+        "--png", root / "o.png")
     add("bombs", "run meta levels 1e308", "export", _run_file(root / "levels.npz", meta={"levels": 1e308}),
         "--strip", root / "o.png")
 
@@ -196,7 +221,11 @@ def corpus(tiny_ckpt, tiny_wcrg, tmp_path_factory):
     for name, change in (("index nested 100000", lambda i: _nested(100_000)), ("index levels 0", lambda i: {**i, "levels": 0}),
                          ("index normalisation missing a scale", lambda i: {**i, "normalisation": {
                              **i["normalisation"], "low_std": {"1": 1.0}}}),
-                         ("index wavelet bior", lambda i: {**i, "wavelet": "bior1.3"})):
+                         ("index wavelet bior", lambda i: {**i, "wavelet": "bior1.3"}),
+                         ("index detail_std 1e300", lambda i: {**i, "normalisation": {
+                             **i["normalisation"], "detail_std": {**i["normalisation"]["detail_std"], "1": 1e300}}}),
+                         ("index low_mean 10**400", lambda i: {**i, "normalisation": {
+                             **i["normalisation"], "low_mean": {**i["normalisation"]["low_mean"], "1": 10 ** 400}}})):
         folder = _copy_wcrg(wgood, root / f"index-{len(fam.get('paths', []))}.wcrg")
         index = json.loads((folder / "index.json").read_text())
         new = change(index)
@@ -291,8 +320,19 @@ def corpus(tiny_ckpt, tiny_wcrg, tmp_path_factory):
                        ("export --png and --sheet the same file", ["export", root / "r.npz", "--png", root / "o.png",
                                                                    "--sheet", root / "o.png"]),
                        ("data --out a read-only file", ["data", good, "--out", readonly]),
-                       ("train --out a FIFO", [*shapes, "--steps", 1,
-                                               "--out", root / "fifo-out.npz"])):
+                       ("train --out a FIFO", [*shapes, "--steps", 1, "--out", root / "fifo-out.npz"]),
+                       ("export a run over itself", ["export", root / "r.npz", "--png", root / "r.npz"]),
+                       ("data over its own checkpoint", ["data", outside, "--out", outside]),
+                       ("compare --out /", ["compare", "--s1", good, "--s2", good, "--n", 1, "--steps", 2, "--out", "/"]),
+                       ("compare --out ''", ["compare", "--s1", good, "--s2", good, "--n", 1, "--steps", 2, "--out", ""]),
+                       ("compare --json onto its own --out", ["compare", "--s1", good, "--s2", good, "--n", 1, "--steps", 2,
+                                                              "--out", root / "c", "--json", root / "c.S1.npz"]),
+                       ("stats --json and --samples-out the same", ["stats", good, "--n", 2, "--json", root / "x",
+                                                                     "--samples-out", root / "x"]),
+                       ("train wcrg into a model whose index is read-only", ["train", "wcrg", "--data", "shapes", "--n", 2,
+                                                                             "--size", 16, "--J", 1, "--widths", 8,
+                                                                             "--cond-widths", 8, "--steps", 1,
+                                                                             "--out", _readonly_index(wgood, root)])):
         add("outputs", name, *argv)
 
     # hostile run files for `explorer export`
@@ -325,6 +365,7 @@ def corpus(tiny_ckpt, tiny_wcrg, tmp_path_factory):
     run_case("5 channels", channels=5)
     run_case("NaN in x0_hat", nan=True)
     run_case("no meta", drop="meta")
+    run_case("float64 x_t beyond float32", dtype=np.float64, scale_values=1e300)
     run_case("no x_t", drop="x_t")
     return fam, root
 
@@ -334,6 +375,12 @@ def _copy_wcrg(src: Path, dst: Path) -> Path:
     for f in src.iterdir():
         (dst / f.name).write_bytes(f.read_bytes())
     return dst
+
+
+def _readonly_index(src: Path, root: Path) -> Path:
+    folder = _copy_wcrg(src, root / "readonly-index.wcrg")
+    (folder / "index.json").chmod(0o444)
+    return folder
 
 
 def _npy_header(shape) -> bytes:
@@ -354,9 +401,10 @@ def _png(width: int, height: int) -> bytes:
 
 
 def _run_file(path: Path, frames: int = 4, samples: int = 2, channels: int = 1, size: int = 8, meta=None,
-              meta_text: str | None = None, dtype=np.float32, nan: bool = False, drop: str | None = None, **override) -> Path:
+              meta_text: str | None = None, dtype=np.float32, nan: bool = False, drop: str | None = None,
+              scale_values: float = 1.0, **override) -> Path:
     """A run file like `Trajectory.save_npz` writes, with parts made hostile."""
-    x = np.random.default_rng(0).random((frames, samples, channels, size, size)).astype(dtype)
+    x = (np.random.default_rng(0).random((frames, samples, channels, size, size)) * scale_values).astype(dtype)
     x0 = x.copy()
     if nan:
         x0[..., 0, 0] = np.nan
@@ -549,3 +597,36 @@ def test_a_failing_run_ends_the_progress_line_before_its_error(tiny_ckpt, tmp_pa
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("explorer: error: the denoiser returned NaN") and err.count("explorer:") == 1
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_a_hostile_cache_entry_is_rebuilt_or_refused(tiny_ckpt, tmp_path, monkeypatch, capsys):
+    """The training-set cache is read like any input: a wrong-shaped entry is rebuilt, a FIFO in
+    its place is refused without hanging."""
+    from explorer.core.data import cache_dir, training_set
+    monkeypatch.setenv("EXPLORER_CACHE", str(tmp_path / "cache"))
+    data = tiny_ckpt.data
+    expected = training_set(data)
+    entry = next(cache_dir().glob("train-*.npy"))
+    np.save(entry, np.zeros((3, 1, 6, 6), np.float32))
+    assert np.array_equal(training_set(data), expected)
+    entry.unlink()
+    os.mkfifo(entry)
+    assert _try(["data", tiny_ckpt.path, "--out", tmp_path / "d.npy"], tmp_path, capsys) is None
+
+
+def test_a_hostile_bundled_index_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    for text in ("[1, 2]", '{"checkpoints": [{"split": "S1", "kind": "diffusion"}]}',
+                 '{"checkpoints": [{"file": "../../etc/passwd"}]}', _nested(100_000)):
+        (tmp_path / "index.json").write_text(text)
+        assert _try(["sweep", "--n", 1, "--steps", 2], tmp_path, capsys) is None, text
+    (tmp_path / "index.json").unlink()
+    os.mkfifo(tmp_path / "index.json")
+    assert _try(["sweep", "--n", 1, "--steps", 2], tmp_path, capsys) is None
+
+
+def test_a_lone_surrogate_in_a_run_is_exported_escaped(tmp_path, capsys):
+    run = _run_file(tmp_path / "s.npz", meta={"checkpoint": "evil\udcff", "sampler": "sde"})
+    assert main(["export", str(run), "--png", str(tmp_path / "s.png"), "--gif", str(tmp_path / "s.gif")]) == 0
+    from explorer.core.export import read_png_metadata
+    assert read_png_metadata(tmp_path / "s.png")["checkpoint"] == "evil\\udcff"

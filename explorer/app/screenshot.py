@@ -8,7 +8,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QEvent, QIODevice, QSettings
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QCoreApplication,
+    QEvent,
+    QIODevice,
+    QSettings,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.errors import ExplorerError
@@ -23,6 +31,7 @@ def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None =
     out = check_output(out)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    qInstallMessageHandler(_quiet_offscreen)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory(prefix="explorer-screenshot-") as tmp:
         settings = QSettings(settings_path or str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
@@ -46,6 +55,9 @@ def _screenshot(app, settings, out, checkpoint_path, step, view, run) -> Path:
         tab = {"trajectory": win.view, "scales": win.scales, "compare": win.compare, "statistics": win.statistics}[view]
         if view == "compare":
             if run.get("pair") is not None:
+                if not 0 <= run["pair"] < win.compare.pair_count():
+                    raise ExplorerError(f"--pair {run['pair']}: there are {win.compare.pair_count()} bundled pairs "
+                                        f"(0 to {win.compare.pair_count() - 1})")
                 win.compare.choose_pair(int(run["pair"]))
             started = win.start_compare()
         else:
@@ -77,6 +89,12 @@ def _screenshot(app, settings, out, checkpoint_path, step, view, run) -> Path:
         for _ in range(5):
             app.processEvents()
         QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+def _quiet_offscreen(mode, context, message: str) -> None:
+    """Qt's messages, less the offscreen platform's notice that it cannot resize native windows."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
 
 
 def _png_bytes(pixmap) -> bytes:

@@ -20,7 +20,7 @@ from safetensors.torch import save as st_save
 
 from explorer import __version__
 from explorer.core import schema
-from explorer.core.data import check_record
+from explorer.core.data import check_record, data_shape
 from explorer.core.errors import (
     CheckpointError,
     ConfigError,
@@ -30,13 +30,14 @@ from explorer.core.errors import (
     TruncatedCheckpoint,
     UnknownKind,
 )
-from explorer.core.io import parse_json, read_regular
+from explorer.core.io import inside, parse_json, read_regular
 from explorer.core.nets import Denoiser, UNetConfig, count_parameters
 
 FORMAT = "explorer-checkpoint"
 KINDS = ("diffusion", "wcrg-lowpass", "wcrg-conditional")
 _MAX_HEADER = 100 * 2 ** 20
 MAX_CHECKPOINT_BYTES = 2 ** 30
+MAX_CONFIG_CHARS = 2 ** 20
 
 
 @dataclass
@@ -168,6 +169,9 @@ def read_config(path: str | Path, blob: bytes | None = None) -> dict:
     meta = _read_header(path, blob).get("__metadata__", {})
     if "explorer" not in meta:
         raise ConfigError(f"{path}: a safetensors file, but not an explorer checkpoint (no 'explorer' config in its metadata)")
+    if len(meta["explorer"]) > MAX_CONFIG_CHARS:
+        raise ConfigError(f"{path}: the config has {len(meta['explorer']):,} characters, more than the "
+                          f"{MAX_CONFIG_CHARS:,} explorer reads")
     return check_config(parse_json(meta["explorer"], f"{path}: the checkpoint's config", ConfigError), path)
 
 
@@ -194,12 +198,17 @@ def check_config(config: object, path: Path | str) -> dict:
     data = schema.dict_of(config, "data", str(path), ConfigError, default={})
     if data:
         check_record(data, f"{path}: data", ConfigError)
+        side, channels = data_shape(data)
+        if config["kind"] == "diffusion" and (side, channels) != (arch.size, arch.channels):
+            raise ConfigError(f"{path}: the data are {channels} x {side} x {side} images but the network makes "
+                              f"{arch.channels} x {arch.size} x {arch.size}")
     training = schema.dict_of(config, "training", str(path), ConfigError, default={})
     monitor = schema.value(training, "monitor", list, f"{path}: training", ConfigError, default=[])
     for row in monitor:
         if not (isinstance(row, dict) and type(row.get("step")) is int and isinstance(row.get("mse"), dict) and row["mse"]
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row["mse"].values())):
-            raise ConfigError(f"{path}: training: each monitor entry must be {{'step': int, 'mse': {{level: number}}}}")
+                and set(row["mse"]) == set(monitor[0]["mse"]) and all(map(schema.is_finite_number, row["mse"].values()))):
+            raise ConfigError(f"{path}: training: each monitor entry must be {{'step': int, 'mse': {{level: number}}}} "
+                              "with the same levels")
     schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
     return config
 
@@ -258,10 +267,20 @@ def bundled_dir() -> Path:
 
 def bundled_index() -> list[dict]:
     """Entries of checkpoints/index.json: name, file, kind, data, n, split, size, description."""
-    index = bundled_dir() / "index.json"
+    folder = bundled_dir()
+    index = folder / "index.json"
     if not index.exists():
         return []
-    return json.loads(index.read_text())["checkpoints"]
+    value = parse_json(read_regular(index, "bundled index", 2 ** 20, CheckpointError), str(index), CheckpointError)
+    entries = schema.value(value if isinstance(value, dict) else {}, "checkpoints", list, str(index), CheckpointError)
+    for e in entries:
+        if not isinstance(e, dict):
+            raise CheckpointError(f"{index}: each entry must be an object")
+        inside(folder, schema.value(e, "file", str, str(index), CheckpointError), str(index), CheckpointError)
+        for key, kind in (("name", str), ("kind", str), ("data", str), ("split", str), ("description", str),
+                          ("n", int), ("size", int), ("default", bool)):
+            schema.value(e, key, kind, f"{index}: {e['file']}", CheckpointError, default=None)
+    return entries
 
 
 def default_checkpoint() -> Path:

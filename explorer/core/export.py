@@ -24,15 +24,20 @@ from explorer.core.render import (
 
 def frame_metadata(meta: dict, frame, step_index: int | None = None) -> dict[str, str]:
     """PNG text chunks: checkpoint name and hash, sampler, steps, seed, step, t, sigma, version."""
-    out = {"checkpoint": str(meta.get("checkpoint", "")), "checkpoint_sha256": str(meta.get("checkpoint_sha256", "")),
-           "sampler": str(meta.get("sampler", "")), "steps": str(meta.get("steps", "")),
-           "seed": str(meta.get("seed", "")), "explorer_version": __version__, "software": f"explorer {__version__}"}
+    out = {"checkpoint": _text(meta.get("checkpoint", "")), "checkpoint_sha256": _text(meta.get("checkpoint_sha256", "")),
+           "sampler": _text(meta.get("sampler", "")), "steps": _text(meta.get("steps", "")),
+           "seed": _text(meta.get("seed", "")), "explorer_version": __version__, "software": f"explorer {__version__}"}
     if frame is not None:
         out |= {"step": str(frame.step if step_index is None else step_index), "t": f"{frame.t:.6g}",
                 "sigma": f"{frame.sigma:.6g}"}
         if frame.scale is not None:
             out["scale"] = str(frame.scale)
     return out
+
+
+def _text(value) -> str:
+    """A value as text that any UTF-8 writer accepts (a lone surrogate from JSON becomes an escape)."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _png_writer(rgb: np.ndarray, text: dict[str, str]):
@@ -108,6 +113,8 @@ def save_contact_sheet(path: Path, traj, rows: int = 8, show: str = "x0_hat", di
     idx = sheet_rows(len(traj.frames), rows)
     display_range = display_range or _run_display_range(traj, cmap)
     field = "x0_hat" if show == "x0_hat" else "x_t"
+    b, _, h, w = np.shape(traj.frames[0].x_t)
+    check_picture(len(idx) * (h + 1) * b * (w + 1) * scale * scale, "the contact sheet")
     stack = np.stack([np.asarray(getattr(traj.frames[k], field)) for k in idx])      # (R, B, C, H, W)
     r, b = stack.shape[:2]
     mosaic = tile(stack.reshape(r * b, *stack.shape[2:]), cols=b)

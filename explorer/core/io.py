@@ -207,6 +207,25 @@ def check_output(path: str | Path) -> Path:
     return path
 
 
+def check_outputs(outputs, inputs=()) -> list[Path]:
+    """`check_output` of each output; no two outputs the same file, and none the same file as one
+    of the command's inputs (a run must not be exported over itself)."""
+    paths = [check_output(p) for p in outputs]
+    resolved = [p.resolve() for p in paths]
+    if len(set(resolved)) < len(resolved):
+        raise ExportError("two outputs name the same file: " + ", ".join(sorted({str(p) for p in paths
+                                                                                 if resolved.count(p.resolve()) > 1})))
+    for p in paths:
+        for i in map(Path, inputs):
+            try:
+                same = p.resolve() == i.resolve() or (p.exists() and os.path.samefile(p, i))
+            except OSError:
+                same = False
+            if same:
+                raise ExportError(f"{p}: is an input of this command; write the output elsewhere")
+    return paths
+
+
 def check_output_folder(path: str | Path) -> Path:
     """`path` as a folder to write into: absent (its parent exists and is writable) or a writable folder."""
     path = Path(path)

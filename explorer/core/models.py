@@ -77,6 +77,7 @@ class RunSpec:
         spec = replace(self, sampler=sampler, steps=steps)
         frames = (model.frame_count(spec) or steps + 1) if self.keep_frames else 1
         need = 2 * 4 * frames * self.n * math.prod(model.image_shape)          # x_t and x0_hat, float32
+        need *= 2 if self.keep_frames else 1                                    # saving stacks one more copy
         if need > schema.MAX_RUN_BYTES:
             raise UsageError(f"{self.n} samples x {frames} frames of {model.image_shape} need {need / 2 ** 30:.1f} GiB, "
                              f"more than the {schema.MAX_RUN_BYTES / 2 ** 30:.0f} GiB a run may keep: lower the "
@@ -136,6 +137,10 @@ def final_samples(model: Model, spec: RunSpec, batch: int = 256, progress: Calla
     kept. Chunk i uses seed + 2 i (a run draws its noise from its seed and its SDE increments
     from seed + 1, so chunks share no random stream); n and batch together fix the result."""
     spec = spec.resolved(model)
+    last_seed = spec.seed + 2 * ((spec.n - 1) // batch)
+    if last_seed > schema.MAX_SEED:
+        raise UsageError(f"the seed must leave room for one seed per batch of {batch}: "
+                         f"at most {schema.MAX_SEED - (last_seed - spec.seed)}")
     out = []
     for i, start in enumerate(range(0, spec.n, batch)):
         m = min(batch, spec.n - start)

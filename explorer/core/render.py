@@ -101,6 +101,8 @@ def coarse_to_fine_picture(x: np.ndarray, J: int, wavelet: str = "haar", display
 
     from explorer.core import wavelets
 
+    b, _, h, w = np.shape(x)
+    check_picture(b * (h + 1) * (J + 1) * (w + 1) * scale * scale, "the coarse-to-fine strip")
     t = torch.as_tensor(np.asarray(x, np.float64))
     steps = [wavelets.upsample_low_pass(wavelets.wavedec(t, j, wavelet)[0], j, wavelet) if j else t
              for j in range(J, -1, -1)]

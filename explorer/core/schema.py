@@ -30,8 +30,7 @@ def value(d: dict, key: str, kind: type, where: str, error: type[ExplorerError],
         return default
     v = d[key]
     ok = (isinstance(v, int) and not isinstance(v, bool) if kind is int else
-          isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) if kind is float else
-          isinstance(v, kind))
+          is_finite_number(v) if kind is float else isinstance(v, kind))
     if not ok:
         raise error(f"{label} must be {_NAMES.get(kind, kind.__name__)}, not {_show(v)}")
     if choices is not None and v not in choices:
@@ -39,6 +38,16 @@ def value(d: dict, key: str, kind: type, where: str, error: type[ExplorerError],
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         raise error(f"{label} is {_show(v)}; accepted: {_range(lo, hi)}")
     return float(v) if kind is float else v
+
+
+def is_finite_number(v) -> bool:
+    """An int or float (not a bool) that is a finite float (10**400 is not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
 
 
 def number(v, name: str, error: type[ExplorerError], lo=None, hi=None, kind: type = int):

@@ -119,8 +119,7 @@ def check_summary(d: object, where: str, error) -> dict:
     for key in ("k", "power", "hist_edges", "hist", "hist_tails"):
         v = schema.value(d, key, list, where, error, default=None)
         if v is not None:
-            if len(v) > 100_000 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) and np.isfinite(a)
-                                           for a in v):
+            if len(v) > 100_000 or not all(schema.is_finite_number(a) for a in v):
                 raise error(f"{where}: '{key}' must be a list of at most 100000 finite numbers")
             lists[key] = v
     schema.value(d, "n", int, where, error, lo=0, default=0)

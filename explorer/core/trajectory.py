@@ -126,6 +126,8 @@ def check_run(arrays: dict, where: str) -> tuple:
     m = arrays["meta"]
     if m.ndim != 0 or m.dtype.kind != "U":
         raise bad("meta is not a JSON string")
+    if len(str(m)) > 2 ** 20:
+        raise bad(f"meta has {len(str(m)):,} characters, more than the 1 MiB explorer reads")
     meta = parse_json(str(m), f"{where}: meta", ExplorerError, max_depth=16)
     if not isinstance(meta, dict):
         raise bad("meta is not a JSON object")
@@ -136,8 +138,10 @@ def check_run(arrays: dict, where: str) -> tuple:
     for name, a, ndim in (("t", t, 1), ("sigma", sig, 1), ("x_t", x_t, 5), ("x0_hat", x0, 5)):
         if a.ndim != ndim or a.dtype.kind not in "fiu":
             raise bad(f"{name} must be a {ndim}-D array of real numbers, not {a.ndim}-D {a.dtype}")
-        if not np.isfinite(a).all():
-            raise bad(f"{name} holds NaN or infinite values")
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = np.isfinite(a.astype(np.float32, copy=False)).all()     # as explorer holds them: float32
+        if not finite:
+            raise bad(f"{name} holds NaN or infinite values, or values beyond float32")
     F = len(t)
     if F == 0 or x_t.shape[1] == 0:
         raise bad("it has no frames" if F == 0 else "it has no samples")

@@ -29,7 +29,7 @@ import torch
 from explorer import __version__
 from explorer.core import checkpoint, samplers, wavelets
 from explorer.core.data import colormap_for
-from explorer.core.errors import ConfigError, UsageError
+from explorer.core.errors import ConfigError, SamplingError, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.trajectory import Frame, Trajectory, keep
 
@@ -179,7 +179,7 @@ def check_index(index: object, where: str) -> dict:
             raise ConfigError(f"{where}: normalisation.{part} must have the scales 1..{J}, not {sorted(table)}")
         for j in table:
             schema.value(table, j, float, f"{where}: normalisation.{part}", ConfigError,
-                         lo=None if part == "low_mean" else 1e-12)
+                         lo=-1e6 if part == "low_mean" else 1e-12, hi=1e6)
     files = schema.dict_of(index, "files", where, ConfigError)
     schema.value(files, "lowpass", str, f"{where}: files", ConfigError)
     cond = schema.dict_of(files, "conditional", f"{where}: files", ConfigError)
@@ -298,6 +298,8 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
                 f = next(gen)
             except StopIteration as stop:
                 x_low = wavelets.synthesis(x_low, stop.value.sample * ds, w)
+                if not bool(torch.isfinite(x_low).all()):
+                    raise SamplingError(f"{model.name}: scale {j} gave NaN or infinite values (check the model's normalisation)")
                 break
             f = Frame(step, f.t, f.sigma, shown(x_low, f.x_t * ds, j), shown(x_low, f.x0_hat * ds, j), j)
             keep(frames, f, keep_frames)
@@ -360,15 +362,31 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
 
 
 def _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, description, command, progress) -> WCRGModel:
-    from explorer.core.io import atomic_write
+    from explorer.core.io import atomic_write, check_output
     from explorer.core.nets import UNetConfig
+    from explorer.core.stats import summary
     from explorer.core.train import denoising_loss, fit, seeded_model
 
     c, size = x.shape[1], x.shape[-1]
     J, w = recipe.levels, recipe.wavelet
+    # every network and file planned, budgeted and checked before any training
+    groups = [("conditional_shared.safetensors", list(range(J, 0, -1)))] if recipe.shared else \
+        [(f"conditional_j{j}.safetensors", [j]) for j in range(J, 0, -1)]
+    plan = [("lowpass.safetensors", [J], UNetConfig(
+        channels=c, size=size >> J, widths=list(recipe.coarse_widths)[: _max_levels(size >> J)], blocks=recipe.blocks,
+        sigma_data=1.0, padding=recipe.padding))]
+    plan += [(fname, scales, UNetConfig(channels=3 * c, cond_channels=c, size=size >> min(scales),
+                                        widths=list(recipe.conditional_widths)[: _max_levels(size >> max(scales))],
+                                        blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding))
+             for fname, scales in groups]
+    for fname, _, arch in plan:
+        arch.check_budget(f"the network of {fname}")
+        check_output(out / fname)
+        check_output(out / (fname + ".resume"))
+    check_output(out / "index.json")
+
     norm = Normalisation.measure(x, J, w)
     dev = resolve_device(device)
-    from explorer.core.stats import summary
     data = {**data, "mean": float(x.mean()), "std": float(x.std()), "stats": summary(x.numpy())}
     xj = x.double()
     per_scale = {}
@@ -376,38 +394,30 @@ def _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, descri
         low, d = wavelets.analysis(xj, w)
         per_scale[j] = torch.cat([d / norm.detail_std[j], (low - norm.low_mean[j]) / norm.low_std[j]], 1).float()
         xj = low                                                   # ends as x_J
-    files = {"lowpass": "lowpass.safetensors", "conditional": {}}
-    fp = json.dumps({"data": data, "recipe": recipe.__dict__}, sort_keys=True, default=str)
     coarse = ((xj - norm.low_mean[J]) / norm.low_std[J]).float()
-    arch = UNetConfig(channels=c, size=size >> J, widths=list(recipe.coarse_widths)[: _max_levels(size >> J)],
-                      blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding)
-    ema, stats = fit(seeded_model(arch, tc_coarse.seed), coarse, tc_coarse, out / files["lowpass"],
-                     fp + json.dumps(tc_coarse.to_dict()),
-                     dev, desc=f"{out.stem} coarse", progress=progress)
-    checkpoint.save(out / files["lowpass"], ema, checkpoint.make_config(
-        "wcrg-lowpass", arch, f"{name or out.stem} coarse x_J", description, data,
-        {**tc_coarse.to_dict(), **stats, "device": dev.type}, scale=J, wavelet=w))
+    fp = json.dumps({"data": data, "recipe": recipe.__dict__}, sort_keys=True, default=str)
+
     def loss_fn(m, batch, t, z, k=3 * c):
         return denoising_loss(m, batch[:, :k], t, z[:, :k], cond=batch[:, k:])
 
-    groups = [("conditional_shared.safetensors", list(range(J, 0, -1)))] if recipe.shared else \
-        [(f"conditional_j{j}.safetensors", [j]) for j in range(J, 0, -1)]
-    for fname, scales in groups:
-        top = min(scales)                                          # the finest scale sets the size
-        arch = UNetConfig(channels=3 * c, cond_channels=c, size=size >> top,
-                          widths=list(recipe.conditional_widths)[: _max_levels(size >> max(scales))],
-                          blocks=recipe.blocks, sigma_data=1.0, padding=recipe.padding)
-        label = "all scales" if recipe.shared else f"scale {top}"
-        ema, stats = fit(seeded_model(arch, tc_conditional.seed), [per_scale[j] for j in scales], tc_conditional, out / fname,
-                         fp + json.dumps(tc_conditional.to_dict()) + fname, dev, loss_fn=loss_fn,
-                         desc=f"{out.stem} {label}", progress=progress)
-        checkpoint.save(out / fname, ema, checkpoint.make_config(
+    files = {"lowpass": plan[0][0], "conditional": {}}
+    for fname, scales, arch in plan:
+        lowpass = fname == files["lowpass"]
+        tc = tc_coarse if lowpass else tc_conditional
+        label = "coarse" if lowpass else "all scales" if recipe.shared else f"scale {min(scales)}"
+        ema, stats = fit(seeded_model(arch, tc.seed), coarse if lowpass else [per_scale[j] for j in scales], tc,
+                         out / fname, fp + json.dumps(tc.to_dict()) + ("" if lowpass else fname), dev,
+                         loss_fn=None if lowpass else loss_fn, desc=f"{out.stem} {label}", progress=progress)
+        config = checkpoint.make_config(
+            "wcrg-lowpass", arch, f"{name or out.stem} coarse x_J", description, data,
+            {**tc.to_dict(), **stats, "device": dev.type}, scale=J, wavelet=w) if lowpass else checkpoint.make_config(
             "wcrg-conditional", arch, f"{name or out.stem} details {label}", description, data,
-            {**tc_conditional.to_dict(), **stats, "device": dev.type}, scale=top, wavelet=w, scales=scales))
-        for j in scales:
-            files["conditional"][str(j)] = fname
-    for f in {files["lowpass"], *files["conditional"].values()}:
-        (out / (f + ".resume")).unlink(missing_ok=True)
+            {**tc.to_dict(), **stats, "device": dev.type}, scale=min(scales), wavelet=w, scales=scales)
+        checkpoint.save(out / fname, ema, config)
+        if not lowpass:
+            files["conditional"].update({str(j): fname for j in scales})
+    for fname, _, _ in plan:
+        (out / (fname + ".resume")).unlink(missing_ok=True)
     index = {"format": FORMAT, "version": __version__, "name": name or out.stem, "description": description,
              "wavelet": w, "levels": J, "size": size, "channels": c, "normalisation": norm.to_dict(), "files": files,
              "data": data, "recipe": recipe.__dict__, "command": command}

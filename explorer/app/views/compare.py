@@ -192,6 +192,9 @@ class CompareView(QWidget):
     def set_cancelling(self) -> None:
         self.cancel_button.setEnabled(False)
 
+    def pair_count(self) -> int:
+        return self.pair_box.count()
+
     def choose_pair(self, index: int) -> None:
         self.pair_box.setCurrentIndex(index)
 

@@ -72,6 +72,12 @@ def check_record(data: object, where: str, error: type[ExplorerError] = DataErro
     return data
 
 
+def data_shape(data: dict) -> tuple[int, int]:
+    """(side, channels) of the images a checked data record describes."""
+    params = data.get("params") or {}
+    return params.get("L", params.get("size", 32)), params.get("channels", 1)
+
+
 def colormap_for(data: dict) -> str:
     """The colour map a data record's samples are shown with: diverging for signed fields."""
     return "diverging" if data.get("name") in FIELDS else "grey"
@@ -85,17 +91,23 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "explorer"
 
 
-def cached_array(kind: str, key: dict, make: Callable[[], np.ndarray]) -> np.ndarray:
-    """Load `kind`-<hash(key)>.npy from the cache, or make it, store it atomically and return it."""
-    from explorer.core.io import atomic_write
+def cached_array(kind: str, key: dict, make: Callable[[], np.ndarray],
+                 check: Callable[[np.ndarray], bool] = lambda a: bool(np.isfinite(a).all())) -> np.ndarray:
+    """Load `kind`-<hash(key)>.npy from the cache if it reads and passes `check`, else make it,
+    store it atomically and return it."""
+    from explorer.core.io import atomic_write, load_arrays
 
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     path = cache_dir() / f"{kind}-{digest}.npy"
     if path.exists():
         try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)            # a damaged cache entry is rebuilt
+            arr = next(iter(load_arrays(path, "cache", 2 * 2 ** 30, DataError).values()))
+            if check(arr):
+                return arr
+        except (DataError, StopIteration):
+            pass
+        if path.is_file():
+            path.unlink()                           # a damaged cache entry is rebuilt
     arr = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda f: np.save(f, arr, allow_pickle=False))
@@ -116,8 +128,9 @@ def select_distinct(pool: Callable[[int, int], torch.Tensor], count: int, thresh
     <= threshold (of constant images, only the first is kept). Returns (count, C, H, W) float32;
     raises DataError if the pool runs out."""
     kept, kept_u, start, have_flat = [], None, 0, False
+    per_image = int(np.prod(pool(0, 1).shape[1:]))         # candidates per chunk: at most 2^24 values (128 MB in float64)
     while sum(len(k) for k in kept) < count:
-        n = chunk if limit is None else min(chunk, limit - start)
+        n = min(chunk, max(1, 2 ** 24 // per_image), *(() if limit is None else (limit - start,)))
         cand = pool(start, n) if n > 0 else torch.empty(0)
         if len(cand) == 0:
             have = sum(len(k) for k in kept)
@@ -165,11 +178,11 @@ def _pool_for(data: dict) -> tuple[Callable[[int, int], torch.Tensor], int | Non
 
 def training_set(data: dict, use_cache: bool = True) -> np.ndarray:
     """The exact training set a data record describes: (N, C, H, W) float32, model units."""
-    n, split = int(data["n"]), data.get("split", "S1")
-    if n < 1:
-        raise DataError("N must be at least 1")
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose S1, S2 or all")
+    if not data.get("name") or "n" not in data:
+        raise DataError("the model does not record its training data")
+    check_record(data, "the data record")
+    n, split = data["n"], data.get("split", "S1")
+    side, channels = data_shape(data)
 
     def make() -> np.ndarray:
         pool, limit, split_only = _pool_for(data)
@@ -179,9 +192,11 @@ def training_set(data: dict, use_cache: bool = True) -> np.ndarray:
         return both[0 if split == "S1" else 1::2].numpy()
 
     key = {k: data[k] for k in ("name", "params", "n", "split", "seed", "path") if k in data}
-    if data.get("name") == "user" or not use_cache:
-        return make()
-    return cached_array("train", key, make)
+    x = make() if data.get("name") == "user" or not use_cache else cached_array(
+        "train", key, make, lambda a: a.shape == (n, channels, side, side) and bool(np.isfinite(a).all()))
+    if x.shape != (n, channels, side, side):
+        raise DataError(f"the data set gave images of {x.shape[1:]}, the record says {(channels, side, side)}")
+    return x
 
 
 def fresh_images(data: dict, count: int, offset: int = 10 ** 7) -> np.ndarray:
