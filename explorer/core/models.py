@@ -175,10 +175,12 @@ def unregister_opener(opener: Opener) -> None:
 
 
 def _builtin_openers() -> None:
-    from explorer.core import diffusion, wcrg
+    from explorer.core import diffusion, hf_diffusers, wcrg
 
     if not any(o.name == "wcrg" for o in _OPENERS):
-        _OPENERS.extend([Opener("wcrg", wcrg.is_wcrg, wcrg.load), Opener("diffusion", diffusion.claims, diffusion.load)])
+        _OPENERS.extend([Opener("wcrg", wcrg.is_wcrg, wcrg.load),
+                         Opener("a diffusers UNet2DModel folder", hf_diffusers.claims, hf_diffusers.load),
+                         Opener("diffusion", diffusion.claims, diffusion.load)])
 
 
 def open_model(path: str | Path) -> Model:

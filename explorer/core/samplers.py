@@ -54,7 +54,13 @@ def _score(x: torch.Tensor, x0: torch.Tensor, t: float) -> torch.Tensor:
     return (schedule.alpha(t) * x0 - x) / (schedule.sigma(t) ** 2)
 
 
-def _grid(steps: int, final_denoise: bool, t_min: float, t_max: float, spacing: str) -> list[float]:
+def _grid(steps: int, final_denoise: bool, t_min: float, t_max: float, spacing: str, times=None) -> list[float]:
+    """The run's decreasing times: `times` when given (a model's own grid, e.g. a diffusers
+    scheduler's), else `steps` (+1 without the final denoising) spaced by `spacing`."""
+    if times is not None:
+        if len(times) != (steps if final_denoise else steps + 1) or any(b >= a for a, b in zip(times, times[1:])):
+            raise UsageError(f"a grid of {len(times)} decreasing times does not fit {steps} steps")
+        return [float(t) for t in times]
     return schedule.time_grid(steps if final_denoise else steps + 1, t_min, t_max, spacing).tolist()
 
 
@@ -65,10 +71,10 @@ def _final(x: torch.Tensor, x0_last: torch.Tensor, step: int, t_last: float, fin
 
 
 def _walk(denoiser: DenoiserFn, x: torch.Tensor, steps: int, update, final_denoise: bool, t_min: float,
-          t_max: float, spacing: str) -> Iterator[Frame]:
+          t_max: float, spacing: str, times=None) -> Iterator[Frame]:
     """The loop every grid sampler shares: at each level t_k evaluate x0_hat(x_k), yield the
     frame, then x_{k+1} = update(x_k, x0_hat, t_k, t_{k+1}, k)."""
-    ts = _grid(steps, final_denoise, t_min, t_max, spacing)
+    ts = _grid(steps, final_denoise, t_min, t_max, spacing, times)
     for k in range(steps):
         t = ts[k]
         x0 = _evaluate(denoiser, x, t, k)
@@ -80,18 +86,18 @@ def _walk(denoiser: DenoiserFn, x: torch.Tensor, steps: int, update, final_denoi
 
 def sde(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator,
         final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
-        spacing: str = "log-sigma") -> Iterator[Frame]:
+        spacing: str = "log-sigma", times=None) -> Iterator[Frame]:
     """Reverse damped-Langevin SDE, Euler-Maruyama. With Δ = t_k - t_{k+1} > 0:
     x <- x + Δ (x + 2 score(x, t_k)) + sqrt(2Δ) ξ,  ξ ~ N(0, I)."""
     def update(x, x0, t, t_next, k):
         dt = t - t_next
         return x + dt * (x + 2 * _score(x, x0, t)) + math.sqrt(2 * dt) * _randn_like(x, generator)
-    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times)
 
 
 def ode(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
         final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
-        spacing: str = "log-sigma") -> Iterator[Frame]:
+        spacing: str = "log-sigma", times=None) -> Iterator[Frame]:
     """Probability-flow ODE dx/dt = -x - score(x, t), integrated from t_max down by Heun's method."""
     def velocity(x, x0, t):
         return -x - _score(x, x0, t)
@@ -102,17 +108,17 @@ def ode(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.G
         x_euler = x + h * d1
         d2 = velocity(x_euler, _evaluate(denoiser, x_euler, t_next, k), t_next)
         return x + 0.5 * h * (d1 + d2)
-    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times)
 
 
 def ddim(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
          final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
-         spacing: str = "log-sigma") -> Iterator[Frame]:
+         spacing: str = "log-sigma", times=None) -> Iterator[Frame]:
     """Deterministic DDIM: eps_hat = (x_t - alpha_t x0_hat)/sigma_t, x_{t'} = alpha_{t'} x0_hat + sigma_{t'} eps_hat."""
     def update(x, x0, t, t_next, k):
         eps = (x - schedule.alpha(t) * x0) / schedule.sigma(t)
         return schedule.alpha(t_next) * x0 + schedule.sigma(t_next) * eps
-    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times)
 
 
 def ascent(denoiser: DenoiserFn, x: torch.Tensor, steps: int = 1000, *, generator: torch.Generator,
