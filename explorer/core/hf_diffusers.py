@@ -33,7 +33,7 @@ from explorer.core.trajectory import Frame, Trajectory
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 SCHEDULERS = ("DDPMScheduler", "DDIMScheduler")
 PREDICTIONS = ("epsilon", "v_prediction", "sample")
-SAMPLERS = ("ddim", "sde", "ode")
+SAMPLERS = ("ddim", "dpm2m", "sde", "ode")
 
 
 def _parts(path: Path) -> tuple[Path, Path] | None:

@@ -93,7 +93,7 @@ class WCRGModel:
 
     @property
     def samplers(self) -> tuple[str, ...]:
-        return ("ode", "sde", "ddim")           # the grid samplers; the ascent has no per-scale grid
+        return ("ode", "sde", "ddim", "dpm2m")  # the grid samplers; the ascent has no per-scale grid
 
     @property
     def display(self) -> DisplayHints:
