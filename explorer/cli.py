@@ -144,6 +144,9 @@ def cmd_train(args) -> int:
     ckpt = train_diffusion(data, arch, args.out, tc, args.device, name=args.name, description=args.description,
                            command=_command_line())
     t = ckpt.config["training"]
+    from explorer.core.distributed import world
+    if not world().main:
+        return 0
     print(f"wrote {ckpt.path}: {ckpt.parameters:,} parameters, final loss {t['final_loss']:.4f}, "
           f"{t['seconds_this_run']} s ({t['steps_per_second']} steps/s)", file=sys.stderr)
     return 0

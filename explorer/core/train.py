@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from explorer.core import checkpoint, diffusion, schedule, schema
+from explorer.core import checkpoint, diffusion, distributed, schedule, schema
 from explorer.core.diffusion import DiffusionModel
 from explorer.core.errors import ExplorerError, UsageError
 from explorer.core.io import check_output, progress_bar
@@ -93,10 +93,11 @@ def loss_weight(t: torch.Tensor, sigma_data: float) -> torch.Tensor:
 
 def denoising_loss(model: Denoiser, x0: torch.Tensor, t: torch.Tensor, z: torch.Tensor,
                    cond: torch.Tensor | None = None) -> torch.Tensor:
-    """Weighted MSE of x0_hat at x_t = alpha x0 + sigma z; x0, z: (B, C, H, W), t: (B,)."""
+    """Weighted MSE of x0_hat at x_t = alpha x0 + sigma z; x0, z: (B, C, H, W), t: (B,). `model`
+    may be wrapped in DistributedDataParallel (its config is then on `.module`)."""
     x_t = schedule.forward(x0, t, z)
     x0_hat = model(x_t, t, cond) if cond is not None else model(x_t, t)
-    w = loss_weight(t, model.cfg.sigma_data).to(x0.device)
+    w = loss_weight(t, getattr(model, "module", model).cfg.sigma_data).to(x0.device)
     return (w * (x0_hat.float() - x0).pow(2).flatten(1).mean(1)).mean()
 
 
@@ -137,7 +138,7 @@ def _resume_path(out: Path) -> Path:
     return out.with_name(out.name + ".resume")
 
 
-def _save_resume(path: Path, st: _State, fingerprint: str) -> None:
+def _save_resume(path: Path, st: _State, fingerprint: str, generators: list[torch.Tensor]) -> None:
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in st.model.state_dict().items()}
     tensors |= {f"ema.{k}": v.detach().cpu().contiguous() for k, v in st.ema.state_dict().items()}
     names = [n for n, _ in st.model.named_parameters()]
@@ -147,7 +148,8 @@ def _save_resume(path: Path, st: _State, fingerprint: str) -> None:
             tensors[f"adam.exp_avg.{n}"] = s["exp_avg"].detach().cpu().contiguous()
             tensors[f"adam.exp_avg_sq.{n}"] = s["exp_avg_sq"].detach().cpu().contiguous()
             tensors[f"adam.step.{n}"] = torch.as_tensor(s["step"], dtype=torch.float64).reshape(1).cpu()
-    tensors["generator_state"] = st.generator.get_state()
+    tensors["generator_state"] = generators[0]
+    tensors |= {f"generator_state.{r}": g for r, g in enumerate(generators) if r}
     meta = {"fingerprint": fingerprint, "step": str(st.step), "losses": json.dumps(st.losses[-200:]),
             "curve": json.dumps(st.curve)}
     tmp = path.with_name(path.name + ".part")
@@ -155,7 +157,7 @@ def _save_resume(path: Path, st: _State, fingerprint: str) -> None:
     tmp.replace(path)
 
 
-def _load_resume(path: Path, st: _State, fingerprint: str) -> bool:
+def _load_resume(path: Path, st: _State, fingerprint: str, rank: int = 0) -> bool:
     from safetensors import safe_open
     try:
         with safe_open(str(path), "pt") as f:
@@ -174,7 +176,7 @@ def _load_resume(path: Path, st: _State, fingerprint: str) -> bool:
             st.opt.state[params[i]] = {"step": tensors[f"adam.step.{n}"].reshape(()).float(),
                                        "exp_avg": tensors[f"adam.exp_avg.{n}"].to(dev),
                                        "exp_avg_sq": tensors[f"adam.exp_avg_sq.{n}"].to(dev)}
-    st.generator.set_state(tensors["generator_state"])
+    st.generator.set_state(tensors["generator_state" if rank == 0 else f"generator_state.{rank}"])
     st.step = int(meta["step"])
     st.losses = json.loads(meta["losses"])
     st.curve = json.loads(meta.get("curve", "[]"))
@@ -185,31 +187,41 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         device: torch.device, loss_fn=None, desc: str = "train", progress: bool = True) -> tuple[Denoiser, dict]:
     """Train `model` on `data` (N, ...) and return (EMA model, stats). `loss_fn(model, batch,
     t, z)` defaults to the denoising loss; the WCRG trainer passes its conditional one. A list
-    of tensors (of different image sizes) is visited in turn, one batch per step."""
-
+    of tensors (of different image sizes) is visited in turn, one batch per step. Under torchrun
+    each rank trains on its shard with batch/world images (see `distributed`)."""
+    w = distributed.world()
+    if tc.batch % w.size:
+        raise UsageError(f"--batch {tc.batch} must be divisible by the {w.size} processes")
+    device = distributed.device_of(w, device)
     monitor_loss = loss_fn
     loss_fn = loss_fn or (lambda m, x0, t, z: denoising_loss(m, x0, t, z))
     model = model.to(device)
     st = _State(model=model, ema=copy.deepcopy(model).requires_grad_(False),
                 opt=torch.optim.Adam(model.parameters(), lr=tc.lr),
-                generator=torch.Generator().manual_seed(tc.seed))
+                generator=torch.Generator().manual_seed(tc.seed + 1_000_003 * w.rank))
+    if w.size > 1:
+        fingerprint += f" world={w.size}"
     resume = check_output(_resume_path(out))          # a regular file or absent: never a FIFO that blocks
-    resumed = resume.exists() and _load_resume(resume, st, fingerprint)
-    sets = [d.to(device) for d in (data if isinstance(data, (list, tuple)) else [data])]
-    bar = progress_bar(tc.steps, desc, disable=not progress)
+    resumed = resume.exists() and _load_resume(resume, st, fingerprint, w.rank)
+    full = [d.to(device) for d in (data if isinstance(data, (list, tuple)) else [data])]
+    sets = [d[w.rank::w.size] for d in full]
+    if any(len(d) == 0 for d in sets):
+        raise UsageError(f"{w.size} processes need at least {w.size} training images, one per process")
+    trained, batch = distributed.wrap(model, w, device), tc.batch // w.size
+    bar = progress_bar(tc.steps, desc, disable=not progress or not w.main)
     bar.update(st.step)
     start, first_step = time.perf_counter(), st.step
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.bf16)
     while st.step < tc.steps:
         data = sets[st.step % len(sets)]
-        idx = torch.randint(0, len(data), (tc.batch,), generator=st.generator)
-        t = draw_times(tc.batch, st.generator)
+        idx = torch.randint(0, len(data), (batch,), generator=st.generator)
+        t = draw_times(batch, st.generator)
         x0 = data[idx.to(device)]
         z = torch.randn(x0.shape, generator=st.generator).to(device)
         for g in st.opt.param_groups:
             g["lr"] = tc.lr_at(st.step)
         with autocast:
-            loss = loss_fn(model, x0, t.to(device), z)
+            loss = loss_fn(trained, x0, t.to(device), z)
         st.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -227,9 +239,11 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         if st.step % 10 == 0:
             bar.set_postfix(loss=f"{np.mean(st.losses[-50:]):.4f}")
         if tc.monitor_every and (st.step % tc.monitor_every == 0 or st.step == tc.steps):
-            st.curve.append({"step": st.step, "mse": monitor_error(st.ema, sets[0], monitor_loss)})
+            st.curve.append({"step": st.step, "mse": monitor_error(st.ema, full[0], monitor_loss)})
         if st.step % tc.save_every == 0 and st.step < tc.steps:
-            _save_resume(resume, st, fingerprint)
+            generators = distributed.gather(st.generator.get_state(), w)
+            if w.main:
+                _save_resume(resume, st, fingerprint, generators)
     bar.close()
     seconds = time.perf_counter() - start
     stats = {"final_loss": float(np.mean(st.losses[-100:])) if st.losses else None,
@@ -237,6 +251,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
              "steps_per_second": round((st.step - first_step) / max(seconds, 1e-9), 2)}
     if st.curve:
         stats["monitor"] = st.curve
+    if w.size > 1:
+        stats["processes"] = w.size
     return st.ema.cpu().eval(), stats
 
 
@@ -263,6 +279,9 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
     ema, stats = fit(model, x, tc, out, fingerprint, dev, desc=out.stem, progress=progress)
     training = {**tc.to_dict(), **stats, "device": dev.type, "parameters": count_parameters(ema), "command": command}
     config = checkpoint.make_config("diffusion", arch, name or out.stem, description, data, training)
-    checkpoint.save(out, ema, config)
-    _resume_path(out).unlink(missing_ok=True)
+    w = distributed.world()
+    if w.main:
+        checkpoint.save(out, ema, config)
+        _resume_path(out).unlink(missing_ok=True)
+    distributed.barrier(w)
     return diffusion.load(out)

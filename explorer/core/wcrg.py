@@ -27,7 +27,7 @@ from typing import Generator
 import torch
 
 from explorer import __version__
-from explorer.core import checkpoint, samplers, wavelets
+from explorer.core import checkpoint, distributed, samplers, wavelets
 from explorer.core.data import colormap_for
 from explorer.core.errors import ConfigError, SamplingError, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
@@ -413,15 +413,19 @@ def _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, descri
             {**tc.to_dict(), **stats, "device": dev.type}, scale=J, wavelet=w) if lowpass else checkpoint.make_config(
             "wcrg-conditional", arch, f"{name or out.stem} details {label}", description, data,
             {**tc.to_dict(), **stats, "device": dev.type}, scale=min(scales), wavelet=w, scales=scales)
-        checkpoint.save(out / fname, ema, config)
+        if distributed.world().main:
+            checkpoint.save(out / fname, ema, config)
         if not lowpass:
             files["conditional"].update({str(j): fname for j in scales})
-    for fname, _, _ in plan:
+    w = distributed.world()
+    for fname, _, _ in plan if w.main else ():
         (out / (fname + ".resume")).unlink(missing_ok=True)
     index = {"format": FORMAT, "version": __version__, "name": name or out.stem, "description": description,
              "wavelet": w, "levels": J, "size": size, "channels": c, "normalisation": norm.to_dict(), "files": files,
              "data": data, "recipe": recipe.__dict__, "command": command}
-    atomic_write(out / "index.json", lambda f: f.write((json.dumps(index, indent=1) + "\n").encode()))
+    if w.main:
+        atomic_write(out / "index.json", lambda f: f.write((json.dumps(index, indent=1) + "\n").encode()))
+    distributed.barrier(w)
     return load(out)
 
 
