@@ -14,6 +14,12 @@ from explorer.core import render, wavelets
 COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_j−1 = W⁻¹(x_j, details)")
 
 
+def _colour_bar(lut: np.ndarray, values: tuple[float, float], label: str) -> pg.ColorBarItem:
+    """A fixed (not draggable) colour bar of a (256, 3) lookup table over `values`."""
+    cmap = pg.ColorMap(np.linspace(0.0, 1.0, len(lut)), lut)
+    return pg.ColorBarItem(values=values, colorMap=cmap, interactive=False, label=label, width=12)
+
+
 class ScaleView(QWidget):
     step_requested = Signal(int)              # the user moved this tab's step slider
 
@@ -23,8 +29,9 @@ class ScaleView(QWidget):
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self.step_requested)
-        self.key = QLabel("low-pass and reconstruction: the run's colour map over the frame's display range "
-                          "(the low-pass ×2 per level); details: blue − / white 0 / red +, each panel symmetric")
+        self.key = QLabel("the colour bars: the low-pass and the reconstruction share the frame's display range "
+                          "(the low-pass ×2 per level, as an orthonormal low-pass grows); each detail panel is "
+                          "symmetric about 0 over its own largest value")
         self.key.setWordWrap(True)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
         self.J_box = QSpinBox(minimum=1, maximum=5, value=3)
@@ -132,5 +139,9 @@ class ScaleView(QWidget):
                 box.addItem(item)
                 row_items.append(item)
             self.images.append(row_items)
+        right = len(COLUMNS) + 1
+        self.canvas.addItem(_colour_bar(lut, shown, "reconstruction (low-pass × 2^j)"), row=1, col=right, rowspan=len(rows))
+        self.canvas.addItem(_colour_bar(render.colormap("diverging"), (-1.0, 1.0), "detail / max |detail| of its panel"),
+                            row=1, col=right + 1, rowspan=len(rows))
         scale = "" if self.frame.scale is None else f", generated at scale j={self.frame.scale}"
         self.title.setText(f"step {self.frame.step}: σ = {self.frame.sigma:.3g}{scale}")
