@@ -404,6 +404,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", default=None)
     s.set_defaults(func=cmd_sweep)
 
+    s = sub.add_parser("basis", help="the denoiser's adaptive basis (Jacobian eigenvectors) at one step of a run")
+    s.add_argument("model", help="a model with one denoiser: a diffusion checkpoint or a diffusers folder")
+    s.add_argument("--run", default=None, help="a run.npz this model made (default: make one from the run arguments)")
+    _run_arguments(s, n=1, sampler="ddim")
+    s.add_argument("--step", type=_int_in(0, 10 ** 6), default=None, help="the frame (default: the middle of the run)")
+    s.add_argument("--sample", type=_int_in(0, 10 ** 6), default=0)
+    s.add_argument("--k", type=_int_in(1, 4096), default=16, help="eigenpairs to keep")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_basis)
+
     s = sub.add_parser("gui", help="open the window (the same as no command)")
     s.add_argument("checkpoint", nargs="?")
     s.set_defaults(func=cmd_gui)
@@ -531,6 +541,49 @@ def cmd_sweep(args) -> int:
     rows = gen.sweep(_spec(args), log=print)
     if args.json:
         _write_json(args.json, {"sampler": args.sampler, "n": args.n, "seed": args.seed, "rows": rows})
+    return 0
+
+
+def cmd_basis(args) -> int:
+    """The denoiser's adaptive basis at step K of a run (the run made here from the seed, or --run)."""
+    import numpy as np
+    import torch
+
+    from explorer.core.basis import basis
+    from explorer.core.io import atomic_write, check_outputs
+    from explorer.core.models import open_model
+    from explorer.core.trajectory import Trajectory, drain
+
+    (out,) = check_outputs([args.out], [args.model] + ([args.run] if args.run else []))
+    model = open_model(args.model)
+    denoiser = getattr(model, "denoiser", None)
+    if not callable(denoiser):
+        raise UsageError(f"{model.name} has no single denoiser x0_hat(x_t, t) (a {model.kind} model)")
+    if args.run:
+        traj = Trajectory.load_npz(args.run)
+        if traj.meta.get("checkpoint_sha256") != model.sha256:
+            raise UsageError(f"{args.run} was made by {traj.meta.get('checkpoint')!r}, not by {model.name}")
+    else:
+        spec = _spec(args).resolved(model)
+        with progress_bar(model.frame_count(spec), printable(f"{spec.sampler} {model.name}")) as bar:
+            traj = drain(model.run(spec), callback=lambda f: bar.update(1))
+    step = len(traj.frames) // 2 if args.step is None else args.step
+    if not 0 <= step < len(traj.frames) or not 0 <= args.sample < len(traj.frames[0].x_t):
+        raise UsageError(f"--step must be in 0..{len(traj.frames) - 1} and --sample in 0..{len(traj.frames[0].x_t) - 1}")
+    frame = traj.frames[step]
+    if frame.t <= 0:
+        raise UsageError(f"step {step} is the final denoised image (no noise level): choose an earlier step")
+    x_t = torch.as_tensor(np.asarray(frame.x_t[args.sample]), dtype=torch.float32)
+    b = basis(denoiser, x_t, frame.t, min(args.k, x_t.numel()))
+    meta = {**traj.meta, "step": step, "sample": args.sample, "k": len(b.values)}
+    arrays = {**b.arrays(), "x_t": x_t.numpy(), "x0_hat": np.asarray(frame.x0_hat[args.sample], np.float32),
+              "meta": np.array(json_text(meta, None))}
+    atomic_write(out, lambda f: np.savez(f, **arrays))
+    s = frame.sigma / np.exp(-frame.t)
+    print(f"step {step}, sample {args.sample}: sigma = {frame.sigma:.4g} (sigma/alpha = {s:.4g}); effective dimension "
+          f"(trace) {b.trace:.2f} of {x_t.numel()}; asymmetry ||A - A^T||/||A|| = {b.asymmetry:.3g}")
+    print("top eigenvalues: " + " ".join(f"{v:.3f}" for v in b.values[:8]))
+    print(f"wrote {out}", file=sys.stderr)
     return 0
 
 

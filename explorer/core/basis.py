@@ -1,0 +1,78 @@
+"""The denoiser's adaptive basis at one point of a run (Kadkhodaie, Guth, Simoncelli, Mallat, ICLR 2024).
+
+At x_t the denoiser acts as a shrinkage in an adaptive basis: the eigenvectors of its Jacobian.
+In the coordinates of the VE observation y = x_t / alpha (noise level s = sigma/alpha),
+
+    A = d x0_hat / d y = alpha d x0_hat / d x_t,   (D x D, D = C H W),
+
+whose eigenvalues are shrinkage factors in [0, 1] for an MSE-optimal denoiser (for Gaussian data
+N(mu, Sigma): the principal components, with lambda / (lambda + s^2)); its trace is the effective
+dimension, which falls as the noise grows. The theory assumes A symmetric: `asymmetry` is
+||A - A^T||_F / ||A||_F, and the eigenpairs are those of the symmetric part (A + A^T)/2.
+
+A is built exactly, column by column, from forward-mode derivatives (torch.func.jvp under vmap,
+in chunks): D jvps, exact to float precision, and all D eigenpairs at once (torch.linalg.eigh).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer.core import schedule
+
+MAX_DIM = 16_384          # D: the Jacobian is D x D float64 (2 GiB at this limit)
+
+
+@dataclass
+class Basis:
+    """values (k,) decreasing and vectors (k, C, H, W) of the symmetric part of A; trace (all D
+    eigenvalues' sum); asymmetry; at OU time t (sigma = sigma(t))."""
+
+    values: np.ndarray
+    vectors: np.ndarray
+    trace: float
+    asymmetry: float
+    t: float
+    sigma: float
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"values": self.values, "vectors": self.vectors, "trace": np.array(self.trace),
+                "asymmetry": np.array(self.asymmetry), "t": np.array(self.t), "sigma": np.array(self.sigma)}
+
+
+def jacobian(denoiser, x_t: torch.Tensor, t: float, chunk: int = 256) -> torch.Tensor:
+    """J[i, j] = d x0_hat_i / d x_t_j at one state x_t (C, H, W): (D, D), float64."""
+    from torch.func import jvp, vmap
+
+    shape, dim = x_t.shape, x_t.numel()
+    x = x_t[None].float()
+    tt = torch.full((1,), float(t))
+
+    def column(v: torch.Tensor) -> torch.Tensor:
+        return jvp(lambda z: denoiser(z, tt), (x,), (v.reshape(1, *shape),))[1].reshape(-1)
+
+    eye = torch.eye(dim, dtype=torch.float32, device=x.device)
+    cols = [vmap(column)(eye[i:i + chunk]) for i in range(0, dim, chunk)]   # rows of J^T
+    return torch.cat(cols).detach().double().T
+
+
+def basis(denoiser, x_t: torch.Tensor, t: float, k: int = 16) -> Basis:
+    """The top-k eigenpairs of the shrinkage A = alpha dx0_hat/dx_t at x_t (C, H, W), time t."""
+    from explorer.core.errors import UsageError
+
+    dim = x_t.numel()
+    if dim > MAX_DIM:
+        raise UsageError(f"the Jacobian of {dim} pixels is too large (at most {MAX_DIM}, e.g. 128 x 128)")
+    if not 1 <= k <= dim:
+        raise UsageError(f"k must be in 1..{dim}")
+    with torch.no_grad():
+        a = float(schedule.alpha(torch.tensor(t, dtype=torch.float64)))
+    A = a * jacobian(denoiser, x_t, t)
+    norm = float(A.norm())
+    asym = float((A - A.T).norm() / norm) if norm > 0 else 0.0
+    values, vectors = torch.linalg.eigh((A + A.T) / 2)
+    order = torch.argsort(values, descending=True)[:k]
+    return Basis(values[order].numpy(), vectors[:, order].T.reshape(k, *x_t.shape).float().numpy(),
+                 float(A.diagonal().sum()), asym, float(t), float(schedule.sigma(t)))
