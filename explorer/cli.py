@@ -414,6 +414,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_basis)
 
+    s = sub.add_parser("fork", help="re-sample the rest of a run n times from one of its frames: what each noise level decides")
+    s.add_argument("run", help="a run.npz written by `explorer sample`")
+    s.add_argument("--model", default=None, help="the model that made the run (default: the path the run records)")
+    s.add_argument("--step", type=_int_in(0, 10 ** 6), default=None, help="the frame to fork from")
+    s.add_argument("--n", type=_int_in(2, 4096), default=8, help="endings per fork")
+    s.add_argument("--seed", type=SEED, default=0)
+    s.add_argument("--sample", type=_int_in(0, 10 ** 6), default=0, help="which sample of the run")
+    s.add_argument("--sampler", default="sde", help="the sampler of the rest (default sde: fresh noise at every step)")
+    s.add_argument("--out", default=None, help="the endings as a run file (FORK.npz)")
+    s.add_argument("--curve", type=_int_in(2, 200), default=None, metavar="K",
+                   help="forks at K evenly spaced steps: print the spread of the endings against sigma")
+    s.add_argument("--json", default=None, help="with --curve: write the table as JSON")
+    s.set_defaults(func=cmd_fork)
+
     s = sub.add_parser("gui", help="open the window (the same as no command)")
     s.add_argument("checkpoint", nargs="?")
     s.set_defaults(func=cmd_gui)
@@ -584,6 +598,44 @@ def cmd_basis(args) -> int:
           f"(trace) {b.trace:.2f} of {x_t.numel()}; asymmetry ||A - A^T||/||A|| = {b.asymmetry:.3g}")
     print("top eigenvalues: " + " ".join(f"{v:.3f}" for v in b.values[:8]))
     print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_fork(args) -> int:
+    """n endings of a run from one of its frames; with --curve, the endings' spread against sigma."""
+    import numpy as np
+
+    from explorer.core import fork
+    from explorer.core.io import check_outputs
+    from explorer.core.models import open_model
+    from explorer.core.trajectory import Trajectory
+
+    check_outputs([o for o in (args.out, args.json) if o], [args.run])
+    if not (args.out or args.curve):
+        raise UsageError("say what to make: --out FORK.npz (the endings from --step) and/or --curve (spread against sigma)")
+    traj = Trajectory.load_npz(args.run)
+    model = open_model(args.model or traj.meta.get("checkpoint_path") or "")
+    if args.out:
+        if args.step is None:
+            raise UsageError("--out needs --step K: the frame to fork from")
+        f = fork.fork(model, traj, args.step, args.n, args.seed, args.sample, args.sampler)
+        f.save_npz(args.out)
+        print(f"wrote {args.out}: {args.n} endings from step {args.step} (sigma = {traj.frames[args.step].sigma:.4g}); "
+              f"spread {fork.spread(np.asarray(f.sample)):.4g}", file=sys.stderr)
+    if args.curve:
+        steps = len(traj.frames) - 1
+        ks = sorted({int(round(v)) for v in np.linspace(0, steps - 1, args.curve)})
+        with progress_bar(len(ks), "forks") as bar:
+            rows = []
+            for k in ks:
+                rows += fork.spread_curve(model, traj, [k], args.n, args.seed, args.sample, args.sampler)
+                bar.update(1)
+        print(f"{'step':>5} {'sigma':>8} {'sigma/alpha':>11} {'spread of endings':>18}")
+        for r in rows:
+            print(f"{r['step']:5d} {r['sigma']:8.4f} {r['sigma_over_alpha']:11.4g} {r['spread']:18.4f}")
+        if args.json:
+            _write_json(args.json, {"run": args.run, "n": args.n, "seed": args.seed, "sample": args.sample,
+                                    "sampler": args.sampler, "rows": rows})
     return 0
 
 

@@ -71,7 +71,7 @@ class DiffusionModel:
         return self.checkpoint.summary()
 
     def frame_count(self, spec: RunSpec) -> int | None:
-        return samplers.frame_count(spec.sampler, spec.steps)
+        return samplers.frame_count(spec.sampler, spec.steps, spec.start)
 
     def sampler_options(self, sampler: str) -> dict:
         """Options a sampler takes from the model's data: the ascent starts at N(mean, sigma0^2 I)
@@ -90,7 +90,8 @@ class DiffusionModel:
         x_init = spec.x_init if spec.x_init is not None else samplers.initial_noise((spec.n, *self.image_shape), seed=spec.seed)
         return samplers.sample(net, x_init.to(device), spec.sampler, spec.steps, seed=spec.seed,
                                meta=run_meta(self, spec), final_denoise=spec.final_denoise,
-                               keep_frames=spec.keep_frames, **self.sampler_options(spec.sampler))
+                               keep_frames=spec.keep_frames, **self.sampler_options(spec.sampler),
+                               **({"start": spec.start} if spec.start else {}))
 
 
 def claims(path: Path) -> bool:

@@ -93,7 +93,7 @@ class DiffusersModel:
         return 50
 
     def frame_count(self, spec: RunSpec) -> int | None:
-        return samplers.frame_count(spec.sampler, spec.steps)
+        return samplers.frame_count(spec.sampler, spec.steps, spec.start)
 
     def describe(self) -> str:
         s = self.summary()
@@ -148,7 +148,7 @@ class DiffusersModel:
             times.append(float(self.t_table[0]))        # end at the first training level, not at x0_hat
         return samplers.sample(self.denoiser, x_init.to(device), spec.sampler, spec.steps, seed=spec.seed,
                                meta=run_meta(self, spec), final_denoise=spec.final_denoise,
-                               keep_frames=spec.keep_frames, times=times)
+                               keep_frames=spec.keep_frames, times=times, start=spec.start)
 
 
 def _json(path: Path, where: str) -> dict:

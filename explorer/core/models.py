@@ -19,6 +19,7 @@ import torch
 from explorer import __version__
 from explorer.core import schema
 from explorer.core.errors import CheckpointError, UsageError
+from explorer.core.samplers import GRID_SAMPLERS
 from explorer.core.trajectory import Frame, Trajectory, drain
 
 
@@ -49,7 +50,9 @@ class DisplayHints:
 class RunSpec:
     """What to run: sampler (None: the model's first), steps (None: the model's default for that
     sampler; per scale for a WCRG model), n samples, seed, device ("auto", "cpu", "cuda"),
-    final_denoise, and optionally the initial noise x_init (n, C, H, W) instead of the seed's."""
+    final_denoise, and optionally the initial noise x_init (n, C, H, W) instead of the seed's.
+    start > 0 continues a run from its grid step `start`: x_init is then the state x_t there
+    (a fork, see `fork.py`); grid samplers only."""
 
     sampler: str | None = None
     steps: int | None = None
@@ -59,6 +62,7 @@ class RunSpec:
     final_denoise: bool = True
     x_init: torch.Tensor | None = field(default=None, compare=False, repr=False)
     keep_frames: bool = True
+    start: int = 0
 
     def resolved(self, model: "Model") -> "RunSpec":
         """This spec with the model's defaults filled in, checked against the model: a
@@ -71,6 +75,9 @@ class RunSpec:
         schema.number(steps, "steps", UsageError, 1, schema.MAX_STEPS)
         schema.number(self.n, "the number of samples", UsageError, 1, schema.MAX_SAMPLES)
         schema.number(self.seed, "the seed", UsageError, 0, schema.MAX_SEED)
+        schema.number(self.start, "the start step", UsageError, 0, steps - 1)
+        if self.start and (sampler not in GRID_SAMPLERS or self.x_init is None):
+            raise UsageError(f"a run continued from step {self.start} needs a grid sampler and the state x_init there")
         resolve_device(self.device)
         if self.x_init is not None and tuple(self.x_init.shape) != (self.n, *model.image_shape):
             raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(self.n, *model.image_shape)}")
@@ -126,7 +133,8 @@ class Model(Protocol):
 
 def run_meta(model: Model, spec: RunSpec) -> dict:
     """What every run records about itself (npz `meta`, PNG text chunks); a model's run adds its own."""
-    return {"checkpoint": model.name, "checkpoint_sha256": model.sha256, "model_kind": model.kind,
+    return {"checkpoint": model.name, "checkpoint_path": str(model.path), "checkpoint_sha256": model.sha256,
+            "model_kind": model.kind, "start": spec.start,
             "sampler": spec.sampler, "steps": spec.steps, "n": spec.n, "seed": spec.seed,
             "device": resolve_device(spec.device).type, "final_denoise": spec.final_denoise, "version": __version__}
 

@@ -71,11 +71,12 @@ def _final(x: torch.Tensor, x0_last: torch.Tensor, step: int, t_last: float, fin
 
 
 def _walk(denoiser: DenoiserFn, x: torch.Tensor, steps: int, update, final_denoise: bool, t_min: float,
-          t_max: float, spacing: str, times=None) -> Iterator[Frame]:
+          t_max: float, spacing: str, times=None, start: int = 0) -> Iterator[Frame]:
     """The loop every grid sampler shares: at each level t_k evaluate x0_hat(x_k), yield the
-    frame, then x_{k+1} = update(x_k, x0_hat, t_k, t_{k+1}, k)."""
+    frame, then x_{k+1} = update(x_k, x0_hat, t_k, t_{k+1}, k). From k = start: x is then the
+    state at t_start of a `steps`-step run (a fork)."""
     ts = _grid(steps, final_denoise, t_min, t_max, spacing, times)
-    for k in range(steps):
+    for k in range(start, steps):
         t = ts[k]
         x0 = _evaluate(denoiser, x, t, k)
         yield Frame(k, t, schedule.sigma(t), x, x0)
@@ -86,18 +87,18 @@ def _walk(denoiser: DenoiserFn, x: torch.Tensor, steps: int, update, final_denoi
 
 def sde(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator,
         final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
-        spacing: str = "log-sigma", times=None) -> Iterator[Frame]:
+        spacing: str = "log-sigma", times=None, start: int = 0) -> Iterator[Frame]:
     """Reverse damped-Langevin SDE, Euler-Maruyama. With Δ = t_k - t_{k+1} > 0:
     x <- x + Δ (x + 2 score(x, t_k)) + sqrt(2Δ) ξ,  ξ ~ N(0, I)."""
     def update(x, x0, t, t_next, k):
         dt = t - t_next
         return x + dt * (x + 2 * _score(x, x0, t)) + math.sqrt(2 * dt) * _randn_like(x, generator)
-    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times, start)
 
 
 def ode(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
         final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
-        spacing: str = "log-sigma", times=None) -> Iterator[Frame]:
+        spacing: str = "log-sigma", times=None, start: int = 0) -> Iterator[Frame]:
     """Probability-flow ODE dx/dt = -x - score(x, t), integrated from t_max down by Heun's method."""
     def velocity(x, x0, t):
         return -x - _score(x, x0, t)
@@ -108,22 +109,22 @@ def ode(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.G
         x_euler = x + h * d1
         d2 = velocity(x_euler, _evaluate(denoiser, x_euler, t_next, k), t_next)
         return x + 0.5 * h * (d1 + d2)
-    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times, start)
 
 
 def ddim(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
          final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
-         spacing: str = "log-sigma", times=None) -> Iterator[Frame]:
+         spacing: str = "log-sigma", times=None, start: int = 0) -> Iterator[Frame]:
     """Deterministic DDIM: eps_hat = (x_t - alpha_t x0_hat)/sigma_t, x_{t'} = alpha_{t'} x0_hat + sigma_{t'} eps_hat."""
     def update(x, x0, t, t_next, k):
         eps = (x - schedule.alpha(t) * x0) / schedule.sigma(t)
         return schedule.alpha(t_next) * x0 + schedule.sigma(t_next) * eps
-    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times, start)
 
 
 def dpm2m(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch.Generator | None = None,
           final_denoise: bool = True, t_min: float = schedule.T_MIN, t_max: float = schedule.T_MAX,
-          spacing: str = "log-sigma", times=None) -> Iterator[Frame]:
+          spacing: str = "log-sigma", times=None, start: int = 0) -> Iterator[Frame]:
     """DPM-Solver++(2M) (Lu et al. 2022, data prediction), with lambda_t = log(alpha_t/sigma_t),
     h = lambda_{t'} - lambda_t, r = h_prev/h:
         D = (1 + 1/(2r)) x0_hat_k - 1/(2r) x0_hat_{k-1}  (D = x0_hat_k on the first and the last
@@ -143,7 +144,7 @@ def dpm2m(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch
             d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * state["x0"]
         state.update(x0=x0, h=h)
         return (schedule.sigma(t_next) / schedule.sigma(t)) * x - schedule.alpha(t_next) * math.expm1(-h) * d
-    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times)
+    return _walk(denoiser, x, steps, update, final_denoise, t_min, t_max, spacing, times, start)
 
 
 def ascent(denoiser: DenoiserFn, x: torch.Tensor, steps: int = 1000, *, generator: torch.Generator,
@@ -194,10 +195,10 @@ GRID_SAMPLERS = ("sde", "ode", "ddim", "dpm2m")        # a fixed time grid: step
 STOPPING = {"ascent": "the ascent stops by itself when its noise level reaches σ∞ = 0.05; steps is only its limit"}
 
 
-def frame_count(sampler: str, steps: int) -> int | None:
-    """Frames a run of `steps` steps yields: steps + 1 on a time grid; None for the ascent,
-    which stops when its noise level is reached."""
-    return steps + 1 if sampler in GRID_SAMPLERS else None
+def frame_count(sampler: str, steps: int, start: int = 0) -> int | None:
+    """Frames a run of `steps` steps (continued from step `start`) yields: steps + 1 - start on
+    a time grid; None for the ascent, which stops when its noise level is reached."""
+    return steps + 1 - start if sampler in GRID_SAMPLERS else None
 
 
 def evaluations(sampler: str, steps: int) -> int:

@@ -116,7 +116,7 @@ class WCRGModel:
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """Coarse to fine with spec.steps steps at every scale (see `generate`)."""
         spec = spec.resolved(self)
-        if spec.x_init is not None:
+        if spec.x_init is not None or spec.start:
             raise UsageError("a WCRG run draws its own noise at every scale from the seed; give a seed, not x_init")
         return generate(self, spec.n, spec.sampler, spec.steps, None, spec.seed, spec.device, spec.final_denoise,
                         spec.keep_frames)
@@ -417,15 +417,15 @@ def _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, descri
             checkpoint.save(out / fname, ema, config)
         if not lowpass:
             files["conditional"].update({str(j): fname for j in scales})
-    w = distributed.world()
-    for fname, _, _ in plan if w.main else ():
+    rank = distributed.world()
+    for fname, _, _ in plan if rank.main else ():
         (out / (fname + ".resume")).unlink(missing_ok=True)
     index = {"format": FORMAT, "version": __version__, "name": name or out.stem, "description": description,
              "wavelet": w, "levels": J, "size": size, "channels": c, "normalisation": norm.to_dict(), "files": files,
              "data": data, "recipe": recipe.__dict__, "command": command}
-    if w.main:
+    if rank.main:
         atomic_write(out / "index.json", lambda f: f.write((json.dumps(index, indent=1) + "\n").encode()))
-    distributed.barrier(w)
+    distributed.barrier(rank)
     return load(out)
 
 

@@ -1,0 +1,56 @@
+"""Forks: what each noise level decides. From frame k of a run, the rest is re-sampled n times from
+the same state x_t with fresh noise (the reverse SDE by default: a deterministic sampler would
+give n equal endings). The spread of the n final images,
+
+    spread_k = sqrt( mean_i ||x_i - mean_j x_j||^2 / D ),
+
+falls from about the data's spread (a fork at pure noise decides nothing) to 0 (at the end all
+is decided); the noise level where it falls is where the image is decided.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from explorer.core.errors import UsageError
+from explorer.core.models import Model, RunSpec
+from explorer.core.trajectory import Trajectory, drain
+
+
+def fork(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int = 0, sample: int = 0,
+         sampler: str = "sde", device: str = "cpu") -> Trajectory:
+    """n endings of `traj` from its frame `step` (sample `sample`), on the run's own time grid."""
+    meta = traj.meta
+    steps = meta.get("steps")
+    if not isinstance(steps, int) or meta.get("start", 0) or len(traj.frames) != steps + 1:
+        raise UsageError("a fork needs a whole run on a time grid (steps + 1 frames), as `explorer sample` writes")
+    if meta.get("checkpoint_sha256") != model.sha256:
+        raise UsageError(f"the run was made by {meta.get('checkpoint')!r}, not by {model.name}")
+    if not 0 <= step < steps or not 0 <= sample < len(traj.frames[0].x_t):
+        raise UsageError(f"the step must be in 0..{steps - 1} and the sample in 0..{len(traj.frames[0].x_t) - 1}")
+    x = torch.tensor(np.asarray(traj.frames[step].x_t[sample]), dtype=torch.float32)
+    spec = RunSpec(sampler, steps, n, seed, device, bool(meta.get("final_denoise", True)),
+                   x_init=x[None].repeat(n, 1, 1, 1), start=step)
+    out = drain(model.run(spec.resolved(model)))
+    out.meta |= {"fork_of": meta.get("checkpoint"), "fork_step": step, "fork_sample": sample,
+                 "fork_sigma": traj.frames[step].sigma}
+    return out
+
+
+def spread(finals: np.ndarray) -> float:
+    """RMS over pixels of the endings' deviation from their mean; finals: (n, C, H, W)."""
+    f = np.asarray(finals, np.float64).reshape(len(finals), -1)
+    return float(np.sqrt(((f - f.mean(0)) ** 2).sum(1).mean() / f.shape[1]))
+
+
+def spread_curve(model: Model, traj: Trajectory, steps: list[int], n: int = 8, seed: int = 0, sample: int = 0,
+                 sampler: str = "sde") -> list[dict]:
+    """The spread of the endings of forks at each step in `steps`: rows {step, t, sigma, spread}."""
+    rows = []
+    for k in steps:
+        finals = np.asarray(fork(model, traj, k, n, seed, sample, sampler).sample)
+        f = traj.frames[k]
+        rows.append({"step": k, "t": f.t, "sigma": f.sigma, "sigma_over_alpha": f.sigma / float(np.exp(-f.t)),
+                     "spread": spread(finals)})
+    return rows
+
