@@ -261,3 +261,24 @@ def test_out_of_memory_mid_run_suggests_a_smaller_batch(qtbot, tmp_path, tiny_ck
     configure(window, "ddim", 3, 2, 0)                          # still usable
     run_to_end(qtbot, window)
     assert len(window.trajectory.frames) == 4 and not window.message.isVisible()
+
+
+def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from explorer.app.main_window import MainWindow
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    qtbot.addWidget(win)
+    win.show()
+    assert not win.compute_basis(0) and "Run the model first" in win.basis.status.text()
+    win.run_panel.set_spec(sampler="ddim", steps=6, n=2, seed=0, device="cpu")
+    win.start_run()
+    qtbot.waitUntil(lambda: not win.is_running(), timeout=60000)
+    win.view.go(len(win.view.frames) - 1)
+    assert not win.compute_basis(0) and "final image" in win.basis.status.text()
+    win.view.go(3)
+    assert win.compute_basis(1)
+    qtbot.waitUntil(lambda: not win.basis_task.is_running(), timeout=60000)
+    text = win.basis.status.text()
+    assert text.startswith("step 3, sample 1") and "effective dimension" in text, text
+    assert len(win.basis.values_plot.getPlotItem().listDataItems()) == 1

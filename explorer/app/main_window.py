@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Generator
 
 import numpy as np
+import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -31,11 +32,13 @@ from explorer import __version__
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.run_controller import RunController
 from explorer.app.run_panel import RunPanel
+from explorer.app.views.basis import BasisView
 from explorer.app.views.compare import CompareView
 from explorer.app.views.scales import ScaleView
 from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
 from explorer.core import checkpoint, samplers
+from explorer.core.basis import basis_steps
 from explorer.core.errors import ExplorerError
 from explorer.core.generalization import compare_run, pair_specs
 from explorer.core.models import Model, RunSpec, open_model, run_meta
@@ -91,9 +94,10 @@ class MainWindow(QMainWindow):
         self.scales = ScaleView()
         self.compare = CompareView()
         self.statistics = StatisticsView()
+        self.basis = BasisView()
         self.tabs = QTabWidget()
         for w, name in ((self.view, "Trajectory"), (self.scales, "Scales"), (self.compare, "Compare S1 / S2"),
-                        (self.statistics, "Statistics")):
+                        (self.statistics, "Statistics"), (self.basis, "Basis")):
             self.tabs.addTab(w, name)
         self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k], k, len(self.view.frames)))
         self.scales.step_requested.connect(self.view.go)
@@ -128,6 +132,15 @@ class MainWindow(QMainWindow):
         self.controller.errored.connect(self._on_errored)
         self.controller.aborted.connect(self._on_aborted)
         self.controller.finished.connect(self._on_finished)
+        self.basis_task = RunController(self)
+        self.basis_task.yielded.connect(lambda done: self.basis.show_progress(done, self.basis_task.total))
+        self.basis_task.returned.connect(lambda b, _: self.basis.show_basis(b, *self._basis_at))
+        self.basis_task.errored.connect(lambda message, _: self.basis.show_message(message))
+        self.basis_task.aborted.connect(lambda _: self.basis.show_message("cancelled"))
+        self.basis_task.finished.connect(lambda: self.basis.set_busy(False))
+        self.basis.compute_requested.connect(self.compute_basis)
+        self.basis.cancel_requested.connect(self.basis_task.cancel)
+        self._basis_at = (0, 0)
         self._restore_settings()
         self._refresh_export_actions()
         path = checkpoint_path or self.settings.value("last_checkpoint") or self._default_checkpoint()
@@ -277,6 +290,7 @@ class MainWindow(QMainWindow):
             self.trajectory = None                              # another model's run: not shown under this one
             self.view.clear(f"{model.name} loaded: press Run")
             self.statistics.clear()
+            self.basis.clear()
             self.scales.clear()
             self._refresh_export_actions()
         elif self.trajectory is None:
@@ -348,6 +362,7 @@ class MainWindow(QMainWindow):
         self.view.clear(run_title(run_meta(model, spec)) + " · running…")
         self.view.expect(total or 0)
         self.statistics.clear()
+        self.basis.clear()
         if self.tabs.currentWidget() is self.compare:
             self.tabs.setCurrentWidget(self.view)
 
@@ -407,8 +422,31 @@ class MainWindow(QMainWindow):
         self.view.set_title(run_title(traj.meta) + note)
         self.view.set_frames(traj.frames)
 
+    def compute_basis(self, sample: int) -> bool:
+        """The adaptive basis at the Trajectory tab's current step, for `sample`, in the background."""
+        frames, model = self.view.frames, self.model
+        denoiser = getattr(model, "denoiser", None)
+        why = ("Run the model first: the basis is computed at a step of a run." if not frames else
+               f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
+               if not callable(denoiser) else
+               "This step is the final image, with no noise: choose an earlier step in the Trajectory tab."
+               if frames[self.view.current].t <= 0 else
+               "A basis is being computed; cancel it first." if self.basis_task.is_running() else "")
+        if why:
+            self.basis.show_message(why)
+            return False
+        k = self.view.current
+        frame = frames[k]
+        sample = min(sample, len(frame.x_t) - 1)
+        x_t = torch.tensor(np.asarray(frame.x_t[sample]))
+        self._basis_at = (k, sample)
+        self.basis.set_busy(True)
+        self.basis.show_progress(0, x_t.numel())
+        return self.basis_task.start(lambda: basis_steps(denoiser, x_t, frame.t, 16), total=x_t.numel())
+
     def _on_frame(self, frame: NumpyFrame) -> None:
         self._sink.frame(frame)
+        self.basis.set_samples(len(frame.x_t))
         n, rate, left = self.controller.progress()
         if self.progress.maximum() > 0:
             self.progress.setValue(min(n, self.progress.maximum()))
@@ -477,6 +515,7 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.basis_task.stop()
         if self.is_running():
             if self.ask_before_closing_a_run:
                 answer = QMessageBox.question(self, "A run is in progress", "Stop the run and close explorer?")

@@ -1,7 +1,8 @@
 """The run controller: owns each run's thread and worker from start to deletion.
 
-A run is any core generator of Frames (`model.run(spec)`, the S1/S2 comparison, ...). The
-worker drains it in a QThread, moves each Frame to CPU numpy once (read-only) and emits it;
+A run is any core generator of Frames (`model.run(spec)`, the S1/S2 comparison, ...) or of
+progress values (`basis.basis_steps`). The worker drains it in a QThread, moves each Frame to CPU
+numpy once (read-only) and emits it;
 nothing emitted is mutated. Cancel is checked after every frame, so a run stops within one step.
 
 Signals, in the GUI thread, modelled on napari's thread_worker:
@@ -69,7 +70,7 @@ class RunWorker(QObject):
                 except StopIteration as stop:
                     self.returned.emit(stop.value)
                     return
-                frame = frame.to_numpy()
+                frame = frame.to_numpy() if hasattr(frame, "to_numpy") else frame    # a Frame, or progress
                 self.made += 1
                 self.yielded.emit(frame)
             run.close()

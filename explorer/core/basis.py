@@ -16,11 +16,13 @@ in chunks): D jvps, exact to float precision, and all D eigenpairs at once (torc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generator
 
 import numpy as np
 import torch
 
 from explorer.core import schedule
+from explorer.core.trajectory import drain
 
 MAX_DIM = 16_384          # D: the Jacobian is D x D float64 (2 GiB at this limit)
 
@@ -42,8 +44,9 @@ class Basis:
                 "asymmetry": np.array(self.asymmetry), "t": np.array(self.t), "sigma": np.array(self.sigma)}
 
 
-def jacobian(denoiser, x_t: torch.Tensor, t: float, chunk: int = 256) -> torch.Tensor:
-    """J[i, j] = d x0_hat_i / d x_t_j at one state x_t (C, H, W): (D, D), float64."""
+def jacobian_steps(denoiser, x_t: torch.Tensor, t: float, chunk: int = 64) -> Generator[int, None, torch.Tensor]:
+    """J[i, j] = d x0_hat_i / d x_t_j at one state x_t (C, H, W), built `chunk` columns at a time:
+    yields the number of columns done, returns J (D, D) float64."""
     from torch.func import jvp, vmap
 
     shape, dim = x_t.shape, x_t.numel()
@@ -54,12 +57,20 @@ def jacobian(denoiser, x_t: torch.Tensor, t: float, chunk: int = 256) -> torch.T
         return jvp(lambda z: denoiser(z, tt), (x,), (v.reshape(1, *shape),))[1].reshape(-1)
 
     eye = torch.eye(dim, dtype=torch.float32, device=x.device)
-    cols = [vmap(column)(eye[i:i + chunk]) for i in range(0, dim, chunk)]   # rows of J^T
-    return torch.cat(cols).detach().double().T
+    cols = []                                                   # rows of J^T
+    for i in range(0, dim, chunk):
+        cols.append(vmap(column)(eye[i:i + chunk]).detach())
+        yield min(i + chunk, dim)
+    return torch.cat(cols).double().T
 
 
-def basis(denoiser, x_t: torch.Tensor, t: float, k: int = 16) -> Basis:
-    """The top-k eigenpairs of the shrinkage A = alpha dx0_hat/dx_t at x_t (C, H, W), time t."""
+def jacobian(denoiser, x_t: torch.Tensor, t: float, chunk: int = 64) -> torch.Tensor:
+    return drain(jacobian_steps(denoiser, x_t, t, chunk))
+
+
+def basis_steps(denoiser, x_t: torch.Tensor, t: float, k: int = 16) -> Generator[int, None, Basis]:
+    """The top-k eigenpairs of the shrinkage A = alpha dx0_hat/dx_t at x_t (C, H, W), time t;
+    yields the Jacobian's columns done (of D), so a caller can show progress and stop."""
     from explorer.core.errors import UsageError
 
     dim = x_t.numel()
@@ -67,12 +78,18 @@ def basis(denoiser, x_t: torch.Tensor, t: float, k: int = 16) -> Basis:
         raise UsageError(f"the Jacobian of {dim} pixels is too large (at most {MAX_DIM}, e.g. 128 x 128)")
     if not 1 <= k <= dim:
         raise UsageError(f"k must be in 1..{dim}")
-    with torch.no_grad():
-        a = float(schedule.alpha(torch.tensor(t, dtype=torch.float64)))
-    A = a * jacobian(denoiser, x_t, t)
+    if not t > 0:
+        raise UsageError("the final denoised image has no noise level: choose an earlier step")
+    a = float(schedule.alpha(torch.tensor(t, dtype=torch.float64)))
+    A = a * (yield from jacobian_steps(denoiser, x_t, t))
     norm = float(A.norm())
     asym = float((A - A.T).norm() / norm) if norm > 0 else 0.0
     values, vectors = torch.linalg.eigh((A + A.T) / 2)
     order = torch.argsort(values, descending=True)[:k]
     return Basis(values[order].numpy(), vectors[:, order].T.reshape(k, *x_t.shape).float().numpy(),
                  float(A.diagonal().sum()), asym, float(t), float(schedule.sigma(t)))
+
+
+def basis(denoiser, x_t: torch.Tensor, t: float, k: int = 16) -> Basis:
+    """`basis_steps` run to its end."""
+    return drain(basis_steps(denoiser, x_t, t, k))
