@@ -46,3 +46,28 @@ def test_cli_writes_the_basis_of_a_run_step(tiny_ckpt, tmp_path, capsys):
     assert np.allclose(v @ v.T, np.eye(5), atol=1e-5)
     assert float(z["t"]) > 0 and 0 <= float(z["asymmetry"]) and "effective dimension" in capsys.readouterr().out
     assert main(["basis", str(tiny_ckpt.path), "--steps", "6", "--step", "6", "--out", str(out)]) == 2   # the final x0_hat
+
+
+def test_hutchinson_trace_agrees_with_the_exact_trace():
+    from explorer.core.basis import trace_estimate
+    g = GaussianDenoiser(MU, COV, SHAPE)
+    x_t = torch.randn(SHAPE)
+    for t in (0.1, 1.0):
+        exact = basis(lambda x, tt: g(x.double(), tt).float(), x_t, t, k=1).trace
+        est, err = trace_estimate(lambda x, tt: g(x.double(), tt).float(), x_t, t, probes=400,
+                                  generator=torch.Generator().manual_seed(0))
+        assert abs(est - exact) < 4 * err and err < 0.1 * exact, (t, est, err, exact)
+
+
+def test_effective_dimension_along_a_run(tiny_ckpt):
+    from explorer.core.basis import effective_dimension_steps, trace_estimate
+    from explorer.core.models import RunSpec
+    from explorer.core.trajectory import drain
+    traj = drain(tiny_ckpt.run(RunSpec("ddim", 5, n=1, seed=0)))
+    frames = [f.to_numpy() for f in traj.frames]
+    rows = drain(effective_dimension_steps(tiny_ckpt.denoiser, frames, probes=64))
+    assert [r["step"] for r in rows] == [0, 1, 2, 3, 4]                      # the final frame has no noise
+    f = frames[3]
+    exact = basis(tiny_ckpt.denoiser, torch.tensor(f.x_t[0]), f.t, k=1).trace
+    assert abs(rows[3]["trace"] - exact) < 4 * rows[3]["error"] + 1e-6, (rows[3], exact)
+    assert trace_estimate(tiny_ckpt.denoiser, torch.tensor(f.x_t[0]), f.t, probes=4)[1] > 0

@@ -282,3 +282,6 @@ def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_
     text = win.basis.status.text()
     assert text.startswith("step 3, sample 1") and "effective dimension" in text, text
     assert len(win.basis.values_plot.getPlotItem().listDataItems()) == 1
+    assert win.compute_effective_dimension(0)
+    qtbot.waitUntil(lambda: not win.basis_task.is_running(), timeout=60000)
+    assert "effective dimension tr A at every step" in win.basis.status.text(), win.basis.status.text()

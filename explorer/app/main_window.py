@@ -38,7 +38,7 @@ from explorer.app.views.scales import ScaleView
 from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
 from explorer.core import checkpoint, samplers
-from explorer.core.basis import basis_steps
+from explorer.core.basis import basis_steps, effective_dimension_steps
 from explorer.core.errors import ExplorerError
 from explorer.core.generalization import compare_run, pair_specs
 from explorer.core.models import Model, RunSpec, open_model, run_meta
@@ -133,14 +133,15 @@ class MainWindow(QMainWindow):
         self.controller.aborted.connect(self._on_aborted)
         self.controller.finished.connect(self._on_finished)
         self.basis_task = RunController(self)
-        self.basis_task.yielded.connect(lambda done: self.basis.show_progress(done, self.basis_task.total))
-        self.basis_task.returned.connect(lambda b, _: self.basis.show_basis(b, *self._basis_at))
+        self.basis_task.yielded.connect(lambda done: self.basis.show_progress(done, self.basis_task.total, self._basis_what))
+        self.basis_task.returned.connect(self._on_basis_returned)
         self.basis_task.errored.connect(lambda message, _: self.basis.show_message(message))
         self.basis_task.aborted.connect(lambda _: self.basis.show_message("cancelled"))
         self.basis_task.finished.connect(lambda: self.basis.set_busy(False))
         self.basis.compute_requested.connect(self.compute_basis)
+        self.basis.dimension_requested.connect(self.compute_effective_dimension)
         self.basis.cancel_requested.connect(self.basis_task.cancel)
-        self._basis_at = (0, 0)
+        self._basis_at, self._basis_what = (0, 0), ""
         self._restore_settings()
         self._refresh_export_actions()
         path = checkpoint_path or self.settings.value("last_checkpoint") or self._default_checkpoint()
@@ -422,27 +423,51 @@ class MainWindow(QMainWindow):
         self.view.set_title(run_title(traj.meta) + note)
         self.view.set_frames(traj.frames)
 
-    def compute_basis(self, sample: int) -> bool:
-        """The adaptive basis at the Trajectory tab's current step, for `sample`, in the background."""
+    def _basis_denoiser(self, need_noise: bool):
+        """The model's denoiser for the Basis tab, or None (and the reason shown there)."""
         frames, model = self.view.frames, self.model
         denoiser = getattr(model, "denoiser", None)
         why = ("Run the model first: the basis is computed at a step of a run." if not frames else
                f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
                if not callable(denoiser) else
                "This step is the final image, with no noise: choose an earlier step in the Trajectory tab."
-               if frames[self.view.current].t <= 0 else
-               "A basis is being computed; cancel it first." if self.basis_task.is_running() else "")
+               if need_noise and frames[self.view.current].t <= 0 else
+               "A computation is in progress; cancel it first." if self.basis_task.is_running() else "")
         if why:
             self.basis.show_message(why)
+            return None
+        return denoiser
+
+    def compute_basis(self, sample: int) -> bool:
+        """The adaptive basis at the Trajectory tab's current step, for `sample`, in the background."""
+        denoiser = self._basis_denoiser(need_noise=True)
+        if denoiser is None:
             return False
         k = self.view.current
-        frame = frames[k]
+        frame = self.view.frames[k]
         sample = min(sample, len(frame.x_t) - 1)
         x_t = torch.tensor(np.asarray(frame.x_t[sample]))
-        self._basis_at = (k, sample)
+        self._basis_at, self._basis_what = (k, sample), "Jacobian columns"
         self.basis.set_busy(True)
-        self.basis.show_progress(0, x_t.numel())
+        self.basis.show_progress(0, x_t.numel(), self._basis_what)
         return self.basis_task.start(lambda: basis_steps(denoiser, x_t, frame.t, 16), total=x_t.numel())
+
+    def compute_effective_dimension(self, sample: int) -> bool:
+        """tr A at every step of the shown run, for `sample`, in the background."""
+        denoiser = self._basis_denoiser(need_noise=False)
+        if denoiser is None:
+            return False
+        frames = list(self.view.frames)
+        sample = min(sample, len(frames[0].x_t) - 1)
+        self._basis_at, self._basis_what = (0, sample), "steps"
+        self.basis.set_busy(True)
+        return self.basis_task.start(lambda: effective_dimension_steps(denoiser, frames, sample), total=len(frames))
+
+    def _on_basis_returned(self, result, _) -> None:
+        if isinstance(result, list):
+            self.basis.show_dimension(result, self.view.frames[0].x_t[0].size, self._basis_at[1])
+        else:
+            self.basis.show_basis(result, *self._basis_at)
 
     def _on_frame(self, frame: NumpyFrame) -> None:
         self._sink.frame(frame)

@@ -93,3 +93,37 @@ def basis_steps(denoiser, x_t: torch.Tensor, t: float, k: int = 16) -> Generator
 def basis(denoiser, x_t: torch.Tensor, t: float, k: int = 16) -> Basis:
     """`basis_steps` run to its end."""
     return drain(basis_steps(denoiser, x_t, t, k))
+
+
+def trace_estimate(denoiser, x_t: torch.Tensor, t: float, probes: int = 16,
+                   generator: torch.Generator | None = None) -> tuple[float, float]:
+    """Hutchinson's estimate of tr A (A = alpha dx0_hat/dx_t at x_t (C, H, W)): the mean of
+    v . (A v) over `probes` Rademacher vectors v, and its standard error."""
+    from torch.func import jvp, vmap
+
+    x = x_t[None].float()
+    tt = torch.full((1,), float(t))
+    v = (torch.randint(0, 2, (probes, *x_t.shape), generator=generator) * 2 - 1).float()
+
+    def quad(u: torch.Tensor) -> torch.Tensor:
+        return (u * jvp(lambda z: denoiser(z, tt), (x,), (u[None],))[1][0]).sum()
+
+    a = float(schedule.alpha(torch.tensor(t, dtype=torch.float64)))
+    q = a * vmap(quad)(v).detach().double()
+    return float(q.mean()), float(q.std() / probes ** 0.5) if probes > 1 else float("nan")
+
+
+def effective_dimension_steps(denoiser, frames: list, sample: int = 0, probes: int = 16,
+                              seed: int = 0) -> Generator[int, None, list[dict]]:
+    """tr A at every frame of a run with noise (t > 0), by `trace_estimate`: yields frames done,
+    returns rows {step, t, sigma, sigma_over_alpha, trace, error}."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for i, f in enumerate(frames):
+        if f.t > 0:
+            x = torch.tensor(np.asarray(f.x_t[sample]), dtype=torch.float32)
+            tr, err = trace_estimate(denoiser, x, f.t, probes, g)
+            rows.append({"step": f.step, "t": f.t, "sigma": f.sigma, "sigma_over_alpha": f.sigma / float(np.exp(-f.t)),
+                         "trace": tr, "error": err})
+        yield i + 1
+    return rows

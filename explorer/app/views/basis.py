@@ -16,21 +16,25 @@ SHOWN = 8                       # eigenvectors drawn
 
 class BasisView(QWidget):
     compute_requested = Signal(int)           # the sample to compute the basis of
+    dimension_requested = Signal(int)         # ... or the effective dimension along the run of
     cancel_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
         self.compute_button = QPushButton("Compute at the current step")
+        self.dimension_button = QPushButton("Effective dimension along the run")
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.status = QLabel("Choose a step in the Trajectory tab, then compute its basis.")
         self.status.setWordWrap(True)
         self.compute_button.clicked.connect(lambda: self.compute_requested.emit(self.sample_box.value()))
+        self.dimension_button.clicked.connect(lambda: self.dimension_requested.emit(self.sample_box.value()))
         self.cancel_button.clicked.connect(self.cancel_requested)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("sample"))
         bar.addWidget(self.sample_box)
         bar.addWidget(self.compute_button)
+        bar.addWidget(self.dimension_button)
         bar.addWidget(self.cancel_button)
         bar.addStretch(1)
         self.canvas = pg.GraphicsLayoutWidget()
@@ -38,22 +42,44 @@ class BasisView(QWidget):
         self.values_plot = pg.PlotWidget(background="w")
         self.values_plot.setLabel("bottom", "eigenvalue index")
         self.values_plot.setLabel("left", "eigenvalue of A")
-        self.values_plot.setMaximumHeight(220)
+        self.dimension_plot = pg.PlotWidget(background="w")
+        self.dimension_plot.setLogMode(x=True, y=False)
+        self.dimension_plot.setLabel("bottom", "σ/α (noise level)")
+        self.dimension_plot.setLabel("left", "effective dimension tr A")
+        plots = QHBoxLayout()
+        for p in (self.values_plot, self.dimension_plot):
+            p.setMaximumHeight(220)
+            plots.addWidget(p, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addWidget(self.status)
         lay.addWidget(self.canvas, 1)
-        lay.addWidget(self.values_plot)
+        lay.addLayout(plots)
 
     def set_samples(self, n: int) -> None:
         self.sample_box.setMaximum(max(n - 1, 0))
 
     def set_busy(self, busy: bool) -> None:
         self.compute_button.setEnabled(not busy)
+        self.dimension_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
 
-    def show_progress(self, done: int, total: int) -> None:
-        self.status.setText(f"computing the Jacobian: {done} of {total} columns…")
+    def show_progress(self, done: int, total: int, what: str = "Jacobian columns") -> None:
+        self.status.setText(f"computing: {done} of {total} {what}…")
+
+    def show_dimension(self, rows: list[dict], dim: int, sample: int) -> None:
+        """tr A against sigma/alpha over a run, with the estimates' standard errors."""
+        self.dimension_plot.clear()
+        if not rows:
+            self.status.setText("This run has no step with noise.")
+            return
+        s = np.array([r["sigma_over_alpha"] for r in rows])
+        tr, err = np.array([r["trace"] for r in rows]), np.array([r["error"] for r in rows])
+        self.dimension_plot.addItem(pg.ErrorBarItem(x=np.log10(s), y=tr, height=2 * err, pen="#999"))
+        self.dimension_plot.plot(s, tr, pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=4)
+        self.status.setText(f"sample {sample}: the effective dimension tr A at every step with noise "
+                            f"(Hutchinson estimate, ± one standard error), of D = {dim}: from {tr[0]:.1f} at "
+                            f"σ/α = {s[0]:.3g} to {tr[-1]:.1f} at σ/α = {s[-1]:.3g}.")
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)
@@ -61,6 +87,7 @@ class BasisView(QWidget):
     def clear(self) -> None:
         self.canvas.clear()
         self.values_plot.clear()
+        self.dimension_plot.clear()
         self.status.setText("Choose a step in the Trajectory tab, then compute its basis.")
 
     def show_basis(self, basis, step: int, sample: int) -> None:
