@@ -608,7 +608,7 @@ def cmd_fork(args) -> int:
     from explorer.core import fork
     from explorer.core.io import check_outputs
     from explorer.core.models import open_model
-    from explorer.core.trajectory import Trajectory
+    from explorer.core.trajectory import Trajectory, drain
 
     check_outputs([o for o in (args.out, args.json) if o], [args.run])
     if not (args.out or args.curve):
@@ -623,13 +623,10 @@ def cmd_fork(args) -> int:
         print(f"wrote {args.out}: {args.n} endings from step {args.step} (sigma = {traj.frames[args.step].sigma:.4g}); "
               f"spread {fork.spread(np.asarray(f.sample)):.4g}", file=sys.stderr)
     if args.curve:
-        steps = len(traj.frames) - 1
-        ks = sorted({int(round(v)) for v in np.linspace(0, steps - 1, args.curve)})
+        ks = fork.curve_steps(len(traj.frames), args.curve)
         with progress_bar(len(ks), "forks") as bar:
-            rows = []
-            for k in ks:
-                rows += fork.spread_curve(model, traj, [k], args.n, args.seed, args.sample, args.sampler)
-                bar.update(1)
+            rows = drain(fork.spread_curve_steps(model, traj, ks, args.n, args.seed, args.sample, args.sampler),
+                         callback=lambda _: bar.update(1))
         print(f"{'step':>5} {'sigma':>8} {'sigma/alpha':>11} {'spread of endings':>18}")
         for r in rows:
             print(f"{r['step']:5d} {r['sigma']:8.4f} {r['sigma_over_alpha']:11.4g} {r['spread']:18.4f}")

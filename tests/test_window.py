@@ -278,10 +278,32 @@ def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_
     assert not win.compute_basis(0) and "final image" in win.basis.status.text()
     win.view.go(3)
     assert win.compute_basis(1)
-    qtbot.waitUntil(lambda: not win.basis_task.is_running(), timeout=60000)
+    qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
     text = win.basis.status.text()
     assert text.startswith("step 3, sample 1") and "effective dimension" in text, text
     assert len(win.basis.values_plot.getPlotItem().listDataItems()) == 1
     assert win.compute_effective_dimension(0)
-    qtbot.waitUntil(lambda: not win.basis_task.is_running(), timeout=60000)
+    qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
     assert "effective dimension tr A at every step" in win.basis.status.text(), win.basis.status.text()
+
+
+
+def test_fork_tab_forks_the_run_and_draws_the_spread(qtbot, tiny_ckpt, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from explorer.app.main_window import MainWindow
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    qtbot.addWidget(win)
+    win.show()
+    assert not win.fork_here(0, 4) and "Run the model" in win.forks.status.text()
+    win.run_panel.set_spec(sampler="sde", steps=6, n=2, seed=0, device="cpu")
+    win.start_run()
+    qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=60000)
+    win.view.go(2)
+    assert win.fork_here(1, 4)
+    qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
+    assert win.forks.status.text().startswith("4 endings from step 2"), win.forks.status.text()
+    assert win.fork_curve(0, 3)
+    qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
+    assert win.forks.status.text().startswith("the spread of the endings")
+    assert len(win.forks.spread_plot.getPlotItem().listDataItems()) == 1

@@ -9,6 +9,8 @@ is decided); the noise level where it falls is where the image is decided.
 """
 from __future__ import annotations
 
+from typing import Generator
+
 import numpy as np
 import torch
 
@@ -17,9 +19,9 @@ from explorer.core.models import Model, RunSpec
 from explorer.core.trajectory import Trajectory, drain
 
 
-def fork(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int = 0, sample: int = 0,
-         sampler: str = "sde", device: str = "cpu") -> Trajectory:
-    """n endings of `traj` from its frame `step` (sample `sample`), on the run's own time grid."""
+def fork_spec(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int = 0, sample: int = 0,
+              sampler: str = "sde", device: str = "cpu") -> RunSpec:
+    """The RunSpec of n endings of `traj` from its frame `step` (sample `sample`), checked."""
     meta = traj.meta
     steps = meta.get("steps")
     if not isinstance(steps, int) or meta.get("start", 0) or len(traj.frames) != steps + 1:
@@ -31,8 +33,14 @@ def fork(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int = 0, s
     x = torch.tensor(np.asarray(traj.frames[step].x_t[sample]), dtype=torch.float32)
     spec = RunSpec(sampler, steps, n, seed, device, bool(meta.get("final_denoise", True)),
                    x_init=x[None].repeat(n, 1, 1, 1), start=step)
-    out = drain(model.run(spec.resolved(model)))
-    out.meta |= {"fork_of": meta.get("checkpoint"), "fork_step": step, "fork_sample": sample,
+    return spec.resolved(model)
+
+
+def fork(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int = 0, sample: int = 0,
+         sampler: str = "sde", device: str = "cpu") -> Trajectory:
+    """n endings of `traj` from its frame `step` (sample `sample`), on the run's own time grid."""
+    out = drain(model.run(fork_spec(model, traj, step, n, seed, sample, sampler, device)))
+    out.meta |= {"fork_of": traj.meta.get("checkpoint"), "fork_step": step, "fork_sample": sample,
                  "fork_sigma": traj.frames[step].sigma}
     return out
 
@@ -43,14 +51,25 @@ def spread(finals: np.ndarray) -> float:
     return float(np.sqrt(((f - f.mean(0)) ** 2).sum(1).mean() / f.shape[1]))
 
 
-def spread_curve(model: Model, traj: Trajectory, steps: list[int], n: int = 8, seed: int = 0, sample: int = 0,
-                 sampler: str = "sde") -> list[dict]:
-    """The spread of the endings of forks at each step in `steps`: rows {step, t, sigma, spread}."""
+def spread_curve_steps(model: Model, traj: Trajectory, steps: list[int], n: int = 8, seed: int = 0, sample: int = 0,
+                       sampler: str = "sde") -> Generator[int, None, list[dict]]:
+    """Forks at each step in `steps`: yields forks done, returns rows {step, t, sigma,
+    sigma_over_alpha, spread}."""
     rows = []
-    for k in steps:
+    for i, k in enumerate(steps):
         finals = np.asarray(fork(model, traj, k, n, seed, sample, sampler).sample)
         f = traj.frames[k]
         rows.append({"step": k, "t": f.t, "sigma": f.sigma, "sigma_over_alpha": f.sigma / float(np.exp(-f.t)),
                      "spread": spread(finals)})
+        yield i + 1
     return rows
 
+
+def spread_curve(model: Model, traj: Trajectory, steps: list[int], n: int = 8, seed: int = 0, sample: int = 0,
+                 sampler: str = "sde") -> list[dict]:
+    return drain(spread_curve_steps(model, traj, steps, n, seed, sample, sampler))
+
+
+def curve_steps(n_frames: int, count: int = 8) -> list[int]:
+    """`count` fork steps evenly spread over a run of n_frames frames (the last frame excluded)."""
+    return sorted({int(round(v)) for v in np.linspace(0, n_frames - 2, count)})
