@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable, Generator
 
 import numpy as np
-import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer import __version__
+from explorer.app.analysis import Analysis
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.run_controller import RunController
 from explorer.app.run_panel import RunPanel
@@ -39,9 +39,7 @@ from explorer.app.views.scales import ScaleView
 from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
 from explorer.core import checkpoint, samplers
-from explorer.core.basis import basis_steps, effective_dimension_steps
 from explorer.core.errors import ExplorerError
-from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
 from explorer.core.generalization import compare_run, pair_specs
 from explorer.core.models import Model, RunSpec, open_model, run_meta
 from explorer.core.trajectory import Frame, NumpyFrame, Trajectory
@@ -135,20 +133,7 @@ class MainWindow(QMainWindow):
         self.controller.errored.connect(self._on_errored)
         self.controller.aborted.connect(self._on_aborted)
         self.controller.finished.connect(self._on_finished)
-        self.analysis = RunController(self)             # the Basis and Fork tabs' work, one at a time
-        self._analysis = (self.basis, "", lambda result: None)
-        self.analysis.yielded.connect(lambda _: self._analysis[0].show_message(
-            f"computing: {self.analysis.count} of {self.analysis.total} {self._analysis[1]}…"))
-        self.analysis.returned.connect(lambda result, _: self._analysis[2](result))
-        self.analysis.errored.connect(lambda message, _: self._analysis[0].show_message(message))
-        self.analysis.aborted.connect(lambda _: self._analysis[0].show_message("cancelled"))
-        self.analysis.finished.connect(lambda: self._analysis[0].set_busy(False))
-        self.basis.compute_requested.connect(self.compute_basis)
-        self.basis.dimension_requested.connect(self.compute_effective_dimension)
-        self.forks.fork_requested.connect(self.fork_here)
-        self.forks.curve_requested.connect(self.fork_curve)
-        for v in (self.basis, self.forks):
-            v.cancel_requested.connect(self.analysis.cancel)
+        self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
         self._restore_settings()
         self._refresh_export_actions()
         path = checkpoint_path or self.settings.value("last_checkpoint") or self._default_checkpoint()
@@ -432,91 +417,6 @@ class MainWindow(QMainWindow):
         self.view.set_title(run_title(traj.meta) + note)
         self.view.set_frames(traj.frames)
 
-    def _start_analysis(self, view, make_run, total: int, what: str, done) -> bool:
-        """Run `make_run()` for the Basis or Fork tab in the background; `done(result)` at its end."""
-        if self.analysis.is_running():
-            view.show_message("A computation is in progress; cancel it first.")
-            return False
-        self._analysis = (view, what, done)
-        view.set_busy(True)
-        view.show_message(f"computing: 0 of {total} {what}…")
-        return self.analysis.start(make_run, total=total)
-
-    def _basis_denoiser(self, need_noise: bool):
-        """The model's denoiser for the Basis tab, or None (and the reason shown there)."""
-        frames, model = self.view.frames, self.model
-        denoiser = getattr(model, "denoiser", None)
-        why = ("Run the model first: the basis is computed at a step of a run." if not frames else
-               f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
-               if not callable(denoiser) else
-               "This step is the final image, with no noise: choose an earlier step in the Trajectory tab."
-               if need_noise and frames[self.view.current].t <= 0 else "")
-        if why:
-            self.basis.show_message(why)
-            return None
-        return denoiser
-
-    def compute_basis(self, sample: int) -> bool:
-        """The adaptive basis at the Trajectory tab's current step, for `sample`, in the background."""
-        denoiser = self._basis_denoiser(need_noise=True)
-        if denoiser is None:
-            return False
-        k = self.view.current
-        frame = self.view.frames[k]
-        sample = min(sample, len(frame.x_t) - 1)
-        x_t = torch.tensor(np.asarray(frame.x_t[sample]))
-        return self._start_analysis(self.basis, lambda: basis_steps(denoiser, x_t, frame.t, 16), x_t.numel(),
-                                    "Jacobian columns", lambda b: self.basis.show_basis(b, k, sample))
-
-    def compute_effective_dimension(self, sample: int) -> bool:
-        """tr A at every step of the shown run, for `sample`, in the background."""
-        denoiser = self._basis_denoiser(need_noise=False)
-        if denoiser is None:
-            return False
-        frames = list(self.view.frames)
-        sample = min(sample, len(frames[0].x_t) - 1)
-        dim = frames[0].x_t[0].size
-        return self._start_analysis(self.basis, lambda: effective_dimension_steps(denoiser, frames, sample), len(frames),
-                                    "steps", lambda rows: self.basis.show_dimension(rows, dim, sample))
-
-    def _fork_source(self):
-        """The finished run the Fork tab forks, or None (and the reason shown there)."""
-        traj = self.trajectory
-        why = ("Run the model to its end first: a fork re-samples the rest of a finished run." if traj is None else
-               f"{self.model.name} runs no SDE to fork with." if "sde" not in self.model.samplers else "")
-        if why:
-            self.forks.show_message(why)
-            return None
-        return traj
-
-    def fork_here(self, sample: int, n: int) -> bool:
-        """n endings of the shown run from the Trajectory tab's current step, in the background."""
-        traj = self._fork_source()
-        if traj is None:
-            return False
-        k = min(self.view.current, len(traj.frames) - 2)
-        try:
-            spec = fork_spec(self.model, traj, k, n, seed=self.run_panel.spec().seed, sample=sample)
-        except ExplorerError as e:
-            self.forks.show_message(str(e))
-            return False
-        model, f = self.model, traj.frames[k]
-        start = np.asarray(f.x_t[min(sample, len(f.x_t) - 1)])
-
-        def done(result) -> None:
-            endings = np.asarray(result.sample)
-            self.forks.show_endings(start, endings, k, f.sigma / float(np.exp(-f.t)), spread(endings))
-        return self._start_analysis(self.forks, lambda: model.run(spec), model.frame_count(spec), "steps", done)
-
-    def fork_curve(self, sample: int, n: int) -> bool:
-        """The spread of the endings of forks at 8 steps of the shown run, in the background."""
-        traj = self._fork_source()
-        if traj is None:
-            return False
-        ks, model = curve_steps(len(traj.frames)), self.model
-        return self._start_analysis(self.forks, lambda: spread_curve_steps(model, traj, ks, n, sample=sample), len(ks),
-                                    "forks", self.forks.show_curve)
-
     def _on_frame(self, frame: NumpyFrame) -> None:
         self._sink.frame(frame)
         self.basis.set_samples(len(frame.x_t))
@@ -589,7 +489,7 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        self.analysis.stop()
+        self.analysis.controller.stop()
         if self.is_running():
             if self.ask_before_closing_a_run:
                 answer = QMessageBox.question(self, "A run is in progress", "Stop the run and close explorer?")

@@ -1,0 +1,121 @@
+"""The Basis and Fork tabs' background work: the adaptive basis and the effective dimension of the
+shown run (`core.basis`), forks and their spread (`core.fork`), one computation at a time in a
+RunController of its own. Wiring only: the science is in core."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject
+
+from explorer.app.run_controller import RunController
+from explorer.core.basis import basis_steps, effective_dimension_steps
+from explorer.core.errors import ExplorerError
+from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
+
+
+class Analysis(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.controller = RunController(self)
+        self._current = (window.basis, "", lambda result: None)          # (view, what is counted, done)
+        c = self.controller
+        c.yielded.connect(lambda _: self._current[0].show_message(f"computing: {c.count} of {c.total} {self._current[1]}…"))
+        c.returned.connect(lambda result, _: self._current[2](result))
+        c.errored.connect(lambda message, _: self._current[0].show_message(message))
+        c.aborted.connect(lambda _: self._current[0].show_message("cancelled"))
+        c.finished.connect(lambda: self._current[0].set_busy(False))
+        window.basis.compute_requested.connect(self.compute_basis)
+        window.basis.dimension_requested.connect(self.compute_effective_dimension)
+        window.forks.fork_requested.connect(self.fork_here)
+        window.forks.curve_requested.connect(self.fork_curve)
+        for v in (window.basis, window.forks):
+            v.cancel_requested.connect(c.cancel)
+
+    def is_running(self) -> bool:
+        return self.controller.is_running()
+
+    def _start(self, view, make_run, total: int, what: str, done) -> bool:
+        """Run `make_run()` for the Basis or Fork tab in the background; `done(result)` at its end."""
+        if self.controller.is_running():
+            view.show_message("A computation is in progress; cancel it first.")
+            return False
+        self._current = (view, what, done)
+        view.set_busy(True)
+        view.show_message(f"computing: 0 of {total} {what}…")
+        return self.controller.start(make_run, total=total)
+
+    def _basis_denoiser(self, need_noise: bool):
+        """The model's denoiser for the Basis tab, or None (and the reason shown there)."""
+        frames, model = self.window.view.frames, self.window.model
+        denoiser = getattr(model, "denoiser", None)
+        why = ("Run the model first: the basis is computed at a step of a run." if not frames else
+               f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
+               if not callable(denoiser) else
+               "This step is the final image, with no noise: choose an earlier step in the Trajectory tab."
+               if need_noise and frames[self.window.view.current].t <= 0 else "")
+        if why:
+            self.window.basis.show_message(why)
+            return None
+        return denoiser
+
+    def compute_basis(self, sample: int) -> bool:
+        """The adaptive basis at the Trajectory tab's current step, for `sample`, in the background."""
+        denoiser = self._basis_denoiser(need_noise=True)
+        if denoiser is None:
+            return False
+        k = self.window.view.current
+        frame = self.window.view.frames[k]
+        sample = min(sample, len(frame.x_t) - 1)
+        x_t = torch.tensor(np.asarray(frame.x_t[sample]))
+        return self._start(self.window.basis, lambda: basis_steps(denoiser, x_t, frame.t, 16), x_t.numel(),
+                                    "Jacobian columns", lambda b: self.window.basis.show_basis(b, k, sample))
+
+    def compute_effective_dimension(self, sample: int) -> bool:
+        """tr A at every step of the shown run, for `sample`, in the background."""
+        denoiser = self._basis_denoiser(need_noise=False)
+        if denoiser is None:
+            return False
+        frames = list(self.window.view.frames)
+        sample = min(sample, len(frames[0].x_t) - 1)
+        dim = frames[0].x_t[0].size
+        return self._start(self.window.basis, lambda: effective_dimension_steps(denoiser, frames, sample), len(frames),
+                                    "steps", lambda rows: self.window.basis.show_dimension(rows, dim, sample))
+
+    def _fork_source(self):
+        """The finished run the Fork tab forks, or None (and the reason shown there)."""
+        traj = self.window.trajectory
+        why = ("Run the model to its end first: a fork re-samples the rest of a finished run." if traj is None else
+               f"{self.window.model.name} runs no SDE to fork with." if "sde" not in self.window.model.samplers else "")
+        if why:
+            self.window.forks.show_message(why)
+            return None
+        return traj
+
+    def fork_here(self, sample: int, n: int) -> bool:
+        """n endings of the shown run from the Trajectory tab's current step, in the background."""
+        traj = self._fork_source()
+        if traj is None:
+            return False
+        k = min(self.window.view.current, len(traj.frames) - 2)
+        try:
+            spec = fork_spec(self.window.model, traj, k, n, seed=self.window.run_panel.spec().seed, sample=sample)
+        except ExplorerError as e:
+            self.window.forks.show_message(str(e))
+            return False
+        model, f = self.window.model, traj.frames[k]
+        start = np.asarray(f.x_t[min(sample, len(f.x_t) - 1)])
+
+        def done(result) -> None:
+            endings = np.asarray(result.sample)
+            self.window.forks.show_endings(start, endings, k, f.sigma / float(np.exp(-f.t)), spread(endings))
+        return self._start(self.window.forks, lambda: model.run(spec), model.frame_count(spec), "steps", done)
+
+    def fork_curve(self, sample: int, n: int) -> bool:
+        """The spread of the endings of forks at 8 steps of the shown run, in the background."""
+        traj = self._fork_source()
+        if traj is None:
+            return False
+        ks, model = curve_steps(len(traj.frames)), self.window.model
+        return self._start(self.window.forks, lambda: spread_curve_steps(model, traj, ks, n, sample=sample), len(ks),
+                                    "forks", self.window.forks.show_curve)
