@@ -75,3 +75,30 @@ def test_the_cli_samples_a_diffusers_folder(tmp_path, capsys):
     assert "diffusers UNet2DModel" in capsys.readouterr().out
     assert main(["sample", str(tmp_path / "m"), "--sampler", "ddim", "--steps", "4", "--n", "2",
                  "--out", str(tmp_path / "r.npz")]) == 0
+
+
+def test_the_basis_of_a_diffusers_model_with_attention(tmp_path):
+    """The UNet's mid-block attention goes through the maths kernel, which forward-mode AD supports."""
+    from explorer.core.basis import basis, jacobian
+    tiny_folder(tmp_path)
+    model = open_model(tmp_path)
+    x = torch.randn(1, 8, 8, generator=torch.Generator().manual_seed(0))
+    b = basis(model.denoiser, x, 0.5, k=4)
+    assert np.isfinite(b.values).all() and b.vectors.shape == (4, 1, 8, 8)
+    J = jacobian(model.denoiser, x, 0.5)
+    auto = torch.autograd.functional.jacobian(lambda z: model.denoiser(z[None], torch.tensor([0.5]))[0], x)
+    assert float((J.float() - auto.reshape(64, 64)).abs().max()) < 1e-4
+
+
+def test_scheduler_limits_are_usage_errors(tmp_path):
+    from explorer.core.errors import UsageError
+    torch.manual_seed(0)
+    diffusers.UNet2DModel(sample_size=8, in_channels=1, out_channels=1, block_out_channels=(8, 16), layers_per_block=1,
+                          norm_num_groups=4, down_block_types=("DownBlock2D", "DownBlock2D"),
+                          up_block_types=("UpBlock2D", "UpBlock2D")).save_pretrained(tmp_path)
+    diffusers.DDIMScheduler(num_train_timesteps=100).save_pretrained(tmp_path)          # steps_offset 0
+    model = open_model(tmp_path)
+    with pytest.raises(UsageError, match="at most 100 steps"):
+        model.run(RunSpec("ddim", 200, n=1).resolved(model))
+    with pytest.raises(UsageError, match="first training level"):
+        model.run(RunSpec("ddim", 5, n=1, final_denoise=False).resolved(model))

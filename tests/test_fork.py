@@ -45,3 +45,8 @@ def test_cli_fork_writes_the_endings_and_prints_the_curve(tiny_ckpt, run, tmp_pa
                  "--json", str(tmp_path / "c.json")]) == 0
     assert Trajectory.load_npz(tmp_path / "f.npz").frames[-1].x0_hat.shape == (3, 1, 16, 16)
     assert "spread of endings" in capsys.readouterr().out
+
+
+def test_a_fork_draws_its_own_noise():
+    seeds = {fork.fork_seed(0, k) for k in range(50)} | {fork.fork_seed(1, k) for k in range(50)}
+    assert len(seeds) == 100 and all(s + 1 != 1 for s in seeds)       # never the parent's stream (seed 0 -> 1)

@@ -5,9 +5,11 @@ In the coordinates of the VE observation y = x_t / alpha (noise level s = sigma/
 
     A = d x0_hat / d y = alpha d x0_hat / d x_t,   (D x D, D = C H W),
 
-whose eigenvalues are shrinkage factors in [0, 1] for an MSE-optimal denoiser (for Gaussian data
-N(mu, Sigma): the principal components, with lambda / (lambda + s^2)); its trace is the effective
-dimension, which falls as the noise grows. The theory assumes A symmetric: `asymmetry` is
+which for an MSE-optimal denoiser is Cov[x0 | y] / s^2 (Tweedie): positive semi-definite, its
+eigenvalues are shrinkage factors, in [0, 1] for a log-concave prior (for Gaussian data N(mu, Sigma):
+the principal components, with lambda / (lambda + s^2)); a multimodal prior, such as the training
+set of a memorising model, can give values above 1. The trace is the effective dimension, which
+falls as the noise grows. The theory assumes A symmetric: `asymmetry` is
 ||A - A^T||_F / ||A||_F, and the eigenpairs are those of the symmetric part (A + A^T)/2.
 
 A is built exactly, column by column, from forward-mode derivatives (torch.func.jvp under vmap,
@@ -24,7 +26,7 @@ import torch
 from explorer.core import schedule
 from explorer.core.trajectory import drain
 
-MAX_DIM = 16_384          # D: the Jacobian is D x D float64 (2 GiB at this limit)
+MAX_DIM = 4096            # D (64 x 64): J, A and eigh's copies, D x D float64, about 1 GiB at this limit
 
 
 @dataclass
@@ -50,18 +52,32 @@ def jacobian_steps(denoiser, x_t: torch.Tensor, t: float, chunk: int = 64) -> Ge
     from torch.func import jvp, vmap
 
     shape, dim = x_t.shape, x_t.numel()
-    x = x_t[None].float()
-    tt = torch.full((1,), float(t))
+    device = _device(denoiser)
+    x = x_t[None].float().to(device)
+    tt = torch.full((1,), float(t), device=device)
 
     def column(v: torch.Tensor) -> torch.Tensor:
         return jvp(lambda z: denoiser(z, tt), (x,), (v.reshape(1, *shape),))[1].reshape(-1)
 
-    eye = torch.eye(dim, dtype=torch.float32, device=x.device)
+    eye = torch.eye(dim, dtype=torch.float32, device=device)
     cols = []                                                   # rows of J^T
     for i in range(0, dim, chunk):
-        cols.append(vmap(column)(eye[i:i + chunk]).detach())
+        with _forward_ad_attention():
+            cols.append(vmap(column)(eye[i:i + chunk]).detach().cpu())
         yield min(i + chunk, dim)
     return torch.cat(cols).double().T
+
+
+def _device(denoiser) -> torch.device:
+    """Where a denoiser's network lives (a torch module's parameters), else the CPU."""
+    params = denoiser.parameters() if isinstance(denoiser, torch.nn.Module) else iter(())
+    return next(params, torch.empty(0)).device
+
+
+def _forward_ad_attention():
+    """Attention through the plain maths kernel: the fused CPU kernels have no forward-mode derivative."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    return sdpa_kernel(SDPBackend.MATH)
 
 
 def jacobian(denoiser, x_t: torch.Tensor, t: float, chunk: int = 64) -> torch.Tensor:
@@ -101,15 +117,17 @@ def trace_estimate(denoiser, x_t: torch.Tensor, t: float, probes: int = 16,
     v . (A v) over `probes` Rademacher vectors v, and its standard error."""
     from torch.func import jvp, vmap
 
-    x = x_t[None].float()
-    tt = torch.full((1,), float(t))
-    v = (torch.randint(0, 2, (probes, *x_t.shape), generator=generator) * 2 - 1).float()
+    device = _device(denoiser)
+    x = x_t[None].float().to(device)
+    tt = torch.full((1,), float(t), device=device)
+    v = (torch.randint(0, 2, (probes, *x_t.shape), generator=generator) * 2 - 1).float().to(device)
 
     def quad(u: torch.Tensor) -> torch.Tensor:
         return (u * jvp(lambda z: denoiser(z, tt), (x,), (u[None],))[1][0]).sum()
 
     a = float(schedule.alpha(torch.tensor(t, dtype=torch.float64)))
-    q = a * vmap(quad)(v).detach().double()
+    with _forward_ad_attention():
+        q = a * vmap(quad)(v).detach().double().cpu()
     return float(q.mean()), float(q.std() / probes ** 0.5) if probes > 1 else float("nan")
 
 

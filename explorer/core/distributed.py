@@ -36,7 +36,7 @@ def world() -> World:
     if not dist.is_initialized():
         if torch.cuda.is_available():
             torch.cuda.set_device(w.local_rank)
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group()                      # gloo for CPU tensors, NCCL for CUDA ones
     return w
 
 
@@ -60,6 +60,16 @@ def gather(value, w: World) -> list:
     out = [None] * w.size
     dist.all_gather_object(out, value)
     return out
+
+
+def mean(value: float, w: World) -> float:
+    """The mean of `value` over the ranks (every rank gets it)."""
+    if w.size == 1:
+        return value
+    import torch.distributed as dist
+    t = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t) / w.size
 
 
 def barrier(w: World) -> None:

@@ -9,7 +9,8 @@ t_n = -1/2 ln abar_n and its x_n is our x_t. The network's prediction becomes x0
 epsilon: (x - sigma eps)/alpha; v_prediction (v = alpha eps - sigma x0): alpha x - sigma v;
 sample: itself; clipped to +-clip_sample_range when the scheduler clips. The samplers run on the
 scheduler's own timesteps (`set_timesteps(steps)`), so DDIM here is diffusers' DDIM (eta = 0,
-"leading" spacing, final alpha 1; with clipping, eps is derived from the clipped x0_hat, which is
+"leading" spacing, final alpha 1: with set_alpha_to_one = False diffusers ends at abar_0, explorer
+at x0_hat; with clipping, eps is derived from the clipped x0_hat, which is
 diffusers' `use_clipped_model_output=True`: one denoiser drives the step). Between grid points
 the network gets the fractional n(t).
 Needs the optional extra `explorer[diffusers]`.
@@ -25,7 +26,7 @@ from typing import Generator
 import torch
 
 from explorer.core import samplers, schema
-from explorer.core.errors import CheckpointError, ConfigError
+from explorer.core.errors import CheckpointError, ConfigError, UsageError
 from explorer.core.io import inside, parse_json, read_regular
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.trajectory import Frame, Trajectory
@@ -112,8 +113,15 @@ class DiffusersModel:
 
     def times(self, steps: int) -> list[float]:
         """OU times of the scheduler's `steps` inference timesteps, decreasing."""
+        n_train = self.scheduler.config.num_train_timesteps
+        if steps > n_train:
+            raise UsageError(f"{self.name} was trained on {n_train} timesteps: at most {n_train} steps")
         self.scheduler.set_timesteps(steps)
-        return [float(self.t_table[int(n)]) for n in self.scheduler.timesteps]
+        ns = [int(n) for n in self.scheduler.timesteps]
+        if not all(0 <= n < len(self.t_table) for n in ns) or len(set(ns)) < len(ns):
+            raise UsageError(f"the scheduler's {steps} timesteps do not fit its {n_train} training levels "
+                             "(steps_offset too large for so many steps); choose fewer steps")
+        return [float(self.t_table[n]) for n in ns]
 
     def timestep(self, t: torch.Tensor) -> torch.Tensor:
         """The fractional timestep n(t) (B,), by linear interpolation of the t_n table."""
@@ -123,7 +131,7 @@ class DiffusersModel:
         n = (i - 1) + (t - lo) / (hi - lo)
         return torch.where((n - n.round()).abs() < 1e-6, n.round(), n)
 
-    def denoiser(self, x: torch.Tensor, t) -> torch.Tensor:
+    def x0_hat(self, x: torch.Tensor, t) -> torch.Tensor:
         """x0_hat of x (B, C, H, W) at OU time t (a float or (B,))."""
         t = torch.as_tensor(t, dtype=torch.float64).expand(x.shape[0]) if not (torch.is_tensor(t) and t.ndim == 1) else t
         n = self.timestep(t.cpu()).to(x.device, torch.float32)
@@ -137,6 +145,11 @@ class DiffusersModel:
             x0 = x0.clamp(-r, r)
         return x0
 
+    @property
+    def denoiser(self) -> torch.nn.Module:
+        """x0_hat(x_t, t) as a torch module (its parameters are the UNet's)."""
+        return _X0(self)
+
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """Sample on the scheduler's timesteps from x_init (default: initial_noise(seed))."""
         spec = spec.resolved(self)
@@ -145,10 +158,24 @@ class DiffusersModel:
         x_init = spec.x_init if spec.x_init is not None else samplers.initial_noise((spec.n, *self.image_shape), seed=spec.seed)
         times = self.times(spec.steps)
         if not spec.final_denoise:
+            if times[-1] <= float(self.t_table[0]):
+                raise UsageError("the scheduler's last timestep is already its first training level: "
+                                 "keep the final denoising step (final_denoise)")
             times.append(float(self.t_table[0]))        # end at the first training level, not at x0_hat
         return samplers.sample(self.denoiser, x_init.to(device), spec.sampler, spec.steps, seed=spec.seed,
                                meta=run_meta(self, spec), final_denoise=spec.final_denoise,
                                keep_frames=spec.keep_frames, times=times, start=spec.start)
+
+
+class _X0(torch.nn.Module):
+    """A DiffusersModel's x0_hat(x_t, t) as a module, so that its device and parameters are known."""
+
+    def __init__(self, model: DiffusersModel):
+        super().__init__()
+        self.unet, self._model = model.unet, model
+
+    def forward(self, x: torch.Tensor, t) -> torch.Tensor:
+        return self._model.x0_hat(x, t)
 
 
 def _json(path: Path, where: str) -> dict:

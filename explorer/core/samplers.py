@@ -127,9 +127,9 @@ def dpm2m(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch
           spacing: str = "log-sigma", times=None, start: int = 0) -> Iterator[Frame]:
     """DPM-Solver++(2M) (Lu et al. 2022, data prediction), with lambda_t = log(alpha_t/sigma_t),
     h = lambda_{t'} - lambda_t, r = h_prev/h:
-        D = (1 + 1/(2r)) x0_hat_k - 1/(2r) x0_hat_{k-1}  (D = x0_hat_k on the first and the last
-        step, whose jump in lambda down to t_min is the largest: 10-20 % lower error than a
-        second-order last step on Gaussian data at 10-80 steps),
+        D = (1 + 1/(2r)) x0_hat_k - 1/(2r) x0_hat_{k-1}  (D = x0_hat_k on the first step, and on
+        the last, the step down to t_min: measured on Gaussian data against the exact flow, a
+        first-order last step has 2-35 % lower error at 10-80 steps, but 1.8x higher at 5),
         x_{t'} = (sigma_{t'}/sigma_t) x_t - alpha_{t'} (e^{-h} - 1) D.
     With D = x0_hat_k it is DDIM. One denoiser call per step."""
     state = {}

@@ -203,6 +203,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         fingerprint += f" world={w.size}"
     resume = check_output(_resume_path(out))          # a regular file or absent: never a FIFO that blocks
     resumed = resume.exists() and _load_resume(resume, st, fingerprint, w.rank)
+    if len(set(distributed.gather(st.step, w))) > 1:
+        raise ExplorerError(f"the {w.size} processes resumed at different steps; give them one shared folder")
     full = [d.to(device) for d in (data if isinstance(data, (list, tuple)) else [data])]
     sets = [d[w.rank::w.size] for d in full]
     if any(len(d) == 0 for d in sets):
@@ -231,7 +233,7 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
             for pe, pm in zip(st.ema.parameters(), model.parameters()):
                 pe.lerp_(pm, 1 - decay)
         st.step += 1
-        value = loss.item()
+        value = distributed.mean(loss.item(), w)           # every rank sees the same value, and stops together
         if not math.isfinite(value):
             raise ExplorerError(f"training diverged at step {st.step} (loss {value}); lower --lr")
         st.losses.append(value)
