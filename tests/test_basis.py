@@ -71,3 +71,20 @@ def test_effective_dimension_along_a_run(tiny_ckpt):
     exact = basis(tiny_ckpt.denoiser, torch.tensor(f.x_t[0]), f.t, k=1).trace
     assert abs(rows[3]["trace"] - exact) < 4 * rows[3]["error"] + 1e-6, (rows[3], exact)
     assert trace_estimate(tiny_ckpt.denoiser, torch.tensor(f.x_t[0]), f.t, probes=4)[1] > 0
+
+
+def test_two_models_bases_at_the_same_point(tiny_ckpt):
+    from explorer.core.basis import pair_steps, subspace_overlap
+    from explorer.core.generalization import bundled_pairs, other_split
+    from explorer.core.trajectory import drain
+    x = torch.randn(1, 16, 16, generator=torch.Generator().manual_seed(0))
+    progress = []
+    b1, b2 = drain(pair_steps(tiny_ckpt.denoiser, tiny_ckpt.denoiser, x, 0.3, k=8), callback=progress.append)
+    assert progress[-1] == 2 * 256 and subspace_overlap(b1, b2) > 1 - 1e-6
+    g = GaussianDenoiser(MU, COV, SHAPE)
+    gb = basis(lambda z, t: g(z.double(), t).float(), torch.zeros(SHAPE), 0.3, k=8)
+    rnd = np.linalg.qr(np.random.default_rng(0).normal(size=(16, 8)))[0].T.reshape(8, *SHAPE)
+    assert subspace_overlap(gb, type(gb)(gb.values, rnd.astype(np.float32), 0, 0, 0, 0)) < 0.9
+    for n, s1, s2 in bundled_pairs():
+        assert other_split(s1) == s2 and other_split(s2) == s1
+    assert other_split(tiny_ckpt.path) is None

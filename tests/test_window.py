@@ -285,6 +285,8 @@ def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_
     assert win.analysis.compute_effective_dimension(0)
     qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
     assert "effective dimension tr A at every step" in win.basis.status.text(), win.basis.status.text()
+    win.basis.pair_box.setChecked(True)
+    assert not win.analysis.compute_basis(0) and "not one of the bundled" in win.basis.status.text()
 
 
 

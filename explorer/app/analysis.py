@@ -8,9 +8,11 @@ import torch
 from PySide6.QtCore import QObject
 
 from explorer.app.run_controller import RunController
-from explorer.core.basis import basis_steps, effective_dimension_steps
+from explorer.core.basis import basis_steps, effective_dimension_steps, pair_steps, subspace_overlap
 from explorer.core.errors import ExplorerError
 from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
+from explorer.core.generalization import other_split
+from explorer.core.models import open_model
 
 
 class Analysis(QObject):
@@ -68,8 +70,25 @@ class Analysis(QObject):
         frame = self.window.view.frames[k]
         sample = min(sample, len(frame.x_t) - 1)
         x_t = torch.tensor(np.asarray(frame.x_t[sample]))
-        return self._start(self.window.basis, lambda: basis_steps(denoiser, x_t, frame.t, 16), x_t.numel(),
-                                    "Jacobian columns", lambda b: self.window.basis.show_basis(b, k, sample))
+        view = self.window.basis
+        if view.pair_box.isChecked():
+            other = other_split(self.window.model.path)
+            if other is None:
+                view.show_message(f"{self.window.model.name} is not one of the bundled S1/S2 pairs.")
+                return False
+            try:
+                twin = open_model(other)
+            except ExplorerError as e:
+                view.show_message(str(e))
+                return False
+            names = (self.window.model.name, twin.name)
+
+            def done(pair) -> None:
+                view.show_pair(pair, names, subspace_overlap(*pair), k, sample)
+            return self._start(view, lambda: pair_steps(denoiser, twin.denoiser, x_t, frame.t, 16), 2 * x_t.numel(),
+                               "Jacobian columns", done)
+        return self._start(view, lambda: basis_steps(denoiser, x_t, frame.t, 16), x_t.numel(),
+                           "Jacobian columns", lambda b: view.show_basis(b, k, sample))
 
     def compute_effective_dimension(self, sample: int) -> bool:
         """tr A at every step of the shown run, for `sample`, in the background."""

@@ -145,3 +145,25 @@ def effective_dimension_steps(denoiser, frames: list, sample: int = 0, probes: i
                          "trace": tr, "error": err})
         yield i + 1
     return rows
+
+
+def subspace_overlap(a: Basis, b: Basis) -> float:
+    """||U_a^T U_b||_F^2 / k for the two bases' top-k eigenvectors (orthonormal): 1 when they span
+    the same subspace, about k/D for unrelated ones."""
+    k = min(len(a.values), len(b.values))
+    ua, ub = a.vectors[:k].reshape(k, -1), b.vectors[:k].reshape(k, -1)
+    return float(((ua @ ub.T) ** 2).sum() / k)
+
+
+def pair_steps(denoiser_1, denoiser_2, x_t: torch.Tensor, t: float, k: int = 16) -> Generator[int, None, tuple]:
+    """The bases of two denoisers (an S1 and an S2 model) at the same x_t: yields columns done
+    (of 2 D), returns (basis_1, basis_2)."""
+    dim = x_t.numel()
+    b1 = yield from basis_steps(denoiser_1, x_t, t, k)
+    second = basis_steps(denoiser_2, x_t, t, k)
+    while True:
+        try:
+            done = next(second)
+        except StopIteration as stop:
+            return b1, stop.value
+        yield dim + done

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -174,6 +175,17 @@ def bundled_pairs() -> list[tuple[int, str, str]]:
         if e.get("split") in ("S1", "S2") and e.get("kind") == "diffusion":
             by.setdefault((e["data"], e["n"]), {})[e["split"]] = str(checkpoint.bundled_dir() / e["file"])
     return sorted((n, d["S1"], d["S2"]) for (data, n), d in by.items() if "S1" in d and "S2" in d)
+
+
+def other_split(path: str | Path) -> str | None:
+    """The bundled model trained on the other split (S2 for S1 and back) at the same N, if any."""
+    p = Path(path).resolve()
+    for _, f1, f2 in bundled_pairs():
+        if Path(f1).resolve() == p:
+            return f2
+        if Path(f2).resolve() == p:
+            return f1
+    return None
 
 
 def sweep(spec: RunSpec, pairs=None, log=None) -> list[dict]:

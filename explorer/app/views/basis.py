@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core import render
 
@@ -23,6 +23,8 @@ class BasisView(QWidget):
         super().__init__(parent)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
         self.compute_button = QPushButton("Compute at the current step")
+        self.pair_box = QCheckBox("beside the other split's model")
+        self.pair_box.setToolTip("a bundled S1 model beside its S2 twin (and back), at the same x_t")
         self.dimension_button = QPushButton("Effective dimension along the run")
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.status = QLabel("Choose a step in the Trajectory tab, then compute its basis.")
@@ -34,6 +36,7 @@ class BasisView(QWidget):
         bar.addWidget(QLabel("sample"))
         bar.addWidget(self.sample_box)
         bar.addWidget(self.compute_button)
+        bar.addWidget(self.pair_box)
         bar.addWidget(self.dimension_button)
         bar.addWidget(self.cancel_button)
         bar.addStretch(1)
@@ -89,6 +92,25 @@ class BasisView(QWidget):
         self.values_plot.clear()
         self.dimension_plot.clear()
         self.status.setText("Choose a step in the Trajectory tab, then compute its basis.")
+
+    def show_pair(self, bases: tuple, names: tuple[str, str], overlap: float, step: int, sample: int) -> None:
+        """Two models' bases at the same x_t: the top 4 eigenvectors of each, a row per model."""
+        self.canvas.clear()
+        lut = render.colormap("diverging")
+        for row, (b, name) in enumerate(zip(bases, names)):
+            self.canvas.addLabel(name, row=2 * row, col=0, colspan=4, color="#333")
+            for i in range(min(4, len(b.values))):
+                v = b.vectors[i][0]
+                m = max(float(np.abs(v).max()), 1e-12)
+                box = self.canvas.addViewBox(row=2 * row + 1, col=i, lockAspect=True, invertY=True, enableMouse=False)
+                box.addItem(pg.ImageItem(v, lut=lut, levels=(-m, m), axisOrder="row-major"))
+        self.values_plot.clear()
+        for b, colour in zip(bases, ("#1f77b4", "#ff7f0e")):
+            self.values_plot.plot(np.arange(1, len(b.values) + 1), b.values, pen=pg.mkPen(colour, width=2))
+        s = bases[0].sigma / float(np.exp(-bases[0].t))
+        self.status.setText(f"step {step}, sample {sample}, σ/α = {s:.3g}: the same x_t through {names[0]} (blue) and "
+                            f"{names[1]} (orange). Overlap of their top-{len(bases[0].values)} subspaces {overlap:.2f} "
+                            f"(1: the same basis); effective dimensions {bases[0].trace:.1f} and {bases[1].trace:.1f}.")
 
     def show_basis(self, basis, step: int, sample: int) -> None:
         """Draw `basis` (core.basis.Basis) of frame `step`, sample `sample`."""
