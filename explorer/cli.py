@@ -30,30 +30,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"explorer: error: {self.prog}: {printable(message)} (see {self.prog} --help)\n")
 
 
-def _int_in(lo: int, hi: int):
-    """An argparse type: an integer in [lo, hi]."""
-    def parse(text: str) -> int:
+def _in(kind: type, lo, hi):
+    """An argparse type: an integer (kind int) or a finite number (kind float) in [lo, hi]."""
+    def parse(text: str):
         try:
-            v = int(text)
+            v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not {'an integer' if kind is int else 'a number'}") from None
         if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{v if abs(v) < 10 ** 20 else text[:20] + '...'} is not in {lo}..{hi}")
+            shown = text[:40] if kind is float else v if abs(v) < 10 ** 20 else text[:20] + "..."
+            raise argparse.ArgumentTypeError(f"{shown} is not in {lo}..{hi}")
         return v
     return parse
+
+
+def _int_in(lo: int, hi: int):
+    return _in(int, lo, hi)
 
 
 def _float_in(lo: float, hi: float):
-    """An argparse type: a finite number in [lo, hi]."""
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{text[:40]} is not in {lo}..{hi}")
-        return v
-    return parse
+    return _in(float, lo, hi)
 
 
 SEED = _int_in(0, schema.MAX_SEED)

@@ -64,22 +64,6 @@ def read_regular(path: str | Path, what: str, limit: int, error: type[ExplorerEr
         os.close(fd)
 
 
-def regular_file(path: str | Path, what: str, limit: int, error: type[ExplorerError] = ExplorerError) -> Path:
-    """`path` if it is a regular file of at most `limit` bytes (for readers that take a path)."""
-    path = Path(path)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except OSError as e:
-        raise error(f"{path}: cannot be read ({e.strerror})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise error(f"{path}: is {_kind(st.st_mode)}, not a {what} file")
-    if st.st_size > limit:
-        raise error(f"{path}: {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} MiB a {what} file may have")
-    return path
-
-
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
