@@ -49,6 +49,7 @@ class BasisView(QWidget):
         self.dimension_plot.setLogMode(x=True, y=False)
         self.dimension_plot.setLabel("bottom", "σ/α (noise level)")
         self.dimension_plot.setLabel("left", "effective dimension tr A")
+        self.dimension_plot.hide()                   # until there is a curve: no bare log axis
         plots = QHBoxLayout()
         for p in (self.values_plot, self.dimension_plot):
             p.setMaximumHeight(220)
@@ -76,6 +77,7 @@ class BasisView(QWidget):
         if not rows:
             self.status.setText("This run has no step with noise.")
             return
+        self.dimension_plot.show()
         s = np.array([r["sigma_over_alpha"] for r in rows])
         tr, err = np.array([r["trace"] for r in rows]), np.array([r["error"] for r in rows])
         self.dimension_plot.addItem(pg.ErrorBarItem(x=np.log10(s), y=tr, height=2 * err, pen="#999"))
@@ -91,6 +93,7 @@ class BasisView(QWidget):
         self.canvas.clear()
         self.values_plot.clear()
         self.dimension_plot.clear()
+        self.dimension_plot.hide()
         self.status.setText("Choose a step in the Trajectory tab, then compute its basis.")
 
     def show_pair(self, bases: tuple, names: tuple[str, str], overlap: float, step: int, sample: int) -> None:
