@@ -150,40 +150,43 @@ def dpm2m(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch
 def ascent(denoiser: DenoiserFn, x: torch.Tensor, steps: int = 1000, *, generator: torch.Generator,
            final_denoise: bool = True, h0: float = 0.01, beta: float = 0.1, sigma0: float = 1.0,
            sigma_inf: float = 0.05, mean: float = 0.0) -> Iterator[Frame]:
-    """Kadkhodaie-Simoncelli stochastic coarse-to-fine ascent (ICLR 2024, App. A.2).
+    """Kadkhodaie-Simoncelli stochastic coarse-to-fine ascent (ICLR 2024, App. A.2), for a
+    denoiser told its noise level.
 
     In VE coordinates y = x_0 + s z, starting at y = mean + sigma0 * x (x the initial noise):
-        h_k = h0 k / (1 + h0 (k - 1));  d = f(y) - y;  s^2 = ||d||^2 / D (per sample);
-        gamma^2 = ((1 - beta h_k)^2 - (1 - h_k)^2) s^2;  y <- y + h_k d + gamma xi,
-    until every sample has s <= sigma_inf (finished samples stay put), or `steps` iterations.
-    f(y) calls the OU denoiser at x_t = alpha y, t = 1/2 ln(1 + s^2), with s the level the
-    previous residual predicts, (1 - beta h) s. Frames are in OU coordinates: x_t = alpha y,
-    sigma = sigma(t) of the slowest sample.
+        h_k = h0 k / (1 + h0 (k - 1));  d = f(y) - y;  r^2 = ||d||^2 / D (per sample);
+        y <- y + h_k d + gamma xi,  gamma^2 = (1 - beta h)^2 s^2 - (1 - 2h) s^2 - h^2 r^2;
+        s <- (1 - beta h_k) s,
+    until s <= sigma_inf, or `steps` iterations. The level s is carried, not read off the
+    residual: r^2 = s^2 - mmse/D < s^2 once s is comparable to the data's spread (Gaussian data:
+    E r^2 = mean s^4 / (lambda + s^2)), and a denoiser told r stops the run with noise left in it.
+    gamma is chosen so that the variance of y after the step is that of data plus noise of level
+    (1 - beta h) s, averaged over directions: the paper's gamma^2 = ((1 - beta h)^2 - (1 - h)^2) r^2
+    plus h^2 (s^2 - r^2), the posterior spread that h d removes too (exact for Gaussian data whose
+    covariance is a multiple of I). f(y) calls the OU denoiser at x_t = alpha y, t = 1/2 ln(1 + s^2).
+    Frames are in OU coordinates: x_t = alpha y, sigma = sigma(t).
     """
     b = x.shape[0]
     dims = x[0].numel()
     y = mean + sigma0 * x
-    level = torch.full((b,), float(sigma0), dtype=torch.float64)      # predicted s per sample
-    active = torch.ones(b, dtype=torch.bool)
+    level = float(sigma0)
     view = (b,) + (1,) * (x.ndim - 1)
     for k in range(steps):
-        t = schedule.t_from_snr_sigma(level)
-        a = schedule.alpha(t).to(x.device, x.dtype).view(view)
-        x0 = _evaluate(denoiser, a * y, t.to(x.device, torch.float32), k)
-        d = x0 - y
-        s = (d.flatten(1).double().pow(2).sum(1) / dims).sqrt().cpu()
-        t_frame = float(schedule.t_from_snr_sigma(s.max()))
-        yield Frame(k, t_frame, schedule.sigma(t_frame), schedule.alpha(t_frame) * y, x0)
-        active = active & (s > sigma_inf)
-        if not bool(active.any()) or k + 1 == steps:
+        t = float(schedule.t_from_snr_sigma(level))
+        a = schedule.alpha(t)
+        x0 = _evaluate(denoiser, a * y, t, k)
+        yield Frame(k, t, schedule.sigma(t), a * y, x0)
+        if level <= sigma_inf or k + 1 == steps:
             break
+        d = x0 - y
+        r2 = d.flatten(1).double().pow(2).sum(1).cpu() / dims
         h = h0 * (k + 1) / (1 + h0 * k)
-        gamma = torch.sqrt(torch.clamp(torch.tensor((1 - beta * h) ** 2 - (1 - h) ** 2), min=0)) * s
-        step = h * d + gamma.to(x.device, x.dtype).view(view) * _randn_like(x, generator)
-        y = torch.where(active.to(x.device).view(view), y + step, y)
-        level = torch.where(active, (1 - beta * h) * s, s)
-    last = y if not final_denoise else x0
-    yield Frame(k + 1, 0.0 if final_denoise else t_frame, 0.0 if final_denoise else schedule.sigma(t_frame), last, last)
+        gamma2 = ((1 - beta * h) ** 2 - (1 - 2 * h)) * level ** 2 - h * h * r2
+        gamma = gamma2.clamp(min=0).sqrt().to(x.device, x.dtype).view(view)
+        y = y + h * d + gamma * _randn_like(x, generator)
+        level = (1 - beta * h) * level
+    last = a * y if not final_denoise else x0
+    yield Frame(k + 1, 0.0 if final_denoise else t, 0.0 if final_denoise else schedule.sigma(t), last, last)
 
 
 SAMPLERS: dict[str, Callable[..., Iterator[Frame]]] = {"sde": sde, "ode": ode, "ddim": ddim, "dpm2m": dpm2m,
