@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
-# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|all]
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|capacity|all]
+# (OUT=folder writes elsewhere than checkpoints/).
 # No --bf16 for new models: on this project's AMD EPYC CPU (no AVX512-BF16) bf16 autocast trains
 # 10x slower than fp32 (0.27 against 2.7 steps/s at batch 64, 2 threads).
 # Each command is recorded inside the checkpoint it makes (`explorer info FILE` shows it).
@@ -8,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EXPLORER=${EXPLORER:-.venv/bin/explorer}
 what=${1:-all}
-out=checkpoints
+out=${OUT:-checkpoints}
 common=(--widths 16,32,64 --blocks 1 --batch 64 --lr 2e-3 --seed 0 --save-every 250)
 
 shapes_model() {  # N split steps [extra train arguments]
@@ -52,6 +53,25 @@ if [[ $what == wcrg || $what == all ]]; then
   [[ -f $out/shapes-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data shapes --n 10000 --split S1 --size 32 \
     --steps 1500 --cond-steps 1500 "${wcrg_common[@]}" --name shapes-wcrg \
     --description "wavelet RG of the synthetic geometric images, N=10000 (the S1 set)" --out "$out/shapes-wcrg.wcrg"
+fi
+
+if [[ $what == capacity || $what == all ]]; then
+  # The capacity axis (#12 B): S1/S2 pairs at three network sizes, 0.056 M, 0.29 M and 0.63 M
+  # parameters (widths 6/16/24 x (1, 2, 4)), over N = 10 ... 1000, on 16x16 shapes: a quarter of the
+  # 32x32 cost per step, so that the 30 models fit about 2 h on one core. One recipe for all:
+  # 1500 steps with a cosine learning-rate decay. Smallest networks first (a whole curve early).
+  mkdir -p "$out/capacity"
+  for widths in 6,12,24 16,32,64 24,48,96; do
+    for n in 10 30 100 300 1000; do
+      for split in S1 S2; do
+        f=$out/capacity/shapes16-w${widths%%,*}-N$n-$split.safetensors
+        [[ -f $f ]] || $EXPLORER train diffusion --data shapes --n "$n" --split "$split" --size 16 --steps 1500 \
+          --widths "$widths" --blocks 1 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 --save-every 250 \
+          --name "shapes16-w${widths%%,*}-N$n-$split" --out "$f" \
+          --description "capacity axis: 16x16 synthetic geometric images, widths $widths, N=$n, split $split"
+      done
+    done
+  done
 fi
 
 .venv/bin/python -m explorer.core.bundle "$out"
