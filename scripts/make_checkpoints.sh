@@ -59,10 +59,11 @@ if [[ $what == capacity || $what == all ]]; then
   # The capacity axis (#12 B): S1/S2 pairs at three network sizes, 0.056 M, 0.29 M and 0.63 M
   # parameters (widths 6/16/24 x (1, 2, 4)), over N = 10 ... 1000, on 16x16 shapes: a quarter of the
   # 32x32 cost per step, so that the 30 models fit about 2 h on one core. One recipe for all:
-  # 1500 steps with a cosine learning-rate decay. Smallest networks first (a whole curve early).
+  # 1500 steps with a cosine learning-rate decay. N by N, every size at each N (the transition is
+  # at small N: an interrupted job has bracketed it for all three sizes first).
   mkdir -p "$out/capacity"
-  for widths in 6,12,24 16,32,64 24,48,96; do
-    for n in 10 30 100 300 1000; do
+  for n in 10 30 100 300 1000; do
+    for widths in 6,12,24 16,32,64 24,48,96; do
       for split in S1 S2; do
         f=$out/capacity/shapes16-w${widths%%,*}-N$n-$split.safetensors
         [[ -f $f ]] || $EXPLORER train diffusion --data shapes --n "$n" --split "$split" --size 16 --steps 1500 \
