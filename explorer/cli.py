@@ -395,8 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, help="also write both runs: OUT.S1.npz and OUT.S2.npz")
     s.set_defaults(func=cmd_compare)
 
-    s = sub.add_parser("sweep", help="the generalise-or-memorise curves over the bundled S1/S2 pairs")
+    s = sub.add_parser("sweep", help="the generalise-or-memorise curves over the bundled S1/S2 pairs (or a folder's), "
+                                     "one curve per network size, with the transition N*")
     _run_arguments(s, n=16, sampler="sde")
+    s.add_argument("--folder", default=None, help="the S1/S2 pairs among this folder's checkpoints "
+                   "(e.g. checkpoints/capacity) instead of the bundled ones")
     s.add_argument("--json", default=None)
     s.set_defaults(func=cmd_sweep)
 
@@ -540,17 +543,24 @@ def cmd_compare(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    from explorer.core import checkpoint
     from explorer.core import generalization as gen
     from explorer.core.io import check_output
 
     if args.json:
         check_output(args.json)
-    if not gen.bundled_pairs():
-        raise UsageError("no bundled S1/S2 pairs in checkpoints/index.json")
-    print(gen.SWEEP_HEADER)
-    rows = gen.sweep(_spec(args), log=print)
+    if args.folder:
+        if not Path(args.folder).is_dir():
+            raise UsageError(f"{args.folder}: not a folder")
+        paths = sorted(Path(args.folder).glob("*.safetensors"))
+    else:
+        paths = [checkpoint.bundled_dir() / e["file"] for e in checkpoint.bundled_index() if e["kind"] == "diffusion"]
+    groups = gen.pair_groups(paths)
+    if not groups:
+        raise UsageError(f"no S1/S2 pairs among the checkpoints in {args.folder or checkpoint.bundled_dir()}")
+    curves = gen.sweep_groups(_spec(args), groups, log=print)
     if args.json:
-        _write_json(args.json, {"sampler": args.sampler, "n": args.n, "seed": args.seed, "rows": rows})
+        _write_json(args.json, {"sampler": args.sampler, "n": args.n, "seed": args.seed, "curves": curves})
     return 0
 
 

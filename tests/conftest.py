@@ -15,13 +15,13 @@ def _cache(tmp_path_factory, monkeypatch):
 
 
 def make_tiny_checkpoint(path: Path, steps: int = 3, n: int = 8, split: str = "S1", size: int = 16, seed: int = 0,
-                         name: str | None = None):
+                         name: str | None = None, widths=(8, 16)):
     """A real, tiny checkpoint trained for a few steps on shapes."""
     from explorer.core.nets import UNetConfig
     from explorer.core.train import TrainConfig, train_diffusion
 
     data = {"name": "shapes", "params": {"size": size}, "n": n, "split": split, "seed": 0}
-    arch = UNetConfig(channels=1, size=size, widths=[8, 16], blocks=1)
+    arch = UNetConfig(channels=1, size=size, widths=list(widths), blocks=1)
     return train_diffusion(data, arch, path, TrainConfig(steps=steps, batch=8, seed=seed, save_every=1000),
                            device="cpu", name=name or path.stem, progress=False)
 

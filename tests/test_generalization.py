@@ -53,3 +53,57 @@ def test_same_noise_runs_share_the_noise(tiny_ckpt, tmp_path):
     res = gen.compare(tiny_ckpt, other, RunSpec("ddim", 4, 2, 0), k=2)
     assert res["summary"]["n_samples"] == 2 and 0 <= res["baseline"]["median"] <= 1
     assert len(res["samples"][0]["S1"]["cos_own"]) == 2
+
+
+def test_the_transition_n_is_interpolated_in_log_n():
+    rows = [{"N": 1, "cos_s1_s2_median": 0.1}, {"N": 10, "cos_s1_s2_median": 0.2},
+            {"N": 100, "cos_s1_s2_median": 0.8}, {"N": 1000, "cos_s1_s2_median": 0.4}]
+    assert gen.transition_n(rows) == pytest.approx(10 ** 1.5)           # halfway between 0.2 and 0.8
+    assert gen.transition_n(rows[:2]) is None and gen.transition_n(rows[2:]) is None
+
+
+def test_sweep_over_a_folder_gives_one_curve_per_network_size(tmp_path, capsys, qtbot):
+    """`explorer sweep --folder` groups a folder's S1/S2 pairs by network, orders the curves by
+    parameters, skips unpaired files, and the Compare tab draws one curve per size."""
+    from conftest import make_tiny_checkpoint
+
+    from explorer.app.views.compare import CompareView
+    from explorer.cli import main
+
+    folder = tmp_path / "capacity"
+    folder.mkdir()
+    for widths in ((8, 16), (4, 8)):
+        for n in (4, 8):
+            for split in ("S1", "S2"):
+                make_tiny_checkpoint(folder / f"w{widths[0]}-N{n}-{split}.safetensors", n=n, split=split, widths=widths)
+    make_tiny_checkpoint(folder / "unpaired.safetensors", n=16, split="S1")
+    groups = gen.pair_groups(sorted(folder.glob("*.safetensors")))
+    assert [g["widths"] for g in groups] == [[4, 8], [8, 16]]
+    assert groups[0]["parameters"] < groups[1]["parameters"]
+    assert [[n for n, _, _ in g["pairs"]] for g in groups] == [[4, 8], [4, 8]]
+    out = tmp_path / "sweep.json"
+    assert main(["sweep", "--folder", str(folder), "--n", "2", "--steps", "3", "--sampler", "ddim", "--json", str(out)]) == 0
+    assert "N* (median cos(S1, S2) crosses 0.5)" in capsys.readouterr().out
+    curves = gen.read_sweep(out)
+    assert [c["widths"] for c in curves] == [[4, 8], [8, 16]] and all(len(c["rows"]) == 2 for c in curves)
+    panel = CompareView()
+    qtbot.addWidget(panel)
+    assert not panel.load_sweep(tmp_path / "missing.json", out)
+    assert "no sweep yet" in panel.sweep_plot.getPlotItem().titleLabel.text
+    assert panel.capacity_legend.text().count("M parameters") == 2
+    assert len(panel.capacity_plot.getPlotItem().listDataItems()) == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"rows": []}', "'curves' is missing"),
+    ('{"curves": [{"label": "a", "rows": [{"N": 10, "cos_s1_s2_median": 5.0}]}]}', "accepted"),
+    ('{"curves": [{"label": "a", "rows": [{"N": 0}]}]}', "'N' is 0"),
+    ('{"curves": [{"label": "a", "rows": [{"N": 1, "cos_s1_s2_median": NaN}]}]}', "NaN"),
+])
+def test_a_bad_sweep_file_is_refused_with_a_message(tmp_path, text, message):
+    from explorer.core.errors import DataError
+
+    path = tmp_path / "sweep.json"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        gen.read_sweep(path)

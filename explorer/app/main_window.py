@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self.compare.choose_requested.connect(self.compare_dialog)
         self.compare.cancel_requested.connect(self.cancel_run)
         self.compare.set_pairs(self.compare.bundled_pairs())
-        self.compare.load_sweep(self.compare.sweep_path())
+        self.compare.load_sweep(*self.compare.sweep_paths())
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("QLabel { background: #fde2e1; color: #7a1712; padding: 6px; border-radius: 4px; }")

@@ -20,6 +20,7 @@ from explorer.core import checkpoint
 from explorer.core.data import fresh_images, training_set, unit_vectors
 from explorer.core.errors import DataError, ExplorerError, UsageError
 from explorer.core.models import Model, RunSpec, open_model
+from explorer.core.nets import UNetConfig
 from explorer.core.trajectory import Trajectory, drain
 
 MEMORISED_COSINE = 0.95
@@ -188,10 +189,45 @@ def other_split(path: str | Path) -> str | None:
     return None
 
 
-def sweep(spec: RunSpec, pairs=None, log=None) -> list[dict]:
+def pair_groups(paths) -> list[dict]:
+    """The S1/S2 pairs among checkpoint files, one group per network and data set (the capacity
+    axis: one curve per network size). Each group: {"label", "parameters", "widths", "size",
+    "data", "pairs": [(N, S1 file, S2 file)] by increasing N}; groups by increasing parameters."""
+    groups = {}
+    for path in paths:
+        cfg = checkpoint.read_config(path)
+        data, arch = cfg.get("data") or {}, cfg["arch"]
+        if cfg["kind"] != "diffusion" or data.get("split") not in ("S1", "S2"):
+            continue
+        key = (data.get("name"), arch["size"], tuple(arch["widths"]), arch["blocks"])
+        g = groups.setdefault(key, {"data": key[0], "size": key[1], "widths": list(key[2]),
+                                    "parameters": UNetConfig.from_dict(dict(arch)).parameter_count(), "by_n": {}})
+        g["by_n"].setdefault(data["n"], {})[data["split"]] = str(path)
+    out = []
+    for g in sorted(groups.values(), key=lambda g: (g["data"] or "", g["size"], g["parameters"])):
+        pairs = sorted((n, d["S1"], d["S2"]) for n, d in g.pop("by_n").items() if "S1" in d and "S2" in d)
+        if pairs:
+            label = f"{g['parameters'] / 1e6:.3g} M parameters ({g['data']} {g['size']}x{g['size']})"
+            out.append({"label": label, **g, "pairs": pairs})
+    return out
+
+
+def transition_n(rows: list[dict], level: float = 0.5) -> float | None:
+    """N* where the median cos(S1, S2) first crosses `level` upwards, interpolated linearly in
+    log N between the two rows that bracket it; None when no two rows bracket it."""
+    rows = sorted(rows, key=lambda r: r["N"])
+    for a, b in zip(rows, rows[1:]):
+        ca, cb = a["cos_s1_s2_median"], b["cos_s1_s2_median"]
+        if ca < level <= cb:
+            la, lb = np.log(a["N"]), np.log(b["N"])
+            return float(np.exp(la + (level - ca) / (cb - ca) * (lb - la)))
+    return None
+
+
+def sweep(spec: RunSpec, pairs, log=None) -> list[dict]:
     """The two curves of the paper's figure 2 against N, with the fresh-image baseline."""
     rows = []
-    for N, f1, f2 in pairs or bundled_pairs():
+    for N, f1, f2 in pairs:
         res = compare(open_model(f1), open_model(f2), spec)
         b = res["baseline"] or {}
         row = {"N": N, **res["summary"], "baseline_median": b.get("median"), "baseline_q25": b.get("q25"),
@@ -200,6 +236,42 @@ def sweep(spec: RunSpec, pairs=None, log=None) -> list[dict]:
         if log:
             log(format_sweep_row(row))
     return rows
+
+
+def sweep_groups(spec: RunSpec, groups: list[dict], log=None) -> list[dict]:
+    """`sweep` over each group of `pair_groups`: the curves of a sweep file, each with its N*."""
+    curves = []
+    for g in groups:
+        if log:
+            log(f"{g['label']}, widths {g['widths']}:\n{SWEEP_HEADER}")
+        rows = sweep(spec, g["pairs"], log)
+        curve = {k: v for k, v in g.items() if k != "pairs"}
+        curves.append({**curve, "N_star": transition_n(rows), "rows": rows})
+        if log:
+            n_star = curves[-1]["N_star"]
+            log(f"N* (median cos(S1, S2) crosses 0.5): {'not bracketed' if n_star is None else f'{n_star:.1f}'}")
+    return curves
+
+
+def read_sweep(path: str | Path) -> list[dict]:
+    """The curves of a sweep file written by `explorer sweep --json`, checked before use."""
+    from explorer.core import schema
+    from explorer.core.io import parse_json, read_regular
+
+    value = parse_json(read_regular(Path(path), "sweep file", 2 ** 22, DataError), str(path), DataError)
+    curves = schema.value(value if isinstance(value, dict) else {}, "curves", list, str(path), DataError)
+    for curve in curves:
+        where = f"{path}: a curve"
+        schema.value(curve if isinstance(curve, dict) else {}, "label", str, where, DataError)
+        for row in schema.value(curve, "rows", list, where, DataError):
+            if not isinstance(row, dict):
+                raise DataError(f"{where}: a row must be an object")
+            schema.value(row, "N", int, where, DataError, lo=1)
+            for key in ("cos_s1_s2", "cos_nearest_own", "baseline"):
+                for q in ("median", "q25", "q75"):
+                    if row.get(f"{key}_{q}") is not None:
+                        schema.value(row, f"{key}_{q}", float, where, DataError, lo=-1.0001, hi=1.0001)
+    return curves
 
 
 SWEEP_HEADER = (f"{'N':>6} {'cos(S1,S2) median [q25,q75]':>30} {'cos(nearest own) median [q25,q75]':>36} "

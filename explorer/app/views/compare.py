@@ -3,7 +3,6 @@ training images and the similarity numbers; one slider scrubs both runs together
 panel plots the generalise-or-memorise curves against N with the fresh-image baseline."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +24,56 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core import checkpoint, render
+from explorer.core.errors import ExplorerError
 
 COLUMNS = ("S1 sample", "S2 sample", "verdict", "nearest S1 training images (cos)", "nearest S2 training images (cos)")
 SWEEP_CURVES = (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
                 ("cos_nearest_own", "#d62728", "cos(sample, nearest own training image)"),
                 ("baseline", "#777777", "fresh images: cos(nearest training image)"))
+
+
+CAPACITY_COLOURS = ("#2ca02c", "#1f77b4", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def _sweep_plot(title: str) -> tuple[pg.PlotWidget, QLabel]:
+    plot = pg.PlotWidget(background="w", title=title)
+    plot.setLogMode(x=True, y=False)
+    plot.setLabel("bottom", "N (training images per model)")
+    plot.setLabel("left", "cosine similarity")
+    plot.setYRange(0, 1.02)
+    legend = QLabel("")
+    legend.setWordWrap(True)
+    return plot, legend
+
+
+def _draw_sweep(plot: pg.PlotWidget, curves: list[dict]) -> str:
+    """One curve: its three medians against N (S1-S2, nearest own, fresh baseline) with quartile
+    bars; several (the capacity axis): cos(S1, S2) per curve, N* marked. Returns the legend's HTML."""
+    n_all = sorted({r["N"] for c in curves for r in c["rows"]})
+    plot.getAxis("bottom").setTicks([[(float(np.log10(v)), f"{v}") for v in n_all], []])
+
+    def draw(rows, key, color, style=Qt.SolidLine):
+        n = np.array([r["N"] for r in rows], float)
+        med, lo, hi = (np.array([r[f"{key}_{q}"] for r in rows]) for q in ("median", "q25", "q75"))
+        plot.plot(n, med, pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolBrush=color, symbolSize=7)
+        plot.addItem(pg.ErrorBarItem(x=np.log10(n), y=med, top=hi - med, bottom=med - lo, beam=0.05, pen=pg.mkPen(color)))
+
+    if len(curves) == 1:
+        rows = curves[0]["rows"]
+        shown = [(key, color, label) for key, color, label in SWEEP_CURVES
+                 if all(r.get(f"{key}_median") is not None for r in rows)]
+        for key, color, _ in shown:
+            draw(rows, key, color, Qt.DashLine if key == "baseline" else Qt.SolidLine)
+        return "  ".join(f"<span style='color:{c}'>━━</span> {label}" for _, c, label in shown)
+    legend = []
+    for curve, color in zip(curves, CAPACITY_COLOURS * len(curves)):
+        draw(curve["rows"], "cos_s1_s2", color)
+        n_star = curve.get("N_star")
+        if n_star:
+            plot.addItem(pg.InfiniteLine(pos=float(np.log10(n_star)), angle=90, pen=pg.mkPen(color, style=Qt.DotLine)))
+        legend.append(f"<span style='color:{color}'>━━</span> {curve['label']}: "
+                      f"N* = {'not bracketed' if not n_star else f'{n_star:.0f}'}")
+    return "  ".join(legend) + "  (N*: the median crosses 0.5)"
 
 
 def verdict(row: dict) -> str:
@@ -100,13 +144,8 @@ class CompareView(QWidget):
         scrub.addWidget(QLabel("both runs at step"))
         scrub.addWidget(self.slider, 1)
         scrub.addWidget(self.step_label)
-        self.sweep_plot = pg.PlotWidget(background="w", title="generalise or memorise: medians against N (bars: quartiles)")
-        self.sweep_plot.setLogMode(x=True, y=False)
-        self.sweep_plot.setLabel("bottom", "N (training images per model)")
-        self.sweep_plot.setLabel("left", "cosine similarity")
-        self.sweep_plot.setYRange(0, 1.02)
-        self.sweep_legend = QLabel("  ".join(f"<span style='color:{c}'>━━</span> {label}" for _, c, label in SWEEP_CURVES))
-        self.sweep_legend.setWordWrap(True)
+        self.sweep_plot, self.sweep_legend = _sweep_plot("the bundled pairs: medians against N (bars: quartiles)")
+        self.capacity_plot, self.capacity_legend = _sweep_plot("the capacity axis: median cos(S1, S2) per network size")
         self.current_n_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#999", style=Qt.DashLine))
         upper = QWidget()
         ul = QVBoxLayout(upper)
@@ -119,10 +158,13 @@ class CompareView(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(upper)
         lower = QWidget()
-        ll = QVBoxLayout(lower)
+        ll = QHBoxLayout(lower)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(self.sweep_legend)
-        ll.addWidget(self.sweep_plot, 1)
+        for legend, plot in ((self.sweep_legend, self.sweep_plot), (self.capacity_legend, self.capacity_plot)):
+            column = QVBoxLayout()
+            column.addWidget(legend)
+            column.addWidget(plot, 1)
+            ll.addLayout(column, 1)
         split.addWidget(lower)
         split.setSizes([600, 220])
         lay = QVBoxLayout(self)
@@ -151,26 +193,31 @@ class CompareView(QWidget):
         """(samples per model, nearest neighbours k) as chosen now."""
         return self.samples_box.value(), self.k_box.value()
 
-    def load_sweep(self, path: Path) -> bool:
-        if not path.exists():
-            self.sweep_plot.setTitle("no sweep yet: `explorer sweep --json checkpoints/sweep.json` makes it")
-            return False
-        rows = json.loads(path.read_text())["rows"]
-        n = np.array([r["N"] for r in rows], float)
-        self.sweep_plot.getAxis("bottom").setTicks([[(float(np.log10(v)), f"{int(v)}") for v in n], []])
-        for key, color, _ in SWEEP_CURVES:
-            if any(r.get(f"{key}_median") is None for r in rows):
+    def load_sweep(self, path: Path, capacity: Path | None = None) -> bool:
+        """The bundled pairs' sweep (`path`: its curves against N, with the fresh baseline) and the
+        capacity axis (`capacity`: cos(S1, S2) per network size, with N*); False if `path` is missing."""
+        from explorer.core.generalization import read_sweep
+
+        shown = False
+        for plot, legend, file, hint in ((self.sweep_plot, self.sweep_legend, path, "--json checkpoints/sweep.json"),
+                                         (self.capacity_plot, self.capacity_legend, capacity,
+                                          "--folder checkpoints/capacity --json checkpoints/capacity/sweep.json")):
+            plot.clear()
+            if file is None or not Path(file).exists():
+                plot.setTitle(f"no sweep yet: `explorer sweep {hint}` makes it")
+                legend.setText("")
                 continue
-            med = np.array([r[f"{key}_median"] for r in rows])
-            lo = np.array([r[f"{key}_q25"] for r in rows])
-            hi = np.array([r[f"{key}_q75"] for r in rows])
-            pen = pg.mkPen(color, width=2, style=Qt.DashLine if key == "baseline" else Qt.SolidLine)
-            self.sweep_plot.plot(n, med, pen=pen, symbol="o", symbolBrush=color, symbolSize=7)
-            self.sweep_plot.addItem(pg.ErrorBarItem(x=np.log10(n), y=med, top=hi - med, bottom=med - lo,
-                                                    beam=0.05, pen=pg.mkPen(color)))
+            try:
+                curves = read_sweep(file)
+            except ExplorerError as e:
+                plot.setTitle(f"unreadable sweep: {e}")
+                legend.setText("")
+                continue
+            legend.setText(_draw_sweep(plot, curves))
+            shown = shown or plot is self.sweep_plot
         self.sweep_plot.addItem(self.current_n_line)
         self._mark_current_n()
-        return True
+        return shown
 
     def _mark_current_n(self, *_):
         pair = self.current_pair()
@@ -263,5 +310,6 @@ class CompareView(QWidget):
         except (OSError, ValueError, KeyError):
             return []
 
-    def sweep_path(self) -> Path:
-        return checkpoint.bundled_dir() / "sweep.json"
+    def sweep_paths(self) -> tuple[Path, Path]:
+        """The bundled pairs' sweep and the capacity axis's."""
+        return checkpoint.bundled_dir() / "sweep.json", checkpoint.bundled_dir() / "capacity" / "sweep.json"
