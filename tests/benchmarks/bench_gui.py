@@ -72,12 +72,13 @@ def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from explorer.app.main_window import MainWindow
+    from explorer.app.main_window import MainWindow, freeze_heap
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = Path(tempfile.mkdtemp()) / "s.ini"
     win = MainWindow(QSettings(str(settings), QSettings.IniFormat))
     win.show()
+    freeze_heap()                                       # as `explorer` does once its window is up
     win.run_panel.sampler_box.setCurrentIndex(win.run_panel.sampler_box.findData("sde"))
     win.run_panel.steps_box.setValue(100)
     win.run_panel.batch_box.setValue(16)
