@@ -147,3 +147,12 @@ def test_dpm_solver_is_second_order_and_beats_ddim_per_evaluation():
     assert 3.0 < dpm[40] / dpm[80] < 5.0 and 3.0 < dpm[20] / dpm[40] < 5.0
     assert 1.6 < ddim[20] / ddim[40] < 2.5
     assert dpm[20] * 5 < ddim[20] and dpm[20] * 5 < heun
+
+
+def test_the_ascent_knows_its_length_before_it_starts():
+    d = GaussianDenoiser(MU, COV, SHAPE)
+    x = samplers.initial_noise((2, *SHAPE), seed=0).double()
+    for steps, options in ((1000, {"sigma0": 3.0}), (1000, {"sigma0": 1.0, "beta": 0.5}), (20, {"sigma0": 3.0})):
+        traj = drain(samplers.sample(d, x, "ascent", steps, seed=0, **options))
+        assert len(traj.frames) == samplers.frame_count("ascent", steps, **options)
+    assert samplers.frame_count("ascent", 20, sigma0=3.0) == 21

@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")
 
         self.view.setFocus()                                    # the arrow keys scrub at once
-        stopping = "" if total else samplers.STOPPING.get(spec.sampler, "")
+        stopping = samplers.STOPPING.get(spec.sampler, "")
         return self._start(_Sink(self.view.add_frame, returned, stopped, stopping), lambda: factory(model, spec),
                            total, spec.n)
 

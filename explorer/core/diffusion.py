@@ -71,7 +71,8 @@ class DiffusionModel:
         return self.checkpoint.summary()
 
     def frame_count(self, spec: RunSpec) -> int | None:
-        return samplers.frame_count(spec.sampler, spec.steps, spec.start)
+        options = {k: v for k, v in self.sampler_options(spec.sampler).items() if k != "mean"}
+        return samplers.frame_count(spec.sampler, spec.steps, spec.start, **options)
 
     def sampler_options(self, sampler: str) -> dict:
         """Options a sampler takes from the model's data: the ascent starts at N(mean, sigma0^2 I)

@@ -169,24 +169,35 @@ def ascent(denoiser: DenoiserFn, x: torch.Tensor, steps: int = 1000, *, generato
     b = x.shape[0]
     dims = x[0].numel()
     y = mean + sigma0 * x
-    level = float(sigma0)
     view = (b,) + (1,) * (x.ndim - 1)
-    for k in range(steps):
+    levels = ascent_levels(steps, h0, beta, sigma0, sigma_inf)
+    for k, (level, h) in enumerate(levels):
         t = float(schedule.t_from_snr_sigma(level))
         a = schedule.alpha(t)
         x0 = _evaluate(denoiser, a * y, t, k)
         yield Frame(k, t, schedule.sigma(t), a * y, x0)
-        if level <= sigma_inf or k + 1 == steps:
+        if k + 1 == len(levels):
             break
         d = x0 - y
         r2 = d.flatten(1).double().pow(2).sum(1).cpu() / dims
-        h = h0 * (k + 1) / (1 + h0 * k)
         gamma2 = ((1 - beta * h) ** 2 - (1 - 2 * h)) * level ** 2 - h * h * r2
         gamma = gamma2.clamp(min=0).sqrt().to(x.device, x.dtype).view(view)
         y = y + h * d + gamma * _randn_like(x, generator)
-        level = (1 - beta * h) * level
     last = a * y if not final_denoise else x0
     yield Frame(k + 1, 0.0 if final_denoise else t, 0.0 if final_denoise else schedule.sigma(t), last, last)
+
+
+def ascent_levels(steps: int, h0: float = 0.01, beta: float = 0.1, sigma0: float = 1.0,
+                  sigma_inf: float = 0.05) -> list[tuple[float, float]]:
+    """(s_k, h_k) of the ascent's iterations: s_0 = sigma0, s_{k+1} = (1 - beta h_k) s_k, up to
+    the first s_k <= sigma_inf, at most `steps` of them (the run is known before it starts)."""
+    out, level = [], float(sigma0)
+    for k in range(steps):
+        out.append((level, h0 * (k + 1) / (1 + h0 * k)))
+        if level <= sigma_inf:
+            break
+        level *= 1 - beta * out[-1][1]
+    return out
 
 
 SAMPLERS: dict[str, Callable[..., Iterator[Frame]]] = {"sde": sde, "ode": ode, "ddim": ddim, "dpm2m": dpm2m,
@@ -198,9 +209,11 @@ GRID_SAMPLERS = ("sde", "ode", "ddim", "dpm2m")        # a fixed time grid: step
 STOPPING = {"ascent": "the ascent stops by itself when its noise level reaches σ∞ = 0.05; steps is only its limit"}
 
 
-def frame_count(sampler: str, steps: int, start: int = 0) -> int | None:
+def frame_count(sampler: str, steps: int, start: int = 0, **options) -> int | None:
     """Frames a run of `steps` steps (continued from step `start`) yields: steps + 1 - start on
-    a time grid; None for the ascent, which stops when its noise level is reached."""
+    a time grid; for the ascent (with its `options`), its iterations up to sigma_inf, plus one."""
+    if sampler == "ascent":
+        return len(ascent_levels(steps, **options)) + 1
     return steps + 1 - start if sampler in GRID_SAMPLERS else None
 
 
