@@ -167,6 +167,22 @@ def cmd_train_wcrg(args) -> int:
     return 0
 
 
+def cmd_train_scattering(args) -> int:
+    from explorer.core import scattering_model
+    from explorer.core.scattering import ScatteringConfig
+
+    data = _data_record(args)
+    if args.channels != 1:
+        raise UsageError("a scattering model is of one-channel fields: use --channels 1")
+    J = args.J if args.J is not None else max(1, args.size.bit_length() - 2)          # log2(size) - 1
+    bank = ScatteringConfig.from_dict({"size": args.size, "J": J, "L": args.L, "isotropic": not args.anisotropic,
+                                       "scale_invariant": args.scale_invariant}, "--size, --J and --L", UsageError)
+    model = scattering_model.fit(data, bank, args.out, name=args.name, description=args.description,
+                                 command=_command_line())
+    print(model.describe(), file=sys.stderr)
+    return 0
+
+
 def cmd_data(args) -> int:
     import numpy as np
 
@@ -349,6 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--shared", action="store_true", help="one conditional network for all scales (default: one per scale)")
     _fit_arguments(t)
     t.set_defaults(func=cmd_train_wcrg)
+
+    t = tsub.add_parser("scattering", help="a scattering-spectra model: the statistics Phi of the training set (no network)")
+    _data_arguments(t)
+    t.add_argument("--J", type=_int_in(1, 8), default=None, help="wavelet scales (default log2(size) - 1)")
+    t.add_argument("--L", type=_int_in(1, 16), default=4, help="wavelet angles in [0, pi)")
+    t.add_argument("--anisotropic", action="store_true", help="keep every angle (default: the isotropic reduction)")
+    t.add_argument("--scale-invariant", action="store_true", help="S3 and S4 by scale differences only")
+    t.add_argument("--name", default=None)
+    t.add_argument("--description", default="")
+    t.add_argument("--out", required=True, help="NAME.scat.safetensors")
+    t.set_defaults(func=cmd_train_scattering)
 
     s = sub.add_parser("data", help="write a checkpoint's exact training set (N, C, H, W) float32 to .npy")
     s.add_argument("checkpoint")

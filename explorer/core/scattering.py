@@ -119,6 +119,15 @@ class ScatteringSpectra:
         self.keys = self._raw_keys()
         self._build_reduction()
 
+    def to(self, device: torch.device | str) -> "ScatteringSpectra":
+        """The filters and reduction matrices moved to `device`."""
+        self.psi = self.psi.to(device)
+        self.support = [(idx if isinstance(idx, slice) else idx.to(device), w.to(device)) for idx, w in self.support]
+        self._s4_pairs = [(a.to(device), b.to(device)) for a, b in self._s4_pairs]
+        self._norm_index = self._norm_index.to(device)
+        self.reduce_re, self.reduce_im = self.reduce_re.to(device), self.reduce_im.to(device)
+        return self
+
     # --- the raw statistics ----------------------------------------------------------------------
     def _raw_keys(self) -> list[tuple]:
         """(kind, (j, l), ...) of every raw statistic, in the order `raw` returns them."""
@@ -234,7 +243,7 @@ class ScatteringSpectra:
         s2 = sigma2.reshape(c.J, c.L).double()
         if c.isotropic:
             s2 = s2.mean(1, keepdim=True).expand(c.J, c.L)
-        s = torch.cat([torch.ones(1, dtype=torch.float64), s2.sqrt().flatten()])       # index 0: no factor
+        s = torch.cat([torch.ones(1, dtype=torch.float64, device=s2.device), s2.sqrt().flatten()])   # 0: no factor
         return 1.0 / (s[self._norm_index[0]] * s[self._norm_index[1]])
 
     def __call__(self, x: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
