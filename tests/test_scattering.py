@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from explorer.core.errors import ConfigError
-from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, filter_bank, littlewood_paley, reference
+from explorer.core.scattering import (
+    ScatteringConfig,
+    ScatteringSpectra,
+    band_noise,
+    filter_bank,
+    littlewood_paley,
+    reference,
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +69,20 @@ def test_phi_is_invariant_to_translations_and_the_isotropic_phi_to_quarter_turns
 
 def test_the_raw_statistics_are_the_spatial_averages_they_claim(spectra):
     x = lognormal(2)
-    raw = spectra.raw(x)
+    full = ScatteringSpectra(ScatteringConfig(32, 4, 4, isotropic=False))
+    raw = full.raw(x)
+    assert torch.equal(spectra.raw(x).real, raw.real) and not spectra.raw(x).imag.any()     # isotropic: Re only
     psi = spectra.psi
     w = torch.fft.ifft2(torch.fft.fft2(x)[:, None] * psi)               # x * psi_lambda
     m = w.abs()
     assert torch.allclose(raw[:, 0].real, x.mean((-2, -1)))
     assert torch.allclose(raw[:, 1:17].real, m.mean((-2, -1)))
     # one S3 and one S4 entry by their definitions, in space
-    i3 = spectra.keys.index(("S3", (2, 1), (0, 3)))
+    i3 = full.keys.index(("S3", (2, 1), (0, 3)))
     outer = 2 * 4 + 1
     m_psi = torch.fft.ifft2(torch.fft.fft2(m[:, 3]) * psi[outer])
     assert torch.allclose(raw[:, i3], (w[:, outer] * m_psi.conj()).mean((-2, -1)), atol=1e-10)
-    i4 = spectra.keys.index(("S4", (0, 1), (1, 2), (3, 0)))
+    i4 = full.keys.index(("S4", (0, 1), (1, 2), (3, 0)))
     a = torch.fft.ifft2(torch.fft.fft2(m[:, 1]) * psi[12])
     b = torch.fft.ifft2(torch.fft.fft2(m[:, 6]) * psi[12])
     assert torch.allclose(raw[:, i4], (a * b.conj()).mean((-2, -1)), atol=1e-10)
@@ -94,6 +103,13 @@ def test_gaussian_noise_against_a_non_gaussian_field(spectra):
     assert ref_noise["phi"][cross].abs().max() < 0.01
     assert ref_skewed["phi"][cross].abs().max() > 0.05
     assert ref_skewed["phi"][torch.from_numpy(kinds == "S1")].max() < 0.8     # sparser than Gaussian
+
+
+def test_band_noise_has_the_band_powers_asked_for(spectra):
+    target = spectra.power(lognormal(64)).mean(0)
+    shaped = spectra.power(band_noise(spectra, white(256, seed=4), target)).mean(0)
+    assert torch.allclose(shaped, target, rtol=0.1)
+    assert not torch.allclose(spectra.power(white(256, seed=4)).mean(0), target, rtol=0.5)
 
 
 def test_phi_has_gradients(spectra):

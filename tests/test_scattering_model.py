@@ -148,3 +148,20 @@ def test_train_checks_its_arguments(tmp_path, capsys):
     assert main(["train", "scattering", "--data", "shapes", "--n", "4", "--size", "16", "--J", "6",
                  "--out", str(tmp_path / "m.scat.safetensors")]) == 2
     assert "'J'" in capsys.readouterr().err
+
+
+def test_lbfgs_minimises_each_sample_on_its_own():
+    # Rosenbrock per sample, f = sum (1 - a)^2 + 100 (b - a^2)^2 over pairs: minimum 0 at 1
+    def value_and_grad(x):
+        x = x.detach().requires_grad_(True)
+        a, b = x[:, 0::2], x[:, 1::2]
+        f = ((1 - a) ** 2 + 100 * (b - a * a) ** 2).sum(1)
+        (g,) = torch.autograd.grad(f.sum(), x)
+        return f.detach(), g
+    start = torch.tensor([[-1.2, 1.0, 0.5, -0.3], [2.0, 2.0, -1.0, 3.0], [0.0, 0.0, 1.5, 2.0]], dtype=torch.float64)
+    runs = list(scattering_model.lbfgs(value_and_grad, start, 200))
+    x, f = runs[-1]
+    assert len(runs) == 201 and float(f.max()) < 1e-12 and torch.allclose(x, torch.ones_like(x), atol=1e-6)
+    assert all(bool((b[1] <= a[1]).all()) for a, b in zip(runs, runs[1:]))          # never up
+    alone = list(scattering_model.lbfgs(value_and_grad, start[1:2], 30))[-1][0]
+    assert torch.equal(alone[0], list(scattering_model.lbfgs(value_and_grad, start, 30))[-1][0][1])

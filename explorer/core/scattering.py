@@ -100,7 +100,8 @@ def littlewood_paley(psi: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 class ScatteringSpectra:
-    """Phi(x) of `config`. `raw(x)`: the complex statistics (B, R) before reduction; `power(x)`:
+    """Phi(x) of `config`. `raw(x)`: the complex statistics (B, R) before reduction (isotropic:
+    the imaginary parts, which the reduction drops, are not computed and left 0); `power(x)`:
     S2 (B, J, L); `__call__(x, sigma2)`: normalised and reduced, real (B, count)."""
 
     def __init__(self, config: ScatteringConfig):
@@ -108,21 +109,32 @@ class ScatteringSpectra:
         psi, _, self.lp_raw = filter_bank(c.size, c.J, c.L)
         self.lp = littlewood_paley(*filter_bank(c.size, c.J, c.L)[:2])
         self.psi = torch.from_numpy(psi.reshape(c.J * c.L, c.size, c.size))         # (K, H, W), K = J L
-        sq = self.psi ** 2
-        self.support = []            # per outer scale j: frequency indices, psi_hat^2 there (L, S)
+        # Outer wavelets on the rfft half-plane (x and |x * psi| are real, their transforms Hermitian):
+        # sum over all w of P(w) psi_hat(w)^2, with P(-w) = conj P(w), is sum over the half-plane of
+        # Re P (w2 + b w2_reflected) + i Im P (w2 - b w2_reflected), b = 0 on the columns kx = 0
+        # and kx = W/2, which hold their own reflections.
+        half = c.size // 2 + 1
+        sq = psi.reshape(c.J * c.L, c.size, c.size) ** 2
+        b = np.ones(half)
+        b[0] = b[-1] = 0.0
+        self.support = []            # per outer scale j: half-plane indices, the (L, 2S) weights of Re P and Im P
         for j in range(c.J):
-            outer = sq[j * c.L:(j + 1) * c.L].reshape(c.L, -1)
-            idx = torch.nonzero(outer.max(0).values > SUPPORT).squeeze(1)
-            if len(idx) > outer.shape[1] // 2:
-                idx = slice(None)                                    # most frequencies: a view, no gather
-            self.support.append((idx, outer[:, idx]))
+            outer = sq[j * c.L:(j + 1) * c.L]
+            refl = _reflect(outer)
+            even = (outer[..., :half] + b * refl[..., :half]).reshape(c.L, -1)
+            odd = (outer[..., :half] - b * refl[..., :half]).reshape(c.L, -1)
+            idx = np.nonzero(np.maximum(even, np.abs(odd)).max(0) > SUPPORT)[0]
+            sel = slice(None) if len(idx) > even.shape[1] // 2 else torch.from_numpy(idx)   # most: a view, no gather
+            pick = slice(None) if isinstance(sel, slice) else idx
+            self.support.append((sel, torch.from_numpy(np.concatenate([even[:, pick]] * 2, 1)),
+                                 torch.from_numpy(np.concatenate([odd[:, pick]] * 2, 1))))
         self.keys = self._raw_keys()
         self._build_reduction()
 
     def to(self, device: torch.device | str) -> "ScatteringSpectra":
         """The filters and reduction matrices moved to `device`."""
         self.psi = self.psi.to(device)
-        self.support = [(idx if isinstance(idx, slice) else idx.to(device), w.to(device)) for idx, w in self.support]
+        self.support = [(i if isinstance(i, slice) else i.to(device), e.to(device), o.to(device)) for i, e, o in self.support]
         self._s4_pairs = [(a.to(device), b.to(device)) for a, b in self._s4_pairs]
         self._norm_index = self._norm_index.to(device)
         self.reduce_re, self.reduce_im = self.reduce_re.to(device), self.reduce_im.to(device)
@@ -148,19 +160,37 @@ class ScatteringSpectra:
         n2 = float(c.size ** 4)
         psi = self.psi.to(x.dtype)
         xh = torch.fft.fft2(x)
-        m = torch.fft.ifft2(xh[:, None] * psi).abs()                          # |x * psi_l|: (B, K, H, W)
-        mh = torch.fft.fft2(m).flatten(2)                                      # (B, K, HW)
-        xf = xh.flatten(1)
-        out = [x.mean((-2, -1))[:, None].to(xh.dtype), m.mean((-2, -1)).to(xh.dtype),
-               (m * m).mean((-2, -1)).to(xh.dtype)]
-        for j1, (idx, w) in enumerate(self.support):
-            inner = mh[:, :(j1 + 1) * c.L, idx].conj()                        # (B, K1, S)
-            out.append(torch.einsum("bs,ls,bks->blk", xf[:, idx], w.to(xh.dtype), inner).flatten(1) / n2)
-        for j3, (idx, w) in enumerate(self.support):
-            mm = mh[:, :(j3 + 1) * c.L, idx]                                   # (B, K3, S)
-            full = torch.einsum("bks,ls,bms->blkm", mm, w.to(xh.dtype), mm.conj()) / n2   # (B, L, K3, K3)
-            out.append(full[:, :, self._s4_pairs[j3][0], self._s4_pairs[j3][1]].flatten(1))
-        return torch.cat(out, 1)
+        product = torch.view_as_complex(torch.view_as_real(xh)[:, None] * psi[..., None])   # real psi_hat: no complex mul
+        m = torch.fft.ifft2(product).abs()                                     # |x * psi_l|: (B, K, H, W)
+        mh = torch.fft.rfft2(m).flatten(2)                                     # (B, K, half-plane)
+        mh = torch.cat([mh.real, mh.imag], -1)                                 # (B, K, 2 S): Re, Im
+        xr = torch.fft.rfft2(x).flatten(1)
+        xr = torch.cat([xr.real, xr.imag], -1)                                 # (B, 2 S)
+        with_im = not c.isotropic
+        if with_im:                                                            # (Im, -Re): i conj(.) as Re, Im
+            mh_rot = torch.cat([mh[..., mh.shape[-1] // 2:], -mh[..., :mh.shape[-1] // 2]], -1)
+            xr_rot = torch.cat([xr[..., xr.shape[-1] // 2:], -xr[..., :xr.shape[-1] // 2]], -1)
+        out_re = [x.mean((-2, -1))[:, None], m.mean((-2, -1)), (m * m).mean((-2, -1))]
+        out_im = [torch.zeros_like(a) for a in out_re]
+        for j1, (idx, even, odd) in enumerate(self.support):
+            inner = _columns(mh, (j1 + 1) * c.L, idx)                          # (B, K1, 2S)
+            # Re(a conj b) = a_r b_r + a_i b_i; Im(a conj b) = a_i b_r - a_r b_i
+            out_re.append(torch.einsum("bs,ls,bks->blk", _columns(xr[:, None], 1, idx)[:, 0], even.to(x.dtype),
+                                       inner).flatten(1) / n2)
+            if with_im:
+                out_im.append(torch.einsum("bs,ls,bks->blk", _columns(xr_rot[:, None], 1, idx)[:, 0],
+                                           odd.to(x.dtype), inner).flatten(1) / n2)
+        for j3, (idx, even, odd) in enumerate(self.support):
+            mm = _columns(mh, (j3 + 1) * c.L, idx)                              # (B, K3, 2S)
+            pairs = self._s4_pairs[j3]
+            out_re.append(torch.einsum("bks,ls,bms->blkm", mm, even.to(x.dtype), mm)[:, :, pairs[0], pairs[1]]
+                          .flatten(1) / n2)
+            if with_im:
+                rot = _columns(mh_rot, (j3 + 1) * c.L, idx)
+                out_im.append(torch.einsum("bks,ls,bms->blkm", rot, odd.to(x.dtype), mm)[:, :, pairs[0], pairs[1]]
+                              .flatten(1) / n2)
+        re = torch.cat(out_re, 1)
+        return torch.complex(re, torch.cat(out_im, 1) if with_im else torch.zeros_like(re))
 
     def power(self, x: torch.Tensor) -> torch.Tensor:
         """S2 = <|x * psi_l|^2>: (B, J, L)."""
@@ -262,6 +292,36 @@ class ScatteringSpectra:
                 f"{self.count} statistics (" + ", ".join(f"{k} {v}" for k, v in n.items()) + "); "
                 f"Littlewood-Paley sum of kymatio's Morlet bank {self.lp_raw[0]:.3f}..{self.lp_raw[1]:.3f}, "
                 f"normalised {float(self.lp.min()):.6f}..{float(self.lp.max()):.6f}")
+
+
+def band_noise(spectra: ScatteringSpectra, z: torch.Tensor, sigma2: torch.Tensor, iterations: int = 50) -> torch.Tensor:
+    """White noise z (B, [1,] H, W) shaped in Fourier to the band powers sigma2 (J, L): zhat(w) g(w) with
+    g^2 = sum_lambda r_lambda (psi_hat_lambda(w)^2 + psi_hat_lambda(-w)^2) / 2 + r_low |phi_hat(w)|^2
+    (r_low: the mean r of the coarsest scale). Unit white noise then has S2(lambda) = (A r)_lambda,
+    A_lambda,mu = sum_w psi_hat_lambda^2 g_mu^2 / (H W): r solves A r = sigma2 by the multiplicative
+    iteration r <- r sigma2 / (A r), which keeps r > 0. Same shape as z."""
+    c = spectra.config
+    psi, phi, _ = filter_bank(c.size, c.J, c.L)
+    sq = psi.reshape(c.J * c.L, c.size, c.size) ** 2
+    basis = np.concatenate([0.5 * (sq + _reflect(sq)), phi[None] ** 2])                 # (K + 1, H, W)
+    a = np.einsum("khw,mhw->km", sq, basis) / c.size ** 2                               # (K, K + 1)
+    target = sigma2.reshape(-1).double().cpu().numpy()
+    r = target / a[:, :-1].sum(1)
+    for _ in range(iterations):
+        full = np.append(r, r[-c.L:].mean())
+        r = r * target / (a @ full)
+    gain = np.sqrt(np.tensordot(np.append(r, r[-c.L:].mean()), basis, 1))
+    g = torch.from_numpy(gain).to(z.device, z.dtype)
+    return torch.fft.ifft2(torch.fft.fft2(z.reshape(-1, c.size, c.size)) * g).real.reshape(z.shape)
+
+
+def _columns(a: torch.Tensor, k: int, idx) -> torch.Tensor:
+    """a[:, :k] at the half-plane frequencies `idx` of both halves (Re, Im) of its last axis."""
+    a = a[:, :k]
+    if isinstance(idx, slice):
+        return a
+    half = a.shape[-1] // 2
+    return torch.cat([a[..., idx], a[..., half + idx]], -1)
 
 
 def _self_conjugate(group: tuple) -> bool:

@@ -2,13 +2,12 @@
 
     x* = argmin_x || (Phi(x) - Phi_data) / s ||^2
 
-from white noise with the data's mean and std (seeded by the run's seed), by L-BFGS (torch,
-strong Wolfe line search; restarted from the gradient when the line search finds no decrease), in
-float64. Phi: the scattering spectra of `scattering.py`; Phi_data:
-their mean over the training set; s: the spread of one training field's Phi about it (floored
-at S_FLOOR times its median, so that a statistic every field shares exactly, like the zero mean
-of a vorticity field, still has a finite weight). The n samples are optimised together (one sum of
-n independent losses), so a sample depends on the others of its run through the line search.
+from white noise (seeded by the run's seed) shaped to the data's band powers, by L-BFGS (`lbfgs`:
+one history and one backtracking line search per sample, so that the samples are independent), in
+float64. Phi: the scattering spectra of `scattering.py`; Phi_data: their mean over the training
+set; s: the spread of one training field's Phi about it (floored at S_FLOOR times its median, so
+that a statistic every field shares exactly, like the zero mean of a vorticity field, still has a
+finite weight).
 
 One Frame per L-BFGS iteration, the first at the initial noise: x_t = x0_hat = the current x;
 sigma = the rms of (Phi(x) - Phi_data) / s over the statistics and samples (the distance to the
@@ -40,7 +39,7 @@ from explorer.core import checkpoint, schema
 from explorer.core.data import check_record, colormap_for, data_shape
 from explorer.core.errors import CheckpointError, ConfigError, SamplingError, ShapeMismatch, UnknownKind, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
-from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, reference
+from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, band_noise, reference
 from explorer.core.trajectory import Frame, Trajectory, keep
 
 SUFFIX = ".scat.safetensors"
@@ -126,60 +125,98 @@ class ScatteringModel:
         return (((phi - self.phi.to(x.device)) / self.scale.to(x.device)) ** 2).sum(1)
 
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
-        """spec.steps L-BFGS iterations from N(mean, std^2) white noise (initial_noise of spec.seed)."""
+        """spec.steps L-BFGS iterations from white noise (initial_noise of spec.seed) shaped to the
+        data's band powers (`band_noise`) plus the data's mean, or from spec.x_init."""
         from explorer.core.samplers import initial_noise
 
         spec = spec.resolved(self)
         device = resolve_device(spec.device)
-        mean, std = float(self.data.get("mean", 0.0)), float(self.data.get("std", 1.0)) or 1.0
-        x_init = spec.x_init if spec.x_init is not None else \
-            mean + std * initial_noise((spec.n, *self.image_shape), seed=spec.seed)
+        if spec.x_init is not None:
+            x_init = spec.x_init.double()
+        else:
+            z = initial_noise((spec.n, *self.image_shape), seed=spec.seed).double()
+            x_init = float(self.data.get("mean", 0.0)) + band_noise(self.spectra, z, self.sigma2)
         return self._generate(x_init.to(device, torch.float64), spec)
 
+    def _value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss per sample (B,) and its gradient (B, D) at x (B, 1, H, W)."""
+        x = x.detach().requires_grad_(True)
+        loss = self.loss(x)
+        (grad,) = torch.autograd.grad(loss.sum(), x)
+        return loss.detach(), grad.reshape(len(x), -1)
+
     def _generate(self, x_init: torch.Tensor, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
-        """Frame k is x_k with its loss: the first evaluation of L-BFGS iteration k + 1 is at x_k."""
+        """L-BFGS per sample (`lbfgs`); Frame k is x_k with its loss."""
         self.spectra.to(x_init.device)
-        x = x_init.clone().requires_grad_(True)
-
-        def lbfgs() -> torch.optim.LBFGS:
-            return torch.optim.LBFGS([x], lr=1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe",
-                                     tolerance_grad=0.0, tolerance_change=0.0)
-        opt = lbfgs()
-        count = self.parameters * spec.n
-        at = {}
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            loss = self.loss(x).sum()
-            loss.backward()
-            if not at:
-                at.update(x=x.detach().float().cpu(), loss=float(loss.detach()))
-            return loss
-
-        def frame(step: int, x_now: torch.Tensor, loss: float) -> Frame:
-            if not math.isfinite(loss):
-                raise SamplingError(f"{self.name}: the loss became {loss} at iteration {step}")
-            sigma = math.sqrt(loss / count)
-            return Frame(step, 0.5 * math.log1p(sigma * sigma), sigma, x_now, x_now)
-
         frames: list[Frame] = []
         errors = []
-        for step in range(spec.steps + 1):
-            if step < spec.steps:
-                at.clear()
-                before = x.detach().clone()
-                opt.step(closure)
-                if torch.equal(x.detach(), before):      # the line search found no decrease (|.| has kinks):
-                    opt = lbfgs()                        # forget the curvature pairs, start again from the gradient
-                f = frame(step, at["x"], at["loss"])
-            else:
-                with torch.no_grad():
-                    f = frame(step, x.detach().float().cpu(), float(self.loss(x).sum()))
-            errors.append(f.sigma)
+        for step, (x, loss) in enumerate(lbfgs(self._value_and_grad, x_init, spec.steps)):
+            total = float(loss.sum())
+            if not math.isfinite(total):
+                raise SamplingError(f"{self.name}: the loss became {total} at iteration {step}")
+            sigma = math.sqrt(total / (self.parameters * spec.n))
+            x_now = x.float().cpu()
+            f = Frame(step, 0.5 * math.log1p(sigma * sigma), sigma, x_now, x_now)
+            errors.append(sigma)
             keep(frames, f, spec.keep_frames)
             yield f
         meta = {**run_meta(self, spec), "colormap": self.display.colormap, "rms_error": errors}
         return Trajectory(frames=frames, meta=meta, x_init=x_init.float().cpu())
+
+
+def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 20, armijo: float = 1e-4, halvings: int = 40):
+    """Minimise independent losses f_i(x_i) of a batch x (B, ...) by L-BFGS, one history per sample.
+
+    value_and_grad(x) -> (f (B,), grad (B, D)). Yields (x_k, f(x_k)) for k = 0..steps. Direction:
+    the two-loop recursion over the last `memory` pairs (s, y) with s.y > 0, scaled by s.y / y.y
+    (the first: steepest descent of step 1 / |g|_1); a sample whose direction is not a descent
+    direction takes -g. Step: backtracking from t = 1, halving until f(x + t d) <= f + armijo t g.d
+    (a sample that finds none stays put). Unlike torch.optim.LBFGS, whose strong-Wolfe search can
+    give up after an overlong first quasi-Newton step and whose single history couples the samples,
+    sample i here is the same whatever the batch."""
+    b = x.shape[0]
+    x = x.detach().clone()
+    f, g = value_and_grad(x)
+    pairs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    gamma = 1.0 / g.abs().sum(1).clamp_min(1.0)                              # (B,): the first step's scale
+    yield x, f
+    for _ in range(steps):
+        q, alphas = g.clone(), []
+        for s, y, rho in reversed(pairs):
+            a = rho * (s * q).sum(1)
+            q -= a[:, None] * y
+            alphas.append(a)
+        r = gamma[:, None] * q
+        for (s, y, rho), a in zip(pairs, reversed(alphas)):
+            r += s * (a - rho * (y * r).sum(1))[:, None]
+        d = -r
+        gtd = (g * d).sum(1)
+        bad = gtd >= 0
+        d[bad] = -gamma[bad, None] * g[bad]
+        gtd = (g * d).sum(1)
+        t = torch.ones(b, dtype=x.dtype, device=x.device)
+        todo = torch.ones(b, dtype=torch.bool, device=x.device)
+        f_new, g_new = f.clone(), g.clone()
+        for _ in range(halvings):
+            i = torch.nonzero(todo).squeeze(1)                                 # only the samples still searching
+            ft, gt = value_and_grad(x[i] + (t[i, None] * d[i]).reshape(x[i].shape))
+            ok = ft <= f[i] + armijo * t[i] * gtd[i]
+            f_new[i[ok]], g_new[i[ok]] = ft[ok], gt[ok]
+            todo[i[ok]] = False
+            if not todo.any():
+                break
+            t[todo] *= 0.5
+        t[todo] = 0.0                                                          # no decrease found: stay
+        step = t[:, None] * d
+        x = x + step.reshape(x.shape)
+        yvec = g_new - g
+        sy = (step * yvec).sum(1)
+        valid = sy > 1e-12 * (step * step).sum(1).sqrt() * (yvec * yvec).sum(1).sqrt()
+        rho = torch.where(valid, 1.0 / torch.where(valid, sy, torch.ones_like(sy)), torch.zeros_like(sy))
+        gamma = torch.where(valid, sy / (yvec * yvec).sum(1).clamp_min(1e-300), gamma)
+        pairs = (pairs + [(step, yvec, rho)])[-memory:]
+        f, g = f_new, g_new
+        yield x, f
 
 
 # --- the file ------------------------------------------------------------------------------------
