@@ -50,9 +50,11 @@ def test_the_bank_is_a_tight_frame_and_kymatio_s_own_range_is_recorded():
 
 
 def test_counts(spectra):
-    assert spectra.count == 309 and spectra.counts() == {"mean": 1, "S1": 4, "S2": 4, "S3": 40, "S4": 260}
-    assert ScatteringSpectra(ScatteringConfig(64, 5, 4)).count == 541
-    assert ScatteringSpectra(ScatteringConfig(64, 5, 4, scale_invariant=True)).count == 241
+    assert spectra.count == 312 and spectra.counts() == {"mean": 1, "absolute": 1, "square": 1, "lowpass": 1,
+                                                         "S1": 4, "S2": 4, "S3": 40, "S4": 260}
+    assert ScatteringSpectra(ScatteringConfig(64, 5, 4)).count == 544
+    assert ScatteringSpectra(ScatteringConfig(64, 5, 4, scale_invariant=True)).count == 244
+    assert ScatteringSpectra(ScatteringConfig(64, 5, 4, isotropic=False)).count == 4044
 
 
 def test_phi_is_invariant_to_translations_and_the_isotropic_phi_to_quarter_turns(spectra):
@@ -75,8 +77,9 @@ def test_the_raw_statistics_are_the_spatial_averages_they_claim(spectra):
     psi = spectra.psi
     w = torch.fft.ifft2(torch.fft.fft2(x)[:, None] * psi)               # x * psi_lambda
     m = w.abs()
-    assert torch.allclose(raw[:, 0].real, x.mean((-2, -1)))
-    assert torch.allclose(raw[:, 1:17].real, m.mean((-2, -1)))
+    assert torch.allclose(raw[:, 0].real, x.mean((-2, -1))) and torch.allclose(raw[:, 1].real, x.abs().mean((-2, -1)))
+    assert torch.allclose(raw[:, 2].real, (x * x).mean((-2, -1)))
+    assert torch.allclose(raw[:, 4:20].real, m.mean((-2, -1)))
     # one S3 and one S4 entry by their definitions, in space
     i3 = full.keys.index(("S3", (2, 1), (0, 3)))
     outer = 2 * 4 + 1

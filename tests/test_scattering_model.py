@@ -37,13 +37,13 @@ def model_file(tmp_path_factory):
 def test_it_opens_as_a_model_and_says_what_it_is(model_file, capsys):
     model = open_model(model_file)
     assert isinstance(model, models.Model) and model.kind == "scattering" and model.image_shape == (1, 16, 16)
-    assert model.parameters == model.spectra.count == 155 and model.samplers == ("lbfgs",)
+    assert model.parameters == model.spectra.count == 158 and model.samplers == ("lbfgs",)
     assert model.spectra.config.J == 3 and model.display.colormap == "grey"
     assert model.data["name"] == "user" and model.data["n"] == 48 and "stats" in model.data
     assert model.config["training"]["command"].startswith("explorer ")          # provenance: the command line
     assert main(["info", str(model_file)]) == 0
     out = capsys.readouterr().out
-    assert "155 statistics" in out and "Littlewood-Paley" in out
+    assert "158 statistics" in out and "Littlewood-Paley" in out
 
 
 def test_runs_yield_frame_count_frames_reproducibly_and_the_loss_falls(model_file):
@@ -88,7 +88,7 @@ def test_it_runs_in_the_window(qtbot, model_file, tmp_path):
     win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=model_file)
     win.ask_before_closing_a_run = False
     qtbot.addWidget(win)
-    assert win.model.kind == "scattering" and "155 statistics" in win.info.toPlainText()
+    assert win.model.kind == "scattering" and "158 statistics" in win.info.toPlainText()
     assert win.run_panel.sampler_box.currentData() == "lbfgs" and win.run_panel.steps_box.value() == 100
     win.run_panel.set_spec(steps=6, n=2, seed=1, device="cpu")
     assert win.start_run()

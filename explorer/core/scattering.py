@@ -3,7 +3,8 @@
 Wavelets psi_lambda, lambda = (j, l), j = 0..J-1 (0 finest), l = 0..L-1 (angles pi l / L), on
 the periodic H x W grid, given in Fourier. For fields x: (B, H, W), with spatial averages <.>:
 
-    mean  = <x>
+    mean = <x>, absolute = <|x|>, square = <x^2>   (the one-point law: phi^4's double well)
+    lowpass = <|x * phi_J - <x>|^2>                        (the power below the coarsest wavelet)
     S1(l) = <|x * psi_l|>                                  (sparsity)
     S2(l) = <|x * psi_l|^2>                                (the power spectrum in bands)
     S3(l1, l2) = <(x * psi_l1) conj(|x * psi_l2| * psi_l1)>,        j1 >= j2
@@ -12,15 +13,15 @@ the periodic H x W grid, given in Fourier. For fields x: (B, H, W), with spatial
 (psi_hat(0) = 0, so S3 and S4 are covariances.) S3 and S4 are computed in Fourier,
 sum_w xhat(w) conj(Mhat_l2(w)) psi_hat_l1(w)^2 / (H W)^2, over the frequencies where the
 outer wavelet is not negligible. Normalised by the reference power sigma2(l) (the data's S2):
-S1 / sigma, S2 / sigma2, S3 and S4 / (sigma_l1 sigma_l2).
+S1 / sigma, S2 / sigma2, S3 and S4 / (sigma_l1 sigma_l2); the first four are left as they are.
 
 Reductions (`ScatteringConfig`): isotropic: average over a common rotation of all the angles,
 keeping the angle differences; the rotation by pi maps x * psi_l to its conjugate (psi_hat is
 real and psi_{l+L} = conj psi_l), so averaged over the full circle only the real parts of S3 and
 S4 remain: those are kept. scale_invariant: S3 and S4 depend only on scale differences (averaged
 over the scale j1). S4(l1, l2) = conj S4(l2, l1) is counted once. J = 5, L = 4 at 64 x 64 gives
-1 + 5 + 5 + 60 + 470 = 541 numbers isotropic, 1 + 5 + 5 + 20 + 210 = 241 with both reductions
-(4041 with neither; J = 4, L = 4 at 32 x 32: 309 isotropic, 161 with both).
+4 + 5 + 5 + 60 + 470 = 544 numbers isotropic, 4 + 5 + 5 + 20 + 210 = 244 with both reductions
+(4044 with neither; J = 4, L = 4 at 32 x 32: 312 isotropic, 164 with both).
 Everything is batched, in the dtype of x, and differentiable.
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ import torch
 from explorer.core.errors import ConfigError, ExplorerError
 
 SUPPORT = 1e-8          # frequencies where max_l psi_hat^2 of the outer wavelet is below this are left out
-KINDS = ("mean", "S1", "S2", "S3", "S4")
+KINDS = ("mean", "absolute", "square", "lowpass", "S1", "S2", "S3", "S4")
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,10 @@ class ScatteringSpectra:
 
     def __init__(self, config: ScatteringConfig):
         self.config = c = config
-        psi, _, self.lp_raw = filter_bank(c.size, c.J, c.L)
+        psi, phi, self.lp_raw = filter_bank(c.size, c.J, c.L)
+        phi = phi.copy()
+        phi[0, 0] = 0.0                                                        # x * phi_J with the mean removed
+        self.phi_hat = torch.from_numpy(phi)
         self.lp = littlewood_paley(*filter_bank(c.size, c.J, c.L)[:2])
         self.psi = torch.from_numpy(psi.reshape(c.J * c.L, c.size, c.size))         # (K, H, W), K = J L
         # Outer wavelets on the rfft half-plane (x and |x * psi| are real, their transforms Hermitian):
@@ -133,7 +137,7 @@ class ScatteringSpectra:
 
     def to(self, device: torch.device | str) -> "ScatteringSpectra":
         """The filters and reduction matrices moved to `device`."""
-        self.psi = self.psi.to(device)
+        self.psi, self.phi_hat = self.psi.to(device), self.phi_hat.to(device)
         self.support = [(i if isinstance(i, slice) else i.to(device), e.to(device), o.to(device)) for i, e, o in self.support]
         self._s4_pairs = [(a.to(device), b.to(device)) for a, b in self._s4_pairs]
         self._norm_index = self._norm_index.to(device)
@@ -145,7 +149,7 @@ class ScatteringSpectra:
         """(kind, (j, l), ...) of every raw statistic, in the order `raw` returns them."""
         J, L = self.config.J, self.config.L
         lam = [(j, ll) for j in range(J) for ll in range(L)]
-        keys = [("mean",)] + [("S1", a) for a in lam] + [("S2", a) for a in lam]
+        keys = [("mean",), ("absolute",), ("square",), ("lowpass",)] + [("S1", a) for a in lam] + [("S2", a) for a in lam]
         for j1 in range(J):                                      # S3: outer (j1, l1), modulus (j2, l2), j2 <= j1
             keys += [("S3", (j1, l1), b) for l1 in range(L) for b in lam if b[0] <= j1]
         for j3 in range(J):                                      # S4: moduli a, b with a <= b <= j3 in scale
@@ -170,7 +174,9 @@ class ScatteringSpectra:
         if with_im:                                                            # (Im, -Re): i conj(.) as Re, Im
             mh_rot = torch.cat([mh[..., mh.shape[-1] // 2:], -mh[..., :mh.shape[-1] // 2]], -1)
             xr_rot = torch.cat([xr[..., xr.shape[-1] // 2:], -xr[..., :xr.shape[-1] // 2]], -1)
-        out_re = [x.mean((-2, -1))[:, None], m.mean((-2, -1)), (m * m).mean((-2, -1))]
+        low = torch.fft.ifft2(xh * self.phi_hat.to(x.dtype)).real
+        one_point = torch.stack([x.mean((-2, -1)), x.abs().mean((-2, -1)), (x * x).mean((-2, -1)), (low * low).mean((-2, -1))], 1)
+        out_re = [one_point, m.mean((-2, -1)), (m * m).mean((-2, -1))]
         out_im = [torch.zeros_like(a) for a in out_re]
         for j1, (idx, even, odd) in enumerate(self.support):
             inner = _columns(mh, (j1 + 1) * c.L, idx)                          # (B, K1, 2S)
