@@ -165,3 +165,35 @@ def test_lbfgs_minimises_each_sample_on_its_own():
     assert all(bool((b[1] <= a[1]).all()) for a, b in zip(runs, runs[1:]))          # never up
     alone = list(scattering_model.lbfgs(value_and_grad, start[1:2], 30))[-1][0]
     assert torch.equal(alone[0], list(scattering_model.lbfgs(value_and_grad, start, 30))[-1][0][1])
+
+
+def test_the_config_validator_on_any_field_value():
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from explorer.core.errors import ExplorerError
+    from explorer.core.scattering import ScatteringConfig, ScatteringSpectra
+
+    good = {"format": "explorer-checkpoint", "kind": "scattering", "name": "m",
+            "scattering": {"size": 16, "J": 3, "L": 4, "isotropic": True, "scale_invariant": False},
+            "data": {"name": "turbulence", "n": 8, "params": {"size": 16}}, "training": {"command": "c"}}
+    assert scattering_model.check_config(json.loads(json.dumps(good)), "p") == good
+    values = st.none() | st.booleans() | st.integers(-2 ** 40, 2 ** 40) | st.floats() | st.text(max_size=6) | \
+        st.lists(st.integers(), max_size=3) | st.dictionaries(st.text(max_size=4), st.integers(), max_size=3)
+    paths = [(k,) for k in good] + [("scattering", k) for k in good["scattering"]] + [("data", "params", "size")]
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.sampled_from(paths), values)
+    def check(path, value):
+        cfg = json.loads(json.dumps(good))
+        d = cfg
+        for k in path[:-1]:
+            d = d[k]
+        d[path[-1]] = value
+        try:
+            scattering_model.check_config(cfg, "p")
+        except ExplorerError:
+            return
+        ScatteringSpectra(ScatteringConfig.from_dict(cfg["scattering"], "p"))      # what passes can be built
+    check()
