@@ -102,7 +102,7 @@ def _data_record(args) -> dict:
     params = parse_json(args.data_params or "{}", "--data-params", UsageError)
     if not isinstance(params, dict):
         raise UsageError("--data-params must be a JSON object, e.g. '{\"beta\": 0.69}'")
-    data = {"name": "user" if args.data not in ("shapes", "phi4") else args.data, "n": args.n,
+    data = {"name": "user" if args.data not in ("shapes", "phi4", "turbulence") else args.data, "n": args.n,
             "split": args.split, "seed": args.data_seed, "params": params}
     if data["name"] == "user":
         data["path"] = str(Path(args.data).resolve())
@@ -115,7 +115,7 @@ def _data_record(args) -> dict:
                       file=sys.stderr)
         data["params"].setdefault("channels", args.channels)
     args.channels = args.channels or 1
-    if data["name"] == "shapes":
+    if data["name"] in ("shapes", "turbulence"):
         data["params"].setdefault("size", args.size)
     if data["name"] == "phi4":
         data["params"].setdefault("L", args.size)
@@ -163,6 +163,22 @@ def cmd_train_wcrg(args) -> int:
     model = wcrg.train(data, recipe, args.out, TrainConfig(steps=args.steps, **tc),
                        TrainConfig(steps=args.cond_steps or args.steps, **tc), args.device, name=args.name,
                        description=args.description, command=_command_line())
+    print(model.describe(), file=sys.stderr)
+    return 0
+
+
+def cmd_train_scattering(args) -> int:
+    from explorer.core import scattering_model
+    from explorer.core.scattering import ScatteringConfig
+
+    data = _data_record(args)
+    if args.channels != 1:
+        raise UsageError("a scattering model is of one-channel fields: use --channels 1")
+    J = args.J if args.J is not None else max(1, args.size.bit_length() - 2)          # log2(size) - 1
+    bank = ScatteringConfig.from_dict({"size": args.size, "J": J, "L": args.L, "isotropic": not args.anisotropic,
+                                       "scale_invariant": args.scale_invariant}, "--size, --J and --L", UsageError)
+    model = scattering_model.fit(data, bank, args.out, name=args.name, description=args.description,
+                                 command=_command_line())
     print(model.describe(), file=sys.stderr)
     return 0
 
@@ -234,6 +250,37 @@ def cmd_phi4(args) -> int:
     return 0
 
 
+def cmd_turbulence(args) -> int:
+    from explorer.core.data import PARAMS, check_record, turbulence
+    from explorer.core.io import check_output
+
+    if args.out:
+        check_output(args.out)
+    params = parse_json(args.data_params or "{}", "--data-params", UsageError)
+    if not isinstance(params, dict) or "size" in params:
+        raise UsageError("--data-params must be a JSON object of turbulence parameters other than the size, "
+                         f"e.g. '{{\"mu\": 0.05}}'; they are {', '.join(k for k in PARAMS['turbulence'] if k != 'size')}")
+    params["size"] = args.size
+    check_record({"name": "turbulence", "n": 1, "params": params}, "--size and --data-params", UsageError)
+    need = args.runs * args.size ** 2 * (200 + 4 * args.duration / args.every)     # solver arrays, kept snapshots
+    if need > 2 ** 30:
+        raise UsageError(f"{args.runs} runs of {args.size} x {args.size} recorded {args.duration / args.every:.0f} times "
+                         f"need {need / 2 ** 30:.1f} GiB, more than the 1 GiB explorer holds; lower --runs or raise --every")
+    res = turbulence.spin_up(runs=args.runs, duration=args.duration, every=args.every,
+                             log=lambda s: print(s, file=sys.stderr), **params)
+    for row in res["curve"][::max(1, len(res["curve"]) // 40)]:
+        print(f"t {row['t']:7.1f}  E {row['E']:.4f}  Z {row['Z']:.4f}")
+    print(f"stationary E = {res['E']:.4f}, Z = {res['Z']:.4f}; spin-up {res['spin_up']:.1f} time units (both within "
+          f"{turbulence.STATIONARY_TOLERANCE:.0%}); L_int = {res['L_int']:.3f}, u_rms = {res['u_rms']:.3f}, "
+          f"turnover T = {res['T']:.2f}; tau_int(omega) = {res['tau_int']:.2f}; omega_rms = {res['omega_rms']:.3f}, "
+          f"kurtosis {res['kurtosis']:.2f}; {res['seconds_per_step_per_run'] * 1e3:.2f} ms per step per run"
+          + ("" if res["enough"] else "; NOT stationary in the first half of the window: measure longer"))
+    if args.out:
+        res["command"] = _command_line()
+        _write_json(args.out, res)
+    return 0
+
+
 def _check_chains(chains: int, L: int) -> None:
     """Markov chains of L x L fields held at once: at most 1 GiB of float32."""
     need = chains * L * L * 4
@@ -243,7 +290,7 @@ def _check_chains(chains: int, L: int) -> None:
 
 
 def _data_arguments(t) -> None:
-    t.add_argument("--data", required=True, help="shapes, phi4, or a folder of images / a .npy or .npz array")
+    t.add_argument("--data", required=True, help="shapes, phi4, turbulence, or a folder of images / a .npy or .npz array")
     t.add_argument("--data-params", default=None, help="JSON of generator parameters, e.g. '{\"beta\": 0.69}'")
     t.add_argument("--data-seed", type=SEED, default=0)
     t.add_argument("--n", type=_int_in(1, schema.MAX_TRAIN_IMAGES), required=True, help="training-set size N")
@@ -319,6 +366,17 @@ def build_parser() -> argparse.ArgumentParser:
     _fit_arguments(t)
     t.set_defaults(func=cmd_train_wcrg)
 
+    t = tsub.add_parser("scattering", help="a scattering-spectra model: the statistics Phi of the training set (no network)")
+    _data_arguments(t)
+    t.add_argument("--J", type=_int_in(1, 8), default=None, help="wavelet scales (default log2(size) - 1)")
+    t.add_argument("--L", type=_int_in(1, 16), default=4, help="wavelet angles in [0, pi)")
+    t.add_argument("--anisotropic", action="store_true", help="keep every angle (default: the isotropic reduction)")
+    t.add_argument("--scale-invariant", action="store_true", help="S3 and S4 by scale differences only")
+    t.add_argument("--name", default=None)
+    t.add_argument("--description", default="")
+    t.add_argument("--out", required=True, help="NAME.scat.safetensors")
+    t.set_defaults(func=cmd_train_scattering)
+
     s = sub.add_parser("data", help="write a checkpoint's exact training set (N, C, H, W) float32 to .npy")
     s.add_argument("checkpoint")
     s.add_argument("--out", required=True)
@@ -344,6 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sweeps", type=_int_in(1, 10_000_000), default=8000)
     s.add_argument("--out", default=None, help="write the result as JSON")
     s.set_defaults(func=cmd_phi4)
+
+    s = sub.add_parser("turbulence", help="2-D turbulence: spin-up from rest, turnover time, vorticity statistics")
+    s.add_argument("--size", type=_int_in(16, 256), default=64)
+    s.add_argument("--data-params", default=None, help="JSON of solver parameters, e.g. '{\"mu\": 0.05, \"dt\": 0.01}'")
+    s.add_argument("--runs", type=_int_in(1, 4096), default=16, help="runs averaged together")
+    s.add_argument("--duration", type=_float_in(1.0, 1e5), default=120.0, help="time units from rest")
+    s.add_argument("--every", type=_float_in(1e-3, 1e3), default=1.0, help="time between recorded points")
+    s.add_argument("--out", default=None, help="write the result as JSON")
+    s.set_defaults(func=cmd_turbulence)
 
     s = sub.add_parser("export", help="export a run (.npz) as PNG frames, a GIF and a contact sheet")
     s.add_argument("run")

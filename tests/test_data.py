@@ -62,7 +62,7 @@ def test_phi4_splits_come_from_disjoint_chains():
     s1 = data.training_set({**rec, "split": "S1"})
     s2 = data.training_set({**rec, "split": "S2"})
     chains1 = phi4.samples(6 + 32, L=8, beta=0.3, seed=0, progress=False).reshape(38, -1)
-    chains2 = phi4.samples(6 + 32, L=8, beta=0.3, seed=data.PHI4_S2_SEED, progress=False).reshape(38, -1)
+    chains2 = phi4.samples(6 + 32, L=8, beta=0.3, seed=data.S2_SEED, progress=False).reshape(38, -1)
     inside = lambda x, pool: all((np.abs(pool - f).max(1) == 0).any() for f in x.reshape(len(x), -1))  # noqa: E731
     assert inside(s1, chains1) and inside(s2, chains2)
     assert not any(inside(f[None], chains1) for f in s2) and not any(inside(f[None], chains2) for f in s1)

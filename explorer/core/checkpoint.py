@@ -161,8 +161,9 @@ def _read_header(path: Path, blob: bytes) -> dict:
     return header
 
 
-def read_config(path: str | Path, blob: bytes | None = None) -> dict:
-    """The JSON config of a checkpoint, validated field by field (tensors not loaded)."""
+def read_config(path: str | Path, blob: bytes | None = None, check=None) -> dict:
+    """The JSON config of a checkpoint, validated field by field (tensors not loaded) by
+    `check(config, path)` (default `check_config`; another kind of model file passes its own)."""
     path = Path(path)
     if blob is None:
         blob = _read_file(path)
@@ -172,7 +173,7 @@ def read_config(path: str | Path, blob: bytes | None = None) -> dict:
     if len(meta["explorer"]) > MAX_CONFIG_CHARS:
         raise ConfigError(f"{path}: the config has {len(meta['explorer']):,} characters, more than the "
                           f"{MAX_CONFIG_CHARS:,} explorer reads")
-    return check_config(parse_json(meta["explorer"], f"{path}: the checkpoint's config", ConfigError), path)
+    return (check or check_config)(parse_json(meta["explorer"], f"{path}: the checkpoint's config", ConfigError), path)
 
 
 def check_config(config: object, path: Path | str) -> dict:

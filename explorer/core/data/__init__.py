@@ -1,13 +1,14 @@
 """Data sets and the S1/S2 splits, rebuilt exactly from a checkpoint's `data` record.
 
-A data record is {"name": "shapes" | "phi4" | "user", "params": {...}, "n": N,
+A data record is {"name": "shapes" | "phi4" | "turbulence" | "user", "params": {...}, "n": N,
 "split": "S1" | "S2" | "all", "seed": s} (+ "path" for user data). Candidates come in a fixed
 order (a seeded stream, or the user's files in sorted order); a candidate is kept only if its
 cosine similarity (mean removed) to every kept one is <= 0.95; kept images alternate between
 S1 (even ranks) and S2 (odd ranks). So S1 and S2 are disjoint, free of near-duplicates, and the
 set of N is a prefix of the set of N' > N. `split = "all"` takes the first N kept images.
-phi4 fields come from Markov chains, where successive draws of one chain are correlated: there
-S1 and S2 each have their own chains (seeds `seed` and `seed + PHI4_S2_SEED`), never shared.
+phi4 fields come from Markov chains and turbulence fields from runs of a flow, where successive
+draws of one chain or run are correlated: there S1 and S2 each have their own chains or runs
+(seeds `seed` and `seed + S2_SEED`), never shared.
 Built sets are cached under the user cache directory, keyed by the whole record.
 """
 from __future__ import annotations
@@ -25,8 +26,8 @@ from explorer.core.errors import DataError, ExplorerError
 
 DUPLICATE_COSINE = 0.95
 SPLITS = ("S1", "S2", "all")
-PHI4_S2_SEED = 104729               # S2's phi4 chains are seeded apart from S1's
-FIELDS = ("phi4",)                  # data sets of signed fields, shown with a diverging colour map
+S2_SEED = 104729                    # S2's phi4 chains and turbulence runs are seeded apart from S1's
+FIELDS = ("phi4", "turbulence")     # data sets of signed fields, shown with a diverging colour map
 
 
 # the generators' parameters: (type, low, high) per name
@@ -34,6 +35,9 @@ PARAMS = {
     "shapes": {"size": (int, 4, 1024), "blur": (float, 0.0, 10.0), "harmonics": (int, 1, 64),
                "decay_min": (float, 0.0, 10.0), "decay_max": (float, 0.0, 10.0)},
     "phi4": {"L": (int, 4, 256), "beta": (float, 0.01, 10.0), "lam": (float, 0.0, 100.0)},
+    "turbulence": {"size": (int, 16, 256), "k_f": (float, 1.0, 64.0), "mu": (float, 0.0, 10.0),
+                   "nu": (float, 0.0, 1.0), "nu_h": (float, 0.0, 1.0), "eps": (float, 1e-6, 100.0),
+                   "dt": (float, 1e-4, 1.0)},
     "user": {"size": (int, 4, 1024), "channels": (int, 1, 3)},
 }
 
@@ -166,14 +170,21 @@ def _pool_for(data: dict) -> tuple[Callable[[int, int], torch.Tensor], int | Non
     if name == "phi4":
         from explorer.core.data import phi4
         split = data.get("split")
-        chain_seed = seed + PHI4_S2_SEED if split == "S2" else seed
+        chain_seed = seed + S2_SEED if split == "S2" else seed
         fields = torch.from_numpy(phi4.samples(int(data["n"]) + 32, seed=chain_seed, **params))
+        return (lambda s, n: fields[s:s + n]), len(fields), split != "all"
+    if name == "turbulence":
+        from explorer.core.data import turbulence
+        split = data.get("split")
+        run_seed = seed + S2_SEED if split == "S2" else seed
+        fields = torch.from_numpy(turbulence.samples(int(data["n"]) + 32, seed=run_seed, **params))
         return (lambda s, n: fields[s:s + n]), len(fields), split != "all"
     if name == "user":
         from explorer.core.data import user
         arr = torch.from_numpy(user.load(data["path"], **params))
         return (lambda s, n: arr[s:s + n]), len(arr), False
-    raise DataError(f"unknown data set {name!r}; explorer knows shapes, phi4 and user data (a folder or an array file)")
+    raise DataError(f"unknown data set {name!r}; explorer knows shapes, phi4, turbulence and user data "
+                    "(a folder or an array file)")
 
 
 def training_set(data: dict, use_cache: bool = True) -> np.ndarray:
@@ -208,4 +219,7 @@ def fresh_images(data: dict, count: int, offset: int = 10 ** 7) -> np.ndarray:
     if name == "phi4":
         from explorer.core.data import phi4
         return phi4.samples(count, seed=int(data.get("seed", 0)) + 7919, **dict(data.get("params") or {}))
+    if name == "turbulence":
+        from explorer.core.data import turbulence
+        return turbulence.samples(count, seed=int(data.get("seed", 0)) + 7919, **dict(data.get("params") or {}))
     raise DataError(f"no fresh images can be drawn for data set {name!r}")

@@ -1,0 +1,236 @@
+"""Forced 2-D turbulence: incompressible Navier-Stokes in vorticity form on the periodic box [0, 2 pi)^2.
+
+    d omega/dt + u . grad omega = nu lap omega - nu_h lap^4 omega - mu omega + f,
+    u = (d psi/dy, -d psi/dx),  lap psi = -omega.
+
+Pseudo-spectral on an n x n grid (torch FFT, float64): psi_hat = omega_hat / |k|^2, the product
+u . grad omega in physical space, 2/3-rule dealiasing (modes with max(|kx|, |ky|) > n/3 are zeroed
+in the nonlinear term and in the state). Time: classical RK4 with the linear terms
+(-nu |k|^2 - nu_h |k|^8 - mu) exact by an integrating factor. Forcing: Gaussian, white in time
+(random phases at every step), on the ring | |k| - k_f | <= 1, added after each step as
+sqrt(dt) f; its energy injection rate is exactly `eps` (Ito). Linear drag mu removes the
+energy that the inverse cascade carries to large scales. Defaults (`parameters`): k_f = 4,
+mu = 0.05, nu = 0, nu_h = 2e-10 at n = 64, eps = 0.1 (so E -> eps / (2 mu) = 1), dt = 0.015.
+
+B runs with different seeds advance together (a batch dimension). From rest, energy
+E = <|u|^2>/2 and enstrophy Z = <omega^2>/2 rise to a stationary level; `spin_up` measures when
+both stay within 10 % of it (see there), the large-eddy turnover time T = L_int / u_rms with
+L_int = 2 pi sum_k E(k)/|k| / sum_k E(k) and u_rms = <|u|^2>^(1/2), the vorticity's
+autocorrelation time and its rms (`explorer turbulence` prints it all). `samples` keeps one
+snapshot of each run every `spacing` = max(T, 2 tau_int) after the spin-up, and standardises
+omega by the stationary rms vorticity of the measurement (one constant per parameter set, so
+training, held-out and generated fields share units).
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+
+from explorer.core.errors import DataError
+
+ALGORITHM = "pseudo-spectral IF-RK4, 2/3 dealiasing, white ring forcing"
+DEFAULTS = {"size": 64, "k_f": 4.0, "mu": 0.05, "nu": 0.0, "eps": 0.1, "dt": 0.015}
+
+
+def parameters(size: int = 64, **params) -> dict:
+    """All the solver's parameters: DEFAULTS, then `params`; nu_h defaults to 2e-10 (64 / size)^8, so
+    that the hyperviscous rate nu_h k^8 at the dealiasing cutoff k = size/3 is the same (~7.6) at
+    every size."""
+    return {**DEFAULTS, "nu_h": 2e-10 * (64 / size) ** 8, **params, "size": size}
+STATIONARY_TOLERANCE = 0.10        # spin-up ends when E and Z stay within 10 % of their stationary means
+
+
+class Solver:
+    """B vorticity fields on an n x n grid advanced together; `omega_hat`: (B, n, n//2+1) complex128."""
+
+    def __init__(self, size: int, k_f: float = 4.0, mu: float = 0.05, nu: float = 0.0, nu_h: float = 2e-10,
+                 eps: float = 0.1, dt: float = 0.015, runs: int = 1, seed: int = 0):
+        n = self.n = size
+        self.dt, self.eps = dt, eps
+        ky = torch.fft.fftfreq(n, 1.0 / n, dtype=torch.float64)[:, None]
+        kx = torch.arange(n // 2 + 1, dtype=torch.float64)[None, :]
+        self.kx, self.ky = kx, ky
+        self.k2 = kx ** 2 + ky ** 2
+        self.inv_k2 = torch.where(self.k2 > 0, 1.0 / self.k2.clamp_min(1.0), torch.zeros(()))
+        self.dealias = ((kx.abs() <= n // 3) & (ky.abs() <= n // 3)).to(torch.float64)
+        self.dealias[0, 0] = 0.0                          # the mean vorticity stays zero
+        linear = -(nu * self.k2 + nu_h * self.k2 ** 4 + mu)
+        self.half = torch.exp(linear * dt / 2)           # integrating factor over dt/2
+        ring = ((self.k2.sqrt() - k_f).abs() <= 1.0) & (self.k2 > 0)
+        full_k2 = (torch.fft.fftfreq(n, 1.0 / n, dtype=torch.float64)[:, None] ** 2
+                   + torch.fft.fftfreq(n, 1.0 / n, dtype=torch.float64)[None, :] ** 2)
+        full_ring = ((full_k2.sqrt() - k_f).abs() <= 1.0) & (full_k2 > 0)
+        # f_hat = c R eta_hat with eta white (unit variance): E|f_hat_k|^2 = c^2 n^2 on the ring, and
+        # eps = 1/2 sum_k E|f_hat_k|^2 / (|k|^2 n^4) over the whole plane fixes c.
+        self.force_amp = math.sqrt(2 * eps * n * n / float((1.0 / full_k2[full_ring]).sum())) * ring.to(torch.float64)
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self.omega_hat = torch.zeros(runs, n, n // 2 + 1, dtype=torch.complex128)
+        self.time = 0.0
+
+    # --- the equations ---------------------------------------------------------------------------
+    def nonlinear(self, w: torch.Tensor) -> torch.Tensor:
+        """-(u . grad omega)^ dealiased, for omega_hat w (B, n, n//2+1)."""
+        n = self.n
+        psi = w * self.inv_k2
+        u = torch.fft.irfft2(1j * self.ky * psi, s=(n, n))
+        v = torch.fft.irfft2(-1j * self.kx * psi, s=(n, n))
+        wx = torch.fft.irfft2(1j * self.kx * w, s=(n, n))
+        wy = torch.fft.irfft2(1j * self.ky * w, s=(n, n))
+        return -torch.fft.rfft2(u * wx + v * wy) * self.dealias
+
+    def step(self) -> None:
+        """One IF-RK4 step of dt, then the forcing increment sqrt(dt) f."""
+        h, e, w = self.dt, self.half, self.omega_hat
+        k1 = self.nonlinear(w)
+        k2 = self.nonlinear(e * (w + h / 2 * k1))
+        k3 = self.nonlinear(e * w + h / 2 * k2)
+        k4 = self.nonlinear(e * e * w + h * e * k3)
+        w = e * e * w + h / 6 * (e * e * k1 + 2 * e * (k2 + k3) + k4)
+        if self.eps > 0:
+            eta = torch.randn((w.shape[0], self.n, self.n), generator=self.generator, dtype=torch.float64)
+            w = w + math.sqrt(h) * self.force_amp * torch.fft.rfft2(eta)
+        self.omega_hat = w * self.dealias
+        self.time += h
+
+    def advance(self, duration: float) -> None:
+        for _ in range(int(round(duration / self.dt))):
+            self.step()
+
+    # --- what is measured ------------------------------------------------------------------------
+    def _weights(self) -> torch.Tensor:
+        """Multiplicity of each rfft mode in the full plane (the kx = 0 and Nyquist columns once)."""
+        w = torch.full((1, self.n // 2 + 1), 2.0, dtype=torch.float64)
+        w[0, 0] = 1.0
+        if self.n % 2 == 0:
+            w[0, -1] = 1.0
+        return w
+
+    def energy(self) -> torch.Tensor:
+        """E = <|u|^2>/2 per run: (B,)."""
+        return 0.5 * (self._weights() * self.omega_hat.abs() ** 2 * self.inv_k2).sum((-2, -1)) / self.n ** 4
+
+    def enstrophy(self) -> torch.Tensor:
+        """Z = <omega^2>/2 per run: (B,)."""
+        return 0.5 * (self._weights() * self.omega_hat.abs() ** 2).sum((-2, -1)) / self.n ** 4
+
+    def integral_scale(self) -> torch.Tensor:
+        """L_int = 2 pi sum_k E(k)/|k| / sum_k E(k) per run: (B,)."""
+        e = self._weights() * self.omega_hat.abs() ** 2 * self.inv_k2
+        k = self.k2.sqrt().clamp_min(1.0)
+        return 2 * math.pi * (e / k).sum((-2, -1)) / e.sum((-2, -1))
+
+    def cfl(self) -> float:
+        """max |u| dt / dx over all runs (dx = 2 pi / n)."""
+        n, psi = self.n, self.omega_hat * self.inv_k2
+        u = torch.fft.irfft2(1j * self.ky * psi, s=(n, n))
+        v = torch.fft.irfft2(-1j * self.kx * psi, s=(n, n))
+        return float((u * u + v * v).sqrt().max()) * self.dt * n / (2 * math.pi)
+
+    def vorticity(self) -> torch.Tensor:
+        """omega in physical space: (B, n, n) float64."""
+        return torch.fft.irfft2(self.omega_hat, s=(self.n, self.n))
+
+
+def kurtosis(x: np.ndarray) -> float:
+    """<(x - <x>)^4> / <(x - <x>)^2>^2 over all values (3 for a Gaussian)."""
+    x = np.asarray(x, np.float64).ravel()
+    x = x - x.mean()
+    return float((x ** 4).mean() / (x ** 2).mean() ** 2)
+
+
+def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: float = 1.0, seed: int = 101,
+            log=None, **params) -> dict:
+    """Start `runs` runs from rest and record the ensemble means of E and Z every `every` time
+    units. Stationary levels: their means over the last 40 % of the window; spin-up: the first time
+    after which both stay within STATIONARY_TOLERANCE of them (or 4 standard deviations of the
+    curve over that window, if wider: few runs of a small grid fluctuate more). Over the stationary part: the
+    turnover time T = L_int / u_rms, the rms vorticity, its kurtosis, the largest CFL number
+    max |u| dt / dx, and the integrated
+    autocorrelation time tau_int of omega (C(tau) = <omega(t) omega(t + tau)> / <omega^2>, summed
+    until it first drops below 0.05). `enough`: the spin-up ends in the first half of the window."""
+    p = parameters(size, **params)
+    solver = Solver(**p, runs=runs, seed=seed)
+    t0 = time.perf_counter()
+    times, energy, enstrophy, snaps, scales, cfl = [], [], [], [], [], []
+    steps_every = max(1, int(round(every / p["dt"])))
+    for k in range(int(round(duration / every))):
+        for _ in range(steps_every):
+            solver.step()
+        times.append(solver.time)
+        energy.append(float(solver.energy().mean()))
+        enstrophy.append(float(solver.enstrophy().mean()))
+        snaps.append(solver.vorticity().float())
+        scales.append(float(solver.integral_scale().mean()))
+        cfl.append(solver.cfl())
+        if log and (k + 1) % max(1, len(range(int(round(duration / every)))) // 10) == 0:
+            log(f"t = {solver.time:6.1f}  E = {energy[-1]:.4f}  Z = {enstrophy[-1]:.4f}")
+    seconds = time.perf_counter() - t0
+    t, e, z = np.array(times), np.array(energy), np.array(enstrophy)
+    tail = t >= t[-1] - 0.4 * (t[-1] - t[0])
+    e_stat, z_stat = e[tail].mean(), z[tail].mean()
+    band_e = max(STATIONARY_TOLERANCE, 4 * float(e[tail].std() / e_stat))      # wider if the mean itself fluctuates
+    band_z = max(STATIONARY_TOLERANCE, 4 * float(z[tail].std() / z_stat))
+    off = (np.abs(e / e_stat - 1) > band_e) | (np.abs(z / z_stat - 1) > band_z)
+    last_off = int(np.nonzero(off)[0].max()) if off.any() else -1
+    t_spin = float(t[last_off + 1]) if last_off + 1 < len(t) else float("inf")
+    stationary = t >= t_spin
+    u_rms = math.sqrt(2 * e_stat)
+    l_int = float(np.mean(np.array(scales)[stationary])) if stationary.any() else float("nan")
+    w = torch.stack([s for s, ok in zip(snaps, stationary) if ok]).double().numpy()      # (T, B, n, n)
+    w_rms = float(np.sqrt((w ** 2).mean())) if len(w) else float("nan")
+    corr = [float((w[:len(w) - lag] * w[lag:]).mean() / w_rms ** 2) for lag in range(len(w) // 2)]
+    below = next((i for i, c in enumerate(corr) if c < 0.05), len(corr))
+    tau = every * (0.5 + sum(corr[1:below])) if below > 1 else every * 0.5
+    return {"params": p, "runs": runs, "duration": duration, "seed": seed,
+            "curve": [{"t": float(a), "E": float(b), "Z": float(c)} for a, b, c in zip(t, e, z)],
+            "E": float(e_stat), "Z": float(z_stat), "spin_up": t_spin, "band": [band_e, band_z],
+            "u_rms": u_rms, "L_int": l_int, "T": l_int / u_rms, "omega_rms": w_rms,
+            "kurtosis": kurtosis(w) if len(w) else float("nan"), "tau_int": float(tau),
+            "autocorrelation": corr[:below + 1], "cfl": max(cfl), "seconds": seconds,
+            "seconds_per_step_per_run": seconds / (len(t) * steps_every * runs),
+            "enough": bool(t_spin <= 0.5 * duration), "algorithm": ALGORITHM}
+
+
+def samples(count: int, size: int = 64, seed: int = 0, runs: int = 32, progress: bool = True,
+            **params) -> np.ndarray:
+    """`count` vorticity snapshots (count, 1, n, n) float32 in units of the stationary rms
+    vorticity, cached on disk: the spin-up, T and tau_int are measured first (`spin_up`, cached per
+    parameter set), then `runs` runs from rest are spun up and each gives a snapshot every
+    max(T, 2 tau_int) (rounded up to whole steps)."""
+    from explorer.core.data import cached_array
+
+    p = parameters(size, **params)
+    say = (lambda s: print(f"turbulence: {s}", file=sys.stderr)) if progress else None
+
+    def measure() -> np.ndarray:
+        m = spin_up(log=say, **p)
+        if not m["enough"]:
+            raise DataError(f"turbulence {p}: not stationary within {m['duration']} time units "
+                            f"(spin-up {m['spin_up']}); lower the drag time 1/mu or measure longer")
+        if say:
+            say(f"spin-up {m['spin_up']:.1f}, T = {m['T']:.2f}, tau_int = {m['tau_int']:.2f}, "
+                f"omega_rms = {m['omega_rms']:.3f}, kurtosis {m['kurtosis']:.2f}")
+        return np.array([m["spin_up"], m["T"], m["tau_int"], m["omega_rms"]], np.float64)
+
+    t_spin, turnover, tau, w_rms = cached_array("turbulence-spin-up", {**p, "algorithm": ALGORITHM}, measure)
+    spacing = p["dt"] * math.ceil(max(turnover, 2 * tau) / p["dt"])
+    runs = min(runs, count)
+
+    def make() -> np.ndarray:
+        per_run = math.ceil(count / runs)
+        solver = Solver(**p, runs=runs, seed=seed)
+        if say:
+            say(f"{count} fields: {runs} runs x ({t_spin:.0f} spin-up + {per_run} x {spacing:.2f}) time units, "
+                f"dt {p['dt']}")
+        solver.advance(t_spin)
+        out = []
+        for _ in range(per_run):
+            solver.advance(spacing)
+            out.append(solver.vorticity() / w_rms)
+        return torch.stack(out, 1).reshape(-1, 1, size, size)[:count].numpy().astype(np.float32)
+
+    return cached_array("turbulence", {**p, "seed": seed, "runs": runs, "count": count, "algorithm": ALGORITHM}, make)

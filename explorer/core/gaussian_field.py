@@ -1,0 +1,44 @@
+"""The Gaussian model a physicist tries first: the data's mean and isotropic power spectrum.
+
+    x = mean + F^-1( sqrt(P(|q|)) zhat(q) ),   zhat = F(z), z white N(0, 1) on the H x W grid,
+
+with P(k) = < |xhat(q)|^2 / (H W) > over the data and over the shell k = round(|q|) (k = 1 .. the
+grid's corner), so E |xhat(q)|^2 / (H W) = P(|q|) for the generated fields. Its parameters: the
+mean and one number per shell (a few dozen).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _shells(h: int, w: int) -> np.ndarray:
+    qy, qx = np.meshgrid(np.fft.fftfreq(h) * h, np.fft.fftfreq(w) * w, indexing="ij")
+    return np.rint(np.sqrt(qx ** 2 + qy ** 2)).astype(int)
+
+
+def fit(x: np.ndarray) -> dict:
+    """The model of fields x (N, [C,] H, W): {"mean", "power" (shells 0 .. max; shell 0 unused)}."""
+    x = np.asarray(x, np.float64)
+    h, w = x.shape[-2:]
+    x = x.reshape(-1, h, w)
+    mean = float(x.mean())
+    power = (np.abs(np.fft.fft2(x - mean)) ** 2 / (h * w)).mean(0)
+    k = _shells(h, w)
+    shell = np.array([power[k == kk].mean() for kk in range(k.max() + 1)])
+    shell[0] = 0.0                                          # the mean is a parameter of its own
+    return {"mean": mean, "power": shell, "shape": (h, w)}
+
+
+def parameters(model: dict) -> int:
+    """The mean and one power per shell k >= 1."""
+    return 1 + len(model["power"]) - 1
+
+
+def sample(model: dict, n: int, seed: int = 0) -> np.ndarray:
+    """n fields (n, 1, H, W) float32 from white noise seeded by `seed`."""
+    h, w = model["shape"]
+    z = torch.randn(n, h, w, generator=torch.Generator().manual_seed(int(seed)), dtype=torch.float64)
+    gain = torch.from_numpy(np.sqrt(model["power"][_shells(h, w)]))
+    x = torch.fft.ifft2(torch.fft.fft2(z) * gain).real + model["mean"]
+    return x.float().numpy()[:, None]

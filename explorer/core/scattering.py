@@ -1,0 +1,359 @@
+"""Scattering spectra (Morel et al. 2023; Cheng et al., *Scattering spectra models for physics*).
+
+Wavelets psi_lambda, lambda = (j, l), j = 0..J-1 (0 finest), l = 0..L-1 (angles pi l / L), on
+the periodic H x W grid, given in Fourier. For fields x: (B, H, W), with spatial averages <.>:
+
+    mean = <x>, absolute = <|x|>, square = <x^2>   (the one-point law: phi^4's double well)
+    lowpass = <|x * phi_J - <x>|^2>                        (the power below the coarsest wavelet)
+    S1(l) = <|x * psi_l|>                                  (sparsity)
+    S2(l) = <|x * psi_l|^2>                                (the power spectrum in bands)
+    S3(l1, l2) = <(x * psi_l1) conj(|x * psi_l2| * psi_l1)>,        j1 >= j2
+    S4(l1, l2, l3) = <(|x * psi_l1| * psi_l3) conj(|x * psi_l2| * psi_l3)>,   j1 <= j2 <= j3
+
+(psi_hat(0) = 0, so S3 and S4 are covariances.) S3 and S4 are computed in Fourier,
+sum_w xhat(w) conj(Mhat_l2(w)) psi_hat_l1(w)^2 / (H W)^2, over the frequencies where the
+outer wavelet is not negligible. Normalised by the reference power sigma2(l) (the data's S2):
+S1 / sigma, S2 / sigma2, S3 and S4 / (sigma_l1 sigma_l2); the first four are left as they are.
+
+Reductions (`ScatteringConfig`): isotropic: average over a common rotation of all the angles,
+keeping the angle differences; the rotation by pi maps x * psi_l to its conjugate (psi_hat is
+real and psi_{l+L} = conj psi_l), so averaged over the full circle only the real parts of S3 and
+S4 remain: those are kept. scale_invariant: S3 and S4 depend only on scale differences (averaged
+over the scale j1). S4(l1, l2) = conj S4(l2, l1) is counted once. J = 5, L = 4 at 64 x 64 gives
+4 + 5 + 5 + 60 + 470 = 544 numbers isotropic, 4 + 5 + 5 + 20 + 210 = 244 with both reductions
+(4044 with neither; J = 4, L = 4 at 32 x 32: 312 isotropic, 164 with both).
+Everything is batched, in the dtype of x, and differentiable.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from explorer.core.errors import ConfigError, ExplorerError
+
+SUPPORT = 1e-8          # frequencies where max_l psi_hat^2 of the outer wavelet is below this are left out
+KINDS = ("mean", "absolute", "square", "lowpass", "S1", "S2", "S3", "S4")
+
+
+@dataclass(frozen=True)
+class ScatteringConfig:
+    """The filter bank (size, J scales, L angles) and the reductions of the statistics."""
+
+    size: int
+    J: int
+    L: int = 4
+    isotropic: bool = True
+    scale_invariant: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: object, where: str, error: type[ExplorerError] = ConfigError) -> "ScatteringConfig":
+        """Checked: size 8..256, 1 <= J with 2^J <= size, L in 1..16, the reductions true or false."""
+        from explorer.core import schema
+
+        if not isinstance(d, dict):
+            raise error(f"{where} must be an object")
+        unknown = sorted(set(d) - {"size", "J", "L", "isotropic", "scale_invariant"})
+        if unknown:
+            raise error(f"{where}: unknown entries {unknown[:3]}")
+        size = schema.value(d, "size", int, where, error, lo=8, hi=256)
+        J = schema.value(d, "J", int, where, error, lo=1, hi=int(math.log2(size)))
+        return cls(size, J, schema.value(d, "L", int, where, error, lo=1, hi=16, default=4),
+                   schema.value(d, "isotropic", bool, where, error, default=True),
+                   schema.value(d, "scale_invariant", bool, where, error, default=False))
+
+
+def _reflect(a: np.ndarray) -> np.ndarray:
+    """a(-w) on the FFT grid."""
+    return np.roll(a[..., ::-1, ::-1], 1, axis=(-2, -1))
+
+
+@functools.lru_cache(maxsize=8)
+def filter_bank(size: int, J: int, L: int) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """(psi_hat (J, L, size, size), phi_hat (size, size), the raw Littlewood-Paley range), float64.
+
+    kymatio's Morlet bank (`kymatio.scattering2d.filter_bank`, angle of l: (L/2 - 1 - l) pi / L)
+    is made for the scattering transform: its Littlewood-Paley sum
+    A(w) = |phi_hat(w)|^2 + 1/2 sum_lambda (|psi_hat_lambda(w)|^2 + |psi_hat_lambda(-w)|^2)
+    (real fields see w and -w together) runs from 0.13 (the corners of the frequency square) to
+    1.0 at 64 x 64, J = 5, L = 4. Every filter is divided by sqrt(A): a tight frame, A = 1. A is
+    invariant under the grid's rotations by pi/2 and pi, so the bank stays a rotated family."""
+    from kymatio.scattering2d.filter_bank import filter_bank as morlet_bank
+
+    bank = morlet_bank(size, size, J, L)
+    psi = np.array([p["levels"][0] for p in bank["psi"]], np.float64).reshape(J, L, size, size)
+    phi = np.asarray(bank["phi"]["levels"][0], np.float64)
+    lp = littlewood_paley(psi, phi)
+    norm = np.sqrt(lp)
+    return psi / norm, phi / norm, (float(lp.min()), float(lp.max()))
+
+
+def littlewood_paley(psi: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """A(w) = |phi_hat|^2 + 1/2 sum_lambda (|psi_hat_lambda(w)|^2 + |psi_hat_lambda(-w)|^2): (H, W)."""
+    sq = (psi ** 2).reshape(-1, *psi.shape[-2:]).sum(0)
+    return phi ** 2 + 0.5 * (sq + _reflect(sq))
+
+
+class ScatteringSpectra:
+    """Phi(x) of `config`. `raw(x)`: the complex statistics (B, R) before reduction (isotropic:
+    the imaginary parts, which the reduction drops, are not computed and left 0); `power(x)`:
+    S2 (B, J, L); `__call__(x, sigma2)`: normalised and reduced, real (B, count)."""
+
+    def __init__(self, config: ScatteringConfig):
+        self.config = c = config
+        psi, phi, self.lp_raw = filter_bank(c.size, c.J, c.L)
+        phi = phi.copy()
+        phi[0, 0] = 0.0                                                        # x * phi_J with the mean removed
+        self.phi_hat = torch.from_numpy(phi)
+        self.lp = littlewood_paley(*filter_bank(c.size, c.J, c.L)[:2])
+        self.psi = torch.from_numpy(psi.reshape(c.J * c.L, c.size, c.size))         # (K, H, W), K = J L
+        # Outer wavelets on the rfft half-plane (x and |x * psi| are real, their transforms Hermitian):
+        # sum over all w of P(w) psi_hat(w)^2, with P(-w) = conj P(w), is sum over the half-plane of
+        # Re P (w2 + b w2_reflected) + i Im P (w2 - b w2_reflected), b = 0 on the columns kx = 0
+        # and kx = W/2, which hold their own reflections.
+        half = c.size // 2 + 1
+        sq = psi.reshape(c.J * c.L, c.size, c.size) ** 2
+        b = np.ones(half)
+        b[0] = b[-1] = 0.0
+        self.support = []            # per outer scale j: half-plane indices, the (L, 2S) weights of Re P and Im P
+        for j in range(c.J):
+            outer = sq[j * c.L:(j + 1) * c.L]
+            refl = _reflect(outer)
+            even = (outer[..., :half] + b * refl[..., :half]).reshape(c.L, -1)
+            odd = (outer[..., :half] - b * refl[..., :half]).reshape(c.L, -1)
+            idx = np.nonzero(np.maximum(even, np.abs(odd)).max(0) > SUPPORT)[0]
+            sel = slice(None) if len(idx) > even.shape[1] // 2 else torch.from_numpy(idx)   # most: a view, no gather
+            pick = slice(None) if isinstance(sel, slice) else idx
+            self.support.append((sel, torch.from_numpy(np.concatenate([even[:, pick]] * 2, 1)),
+                                 torch.from_numpy(np.concatenate([odd[:, pick]] * 2, 1))))
+        self.keys = self._raw_keys()
+        self._build_reduction()
+
+    def to(self, device: torch.device | str) -> "ScatteringSpectra":
+        """The filters and reduction matrices moved to `device`."""
+        self.psi, self.phi_hat = self.psi.to(device), self.phi_hat.to(device)
+        self.support = [(i if isinstance(i, slice) else i.to(device), e.to(device), o.to(device)) for i, e, o in self.support]
+        self._s4_pairs = [(a.to(device), b.to(device)) for a, b in self._s4_pairs]
+        self._norm_index = self._norm_index.to(device)
+        self.reduce_re, self.reduce_im = self.reduce_re.to(device), self.reduce_im.to(device)
+        return self
+
+    # --- the raw statistics ----------------------------------------------------------------------
+    def _raw_keys(self) -> list[tuple]:
+        """(kind, (j, l), ...) of every raw statistic, in the order `raw` returns them."""
+        J, L = self.config.J, self.config.L
+        lam = [(j, ll) for j in range(J) for ll in range(L)]
+        keys = [("mean",), ("absolute",), ("square",), ("lowpass",)] + [("S1", a) for a in lam] + [("S2", a) for a in lam]
+        for j1 in range(J):                                      # S3: outer (j1, l1), modulus (j2, l2), j2 <= j1
+            keys += [("S3", (j1, l1), b) for l1 in range(L) for b in lam if b[0] <= j1]
+        for j3 in range(J):                                      # S4: moduli a, b with a <= b <= j3 in scale
+            inner = [a for a in lam if a[0] <= j3]
+            keys += [("S4", a, b, (j3, l3)) for l3 in range(L) for a in inner for b in inner if a[0] <= b[0]]
+        return keys
+
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        """The statistics before normalisation and reduction, complex (B, R); x: (B, H, W) or (B, 1, H, W)."""
+        c = self.config
+        x = x.reshape(x.shape[0], c.size, c.size)
+        n2 = float(c.size ** 4)
+        psi = self.psi.to(x.dtype)
+        xh = torch.fft.fft2(x)
+        product = torch.view_as_complex(torch.view_as_real(xh)[:, None] * psi[..., None])   # real psi_hat: no complex mul
+        m = torch.fft.ifft2(product).abs()                                     # |x * psi_l|: (B, K, H, W)
+        mh = torch.fft.rfft2(m).flatten(2)                                     # (B, K, half-plane)
+        mh = torch.cat([mh.real, mh.imag], -1)                                 # (B, K, 2 S): Re, Im
+        xr = torch.fft.rfft2(x).flatten(1)
+        xr = torch.cat([xr.real, xr.imag], -1)                                 # (B, 2 S)
+        with_im = not c.isotropic
+        if with_im:                                                            # (Im, -Re): i conj(.) as Re, Im
+            mh_rot = torch.cat([mh[..., mh.shape[-1] // 2:], -mh[..., :mh.shape[-1] // 2]], -1)
+            xr_rot = torch.cat([xr[..., xr.shape[-1] // 2:], -xr[..., :xr.shape[-1] // 2]], -1)
+        low = torch.fft.ifft2(xh * self.phi_hat.to(x.dtype)).real
+        one_point = torch.stack([x.mean((-2, -1)), x.abs().mean((-2, -1)), (x * x).mean((-2, -1)), (low * low).mean((-2, -1))], 1)
+        out_re = [one_point, m.mean((-2, -1)), (m * m).mean((-2, -1))]
+        out_im = [torch.zeros_like(a) for a in out_re]
+        for j1, (idx, even, odd) in enumerate(self.support):
+            inner = _columns(mh, (j1 + 1) * c.L, idx)                          # (B, K1, 2S)
+            # Re(a conj b) = a_r b_r + a_i b_i; Im(a conj b) = a_i b_r - a_r b_i
+            out_re.append(torch.einsum("bs,ls,bks->blk", _columns(xr[:, None], 1, idx)[:, 0], even.to(x.dtype),
+                                       inner).flatten(1) / n2)
+            if with_im:
+                out_im.append(torch.einsum("bs,ls,bks->blk", _columns(xr_rot[:, None], 1, idx)[:, 0],
+                                           odd.to(x.dtype), inner).flatten(1) / n2)
+        for j3, (idx, even, odd) in enumerate(self.support):
+            mm = _columns(mh, (j3 + 1) * c.L, idx)                              # (B, K3, 2S)
+            pairs = self._s4_pairs[j3]
+            out_re.append(torch.einsum("bks,ls,bms->blkm", mm, even.to(x.dtype), mm)[:, :, pairs[0], pairs[1]]
+                          .flatten(1) / n2)
+            if with_im:
+                rot = _columns(mh_rot, (j3 + 1) * c.L, idx)
+                out_im.append(torch.einsum("bks,ls,bms->blkm", rot, odd.to(x.dtype), mm)[:, :, pairs[0], pairs[1]]
+                              .flatten(1) / n2)
+        re = torch.cat(out_re, 1)
+        return torch.complex(re, torch.cat(out_im, 1) if with_im else torch.zeros_like(re))
+
+    def power(self, x: torch.Tensor) -> torch.Tensor:
+        """S2 = <|x * psi_l|^2>: (B, J, L)."""
+        c = self.config
+        xh = torch.fft.fft2(x.reshape(x.shape[0], c.size, c.size))
+        return ((xh.abs() ** 2)[:, None] * self.psi.to(x.dtype) ** 2).sum((-2, -1)).reshape(-1, c.J, c.L) / c.size ** 4
+
+    # --- normalisation and reduction ---------------------------------------------------------------
+    def _build_reduction(self) -> None:
+        """The S4 pairs per outer scale, and the real matrices that average raw statistics into
+        reduced ones: Re part (rows: groups) and, without isotropy, the signed Im part."""
+        c = self.config
+        J, L = c.J, c.L
+        self._s4_pairs = []
+        for j3 in range(J):
+            inner = [(j, ll) for j in range(j3 + 1) for ll in range(L)]
+            pairs = [(i, k) for i, a in enumerate(inner) for k, b in enumerate(inner) if a[0] <= b[0]]
+            self._s4_pairs.append((torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs])))
+
+        def reduce(key: tuple) -> tuple[tuple, int]:
+            """The group key of a raw statistic and the sign its imaginary part takes in the group."""
+            kind, lams = key[0], list(key[1:])
+            sign = 1
+            if kind == "S4" and lams[0][0] == lams[1][0] and lams[1][1] < lams[0][1]:
+                lams[0], lams[1], sign = lams[1], lams[0], -1                 # S4(a, b) = conj S4(b, a)
+            if c.isotropic and lams:
+                l0 = lams[0][1]
+                lams = [(j, (ll - l0) % L) for j, ll in lams]
+                if kind == "S4" and lams[0][0] == lams[1][0]:                  # rotation may reorder an equal-scale pair
+                    swapped = [lams[1], lams[0], lams[2]]
+                    l1 = swapped[0][1]
+                    swapped = [(j, (ll - l1) % L) for j, ll in swapped]
+                    if swapped < lams:
+                        lams, sign = swapped, -sign
+            if c.scale_invariant and kind in ("S3", "S4"):
+                j0 = lams[0][0]
+                lams = [(j - j0, ll) for j, ll in lams]
+            return (kind, *lams), sign
+
+        groups_re: dict[tuple, list[tuple[int, int]]] = {}
+        for i, key in enumerate(self.keys):
+            g, sign = reduce(key)
+            groups_re.setdefault(g, []).append((i, sign))
+        rows_re, rows_im, self.labels = [], [], []
+        for g, members in groups_re.items():
+            rows_re.append({i: 1.0 / len(members) for i, _ in members})
+            self.labels.append(g)
+        if not c.isotropic:
+            for g, members in groups_re.items():
+                if g[0] in ("S3", "S4"):
+                    row: dict[int, float] = {}
+                    for i, sign in members:
+                        row[i] = row.get(i, 0.0) + sign / len(members)
+                    if any(abs(v) > 0 for v in row.values()) and not _self_conjugate(g):
+                        rows_im.append(row)
+                        self.labels.append(("Im", *g))
+        self.reduce_re = _dense(rows_re, len(self.keys))
+        # the normaliser of each raw statistic: sigma of two wavelets (1 + j L + l; 0: none)
+        flat = [[1 + j * L + ll for j, ll in key[1:3]] for key in self.keys]
+        self._norm_index = torch.tensor([(f + [0, 0])[:2] if key[0] != "S2" else f * 2
+                                         for f, key in zip(flat, self.keys)]).T
+        self.reduce_im = _dense(rows_im, len(self.keys))
+
+    @property
+    def count(self) -> int:
+        """The number of reduced statistics."""
+        return len(self.labels)
+
+    def counts(self) -> dict[str, int]:
+        """Reduced statistics per kind (mean, S1, S2, S3, S4; imaginary parts with their kind)."""
+        out = dict.fromkeys(KINDS, 0)
+        for g in self.labels:
+            out[g[1] if g[0] == "Im" else g[0]] += 1
+        return out
+
+    def normaliser(self, sigma2: torch.Tensor) -> torch.Tensor:
+        """Per raw statistic, the factor that normalises it by the reference power sigma2 (J, L)
+        (averaged over angles when isotropic, so that rotations leave it unchanged): (R,)."""
+        c = self.config
+        s2 = sigma2.reshape(c.J, c.L).double()
+        if c.isotropic:
+            s2 = s2.mean(1, keepdim=True).expand(c.J, c.L)
+        s = torch.cat([torch.ones(1, dtype=torch.float64, device=s2.device), s2.sqrt().flatten()])   # 0: no factor
+        return 1.0 / (s[self._norm_index[0]] * s[self._norm_index[1]])
+
+    def __call__(self, x: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
+        """Phi(x): normalised by sigma2 (J, L) and reduced, real (B, count)."""
+        raw = self.raw(x) * self.normaliser(sigma2).to(x.dtype)
+        re = raw.real @ self.reduce_re.to(x.dtype).T
+        if self.reduce_im.shape[0] == 0:
+            return re
+        return torch.cat([re, raw.imag @ self.reduce_im.to(x.dtype).T], 1)
+
+    def describe(self) -> str:
+        c = self.config
+        n = self.counts()
+        return (f"scattering spectra J = {c.J}, L = {c.L} on {c.size} x {c.size}"
+                f"{', isotropic' if c.isotropic else ''}{', scale-invariant' if c.scale_invariant else ''}: "
+                f"{self.count} statistics (" + ", ".join(f"{k} {v}" for k, v in n.items()) + "); "
+                f"Littlewood-Paley sum of kymatio's Morlet bank {self.lp_raw[0]:.3f}..{self.lp_raw[1]:.3f}, "
+                f"normalised {float(self.lp.min()):.6f}..{float(self.lp.max()):.6f}")
+
+
+def band_noise(spectra: ScatteringSpectra, z: torch.Tensor, sigma2: torch.Tensor, iterations: int = 50) -> torch.Tensor:
+    """White noise z (B, [1,] H, W) shaped in Fourier to the band powers sigma2 (J, L): zhat(w) g(w) with
+    g^2 = sum_lambda r_lambda (psi_hat_lambda(w)^2 + psi_hat_lambda(-w)^2) / 2 + r_low |phi_hat(w)|^2
+    (r_low: the mean r of the coarsest scale). Unit white noise then has S2(lambda) = (A r)_lambda,
+    A_lambda,mu = sum_w psi_hat_lambda^2 g_mu^2 / (H W): r solves A r = sigma2 by the multiplicative
+    iteration r <- r sigma2 / (A r), which keeps r > 0. Same shape as z."""
+    c = spectra.config
+    psi, phi, _ = filter_bank(c.size, c.J, c.L)
+    sq = psi.reshape(c.J * c.L, c.size, c.size) ** 2
+    basis = np.concatenate([0.5 * (sq + _reflect(sq)), phi[None] ** 2])                 # (K + 1, H, W)
+    a = np.einsum("khw,mhw->km", sq, basis) / c.size ** 2                               # (K, K + 1)
+    target = sigma2.reshape(-1).double().cpu().numpy()
+    r = target / a[:, :-1].sum(1)
+    for _ in range(iterations):
+        full = np.append(r, r[-c.L:].mean())
+        r = r * target / (a @ full)
+    gain = np.sqrt(np.tensordot(np.append(r, r[-c.L:].mean()), basis, 1))
+    g = torch.from_numpy(gain).to(z.device, z.dtype)
+    return torch.fft.ifft2(torch.fft.fft2(z.reshape(-1, c.size, c.size)) * g).real.reshape(z.shape)
+
+
+def _columns(a: torch.Tensor, k: int, idx) -> torch.Tensor:
+    """a[:, :k] at the half-plane frequencies `idx` of both halves (Re, Im) of its last axis."""
+    a = a[:, :k]
+    if isinstance(idx, slice):
+        return a
+    half = a.shape[-1] // 2
+    return torch.cat([a[..., idx], a[..., half + idx]], -1)
+
+
+def _self_conjugate(group: tuple) -> bool:
+    """An S4 group of two equal moduli (a, a, c): real."""
+    return group[0] == "S4" and group[1] == group[2]
+
+
+def _dense(rows: list[dict[int, float]], columns: int) -> torch.Tensor:
+    m = torch.zeros(len(rows), columns, dtype=torch.float64)
+    for r, row in enumerate(rows):
+        for i, v in row.items():
+            m[r, i] = v
+    return m
+
+
+def statistics(spectra: ScatteringSpectra, x: torch.Tensor, sigma2: torch.Tensor, batch: int = 128) -> torch.Tensor:
+    """Phi of many fields x (N, [1,] H, W) in chunks of `batch`, without gradients: (N, count)."""
+    with torch.no_grad():
+        return torch.cat([spectra(x[i:i + batch], sigma2) for i in range(0, len(x), batch)])
+
+
+def reference(spectra: ScatteringSpectra, x: torch.Tensor, batch: int = 128) -> dict[str, torch.Tensor]:
+    """What a data set fixes: sigma2 (J, L), the mean of S2 over the data; Phi_data (count,), the
+    mean of Phi over the fields; and the spread `std` (count,) of one field's Phi about it."""
+    with torch.no_grad():
+        sigma2 = torch.cat([spectra.power(x[i:i + batch]) for i in range(0, len(x), batch)]).mean(0)
+    phi = statistics(spectra, x, sigma2, batch)
+    return {"sigma2": sigma2, "phi": phi.mean(0), "std": phi.std(0) if len(phi) > 1 else torch.zeros(phi.shape[1])}
+

@@ -1,0 +1,308 @@
+"""A scattering-spectra model as a Model: the microcanonical generator of Cheng et al. (2023).
+
+    x* = argmin_x || (Phi(x) - Phi_data) / s ||^2
+
+from white noise (seeded by the run's seed) shaped to the data's band powers, by L-BFGS (`lbfgs`:
+one history and one backtracking line search per sample, so that the samples are independent), in
+float64. Phi: the scattering spectra of `scattering.py`; Phi_data: their mean over the training
+set; s: the spread of one training field's Phi about it (floored at S_FLOOR times its median, so
+that a statistic every field shares exactly, like the zero mean of a vorticity field, still has a
+finite weight).
+
+One Frame per L-BFGS iteration, the first at the initial noise: x_t = x0_hat = the current x;
+sigma = the rms of (Phi(x) - Phi_data) / s over the statistics and samples (the distance to the
+data's statistics, in units of their spread over single fields), t = 1/2 ln(1 + sigma^2), so that
+the window's sigma/alpha axis shows the same number.
+
+The file, NAME.scat.safetensors: tensors phi (count,), scale s (count,) and sigma2 (J, L) (the
+data's S2, which normalises Phi), all float64; metadata "explorer": a checkpoint config of kind
+"scattering" with the filter bank (`scattering.ScatteringConfig`), the data record (with its
+mean, std and reference statistics) and the command that made it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generator
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from explorer import __version__
+from explorer.core import checkpoint, schema
+from explorer.core.data import check_record, colormap_for, data_shape
+from explorer.core.errors import CheckpointError, ConfigError, SamplingError, ShapeMismatch, UnknownKind, UsageError
+from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
+from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, band_noise, reference
+from explorer.core.trajectory import Frame, Trajectory, keep
+
+SUFFIX = ".scat.safetensors"
+KIND = "scattering"
+SAMPLER = "lbfgs"
+DEFAULT_STEPS = 100
+S_FLOOR = 0.01
+TENSORS = ("phi", "scale", "sigma2")
+
+
+@dataclass
+class ScatteringModel:
+    """A loaded, validated scattering model."""
+
+    path: Path
+    config: dict
+    spectra: ScatteringSpectra
+    phi: torch.Tensor            # (count,) Phi_data
+    scale: torch.Tensor          # (count,) s
+    sigma2: torch.Tensor         # (J, L) the data's S2
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.config.get("name") or self.path.name[: -len(SUFFIX)]
+
+    @property
+    def kind(self) -> str:
+        return KIND
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (1, self.spectra.config.size, self.spectra.config.size)
+
+    @property
+    def parameters(self) -> int:
+        """The number of statistics the model fixes."""
+        return self.spectra.count
+
+    @property
+    def data(self) -> dict:
+        return self.config.get("data") or {}
+
+    @property
+    def samplers(self) -> tuple[str, ...]:
+        return (SAMPLER,)
+
+    @property
+    def display(self) -> DisplayHints:
+        return DisplayHints(colormap=colormap_for(self.data))
+
+    def default_steps(self, sampler: str) -> int:
+        return DEFAULT_STEPS
+
+    def frame_count(self, spec: RunSpec) -> int | None:
+        return spec.steps + 1
+
+    def summary(self) -> dict:
+        return {"name": self.name, "path": str(self.path), "sha256": self.sha256, "kind": self.kind,
+                "image_shape": list(self.image_shape), "parameters": self.parameters,
+                "statistics": self.spectra.counts(), **self.config}
+
+    def describe(self) -> str:
+        d, t = self.data, self.config.get("training") or {}
+        lines = [f"{self.name}  (scattering spectra, {self.parameters} statistics, image {self.image_shape})",
+                 f"  file      {self.path}", f"  sha256    {self.sha256}"]
+        if self.config.get("description"):
+            lines.append(f"  about     {self.config['description']}")
+        if d:
+            lines.append(f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} seed={d.get('seed')} "
+                         f"params={json.dumps(d.get('params', {}))}")
+        lines.append(f"  filters   {self.spectra.describe()}")
+        lines.append(f"  sampler   {SAMPLER}: L-BFGS on ||(Phi(x) - Phi_data) / s||^2 from white noise, "
+                     f"{DEFAULT_STEPS} iterations by default; sigma shown = rms of (Phi(x) - Phi_data) / s")
+        if t.get("command"):
+            lines.append(f"  made by   {t['command']}")
+        lines.append(f"  version   {self.config.get('version')}")
+        return "\n".join(lines)
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """||(Phi(x_i) - Phi_data) / s||^2 per sample: (B,); x (B, 1, H, W)."""
+        phi = self.spectra(x, self.sigma2.to(x.device))
+        return (((phi - self.phi.to(x.device)) / self.scale.to(x.device)) ** 2).sum(1)
+
+    def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
+        """spec.steps L-BFGS iterations from white noise (initial_noise of spec.seed) shaped to the
+        data's band powers (`band_noise`) plus the data's mean, or from spec.x_init."""
+        from explorer.core.samplers import initial_noise
+
+        spec = spec.resolved(self)
+        device = resolve_device(spec.device)
+        if spec.x_init is not None:
+            x_init = spec.x_init.double()
+        else:
+            z = initial_noise((spec.n, *self.image_shape), seed=spec.seed).double()
+            x_init = float(self.data.get("mean", 0.0)) + band_noise(self.spectra, z, self.sigma2)
+        return self._generate(x_init.to(device, torch.float64), spec)
+
+    def _value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss per sample (B,) and its gradient (B, D) at x (B, 1, H, W)."""
+        x = x.detach().requires_grad_(True)
+        loss = self.loss(x)
+        (grad,) = torch.autograd.grad(loss.sum(), x)
+        return loss.detach(), grad.reshape(len(x), -1)
+
+    def _generate(self, x_init: torch.Tensor, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
+        """L-BFGS per sample (`lbfgs`); Frame k is x_k with its loss."""
+        self.spectra.to(x_init.device)
+        frames: list[Frame] = []
+        errors = []
+        for step, (x, loss) in enumerate(lbfgs(self._value_and_grad, x_init, spec.steps)):
+            total = float(loss.sum())
+            if not math.isfinite(total):
+                raise SamplingError(f"{self.name}: the loss became {total} at iteration {step}")
+            sigma = math.sqrt(total / (self.parameters * spec.n))
+            x_now = x.float().cpu()
+            f = Frame(step, 0.5 * math.log1p(sigma * sigma), sigma, x_now, x_now)
+            errors.append(sigma)
+            keep(frames, f, spec.keep_frames)
+            yield f
+        meta = {**run_meta(self, spec), "colormap": self.display.colormap, "rms_error": errors}
+        return Trajectory(frames=frames, meta=meta, x_init=x_init.float().cpu())
+
+
+def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 20, armijo: float = 1e-4, halvings: int = 40):
+    """Minimise independent losses f_i(x_i) of a batch x (B, ...) by L-BFGS, one history per sample.
+
+    value_and_grad(x) -> (f (B,), grad (B, D)). Yields (x_k, f(x_k)) for k = 0..steps. Direction:
+    the two-loop recursion over the last `memory` pairs (s, y) with s.y > 0, scaled by s.y / y.y
+    (the first: steepest descent of step 1 / |g|_1); a sample whose direction is not a descent
+    direction takes -g. Step: backtracking from t = 1, halving until f(x + t d) <= f + armijo t g.d
+    (a sample that finds none stays put). Unlike torch.optim.LBFGS, whose strong-Wolfe search can
+    give up after an overlong first quasi-Newton step and whose single history couples the samples,
+    sample i here is the same whatever the batch."""
+    b = x.shape[0]
+    x = x.detach().clone()
+    f, g = value_and_grad(x)
+    pairs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    gamma = 1.0 / g.abs().sum(1).clamp_min(1.0)                              # (B,): the first step's scale
+    yield x, f
+    for _ in range(steps):
+        q, alphas = g.clone(), []
+        for s, y, rho in reversed(pairs):
+            a = rho * (s * q).sum(1)
+            q -= a[:, None] * y
+            alphas.append(a)
+        r = gamma[:, None] * q
+        for (s, y, rho), a in zip(pairs, reversed(alphas)):
+            r += s * (a - rho * (y * r).sum(1))[:, None]
+        d = -r
+        gtd = (g * d).sum(1)
+        bad = gtd >= 0
+        d[bad] = -gamma[bad, None] * g[bad]
+        gtd = (g * d).sum(1)
+        t = torch.ones(b, dtype=x.dtype, device=x.device)
+        todo = torch.ones(b, dtype=torch.bool, device=x.device)
+        f_new, g_new = f.clone(), g.clone()
+        for _ in range(halvings):
+            i = torch.nonzero(todo).squeeze(1)                                 # only the samples still searching
+            ft, gt = value_and_grad(x[i] + (t[i, None] * d[i]).reshape(x[i].shape))
+            ok = ft <= f[i] + armijo * t[i] * gtd[i]
+            f_new[i[ok]], g_new[i[ok]] = ft[ok], gt[ok]
+            todo[i[ok]] = False
+            if not todo.any():
+                break
+            t[todo] *= 0.5
+        t[todo] = 0.0                                                          # no decrease found: stay
+        step = t[:, None] * d
+        x = x + step.reshape(x.shape)
+        yvec = g_new - g
+        sy = (step * yvec).sum(1)
+        valid = sy > 1e-12 * (step * step).sum(1).sqrt() * (yvec * yvec).sum(1).sqrt()
+        rho = torch.where(valid, 1.0 / torch.where(valid, sy, torch.ones_like(sy)), torch.zeros_like(sy))
+        gamma = torch.where(valid, sy / (yvec * yvec).sum(1).clamp_min(1e-300), gamma)
+        pairs = (pairs + [(step, yvec, rho)])[-memory:]
+        f, g = f_new, g_new
+        yield x, f
+
+
+# --- the file ------------------------------------------------------------------------------------
+
+def check_config(config: object, path: Path | str) -> dict:
+    """A scattering model's config checked before anything is built: format, kind, the filter
+    bank, the data record (one channel, the bank's size), the training record."""
+    if not isinstance(config, dict) or config.get("format") != checkpoint.FORMAT:
+        raise ConfigError(f"{path}: the config does not say format={checkpoint.FORMAT!r}")
+    if config.get("kind") != KIND:
+        raise UnknownKind(f"{path}: a {str(config.get('kind'))[:40]!r} model, not a scattering model")
+    for key, limit in (("name", 200), ("description", 10_000)):
+        text = schema.value(config, key, str, str(path), ConfigError, default="")
+        if len(text) > limit:
+            raise ConfigError(f"{path}: the {key} has {len(text)} characters, at most {limit} are accepted")
+    bank = ScatteringConfig.from_dict(config.get("scattering"), f"{path}: scattering")
+    data = schema.dict_of(config, "data", str(path), ConfigError, default={})
+    if data:
+        check_record(data, f"{path}: data", ConfigError)
+        side, channels = data_shape(data)
+        if (side, channels) != (bank.size, 1):
+            raise ConfigError(f"{path}: the data are {channels} x {side} x {side} fields, the filters are for "
+                              f"1 x {bank.size} x {bank.size}")
+    training = schema.dict_of(config, "training", str(path), ConfigError, default={})
+    schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
+    return config
+
+
+def claims(path: Path) -> bool:
+    return path.name.endswith(SUFFIX) and not path.is_dir()
+
+
+def load(path: str | Path) -> ScatteringModel:
+    """Read and validate a scattering model file; every problem is a CheckpointError that says what."""
+    from explorer.core.io import read_regular
+
+    path = Path(path)
+    blob = read_regular(path, "scattering model", checkpoint.MAX_CHECKPOINT_BYTES, CheckpointError)
+    config = checkpoint.read_config(path, blob, check=check_config)
+    spectra = ScatteringSpectra(ScatteringConfig.from_dict(config["scattering"], f"{path}: scattering"))
+    try:
+        tensors = st_load(blob)
+    except (SafetensorError, RuntimeError, ValueError) as e:
+        raise CheckpointError(f"{path}: the tensors cannot be read ({e})") from None
+    if sorted(tensors) != sorted(TENSORS):
+        raise ShapeMismatch(f"{path}: a scattering model holds the tensors {', '.join(TENSORS)}, not {sorted(tensors)[:5]}")
+    c = spectra.config
+    for key, shape in (("phi", (spectra.count,)), ("scale", (spectra.count,)), ("sigma2", (c.J, c.L))):
+        t = tensors[key]
+        if tuple(t.shape) != shape or not t.is_floating_point():
+            raise ShapeMismatch(f"{path}: tensor {key!r} is {t.dtype} of shape {tuple(t.shape)}, the filters need "
+                                f"floats of shape {shape}")
+        if not bool(torch.isfinite(t).all()) or (key != "phi" and not bool((t > 0).all())):
+            raise CheckpointError(f"{path}: tensor {key!r} holds NaN, infinite" + ("" if key == "phi" else " or non-positive")
+                                  + " values; the file is damaged")
+    return ScatteringModel(path, config, spectra, tensors["phi"].double(), tensors["scale"].double(),
+                           tensors["sigma2"].double(), hashlib.sha256(blob).hexdigest())
+
+
+def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = None, description: str = "",
+        command: str = "") -> ScatteringModel:
+    """Phi_data, s and sigma2 of the training set of `data`, written to `out` (NAME.scat.safetensors)."""
+    from explorer.core.data import training_set
+    from explorer.core.io import atomic_write, check_output
+    from explorer.core.stats import summary
+
+    out = check_output(out)
+    if not out.name.endswith(SUFFIX):
+        raise UsageError(f"{out}: a scattering model's file name ends in {SUFFIX}")
+    check_record(data, "the data", UsageError)
+    side, channels = data_shape(data)
+    if (side, channels) != (bank.size, 1):
+        raise UsageError(f"the filters are for 1 x {bank.size} x {bank.size} fields, the data are {channels} x {side} x {side}")
+    start = time.perf_counter()
+    x = torch.from_numpy(training_set(data)).double()
+    spectra = ScatteringSpectra(bank)
+    ref = reference(spectra, x)
+    scale = ref["std"].clamp_min(S_FLOOR * float(ref["std"].median()))
+    record = {**data, "mean": float(x.mean()), "std": float(x.std()) if x.numel() > 1 else 1.0,
+              "stats": summary(x.numpy())}
+    config = {"format": checkpoint.FORMAT, "version": __version__, "kind": KIND, "name": name or out.name[: -len(SUFFIX)],
+              "description": description, "scattering": bank.to_dict(), "data": record,
+              "training": {"command": command, "fields": len(x), "seconds": round(time.perf_counter() - start, 2),
+                           "scale_floor": S_FLOOR}}
+    check_config(config, out)
+    blob = st_save({"phi": ref["phi"].contiguous(), "scale": scale.contiguous(), "sigma2": ref["sigma2"].contiguous()},
+                   metadata={"explorer": json.dumps(config)})
+    atomic_write(out, lambda f: f.write(blob))
+    return load(out)

@@ -1,0 +1,130 @@
+"""Scattering spectra: the filter bank, the invariances, Gaussian against non-Gaussian fields."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.errors import ConfigError
+from explorer.core.scattering import (
+    ScatteringConfig,
+    ScatteringSpectra,
+    band_noise,
+    filter_bank,
+    littlewood_paley,
+    reference,
+)
+
+
+@pytest.fixture(scope="module")
+def spectra():
+    return ScatteringSpectra(ScatteringConfig(32, 4, 4))
+
+
+def white(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, size, size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def lognormal(n: int, size: int = 32, seed: int = 1) -> torch.Tensor:
+    """exp of a smooth Gaussian field, standardised: skewed, with intermittent bursts."""
+    g = white(n, size, seed)
+    k = torch.fft.fftfreq(size, 1 / size)
+    k2 = k[:, None] ** 2 + k[None, :] ** 2
+    smooth = torch.fft.ifft2(torch.fft.fft2(g) / (1 + k2)).real
+    y = torch.exp(2.5 * smooth / smooth.std())
+    return (y - y.mean()) / y.std()
+
+
+def test_the_bank_is_a_tight_frame_and_kymatio_s_own_range_is_recorded():
+    psi, phi, raw = filter_bank(64, 5, 4)
+    assert psi.shape == (5, 4, 64, 64)
+    lp = littlewood_paley(psi, phi)
+    assert np.abs(lp - 1).max() < 1e-6                           # kymatio's filters are float32
+    assert 0.1 < raw[0] < 0.2 and raw[1] == pytest.approx(1.0, abs=0.01)
+    assert np.abs(psi[:, :, 0, 0]).max() < 1e-6                    # wavelets have zero mean
+    # a rotated family: psi at angle l rotated by 90 degrees is psi at l + L/2 (reflected: pi)
+    minus = (-np.arange(64)) % 64
+    rotated = psi[:, 0].transpose(0, 2, 1)[:, minus, :]            # (rotated)(w1, w2) = psi(w2, -w1)
+    reflected = psi[:, 2][:, minus][:, :, minus]
+    assert min(np.abs(rotated - psi[:, 2]).max(), np.abs(rotated - reflected).max()) < 1e-6
+
+
+def test_counts(spectra):
+    assert spectra.count == 312 and spectra.counts() == {"mean": 1, "absolute": 1, "square": 1, "lowpass": 1,
+                                                         "S1": 4, "S2": 4, "S3": 40, "S4": 260}
+    assert ScatteringSpectra(ScatteringConfig(64, 5, 4)).count == 544
+    assert ScatteringSpectra(ScatteringConfig(64, 5, 4, scale_invariant=True)).count == 244
+    assert ScatteringSpectra(ScatteringConfig(64, 5, 4, isotropic=False)).count == 4044
+
+
+def test_phi_is_invariant_to_translations_and_the_isotropic_phi_to_quarter_turns(spectra):
+    x = lognormal(3)
+    sigma2 = spectra.power(x).mean(0)
+    phi = spectra(x, sigma2)
+    assert torch.allclose(spectra(torch.roll(x, (5, -11), (-2, -1)), sigma2), phi, rtol=1e-9, atol=1e-12)
+    turned = spectra(torch.rot90(x, 1, (-2, -1)), sigma2)
+    assert torch.allclose(turned, phi, rtol=1e-5, atol=1e-7)
+    full = ScatteringSpectra(ScatteringConfig(32, 4, 4, isotropic=False))
+    aniso = full(x, sigma2)
+    assert not torch.allclose(full(torch.rot90(x, 1, (-2, -1)), sigma2), aniso, rtol=1e-3, atol=1e-4)
+
+
+def test_the_raw_statistics_are_the_spatial_averages_they_claim(spectra):
+    x = lognormal(2)
+    full = ScatteringSpectra(ScatteringConfig(32, 4, 4, isotropic=False))
+    raw = full.raw(x)
+    assert torch.equal(spectra.raw(x).real, raw.real) and not spectra.raw(x).imag.any()     # isotropic: Re only
+    psi = spectra.psi
+    w = torch.fft.ifft2(torch.fft.fft2(x)[:, None] * psi)               # x * psi_lambda
+    m = w.abs()
+    assert torch.allclose(raw[:, 0].real, x.mean((-2, -1))) and torch.allclose(raw[:, 1].real, x.abs().mean((-2, -1)))
+    assert torch.allclose(raw[:, 2].real, (x * x).mean((-2, -1)))
+    assert torch.allclose(raw[:, 4:20].real, m.mean((-2, -1)))
+    # one S3 and one S4 entry by their definitions, in space
+    i3 = full.keys.index(("S3", (2, 1), (0, 3)))
+    outer = 2 * 4 + 1
+    m_psi = torch.fft.ifft2(torch.fft.fft2(m[:, 3]) * psi[outer])
+    assert torch.allclose(raw[:, i3], (w[:, outer] * m_psi.conj()).mean((-2, -1)), atol=1e-10)
+    i4 = full.keys.index(("S4", (0, 1), (1, 2), (3, 0)))
+    a = torch.fft.ifft2(torch.fft.fft2(m[:, 1]) * psi[12])
+    b = torch.fft.ifft2(torch.fft.fft2(m[:, 6]) * psi[12])
+    assert torch.allclose(raw[:, i4], (a * b.conj()).mean((-2, -1)), atol=1e-10)
+
+
+def test_gaussian_noise_against_a_non_gaussian_field(spectra):
+    noise, skewed = white(64), lognormal(64)
+    ref_noise, ref_skewed = reference(spectra, noise), reference(spectra, skewed)
+    kinds = np.array([g[0] for g in spectra.labels])
+    s1 = ref_noise["phi"][torch.from_numpy(kinds == "S1")]
+    # a complex Gaussian modulus: E|z| / sqrt(E|z|^2) = sqrt(pi)/2 (the finest scale is not analytic)
+    assert torch.allclose(s1[1:], torch.full_like(s1[1:], math.sqrt(math.pi) / 2), atol=0.01)
+    s3 = torch.from_numpy(kinds == "S3")
+    assert ref_noise["phi"][s3].abs().max() < 0.015                      # x -> -x symmetry: no phase-modulus coupling
+    assert ref_skewed["phi"][s3].abs().max() > 0.2
+    # moduli of different scales are uncorrelated for Gaussian noise, not for an intermittent field
+    cross = torch.tensor([g[0] == "S4" and g[1][0] != g[2][0] for g in spectra.labels])
+    assert ref_noise["phi"][cross].abs().max() < 0.01
+    assert ref_skewed["phi"][cross].abs().max() > 0.05
+    assert ref_skewed["phi"][torch.from_numpy(kinds == "S1")].max() < 0.8     # sparser than Gaussian
+
+
+def test_band_noise_has_the_band_powers_asked_for(spectra):
+    target = spectra.power(lognormal(64)).mean(0)
+    shaped = spectra.power(band_noise(spectra, white(256, seed=4), target)).mean(0)
+    assert torch.allclose(shaped, target, rtol=0.1)
+    assert not torch.allclose(spectra.power(white(256, seed=4)).mean(0), target, rtol=0.5)
+
+
+def test_phi_has_gradients(spectra):
+    x = white(2).requires_grad_(True)
+    sigma2 = spectra.power(x.detach()).mean(0)
+    spectra(x, sigma2).pow(2).sum().backward()
+    assert x.grad is not None and bool(torch.isfinite(x.grad).all()) and float(x.grad.abs().max()) > 0
+
+
+def test_configs_are_checked():
+    assert ScatteringConfig.from_dict({"size": 64, "J": 5}, "c") == ScatteringConfig(64, 5, 4, True, False)
+    for bad in ({"size": 64, "J": 7}, {"size": 4, "J": 1}, {"size": 64, "J": 3, "L": 0}, {"size": 64, "J": 3, "x": 1},
+                {"size": 64, "J": 3, "isotropic": 1}, []):
+        with pytest.raises(ConfigError):
+            ScatteringConfig.from_dict(bad, "c")

@@ -1,0 +1,199 @@
+"""The scattering-spectra model: made by `explorer train scattering`, opened like every model,
+run by L-BFGS; its file checked like a checkpoint."""
+import json
+import struct
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings
+
+from explorer.cli import main
+from explorer.core import models, scattering_model
+from explorer.core.errors import CheckpointError
+from explorer.core.models import RunSpec, open_model
+from explorer.core.trajectory import drain
+
+
+def skewed_fields(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
+    """exp of a smooth Gaussian field, standardised: (n, 1, size, size) float32."""
+    g = torch.randn(n, size, size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    k = torch.fft.fftfreq(size, 1 / size)
+    smooth = torch.fft.ifft2(torch.fft.fft2(g) / (1 + k[:, None] ** 2 + k[None, :] ** 2)).real
+    y = torch.exp(smooth / smooth.std())
+    return ((y - y.mean()) / y.std()).float().numpy()[:, None]
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scat")
+    np.save(folder / "fields.npy", skewed_fields(48))
+    out = folder / "skewed.scat.safetensors"
+    assert main(["train", "scattering", "--data", str(folder / "fields.npy"), "--n", "48", "--split", "all",
+                 "--size", "16", "--out", str(out)]) == 0
+    return out
+
+
+def test_it_opens_as_a_model_and_says_what_it_is(model_file, capsys):
+    model = open_model(model_file)
+    assert isinstance(model, models.Model) and model.kind == "scattering" and model.image_shape == (1, 16, 16)
+    assert model.parameters == model.spectra.count == 158 and model.samplers == ("lbfgs",)
+    assert model.spectra.config.J == 3 and model.display.colormap == "grey"
+    assert model.data["name"] == "user" and model.data["n"] == 48 and "stats" in model.data
+    assert model.config["training"]["command"].startswith("explorer ")          # provenance: the command line
+    assert main(["info", str(model_file)]) == 0
+    out = capsys.readouterr().out
+    assert "158 statistics" in out and "Littlewood-Paley" in out
+
+
+def test_runs_yield_frame_count_frames_reproducibly_and_the_loss_falls(model_file):
+    model = open_model(model_file)
+    spec = RunSpec(n=2, steps=40, seed=3).resolved(model)
+    traj = drain(model.run(spec))
+    assert len(traj.frames) == model.frame_count(spec) == 41
+    assert traj.meta["model_kind"] == "scattering" and traj.meta["sampler"] == "lbfgs"
+    errors = np.array(traj.meta["rms_error"])
+    assert errors[0] / errors[-1] > 10                          # the loss (its square) falls by more than 100
+    assert [f.sigma for f in traj.frames] == list(errors)
+    f = traj.frames[-1]
+    assert torch.equal(f.x_t, f.x0_hat) and f.t == pytest.approx(0.5 * np.log1p(f.sigma ** 2))
+    again = drain(model.run(RunSpec(n=2, steps=40, seed=3)))
+    assert torch.equal(again.sample, traj.sample)
+    other = drain(model.run(RunSpec(n=2, steps=2, seed=4)))
+    assert not torch.equal(other.frames[0].x_t, traj.frames[0].x_t)
+    streamed = drain(model.run(RunSpec(n=2, steps=40, seed=3, keep_frames=False)))
+    assert len(streamed.frames) == 1 and torch.equal(streamed.sample, traj.sample)
+
+
+def test_generated_fields_take_the_data_s_statistics(model_file):
+    model = open_model(model_file)
+    x = drain(model.run(RunSpec(n=4, steps=60, seed=0))).sample.double()
+    noise = drain(model.run(RunSpec(n=4, steps=1, seed=0))).frames[0].x_t.double()
+    data = torch.from_numpy(skewed_fields(256, seed=9)).double()
+    skew = [float(((a - a.mean()) ** 3).mean() / a.std() ** 3) for a in (noise, x, data)]
+    assert abs(skew[0]) < 0.3 and skew[1] > 0.5 * skew[2] > 1.0     # white noise is symmetric; the model is skewed
+
+
+def test_runs_through_the_cli(model_file, tmp_path, capsys):
+    out = tmp_path / "run.npz"
+    assert main(["sample", str(model_file), "--n", "2", "--steps", "5", "--out", str(out)]) == 0
+    z = np.load(out)
+    assert z["x0_hat"].shape == (6, 2, 1, 16, 16) and json.loads(str(z["meta"]))["model_kind"] == "scattering"
+    assert main(["sample", str(model_file), "--sampler", "ode", "--out", str(out)]) == 2
+    assert "runs the sampler lbfgs, not 'ode'" in capsys.readouterr().err
+
+
+def test_it_runs_in_the_window(qtbot, model_file, tmp_path):
+    from explorer.app.main_window import MainWindow
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=model_file)
+    win.ask_before_closing_a_run = False
+    qtbot.addWidget(win)
+    assert win.model.kind == "scattering" and "158 statistics" in win.info.toPlainText()
+    assert win.run_panel.sampler_box.currentData() == "lbfgs" and win.run_panel.steps_box.value() == 100
+    win.run_panel.set_spec(steps=6, n=2, seed=1, device="cpu")
+    assert win.start_run()
+    qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=60000)
+    assert len(win.trajectory.frames) == 7
+
+
+def test_bad_files_give_one_line_checkpoint_errors(model_file, tmp_path, capsys):
+    blob = model_file.read_bytes()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    config = json.loads(header["__metadata__"]["explorer"])
+
+    def with_config(change: dict, name: str):
+        h = {**header, "__metadata__": {"explorer": json.dumps({**config, **change})}}
+        text = json.dumps(h).encode()
+        path = tmp_path / f"{name}.scat.safetensors"
+        path.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + n:])
+        return path
+
+    cases = {
+        "truncated": (blob[: len(blob) // 2], "truncated"),
+        "pickle": (b"\x80\x04\x95" + b"\0" * 64, "not a safetensors file"),
+        "empty": (b"", "empty"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name}.scat.safetensors"
+        path.write_bytes(content)
+        with pytest.raises(CheckpointError, match=message):
+            open_model(path)
+    for change, message in (({"kind": "diffusion"}, "not a scattering model"),
+                            ({"scattering": {"size": 16, "J": 9}}, "'J'"),
+                            ({"scattering": {"size": 32, "J": 3}}, "1 x 16 x 16 fields, the filters are for 1 x 32"),
+                            ({"data": {"name": "phi4", "n": -1}}, "'n'"),
+                            ({"format": "other"}, "format")):
+        with pytest.raises(CheckpointError, match=message):
+            open_model(with_config(change, "bad"))
+    # tensors of the wrong shape or with non-finite values
+    tensors = scattering_model.load(model_file)
+    from safetensors.torch import save
+    for name, state, message in (
+            ("shape", {"phi": torch.zeros(3, dtype=torch.float64), "scale": tensors.scale, "sigma2": tensors.sigma2}, "shape"),
+            ("nan", {"phi": tensors.phi, "scale": tensors.scale * float("nan"), "sigma2": tensors.sigma2}, "NaN"),
+            ("keys", {"phi": tensors.phi}, "holds the tensors")):
+        path = tmp_path / f"{name}.scat.safetensors"
+        path.write_bytes(save(state, metadata={"explorer": json.dumps(config)}))
+        with pytest.raises(CheckpointError, match=message):
+            open_model(path)
+    assert main(["info", str(tmp_path / "nan.scat.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "NaN" in err
+
+
+def test_train_checks_its_arguments(tmp_path, capsys):
+    assert main(["train", "scattering", "--data", "shapes", "--n", "4", "--out", str(tmp_path / "m.safetensors")]) == 2
+    assert "ends in .scat.safetensors" in capsys.readouterr().err
+    assert main(["train", "scattering", "--data", "shapes", "--n", "4", "--size", "16", "--J", "6",
+                 "--out", str(tmp_path / "m.scat.safetensors")]) == 2
+    assert "'J'" in capsys.readouterr().err
+
+
+def test_lbfgs_minimises_each_sample_on_its_own():
+    # Rosenbrock per sample, f = sum (1 - a)^2 + 100 (b - a^2)^2 over pairs: minimum 0 at 1
+    def value_and_grad(x):
+        x = x.detach().requires_grad_(True)
+        a, b = x[:, 0::2], x[:, 1::2]
+        f = ((1 - a) ** 2 + 100 * (b - a * a) ** 2).sum(1)
+        (g,) = torch.autograd.grad(f.sum(), x)
+        return f.detach(), g
+    start = torch.tensor([[-1.2, 1.0, 0.5, -0.3], [2.0, 2.0, -1.0, 3.0], [0.0, 0.0, 1.5, 2.0]], dtype=torch.float64)
+    runs = list(scattering_model.lbfgs(value_and_grad, start, 200))
+    x, f = runs[-1]
+    assert len(runs) == 201 and float(f.max()) < 1e-12 and torch.allclose(x, torch.ones_like(x), atol=1e-6)
+    assert all(bool((b[1] <= a[1]).all()) for a, b in zip(runs, runs[1:]))          # never up
+    alone = list(scattering_model.lbfgs(value_and_grad, start[1:2], 30))[-1][0]
+    assert torch.equal(alone[0], list(scattering_model.lbfgs(value_and_grad, start, 30))[-1][0][1])
+
+
+def test_the_config_validator_on_any_field_value():
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from explorer.core.errors import ExplorerError
+    from explorer.core.scattering import ScatteringConfig, ScatteringSpectra
+
+    good = {"format": "explorer-checkpoint", "kind": "scattering", "name": "m",
+            "scattering": {"size": 16, "J": 3, "L": 4, "isotropic": True, "scale_invariant": False},
+            "data": {"name": "turbulence", "n": 8, "params": {"size": 16}}, "training": {"command": "c"}}
+    assert scattering_model.check_config(json.loads(json.dumps(good)), "p") == good
+    values = st.none() | st.booleans() | st.integers(-2 ** 40, 2 ** 40) | st.floats() | st.text(max_size=6) | \
+        st.lists(st.integers(), max_size=3) | st.dictionaries(st.text(max_size=4), st.integers(), max_size=3)
+    paths = [(k,) for k in good] + [("scattering", k) for k in good["scattering"]] + [("data", "params", "size")]
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.sampled_from(paths), values)
+    def check(path, value):
+        cfg = json.loads(json.dumps(good))
+        d = cfg
+        for k in path[:-1]:
+            d = d[k]
+        d[path[-1]] = value
+        try:
+            scattering_model.check_config(cfg, "p")
+        except ExplorerError:
+            return
+        ScatteringSpectra(ScatteringConfig.from_dict(cfg["scattering"], "p"))      # what passes can be built
+    check()
