@@ -83,7 +83,7 @@ def test_runs_through_the_cli(model_file, tmp_path, capsys):
     assert "runs the sampler lbfgs, not 'ode'" in capsys.readouterr().err
 
 
-def test_it_runs_in_the_window(qtbot, model_file, tmp_path):
+def test_it_runs_in_the_window(qtbot, model_file, tmp_path, tiny_ckpt):
     from explorer.app.main_window import MainWindow
     win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=model_file)
     win.ask_before_closing_a_run = False
@@ -94,6 +94,13 @@ def test_it_runs_in_the_window(qtbot, model_file, tmp_path):
     assert win.start_run()
     qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=60000)
     assert len(win.trajectory.frames) == 7
+    view = win.view                                   # labelled as what it is: no noise level, no denoiser
+    assert view.sigma_plot.getAxis("left").labelText == "statistics error" and not view.forms.isVisible()
+    assert "statistics error = " in view.label.text() and "σ = " not in view.label.text()
+    assert [t.text for t in view.panel_titles] == ["x  (L-BFGS iterate)"] * 2 and not view.xt_box.isEnabled()
+    assert win.open_checkpoint(tiny_ckpt.path, remember=False)          # a diffusion model: a noise level again
+    assert view.sigma_plot.getAxis("left").labelText == "σ/α" and view.xt_box.isEnabled()
+    assert view.panel_titles[1].text.startswith("x0_hat")
 
 
 def test_bad_files_give_one_line_checkpoint_errors(model_file, tmp_path, capsys):

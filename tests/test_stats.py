@@ -48,3 +48,19 @@ def test_values_outside_the_reference_range_count_in_the_distance():
     old = {k: v for k, v in stats.summary(ref).items() if k != "hist_tails"}       # a summary made before 0.2
     old["hist"] = (np.asarray(old["hist"]) / np.sum(old["hist"])).tolist()
     assert stats.compare_to_summary(gen, old)["histogram_tv"] == pytest.approx(0.2, abs=0.02)
+
+
+def test_the_spectrum_is_compared_only_where_the_reference_has_power():
+    """A dealiased reference (no power above |k| = 5) against noise with power everywhere: the
+    relative error is reported up to |k| = 5, not as 1e15 % beyond."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 32, 32))
+    xh = np.fft.fft2(x)
+    q = np.fft.fftfreq(32) * 32
+    xh[:, np.sqrt(q[:, None] ** 2 + q[None, :] ** 2) > 5.4] = 0
+    ref = np.fft.ifft2(xh).real
+    gen = rng.normal(size=(64, 32, 32)) * ref.std()
+    for res in (stats.compare(gen, ref), stats.compare_to_summary(gen, stats.summary(ref))):
+        k = res["spectrum"]["k"] if "spectrum" in res else res["k"]
+        assert k == [1, 2, 3, 4, 5]
+    assert stats.compare(gen, ref)["spectrum"]["max_abs_relative_error"] < 10

@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
         self.info.setPlainText(model.describe())
         self.setWindowTitle(f"explorer {__version__} — {model.name}")
         hints = model.display
-        self.view.set_colormap(hints.colormap)
+        self.view.set_display(hints)
         self.scales.set_colormap(hints.colormap)
         self.forks.set_colormap(hints.colormap)
         self.scales.set_wavelet(hints.J, hints.wavelet)

@@ -39,11 +39,16 @@ class DisplayHints:
     """How a model's frames want to be shown.
 
     colormap: "grey" for images, "diverging" for signed fields; J, wavelet: a wavelet pyramid worth
-    showing in the Scales tab (None: the tab's own default)."""
+    showing in the Scales tab (None: the tab's own default); level: what a Frame's sigma/alpha
+    stands for (the slider's and the plot's label), a noise level unless the model says otherwise;
+    panels: the titles of its x_t and x0_hat panels when they are not a noisy state and a
+    denoiser's estimate (None: those, with x_t also shown in the data's scale)."""
 
     colormap: str = "grey"
     J: int | None = None
     wavelet: str | None = None
+    level: str = "σ/α"
+    panels: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ class ScatteringModel:
 
     @property
     def display(self) -> DisplayHints:
-        return DisplayHints(colormap=colormap_for(self.data))
+        return DisplayHints(colormap=colormap_for(self.data), level="statistics error",
+                            panels=("x  (L-BFGS iterate)", "x  (L-BFGS iterate)"))
 
     def default_steps(self, sampler: str) -> int:
         return DEFAULT_STEPS

@@ -102,10 +102,23 @@ def bands(k: np.ndarray, n: int = 4) -> list[tuple[int, int]]:
     return [(edges[i], edges[i + 1]) for i in range(n)]
 
 
+RESOLVED_POWER = 1e-8     # P(k) is compared where the reference has more than this times its largest P
+
+
+def resolved(power_reference: np.ndarray) -> np.ndarray:
+    """The |k| where the reference has power (a dealiased field, e.g. turbulence, has none above
+    2/3 of the Nyquist frequency, and a relative error there means nothing)."""
+    pr = np.asarray(power_reference)
+    return pr > RESOLVED_POWER * pr.max()
+
+
 def compare(generated: np.ndarray, reference: np.ndarray) -> dict:
-    """Generated samples against reference ones: <|m|>, P(k) per k and per band, histogram TV."""
+    """Generated samples against reference ones: <|m|>, P(k) per k and per band (where the
+    reference has power), histogram TV."""
     k, pg = radial_power_spectrum(generated)
     _, pr = radial_power_spectrum(reference)
+    keep = resolved(pr)
+    k, pg, pr = k[keep], pg[keep], pr[keep]
     rel = (pg - pr) / pr
     band_rows = []
     for lo, hi in bands(k):
@@ -179,9 +192,12 @@ def check_summary(d: object, where: str, error) -> dict:
 def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     """Generated samples against recorded reference statistics (see `summary`): P(k), the
     histogram on the reference bins and its total-variation distance (the tails beyond the bins
-    included: generated values outside the reference range count in full), <|m|>."""
+    included: generated values outside the reference range count in full), <|m|>. P(k) only
+    where the reference has power (`resolved`)."""
     k, pg = radial_power_spectrum(generated)
     pr = np.asarray(reference["power"])
+    keep = resolved(pr)
+    k, pg, pr = k[keep], pg[keep], pr[keep]
     edges = np.asarray(reference["hist_edges"])
     hg, hr = histogram(generated, edges), np.asarray(reference["hist"])
     if "hist_tails" in reference:

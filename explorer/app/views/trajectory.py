@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 from explorer.core import render, schedule
 
 XT_MODES = {"x_t": "x_t  (noisy state)", "x_t / α": "x_t / α = x0 + (σ/α) z  (data scale)"}
+X0_TITLE = "x0_hat  (denoiser's estimate)"
 
 
 def color_map(name: str) -> pg.ColorMap:
@@ -45,13 +46,14 @@ class TrajectoryView(QWidget):
         self._mosaics: tuple[np.ndarray, np.ndarray] | None = None
         self._x_max = 1
         self._drawing = False                 # True while the view itself sets images and ranges
+        self.level = "σ/α"                    # what a frame's sigma/alpha stands for (DisplayHints.level)
 
         self.title = QLabel("no run yet: choose a model and press Run")
         self.title.setStyleSheet("QLabel { font-weight: bold; }")
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("#e6e6e6")                   # neutral: white tiles stay visible
         self.boxes, self.images, self.panel_titles = [], [], []
-        for col, title in enumerate((XT_MODES["x_t"], "x0_hat  (denoiser's estimate)")):
+        for col, title in enumerate((XT_MODES["x_t"], X0_TITLE)):
             self.panel_titles.append(self.canvas.addLabel(title, row=0, col=col, color="#333"))
             box = self.canvas.addViewBox(row=1, col=col, lockAspect=True, invertY=True)
             img = pg.ImageItem(axisOrder="row-major")
@@ -283,8 +285,8 @@ class TrajectoryView(QWidget):
             return
         f = self.frames[self.current]
         live = "" if self.follow else "   (scrubbing: End follows the run)"
-        self.label.setText(f"step {self.current}/{len(self.frames) - 1}   σ/α = {snr_sigma(f.t):.3g}   "
-                           f"σ = {f.sigma:.3g}   t = {f.t:.3g}{live}")
+        noise = f"   σ = {f.sigma:.3g}   t = {f.t:.3g}" if self.level == "σ/α" else ""
+        self.label.setText(f"step {self.current}/{len(self.frames) - 1}   {self.level} = {snr_sigma(f.t):.3g}{noise}{live}")
 
     def displayed(self) -> tuple[np.ndarray, np.ndarray]:
         """The (x_t, x0_hat) mosaics on screen now."""
@@ -299,6 +301,18 @@ class TrajectoryView(QWidget):
         """(display_range of x0_hat, colormap) as shown now: what the exports use."""
         lo, hi = self.histogram.getLevels()
         return (float(lo), float(hi)), self.colormap_box.currentText()
+
+    def set_display(self, hints) -> None:
+        """A model's display hints: colour map, what the level is, the panels' titles."""
+        self.level = hints.level
+        self.sigma_plot.setLabel("left", hints.level)
+        self.forms.setVisible(hints.level == "σ/α")                   # where a diffused image forms
+        self.xt_box.setEnabled(hints.panels is None)
+        if hints.panels is not None:
+            self.xt_box.setCurrentText("x_t")
+        for label, title in zip(self.panel_titles, hints.panels or (XT_MODES["x_t"], X0_TITLE)):
+            label.setText(title, color="#333")
+        self.set_colormap(hints.colormap)
 
     def set_colormap(self, name: str) -> None:
         if self.colormap_box.currentText() != name:
@@ -325,7 +339,8 @@ class TrajectoryView(QWidget):
             self.show_step(self.current)                        # back to automatic ranges
 
     def _xt_mode_changed(self, mode: str) -> None:
-        self.panel_titles[0].setText(XT_MODES[mode], color="#333")
+        if self.xt_box.isEnabled():
+            self.panel_titles[0].setText(XT_MODES[mode], color="#333")
         if self.lock_box.isChecked():
             self.lock_box.setChecked(False)                     # a new quantity needs a new range
         self.show_step(self.current)
