@@ -554,7 +554,7 @@ def cmd_stats(args) -> int:
     import numpy as np
 
     from explorer.core import stats
-    from explorer.core.data import fresh_images, training_set
+    from explorer.core.data import fresh_images, resolved_k, training_set
     from explorer.core.io import atomic_write, check_outputs
     from explorer.core.models import final_samples, open_model
 
@@ -565,7 +565,7 @@ def cmd_stats(args) -> int:
     ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)[: spec.n]
     with progress_bar(spec.n, "sampling") as bar:
         gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
-    res = stats.compare(gen, ref)
+    res = stats.compare(gen, ref, resolved_k(data))
     res |= {"checkpoint": model.name, "sampler": spec.sampler, "steps": spec.steps, "reference": args.reference}
     print(stats.format_table(res))
     if args.json:
@@ -575,7 +575,8 @@ def cmd_stats(args) -> int:
     if args.plot:
         from explorer.app.views.statistics import save_plot
         label = "training data" if args.reference == "train" else f"fresh {'MCMC ' if data.get('name') == 'phi4' else ''}data"
-        save_plot(Path(args.plot), gen, stats.summary(ref), f"{model.name}, {spec.sampler} sampler", label)
+        save_plot(Path(args.plot), gen, stats.summary(ref, k_max=resolved_k(data)), f"{model.name}, {spec.sampler} sampler",
+                  label)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
-# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|capacity|all]
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|scattering|capacity|all]
 # (OUT=folder writes elsewhere than checkpoints/).
 # No --bf16 for new models: on this project's AMD EPYC CPU (no AVX512-BF16) bf16 autocast trains
 # 10x slower than fp32 (0.27 against 2.7 steps/s at batch 64, 2 threads).
@@ -53,6 +53,20 @@ if [[ $what == wcrg || $what == all ]]; then
   [[ -f $out/shapes-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data shapes --n 10000 --split S1 --size 32 \
     --steps 1500 --cond-steps 1500 "${wcrg_common[@]}" --name shapes-wcrg \
     --description "wavelet RG of the synthetic geometric images, N=10000 (the S1 set)" --out "$out/shapes-wcrg.wcrg"
+fi
+
+if [[ $what == scattering || $what == all ]]; then
+  # Scattering-spectra models (#13): the data's statistics, seconds to make once the data exist
+  # (the turbulence runs take ~10 min on one core the first time; phi4 reuses the MCMC cache).
+  [[ -f $out/turbulence-scattering.scat.safetensors ]] || $EXPLORER train scattering --data turbulence \
+    --data-params '{"size": 64}' --n 256 --split S1 --size 64 --name turbulence-scattering \
+    --description "scattering spectra of 2-D forced turbulence (vorticity), 64x64, N=256" \
+    --out "$out/turbulence-scattering.scat.safetensors"
+  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
+  [[ -f $out/phi4-scattering.scat.safetensors ]] || $EXPLORER train scattering --data phi4 \
+    --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-scattering \
+    --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=256" \
+    --out "$out/phi4-scattering.scat.safetensors"
 fi
 
 if [[ $what == capacity || $what == all ]]; then

@@ -50,17 +50,43 @@ def test_values_outside_the_reference_range_count_in_the_distance():
     assert stats.compare_to_summary(gen, old)["histogram_tv"] == pytest.approx(0.2, abs=0.02)
 
 
-def test_the_spectrum_is_compared_only_where_the_reference_has_power():
-    """A dealiased reference (no power above |k| = 5) against noise with power everywhere: the
-    relative error is reported up to |k| = 5, not as 1e15 % beyond."""
+def test_the_spectrum_is_compared_up_to_the_data_s_resolved_k():
+    """Turbulence is dealiased above |k| = size / 3: its summary records k_max, and P(k) is
+    compared up to it only (the window read a 1e5 % error from the empty shells beyond)."""
+    from explorer.core.data import resolved_k
+
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(64, 32, 32))
-    xh = np.fft.fft2(x)
-    q = np.fft.fftfreq(32) * 32
-    xh[:, np.sqrt(q[:, None] ** 2 + q[None, :] ** 2) > 5.4] = 0
-    ref = np.fft.ifft2(xh).real
-    gen = rng.normal(size=(64, 32, 32)) * ref.std()
-    for res in (stats.compare(gen, ref), stats.compare_to_summary(gen, stats.summary(ref))):
-        k = res["spectrum"]["k"] if "spectrum" in res else res["k"]
-        assert k == [1, 2, 3, 4, 5]
-    assert stats.compare(gen, ref)["spectrum"]["max_abs_relative_error"] < 10
+    ref, gen = rng.normal(size=(16, 32, 32)), rng.normal(size=(16, 32, 32))
+    assert resolved_k({"name": "turbulence", "params": {"size": 32}}) == 10
+    assert resolved_k({"name": "phi4", "params": {"L": 32}}) is None
+    summary = stats.summary(ref, k_max=10)
+    stats.check_summary(summary, "test", ValueError)
+    assert stats.compare_to_summary(gen, summary)["k"] == list(range(1, 11))
+    assert stats.compare_to_summary(gen, stats.summary(ref))["k"] == list(range(1, 17))
+    assert stats.compare(gen, ref, 10)["spectrum"]["k"] == list(range(1, 11))
+
+
+def test_the_bispectrum_is_recorded_in_a_summary_and_compared():
+    """A skewed field (chi-square) has a bispectrum far from 0 in standard errors; Gaussian noise
+    with the same spectrum does not, and the comparison says so."""
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=(200, 16, 16))
+    skewed = g ** 2 - 1
+    ref = stats.summary(skewed)
+    assert [tuple(t) for t in ref["bispectrum"]["triangles"]] == [t for t in stats.TRIANGLES if max(t) <= 8]
+    stats.check_summary(ref, "test", ValueError)
+    b, se = np.asarray(ref["bispectrum"]["b"]), np.asarray(ref["bispectrum"]["se"])
+    assert (np.abs(b) / se).max() > 5
+    gauss = stats.compare_to_summary(rng.normal(size=(200, 16, 16)) * skewed.std(), ref)["bispectrum"]
+    own = stats.compare_to_summary(g[:100] ** 2 - 1, ref)["bispectrum"]
+    z = [np.abs(np.subtract(r["generated"], r["reference"])).max() for r in (gauss, own)]
+    assert z[0] > 3 * z[1]
+
+
+@pytest.mark.parametrize("bad", [{"triangles": [[2, 2]], "b": [0.0], "se": [1.0]},
+                                 {"triangles": [[2, 2, 2]], "b": [0.0, 1.0], "se": [1.0]},
+                                 {"triangles": [[2, 2, 2]], "b": [float("nan")], "se": [1.0]}])
+def test_a_bad_recorded_bispectrum_is_refused(bad):
+    ref = stats.summary(np.random.default_rng(0).normal(size=(4, 8, 8)))
+    with pytest.raises(ValueError, match="bispectrum"):
+        stats.check_summary({**ref, "bispectrum": bad}, "test", ValueError)

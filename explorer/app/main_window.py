@@ -39,6 +39,7 @@ from explorer.app.views.scales import ScaleView
 from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
 from explorer.core import checkpoint, samplers
+from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
 from explorer.core.generalization import compare_run, pair_specs
 from explorer.core.models import Model, RunSpec, open_model, run_meta
@@ -365,7 +366,7 @@ class MainWindow(QMainWindow):
             self._keep(traj)
             final = np.asarray(frames[-1].x0_hat)                # statistics when the run has finished: two
             self._after_run = lambda: self.statistics.show_samples(  # short stalls of the event loop, not one long
-                final, model.data.get("stats"), field=model.display.colormap == "diverging")
+                final, model.data.get("stats"), field=model.data.get("name") in MAGNETISED)
 
         def stopped(note: str, frames: list) -> None:
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")

@@ -20,19 +20,17 @@ def _natural(path: Path) -> tuple:
 
 
 def index_entries(folder: Path) -> list[dict]:
+    """One entry per model in `folder` (any kind `open_model` reads), in natural order."""
+    from explorer.core.models import open_model
+
     entries = []
-    for path in sorted(folder.glob("*.safetensors"), key=_natural):
-        cfg = checkpoint.read_config(path)
-        data = cfg.get("data") or {}
-        entries.append({"name": cfg.get("name") or path.stem, "file": path.name, "kind": cfg["kind"],
-                        "data": data.get("name"), "n": data.get("n"), "split": data.get("split"),
-                        "size": cfg["arch"]["size"], "description": cfg.get("description", "")})
-    for path in sorted(folder.glob("*.wcrg")):
-        index = json.loads((path / "index.json").read_text())
-        data = index.get("data") or {}
-        entries.append({"name": index.get("name") or path.stem, "file": path.name, "kind": "wcrg",
-                        "data": data.get("name"), "n": data.get("n"), "split": data.get("split"),
-                        "size": index["size"], "description": index.get("description", "")})
+    paths = sorted(folder.glob("*.safetensors"), key=_natural) + sorted(folder.glob("*.wcrg"), key=_natural)
+    for path in paths:
+        model = open_model(path)
+        data = model.data
+        entries.append({"name": model.name, "file": path.name, "kind": model.kind, "data": data.get("name"),
+                        "n": data.get("n"), "split": data.get("split"), "size": model.image_shape[-1],
+                        "description": model.summary().get("description", "")})
     names = [e["name"] for e in entries]
     default = DEFAULT if DEFAULT in names else (names[0] if names else None)
     for e in entries:

@@ -36,7 +36,7 @@ from safetensors.torch import save as st_save
 
 from explorer import __version__
 from explorer.core import checkpoint, schema
-from explorer.core.data import check_record, colormap_for, data_shape
+from explorer.core.data import check_record, colormap_for, data_shape, resolved_k
 from explorer.core.errors import CheckpointError, ConfigError, SamplingError, ShapeMismatch, UnknownKind, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, band_noise, reference
@@ -297,7 +297,7 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
     ref = reference(spectra, x)
     scale = ref["std"].clamp_min(S_FLOOR * float(ref["std"].median()))
     record = {**data, "mean": float(x.mean()), "std": float(x.std()) if x.numel() > 1 else 1.0,
-              "stats": summary(x.numpy())}
+              "stats": summary(x.numpy(), k_max=resolved_k(data))}
     config = {"format": checkpoint.FORMAT, "version": __version__, "kind": KIND, "name": name or out.name[: -len(SUFFIX)],
               "description": description, "scattering": bank.to_dict(), "data": record,
               "training": {"command": command, "fields": len(x), "seconds": round(time.perf_counter() - start, 2),

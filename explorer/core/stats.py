@@ -102,22 +102,12 @@ def bands(k: np.ndarray, n: int = 4) -> list[tuple[int, int]]:
     return [(edges[i], edges[i + 1]) for i in range(n)]
 
 
-RESOLVED_POWER = 1e-8     # P(k) is compared where the reference has more than this times its largest P
-
-
-def resolved(power_reference: np.ndarray) -> np.ndarray:
-    """The |k| where the reference has power (a dealiased field, e.g. turbulence, has none above
-    2/3 of the Nyquist frequency, and a relative error there means nothing)."""
-    pr = np.asarray(power_reference)
-    return pr > RESOLVED_POWER * pr.max()
-
-
-def compare(generated: np.ndarray, reference: np.ndarray) -> dict:
-    """Generated samples against reference ones: <|m|>, P(k) per k and per band (where the
-    reference has power), histogram TV."""
+def compare(generated: np.ndarray, reference: np.ndarray, k_max: int | None = None) -> dict:
+    """Generated samples against reference ones: <|m|>, P(k) per k up to k_max (the data's
+    resolved range, `data.resolved_k`) and per band, histogram TV."""
     k, pg = radial_power_spectrum(generated)
     _, pr = radial_power_spectrum(reference)
-    keep = resolved(pr)
+    keep = k <= (k_max or k.max())
     k, pg, pr = k[keep], pg[keep], pr[keep]
     rel = (pg - pr) / pr
     band_rows = []
@@ -153,18 +143,23 @@ def format_table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def summary(x: np.ndarray, bins: int = 60) -> dict:
+def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
     """Reference statistics of a data set, small enough to store in a checkpoint's config:
     P(k), a value histogram (fractions of all values on `bins` bins over the 0.1-99.9 percentile
-    range, and the two tails beyond), <|m|>."""
+    range, and the two tails beyond), <|m|>, the reduced bispectrum on the TRIANGLES that fit;
+    k_max: the largest |k| the data resolve (`data.resolved_k`), recorded when given."""
     x = np.asarray(x, np.float64)
     k, p = radial_power_spectrum(x)
     lo, hi = np.percentile(x, [0.1, 99.9])
     edges = np.linspace(lo, hi, bins + 1)
+    triangles = [list(t) for t in TRIANGLES if max(t) <= min(x.shape[-2:]) // 2]
+    b, se = bispectrum(x, triangles)
     return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "hist_edges": edges.tolist(),
             "hist": histogram(x, edges).tolist(), "hist_tails": tails(x, edges).tolist(),
             "abs_m": mean_abs_magnetisation(x),
-            "mean": float(x.mean()), "std": float(x.std())}
+            "mean": float(x.mean()), "std": float(x.std()),
+            "bispectrum": {"triangles": triangles, "b": b.tolist(), "se": se.tolist()},
+            **({"k_max": int(k_max)} if k_max else {})}
 
 
 def check_summary(d: object, where: str, error) -> dict:
@@ -182,6 +177,17 @@ def check_summary(d: object, where: str, error) -> dict:
             lists[key] = v
     schema.value(d, "n", int, where, error, lo=0, default=0)
     schema.value(d, "abs_m", float, where, error, default=0.0)
+    schema.value(d, "k_max", int, where, error, lo=1, hi=4096, default=None)
+    if "bispectrum" in d:
+        bi = schema.dict_of(d, "bispectrum", where, error)
+        tri = schema.value(bi, "triangles", list, f"{where}: bispectrum", error)
+        if len(tri) > 64 or not all(isinstance(t, list) and len(t) == 3 and all(
+                isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= 4096 for k in t) for t in tri):
+            raise error(f"{where}: bispectrum: 'triangles' must be at most 64 lists of three wavenumbers 1..4096")
+        for key in ("b", "se"):
+            v = schema.value(bi, key, list, f"{where}: bispectrum", error)
+            if len(v) != len(tri) or not all(schema.is_finite_number(a) for a in v):
+                raise error(f"{where}: bispectrum: '{key}' must hold one finite number per triangle")
     if len(lists.get("k", [])) != len(lists.get("power", [])) or \
             len(lists.get("hist_edges", [None])) != len(lists.get("hist", [])) + 1 or \
             len(lists.get("hist_tails", [0, 0])) != 2 or np.any(np.diff(lists.get("hist_edges", [])) <= 0):
@@ -192,11 +198,11 @@ def check_summary(d: object, where: str, error) -> dict:
 def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     """Generated samples against recorded reference statistics (see `summary`): P(k), the
     histogram on the reference bins and its total-variation distance (the tails beyond the bins
-    included: generated values outside the reference range count in full), <|m|>. P(k) only
-    where the reference has power (`resolved`)."""
+    included: generated values outside the reference range count in full), <|m|>, and the reduced
+    bispectrum when the reference records it. P(k) up to the reference's k_max, when recorded."""
     k, pg = radial_power_spectrum(generated)
     pr = np.asarray(reference["power"])
-    keep = resolved(pr)
+    keep = k <= reference.get("k_max", k.max())
     k, pg, pr = k[keep], pg[keep], pr[keep]
     edges = np.asarray(reference["hist_edges"])
     hg, hr = histogram(generated, edges), np.asarray(reference["hist"])
@@ -206,7 +212,13 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
         hr, tr = hr * 0.998, np.array([0.001, 0.001])
     tv = 0.5 * float(np.abs(hg - hr).sum() + np.abs(tails(generated, edges) - tr).sum())
     mg = mean_abs_magnetisation(generated)
-    return {"k": k.tolist(), "power_generated": pg.tolist(), "power_reference": pr.tolist(),
+    bi = {}
+    if "bispectrum" in reference:
+        ref_bi = reference["bispectrum"]
+        b, se = bispectrum(generated, [tuple(t) for t in ref_bi["triangles"]])
+        bi = {"bispectrum": {"triangles": ref_bi["triangles"], "generated": b.tolist(), "generated_se": se.tolist(),
+                             "reference": ref_bi["b"], "reference_se": ref_bi["se"]}}
+    return {**bi, "k": k.tolist(), "power_generated": pg.tolist(), "power_reference": pr.tolist(),
             "power_relative_error": (pg / pr - 1).tolist(), "hist_edges": edges.tolist(),
             "hist_generated": hg.tolist(), "hist_reference": hr.tolist(),
             "histogram_tv": tv, "abs_m_generated": mg,

@@ -262,7 +262,7 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
                     name: str | None = None, description: str = "", command: str = "",
                     progress: bool = True) -> DiffusionModel:
     """Build the training set of `data`, train a denoiser and write the checkpoint `out`."""
-    from explorer.core.data import check_record, training_set
+    from explorer.core.data import check_record, resolved_k, training_set
 
     out = check_output(out)
     check_record(data, "the data", UsageError)
@@ -273,7 +273,7 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
                             f"({arch.channels}, {arch.size}, {arch.size})")
     from explorer.core.stats import summary
     data = {**data, "mean": float(x.mean()), "std": float(x.std()) if len(x.flatten()) > 1 else 1.0,
-            "stats": summary(x.numpy())}
+            "stats": summary(x.numpy(), k_max=resolved_k(data))}
     arch.sigma_data = round(max(data["std"], 0.05), 4)
     fingerprint = json.dumps({"data": data, "arch": arch.to_dict(), "train": tc.to_dict()}, sort_keys=True)
     dev = resolve_device(device)

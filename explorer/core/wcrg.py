@@ -28,7 +28,7 @@ import torch
 
 from explorer import __version__
 from explorer.core import checkpoint, distributed, samplers, wavelets
-from explorer.core.data import colormap_for
+from explorer.core.data import colormap_for, resolved_k
 from explorer.core.errors import ConfigError, SamplingError, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.trajectory import Frame, Trajectory, keep
@@ -387,7 +387,7 @@ def _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, descri
 
     norm = Normalisation.measure(x, J, w)
     dev = resolve_device(device)
-    data = {**data, "mean": float(x.mean()), "std": float(x.std()), "stats": summary(x.numpy())}
+    data = {**data, "mean": float(x.mean()), "std": float(x.std()), "stats": summary(x.numpy(), k_max=resolved_k(data))}
     xj = x.double()
     per_scale = {}
     for j in range(1, J + 1):

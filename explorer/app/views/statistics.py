@@ -1,5 +1,6 @@
-"""The statistics panel: radially averaged power spectrum and value histogram of the run's
-final samples against the training data's statistics recorded in the checkpoint."""
+"""The statistics panel: radially averaged power spectrum, value histogram and reduced
+bispectrum of the run's final samples against the training data's statistics recorded in the
+checkpoint."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,10 +24,14 @@ class StatisticsView(QWidget):
         self.histogram.setLabel("bottom", "value")
         self.histogram.setLabel("left", "fraction of values")
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
+        self.bispectrum = pg.PlotWidget(background="w", title="reduced bispectrum (bars: ±2 s.e.)")
+        self.bispectrum.setLabel("bottom", "triangle |k1|, |k2|, |k3|")
+        self.bispectrum.setLabel("left", "b: 0 for a Gaussian field")
         self.legend = QLabel("")
         plots = QHBoxLayout()
         plots.addWidget(self.spectrum)
         plots.addWidget(self.histogram)
+        plots.addWidget(self.bispectrum)
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
         lay.addWidget(self.legend)
@@ -36,11 +41,12 @@ class StatisticsView(QWidget):
         self.result = None
         self.spectrum.clear()
         self.histogram.clear()
+        self.bispectrum.clear()
 
     def show_samples(self, samples: np.ndarray, reference: dict | None, label: str = "training data",
                      field: bool = False) -> None:
         """samples: (B, C, H, W) final samples; reference: data statistics (`stats.summary`), by
-        default the training data's, recorded in the checkpoint; field: a physical field, whose
+        default the training data's, recorded in the checkpoint; field: a field whose
         magnetisation <|m|> is worth showing."""
         self.clear()
         if reference is None:
@@ -58,14 +64,36 @@ class StatisticsView(QWidget):
         self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen)
         self.legend.setText(f"<span style='color:#333'>━━</span> {label} ({r['n_reference']})   "
                             f"<span style='color:#d62728'>━━●</span> generated ({r['n_generated']})")
+        bi = self._draw_bispectrum(r.get("bispectrum"), ref_pen, gen_pen)
         err = np.abs(np.asarray(r["power_relative_error"]))
         magnetisation = (f"<|m|> (the magnetisation): generated {r['abs_m_generated']:.4f}, {label} "
                          f"{r['abs_m_reference']:.4f}.   " if field else "")
         self.summary.setText(
             f"{r['n_generated']} generated samples against {r['n_reference']} of the {label}.   " + magnetisation +
             f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
-            f"Histogram total-variation distance {r['histogram_tv']:.3f}.   (Few samples give noisy curves: "
+            f"Histogram total-variation distance {r['histogram_tv']:.3f}.   {bi}(Few samples give noisy curves: "
             f"raise the batch, or use `explorer stats`.)")
+
+
+    def _draw_bispectrum(self, bi: dict | None, ref_pen, gen_pen) -> str:
+        """b per triangle, reference and generated with ±2 standard errors; the summary's sentence."""
+        if not bi:
+            self.bispectrum.setTitle("reduced bispectrum: not recorded (model made by an older explorer)")
+            return ""
+        self.bispectrum.setTitle("reduced bispectrum (bars: ±2 s.e.)")
+        x = np.arange(len(bi["triangles"]), dtype=float)
+        self.bispectrum.setXRange(-0.5, len(x) - 0.5, padding=0)
+        self.bispectrum.getAxis("bottom").setTicks([[(i, ",".join(map(str, t))) for i, t in enumerate(bi["triangles"])]])
+        self.bispectrum.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#aaa")))
+        z = []
+        for offset, key, pen, color in ((-0.1, "reference", ref_pen, "#333"), (0.1, "generated", gen_pen, "#d62728")):
+            b, se = np.asarray(bi[key]), np.asarray(bi[f"{key}_se"])
+            self.bispectrum.addItem(pg.ErrorBarItem(x=x + offset, y=b, height=4 * se, beam=0.1, pen=pen))
+            self.bispectrum.plot(x + offset, b, pen=None, symbol="o", symbolSize=6, symbolBrush=color)
+            z.append((b, se))
+        (br, sr), (bg, sg) = z
+        worst = float((np.abs(bg - br) / np.hypot(sr, sg)).max())
+        return f"Bispectrum: largest difference {worst:.1f} standard errors.   "
 
 
 def save_plot(path, samples: np.ndarray, reference: dict, title: str = "", label: str = "training data") -> None:

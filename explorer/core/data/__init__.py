@@ -28,6 +28,7 @@ DUPLICATE_COSINE = 0.95
 SPLITS = ("S1", "S2", "all")
 S2_SEED = 104729                    # S2's phi4 chains and turbulence runs are seeded apart from S1's
 FIELDS = ("phi4", "turbulence")     # data sets of signed fields, shown with a diverging colour map
+MAGNETISED = ("phi4",)              # fields whose mean |m| (the magnetisation) is an order parameter
 
 
 # the generators' parameters: (type, low, high) per name
@@ -80,6 +81,14 @@ def data_shape(data: dict) -> tuple[int, int]:
     """(side, channels) of the images a checked data record describes."""
     params = data.get("params") or {}
     return params.get("L", params.get("size", 32)), params.get("channels", 1)
+
+
+def resolved_k(data: dict) -> int | None:
+    """The largest |k| a data set resolves, when it is less than the grid's: a dealiased field
+    (turbulence, 2/3 rule) has no dynamics above size / 3. None: every |k| up to size / 2."""
+    if data.get("name") == "turbulence":
+        return data_shape(data)[0] // 3
+    return None
 
 
 def colormap_for(data: dict) -> str:
