@@ -1,6 +1,7 @@
 """Scattering spectra against the Gaussian model on turbulence (64 x 64) and phi^4 (L = 32).
 
     python tests/benchmarks/bench_scattering.py [--n 32] [--steps 100] [--fields turbulence,phi4]
+        [--also phi4=checkpoints/phi4-N10000.safetensors --also phi4=checkpoints/phi4-wcrg.wcrg]
 
 Each model is made from a training set (turbulence: S1, N = 256; phi^4: N = 256 at the recorded
 beta_c) and judged against held-out fields of the same generator (`fresh_images`): the largest
@@ -9,6 +10,8 @@ dealiased range; phi^4: k <= L/2), the histogram total-variation distance, the k
 values, the isotropic bispectrum (8 triangles; the largest difference relative to the largest
 |b| of the held-out data, and in standard errors), and the number of parameters. The row "data"
 is n training fields against the same held-out fields: the floor that sampling noise sets.
+`--also FIELD=MODEL` adds a row for any model file of that field (a diffusion checkpoint, a WCRG
+folder, ...), sampled with its default sampler and steps.
 Timings: Phi of 1000 fields of 64 x 64 against a bare FFT of the same array; 16 fields of
 64 x 64 generated (the first batch of the turbulence run).
 """
@@ -26,7 +29,7 @@ import torch
 from explorer.core import gaussian_field, scattering_model, stats
 from explorer.core.data import fresh_images, training_set
 from explorer.core.data.turbulence import kurtosis
-from explorer.core.models import RunSpec, final_samples
+from explorer.core.models import RunSpec, final_samples, open_model
 from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, statistics
 
 FIELDS = {
@@ -48,6 +51,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=32, help="generated fields per model")
     p.add_argument("--steps", type=int, default=100, help="L-BFGS iterations")
     p.add_argument("--fields", default="turbulence,phi4")
+    p.add_argument("--also", action="append", default=[], metavar="FIELD=MODEL", help="another model's row")
     args = p.parse_args()
     torch.set_num_threads(1)
     print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread")
@@ -77,6 +81,8 @@ def main() -> None:
             row("data", 0, train[:args.n], held_out, k_max)
             row("gaussian", gaussian_field.parameters(gauss), gaussian_field.sample(gauss, args.n, seed=1), held_out, k_max)
             row("scattering", model.parameters, x_scat, held_out, k_max)
+            for other in (open_model(m) for f, m in (a.split("=", 1) for a in args.also) if f == field):
+                row(other.name[:12], other.parameters, final_samples(other, RunSpec(n=args.n, seed=0)), held_out, k_max)
             b, se = stats.bispectrum(held_out)
             print(f"held-out bispectrum b/se per triangle {stats.TRIANGLES}: " + " ".join(f"{v:+.1f}" for v in b / se))
     spectra = ScatteringSpectra(ScatteringConfig(64, 5, 4))
