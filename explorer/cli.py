@@ -127,13 +127,14 @@ def _command_line() -> str:
 
 
 def cmd_train(args) -> int:
+    from explorer.core.data import PERIODIC
     from explorer.core.nets import UNetConfig
     from explorer.core.train import TrainConfig, train_diffusion
 
     data = _data_record(args)
     arch = UNetConfig(channels=args.channels, size=args.size, widths=_ints(args.widths, "--widths"),
                       blocks=args.blocks, bias_free=args.bias_free,
-                      padding="circular" if data["name"] == "phi4" else "zeros")
+                      padding="circular" if data["name"] in PERIODIC else "zeros")
     arch.check_budget("--widths, --size and --blocks")
     tc = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16,
                      save_every=args.save_every, lr_schedule=args.lr_schedule, monitor_every=args.monitor_every)
@@ -150,6 +151,7 @@ def cmd_train(args) -> int:
 
 def cmd_train_wcrg(args) -> int:
     from explorer.core import wcrg
+    from explorer.core.data import PERIODIC
     from explorer.core.train import TrainConfig
 
     data = _data_record(args)
@@ -157,7 +159,7 @@ def cmd_train_wcrg(args) -> int:
                              coarse_widths=_ints(args.widths, "--widths"),
                              conditional_widths=_ints(args.cond_widths, "--cond-widths"), blocks=args.blocks,
                              shared=args.shared,
-                             padding="circular" if data["name"] == "phi4" else "zeros")
+                             padding="circular" if data["name"] in PERIODIC else "zeros")
     tc = dict(batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16, save_every=args.save_every,
               lr_schedule=args.lr_schedule, monitor_every=args.monitor_every)
     model = wcrg.train(data, recipe, args.out, TrainConfig(steps=args.steps, **tc),

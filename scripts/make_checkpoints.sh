@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
-# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|scattering|capacity|all]
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|scattering|turbulence|capacity|all]
 # (OUT=folder writes elsewhere than checkpoints/).
 # No --bf16 for new models: on this project's AMD EPYC CPU (no AVX512-BF16) bf16 autocast trains
 # 10x slower than fp32 (0.27 against 2.7 steps/s at batch 64, 2 threads).
@@ -67,6 +67,14 @@ if [[ $what == scattering || $what == all ]]; then
     --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-scattering \
     --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=256" \
     --out "$out/phi4-scattering.scat.safetensors"
+fi
+
+if [[ $what == turbulence || $what == all ]]; then
+  # A diffusion model of 2-D turbulence (#13), 32x32 (the quick size), circular padding
+  [[ -f $out/turbulence32-N2000.safetensors ]] || $EXPLORER train diffusion --data turbulence \
+    --data-params '{"size": 32}' --n 2000 --split all --size 32 --steps 2500 "${common[@]}" --lr-schedule cosine \
+    --name turbulence32-N2000 --description "2-D forced turbulence (vorticity), 32x32, N=2000" \
+    --out "$out/turbulence32-N2000.safetensors"
 fi
 
 if [[ $what == capacity || $what == all ]]; then

@@ -29,6 +29,7 @@ SPLITS = ("S1", "S2", "all")
 S2_SEED = 104729                    # S2's phi4 chains and turbulence runs are seeded apart from S1's
 FIELDS = ("phi4", "turbulence")     # data sets of signed fields, shown with a diverging colour map
 MAGNETISED = ("phi4",)              # fields whose mean |m| (the magnetisation) is an order parameter
+PERIODIC = ("phi4", "turbulence")   # fields on a torus: their networks pad circularly
 
 
 # the generators' parameters: (type, low, high) per name
