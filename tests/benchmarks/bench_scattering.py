@@ -3,8 +3,9 @@
     python tests/benchmarks/bench_scattering.py [--n 32] [--steps 100] [--fields turbulence,phi4]
         [--also phi4=checkpoints/phi4-N10000.safetensors --also phi4=checkpoints/phi4-wcrg.wcrg]
 
-Each model is made from a training set (turbulence: S1, N = 256; phi^4: N = 256 at the recorded
-beta_c) and judged against held-out fields of the same generator (`fresh_images`): the largest
+Each model is made from a training set (turbulence: S1, N = 256, at 64 x 64, or 32 x 32 for
+turbulence32; phi^4: N = 256 at the recorded beta_c) and judged against held-out fields of the
+same generator (`fresh_images`): the largest
 relative error of the radial power spectrum over the resolved shells (turbulence: k <= n/3, the
 dealiased range; phi^4: k <= L/2), the histogram total-variation distance, the kurtosis of the
 values, the isotropic bispectrum (8 triangles; the largest difference relative to the largest
@@ -35,6 +36,7 @@ from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, statis
 FIELDS = {
     "turbulence": ({"name": "turbulence", "n": 256, "split": "S1", "seed": 0, "params": {"size": 64}}, 256, 64 // 3),
     "phi4": ({"name": "phi4", "n": 256, "split": "all", "seed": 0, "params": {"L": 32}}, 1000, 16),
+    "turbulence32": ({"name": "turbulence", "n": 256, "split": "S1", "seed": 0, "params": {"size": 32}}, 256, 32 // 3),
 }
 
 
