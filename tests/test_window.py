@@ -309,3 +309,49 @@ def test_fork_tab_forks_the_run_and_draws_the_spread(qtbot, tiny_ckpt, tmp_path)
     qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
     assert win.forks.status.text().startswith("the spread of the endings")
     assert len(win.forks.spread_plot.getPlotItem().listDataItems()) == 1
+
+
+def test_garbage_is_collected_in_the_gui_thread_while_a_run_allocates(qtbot, tmp_path, tiny_ckpt):
+    """Collected in a run's thread, a dead Qt object deadlocks the window (Qt's lock against the GIL)."""
+    import threading
+
+    from explorer.app.main_window import MainWindow
+
+    threads = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            threads.append(threading.current_thread())
+
+    def allocating_run(model, spec):
+        junk = [[i] for i in range(50000)]           # 5e4 containers: far past gen 0's threshold of 700
+        del junk
+        return (yield from model.run(spec))
+
+    win = MainWindow(QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path,
+                     run_factory=allocating_run)
+    qtbot.addWidget(win)
+    win.show()
+    for _ in range(100):
+        Cycle()                                       # unreachable, left for the cyclic collector
+    configure(win, "ddim", 3, 1, 0)
+    run_to_end(qtbot, win)
+    qtbot.waitUntil(lambda: len(threads) == 100, timeout=5000)
+    assert set(threads) == {threading.main_thread()}
+    win.close()
+    import gc
+    assert gc.isenabled()
+
+
+def test_the_window_fits_a_1000_by_700_screen_with_every_tab(window):
+    """Qt cannot shrink a window below its layouts' minimum: a wider minimum cuts every tab off on the right."""
+    need = window.minimumSizeHint()
+    assert need.width() <= 1000 and need.height() <= 700, need
+    window.resize(1000, 700)
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        tab = window.tabs.widget(i)
+        assert tab.minimumSizeHint().width() <= window.tabs.width(), window.tabs.tabText(i)

@@ -2,12 +2,14 @@
 in the views, export them. It never asks which kind of model it holds."""
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Generator
 
 import numpy as np
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -84,6 +86,10 @@ class MainWindow(QMainWindow):
         self.trajectory: Trajectory | None = None
         self.ask_before_closing_a_run = True
         self.controller = RunController(self)
+        # Cyclic garbage is collected here, in the GUI thread, never in a run's thread: collected
+        # there, a dead Qt object's destructor holds Qt's lock and waits for the GIL that the GUI
+        # thread holds while it waits for that lock (the window froze so, in the test suite).
+        self._garbage = GarbageCollector(interval=0.5)
         self._sink: _Sink | None = None
         self._outcome = ""                    # "done", "cancelled" or "failed": how the last run ended
         self._after_run: Callable[[], None] | None = None    # work left for when the run has finished
@@ -502,6 +508,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.save_settings()
+        self._garbage.timer.stop()
+        gc.enable()
         event.accept()
 
 
@@ -510,7 +518,6 @@ def freeze_heap() -> None:
     the cyclic garbage collector's reach, so that its collections scan only what is new. Without
     it, collections paused the event loop up to 11 ms (young) and 26 ms (middle generation) while a
     run streamed; after it, 0.5 ms. What is frozen is never collected: call it once, not per window."""
-    import gc
     gc.collect()
     gc.freeze()
 

@@ -28,6 +28,9 @@ class RunPanel(QWidget):
         for key, label in samplers.LABELS.items():
             self.sampler_box.addItem(label, key)
         self.sampler_box.currentIndexChanged.connect(self._sampler_changed)
+        self.sampler_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.sampler_box.setMinimumContentsLength(16)          # the dock stays narrow; the list shows all
+        self.sampler_box.view().setMinimumWidth(self.sampler_box.view().sizeHintForColumn(0) + 24)
         self.steps_box = QSpinBox(minimum=1, maximum=5000, value=samplers.DEFAULT_STEPS["sde"])
         self._auto_steps = self.steps_box.value()             # the steps last set for the user, not by them
         self.batch_box = QSpinBox(minimum=1, maximum=1024, value=16)

@@ -37,9 +37,11 @@ class BasisView(QWidget):
         bar.addWidget(self.sample_box)
         bar.addWidget(self.compute_button)
         bar.addWidget(self.pair_box)
-        bar.addWidget(self.dimension_button)
-        bar.addWidget(self.cancel_button)
         bar.addStretch(1)
+        bar2 = QHBoxLayout()                          # two rows: the tab fits a 1000 px window
+        bar2.addWidget(self.dimension_button)
+        bar2.addWidget(self.cancel_button)
+        bar2.addStretch(1)
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
         self.values_plot = pg.PlotWidget(background="w")
@@ -49,13 +51,15 @@ class BasisView(QWidget):
         self.dimension_plot.setLogMode(x=True, y=False)
         self.dimension_plot.setLabel("bottom", "σ/α (noise level)")
         self.dimension_plot.setLabel("left", "effective dimension tr A")
-        self.dimension_plot.hide()                   # until there is a curve: no bare log axis
+        self.values_plot.hide()                      # each until there is a curve: no bare axes
+        self.dimension_plot.hide()
         plots = QHBoxLayout()
         for p in (self.values_plot, self.dimension_plot):
             p.setMaximumHeight(220)
             plots.addWidget(p, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
+        lay.addLayout(bar2)
         lay.addWidget(self.status)
         lay.addWidget(self.canvas, 1)
         lay.addLayout(plots)
@@ -92,6 +96,7 @@ class BasisView(QWidget):
     def clear(self) -> None:
         self.canvas.clear()
         self.values_plot.clear()
+        self.values_plot.hide()
         self.dimension_plot.clear()
         self.dimension_plot.hide()
         self.status.setText("Choose a step in the Trajectory tab, then compute its basis.")
@@ -108,6 +113,7 @@ class BasisView(QWidget):
                 box = self.canvas.addViewBox(row=2 * row + 1, col=i, lockAspect=True, invertY=True, enableMouse=False)
                 box.addItem(pg.ImageItem(v, lut=lut, levels=(-m, m), axisOrder="row-major"))
         self.values_plot.clear()
+        self.values_plot.show()
         for b, colour in zip(bases, ("#1f77b4", "#ff7f0e")):
             self.values_plot.plot(np.arange(1, len(b.values) + 1), b.values, pen=pg.mkPen(colour, width=2))
         s = bases[0].sigma / float(np.exp(-bases[0].t))
@@ -128,6 +134,7 @@ class BasisView(QWidget):
                                          enableMouse=False)
             box.addItem(pg.ImageItem(v, lut=lut, levels=(-m, m), axisOrder="row-major"))
         self.values_plot.clear()
+        self.values_plot.show()
         self.values_plot.plot(np.arange(1, len(basis.values) + 1), basis.values, pen=pg.mkPen("#1f77b4", width=2),
                               symbol="o", symbolSize=5)
         s = basis.sigma / float(np.exp(-basis.t))

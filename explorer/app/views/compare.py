@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -35,8 +36,9 @@ SWEEP_CURVES = (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
 CAPACITY_COLOURS = ("#2ca02c", "#1f77b4", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-def _sweep_plot(title: str) -> tuple[pg.PlotWidget, QLabel]:
-    plot = pg.PlotWidget(background="w", title=title)
+def _sweep_plot() -> tuple[pg.PlotWidget, QLabel]:
+    """A cosine-against-N plot (its title carries only messages: no sweep yet, unreadable) and its legend."""
+    plot = pg.PlotWidget(background="w")
     plot.setLogMode(x=True, y=False)
     plot.setLabel("bottom", "N (training images per model)")
     plot.setLabel("left", "cosine similarity")
@@ -144,8 +146,8 @@ class CompareView(QWidget):
         scrub.addWidget(QLabel("both runs at step"))
         scrub.addWidget(self.slider, 1)
         scrub.addWidget(self.step_label)
-        self.sweep_plot, self.sweep_legend = _sweep_plot("the bundled pairs: medians against N (bars: quartiles)")
-        self.capacity_plot, self.capacity_legend = _sweep_plot("the capacity axis: median cos(S1, S2) per network size")
+        self.sweep_plot, self.sweep_legend = _sweep_plot()
+        self.capacity_plot, self.capacity_legend = _sweep_plot()
         self.current_n_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#999", style=Qt.DashLine))
         upper = QWidget()
         ul = QVBoxLayout(upper)
@@ -157,16 +159,17 @@ class CompareView(QWidget):
         ul.addLayout(scrub)
         split = QSplitter(Qt.Vertical)
         split.addWidget(upper)
-        lower = QWidget()
-        ll = QHBoxLayout(lower)
-        ll.setContentsMargins(0, 0, 0, 0)
-        for legend, plot in ((self.sweep_legend, self.sweep_plot), (self.capacity_legend, self.capacity_plot)):
-            column = QVBoxLayout()
+        self.sweep_tabs = QTabWidget()              # one plot at a time: each has the full width
+        for legend, plot, name in ((self.sweep_legend, self.sweep_plot, "bundled pairs: medians against N (bars: quartiles)"),
+                                   (self.capacity_legend, self.capacity_plot, "capacity axis: cos(S1, S2) per network size")):
+            page = QWidget()
+            column = QVBoxLayout(page)
+            column.setContentsMargins(2, 2, 2, 2)
             column.addWidget(legend)
             column.addWidget(plot, 1)
-            ll.addLayout(column, 1)
-        split.addWidget(lower)
-        split.setSizes([600, 220])
+            self.sweep_tabs.addTab(page, name)
+        split.addWidget(self.sweep_tabs)
+        split.setSizes([500, 320])
         lay = QVBoxLayout(self)
         lay.addWidget(split)
         self.pair_box.currentIndexChanged.connect(self._mark_current_n)
@@ -203,6 +206,7 @@ class CompareView(QWidget):
                                          (self.capacity_plot, self.capacity_legend, capacity,
                                           "--folder checkpoints/capacity --json checkpoints/capacity/sweep.json")):
             plot.clear()
+            plot.setTitle(None)
             if file is None or not Path(file).exists():
                 plot.setTitle(f"no sweep yet: `explorer sweep {hint}` makes it")
                 legend.setText("")

@@ -33,9 +33,12 @@ class ForkView(QWidget):
         for label, w in (("sample", self.sample_box), ("endings", self.n_box)):
             bar.addWidget(QLabel(label))
             bar.addWidget(w)
-        for b in (self.fork_button, self.curve_button, self.cancel_button):
-            bar.addWidget(b)
+        bar.addWidget(self.fork_button)
         bar.addStretch(1)
+        bar2 = QHBoxLayout()                          # two rows: the tab fits a 1000 px window
+        bar2.addWidget(self.curve_button)
+        bar2.addWidget(self.cancel_button)
+        bar2.addStretch(1)
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
         self.spread_plot = pg.PlotWidget(background="w")
@@ -43,8 +46,10 @@ class ForkView(QWidget):
         self.spread_plot.setLabel("bottom", "σ/α at the fork")
         self.spread_plot.setLabel("left", "spread of the endings")
         self.spread_plot.setMaximumHeight(220)
+        self.spread_plot.hide()                       # until there is a curve: no bare log axis
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
+        lay.addLayout(bar2)
         lay.addWidget(self.status)
         lay.addWidget(self.canvas, 1)
         lay.addWidget(self.spread_plot)
@@ -67,6 +72,7 @@ class ForkView(QWidget):
     def clear(self) -> None:
         self.canvas.clear()
         self.spread_plot.clear()
+        self.spread_plot.hide()
 
     def show_endings(self, start: np.ndarray, endings: np.ndarray, step: int, sigma_over_alpha: float,
                      spread: float) -> None:
@@ -85,6 +91,7 @@ class ForkView(QWidget):
 
     def show_curve(self, rows: list[dict]) -> None:
         self.spread_plot.clear()
+        self.spread_plot.show()
         s = np.array([r["sigma_over_alpha"] for r in rows])
         v = np.array([r["spread"] for r in rows])
         self.spread_plot.plot(s, v, pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=5)

@@ -24,7 +24,7 @@ class StatisticsView(QWidget):
         self.histogram.setLabel("bottom", "value")
         self.histogram.setLabel("left", "fraction of values")
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
-        self.bispectrum = pg.PlotWidget(background="w", title="reduced bispectrum (bars: ±2 s.e.)")
+        self.bispectrum = pg.PlotWidget(background="w", title="reduced bispectrum (±2 s.e.)")
         self.bispectrum.setLabel("bottom", "triangle |k1|, |k2|, |k3|")
         self.bispectrum.setLabel("left", "b: 0 for a Gaussian field")
         self.legend = QLabel("")
@@ -77,10 +77,9 @@ class StatisticsView(QWidget):
 
     def _draw_bispectrum(self, bi: dict | None, ref_pen, gen_pen) -> str:
         """b per triangle, reference and generated with ±2 standard errors; the summary's sentence."""
+        self.bispectrum.setVisible(bool(bi))
         if not bi:
-            self.bispectrum.setTitle("reduced bispectrum: not recorded (model made by an older explorer)")
-            return ""
-        self.bispectrum.setTitle("reduced bispectrum (bars: ±2 s.e.)")
+            return "Bispectrum: not recorded for these data (a model made by an older explorer).   "
         x = np.arange(len(bi["triangles"]), dtype=float)
         self.bispectrum.setXRange(-0.5, len(x) - 0.5, padding=0)
         self.bispectrum.getAxis("bottom").setTicks([[(i, ",".join(map(str, t))) for i, t in enumerate(bi["triangles"])]])
