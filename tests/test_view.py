@@ -202,3 +202,33 @@ def test_the_scales_tab_has_its_own_step_slider(qtbot, window):
     assert window.scales.slider.maximum() == 6
     window.scales.slider.setValue(2)
     assert window.view.current == 2 and window.scales.frame is window.view.frames[2]
+
+
+def test_a_streamed_frame_costs_the_canvas_one_paint(qtbot, window, tiny_ckpt):
+    """Each extra paint of the image canvas is event-loop time lost while a run streams (#11):
+    a frame whose value range moves re-ranges the histogram without a second paint."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from explorer.core.models import RunSpec
+    from explorer.core.trajectory import drain
+
+    frames = [f.to_numpy() for f in drain(tiny_ckpt.run(RunSpec("ddim", 6, 16, 0, "cpu"))).frames]
+    view = window.view
+    view.clear()
+    paints = []
+
+    class Counter(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Paint:
+                paints.append(view.current)
+            return False
+
+    counter = Counter()
+    view.canvas.viewport().installEventFilter(counter)
+    for k, frame in enumerate(frames):
+        view.add_frame(frame)
+        qtbot.waitUntil(lambda: view.current == k, timeout=5000)
+        qtbot.wait(150)
+    view.canvas.viewport().removeEventFilter(counter)
+    per_frame = [paints.count(k) for k in range(2, len(frames))]      # past the first layouts
+    assert per_frame == [1] * len(per_frame), (per_frame, paints)
