@@ -80,6 +80,12 @@ def test_the_bundled_list_follows_the_loaded_model(qtbot, window):
     path = checkpoint.bundled_dir() / entries[1]["file"]
     assert window.open_checkpoint(path)
     assert window.bundled.currentItem().text().startswith(entries[1]["name"])
+    last = checkpoint.bundled_dir() / entries[-1]["file"]
+    assert window.open_checkpoint(last)
+    window.resize(1000, 700)                                           # a short list: scrolled to it
+    qtbot.waitUntil(lambda: 0 <= window.bundled.visualItemRect(window.bundled.currentItem()).top() and
+                    window.bundled.visualItemRect(window.bundled.currentItem()).bottom()
+                    <= window.bundled.viewport().height(), timeout=3000)
     window.open_checkpoint(window.settings.value("recent")[-1])         # a model that is not bundled
     assert not window.bundled.selectedItems()
 

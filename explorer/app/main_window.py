@@ -166,6 +166,8 @@ class MainWindow(QMainWindow):
             item.setData(Qt.UserRole, str(checkpoint.bundled_dir() / e["file"]))
             item.setToolTip(e.get("description", ""))
             self.bundled.addItem(item)
+        self.bundled.verticalScrollBar().rangeChanged.connect(    # resized: keep the loaded model in sight
+            lambda *_: self.bundled.currentItem() and self.bundled.scrollToItem(self.bundled.currentItem()))
         self.bundled.itemActivated.connect(lambda it: self.open_checkpoint(it.data(Qt.UserRole)))
         self.bundled.itemClicked.connect(lambda it: self.open_checkpoint(it.data(Qt.UserRole)))
         lay.addWidget(self.bundled, 1)
@@ -315,6 +317,7 @@ class MainWindow(QMainWindow):
             item = self.bundled.item(i)
             if Path(item.data(Qt.UserRole)).resolve() == Path(path).resolve():
                 self.bundled.setCurrentItem(item)
+                self.bundled.scrollToItem(item)
 
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()

@@ -71,7 +71,7 @@ class TrajectoryView(QWidget):
         self.histogram.gradient.showTicks(False)
         # its range is set with each frame (`_fit_histogram`): left to auto-range, the histogram
         # re-ranged after the paint and the canvas painted twice per frame (2 x 8 ms while streaming)
-        self.histogram.vb.disableAutoRange()
+        self.histogram.disableAutoHistogramRange()
         self.histogram.sigLevelsChanged.connect(self._histogram_moved)
         self.histogram.sigLookupTableChanged.connect(self._apply_lut)
 
@@ -252,16 +252,18 @@ class TrajectoryView(QWidget):
         self.step_changed.emit(k)
 
     def _fit_histogram(self, levels: tuple[float, float]) -> None:
-        """The histogram's value axis spans its values and the levels. It is re-ranged only when they
-        leave it or fill less than half of it: each change of range costs the canvas a second paint."""
-        values, _ = self.histogram.plot.getData()
+        """The histogram's axes: counts up to their largest; values over the values and the levels,
+        re-ranged only when they leave it or fill less than half of it (a steady axis to read)."""
+        values, counts = self.histogram.plot.getData()
         if values is None or not len(values):
             return
+        vb = self.histogram.vb                        # vertical: x = -count, y = value
         lo, hi = min(values[0], levels[0]), max(values[-1], levels[1])
-        shown_lo, shown_hi = self.histogram.vb.viewRange()[1]
+        shown_lo, shown_hi = self.histogram.getHistogramRange()
         if lo < shown_lo or hi > shown_hi or (hi - lo) < 0.5 * (shown_hi - shown_lo):
-            self.histogram.vb.setYRange(lo, hi, padding=0.1)
-            self.histogram.vb.updateMatrix()          # now, not inside the paint (which would paint again)
+            vb.setYRange(lo, hi, padding=0.1)
+        vb.setXRange(-float(np.max(counts)), 0, padding=0.02)
+        vb.updateMatrix()                             # now, not inside the paint (which would paint again)
 
     def _auto_range(self, mosaic: np.ndarray) -> tuple[float, float]:
         values = mosaic[np.isfinite(mosaic)]
