@@ -102,6 +102,13 @@ def test_typed_steps_survive_a_sampler_change(qtbot, window):
     assert panel.steps_box.value() == 40
 
 
+def test_the_final_denoising_step_is_offered_only_where_it_applies(qtbot, window):
+    panel = window.run_panel
+    for sampler, offered in (("ddim", True), ("ascent", False), ("sde", True)):
+        panel.set_spec(sampler=sampler)
+        assert panel.final_denoise.isVisible() == offered, sampler
+
+
 def test_no_time_left_is_shown_after_a_cancel(qtbot, window):
     window.run_panel.set_spec(sampler="sde", steps=400, n=2, device="cpu")
     assert window.start_run()

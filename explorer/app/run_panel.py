@@ -105,8 +105,10 @@ class RunPanel(QWidget):
         self.cancel_button.setEnabled(False)
 
     def _sampler_changed(self) -> None:
-        """A new sampler brings its default steps, unless the user typed a number of their own."""
+        """A new sampler brings its default steps, unless the user typed a number of their own;
+        the final denoising step is offered for the samplers on a time grid."""
         sampler = self.sampler_box.currentData()
+        self.final_denoise.setVisible(sampler in samplers.GRID_SAMPLERS)    # a time grid's last step only
         if self._model is not None and sampler in self._model.samplers:
             default = self._model.default_steps(sampler)
         else:
