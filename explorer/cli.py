@@ -454,6 +454,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", default=None, help="also save the spectrum and histogram plot (PNG)")
     s.set_defaults(func=cmd_stats)
 
+    s = sub.add_parser("field", help="every model of one field against the same data: spectrum, histogram, "
+                                     "bispectrum and parameters (the Statistics tab's table)")
+    s.add_argument("models", nargs="+", help="model files of one field (a diffusion checkpoint, a WCRG folder, "
+                                             "a scattering model, ...)")
+    s.add_argument("--bundled", action="store_true", help="also every bundled model of the first model's field")
+    s.add_argument("--n", type=_int_in(2, schema.MAX_SAMPLES), default=16, help="samples per model")
+    s.add_argument("--seed", type=SEED, default=0)
+    s.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    s.add_argument("--reference", choices=["fresh", "train"], default="fresh",
+                   help="fresh data from the generator (as many as --reference-n), or the first model's "
+                        "recorded training-data statistics (what the window uses)")
+    s.add_argument("--reference-n", type=_int_in(2, 100000), default=1000, help="fresh fields in the reference")
+    s.add_argument("--json", default=None)
+    s.set_defaults(func=cmd_field)
+
     s = sub.add_parser("compare", help="S1 and S2 models from the same noise: similarities and nearest training images")
     s.add_argument("--s1", required=True)
     s.add_argument("--s2", required=True)
@@ -580,6 +595,39 @@ def cmd_stats(args) -> int:
         save_plot(Path(args.plot), gen, stats.summary(ref, k_max=resolved_k(data)), f"{model.name}, {spec.sampler} sampler",
                   label)
         print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def cmd_field(args) -> int:
+    from explorer.core import checkpoint, stats
+    from explorer.core import head_to_head as h2h
+    from explorer.core.data import fresh_images, resolved_k
+    from explorer.core.io import check_outputs
+    from explorer.core.models import open_model
+    from explorer.core.trajectory import drain
+
+    check_outputs([args.json] if args.json else [], args.models)
+    models = [open_model(m) for m in args.models]
+    h2h.check_one_field(models)
+    if args.bundled:
+        models = h2h.same_field(models[0], models[1:] + [open_model(checkpoint.bundled_dir() / e["file"])
+                                                         for e in checkpoint.bundled_index()])
+    data = models[0].data
+    if args.reference == "train":
+        reference = data.get("stats")
+        if reference is None:
+            raise UsageError(f"{models[0].name} records no statistics of its training data: use --reference fresh")
+        label = f"the training data of {models[0].name} ({reference['n']} fields)"
+    else:
+        print(f"making {args.reference_n} fresh {data.get('name')} fields for the reference…", file=sys.stderr)
+        reference = stats.summary(fresh_images(data, args.reference_n), k_max=resolved_k(data))
+        label = f"{args.reference_n} fresh {data.get('name')} fields"
+    total = h2h.total_frames(models, args.n, args.seed)
+    with progress_bar(total, f"{len(models)} models") as bar:
+        rows = drain(h2h.table_steps(models, reference, args.n, args.seed, args.device), callback=lambda _: bar.update(1))
+    print(h2h.format_rows(rows, label))
+    if args.json:
+        _write_json(args.json, {"reference": label, "n": args.n, "seed": args.seed, "rows": rows})
     return 0
 
 

@@ -1,6 +1,7 @@
-"""The Basis and Fork tabs' background work: the adaptive basis and the effective dimension of the
-shown run (`core.basis`), forks and their spread (`core.fork`), one computation at a time in a
-RunController of its own. Wiring only: the science is in core."""
+"""The Basis, Fork and Statistics tabs' background work: the adaptive basis and the effective
+dimension of the shown run (`core.basis`), forks and their spread (`core.fork`), every model of a
+field against its data (`core.head_to_head`), one computation at a time in a RunController of
+its own. Wiring only: the science is in core."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +13,7 @@ from explorer.core.basis import basis_steps, effective_dimension_steps, pair_ste
 from explorer.core.errors import ExplorerError
 from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
 from explorer.core.generalization import other_split
+from explorer.core.head_to_head import same_field, table_steps, total_frames
 from explorer.core.models import open_model
 
 
@@ -31,7 +33,8 @@ class Analysis(QObject):
         window.basis.dimension_requested.connect(self.compute_effective_dimension)
         window.forks.fork_requested.connect(self.fork_here)
         window.forks.curve_requested.connect(self.fork_curve)
-        for v in (window.basis, window.forks):
+        window.statistics.field_requested.connect(self.compare_field)
+        for v in (window.basis, window.forks, window.statistics):
             v.cancel_requested.connect(c.cancel)
 
     def is_running(self) -> bool:
@@ -138,3 +141,26 @@ class Analysis(QObject):
         ks, model = curve_steps(len(traj.frames)), self.window.model
         return self._start(self.window.forks, lambda: spread_curve_steps(model, traj, ks, n, sample=sample), len(ks),
                                     "forks", self.window.forks.show_curve)
+
+    def compare_field(self, n: int) -> bool:
+        """Every bundled model of the loaded model's field, n samples each, against the loaded
+        model's recorded training data, in the background."""
+        from explorer.core import checkpoint
+
+        model, view = self.window.model, self.window.statistics
+        reference = model.data.get("stats") if model is not None else None
+        if reference is None:
+            view.show_message("Open a model that records its training data's statistics first." if model is None else
+                              f"{model.name} records no statistics of its training data (trained by an older explorer).")
+            return False
+        others = []
+        for e in checkpoint.bundled_index():
+            try:
+                others.append(open_model(checkpoint.bundled_dir() / e["file"]))
+            except ExplorerError:
+                continue                                 # a damaged bundled file: left out of the table
+        models = same_field(model, others)
+        label = f"training data of {model.name} ({reference['n']} {model.data.get('name')} images)"
+        return self._start(view, lambda: table_steps(models, reference, n, device="cpu"),
+                           total_frames(models, n) or 0, f"frames ({len(models)} models)",
+                           lambda rows: view.show_table(rows, label))

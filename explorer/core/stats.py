@@ -195,6 +195,15 @@ def check_summary(d: object, where: str, error) -> dict:
     return d
 
 
+def bispectrum_z(bi: dict | None) -> float | None:
+    """The largest |b_generated - b_reference| over the triangles, in standard errors of the
+    difference, from `compare_to_summary`'s "bispectrum" (None when there is none)."""
+    if not bi:
+        return None
+    diff = np.abs(np.asarray(bi["generated"]) - np.asarray(bi["reference"]))
+    return float((diff / np.hypot(np.asarray(bi["generated_se"]), np.asarray(bi["reference_se"]))).max())
+
+
 def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     """Generated samples against recorded reference statistics (see `summary`): P(k), the
     histogram on the reference bins and its total-variation distance (the tails beyond the bins

@@ -1,6 +1,6 @@
 """WCRG against plain diffusion on phi^4: network evaluations to the same power-spectrum error.
 
-    python tests/benchmarks/bench_wcrg.py [--n 500] [--plain checkpoints/phi4-N10000.safetensors]
+    python tests/benchmarks/bench_wcrg.py [--n 500] [--reference-n 1000] [--plain checkpoints/phi4-N10000.safetensors]
                                           [--wcrg checkpoints/phi4-wcrg.wcrg]
 
 Reference: fresh MCMC samples at the models' beta (never trained on). For each step count, the
@@ -34,7 +34,8 @@ def row(name, evals, pixels, x, ref):
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--n", type=int, default=1000, help="samples per row")
+    p.add_argument("--reference-n", type=int, default=1000, help="fresh MCMC fields in the reference")
     p.add_argument("--plain", default=str(checkpoint.bundled_dir() / "phi4-N10000.safetensors"))
     p.add_argument("--wcrg", default=str(checkpoint.bundled_dir() / "phi4-wcrg.wcrg"))
     p.add_argument("--plain-steps", default="10,20,50,100")
@@ -43,7 +44,7 @@ def main() -> None:
     plain, model = open_model(a.plain), open_model(a.wcrg)
     size = plain.image_shape[-1]
     t0 = time.perf_counter()
-    ref = fresh_images(plain.data, a.n)
+    ref = fresh_images(plain.data, a.reference_n)
     print(f"machine: {platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"reference: {len(ref)} fresh MCMC fields ({time.perf_counter() - t0:.0f} s); "
           f"plain {plain.parameters:,} parameters, WCRG {model.parameters:,} (J = {model.J})")

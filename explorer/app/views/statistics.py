@@ -5,15 +5,41 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.core import stats
 
+TABLE_COLUMNS = (
+    ("model", lambda r: r["name"]),
+    ("kind", lambda r: r["kind"]),
+    ("parameters", lambda r: f"{r['parameters']:,}"),
+    ("sampler, steps", lambda r: f"{r['sampler']}, {r['steps']}"),
+    ("max |ΔP/P|", lambda r: f"{r['spectrum_error']:.1%}"),
+    ("histogram TV", lambda r: f"{r['histogram_tv']:.3f}"),
+    ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
+    ("seconds", lambda r: f"{r['seconds']:.0f}"),
+)
+
 
 class StatisticsView(QWidget):
+    field_requested = Signal(int)               # every model of this field, n samples each
+    cancel_requested = Signal()
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result: dict | None = None
+        self.rows: list[dict] = []
         self.summary = QLabel("Run a model: its final samples are compared here with its training data.")
         self.summary.setWordWrap(True)
         self.spectrum = pg.PlotWidget(background="w", title="power spectrum")
@@ -32,10 +58,34 @@ class StatisticsView(QWidget):
         plots.addWidget(self.spectrum)
         plots.addWidget(self.histogram)
         plots.addWidget(self.bispectrum)
+        self.field_n = QSpinBox(minimum=2, maximum=256, value=16)
+        self.field_button = QPushButton("Every model of this field")
+        self.field_button.setToolTip("Run each bundled model of the loaded model's data (its own sampler and steps, "
+                                     "seed 0) and compare them all with these data")
+        self.field_button.clicked.connect(lambda: self.field_requested.emit(self.field_n.value()))
+        self.field_cancel = QPushButton("Cancel", enabled=False)
+        self.field_cancel.clicked.connect(self.cancel_requested)
+        self.field_status = QLabel("")
+        self.field_status.setWordWrap(True)
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels([c for c, _ in TABLE_COLUMNS])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.verticalHeader().hide()
+        self.table.setMaximumHeight(160)
+        self.table.hide()                               # until there are rows
+        bar = QHBoxLayout()
+        bar.addWidget(self.field_button)
+        bar.addWidget(QLabel("samples"))
+        bar.addWidget(self.field_n)
+        bar.addWidget(self.field_cancel)
+        bar.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
         lay.addWidget(self.legend)
         lay.addLayout(plots, 1)
+        lay.addLayout(bar)
+        lay.addWidget(self.field_status)
+        lay.addWidget(self.table)
 
     def clear(self) -> None:
         self.result = None
@@ -75,6 +125,25 @@ class StatisticsView(QWidget):
             f"raise the batch, or use `explorer stats`.)")
 
 
+    # --- every model of the field (the head-to-head table) ----------------------------------------------
+    def set_busy(self, busy: bool) -> None:
+        self.field_button.setEnabled(not busy)
+        self.field_cancel.setEnabled(busy)
+
+    def show_message(self, text: str) -> None:
+        self.field_status.setText(text)
+
+    def show_table(self, rows: list[dict], label: str) -> None:
+        """One row per model (`core.head_to_head.table_steps`), judged against `label`."""
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            for j, (_, cell) in enumerate(TABLE_COLUMNS):
+                self.table.setItem(i, j, QTableWidgetItem(cell(r)))
+        self.table.setVisible(bool(rows))
+        self.field_status.setText(f"{len(rows)} models of this field against the {label}; each ran its own default "
+                                  f"sampler and steps from seed 0 (few samples give noisy errors).")
+
     def _draw_bispectrum(self, bi: dict | None, ref_pen, gen_pen) -> str:
         """b per triangle, reference and generated with ±2 standard errors; the summary's sentence."""
         self.bispectrum.setVisible(bool(bi))
@@ -84,14 +153,11 @@ class StatisticsView(QWidget):
         self.bispectrum.setXRange(-0.5, len(x) - 0.5, padding=0)
         self.bispectrum.getAxis("bottom").setTicks([[(i, ",".join(map(str, t))) for i, t in enumerate(bi["triangles"])]])
         self.bispectrum.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#aaa")))
-        z = []
         for offset, key, pen, color in ((-0.1, "reference", ref_pen, "#333"), (0.1, "generated", gen_pen, "#d62728")):
             b, se = np.asarray(bi[key]), np.asarray(bi[f"{key}_se"])
             self.bispectrum.addItem(pg.ErrorBarItem(x=x + offset, y=b, height=4 * se, beam=0.1, pen=pen))
             self.bispectrum.plot(x + offset, b, pen=None, symbol="o", symbolSize=6, symbolBrush=color)
-            z.append((b, se))
-        (br, sr), (bg, sg) = z
-        worst = float((np.abs(bg - br) / np.hypot(sr, sg)).max())
+        worst = stats.bispectrum_z(bi)
         return f"Bispectrum: largest difference {worst:.1f} standard errors.   "
 
 

@@ -1,0 +1,95 @@
+"""Every model of one field against the same data: the head-to-head table.
+
+A field is a data generator with its parameters (`model.data`'s name and params: φ⁴ at β and L,
+turbulence at its size, ...). Each model makes n final samples with its own default sampler and
+steps, from one seed, and `stats.compare_to_summary` judges them against one reference summary
+(`stats.summary` of fresh data, or a model's recorded training data). A row per model:
+
+    name, kind, parameters, sampler, steps, n, spectrum_error (max |ΔP/P| over the reference's
+    resolved shells), histogram_tv, bispectrum_z (max |b_gen − b_ref| / s.e., None when the
+    reference records no bispectrum), abs_m (generated ⟨|m|⟩), seconds
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Generator, Iterable
+
+import numpy as np
+
+from explorer.core import stats
+from explorer.core.errors import UsageError
+from explorer.core.models import Model, RunSpec
+
+
+def field_of(data: dict) -> tuple[str, str]:
+    """What identifies a field: the generator's name and its parameters."""
+    return str(data.get("name")), json.dumps(data.get("params") or {}, sort_keys=True)
+
+
+def same_field(model: Model, candidates: Iterable[Model]) -> list[Model]:
+    """`model` first, then every other candidate of the same field (not the same file twice)."""
+    key = field_of(model.data)
+    seen = {Path(model.path).resolve()}
+    out = [model]
+    for m in candidates:
+        p = Path(m.path).resolve()
+        if p not in seen and field_of(m.data) == key:
+            seen.add(p)
+            out.append(m)
+    return out
+
+
+def check_one_field(models: list[Model]) -> None:
+    """A UsageError naming the first model of another field than the first model's."""
+    key = field_of(models[0].data)
+    for m in models[1:]:
+        if field_of(m.data) != key:
+            raise UsageError(f"{m.name} models {field_of(m.data)[0]} {field_of(m.data)[1]}, not the field of "
+                             f"{models[0].name} ({key[0]} {key[1]}): compare models of one field")
+
+
+def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0, device: str = "cpu"
+                ) -> Generator[int, None, list[dict]]:
+    """The head-to-head rows (see the module docstring): yields the frames made so far over all
+    models, so that a caller shows progress and can stop; returns one row per model."""
+    check_one_field(models)
+    specs = [RunSpec(n=n, seed=seed, device=device, keep_frames=False).resolved(m) for m in models]
+    rows, made = [], 0
+    for model, spec in zip(models, specs):
+        t0 = time.perf_counter()
+        run = model.run(spec)
+        while True:
+            try:
+                next(run)
+            except StopIteration as stop:
+                traj = stop.value
+                break
+            made += 1
+            yield made
+        r = stats.compare_to_summary(np.asarray(traj.sample, np.float32), reference)
+        rows.append({"name": model.name, "kind": model.kind, "parameters": int(model.parameters),
+                     "sampler": spec.sampler, "steps": spec.steps, "n": n,
+                     "spectrum_error": float(np.abs(r["power_relative_error"]).max()),
+                     "histogram_tv": r["histogram_tv"], "bispectrum_z": stats.bispectrum_z(r.get("bispectrum")),
+                     "abs_m": r["abs_m_generated"], "seconds": time.perf_counter() - t0})
+    return rows
+
+
+def total_frames(models: list[Model], n: int = 16, seed: int = 0) -> int | None:
+    """Frames `table_steps` yields in all (None when a model cannot say)."""
+    counts = [m.frame_count(RunSpec(n=n, seed=seed).resolved(m)) for m in models]
+    return None if None in counts else sum(counts)
+
+
+def format_rows(rows: list[dict], reference_label: str) -> str:
+    """The table as text, one line per model."""
+    lines = [f"against {reference_label}",
+             f"{'model':24} {'kind':10} {'parameters':>10} {'sampler, steps':>16} {'max |dP/P|':>10} "
+             f"{'hist TV':>8} {'bispec z':>8} {'seconds':>8}"]
+    for r in rows:
+        z = "-" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"
+        lines.append(f"{r['name'][:24]:24} {r['kind']:10} {r['parameters']:10d} {r['sampler'] + ', ' + str(r['steps']):>16} "
+                     f"{r['spectrum_error']:10.1%} {r['histogram_tv']:8.3f} {z:>8} {r['seconds']:8.1f}")
+    return "\n".join(lines)

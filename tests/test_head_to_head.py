@@ -1,0 +1,89 @@
+"""Every model of one field against the same data: core, CLI and the Statistics tab."""
+import json
+
+import numpy as np
+import pytest
+from conftest import make_tiny_checkpoint
+
+from explorer.cli import main
+from explorer.core import head_to_head as h2h
+from explorer.core import stats
+from explorer.core.errors import UsageError
+from explorer.core.models import open_model
+
+
+@pytest.fixture(scope="module")
+def two_fields(tmp_path_factory):
+    """Two tiny models of 16 x 16 shapes (one field) and one of 8 x 8 shapes (another)."""
+    folder = tmp_path_factory.mktemp("h2h")
+    a = make_tiny_checkpoint(folder / "a.safetensors", seed=0)
+    b = make_tiny_checkpoint(folder / "b.safetensors", seed=1, widths=(4, 8))
+    other = make_tiny_checkpoint(folder / "small.safetensors", size=8)
+    return [open_model(m.path) for m in (a, b, other)]
+
+
+def test_the_table_has_a_row_per_model_with_its_errors(two_fields):
+    a, b, _ = two_fields
+    reference = a.data["stats"]
+    run = h2h.table_steps([a, b], reference, n=3, seed=0)
+    made = []
+    while True:
+        try:
+            made.append(next(run))
+        except StopIteration as stop:
+            rows = stop.value
+            break
+    assert made == list(range(1, h2h.total_frames([a, b], 3) + 1))          # progress, frame by frame
+    assert [r["name"] for r in rows] == ["a", "b"] and rows[0]["parameters"] > rows[1]["parameters"]
+    for model, r in zip((a, b), rows):
+        spec_sampler = model.samplers[0]
+        assert r["sampler"] == spec_sampler and r["steps"] == model.default_steps(spec_sampler)
+        assert r["spectrum_error"] > 0 and 0 <= r["histogram_tv"] <= 1
+    z = rows[0]["bispectrum_z"]
+    assert z is None if "bispectrum" not in reference else z >= 0
+    text = h2h.format_rows(rows, "the training data")
+    assert text.count("\n") == 3 and "a " in text and "diffusion" in text
+
+
+def test_bispectrum_z_is_the_largest_difference_in_standard_errors():
+    bi = {"generated": [0.0, 1.0], "reference": [0.0, 0.0], "generated_se": [0.3, 0.3], "reference_se": [0.4, 0.4]}
+    assert stats.bispectrum_z(bi) == pytest.approx(2.0)                      # 1 / hypot(0.3, 0.4)
+    assert stats.bispectrum_z(None) is None
+
+
+def test_models_of_another_field_are_refused_before_any_work(two_fields):
+    a, _, other = two_fields
+    with pytest.raises(UsageError, match="compare models of one field"):
+        next(h2h.table_steps([a, other], a.data["stats"]))
+    assert [m.name for m in h2h.same_field(a, [other, a, two_fields[1]])] == ["a", "b"]
+
+
+def test_the_cli_prints_and_writes_the_table(two_fields, tmp_path, capsys):
+    a, b, other = two_fields
+    out = tmp_path / "field.json"
+    assert main(["field", str(a.path), str(b.path), "--reference", "train", "--n", "2", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "against the training data of a" in printed and "max |dP/P|" in printed
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["name"] for r in rows] == ["a", "b"] and all(np.isfinite(r["spectrum_error"]) for r in rows)
+    assert main(["field", str(a.path), str(other.path), "--reference", "train"]) == 2
+    assert "compare models of one field" in capsys.readouterr().err
+
+
+def test_the_statistics_tab_fills_the_table(qtbot, tmp_path, two_fields):
+    from PySide6.QtCore import QSettings
+
+    from explorer.app.main_window import MainWindow
+    a = two_fields[0]
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=a.path)
+    qtbot.addWidget(win)
+    win.show()
+    view = win.statistics
+    assert not view.table.isVisible()
+    view.field_n.setValue(2)
+    view.field_button.click()
+    qtbot.waitUntil(lambda: not win.analysis.is_running() and bool(view.rows), timeout=60000)
+    win.tabs.setCurrentWidget(view)
+    assert view.table.isVisible() and view.table.rowCount() == len(view.rows) >= 1
+    assert view.table.item(0, 0).text() == "a" and "%" in view.table.item(0, 4).text()
+    assert "against the training data of a" in view.field_status.text()
