@@ -63,6 +63,11 @@ if [[ $what == scattering || $what == all ]]; then
     --description "scattering spectra of 2-D forced turbulence (vorticity), 64x64, N=256" \
     --out "$out/turbulence-scattering.scat.safetensors"
   beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
+  # the same 2000 fields as the diffusion model turbulence32-N2000 (make_checkpoints.sh turbulence)
+  [[ -f $out/turbulence32-scattering.scat.safetensors ]] || $EXPLORER train scattering --data turbulence \
+    --data-params '{"size": 32}' --n 2000 --split all --size 32 --name turbulence32-scattering \
+    --description "scattering spectra of 2-D forced turbulence (vorticity), 32x32, N=2000" \
+    --out "$out/turbulence32-scattering.scat.safetensors"
   [[ -f $out/phi4-scattering.scat.safetensors ]] || $EXPLORER train scattering --data phi4 \
     --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-scattering \
     --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=256" \
