@@ -50,7 +50,7 @@ class StatisticsView(QWidget):
         self.histogram.setLabel("bottom", "value")
         self.histogram.setLabel("left", "fraction of values")
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
-        self.bispectrum = pg.PlotWidget(background="w", title="reduced bispectrum (±2 s.e.)")
+        self.bispectrum = pg.PlotWidget(background="w", title="bispectrum (±2 s.e.)")
         self.bispectrum.setLabel("bottom", "triangle |k1|, |k2|, |k3|")
         self.bispectrum.setLabel("left", "b: 0 for a Gaussian field")
         self.legend = QLabel("")
