@@ -185,6 +185,17 @@ def cmd_train_scattering(args) -> int:
     return 0
 
 
+def cmd_train_gaussian(args) -> int:
+    from explorer.core import gaussian_model
+
+    data = _data_record(args)
+    if args.channels != 1:
+        raise UsageError("a Gaussian model is of one-channel fields: use --channels 1")
+    model = gaussian_model.fit(data, args.out, name=args.name, description=args.description, command=_command_line())
+    print(model.describe(), file=sys.stderr)
+    return 0
+
+
 def cmd_data(args) -> int:
     import numpy as np
 
@@ -378,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--description", default="")
     t.add_argument("--out", required=True, help="NAME.scat.safetensors")
     t.set_defaults(func=cmd_train_scattering)
+
+    t = tsub.add_parser("gaussian", help="a Gaussian model: the training set's mean and isotropic power spectrum")
+    _data_arguments(t)
+    t.add_argument("--name", default=None)
+    t.add_argument("--description", default="")
+    t.add_argument("--out", required=True, help="NAME.gauss.safetensors")
+    t.set_defaults(func=cmd_train_gaussian)
 
     s = sub.add_parser("data", help="write a checkpoint's exact training set (N, C, H, W) float32 to .npy")
     s.add_argument("checkpoint")

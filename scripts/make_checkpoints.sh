@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
-# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|scattering|turbulence|capacity|all]
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|phi4-16|scattering|turbulence|capacity|all]
 # (OUT=folder writes elsewhere than checkpoints/).
 # No --bf16 for new models: on this project's AMD EPYC CPU (no AVX512-BF16) bf16 autocast trains
 # 10x slower than fp32 (0.27 against 2.7 steps/s at batch 64, 2 threads).
@@ -55,6 +55,21 @@ if [[ $what == wcrg || $what == all ]]; then
     --description "wavelet RG of the synthetic geometric images, N=10000 (the S1 set)" --out "$out/shapes-wcrg.wcrg"
 fi
 
+if [[ $what == phi4-16 || $what == all ]]; then
+  # Plain diffusion and WCRG at L = 16 (#12 C): the smaller size of the compute experiment
+  # (tests/benchmarks/bench_wcrg.py --plain checkpoints/phi4-L16-N10000.safetensors --wcrg
+  # checkpoints/phi4-L16-wcrg.wcrg). fp32, cosine decay, the denoising error monitored.
+  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
+  l16=(--data phi4 --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size 16 --steps 3000
+       --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 --save-every 250 --monitor-every 250)
+  [[ -f $out/phi4-L16-N10000.safetensors ]] || $EXPLORER train diffusion "${l16[@]}" --widths 16,32,64 --blocks 1 \
+    --name phi4-L16-N10000 --description "2-D lattice phi^4 at the measured critical point, L=16, N=10000" \
+    --out "$out/phi4-L16-N10000.safetensors"
+  [[ -f $out/phi4-L16-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${l16[@]}" --cond-steps 3000 --levels 2 \
+    --wavelet haar --widths 32,64 --cond-widths 32,64 --name phi4-L16-wcrg \
+    --description "wavelet RG of phi^4 at the measured critical point, L=16, N=10000" --out "$out/phi4-L16-wcrg.wcrg"
+fi
+
 if [[ $what == scattering || $what == all ]]; then
   # Scattering-spectra models (#13): the data's statistics, seconds to make once the data exist
   # (the turbulence runs take ~10 min on one core the first time; phi4 reuses the MCMC cache).
@@ -68,6 +83,16 @@ if [[ $what == scattering || $what == all ]]; then
     --data-params '{"size": 32}' --n 2000 --split all --size 32 --name turbulence32-scattering \
     --description "scattering spectra of 2-D forced turbulence (vorticity), 32x32, N=2000" \
     --out "$out/turbulence32-scattering.scat.safetensors"
+  # Gaussian models (the mean and P(k)), beside them in the Statistics tab's table: the training sets
+  # of turbulence32-N2000 and of phi4-scattering
+  [[ -f $out/turbulence32-gaussian.gauss.safetensors ]] || $EXPLORER train gaussian --data turbulence \
+    --data-params '{"size": 32}' --n 2000 --split all --size 32 --name turbulence32-gaussian \
+    --description "Gaussian field with the power spectrum of 2-D forced turbulence, 32x32, N=2000" \
+    --out "$out/turbulence32-gaussian.gauss.safetensors"
+  [[ -f $out/phi4-gaussian.gauss.safetensors ]] || $EXPLORER train gaussian --data phi4 \
+    --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-gaussian \
+    --description "Gaussian field with the power spectrum of phi^4 at the measured critical point, L=32, N=256" \
+    --out "$out/phi4-gaussian.gauss.safetensors"
   [[ -f $out/phi4-scattering.scat.safetensors ]] || $EXPLORER train scattering --data phi4 \
     --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-scattering \
     --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=256" \

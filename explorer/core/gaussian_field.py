@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 
-def _shells(h: int, w: int) -> np.ndarray:
+def shells(h: int, w: int) -> np.ndarray:
     qy, qx = np.meshgrid(np.fft.fftfreq(h) * h, np.fft.fftfreq(w) * w, indexing="ij")
     return np.rint(np.sqrt(qx ** 2 + qy ** 2)).astype(int)
 
@@ -24,7 +24,7 @@ def fit(x: np.ndarray) -> dict:
     x = x.reshape(-1, h, w)
     mean = float(x.mean())
     power = (np.abs(np.fft.fft2(x - mean)) ** 2 / (h * w)).mean(0)
-    k = _shells(h, w)
+    k = shells(h, w)
     shell = np.array([power[k == kk].mean() for kk in range(k.max() + 1)])
     shell[0] = 0.0                                          # the mean is a parameter of its own
     return {"mean": mean, "power": shell, "shape": (h, w)}
@@ -39,6 +39,6 @@ def sample(model: dict, n: int, seed: int = 0) -> np.ndarray:
     """n fields (n, 1, H, W) float32 from white noise seeded by `seed`."""
     h, w = model["shape"]
     z = torch.randn(n, h, w, generator=torch.Generator().manual_seed(int(seed)), dtype=torch.float64)
-    gain = torch.from_numpy(np.sqrt(model["power"][_shells(h, w)]))
+    gain = torch.from_numpy(np.sqrt(model["power"][shells(h, w)]))
     x = torch.fft.ifft2(torch.fft.fft2(z) * gain).real + model["mean"]
     return x.float().numpy()[:, None]

@@ -188,13 +188,14 @@ def unregister_opener(opener: Opener) -> None:
 
 
 def _builtin_openers() -> None:
-    from explorer.core import diffusion, hf_diffusers, scattering_model, wcrg
+    from explorer.core import diffusion, gaussian_model, hf_diffusers, scattering_model, wcrg
 
     if not any(o.name == "wcrg" for o in _OPENERS):
         _OPENERS.extend([Opener("wcrg", wcrg.is_wcrg, wcrg.load),
                          Opener("a diffusers UNet2DModel folder", hf_diffusers.claims, hf_diffusers.load),
                          Opener(f"a scattering model ({scattering_model.SUFFIX})", scattering_model.claims,
                                 scattering_model.load),
+                         Opener(f"a Gaussian model ({gaussian_model.SUFFIX})", gaussian_model.claims, gaussian_model.load),
                          Opener("diffusion", diffusion.claims, diffusion.load)])
 
 

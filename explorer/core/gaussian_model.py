@@ -1,0 +1,212 @@
+"""The Gaussian model of a field as a Model: the physicist's first try, beside the networks.
+
+    x = mean + F^-1( sqrt(P(|q|)) zhat(q) ),   zhat = F(z), z white N(0, 1) on the H x W grid
+
+(`gaussian_field`: P per shell k = round(|q|), a few dozen numbers). A run builds the field from
+coarse to fine: frame j (j = 0 .. steps) holds the mean plus the shells k <= k_j, with k_j
+log-spaced from 1 to the grid's corner (frame 0: the mean only; the last: the whole field). Its
+sigma is the rms of what is still missing, sqrt(sum over the excluded q of P / (H W)), in the data's
+units (0 on the last frame); t = 1/2 ln(1 + sigma^2), so that the sigma/alpha axis shows sigma.
+
+The file, NAME.gauss.safetensors: the tensor power (shells,) float64; metadata "explorer": a
+checkpoint config of kind "gaussian" with {"mean", "size"}, the data record and the command.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generator
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from explorer import __version__
+from explorer.core import checkpoint, gaussian_field, schema
+from explorer.core.data import check_record, colormap_for, data_shape, resolved_k
+from explorer.core.errors import CheckpointError, ConfigError, ShapeMismatch, UnknownKind, UsageError
+from explorer.core.models import DisplayHints, RunSpec, run_meta
+from explorer.core.trajectory import Frame, Trajectory, keep
+
+SUFFIX = ".gauss.safetensors"
+KIND = "gaussian"
+SAMPLER = "spectral"
+
+
+@dataclass
+class GaussianModel:
+    """A loaded, validated Gaussian model."""
+
+    path: Path
+    config: dict
+    power: np.ndarray            # (shells,) P(k), k = 0 .. the corner; P(0) = 0 (the mean is apart)
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.config.get("name") or self.path.name[: -len(SUFFIX)]
+
+    @property
+    def kind(self) -> str:
+        return KIND
+
+    @property
+    def size(self) -> int:
+        return int(self.config["gaussian"]["size"])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (1, self.size, self.size)
+
+    @property
+    def parameters(self) -> int:
+        """The mean and one power per shell k >= 1."""
+        return gaussian_field.parameters(self._field())
+
+    @property
+    def data(self) -> dict:
+        return self.config.get("data") or {}
+
+    @property
+    def samplers(self) -> tuple[str, ...]:
+        return (SAMPLER,)
+
+    @property
+    def display(self) -> DisplayHints:
+        return DisplayHints(colormap=colormap_for(self.data), level="rms still missing",
+                            panels=("x  (shells k ≤ k_j)", "x  (shells k ≤ k_j)"))
+
+    def default_steps(self, sampler: str) -> int:
+        return max(1, math.ceil(math.log2(len(self.power) - 1)))         # about one frame per octave
+
+    def frame_count(self, spec: RunSpec) -> int | None:
+        return spec.steps + 1
+
+    def _field(self) -> dict:
+        return {"mean": float(self.config["gaussian"]["mean"]), "power": self.power, "shape": (self.size, self.size)}
+
+    def summary(self) -> dict:
+        return {"name": self.name, "path": str(self.path), "sha256": self.sha256, "kind": self.kind,
+                "image_shape": list(self.image_shape), "parameters": self.parameters, **self.config}
+
+    def describe(self) -> str:
+        d, t = self.data, self.config.get("training") or {}
+        lines = [f"{self.name}  (Gaussian field, {self.parameters} parameters, image {self.image_shape})",
+                 f"  file      {self.path}", f"  sha256    {self.sha256}"]
+        if self.config.get("description"):
+            lines.append(f"  about     {self.config['description']}")
+        if d:
+            lines.append(f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} seed={d.get('seed')} "
+                         f"params={json.dumps(d.get('params', {}))}")
+        lines.append(f"  sampler   {SAMPLER}: white noise filtered by sqrt(P(|q|)), shells added coarse to fine")
+        if t.get("command"):
+            lines.append(f"  made by   {t['command']}")
+        lines.append(f"  version   {self.config.get('version')}")
+        return "\n".join(lines)
+
+    def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
+        """The field of spec.seed's white noise (or spec.x_init's), built over spec.steps bands."""
+        from explorer.core.samplers import initial_noise
+
+        spec = spec.resolved(self)
+        z = (spec.x_init if spec.x_init is not None else initial_noise((spec.n, *self.image_shape), seed=spec.seed))
+        zhat = torch.fft.fft2(z.double()[:, 0])
+        shells = torch.from_numpy(gaussian_field.shells(self.size, self.size))
+        gain = torch.from_numpy(np.sqrt(self.power))[shells]
+        variance = torch.from_numpy(self.power)[shells] / (self.size * self.size)   # per q: its share of the variance
+        corner = len(self.power) - 1
+        mean = float(self.config["gaussian"]["mean"])
+        frames: list[Frame] = []
+        for j in range(spec.steps + 1):
+            k_j = corner ** (j / spec.steps) if j else 0.0
+            inside = shells <= k_j + 1e-9
+            x = (torch.fft.ifft2(zhat * gain * inside).real + mean).float()[:, None]
+            sigma = math.sqrt(float(variance[~inside].sum()))
+            f = Frame(j, 0.5 * math.log1p(sigma * sigma), sigma, x, x)
+            keep(frames, f, spec.keep_frames)
+            yield f
+        meta = {**run_meta(self, spec), "colormap": self.display.colormap}
+        return Trajectory(frames=frames, meta=meta, x_init=z.float())
+
+
+# --- the file ------------------------------------------------------------------------------------
+
+def check_config(config: object, path: Path | str) -> dict:
+    """A Gaussian model's config checked before anything is built: format, kind, mean and size,
+    the data record (one channel of that size), the training record."""
+    if not isinstance(config, dict) or config.get("format") != checkpoint.FORMAT:
+        raise ConfigError(f"{path}: the config does not say format={checkpoint.FORMAT!r}")
+    if config.get("kind") != KIND:
+        raise UnknownKind(f"{path}: a {str(config.get('kind'))[:40]!r} model, not a Gaussian model")
+    schema.value(config, "name", str, str(path), ConfigError, default="")
+    g = schema.dict_of(config, "gaussian", str(path), ConfigError)
+    schema.number(g.get("size"), f"{path}: gaussian size", ConfigError, 2, 1024)
+    mean = g.get("mean")
+    if not isinstance(mean, (int, float)) or isinstance(mean, bool) or not math.isfinite(mean):
+        raise ConfigError(f"{path}: gaussian mean must be a finite number")
+    data = schema.dict_of(config, "data", str(path), ConfigError, default={})
+    if data:
+        check_record(data, f"{path}: data", ConfigError)
+        if data_shape(data) != (g["size"], 1):
+            raise ConfigError(f"{path}: the data are not 1 x {g['size']} x {g['size']} fields")
+    training = schema.dict_of(config, "training", str(path), ConfigError, default={})
+    schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
+    return config
+
+
+def claims(path: Path) -> bool:
+    return path.name.endswith(SUFFIX) and not path.is_dir()
+
+
+def load(path: str | Path) -> GaussianModel:
+    """Read and validate a Gaussian model file; every problem is a CheckpointError that says what."""
+    from explorer.core.io import read_regular
+
+    path = Path(path)
+    blob = read_regular(path, "Gaussian model", checkpoint.MAX_CHECKPOINT_BYTES, CheckpointError)
+    config = checkpoint.read_config(path, blob, check=check_config)
+    try:
+        tensors = st_load(blob)
+    except (SafetensorError, RuntimeError, ValueError) as e:
+        raise CheckpointError(f"{path}: the tensors cannot be read ({e})") from None
+    size = int(config["gaussian"]["size"])
+    shells = int(gaussian_field.shells(size, size).max()) + 1
+    power = tensors.get("power")
+    if sorted(tensors) != ["power"] or tuple(power.shape) != (shells,) or not power.is_floating_point():
+        raise ShapeMismatch(f"{path}: a Gaussian model of {size} x {size} holds one float tensor 'power' of shape "
+                            f"({shells},)")
+    if not bool(torch.isfinite(power).all()) or bool((power < 0).any()):
+        raise CheckpointError(f"{path}: tensor 'power' holds NaN, infinite or negative values; the file is damaged")
+    return GaussianModel(path, config, power.double().numpy(), hashlib.sha256(blob).hexdigest())
+
+
+def fit(data: dict, out: str | Path, name: str | None = None, description: str = "", command: str = "") -> GaussianModel:
+    """The mean and shell powers of the training set of `data`, written to `out` (NAME.gauss.safetensors)."""
+    from explorer.core.data import training_set
+    from explorer.core.io import atomic_write, check_output
+    from explorer.core.stats import summary
+
+    out = check_output(out)
+    if not out.name.endswith(SUFFIX):
+        raise UsageError(f"{out}: a Gaussian model's file name ends in {SUFFIX}")
+    check_record(data, "the data", UsageError)
+    side, channels = data_shape(data)
+    if channels != 1:
+        raise UsageError("a Gaussian model is of one-channel fields: use --channels 1")
+    x = training_set(data)
+    field = gaussian_field.fit(x)
+    record = {**data, "mean": float(x.mean()), "std": float(x.std()) if x.size > 1 else 1.0,
+              "stats": summary(x, k_max=resolved_k(data))}
+    config = {"format": checkpoint.FORMAT, "version": __version__, "kind": KIND, "name": name or out.name[: -len(SUFFIX)],
+              "description": description, "gaussian": {"mean": field["mean"], "size": side}, "data": record,
+              "training": {"command": command, "fields": len(x)}}
+    check_config(config, out)
+    blob = st_save({"power": torch.from_numpy(np.ascontiguousarray(field["power"]))},
+                   metadata={"explorer": json.dumps(config)})
+    atomic_write(out, lambda f: f.write(blob))
+    return load(out)
