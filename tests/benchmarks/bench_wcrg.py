@@ -4,7 +4,8 @@
                                           [--wcrg checkpoints/phi4-wcrg.wcrg]
 
 Reference: fresh MCMC samples at the models' beta (never trained on). For each step count, the
-ODE sampler's samples give: mean |relative error| of P(k) over k, the error per frequency band,
+ODE sampler's samples give: mean |relative error| of P(k) over k (± its bootstrap standard error,
+both sets resampled), the error per frequency band (and the s.e. at |k| = 1),
 the histogram total-variation distance and <|m|>. Evaluations are denoiser calls (Heun: 2K - 1
 per run; WCRG: that per scale, J + 1 runs, on images 2^j times smaller). The last line gives
 the fewest WCRG evaluations that reach plain diffusion's best spectrum error, and the ratio.
@@ -23,12 +24,29 @@ from explorer.core.data import fresh_images
 from explorer.core.models import RunSpec, final_samples, open_model
 
 
-def row(name, evals, pixels, x, ref):
+def field_spectra(x: np.ndarray) -> np.ndarray:
+    """Per-field radial power over |k| = 1 ..: (fields, shells)."""
+    return np.stack([stats.radial_power_spectrum(f)[1] for f in np.asarray(x)])
+
+
+def bootstrap_se(p_gen: np.ndarray, p_ref: np.ndarray, boot: int = 200) -> tuple[float, float]:
+    """Bootstrap standard errors (both sets resampled) of mean_k |dP/P| and of dP/P at |k| = 1."""
+    rng = np.random.default_rng(0)
+    draws = []
+    for _ in range(boot):
+        rel = (p_gen[rng.integers(0, len(p_gen), len(p_gen))].mean(0)
+               / p_ref[rng.integers(0, len(p_ref), len(p_ref))].mean(0) - 1)
+        draws.append((np.abs(rel).mean(), rel[0]))
+    return tuple(float(v) for v in np.std(draws, axis=0))
+
+
+def row(name, evals, pixels, x, ref, p_ref):
     r = stats.compare(x, ref)
     err = np.abs(np.array(r["spectrum"]["relative_error"]))
+    se_mean, se_k1 = bootstrap_se(field_spectra(x), p_ref)
     bands = "  ".join(f"{b['relative_error']:+6.1%}" for b in r["bands"])
-    print(f"{name:18} {evals:6d} {pixels:10.0f} {err.mean():8.1%} {bands}  {r['histogram_tv']:6.3f} "
-          f"{r['abs_m']['generated']:7.4f}")
+    print(f"{name:18} {evals:6d} {pixels:10.0f} {err.mean():6.1%} ±{se_mean:4.1%} {bands}  (k=1 ±{se_k1:.1%})  "
+          f"{r['histogram_tv']:6.3f} {r['abs_m']['generated']:7.4f}")
     return err.mean()
 
 
@@ -49,20 +67,21 @@ def main() -> None:
           f"reference: {len(ref)} fresh MCMC fields ({time.perf_counter() - t0:.0f} s); "
           f"plain {plain.parameters:,} parameters, WCRG {model.parameters:,} (J = {model.J})")
     print(f"<|m|> of the reference: {stats.mean_abs_magnetisation(ref):.4f}")
-    print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P|':>8} {'bands k=1, 2-3, 4-7, 8-16':>30}  "
-          f"{'hist TV':>6} {'<|m|>':>7}")
+    p_ref = field_spectra(ref)
+    print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P| ± s.e.':>14} {'bands k=1, 2-3, 4-7, 8-16':>30}  "
+          f"{'':13} {'hist TV':>6} {'<|m|>':>7}")
     best_plain = None
     for k in (int(v) for v in a.plain_steps.split(",")):
         x = final_samples(plain, RunSpec("ode", k, a.n, 0))
         evals = samplers.evaluations("ode", k)
-        e = row(f"plain ODE K={k}", evals, evals * size ** 2, x, ref)
+        e = row(f"plain ODE K={k}", evals, evals * size ** 2, x, ref, p_ref)
         best_plain = e if best_plain is None else min(best_plain, e)
     reached = None
     for s in (int(v) for v in a.wcrg_steps.split(",")):
         per_scale = samplers.evaluations("ode", s)
         evals = (model.J + 1) * per_scale
         px = per_scale * (sum((size >> j) ** 2 for j in range(1, model.J + 1)) + (size >> model.J) ** 2)
-        e = row(f"WCRG ODE {s}/scale", evals, px, final_samples(model, RunSpec("ode", s, a.n, 0), batch=250), ref)
+        e = row(f"WCRG ODE {s}/scale", evals, px, final_samples(model, RunSpec("ode", s, a.n, 0), batch=250), ref, p_ref)
         if reached is None and e <= best_plain:
             reached = (evals, px)
     plain_evals = samplers.evaluations("ode", max(int(v) for v in a.plain_steps.split(",")))
