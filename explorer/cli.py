@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from explorer import __version__
 from explorer.core import schema
-from explorer.core.errors import UsageError
+from explorer.core.errors import ExplorerError, UsageError
 from explorer.core.io import close_progress_bars, json_text, parse_json, printable, progress_bar
 
 if TYPE_CHECKING:
@@ -628,8 +628,14 @@ def cmd_field(args) -> int:
     models = [open_model(m) for m in args.models]
     h2h.check_one_field(models)
     if args.bundled:
-        models = h2h.same_field(models[0], models[1:] + [open_model(checkpoint.bundled_dir() / e["file"])
-                                                         for e in checkpoint.bundled_index()])
+        bundled = []
+        for e in checkpoint.bundled_index():
+            if e.get("data") == models[0].data.get("name"):
+                try:
+                    bundled.append(open_model(checkpoint.bundled_dir() / e["file"]))
+                except ExplorerError as err:
+                    print(f"explorer: left out {e['file']}: {err}", file=sys.stderr)
+        models = h2h.same_field(models[0], models[1:] + bundled)
     data = models[0].data
     if args.reference == "train":
         reference = data.get("stats")
@@ -637,6 +643,8 @@ def cmd_field(args) -> int:
             raise UsageError(f"{models[0].name} records no statistics of its training data: use --reference fresh")
         label = f"the training data of {models[0].name} ({reference['n']} fields)"
     else:
+        if data.get("name") == "user":
+            raise UsageError("data of your own have no generator to draw fresh fields from: use --reference train")
         print(f"making {args.reference_n} fresh {data.get('name')} fields for the reference…", file=sys.stderr)
         reference = stats.summary(fresh_images(data, args.reference_n), k_max=resolved_k(data))
         label = f"{args.reference_n} fresh {data.get('name')} fields"

@@ -30,13 +30,15 @@ def test_bispectrum_is_zero_for_gaussian_fields_and_not_for_skewed_ones():
 def test_the_gaussian_model_has_the_data_s_spectrum_and_is_gaussian():
     data = smooth(128) ** 2 + 0.5                        # skewed, heavy-tailed, with a mean
     model = gaussian_field.fit(data)
-    assert gaussian_field.parameters(model) == 1 + 45          # the mean, the shells k = 1 .. round(32 sqrt 2)
+    assert gaussian_field.parameters(model) == 1 + 46          # the mean, the shells k = 0 .. round(32 sqrt 2)
     x = gaussian_field.sample(model, 256, seed=3)
     assert x.shape == (256, 1, 64, 64) and x.dtype == np.float32
     k, pd = stats.radial_power_spectrum(data)
     _, px = stats.radial_power_spectrum(x)
     assert np.abs(px / pd - 1).max() < 0.1
     assert float(x.mean()) == pytest.approx(float(data.mean()), abs=0.02)
+    field_means = x.mean(axis=(1, 2, 3))                       # each field's mean spreads as the data's do
+    assert field_means.std() == pytest.approx(data.mean(axis=(-2, -1)).std(), rel=0.2)
     kurt = ((x - x.mean()) ** 4).mean() / x.var() ** 2
     assert kurt == pytest.approx(3.0, abs=0.1) and stats.tv_distance(x, data) > 0.1
     assert np.array_equal(gaussian_field.sample(model, 4, seed=3), gaussian_field.sample(model, 4, seed=3))

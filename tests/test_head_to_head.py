@@ -45,6 +45,14 @@ def test_the_table_has_a_row_per_model_with_its_errors(two_fields):
     assert text.count("\n") == 3 and "a " in text and "diffusion" in text
 
 
+def test_a_field_is_its_generator_its_parameters_and_for_your_own_data_their_file():
+    shapes = {"name": "shapes", "params": {"size": 16}, "n": 8, "split": "S1"}
+    assert h2h.field_of(shapes) == h2h.field_of({**shapes, "n": 100, "split": "S2"})
+    assert h2h.field_of(shapes) != h2h.field_of({**shapes, "params": {"size": 32}})
+    mine = {"name": "user", "params": {"size": 16}, "path": "/data/a"}
+    assert h2h.field_of(mine) != h2h.field_of({**mine, "path": "/data/b"})
+
+
 def test_bispectrum_z_is_the_largest_difference_in_standard_errors():
     bi = {"generated": [0.0, 1.0], "reference": [0.0, 0.0], "generated_se": [0.3, 0.3], "reference_se": [0.4, 0.4]}
     assert stats.bispectrum_z(bi) == pytest.approx(2.0)                      # 1 / hypot(0.3, 0.4)

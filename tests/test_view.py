@@ -240,8 +240,30 @@ def test_a_streamed_frame_costs_the_canvas_one_paint(qtbot, window, tiny_ckpt):
     view.canvas.viewport().installEventFilter(counter)
     for k, frame in enumerate(frames):
         view.add_frame(frame)
-        qtbot.waitUntil(lambda: view.current == k, timeout=5000)
-        qtbot.wait(150)
+        qtbot.waitUntil(lambda: view.current == k and k in paints, timeout=5000)
+        qtbot.wait(150)                                            # room for a second paint of frame k
     view.canvas.viewport().removeEventFilter(counter)
     per_frame = [paints.count(k) for k in range(2, len(frames))]      # past the first layouts
     assert per_frame == [1] * len(per_frame), (per_frame, paints)
+
+
+def test_a_frame_with_infinite_or_no_finite_pixels_is_shown_without_error(qtbot, window, tiny_ckpt):
+    from dataclasses import replace
+
+    from explorer.core.models import RunSpec
+    from explorer.core.trajectory import drain
+
+    frame = drain(tiny_ckpt.run(RunSpec("ddim", 2, 2, 0, "cpu"))).frames[-1].to_numpy()
+    x = np.array(frame.x0_hat)
+    x[0, 0, 0, 0] = np.inf
+    view = window.view
+    view.clear()
+    view.set_frames([frame, replace(frame, x0_hat=x), replace(frame, x0_hat=np.full_like(x, np.nan))])
+    for k in (1, 2, 0):                                   # show_step raised on a histogram of inf / NaN bins
+        view.go(k)
+        assert view.current == k
+        values, _ = view.histogram.plot.getData()
+        if k != 1:                                    # (pyqtgraph bins an image holding inf into NaN edges)
+            assert (values is None or len(values) == 0) if k == 2 else np.isfinite(values).all()
+    lo, hi = view.histogram.getHistogramRange()
+    assert np.isfinite(lo) and np.isfinite(hi)

@@ -339,7 +339,9 @@ def test_garbage_is_collected_in_the_gui_thread_while_a_run_allocates(qtbot, tmp
         Cycle()                                       # unreachable, left for the cyclic collector
     configure(win, "ddim", 3, 1, 0)
     run_to_end(qtbot, win)
+    kept = [[i] for i in range(1000)]                # past gen 0's threshold, so the GUI timer collects
     qtbot.waitUntil(lambda: len(threads) == 100, timeout=5000)
+    del kept
     assert set(threads) == {threading.main_thread()}
     win.close()
     import gc

@@ -155,6 +155,8 @@ class Analysis(QObject):
             return False
         others = []
         for e in checkpoint.bundled_index():
+            if e.get("data") != model.data.get("name"):
+                continue                                 # another generator: not worth opening
             try:
                 others.append(open_model(checkpoint.bundled_dir() / e["file"]))
             except ExplorerError:

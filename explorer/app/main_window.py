@@ -76,6 +76,31 @@ def run_title(meta: dict) -> str:
             f"seed {meta.get('seed', '?')}")
 
 
+class _GuiThreadGarbage:
+    """Cyclic garbage is collected in the GUI thread, never in a run's thread, while a window is
+    open: collected there, a dead Qt object's destructor holds Qt's lock and waits for the GIL that
+    the GUI thread holds while it waits for that lock (the window froze so, in the test suite).
+    pyqtgraph's GarbageCollector turns automatic collection off and collects on a GUI timer; the
+    last window to close turns it back on."""
+
+    windows = 0
+    collector: GarbageCollector | None = None
+
+    @classmethod
+    def hold(cls) -> None:
+        if cls.windows == 0:
+            cls.collector = GarbageCollector(interval=0.5)
+        cls.windows += 1
+
+    @classmethod
+    def release(cls) -> None:
+        cls.windows -= 1
+        if cls.windows == 0:
+            cls.collector.timer.stop()
+            cls.collector = None
+            gc.enable()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, checkpoint_path: str | Path | None = None,
                  run_factory: RunFactory = run_model):
@@ -86,13 +111,10 @@ class MainWindow(QMainWindow):
         self.trajectory: Trajectory | None = None
         self.ask_before_closing_a_run = True
         self.controller = RunController(self)
-        # Cyclic garbage is collected here, in the GUI thread, never in a run's thread: collected
-        # there, a dead Qt object's destructor holds Qt's lock and waits for the GIL that the GUI
-        # thread holds while it waits for that lock (the window froze so, in the test suite).
-        self._garbage = GarbageCollector(interval=0.5)
         self._sink: _Sink | None = None
         self._outcome = ""                    # "done", "cancelled" or "failed": how the last run ended
         self._after_run: Callable[[], None] | None = None    # work left for when the run has finished
+        self._closed = False
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
@@ -146,6 +168,7 @@ class MainWindow(QMainWindow):
         path = checkpoint_path or self.settings.value("last_checkpoint") or self._default_checkpoint()
         if path:
             self.open_checkpoint(path, remember=checkpoint_path is not None)
+        _GuiThreadGarbage.hold()
 
     # --- panels -------------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget) -> None:
@@ -499,7 +522,10 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        self.analysis.controller.stop()
+        if not self.analysis.controller.stop():
+            self.show_message("The computation did not stop within 30 s; explorer will close when its step ends.")
+            event.ignore()
+            return
         if self.is_running():
             if self.ask_before_closing_a_run:
                 answer = QMessageBox.question(self, "A run is in progress", "Stop the run and close explorer?")
@@ -511,8 +537,9 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.save_settings()
-        self._garbage.timer.stop()
-        gc.enable()
+        if not self._closed:
+            self._closed = True
+            _GuiThreadGarbage.release()
         event.accept()
 
 

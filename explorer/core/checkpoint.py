@@ -37,6 +37,7 @@ FORMAT = "explorer-checkpoint"
 KINDS = ("diffusion", "wcrg-lowpass", "wcrg-conditional")
 _MAX_HEADER = 100 * 2 ** 20
 MAX_CHECKPOINT_BYTES = 2 ** 30
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)   # what a tensor may hold (no float8)
 MAX_CONFIG_CHARS = 2 ** 20
 
 
@@ -176,6 +177,14 @@ def read_config(path: str | Path, blob: bytes | None = None, check=None) -> dict
     return (check or check_config)(parse_json(meta["explorer"], f"{path}: the checkpoint's config", ConfigError), path)
 
 
+def check_names(config: dict, path: Path | str) -> None:
+    """The name and description of any model file's config: strings of at most 200 and 10 000 characters."""
+    for key, limit in (("name", 200), ("description", 10_000)):
+        text = schema.value(config, key, str, str(path), ConfigError, default="")
+        if len(text) > limit:
+            raise ConfigError(f"{path}: the {key} has {len(text)} characters, at most {limit} are accepted")
+
+
 def check_config(config: object, path: Path | str) -> dict:
     """A checkpoint's config checked before anything is built: format and kind, the architecture
     (types, ranges, parameter budget) and its fit to the kind, the data record, the training
@@ -186,10 +195,7 @@ def check_config(config: object, path: Path | str) -> dict:
         raise UnknownKind(f"{path}: unknown model kind {config.get('kind')!r}; explorer knows {', '.join(KINDS)}")
     if "arch" not in config:
         raise ConfigError(f"{path}: the config has no 'arch' (architecture) entry")
-    for key, limit in (("name", 200), ("description", 10_000)):
-        text = schema.value(config, key, str, str(path), ConfigError, default="")
-        if len(text) > limit:
-            raise ConfigError(f"{path}: the {key} has {len(text)} characters, at most {limit} are accepted")
+    check_names(config, path)
     arch = UNetConfig.from_dict(config["arch"], f"{path}: arch")
     conditional = config["kind"] == "wcrg-conditional"
     if conditional != (arch.cond_channels > 0) or (conditional and arch.channels != 3 * arch.cond_channels):
@@ -230,7 +236,7 @@ def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> 
     model = build_model(config, path)
     try:
         state = st_load(blob)
-    except (SafetensorError, RuntimeError, ValueError) as e:
+    except (SafetensorError, RuntimeError, ValueError, KeyError) as e:     # KeyError: a dtype safetensors cannot map
         raise NotASafetensorsFile(f"{path}: the tensors cannot be read ({e})") from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -242,8 +248,9 @@ def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> 
     for k, v in expected.items():
         if tuple(state[k].shape) != tuple(v.shape):
             raise ShapeMismatch(f"{path}: tensor {k!r} has shape {tuple(state[k].shape)}, the config needs {tuple(v.shape)}")
-        if not state[k].is_floating_point():
-            raise ShapeMismatch(f"{path}: tensor {k!r} has dtype {state[k].dtype}, expected a float")
+        if state[k].dtype not in FLOAT_DTYPES:
+            raise ShapeMismatch(f"{path}: tensor {k!r} has dtype {state[k].dtype}, expected float16, bfloat16, "
+                                "float32 or float64")
         if not bool(torch.isfinite(state[k]).all()):
             raise CheckpointError(f"{path}: tensor {k!r} holds NaN or infinite values; the file is damaged")
     model.load_state_dict({k: v.float() for k, v in state.items()})

@@ -2,9 +2,10 @@
 
     x = mean + F^-1( sqrt(P(|q|)) zhat(q) ),   zhat = F(z), z white N(0, 1) on the H x W grid,
 
-with P(k) = < |xhat(q)|^2 / (H W) > over the data and over the shell k = round(|q|) (k = 1 .. the
-grid's corner), so E |xhat(q)|^2 / (H W) = P(|q|) for the generated fields. Its parameters: the
-mean and one number per shell (a few dozen).
+with P(k) = < |xhat(q)|^2 / (H W) > over the data (less its global mean) and over the shell
+k = round(|q|) (k = 0 .. the grid's corner), so E |xhat(q)|^2 / (H W) = P(|q|) for the generated
+fields. P(0) = H W var(field means): each field's own mean varies as the data's do (a magnetised
+phase keeps its <|m|>). Its parameters: the global mean and one number per shell (a few dozen).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def shells(h: int, w: int) -> np.ndarray:
 
 
 def fit(x: np.ndarray) -> dict:
-    """The model of fields x (N, [C,] H, W): {"mean", "power" (shells 0 .. max; shell 0 unused)}."""
+    """The model of fields x (N, [C,] H, W): {"mean", "power" (shells 0 .. max)}."""
     x = np.asarray(x, np.float64)
     h, w = x.shape[-2:]
     x = x.reshape(-1, h, w)
@@ -26,13 +27,12 @@ def fit(x: np.ndarray) -> dict:
     power = (np.abs(np.fft.fft2(x - mean)) ** 2 / (h * w)).mean(0)
     k = shells(h, w)
     shell = np.array([power[k == kk].mean() for kk in range(k.max() + 1)])
-    shell[0] = 0.0                                          # the mean is a parameter of its own
     return {"mean": mean, "power": shell, "shape": (h, w)}
 
 
 def parameters(model: dict) -> int:
-    """The mean and one power per shell k >= 1."""
-    return 1 + len(model["power"]) - 1
+    """The global mean and one power per shell k >= 0."""
+    return 1 + len(model["power"])
 
 
 def sample(model: dict, n: int, seed: int = 0) -> np.ndarray:

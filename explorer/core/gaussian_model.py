@@ -4,7 +4,8 @@
 
 (`gaussian_field`: P per shell k = round(|q|), a few dozen numbers). A run builds the field from
 coarse to fine: frame j (j = 0 .. steps) holds the mean plus the shells k <= k_j, with k_j
-log-spaced from 1 to the grid's corner (frame 0: the mean only; the last: the whole field). Its
+log-spaced from 1 to the grid's corner (frame 0: each field's own mean, k = 0; the last: the
+whole field). Its
 sigma is the rms of what is still missing, sqrt(sum over the excluded q of P / (H W)), in the data's
 units (0 on the last frame); t = 1/2 ln(1 + sigma^2), so that the sigma/alpha axis shows sigma.
 
@@ -36,6 +37,7 @@ from explorer.core.trajectory import Frame, Trajectory, keep
 SUFFIX = ".gauss.safetensors"
 KIND = "gaussian"
 SAMPLER = "spectral"
+MAX_VALUE = 1e6                   # |mean| and sqrt(power) at most this: the samples stay finite in float32
 
 
 @dataclass
@@ -44,7 +46,7 @@ class GaussianModel:
 
     path: Path
     config: dict
-    power: np.ndarray            # (shells,) P(k), k = 0 .. the corner; P(0) = 0 (the mean is apart)
+    power: np.ndarray            # (shells,) P(k), k = 0 .. the corner
     sha256: str
 
     @property
@@ -65,7 +67,7 @@ class GaussianModel:
 
     @property
     def parameters(self) -> int:
-        """The mean and one power per shell k >= 1."""
+        """The global mean and one power per shell."""
         return gaussian_field.parameters(self._field())
 
     @property
@@ -143,12 +145,11 @@ def check_config(config: object, path: Path | str) -> dict:
         raise ConfigError(f"{path}: the config does not say format={checkpoint.FORMAT!r}")
     if config.get("kind") != KIND:
         raise UnknownKind(f"{path}: a {str(config.get('kind'))[:40]!r} model, not a Gaussian model")
-    schema.value(config, "name", str, str(path), ConfigError, default="")
+    checkpoint.check_names(config, path)
     g = schema.dict_of(config, "gaussian", str(path), ConfigError)
     schema.number(g.get("size"), f"{path}: gaussian size", ConfigError, 2, 1024)
-    mean = g.get("mean")
-    if not isinstance(mean, (int, float)) or isinstance(mean, bool) or not math.isfinite(mean):
-        raise ConfigError(f"{path}: gaussian mean must be a finite number")
+    if not schema.is_finite_number(g.get("mean")) or abs(g["mean"]) > MAX_VALUE:
+        raise ConfigError(f"{path}: gaussian mean must be a number within ±{MAX_VALUE:g}")
     data = schema.dict_of(config, "data", str(path), ConfigError, default={})
     if data:
         check_record(data, f"{path}: data", ConfigError)
@@ -172,16 +173,17 @@ def load(path: str | Path) -> GaussianModel:
     config = checkpoint.read_config(path, blob, check=check_config)
     try:
         tensors = st_load(blob)
-    except (SafetensorError, RuntimeError, ValueError) as e:
+    except (SafetensorError, RuntimeError, ValueError, KeyError) as e:     # KeyError: a dtype safetensors cannot map
         raise CheckpointError(f"{path}: the tensors cannot be read ({e})") from None
     size = int(config["gaussian"]["size"])
     shells = int(gaussian_field.shells(size, size).max()) + 1
     power = tensors.get("power")
-    if sorted(tensors) != ["power"] or tuple(power.shape) != (shells,) or not power.is_floating_point():
+    if sorted(tensors) != ["power"] or tuple(power.shape) != (shells,) or power.dtype not in checkpoint.FLOAT_DTYPES:
         raise ShapeMismatch(f"{path}: a Gaussian model of {size} x {size} holds one float tensor 'power' of shape "
                             f"({shells},)")
-    if not bool(torch.isfinite(power).all()) or bool((power < 0).any()):
-        raise CheckpointError(f"{path}: tensor 'power' holds NaN, infinite or negative values; the file is damaged")
+    if not bool(torch.isfinite(power).all()) or bool((power < 0).any()) or bool((power > MAX_VALUE ** 2).any()):
+        raise CheckpointError(f"{path}: tensor 'power' holds NaN, infinite, negative or huge (> {MAX_VALUE ** 2:g}) "
+                              "values; the file is damaged")
     return GaussianModel(path, config, power.double().numpy(), hashlib.sha256(blob).hexdigest())
 
 

@@ -7,7 +7,8 @@ steps, from one seed, and `stats.compare_to_summary` judges them against one ref
 
     name, kind, parameters, sampler, steps, n, spectrum_error (max |ΔP/P| over the reference's
     resolved shells), histogram_tv, bispectrum_z (max |b_gen − b_ref| / s.e., None when the
-    reference records no bispectrum), abs_m (generated ⟨|m|⟩), seconds
+    reference records no bispectrum), abs_m and abs_m_reference (⟨|m|⟩ = mean |field mean|, generated
+    and of the reference), seconds
 """
 from __future__ import annotations
 
@@ -24,8 +25,12 @@ from explorer.core.models import Model, RunSpec
 
 
 def field_of(data: dict) -> tuple[str, str]:
-    """What identifies a field: the generator's name and its parameters."""
-    return str(data.get("name")), json.dumps(data.get("params") or {}, sort_keys=True)
+    """What identifies a field: the generator's name and its parameters (and for data of your own,
+    their file or folder)."""
+    params = dict(data.get("params") or {})
+    if data.get("name") == "user":
+        params["path"] = data.get("path")
+    return str(data.get("name")), json.dumps(params, sort_keys=True)
 
 
 def same_field(model: Model, candidates: Iterable[Model]) -> list[Model]:
@@ -42,7 +47,11 @@ def same_field(model: Model, candidates: Iterable[Model]) -> list[Model]:
 
 
 def check_one_field(models: list[Model]) -> None:
-    """A UsageError naming the first model of another field than the first model's."""
+    """A UsageError naming the first model of another field than the first model's, or with no
+    record of its data."""
+    for m in models:
+        if not m.data.get("name"):
+            raise UsageError(f"{m.name} records no data set: it cannot be placed beside the models of a field")
     key = field_of(models[0].data)
     for m in models[1:]:
         if field_of(m.data) != key:
@@ -73,7 +82,8 @@ def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0
                      "sampler": spec.sampler, "steps": spec.steps, "n": n,
                      "spectrum_error": float(np.abs(r["power_relative_error"]).max()),
                      "histogram_tv": r["histogram_tv"], "bispectrum_z": stats.bispectrum_z(r.get("bispectrum")),
-                     "abs_m": r["abs_m_generated"], "seconds": time.perf_counter() - t0})
+                     "abs_m": r["abs_m_generated"], "abs_m_reference": r["abs_m_reference"],
+                     "seconds": time.perf_counter() - t0})
     return rows
 
 
@@ -85,11 +95,12 @@ def total_frames(models: list[Model], n: int = 16, seed: int = 0) -> int | None:
 
 def format_rows(rows: list[dict], reference_label: str) -> str:
     """The table as text, one line per model."""
-    lines = [f"against {reference_label}",
+    ref_m = f" (<|m|> {rows[0]['abs_m_reference']:.3f})" if rows else ""
+    lines = [f"against {reference_label}{ref_m}",
              f"{'model':24} {'kind':10} {'parameters':>10} {'sampler, steps':>16} {'max |dP/P|':>10} "
-             f"{'hist TV':>8} {'bispec z':>8} {'seconds':>8}"]
+             f"{'hist TV':>8} {'bispec z':>8} {'<|m|>':>7} {'seconds':>8}"]
     for r in rows:
         z = "-" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"
         lines.append(f"{r['name'][:24]:24} {r['kind']:10} {r['parameters']:10d} {r['sampler'] + ', ' + str(r['steps']):>16} "
-                     f"{r['spectrum_error']:10.1%} {r['histogram_tv']:8.3f} {z:>8} {r['seconds']:8.1f}")
+                     f"{r['spectrum_error']:10.1%} {r['histogram_tv']:8.3f} {z:>8} {r['abs_m']:7.3f} {r['seconds']:8.1f}")
     return "\n".join(lines)

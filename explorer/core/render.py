@@ -26,7 +26,12 @@ def colormap(name: str) -> np.ndarray:
 
 
 def default_display_range(x: np.ndarray, diverging: bool = False) -> tuple[float, float]:
-    """Display range: 0.5-99.5 percentiles (symmetric about 0 for a diverging map)."""
+    """Display range: 0.5-99.5 percentiles of the finite values (symmetric about 0 for a diverging
+    map); (0, 1) when there are none."""
+    x = np.asarray(x)
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return (-1.0, 1.0) if diverging else (0.0, 1.0)
     lo, hi = (float(v) for v in np.percentile(x, [0.5, 99.5]))
     if diverging:
         m = max(abs(lo), abs(hi), 1e-6)

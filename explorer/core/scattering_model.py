@@ -229,10 +229,7 @@ def check_config(config: object, path: Path | str) -> dict:
         raise ConfigError(f"{path}: the config does not say format={checkpoint.FORMAT!r}")
     if config.get("kind") != KIND:
         raise UnknownKind(f"{path}: a {str(config.get('kind'))[:40]!r} model, not a scattering model")
-    for key, limit in (("name", 200), ("description", 10_000)):
-        text = schema.value(config, key, str, str(path), ConfigError, default="")
-        if len(text) > limit:
-            raise ConfigError(f"{path}: the {key} has {len(text)} characters, at most {limit} are accepted")
+    checkpoint.check_names(config, path)
     bank = ScatteringConfig.from_dict(config.get("scattering"), f"{path}: scattering")
     data = schema.dict_of(config, "data", str(path), ConfigError, default={})
     if data:
@@ -260,14 +257,14 @@ def load(path: str | Path) -> ScatteringModel:
     spectra = ScatteringSpectra(ScatteringConfig.from_dict(config["scattering"], f"{path}: scattering"))
     try:
         tensors = st_load(blob)
-    except (SafetensorError, RuntimeError, ValueError) as e:
+    except (SafetensorError, RuntimeError, ValueError, KeyError) as e:     # KeyError: a dtype safetensors cannot map
         raise CheckpointError(f"{path}: the tensors cannot be read ({e})") from None
     if sorted(tensors) != sorted(TENSORS):
         raise ShapeMismatch(f"{path}: a scattering model holds the tensors {', '.join(TENSORS)}, not {sorted(tensors)[:5]}")
     c = spectra.config
     for key, shape in (("phi", (spectra.count,)), ("scale", (spectra.count,)), ("sigma2", (c.J, c.L))):
         t = tensors[key]
-        if tuple(t.shape) != shape or not t.is_floating_point():
+        if tuple(t.shape) != shape or t.dtype not in checkpoint.FLOAT_DTYPES:
             raise ShapeMismatch(f"{path}: tensor {key!r} is {t.dtype} of shape {tuple(t.shape)}, the filters need "
                                 f"floats of shape {shape}")
         if not bool(torch.isfinite(t).all()) or (key != "phi" and not bool((t > 0).all())):

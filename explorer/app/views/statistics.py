@@ -28,6 +28,7 @@ TABLE_COLUMNS = (
     ("max |ΔP/P|", lambda r: f"{r['spectrum_error']:.1%}"),
     ("histogram TV", lambda r: f"{r['histogram_tv']:.3f}"),
     ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
+    ("⟨|m|⟩ (data)", lambda r: f"{r['abs_m']:.3f} ({r['abs_m_reference']:.3f})"),
     ("seconds", lambda r: f"{r['seconds']:.0f}"),
 )
 
@@ -88,7 +89,12 @@ class StatisticsView(QWidget):
         lay.addWidget(self.table)
 
     def clear(self) -> None:
+        """Forget the run's statistics (a new run, another model) and the table of the field."""
         self.result = None
+        self.rows = []
+        self.table.setRowCount(0)
+        self.table.hide()
+        self.field_status.setText("")
         self.spectrum.clear()
         self.histogram.clear()
         self.bispectrum.clear()

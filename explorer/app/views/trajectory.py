@@ -254,11 +254,16 @@ class TrajectoryView(QWidget):
     def _fit_histogram(self, levels: tuple[float, float]) -> None:
         """The histogram's axes: counts up to their largest; values over the values and the levels,
         re-ranged only when they leave it or fill less than half of it (a steady axis to read)."""
-        values, counts = self.histogram.plot.getData()
-        if values is None or not len(values):
+        if not np.isfinite(self.images[1].image).any():
+            self.histogram.plot.setData([], [])           # not the last frame's histogram
             return
+        values, counts = self.histogram.plot.getData()
+        if values is None or not len(values) or not np.isfinite(values).all() or not np.isfinite(counts).all():
+            return                                    # no finite pixels: no histogram to range
         vb = self.histogram.vb                        # vertical: x = -count, y = value
         lo, hi = min(values[0], levels[0]), max(values[-1], levels[1])
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return
         shown_lo, shown_hi = self.histogram.getHistogramRange()
         if lo < shown_lo or hi > shown_hi or (hi - lo) < 0.5 * (shown_hi - shown_lo):
             vb.setYRange(lo, hi, padding=0.1)
