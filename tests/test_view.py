@@ -267,3 +267,17 @@ def test_a_frame_with_infinite_or_no_finite_pixels_is_shown_without_error(qtbot,
             assert (values is None or len(values) == 0) if k == 2 else np.isfinite(values).all()
     lo, hi = view.histogram.getHistogramRange()
     assert np.isfinite(lo) and np.isfinite(hi)
+
+
+def test_both_panels_show_the_whole_grid_after_a_resize(qtbot, window):
+    run(qtbot, window, sampler="ddim", steps=3, n=4, seed=0)
+    for size in ((1000, 700), (1600, 1000)):
+        window.resize(*size)
+        qtbot.wait(300)                                             # the refit waits for the layout
+        widths = [b.size().width() for b in window.view.boxes]
+        assert abs(widths[0] - widths[1]) <= 2, widths               # the same size, side by side
+        for box, img in zip(window.view.boxes, window.view.images):
+            (x0, x1), (y0, y1) = box.viewRange()
+            h, w = img.image.shape[:2]
+            assert x0 <= 0 and x1 >= w and y0 <= 0 and y1 >= h, (size, box.viewRange(), (w, h))   # nothing cut off
+            assert max(w / (x1 - x0), h / (y1 - y0)) > 0.8                                         # and not tiny

@@ -54,7 +54,7 @@ class TrajectoryView(QWidget):
         self.canvas.setBackground("#e6e6e6")                   # neutral: white tiles stay visible
         self.boxes, self.images, self.panel_titles = [], [], []
         for col, title in enumerate((XT_MODES["x_t"], X0_TITLE)):
-            self.panel_titles.append(self.canvas.addLabel(title, row=0, col=col, color="#333"))
+            self.panel_titles.append(self.canvas.addLabel("", row=0, col=col, color="#333"))
             box = self.canvas.addViewBox(row=1, col=col, lockAspect=True, invertY=True)
             img = pg.ImageItem(axisOrder="row-major")
             img.setAutoDownsample(False)
@@ -63,10 +63,11 @@ class TrajectoryView(QWidget):
             self.images.append(img)
         self.boxes[1].setXLink(self.boxes[0])
         self.boxes[1].setYLink(self.boxes[0])
+        self._set_titles(XT_MODES["x_t"], X0_TITLE)
         self.histogram = pg.HistogramLUTItem(image=self.images[1])
         self.canvas.addItem(self.histogram, row=1, col=2)
         layout_ = self.canvas.ci.layout
-        for col, stretch in ((0, 1), (1, 1), (2, 0)):                # both panels the same size
+        for col, stretch in ((0, 1), (1, 1), (2, 0)):
             layout_.setColumnStretchFactor(col, stretch)
         self.histogram.gradient.showTicks(False)
         # its range is set with each frame (`_fit_histogram`): left to auto-range, the histogram
@@ -333,9 +334,20 @@ class TrajectoryView(QWidget):
         self.xt_box.setEnabled(hints.panels is None)
         if hints.panels is not None:
             self.xt_box.setCurrentText("x_t")
-        for label, title in zip(self.panel_titles, hints.panels or (XT_MODES["x_t"], X0_TITLE)):
-            label.setText(title, color="#333")
+        self._set_titles(*(hints.panels or (XT_MODES["x_t"], X0_TITLE)))
         self.set_colormap(hints.colormap)
+
+    def _set_titles(self, xt: str, x0: str) -> None:
+        """The panels' titles, and both columns as wide at least as the wider title: the grid
+        shrinks each column towards its own minimum, so that unequal titles made unequal panels
+        (their images linked, the narrower one cut off)."""
+        layout_ = self.canvas.ci.layout
+        for label, title in zip(self.panel_titles, (xt, x0)):
+            label.setText(title, color="#333")
+        widest = max(label.effectiveSizeHint(Qt.MinimumSize).width() for label in self.panel_titles)
+        for col in (0, 1):
+            layout_.setColumnMinimumWidth(col, widest)
+            layout_.setColumnPreferredWidth(col, widest)
 
     def set_colormap(self, name: str) -> None:
         if self.colormap_box.currentText() != name:
@@ -363,7 +375,7 @@ class TrajectoryView(QWidget):
 
     def _xt_mode_changed(self, mode: str) -> None:
         if self.xt_box.isEnabled():
-            self.panel_titles[0].setText(XT_MODES[mode], color="#333")
+            self._set_titles(XT_MODES[mode], self.panel_titles[1].text)
         if self.lock_box.isChecked():
             self.lock_box.setChecked(False)                     # a new quantity needs a new range
         self.show_step(self.current)
