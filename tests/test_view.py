@@ -65,10 +65,16 @@ def test_loading_another_model_clears_the_old_run(qtbot, window, tiny_ckpt, tmp_
     from conftest import make_tiny_checkpoint
     run(qtbot, window, sampler="ddim", steps=4, n=2, seed=0)
     assert window.trajectory is not None and "tiny" in window.view.title.text()
+    qtbot.waitUntil(lambda: window.statistics.result is not None, timeout=5000)
+    window.forks.show_message("8 endings from step 3")                  # what a fork of the old run said
     other = make_tiny_checkpoint(tmp_path / "other.safetensors", split="S2", seed=3)
     assert window.open_checkpoint(other.path)
     assert window.trajectory is None and window.view.frames == [] and window.view.displayed()[0] is None
     assert "other" in window.view.title.text() and window.statistics.result is None
+    assert window.statistics.summary.text() == window.statistics.HINT and window.forks.status.text() == window.forks.HINT
+    assert window.rate_label.text() == "" and window.progress.value() == -1         # no old speed, no old steps
+    values, _ = window.view.histogram.plot.getData()
+    assert values is None or len(values) == 0                                       # no old histogram
     assert not any(a.isEnabled() for a in window.exports.actions)
     assert window.open_checkpoint(tiny_ckpt.path)                       # its own runs are kept for a model
 
@@ -281,3 +287,14 @@ def test_both_panels_show_the_whole_grid_after_a_resize(qtbot, window):
             h, w = img.image.shape[:2]
             assert x0 <= 0 and x1 >= w and y0 <= 0 and y1 >= h, (size, box.viewRange(), (w, h))   # nothing cut off
             assert max(w / (x1 - x0), h / (y1 - y0)) > 0.8                                         # and not tiny
+
+
+def test_a_click_on_the_slider_goes_to_the_step_clicked(qtbot, window):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    run(qtbot, window, sampler="ddim", steps=4, n=1, seed=0)
+    slider = window.view.slider
+    assert slider.maximum() == 4 and slider.value() == 4
+    QTest.mouseClick(slider, Qt.LeftButton, pos=QPoint(slider.width() // 2, slider.height() // 2))
+    assert slider.value() == 2 and window.view.current == 2          # not one page towards it: an end

@@ -318,6 +318,8 @@ class MainWindow(QMainWindow):
             self.basis.clear()
             self.forks.clear()
             self.scales.clear()
+            self.progress.reset()
+            self.rate_label.setText("")                         # the last run's speed is not this model's
             self._refresh_export_actions()
         elif self.trajectory is None:
             self.view.clear(f"{model.name} loaded: press Run")

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QSlider,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.app.views.slider import step_slider
 from explorer.core import checkpoint, render
 from explorer.core.errors import ExplorerError
 
@@ -139,7 +139,7 @@ class CompareView(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.slider = QSlider(Qt.Horizontal)
+        self.slider = step_slider()
         self.slider.valueChanged.connect(self.show_step)
         self.step_label = QLabel("")
         scrub = QHBoxLayout()

@@ -16,6 +16,9 @@ class ForkView(QWidget):
     curve_requested = Signal(int, int)
     cancel_requested = Signal()
 
+    HINT = ("Choose a step in the Trajectory tab, then fork the run there: the rest is re-sampled with fresh noise "
+            "(the reverse SDE).")
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
@@ -23,8 +26,7 @@ class ForkView(QWidget):
         self.fork_button = QPushButton("Fork from the current step")
         self.curve_button = QPushButton("Spread along the run (8 forks)")
         self.cancel_button = QPushButton("Cancel", enabled=False)
-        self.status = QLabel("Choose a step in the Trajectory tab, then fork the run there: the rest is re-sampled "
-                             "with fresh noise (the reverse SDE).")
+        self.status = QLabel(self.HINT)
         self.status.setWordWrap(True)
         self.fork_button.clicked.connect(lambda: self.fork_requested.emit(self.sample_box.value(), self.n_box.value()))
         self.curve_button.clicked.connect(lambda: self.curve_requested.emit(self.sample_box.value(), self.n_box.value()))
@@ -73,6 +75,7 @@ class ForkView(QWidget):
         self.canvas.clear()
         self.spread_plot.clear()
         self.spread_plot.hide()
+        self.status.setText(self.HINT)
 
     def show_endings(self, start: np.ndarray, endings: np.ndarray, step: int, sigma_over_alpha: float,
                      spread: float) -> None:

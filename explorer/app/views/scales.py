@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from explorer.app.views.slider import step_slider
 from explorer.core import render, wavelets
 
 COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_j−1 = W⁻¹(x_j, details)")
@@ -26,7 +27,7 @@ class ScaleView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.frame = None
-        self.slider = QSlider(Qt.Horizontal)
+        self.slider = step_slider()
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self.step_requested)
         self.key = QLabel("the colour bars: the low-pass and the reconstruction share the frame's display range "

@@ -34,6 +34,7 @@ TABLE_COLUMNS = (
 
 
 class StatisticsView(QWidget):
+    HINT = "Run a model: its final samples are compared here with its training data."
     field_requested = Signal(int)               # every model of this field, n samples each
     cancel_requested = Signal()
 
@@ -41,7 +42,7 @@ class StatisticsView(QWidget):
         super().__init__(parent)
         self.result: dict | None = None
         self.rows: list[dict] = []
-        self.summary = QLabel("Run a model: its final samples are compared here with its training data.")
+        self.summary = QLabel(self.HINT)
         self.summary.setWordWrap(True)
         self.spectrum = pg.PlotWidget(background="w", title="power spectrum")
         self.spectrum.setLogMode(True, True)
@@ -95,6 +96,8 @@ class StatisticsView(QWidget):
         self.table.setRowCount(0)
         self.table.hide()
         self.field_status.setText("")
+        self.summary.setText(self.HINT)
+        self.legend.setText("")
         self.spectrum.clear()
         self.histogram.clear()
         self.bispectrum.clear()

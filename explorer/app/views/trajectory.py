@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from explorer.app.views.slider import step_slider
 from explorer.core import render, schedule
 
 XT_MODES = {"x_t": "x_t  (noisy state)", "x_t / α": "x_t / α = x0 + (σ/α) z  (data scale)"}
@@ -93,7 +94,7 @@ class TrajectoryView(QWidget):
         self.marker = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#d62728", width=2))
         self.sigma_plot.addItem(self.marker)
 
-        self.slider = QSlider(Qt.Horizontal)
+        self.slider = step_slider()
         self.slider.setRange(0, 0)
         self.slider.setFocusPolicy(Qt.NoFocus)
         self.slider.valueChanged.connect(self._slider_moved)
@@ -123,7 +124,7 @@ class TrajectoryView(QWidget):
         self.readout = QLabel(" ")
         self.readout.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
 
-        self.scale_slider = QSlider(Qt.Horizontal)             # WCRG runs: jump to the end of scale j
+        self.scale_slider = step_slider()             # WCRG runs: jump to the end of scale j
         self.scale_slider.setFocusPolicy(Qt.NoFocus)
         self.scale_slider.setFixedWidth(120)
         self.scale_slider.setInvertedAppearance(True)         # coarse (large j) on the left
@@ -172,6 +173,7 @@ class TrajectoryView(QWidget):
         self.slider.blockSignals(False)
         for img in self.images:
             img.clear()
+        self.histogram.plot.setData([], [])                    # not the last run's values
         self.sigma_curve.setData([], [])
         self.expect(0)
         self.label.setText("")
