@@ -97,7 +97,8 @@ def test_it_runs_in_the_window(qtbot, model_file, tmp_path, tiny_ckpt):
     view = win.view                                   # labelled as what it is: no noise level, no denoiser
     assert view.sigma_plot.getAxis("left").labelText == "statistics error" and not view.forms.isVisible()
     assert "statistics error = " in view.label.text() and "σ = " not in view.label.text()
-    assert [t.text for t in view.panel_titles] == ["x  (L-BFGS iterate)"] * 2 and not view.xt_box.isEnabled()
+    assert [t.text for t in view.panel_titles] == ["x: the L-BFGS iterate", "the same x (nothing to denoise)"]
+    assert not view.xt_box.isEnabled()
     assert win.open_checkpoint(tiny_ckpt.path, remember=False)          # a diffusion model: a noise level again
     assert view.sigma_plot.getAxis("left").labelText == "σ/α" and view.xt_box.isEnabled()
     assert view.panel_titles[1].text.startswith("x0_hat")

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject
 
 from explorer.app.run_controller import RunController
 from explorer.core.basis import basis_steps, effective_dimension_steps, pair_steps, subspace_overlap
+from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
 from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
 from explorer.core.generalization import other_split
@@ -165,4 +166,4 @@ class Analysis(QObject):
         label = f"training data of {model.name} ({reference['n']} {model.data.get('name')} images)"
         return self._start(view, lambda: table_steps(models, reference, n, device="cpu"),
                            total_frames(models, n) or 0, f"frames ({len(models)} models)",
-                           lambda rows: view.show_table(rows, label))
+                           lambda rows: view.show_table(rows, label, field=model.data.get("name") in MAGNETISED))

@@ -80,8 +80,8 @@ class GaussianModel:
 
     @property
     def display(self) -> DisplayHints:
-        return DisplayHints(colormap=colormap_for(self.data), level="rms still missing",
-                            panels=("x  (shells k ≤ k_j)", "x  (shells k ≤ k_j)"))
+        return DisplayHints(colormap=colormap_for(self.data), level="rms missing",
+                            panels=("x: the shells k ≤ k_j so far", "the same x (nothing to denoise)"))
 
     def default_steps(self, sampler: str) -> int:
         return max(1, math.ceil(math.log2(len(self.power) - 1)))         # about one frame per octave

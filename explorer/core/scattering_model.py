@@ -90,7 +90,7 @@ class ScatteringModel:
     @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data), level="statistics error",
-                            panels=("x  (L-BFGS iterate)", "x  (L-BFGS iterate)"))
+                            panels=("x: the L-BFGS iterate", "the same x (nothing to denoise)"))
 
     def default_steps(self, sampler: str) -> int:
         return DEFAULT_STEPS

@@ -20,6 +20,14 @@ from PySide6.QtWidgets import (
 
 from explorer.core import stats
 
+TABLE_TIPS = {
+    "max |ΔP/P|": "the largest relative error of the radial power spectrum P(|k|) over the resolved shells",
+    "histogram TV": "total-variation distance between the value histograms (0: the same, 1: disjoint)",
+    "bispectrum (s.e.)": "the largest difference of the reduced bispectrum over 8 triangles, in standard errors "
+                         "(below ~2: within noise); – when the data record none",
+    "⟨|m|⟩ (data)": "the magnetisation: the mean over fields of |field mean|, generated (and of the data)",
+    "seconds": "the time the model took to make its samples",
+}
 TABLE_COLUMNS = (
     ("model", lambda r: r["name"]),
     ("kind", lambda r: r["kind"]),
@@ -71,6 +79,8 @@ class StatisticsView(QWidget):
         self.field_status.setWordWrap(True)
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels([c for c, _ in TABLE_COLUMNS])
+        for j, (name, _) in enumerate(TABLE_COLUMNS):
+            self.table.horizontalHeaderItem(j).setToolTip(TABLE_TIPS.get(name, ""))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.verticalHeader().hide()
         self.table.setMaximumHeight(160)
@@ -136,19 +146,26 @@ class StatisticsView(QWidget):
 
     # --- every model of the field (the head-to-head table) ----------------------------------------------
     def set_busy(self, busy: bool) -> None:
+        """A table is being made: the last one goes (a cancelled run leaves none half-explained)."""
         self.field_button.setEnabled(not busy)
         self.field_cancel.setEnabled(busy)
+        if busy:
+            self.rows = []
+            self.table.setRowCount(0)
+            self.table.hide()
 
     def show_message(self, text: str) -> None:
         self.field_status.setText(text)
 
-    def show_table(self, rows: list[dict], label: str) -> None:
-        """One row per model (`core.head_to_head.table_steps`), judged against `label`."""
+    def show_table(self, rows: list[dict], label: str, field: bool = False) -> None:
+        """One row per model (`core.head_to_head.table_steps`), judged against `label`; field: a
+        field whose magnetisation ⟨|m|⟩ is worth a column."""
         self.rows = rows
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             for j, (_, cell) in enumerate(TABLE_COLUMNS):
                 self.table.setItem(i, j, QTableWidgetItem(cell(r)))
+        self.table.setColumnHidden([c for c, _ in TABLE_COLUMNS].index("⟨|m|⟩ (data)"), not field)
         self.table.setVisible(bool(rows))
         self.field_status.setText(f"{len(rows)} models of this field against the {label}; each ran its own default "
                                   f"sampler and steps from seed 0 (few samples give noisy errors).")
