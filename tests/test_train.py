@@ -28,11 +28,13 @@ def test_training_lowers_the_loss(tmp_path):
     assert after < 0.6 * before
 
 
-def test_resumed_run_equals_uninterrupted_run(tmp_path):
+def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
+    from explorer.core import train
+    monkeypatch.setattr(train, "LOSS_EVERY", 2)
     x = shapes.images(0, 0, 8, size=16)
     tc = TrainConfig(steps=12, batch=4, save_every=5, seed=7)
     torch.manual_seed(0)
-    ema_a, _ = fit(Denoiser(UNetConfig(**ARCH)), x, tc, tmp_path / "a.safetensors", "fp", torch.device("cpu"),
+    ema_a, stats_a = fit(Denoiser(UNetConfig(**ARCH)), x, tc, tmp_path / "a.safetensors", "fp", torch.device("cpu"),
                    progress=False)
 
     calls = {"n": 0}
@@ -51,6 +53,8 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
     torch.manual_seed(0)
     ema_b, stats = fit(Denoiser(UNetConfig(**ARCH)), x, tc, out, "fp", torch.device("cpu"), progress=False)
     assert stats["resumed_from_step"] == 5
+    assert [r[0] for r in stats_a["loss_curve"]] == [2, 4, 6, 8, 10, 12]
+    assert stats["loss_curve"] == stats_a["loss_curve"]                # the loss curve survives the resume
     for (k, a), b in zip(ema_a.state_dict().items(), ema_b.state_dict().values()):
         assert torch.equal(a, b), k
 

@@ -74,6 +74,12 @@ class Checkpoint:
                 "image_shape": list(self.image_shape), "parameters": self.parameters, **self.config}
 
 
+def loss_curve_text(curve: list) -> str:
+    """The training loss by step, about eight points of a recorded loss curve (`train.LOSS_EVERY`)."""
+    rows = sorted(set(range(0, len(curve), max(1, len(curve) // 8))) | {len(curve) - 1})
+    return "by step: " + ", ".join(f"{curve[i][0]}: {curve[i][1]:.4f}" for i in rows)
+
+
 def describe(ckpt: "Checkpoint") -> str:
     """A few lines a person reads: what the model is, its data, and how it was trained."""
     s = ckpt.summary()
@@ -98,6 +104,8 @@ def describe(ckpt: "Checkpoint") -> str:
             rows = sorted(set(range(0, len(curve), max(1, len(curve) // 8))) | {len(curve) - 1})
             lines.append(f"  monitor   training-set MSE of x0_hat at s = {level}, by step: "
                          + ", ".join(f"{curve[i]['step']}: {curve[i]['mse'][level]:.2e}" for i in rows))
+        if t.get("loss_curve"):
+            lines.append(f"  loss      {loss_curve_text(t['loss_curve'])}")
         if t.get("command"):
             lines.append(f"  made by   {t['command']}")
     lines.append(f"  version   {s.get('version')}")
@@ -216,6 +224,9 @@ def check_config(config: object, path: Path | str) -> dict:
                 and set(row["mse"]) == set(monitor[0]["mse"]) and all(map(schema.is_finite_number, row["mse"].values()))):
             raise ConfigError(f"{path}: training: each monitor entry must be {{'step': int, 'mse': {{level: number}}}} "
                               "with the same levels")
+    losses = schema.value(training, "loss_curve", list, f"{path}: training", ConfigError, default=[])
+    if not all(isinstance(r, list) and len(r) == 2 and type(r[0]) is int and schema.is_finite_number(r[1]) for r in losses):
+        raise ConfigError(f"{path}: training: each loss_curve entry must be [step, loss]")
     schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
     return config
 

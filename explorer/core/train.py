@@ -110,9 +110,11 @@ class _State:
     step: int = 0
     losses: list = field(default_factory=list)
     curve: list = field(default_factory=list)
+    loss_curve: list = field(default_factory=list)      # [step, mean loss of the LOSS_EVERY steps before]
 
 
 MONITOR_LEVELS = (schedule.snr_sigma(schedule.T_MIN), 0.1, 0.2)
+LOSS_EVERY = 100                       # the recorded loss curve: one mean per this many steps
 
 
 def monitor_error(model: Denoiser, data: torch.Tensor, loss_fn=None, count: int = 256) -> dict[str, float]:
@@ -151,7 +153,7 @@ def _save_resume(path: Path, st: _State, fingerprint: str, generators: list[torc
     tensors["generator_state"] = generators[0]
     tensors |= {f"generator_state.{r}": g for r, g in enumerate(generators) if r}
     meta = {"fingerprint": fingerprint, "step": str(st.step), "losses": json.dumps(st.losses[-200:]),
-            "curve": json.dumps(st.curve)}
+            "curve": json.dumps(st.curve), "loss_curve": json.dumps(st.loss_curve)}
     tmp = path.with_name(path.name + ".part")
     save_file(tensors, str(tmp), metadata=meta)
     tmp.replace(path)
@@ -180,6 +182,7 @@ def _load_resume(path: Path, st: _State, fingerprint: str, rank: int = 0) -> boo
     st.step = int(meta["step"])
     st.losses = json.loads(meta["losses"])
     st.curve = json.loads(meta.get("curve", "[]"))
+    st.loss_curve = json.loads(meta.get("loss_curve", "[]"))
     return True
 
 
@@ -240,6 +243,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         bar.update(1)
         if st.step % 10 == 0:
             bar.set_postfix(loss=f"{np.mean(st.losses[-50:]):.4f}")
+        if st.step % LOSS_EVERY == 0:
+            st.loss_curve.append([st.step, round(float(np.mean(st.losses[-LOSS_EVERY:])), 5)])
         if tc.monitor_every and (st.step % tc.monitor_every == 0 or st.step == tc.steps):
             st.curve.append({"step": st.step, "mse": monitor_error(st.ema, full[0], monitor_loss)})
         if st.step % tc.save_every == 0 and st.step < tc.steps:
@@ -253,6 +258,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
              "steps_per_second": round((st.step - first_step) / max(seconds, 1e-9), 2)}
     if st.curve:
         stats["monitor"] = st.curve
+    if st.loss_curve:
+        stats["loss_curve"] = st.loss_curve
     if w.size > 1:
         stats["processes"] = w.size
     return st.ema.cpu().eval(), stats

@@ -229,11 +229,15 @@ def describe(model: WCRGModel) -> str:
              f"wavelet {model.wavelet}, J = {model.J})",
              f"  folder    {model.path}",
              f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} params={json.dumps(d.get('params', {}))}",
-             f"  coarse    {model.lowpass.image_shape}, {model.lowpass.parameters:,} parameters"]
-    for j in sorted(model.conditional):
-        c = model.conditional[j]
-        lines.append(f"  scale {j}   details {c.image_shape}, {c.parameters:,} parameters, "
+             f"  coarse    {model.lowpass.image_shape}, {model.lowpass.parameters:,} parameters, "
+             f"final loss {model.lowpass.config['training'].get('final_loss')}"]
+    nets = [("coarse", model.lowpass)] + [(f"scale {j}", model.conditional[j]) for j in sorted(model.conditional)]
+    for name, c in nets[1:]:
+        lines.append(f"  {name:9} details {c.image_shape}, {c.parameters:,} parameters, "
                      f"final loss {c.config['training'].get('final_loss')}")
+    for name, c in nets:
+        if c.config["training"].get("loss_curve"):
+            lines.append(f"  loss {name:9} {checkpoint.loss_curve_text(c.config['training']['loss_curve'])}")
     if model.index.get("command"):
         lines.append(f"  made by   {model.index['command']}")
     return "\n".join(lines)
