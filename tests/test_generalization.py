@@ -90,7 +90,7 @@ def test_sweep_over_a_folder_gives_one_curve_per_network_size(tmp_path, capsys, 
     qtbot.addWidget(panel)
     assert not panel.load_sweep(tmp_path / "missing.json", out)
     assert "no sweep yet" in panel.sweep_plot.getPlotItem().titleLabel.text
-    assert panel.capacity_legend.text().count("M parameters") == 2
+    assert panel.capacity_legend.text().replace("&nbsp;", " ").count("M parameters") == 2
     assert len(panel.capacity_plot.getPlotItem().listDataItems()) == 2
 
 

@@ -73,8 +73,8 @@ def _draw_sweep(plot: pg.PlotWidget, curves: list[dict]) -> str:
         n_star = curve.get("N_star")
         if n_star:
             plot.addItem(pg.InfiniteLine(pos=float(np.log10(n_star)), angle=90, pen=pg.mkPen(color, style=Qt.DotLine)))
-        legend.append(f"<span style='color:{color}'>━━</span> {curve['label']}: "
-                      f"N* = {'not bracketed' if not n_star else f'{n_star:.0f}'}")
+        entry = f"{curve['label']}: N* = {'not bracketed' if not n_star else f'{n_star:.0f}'}"
+        legend.append(f"<span style='color:{color}'>━━</span>&nbsp;" + entry.replace(" ", "&nbsp;"))   # wraps between entries
     return "  ".join(legend) + "  (N*: the median crosses 0.5)"
 
 

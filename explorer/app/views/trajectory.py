@@ -217,6 +217,11 @@ class TrajectoryView(QWidget):
         """The number of frames the run will make (0: unknown): fixes the step axis."""
         self._x_max = max(n_frames - 1, 1)
         self.sigma_plot.setXRange(0, self._x_max, padding=0.02)
+        axis = self.sigma_plot.getAxis("bottom")
+        if self._x_max <= 10:
+            axis.setTickSpacing(1, 1)                               # whole steps, not 0.5, 1.5, ...
+        else:
+            axis.setTickSpacing()                                   # pyqtgraph's own spacing
 
     # --- showing a step ----------------------------------------------------------------------
     def _xt(self, f) -> np.ndarray:
@@ -332,6 +337,10 @@ class TrajectoryView(QWidget):
         """A model's display hints: colour map, what the level is, the panels' titles."""
         self.level = hints.level
         self.sigma_plot.setLabel("left", hints.level)
+        if hints.level == "σ/α":
+            self.sigma_plot.setYRange(-1.5, 2.7, padding=0)             # log10 of σ/α from 0.03 to 500
+        else:
+            self.sigma_plot.enableAutoRange(axis="y")                   # a statistics error, an rms: its own range
         self.forms.setVisible(hints.level == "σ/α")                   # where a diffused image forms
         self.xt_box.setEnabled(hints.panels is None)
         if hints.panels is not None:
