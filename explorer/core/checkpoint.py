@@ -185,6 +185,31 @@ def read_config(path: str | Path, blob: bytes | None = None, check=None) -> dict
     return (check or check_config)(parse_json(meta["explorer"], f"{path}: the checkpoint's config", ConfigError), path)
 
 
+def check_header(config: object, path: Path | str, kind: str, what: str) -> dict:
+    """The part every statistics model's config shares (a scattering, a Gaussian model): the
+    format, its kind, the name and description, and the training record's command."""
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ConfigError(f"{path}: the config does not say format={FORMAT!r}")
+    if config.get("kind") != kind:
+        raise UnknownKind(f"{path}: a {str(config.get('kind'))[:40]!r} model, not {what}")
+    check_names(config, path)
+    training = schema.dict_of(config, "training", str(path), ConfigError, default={})
+    schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
+    return config
+
+
+def read_model_file(path: Path, what: str, check) -> tuple[bytes, dict, dict]:
+    """A model file's bytes, its config (checked by `check(config, path)`) and its tensors; every
+    problem is a CheckpointError that says what."""
+    blob = read_regular(path, what, MAX_CHECKPOINT_BYTES, CheckpointError)
+    config = read_config(path, blob, check=check)
+    try:
+        tensors = st_load(blob)
+    except (SafetensorError, RuntimeError, ValueError, KeyError) as e:     # KeyError: a dtype safetensors cannot map
+        raise CheckpointError(f"{path}: the tensors cannot be read ({e})") from None
+    return blob, config, tensors
+
+
 def check_names(config: dict, path: Path | str) -> None:
     """The name and description of any model file's config: strings of at most 200 and 10 000 characters."""
     for key, limit in (("name", 200), ("description", 10_000)):

@@ -23,14 +23,12 @@ from typing import Generator
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from explorer import __version__
 from explorer.core import checkpoint, gaussian_field, schema
 from explorer.core.data import check_record, colormap_for, data_shape, resolved_k
-from explorer.core.errors import CheckpointError, ConfigError, ShapeMismatch, UnknownKind, UsageError
+from explorer.core.errors import CheckpointError, ConfigError, ShapeMismatch, UsageError
 from explorer.core.models import DisplayHints, RunSpec, run_meta
 from explorer.core.trajectory import Frame, Trajectory, keep
 
@@ -141,11 +139,7 @@ class GaussianModel:
 def check_config(config: object, path: Path | str) -> dict:
     """A Gaussian model's config checked before anything is built: format, kind, mean and size,
     the data record (one channel of that size), the training record."""
-    if not isinstance(config, dict) or config.get("format") != checkpoint.FORMAT:
-        raise ConfigError(f"{path}: the config does not say format={checkpoint.FORMAT!r}")
-    if config.get("kind") != KIND:
-        raise UnknownKind(f"{path}: a {str(config.get('kind'))[:40]!r} model, not a Gaussian model")
-    checkpoint.check_names(config, path)
+    checkpoint.check_header(config, path, KIND, "a Gaussian model")
     g = schema.dict_of(config, "gaussian", str(path), ConfigError)
     schema.number(g.get("size"), f"{path}: gaussian size", ConfigError, 2, 1024)
     if not schema.is_finite_number(g.get("mean")) or abs(g["mean"]) > MAX_VALUE:
@@ -155,8 +149,6 @@ def check_config(config: object, path: Path | str) -> dict:
         check_record(data, f"{path}: data", ConfigError)
         if data_shape(data) != (g["size"], 1):
             raise ConfigError(f"{path}: the data are not 1 x {g['size']} x {g['size']} fields")
-    training = schema.dict_of(config, "training", str(path), ConfigError, default={})
-    schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
     return config
 
 
@@ -166,15 +158,8 @@ def claims(path: Path) -> bool:
 
 def load(path: str | Path) -> GaussianModel:
     """Read and validate a Gaussian model file; every problem is a CheckpointError that says what."""
-    from explorer.core.io import read_regular
-
     path = Path(path)
-    blob = read_regular(path, "Gaussian model", checkpoint.MAX_CHECKPOINT_BYTES, CheckpointError)
-    config = checkpoint.read_config(path, blob, check=check_config)
-    try:
-        tensors = st_load(blob)
-    except (SafetensorError, RuntimeError, ValueError, KeyError) as e:     # KeyError: a dtype safetensors cannot map
-        raise CheckpointError(f"{path}: the tensors cannot be read ({e})") from None
+    blob, config, tensors = checkpoint.read_model_file(path, "Gaussian model", check_config)
     size = int(config["gaussian"]["size"])
     shells = int(gaussian_field.shells(size, size).max()) + 1
     power = tensors.get("power")

@@ -30,14 +30,12 @@ from pathlib import Path
 from typing import Generator
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from explorer import __version__
 from explorer.core import checkpoint, schema
 from explorer.core.data import check_record, colormap_for, data_shape, resolved_k
-from explorer.core.errors import CheckpointError, ConfigError, SamplingError, ShapeMismatch, UnknownKind, UsageError
+from explorer.core.errors import CheckpointError, ConfigError, SamplingError, ShapeMismatch, UsageError
 from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
 from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, band_noise, reference
 from explorer.core.trajectory import Frame, Trajectory, keep
@@ -225,11 +223,7 @@ def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 20, armijo:
 def check_config(config: object, path: Path | str) -> dict:
     """A scattering model's config checked before anything is built: format, kind, the filter
     bank, the data record (one channel, the bank's size), the training record."""
-    if not isinstance(config, dict) or config.get("format") != checkpoint.FORMAT:
-        raise ConfigError(f"{path}: the config does not say format={checkpoint.FORMAT!r}")
-    if config.get("kind") != KIND:
-        raise UnknownKind(f"{path}: a {str(config.get('kind'))[:40]!r} model, not a scattering model")
-    checkpoint.check_names(config, path)
+    checkpoint.check_header(config, path, KIND, "a scattering model")
     bank = ScatteringConfig.from_dict(config.get("scattering"), f"{path}: scattering")
     data = schema.dict_of(config, "data", str(path), ConfigError, default={})
     if data:
@@ -238,8 +232,6 @@ def check_config(config: object, path: Path | str) -> dict:
         if (side, channels) != (bank.size, 1):
             raise ConfigError(f"{path}: the data are {channels} x {side} x {side} fields, the filters are for "
                               f"1 x {bank.size} x {bank.size}")
-    training = schema.dict_of(config, "training", str(path), ConfigError, default={})
-    schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
     return config
 
 
@@ -249,16 +241,9 @@ def claims(path: Path) -> bool:
 
 def load(path: str | Path) -> ScatteringModel:
     """Read and validate a scattering model file; every problem is a CheckpointError that says what."""
-    from explorer.core.io import read_regular
-
     path = Path(path)
-    blob = read_regular(path, "scattering model", checkpoint.MAX_CHECKPOINT_BYTES, CheckpointError)
-    config = checkpoint.read_config(path, blob, check=check_config)
+    blob, config, tensors = checkpoint.read_model_file(path, "scattering model", check_config)
     spectra = ScatteringSpectra(ScatteringConfig.from_dict(config["scattering"], f"{path}: scattering"))
-    try:
-        tensors = st_load(blob)
-    except (SafetensorError, RuntimeError, ValueError, KeyError) as e:     # KeyError: a dtype safetensors cannot map
-        raise CheckpointError(f"{path}: the tensors cannot be read ({e})") from None
     if sorted(tensors) != sorted(TENSORS):
         raise ShapeMismatch(f"{path}: a scattering model holds the tensors {', '.join(TENSORS)}, not {sorted(tensors)[:5]}")
     c = spectra.config
