@@ -80,6 +80,23 @@ def loss_curve_text(curve: list) -> str:
     return "by step: " + ", ".join(f"{curve[i][0]}: {curve[i][1]:.4f}" for i in rows)
 
 
+def describe_file_model(model, headline: str, extra: list[str]) -> str:
+    """What `explorer info` prints for a model of one file (a scattering, a Gaussian model): the
+    headline, file, hash, description, data record, the `extra` lines, who made it, the version."""
+    d, t = model.data, model.config.get("training") or {}
+    lines = [f"{model.name}  ({headline})", f"  file      {model.path}", f"  sha256    {model.sha256}"]
+    if model.config.get("description"):
+        lines.append(f"  about     {model.config['description']}")
+    if d:
+        lines.append(f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} seed={d.get('seed')} "
+                     f"params={json.dumps(d.get('params', {}))}")
+    lines += extra
+    if t.get("command"):
+        lines.append(f"  made by   {t['command']}")
+    lines.append(f"  version   {model.config.get('version')}")
+    return "\n".join(lines)
+
+
 def describe(ckpt: "Checkpoint") -> str:
     """A few lines a person reads: what the model is, its data, and how it was trained."""
     s = ckpt.summary()

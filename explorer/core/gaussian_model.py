@@ -95,19 +95,8 @@ class GaussianModel:
                 "image_shape": list(self.image_shape), "parameters": self.parameters, **self.config}
 
     def describe(self) -> str:
-        d, t = self.data, self.config.get("training") or {}
-        lines = [f"{self.name}  (Gaussian field, {self.parameters} parameters, image {self.image_shape})",
-                 f"  file      {self.path}", f"  sha256    {self.sha256}"]
-        if self.config.get("description"):
-            lines.append(f"  about     {self.config['description']}")
-        if d:
-            lines.append(f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} seed={d.get('seed')} "
-                         f"params={json.dumps(d.get('params', {}))}")
-        lines.append(f"  sampler   {SAMPLER}: white noise filtered by sqrt(P(|q|)), shells added coarse to fine")
-        if t.get("command"):
-            lines.append(f"  made by   {t['command']}")
-        lines.append(f"  version   {self.config.get('version')}")
-        return "\n".join(lines)
+        return checkpoint.describe_file_model(self, f"Gaussian field, {self.parameters} parameters, image {self.image_shape}", [
+            f"  sampler   {SAMPLER}: white noise filtered by sqrt(P(|q|)), shells added coarse to fine"])
 
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """The field of spec.seed's white noise (or spec.x_init's), built over spec.steps bands."""

@@ -102,21 +102,11 @@ class ScatteringModel:
                 "statistics": self.spectra.counts(), **self.config}
 
     def describe(self) -> str:
-        d, t = self.data, self.config.get("training") or {}
-        lines = [f"{self.name}  (scattering spectra, {self.parameters} statistics, image {self.image_shape})",
-                 f"  file      {self.path}", f"  sha256    {self.sha256}"]
-        if self.config.get("description"):
-            lines.append(f"  about     {self.config['description']}")
-        if d:
-            lines.append(f"  data      {d.get('name')} N={d.get('n')} split={d.get('split')} seed={d.get('seed')} "
-                         f"params={json.dumps(d.get('params', {}))}")
-        lines.append(f"  filters   {self.spectra.describe()}")
-        lines.append(f"  sampler   {SAMPLER}: L-BFGS on ||(Phi(x) - Phi_data) / s||^2 from white noise, "
-                     f"{DEFAULT_STEPS} iterations by default; sigma shown = rms of (Phi(x) - Phi_data) / s")
-        if t.get("command"):
-            lines.append(f"  made by   {t['command']}")
-        lines.append(f"  version   {self.config.get('version')}")
-        return "\n".join(lines)
+        return checkpoint.describe_file_model(
+            self, f"scattering spectra, {self.parameters} statistics, image {self.image_shape}",
+            [f"  filters   {self.spectra.describe()}",
+             f"  sampler   {SAMPLER}: L-BFGS on ||(Phi(x) - Phi_data) / s||^2 from white noise, "
+             f"{DEFAULT_STEPS} iterations by default; sigma shown = rms of (Phi(x) - Phi_data) / s"])
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         """||(Phi(x_i) - Phi_data) / s||^2 per sample: (B,); x (B, 1, H, W)."""
