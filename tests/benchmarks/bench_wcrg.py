@@ -47,7 +47,7 @@ def row(name, evals, pixels, x, ref, p_ref):
     se_mean, se_k1 = bootstrap_se(field_spectra(x), p_ref)
     bands = "  ".join(f"{b['relative_error']:+6.1%}" for b in r["bands"])
     print(f"{name:18} {evals:6d} {pixels:10.0f} {err.mean():6.1%} ±{se_mean:4.1%} {bands}  (k=1 ±{se_k1:.1%})  "
-          f"{r['histogram_tv']:6.3f} {r['abs_m']['generated']:7.4f}")
+          f"{r['histogram_tv']:6.3f} {r['abs_m']['generated']:7.4f}  max_k {err.max():5.1%} at k={int(err.argmax()) + 1}")
     return err.mean(), se_mean
 
 
