@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from explorer import __version__
 from explorer.core import schema
-from explorer.core.errors import ExplorerError, UsageError
+from explorer.core.errors import UsageError
 from explorer.core.io import close_progress_bars, json_text, parse_json, printable, progress_bar
 
 if TYPE_CHECKING:
@@ -617,8 +617,8 @@ def cmd_stats(args) -> int:
 
 
 def cmd_field(args) -> int:
-    from explorer.core import checkpoint, stats
     from explorer.core import head_to_head as h2h
+    from explorer.core import stats
     from explorer.core.data import fresh_images, resolved_k
     from explorer.core.io import check_outputs
     from explorer.core.models import open_model
@@ -628,14 +628,9 @@ def cmd_field(args) -> int:
     models = [open_model(m) for m in args.models]
     h2h.check_one_field(models)
     if args.bundled:
-        bundled = []
-        for e in checkpoint.bundled_index():
-            if e.get("data") == models[0].data.get("name"):
-                try:
-                    bundled.append(open_model(checkpoint.bundled_dir() / e["file"]))
-                except ExplorerError as err:
-                    print(f"explorer: left out {e['file']}: {err}", file=sys.stderr)
-        models = h2h.same_field(models[0], models[1:] + bundled)
+        bundled = h2h.bundled_of_field(models[0], lambda file, err: print(f"explorer: left out {file}: {err}",
+                                                                         file=sys.stderr))
+        models = h2h.same_field(models[0], models[1:] + bundled[1:])
     data = models[0].data
     if args.reference == "train":
         reference = data.get("stats")

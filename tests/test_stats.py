@@ -90,3 +90,11 @@ def test_a_bad_recorded_bispectrum_is_refused(bad):
     ref = stats.summary(np.random.default_rng(0).normal(size=(4, 8, 8)))
     with pytest.raises(ValueError, match="bispectrum"):
         stats.check_summary({**ref, "bispectrum": bad}, "test", ValueError)
+
+
+def test_the_fields_own_spectra_average_to_the_radial_spectrum():
+    x = np.random.default_rng(0).normal(size=(5, 1, 16, 16)) * np.arange(1, 6)[:, None, None, None]
+    per_field = stats.field_power_spectra(x)
+    assert per_field.shape == (5, 8)
+    assert np.allclose(per_field.mean(0), stats.radial_power_spectrum(x)[1])
+    assert np.all(np.diff(per_field.mean(1)) > 0)                    # field i has variance (i + 1)^2

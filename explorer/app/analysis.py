@@ -14,7 +14,7 @@ from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
 from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
 from explorer.core.generalization import other_split
-from explorer.core.head_to_head import same_field, table_steps, total_frames
+from explorer.core.head_to_head import bundled_of_field, table_steps, total_frames
 from explorer.core.models import open_model
 
 
@@ -146,23 +146,13 @@ class Analysis(QObject):
     def compare_field(self, n: int) -> bool:
         """Every bundled model of the loaded model's field, n samples each, against the loaded
         model's recorded training data, in the background."""
-        from explorer.core import checkpoint
-
         model, view = self.window.model, self.window.statistics
         reference = model.data.get("stats") if model is not None else None
         if reference is None:
             view.show_message("Open a model that records its training data's statistics first." if model is None else
                               f"{model.name} records no statistics of its training data (trained by an older explorer).")
             return False
-        others = []
-        for e in checkpoint.bundled_index():
-            if e.get("data") != model.data.get("name"):
-                continue                                 # another generator: not worth opening
-            try:
-                others.append(open_model(checkpoint.bundled_dir() / e["file"]))
-            except ExplorerError:
-                continue                                 # a damaged bundled file: left out of the table
-        models = same_field(model, others)
+        models = bundled_of_field(model)                # a damaged bundled file: left out of the table
         label = f"training data of {model.name} ({reference['n']} {model.data.get('name')} images)"
         return self._start(view, lambda: table_steps(models, reference, n, device="cpu"),
                            total_frames(models, n) or 0, f"frames ({len(models)} models)",

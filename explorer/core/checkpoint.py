@@ -74,10 +74,14 @@ class Checkpoint:
                 "image_shape": list(self.image_shape), "parameters": self.parameters, **self.config}
 
 
+def _about_eight(n: int) -> list[int]:
+    """About eight evenly spaced indices of a recorded curve of n points, the last included."""
+    return sorted(set(range(0, n, max(1, n // 8))) | {n - 1})
+
+
 def loss_curve_text(curve: list) -> str:
     """The training loss by step, about eight points of a recorded loss curve (`train.LOSS_EVERY`)."""
-    rows = sorted(set(range(0, len(curve), max(1, len(curve) // 8))) | {len(curve) - 1})
-    return "by step: " + ", ".join(f"{curve[i][0]}: {curve[i][1]:.4f}" for i in rows)
+    return "by step: " + ", ".join(f"{curve[i][0]}: {curve[i][1]:.4f}" for i in _about_eight(len(curve)))
 
 
 def describe_file_model(model, headline: str, extra: list[str]) -> str:
@@ -118,9 +122,8 @@ def describe(ckpt: "Checkpoint") -> str:
         curve = t.get("monitor") or []
         if curve:
             level = next(iter(curve[0]["mse"]))
-            rows = sorted(set(range(0, len(curve), max(1, len(curve) // 8))) | {len(curve) - 1})
             lines.append(f"  monitor   training-set MSE of x0_hat at s = {level}, by step: "
-                         + ", ".join(f"{curve[i]['step']}: {curve[i]['mse'][level]:.2e}" for i in rows))
+                         + ", ".join(f"{curve[i]['step']}: {curve[i]['mse'][level]:.2e}" for i in _about_eight(len(curve))))
         if t.get("loss_curve"):
             lines.append(f"  loss      {loss_curve_text(t['loss_curve'])}")
         if t.get("command"):

@@ -12,10 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-
-def shells(h: int, w: int) -> np.ndarray:
-    qy, qx = np.meshgrid(np.fft.fftfreq(h) * h, np.fft.fftfreq(w) * w, indexing="ij")
-    return np.rint(np.sqrt(qx ** 2 + qy ** 2)).astype(int)
+from explorer.core.stats import shells
 
 
 def fit(x: np.ndarray) -> dict:

@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import save as st_save
 
 from explorer import __version__
-from explorer.core import checkpoint, gaussian_field, schema
+from explorer.core import checkpoint, gaussian_field, schema, stats
 from explorer.core.data import check_record, colormap_for, data_shape, resolved_k
 from explorer.core.errors import CheckpointError, ConfigError, ShapeMismatch, UsageError
 from explorer.core.models import DisplayHints, RunSpec, run_meta
@@ -105,7 +105,7 @@ class GaussianModel:
         spec = spec.resolved(self)
         z = (spec.x_init if spec.x_init is not None else initial_noise((spec.n, *self.image_shape), seed=spec.seed))
         zhat = torch.fft.fft2(z.double()[:, 0])
-        shells = torch.from_numpy(gaussian_field.shells(self.size, self.size))
+        shells = torch.from_numpy(stats.shells(self.size, self.size))
         gain = torch.from_numpy(np.sqrt(self.power))[shells]
         variance = torch.from_numpy(self.power)[shells] / (self.size * self.size)   # per q: its share of the variance
         corner = len(self.power) - 1
@@ -150,7 +150,7 @@ def load(path: str | Path) -> GaussianModel:
     path = Path(path)
     blob, config, tensors = checkpoint.read_model_file(path, "Gaussian model", check_config)
     size = int(config["gaussian"]["size"])
-    shells = int(gaussian_field.shells(size, size).max()) + 1
+    shells = int(stats.shells(size, size).max()) + 1
     power = tensors.get("power")
     if sorted(tensors) != ["power"] or tuple(power.shape) != (shells,) or power.dtype not in checkpoint.FLOAT_DTYPES:
         raise ShapeMismatch(f"{path}: a Gaussian model of {size} x {size} holds one float tensor 'power' of shape "

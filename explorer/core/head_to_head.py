@@ -46,6 +46,25 @@ def same_field(model: Model, candidates: Iterable[Model]) -> list[Model]:
     return out
 
 
+def bundled_of_field(model: Model, skipped=None) -> list[Model]:
+    """`model` and every bundled model of its field (`same_field`). Only the bundled entries of the
+    same generator are opened; a damaged one is left out, and `skipped(file, error)` told."""
+    from explorer.core import checkpoint
+    from explorer.core.errors import ExplorerError
+    from explorer.core.models import open_model
+
+    others = []
+    for e in checkpoint.bundled_index():
+        if e.get("data") != model.data.get("name"):
+            continue
+        try:
+            others.append(open_model(checkpoint.bundled_dir() / e["file"]))
+        except ExplorerError as err:
+            if skipped is not None:
+                skipped(e["file"], err)
+    return same_field(model, others)
+
+
 def check_one_field(models: list[Model]) -> None:
     """A UsageError naming the first model of another field than the first model's, or with no
     record of its data."""

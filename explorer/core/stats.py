@@ -14,15 +14,26 @@ from __future__ import annotations
 import numpy as np
 
 
+def shells(h: int, w: int) -> np.ndarray:
+    """The shell k = round(|q|) of each frequency q of an H x W grid: (H, W) int."""
+    qy, qx = np.meshgrid(np.fft.fftfreq(h) * h, np.fft.fftfreq(w) * w, indexing="ij")
+    return np.rint(np.sqrt(qx ** 2 + qy ** 2)).astype(int)
+
+
 def radial_power_spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(k, P(k)) for k = 1 .. min(H, W)//2."""
     x = np.asarray(x, np.float64)
     h, w = x.shape[-2:]
     power = (np.abs(np.fft.fft2(x)) ** 2 / (h * w)).reshape(-1, h, w).mean(0)
-    qy, qx = np.meshgrid(np.fft.fftfreq(h) * h, np.fft.fftfreq(w) * w, indexing="ij")
-    k = np.rint(np.sqrt(qx ** 2 + qy ** 2)).astype(int)
+    k = shells(h, w)
     ks = np.arange(1, min(h, w) // 2 + 1)
     return ks, np.array([power[k == kk].mean() for kk in ks])
+
+
+def field_power_spectra(x: np.ndarray) -> np.ndarray:
+    """Each field's radial P(k), k = 1 .. min(H, W)//2: (fields, k); x (N, [C,] H, W). Their mean
+    over fields is `radial_power_spectrum`; resampled, they give its bootstrap error."""
+    return np.stack([radial_power_spectrum(f)[1] for f in np.asarray(x)])
 
 
 def histogram(x: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -25,11 +25,6 @@ from explorer.core.data import fresh_images
 from explorer.core.models import RunSpec, final_samples, open_model
 
 
-def field_spectra(x: np.ndarray) -> np.ndarray:
-    """Per-field radial power over |k| = 1 ..: (fields, shells)."""
-    return np.stack([stats.radial_power_spectrum(f)[1] for f in np.asarray(x)])
-
-
 def bootstrap_se(p_gen: np.ndarray, p_ref: np.ndarray, boot: int = 200) -> tuple[float, float]:
     """Bootstrap standard errors (both sets resampled) of mean_k |dP/P| and of dP/P at |k| = 1."""
     rng = np.random.default_rng(0)
@@ -44,7 +39,7 @@ def bootstrap_se(p_gen: np.ndarray, p_ref: np.ndarray, boot: int = 200) -> tuple
 def row(name, evals, pixels, x, ref, p_ref):
     r = stats.compare(x, ref)
     err = np.abs(np.array(r["spectrum"]["relative_error"]))
-    se_mean, se_k1 = bootstrap_se(field_spectra(x), p_ref)
+    se_mean, se_k1 = bootstrap_se(stats.field_power_spectra(x), p_ref)
     bands = "  ".join(f"{b['relative_error']:+6.1%}" for b in r["bands"])
     print(f"{name:18} {evals:6d} {pixels:10.0f} {err.mean():6.1%} ±{se_mean:4.1%} {bands}  (k=1 ±{se_k1:.1%})  "
           f"{r['histogram_tv']:6.3f} {r['abs_m']['generated']:7.4f}  max_k {err.max():5.1%} at k={int(err.argmax()) + 1}")
@@ -68,7 +63,7 @@ def main() -> None:
           f"reference: {len(ref)} fresh MCMC fields ({time.perf_counter() - t0:.0f} s); "
           f"plain {plain.parameters:,} parameters, WCRG {model.parameters:,} (J = {model.J})")
     print(f"<|m|> of the reference: {stats.mean_abs_magnetisation(ref):.4f}")
-    p_ref = field_spectra(ref)
+    p_ref = stats.field_power_spectra(ref)
     print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P| ± s.e.':>14} {'bands k=1, 2-3, 4-7, 8-16':>30}  "
           f"{'':13} {'hist TV':>6} {'<|m|>':>7}")
     best_plain = None                                   # (error, its s.e.)

@@ -102,9 +102,7 @@ class StatisticsView(QWidget):
     def clear(self) -> None:
         """Forget the run's statistics (a new run, another model) and the table of the field."""
         self.result = None
-        self.rows = []
-        self.table.setRowCount(0)
-        self.table.hide()
+        self._clear_table()
         self.field_status.setText("")
         self.summary.setText(self.HINT)
         self.legend.setText("")
@@ -150,9 +148,12 @@ class StatisticsView(QWidget):
         self.field_button.setEnabled(not busy)
         self.field_cancel.setEnabled(busy)
         if busy:
-            self.rows = []
-            self.table.setRowCount(0)
-            self.table.hide()
+            self._clear_table()
+
+    def _clear_table(self) -> None:
+        self.rows = []
+        self.table.setRowCount(0)
+        self.table.hide()
 
     def show_message(self, text: str) -> None:
         self.field_status.setText(text)

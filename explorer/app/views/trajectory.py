@@ -54,7 +54,7 @@ class TrajectoryView(QWidget):
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("#e6e6e6")                   # neutral: white tiles stay visible
         self.boxes, self.images, self.panel_titles = [], [], []
-        for col, title in enumerate((XT_MODES["x_t"], X0_TITLE)):
+        for col in range(2):
             self.panel_titles.append(self.canvas.addLabel("", row=0, col=col, color="#333"))
             box = self.canvas.addViewBox(row=1, col=col, lockAspect=True, invertY=True)
             img = pg.ImageItem(axisOrder="row-major")
@@ -270,8 +270,6 @@ class TrajectoryView(QWidget):
             return                                    # no finite pixels: no histogram to range
         vb = self.histogram.vb                        # vertical: x = -count, y = value
         lo, hi = min(values[0], levels[0]), max(values[-1], levels[1])
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            return
         shown_lo, shown_hi = self.histogram.getHistogramRange()
         if lo < shown_lo or hi > shown_hi or (hi - lo) < 0.5 * (shown_hi - shown_lo):
             vb.setYRange(lo, hi, padding=0.1)
@@ -279,8 +277,7 @@ class TrajectoryView(QWidget):
         vb.updateMatrix()                             # now, not inside the paint (which would paint again)
 
     def _auto_range(self, mosaic: np.ndarray) -> tuple[float, float]:
-        values = mosaic[np.isfinite(mosaic)]
-        return render.default_display_range(values, self.colormap_box.currentText() == "diverging")
+        return render.default_display_range(mosaic, self.colormap_box.currentText() == "diverging")   # finite values
 
     def reset_view(self) -> None:
         """Fit the whole grid in the panels."""
