@@ -473,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_stats)
 
     s = sub.add_parser("field", help="every model of one field against the same data: spectrum, histogram, "
-                                     "bispectrum and parameters (the Statistics tab's table)")
+                                     "bi- and trispectrum and parameters (the Statistics tab's table)")
     s.add_argument("models", nargs="+", help="model files of one field (a diffusion checkpoint, a WCRG folder, "
                                              "a scattering model, ...)")
     s.add_argument("--bundled", action="store_true", help="also every bundled model of the first model's field")

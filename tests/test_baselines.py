@@ -1,4 +1,4 @@
-"""The Gaussian model with the data's power spectrum, and the isotropic bispectrum."""
+"""The Gaussian model with the data's power spectrum, and the isotropic bi- and trispectrum."""
 import numpy as np
 import pytest
 import torch
@@ -23,8 +23,29 @@ def test_bispectrum_is_zero_for_gaussian_fields_and_not_for_skewed_ones():
     assert (b2 / se2).min() > 5 and np.abs(b2).min() > 5 * np.abs(b).max()
     assert np.allclose(stats.bispectrum(3 * g ** 2 + 1)[0], b2)          # b is reduced: scale-free, mean removed
     assert np.allclose(stats.bispectrum(-(g ** 2))[0], -b2)               # odd under x -> -x
-    err = stats.bispectrum_error(g, g ** 2)
-    assert err["relative"] > 0.9 and err["z"] > 5 and err["reference_z"] > 5
+
+
+def test_the_trispectrum_is_zero_for_gaussian_fields_and_tells_even_non_gaussian_ones():
+    """sign(g) and g^3 are even under x -> -x, like phi^4 and vorticity: their bispectrum is 0;
+    the trispectrum is not. g^3 has heavy tails at every scale (t > 0); sign(g) is two-valued at
+    the large scales (t < 0, like phi^4) and intermittent at the finest alone, its edges (t > 0)."""
+    g = smooth(256)
+    pairs = stats.band_pairs(32)
+    assert stats.octave_bands(32) == [(1, 2), (2, 4), (4, 8), (8, 16), (16, 33)] and len(pairs) == 15
+    assert stats.octave_bands(21)[-1] == (8, 22) and stats.octave_bands(1) == [(1, 2)]
+    t, se = stats.trispectrum(g, pairs)
+    assert t.shape == se.shape == (15,) and np.abs(t / se).max() < 4
+    pairs = stats.band_pairs(16)                      # bands 1, 2-3, 4-7, 8-16
+    for even, expected in ((g ** 3, [1] * 10), (np.sign(g), [-1] * 9 + [1])):
+        assert np.abs(stats.bispectrum(even)[0] / stats.bispectrum(even)[1]).max() < 4
+        t2, se2 = stats.trispectrum(even, pairs)
+        z = np.asarray(expected) * t2 / se2           # |k| = 1 alone (4 modes) is the noisiest
+        assert z.min() > 2 and np.median(z) > 10
+        assert np.allclose(stats.trispectrum(-3 * even + 2, pairs)[0], t2)   # reduced, mean-free, even
+    # the jackknife error is the spread of independent estimates (8 sets of 32 fields)
+    t_sets = np.array([stats.trispectrum(np.sign(smooth(32, seed=10 + i)), pairs[:3])[0] for i in range(8)])
+    se32 = stats.trispectrum(np.sign(smooth(32, seed=10)), pairs[:3])[1]
+    assert np.all((0.4 < se32 / t_sets.std(0, ddof=1)) & (se32 / t_sets.std(0, ddof=1) < 2.5))
 
 
 def test_the_gaussian_model_has_the_data_s_spectrum_and_is_gaussian():

@@ -39,8 +39,9 @@ def test_the_table_has_a_row_per_model_with_its_errors(two_fields):
         spec_sampler = model.samplers[0]
         assert r["sampler"] == spec_sampler and r["steps"] == model.default_steps(spec_sampler)
         assert r["spectrum_error"] > 0 and 0 <= r["histogram_tv"] <= 1
-    z = rows[0]["bispectrum_z"]
-    assert z is None if "bispectrum" not in reference else z >= 0
+    for key in ("bispectrum", "trispectrum"):
+        z = rows[0][f"{key}_z"]
+        assert z is None if key not in reference else z >= 0
     text = h2h.format_rows(rows, "the training data")
     assert text.count("\n") == 3 and "a " in text and "diffusion" in text
 
@@ -53,10 +54,11 @@ def test_a_field_is_its_generator_its_parameters_and_for_your_own_data_their_fil
     assert h2h.field_of(mine) != h2h.field_of({**mine, "path": "/data/b"})
 
 
-def test_bispectrum_z_is_the_largest_difference_in_standard_errors():
-    bi = {"generated": [0.0, 1.0], "reference": [0.0, 0.0], "generated_se": [0.3, 0.3], "reference_se": [0.4, 0.4]}
-    assert stats.bispectrum_z(bi) == pytest.approx(2.0)                      # 1 / hypot(0.3, 0.4)
-    assert stats.bispectrum_z(None) is None
+def test_a_polyspectrum_difference_in_standard_errors_and_relative_to_the_reference():
+    d = {"generated": [0.0, 1.0], "reference": [0.5, 0.0], "generated_se": [0.3, 0.3], "reference_se": [0.4, 0.4]}
+    assert stats.difference_z(d) == pytest.approx(2.0)                      # 1 / hypot(0.3, 0.4)
+    assert stats.relative_difference(d) == pytest.approx(2.0)               # 1 / 0.5
+    assert stats.difference_z(None) is None and stats.relative_difference(None) is None
 
 
 def test_models_of_another_field_are_refused_before_any_work(two_fields):
@@ -95,3 +97,13 @@ def test_the_statistics_tab_fills_the_table(qtbot, tmp_path, two_fields):
     assert view.table.isVisible() and view.table.rowCount() == len(view.rows) >= 1
     assert view.table.item(0, 0).text() == "a" and "%" in view.table.item(0, 4).text()
     assert "against the training data of a" in view.field_status.text()
+    header = [view.table.horizontalHeaderItem(j).text() for j in range(view.table.columnCount())]
+    assert "%" in view.table.item(0, header.index("trispectrum: rel. (s.e.)")).text()     # the data record it
+    # the run panel draws both polyspectra, or hides the one a reference lacks, and says which
+    samples = np.random.default_rng(0).normal(size=(8, 1, 16, 16))
+    view.show_samples(samples, a.data["stats"])
+    assert view.trispectrum.isVisible() and view.bispectrum.isVisible()
+    assert "Trispectrum: largest difference" in view.summary.text()
+    old = {k: v for k, v in a.data["stats"].items() if k != "trispectrum"}
+    view.show_samples(samples, old)
+    assert not view.trispectrum.isVisible() and "Trispectrum: not recorded" in view.summary.text()

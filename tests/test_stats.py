@@ -83,6 +83,31 @@ def test_the_bispectrum_is_recorded_in_a_summary_and_compared():
     assert z[0] > 3 * z[1]
 
 
+def test_the_trispectrum_is_recorded_in_a_summary_and_compared():
+    """A two-valued field (sign of smooth noise: even under x -> -x, so no bispectrum) has a
+    trispectrum far from 0; Gaussian fields with its spectrum do not, and the comparison says so."""
+    rng = np.random.default_rng(2)
+    g = np.fft.ifft2(np.fft.fft2(rng.normal(size=(300, 16, 16))) / (1 + stats.shells(16, 16))).real
+    ref = stats.summary(np.sign(g[:200]), k_max=6)
+    assert ref["trispectrum"]["pairs"] == [[1, 2, 1, 2], [1, 2, 2, 4], [1, 2, 4, 7], [2, 4, 2, 4], [2, 4, 4, 7],
+                                           [4, 7, 4, 7]]
+    stats.check_summary(ref, "test", ValueError)
+    gauss = stats.compare_to_summary(g[200:] / g.std(), ref)["trispectrum"]
+    own = stats.compare_to_summary(np.sign(g[200:]), ref)["trispectrum"]
+    assert stats.difference_z(gauss) > 5 > 3 > stats.difference_z(own)
+    assert stats.relative_difference(gauss) > 0.6 > 0.3 > stats.relative_difference(own)
+
+
+@pytest.mark.parametrize("bad", [{"pairs": [[1, 2, 2]], "t": [0.0], "se": [1.0]},
+                                 {"pairs": [[2, 1, 2, 4]], "t": [0.0], "se": [1.0]},
+                                 {"pairs": [[1, 2, 2, 4]], "t": [0.0, 1.0], "se": [1.0]},
+                                 {"pairs": [[1, 2, 2, 4]], "t": [float("inf")], "se": [1.0]}])
+def test_a_bad_recorded_trispectrum_is_refused(bad):
+    ref = stats.summary(np.random.default_rng(0).normal(size=(4, 8, 8)))
+    with pytest.raises(ValueError, match="trispectrum"):
+        stats.check_summary({**ref, "trispectrum": bad}, "test", ValueError)
+
+
 @pytest.mark.parametrize("bad", [{"triangles": [[2, 2]], "b": [0.0], "se": [1.0]},
                                  {"triangles": [[2, 2, 2]], "b": [0.0, 1.0], "se": [1.0]},
                                  {"triangles": [[2, 2, 2]], "b": [float("nan")], "se": [1.0]}])

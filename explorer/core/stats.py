@@ -7,7 +7,9 @@ For fields x: (N, C, H, W),
   dropped), and total-variation distance 1/2 sum |p - q| over all of them;
   magnetisation m = mean over the lattice, <|m|>;
   isotropic reduced bispectrum b(k1, k2, k3) = B / sqrt(P(k1) P(k2) P(k3)) on triangle shells
-  (see `bispectrum`).
+  (see `bispectrum`);
+  reduced trispectrum t(a, b) on pairs of octave bands, the fourth-order moment beyond Gaussian
+  (see `trispectrum`): the polyspectrum that tells fields even under x -> -x from Gaussian ones.
 """
 from __future__ import annotations
 
@@ -92,14 +94,58 @@ def bispectrum(x: np.ndarray, triangles=TRIANGLES) -> tuple[np.ndarray, np.ndarr
     return np.array(b), np.array(se)
 
 
-def bispectrum_error(generated: np.ndarray, reference: np.ndarray, triangles=TRIANGLES) -> dict:
-    """Generated against reference bispectra: max over triangles of |b_g - b_r| relative to
-    max |b_r| ("relative") and in standard errors ("z"); the reference's own largest |b| / se."""
-    bg, sg = bispectrum(generated, triangles)
-    br, sr = bispectrum(reference, triangles)
-    return {"relative": float(np.abs(bg - br).max() / np.abs(br).max()),
-            "z": float((np.abs(bg - br) / np.hypot(sg, sr)).max()),
-            "reference_z": float((np.abs(br) / sr).max())}
+def octave_bands(k_max: int) -> list[tuple[int, int]]:
+    """Octave bands of shells [1, 2), [2, 4), ..., [2^m, k_max + 1): the last one is at least
+    half an octave wide (16 and 21 join [8, 16); 6 is in [4, 7))."""
+    edges = [1]
+    while edges[-1] * 2 <= k_max:
+        edges.append(edges[-1] * 2)
+    edges.append(k_max + 1)
+    if len(edges) > 2 and edges[-1] - edges[-2] < edges[-2] / 2:
+        del edges[-2]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def band_pairs(k_max: int) -> list[tuple[int, int, int, int]]:
+    """Every pair (a <= b) of `octave_bands(k_max)`, as (lo_a, hi_a, lo_b, hi_b)."""
+    b = octave_bands(k_max)
+    return [(*b[i], *b[j]) for i in range(len(b)) for j in range(i, len(b))]
+
+
+def trispectrum(x: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
+    """The reduced trispectrum t per pair of bands and its jackknife standard error over the
+    fields: two arrays (pairs,), for fields x (N, [C,] H, W).
+
+    With I_a = F^-1(xhat 1_a) the field band-passed to the shells lo_a <= round(|q|) < hi_a, and
+    < > the mean over fields and positions,
+        t(a, b) = (<I_a^2 I_b^2> - <I_a^2><I_b^2> - 2 <I_a I_b>^2) / (<I_a^2><I_b^2>),
+    the trispectrum T(q1, q2, q3, q4) summed over q1, q2 in a, q3, q4 in b (q1 + ... + q4 = 0),
+    less its Gaussian (Wick) part: 0 for a Gaussian field, whatever its spectrum; t(a, a) is the
+    excess kurtosis of the band-passed field (<I_a I_b> = 0 for a != b: disjoint supports)."""
+    x = np.asarray(x, np.float64)
+    h, w = x.shape[-2:]
+    xh = np.fft.fft2(x.reshape(-1, h, w))
+    shell = shells(h, w)
+    band = {}
+    for lo, hi in {p[:2] for p in pairs} | {p[2:] for p in pairs}:
+        band[lo, hi] = np.fft.ifft2(xh * ((shell >= lo) & (shell < hi))).real
+    n = len(xh)
+    t, se = [], []
+    for lo_a, hi_a, lo_b, hi_b in pairs:
+        ia, ib = band[lo_a, hi_a], band[lo_b, hi_b]
+        # per-field means: sums over fields, then the estimate from all and from all but one
+        per_field = np.stack([(ia ** 2 * ib ** 2).mean((-2, -1)), (ia ** 2).mean((-2, -1)),
+                              (ib ** 2).mean((-2, -1)), (ia * ib).mean((-2, -1))])
+        total = per_field.sum(1, keepdims=True)
+
+        def reduced(sums, count):
+            a4, a2, b2, ab = sums / count
+            return (a4 - a2 * b2 - 2 * ab ** 2) / (a2 * b2)
+
+        t.append(float(reduced(total[:, 0], n)))
+        leave_one_out = reduced(total - per_field, max(n - 1, 1))
+        se.append(float(np.sqrt((n - 1) / n * ((leave_one_out - leave_one_out.mean()) ** 2).sum())) if n > 1 else 0.0)
+    return np.array(t), np.array(se)
 
 
 def mean_abs_magnetisation(x: np.ndarray) -> float:
@@ -157,7 +203,8 @@ def format_table(res: dict) -> str:
 def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
     """Reference statistics of a data set, small enough to store in a checkpoint's config:
     P(k), a value histogram (fractions of all values on `bins` bins over the 0.1-99.9 percentile
-    range, and the two tails beyond), <|m|>, the reduced bispectrum on the TRIANGLES that fit;
+    range, and the two tails beyond), <|m|>, the reduced bispectrum on the TRIANGLES that fit, the
+    reduced trispectrum on every pair of octave bands up to k_max;
     k_max: the largest |k| the data resolve (`data.resolved_k`), recorded when given."""
     x = np.asarray(x, np.float64)
     k, p = radial_power_spectrum(x)
@@ -165,11 +212,14 @@ def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
     edges = np.linspace(lo, hi, bins + 1)
     triangles = [list(t) for t in TRIANGLES if max(t) <= min(x.shape[-2:]) // 2]
     b, se = bispectrum(x, triangles)
+    pairs = band_pairs(k_max or int(k.max()))
+    t, t_se = trispectrum(x, pairs)
     return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "hist_edges": edges.tolist(),
             "hist": histogram(x, edges).tolist(), "hist_tails": tails(x, edges).tolist(),
             "abs_m": mean_abs_magnetisation(x),
             "mean": float(x.mean()), "std": float(x.std()),
             "bispectrum": {"triangles": triangles, "b": b.tolist(), "se": se.tolist()},
+            "trispectrum": {"pairs": [list(p) for p in pairs], "t": t.tolist(), "se": t_se.tolist()},
             **({"k_max": int(k_max)} if k_max else {})}
 
 
@@ -199,6 +249,17 @@ def check_summary(d: object, where: str, error) -> dict:
             v = schema.value(bi, key, list, f"{where}: bispectrum", error)
             if len(v) != len(tri) or not all(schema.is_finite_number(a) for a in v):
                 raise error(f"{where}: bispectrum: '{key}' must hold one finite number per triangle")
+    if "trispectrum" in d:
+        tri = schema.dict_of(d, "trispectrum", where, error)
+        pairs = schema.value(tri, "pairs", list, f"{where}: trispectrum", error)
+        if len(pairs) > 64 or not all(isinstance(p, list) and len(p) == 4 and all(
+                isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= 4097 for k in p)
+                and p[0] < p[1] and p[2] < p[3] for p in pairs):
+            raise error(f"{where}: trispectrum: 'pairs' must be at most 64 lists of two bands lo < hi in 1..4097")
+        for key in ("t", "se"):
+            v = schema.value(tri, key, list, f"{where}: trispectrum", error)
+            if len(v) != len(pairs) or not all(schema.is_finite_number(a) for a in v):
+                raise error(f"{where}: trispectrum: '{key}' must hold one finite number per pair of bands")
     if len(lists.get("k", [])) != len(lists.get("power", [])) or \
             len(lists.get("hist_edges", [None])) != len(lists.get("hist", [])) + 1 or \
             len(lists.get("hist_tails", [0, 0])) != 2 or np.any(np.diff(lists.get("hist_edges", [])) <= 0):
@@ -206,20 +267,31 @@ def check_summary(d: object, where: str, error) -> dict:
     return d
 
 
-def bispectrum_z(bi: dict | None) -> float | None:
-    """The largest |b_generated - b_reference| over the triangles, in standard errors of the
-    difference, from `compare_to_summary`'s "bispectrum" (None when there is none)."""
-    if not bi:
+def difference_z(d: dict | None) -> float | None:
+    """The largest |generated - reference| of a polyspectrum (`compare_to_summary`'s "bispectrum"
+    or "trispectrum") over its configurations, in standard errors of the difference (None when
+    there is none)."""
+    if not d:
         return None
-    diff = np.abs(np.asarray(bi["generated"]) - np.asarray(bi["reference"]))
-    return float((diff / np.hypot(np.asarray(bi["generated_se"]), np.asarray(bi["reference_se"]))).max())
+    diff = np.abs(np.asarray(d["generated"]) - np.asarray(d["reference"]))
+    return float((diff / np.hypot(np.asarray(d["generated_se"]), np.asarray(d["reference_se"]))).max())
+
+
+def relative_difference(d: dict | None) -> float | None:
+    """The largest |generated - reference| of a polyspectrum over its configurations, relative to
+    the reference's largest |value| (None when there is none)."""
+    if not d:
+        return None
+    ref = np.asarray(d["reference"])
+    return float(np.abs(np.asarray(d["generated"]) - ref).max() / np.abs(ref).max())
 
 
 def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     """Generated samples against recorded reference statistics (see `summary`): P(k), the
     histogram on the reference bins and its total-variation distance (the tails beyond the bins
     included: generated values outside the reference range count in full), <|m|>, and the reduced
-    bispectrum when the reference records it. P(k) up to the reference's k_max, when recorded."""
+    bi- and trispectrum when the reference records them. P(k) up to the reference's k_max, when
+    recorded."""
     k, pg = radial_power_spectrum(generated)
     pr = np.asarray(reference["power"])
     keep = k <= reference.get("k_max", k.max())
@@ -238,6 +310,11 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
         b, se = bispectrum(generated, [tuple(t) for t in ref_bi["triangles"]])
         bi = {"bispectrum": {"triangles": ref_bi["triangles"], "generated": b.tolist(), "generated_se": se.tolist(),
                              "reference": ref_bi["b"], "reference_se": ref_bi["se"]}}
+    if "trispectrum" in reference:
+        ref_t = reference["trispectrum"]
+        t, se = trispectrum(generated, [tuple(p) for p in ref_t["pairs"]])
+        bi["trispectrum"] = {"pairs": ref_t["pairs"], "generated": t.tolist(), "generated_se": se.tolist(),
+                             "reference": ref_t["t"], "reference_se": ref_t["se"]}
     return {**bi, "k": k.tolist(), "power_generated": pg.tolist(), "power_reference": pr.tolist(),
             "power_relative_error": (pg / pr - 1).tolist(), "hist_edges": edges.tolist(),
             "hist_generated": hg.tolist(), "hist_reference": hr.tolist(),

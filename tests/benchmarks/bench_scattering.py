@@ -8,8 +8,9 @@ turbulence32; phi^4: N = 256 at the recorded beta_c) and judged against held-out
 same generator (`fresh_images`): the largest
 relative error of the radial power spectrum over the resolved shells (turbulence: k <= n/3, the
 dealiased range; phi^4: k <= L/2), the histogram total-variation distance, the kurtosis of the
-values, the isotropic bispectrum (8 triangles; the largest difference relative to the largest
-|b| of the held-out data, and in standard errors), and the number of parameters. The row "data"
+values, the isotropic bispectrum (8 triangles; the largest difference in standard errors), the
+reduced trispectrum (every pair of octave bands up to k_max; the largest difference relative to
+the largest |t| of the held-out data, and in standard errors), and the number of parameters. The row "data"
 is n training fields against the same held-out fields: the floor that sampling noise sets.
 `--also FIELD=MODEL` adds a row for any model file of that field (a diffusion checkpoint, a WCRG
 folder, ...), sampled with its default sampler and steps.
@@ -40,12 +41,12 @@ FIELDS = {
 }
 
 
-def row(name: str, params: int, x: np.ndarray, held_out: np.ndarray, k_max: int) -> None:
-    r = stats.compare(x, held_out)
-    err = np.abs(np.array(r["spectrum"]["relative_error"]))[:k_max]
-    b = stats.bispectrum_error(x, held_out)
-    print(f"{name:12} {params:7d} {err.max():9.1%} {r['histogram_tv']:7.3f} {kurtosis(x):7.2f} "
-          f"{b['relative']:9.2f} {b['z']:8.1f}")
+def row(name: str, params: int, x: np.ndarray, held_out: dict) -> None:
+    """One model's errors against the held-out fields' `stats.summary`."""
+    r = stats.compare_to_summary(x, held_out)
+    print(f"{name:12} {params:7d} {np.abs(r['power_relative_error']).max():9.1%} {r['histogram_tv']:7.3f} "
+          f"{kurtosis(x):7.2f} {stats.difference_z(r['bispectrum']):8.1f} "
+          f"{stats.relative_difference(r['trispectrum']):9.0%} {stats.difference_z(r['trispectrum']):8.1f}")
 
 
 def main() -> None:
@@ -63,6 +64,7 @@ def main() -> None:
             record, held, k_max = FIELDS[field]
             train = training_set(record)
             held_out = fresh_images(record, held)
+            reference = stats.summary(held_out, k_max=k_max)
             size = train.shape[-1]
             bank = ScatteringConfig(size, int(np.log2(size)) - 1, 4)
             t = time.perf_counter()
@@ -78,15 +80,18 @@ def main() -> None:
             print(f"\n## {field} {size}x{size}: {len(train)} training fields, {len(held_out)} held out; held-out "
                   f"kurtosis {kurtosis(held_out):.2f}; {bank.J} scales, {bank.L} angles; scattering model made in "
                   f"{fit_s:.1f} s, {args.n} fields in {time.perf_counter() - t:.0f} s ({args.steps} iterations)")
-            print(f"{'model':12} {'params':>7} {'max|dP/P|':>9} {'hist TV':>7} {'kurt':>7} {'b rel err':>9} "
-                  f"{'b err/se':>8}")
-            row("data", 0, train[:args.n], held_out, k_max)
-            row("gaussian", gaussian_field.parameters(gauss), gaussian_field.sample(gauss, args.n, seed=1), held_out, k_max)
-            row("scattering", model.parameters, x_scat, held_out, k_max)
+            print(f"{'model':12} {'params':>7} {'max|dP/P|':>9} {'hist TV':>7} {'kurt':>7} {'b err/se':>8} "
+                  f"{'t rel err':>9} {'t err/se':>8}")
+            row("data", 0, train[:args.n], reference)
+            row("gaussian", gaussian_field.parameters(gauss), gaussian_field.sample(gauss, args.n, seed=1), reference)
+            row("scattering", model.parameters, x_scat, reference)
             for other in (open_model(m) for f, m in (a.split("=", 1) for a in args.also) if f == field):
-                row(other.name[:12], other.parameters, final_samples(other, RunSpec(n=args.n, seed=0)), held_out, k_max)
-            b, se = stats.bispectrum(held_out)
-            print(f"held-out bispectrum b/se per triangle {stats.TRIANGLES}: " + " ".join(f"{v:+.1f}" for v in b / se))
+                row(other.name[:12], other.parameters, final_samples(other, RunSpec(n=args.n, seed=0)), reference)
+            bi, tri = reference["bispectrum"], reference["trispectrum"]
+            print("held-out bispectrum b/se per triangle " + " ".join(
+                f"{tuple(t)}: {b / s:+.1f}" for t, b, s in zip(bi["triangles"], bi["b"], bi["se"])))
+            print("held-out trispectrum t (se) per pair of bands [lo, hi) " + " ".join(
+                f"{tuple(p)}: {t:+.3f} ({s:.3f})" for p, t, s in zip(tri["pairs"], tri["t"], tri["se"])))
     spectra = ScatteringSpectra(ScatteringConfig(64, 5, 4))
     x = torch.randn(1000, 64, 64)
     sigma2 = spectra.power(x[:100]).mean(0)

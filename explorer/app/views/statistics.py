@@ -1,6 +1,6 @@
-"""The statistics panel: radially averaged power spectrum, value histogram and reduced
-bispectrum of the run's final samples against the training data's statistics recorded in the
-checkpoint."""
+"""The statistics panel: radially averaged power spectrum, value histogram, reduced bispectrum
+and trispectrum of the run's final samples against the training data's statistics recorded in
+the checkpoint."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,6 +25,9 @@ TABLE_TIPS = {
     "histogram TV": "total-variation distance between the value histograms (0: the same, 1: disjoint)",
     "bispectrum (s.e.)": "the largest difference of the reduced bispectrum over 8 triangles, in standard errors "
                          "(below ~2: within noise); – when the data record none",
+    "trispectrum: rel. (s.e.)": "the largest difference of the reduced trispectrum over pairs of octave bands, "
+                                "relative to the data's largest |t| (and in standard errors); the fourth-order "
+                                "statistic that tells a field even under x → −x from a Gaussian one",
     "⟨|m|⟩ (data)": "the magnetisation: the mean over fields of |field mean|, generated (and of the data)",
     "seconds": "the time the model took to make its samples",
 }
@@ -36,6 +39,8 @@ TABLE_COLUMNS = (
     ("max |ΔP/P|", lambda r: f"{r['spectrum_error']:.1%}"),
     ("histogram TV", lambda r: f"{r['histogram_tv']:.3f}"),
     ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
+    ("trispectrum: rel. (s.e.)", lambda r: "–" if r.get("trispectrum_z") is None else
+     f"{r['trispectrum_error']:.0%} ({r['trispectrum_z']:.1f})"),
     ("⟨|m|⟩ (data)", lambda r: f"{r['abs_m']:.3f} ({r['abs_m_reference']:.3f})"),
     ("seconds", lambda r: f"{r['seconds']:.0f}"),
 )
@@ -63,11 +68,15 @@ class StatisticsView(QWidget):
         self.bispectrum = pg.PlotWidget(background="w", title="bispectrum (±2 s.e.)")
         self.bispectrum.setLabel("bottom", "triangle |k1|, |k2|, |k3|")
         self.bispectrum.setLabel("left", "b: 0 for a Gaussian field")
+        self.trispectrum = pg.PlotWidget(background="w", title="trispectrum (±2 s.e.)")
+        self.trispectrum.setLabel("bottom", "octave bands of |k|: a × b")
+        self.trispectrum.setLabel("left", "t: 0 for a Gaussian field")
         self.legend = QLabel("")
         plots = QHBoxLayout()
         plots.addWidget(self.spectrum)
         plots.addWidget(self.histogram)
         plots.addWidget(self.bispectrum)
+        plots.addWidget(self.trispectrum)
         self.field_n = QSpinBox(minimum=2, maximum=256, value=16)
         self.field_button = QPushButton("Every model of this field")
         self.field_button.setToolTip("Run each bundled model of the loaded model's data (its own sampler and steps, "
@@ -109,6 +118,7 @@ class StatisticsView(QWidget):
         self.spectrum.clear()
         self.histogram.clear()
         self.bispectrum.clear()
+        self.trispectrum.clear()
 
     def show_samples(self, samples: np.ndarray, reference: dict | None, label: str = "training data",
                      field: bool = False) -> None:
@@ -131,7 +141,10 @@ class StatisticsView(QWidget):
         self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen)
         self.legend.setText(f"<span style='color:#333'>━━</span> {label} ({r['n_reference']})   "
                             f"<span style='color:#d62728'>━━●</span> generated ({r['n_generated']})")
-        bi = self._draw_bispectrum(r.get("bispectrum"), ref_pen, gen_pen)
+        bi = self._draw_polyspectrum(self.bispectrum, "Bispectrum", r.get("bispectrum"), "triangles",
+                                     lambda t: ",".join(map(str, t)), ref_pen, gen_pen)
+        bi += self._draw_polyspectrum(self.trispectrum, "Trispectrum", r.get("trispectrum"), "pairs", _bands, ref_pen,
+                                      gen_pen)
         err = np.abs(np.asarray(r["power_relative_error"]))
         magnetisation = (f"<|m|> (the magnetisation): generated {r['abs_m_generated']:.4f}, {label} "
                          f"{r['abs_m_reference']:.4f}.   " if field else "")
@@ -171,21 +184,30 @@ class StatisticsView(QWidget):
         self.field_status.setText(f"{len(rows)} models of this field against the {label}; each ran its own default "
                                   f"sampler and steps from seed 0 (few samples give noisy errors).")
 
-    def _draw_bispectrum(self, bi: dict | None, ref_pen, gen_pen) -> str:
-        """b per triangle, reference and generated with ±2 standard errors; the summary's sentence."""
-        self.bispectrum.setVisible(bool(bi))
-        if not bi:
-            return "Bispectrum: not recorded for these data (a model made by an older explorer).   "
-        x = np.arange(len(bi["triangles"]), dtype=float)
-        self.bispectrum.setXRange(-0.5, len(x) - 0.5, padding=0)
-        self.bispectrum.getAxis("bottom").setTicks([[(i, ",".join(map(str, t))) for i, t in enumerate(bi["triangles"])]])
-        self.bispectrum.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#aaa")))
+    @staticmethod
+    def _draw_polyspectrum(plot: pg.PlotWidget, name: str, d: dict | None, configurations: str, tick, ref_pen,
+                           gen_pen) -> str:
+        """A polyspectrum per configuration (triangle, pair of bands), reference and generated with
+        ±2 standard errors, in `plot`; the summary's sentence."""
+        plot.setVisible(bool(d))
+        if not d:
+            return f"{name}: not recorded for these data (a model made by an older explorer).   "
+        x = np.arange(len(d[configurations]), dtype=float)
+        plot.setXRange(-0.5, len(x) - 0.5, padding=0)
+        plot.getAxis("bottom").setTicks([[(i, tick(c)) for i, c in enumerate(d[configurations])]])
+        plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#aaa")))
         for offset, key, pen, color in ((-0.1, "reference", ref_pen, "#333"), (0.1, "generated", gen_pen, "#d62728")):
-            b, se = np.asarray(bi[key]), np.asarray(bi[f"{key}_se"])
-            self.bispectrum.addItem(pg.ErrorBarItem(x=x + offset, y=b, height=4 * se, beam=0.1, pen=pen))
-            self.bispectrum.plot(x + offset, b, pen=None, symbol="o", symbolSize=6, symbolBrush=color)
-        worst = stats.bispectrum_z(bi)
-        return f"Bispectrum: largest difference {worst:.1f} standard errors.   "
+            v, se = np.asarray(d[key]), np.asarray(d[f"{key}_se"])
+            plot.addItem(pg.ErrorBarItem(x=x + offset, y=v, height=4 * se, beam=0.1, pen=pen))
+            plot.plot(x + offset, v, pen=None, symbol="o", symbolSize=6, symbolBrush=color)
+        return f"{name}: largest difference {stats.difference_z(d):.1f} standard errors.   "
+
+
+def _bands(pair) -> str:
+    """A pair of bands [lo, hi) as the tick "lo-hi×lo-hi" (inclusive |k|)."""
+    a = f"{pair[0]}" if pair[1] == pair[0] + 1 else f"{pair[0]}-{pair[1] - 1}"
+    b = f"{pair[2]}" if pair[3] == pair[2] + 1 else f"{pair[2]}-{pair[3] - 1}"
+    return f"{a}×{b}"
 
 
 def save_plot(path, samples: np.ndarray, reference: dict, title: str = "", label: str = "training data") -> None:
