@@ -33,6 +33,8 @@ def test_the_trispectrum_is_zero_for_gaussian_fields_and_tells_even_non_gaussian
     pairs = stats.band_pairs(32)
     assert stats.octave_bands(32) == [(1, 2), (2, 4), (4, 8), (8, 16), (16, 33)] and len(pairs) == 15
     assert stats.octave_bands(21)[-1] == (8, 22) and stats.octave_bands(1) == [(1, 2)]
+    with pytest.raises(ValueError, match="holds no frequency"):
+        stats.trispectrum(g[:4, :8, :8], [(16, 33, 16, 33)])              # a band beyond an 8 x 8 grid
     t, se = stats.trispectrum(g, pairs)
     assert t.shape == se.shape == (15,) and np.abs(t / se).max() < 4
     pairs = stats.band_pairs(16)                      # bands 1, 2-3, 4-7, 8-16

@@ -1,5 +1,6 @@
 """Every model of one field against the same data: core, CLI and the Statistics tab."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -57,6 +58,8 @@ def test_a_field_is_its_generator_its_parameters_and_for_your_own_data_their_fil
 def test_a_polyspectrum_difference_in_standard_errors_and_relative_to_the_reference():
     d = {"generated": [0.0, 1.0], "reference": [0.5, 0.0], "generated_se": [0.3, 0.3], "reference_se": [0.4, 0.4]}
     assert stats.difference_z(d) == pytest.approx(2.0)                      # 1 / hypot(0.3, 0.4)
+    assert stats.relative_difference(d) is None          # the reference is 0 within its errors: no ratio
+    d["reference_se"] = [0.1, 0.1]
     assert stats.relative_difference(d) == pytest.approx(2.0)               # 1 / 0.5
     assert stats.difference_z(None) is None and stats.relative_difference(None) is None
 
@@ -98,7 +101,8 @@ def test_the_statistics_tab_fills_the_table(qtbot, tmp_path, two_fields):
     assert view.table.item(0, 0).text() == "a" and "%" in view.table.item(0, 4).text()
     assert "against the training data of a" in view.field_status.text()
     header = [view.table.horizontalHeaderItem(j).text() for j in range(view.table.columnCount())]
-    assert "%" in view.table.item(0, header.index("trispectrum: rel. (s.e.)")).text()     # the data record it
+    cell = view.table.item(0, header.index("trispectrum: rel. (s.e.)")).text()            # the data record it
+    assert re.fullmatch(r"(–|\d+%) \(\d+\.\d\)", cell), cell
     # the run panel draws both polyspectra, or hides the one a reference lacks, and says which
     samples = np.random.default_rng(0).normal(size=(8, 1, 16, 16))
     view.show_samples(samples, a.data["stats"])

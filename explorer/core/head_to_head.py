@@ -8,7 +8,8 @@ steps, from one seed, and `stats.compare_to_summary` judges them against one ref
     name, kind, parameters, sampler, steps, n, spectrum_error (max |ΔP/P| over the reference's
     resolved shells), histogram_tv, bispectrum_z and trispectrum_z (max |gen − ref| over the
     configurations in standard errors, None when the reference records none), trispectrum_error
-    (max |t_gen − t_ref| relative to max |t_ref|), abs_m and abs_m_reference (⟨|m|⟩ = mean |field mean|, generated
+    (max |t_gen − t_ref| relative to max |t_ref|; None when the reference is Gaussian within its
+    errors), abs_m and abs_m_reference (⟨|m|⟩ = mean |field mean|, generated
     and of the reference), seconds
 """
 from __future__ import annotations

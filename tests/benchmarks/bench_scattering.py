@@ -46,7 +46,8 @@ def row(name: str, params: int, x: np.ndarray, held_out: dict) -> None:
     r = stats.compare_to_summary(x, held_out)
     print(f"{name:12} {params:7d} {np.abs(r['power_relative_error']).max():9.1%} {r['histogram_tv']:7.3f} "
           f"{kurtosis(x):7.2f} {stats.difference_z(r['bispectrum']):8.1f} "
-          f"{stats.relative_difference(r['trispectrum']):9.0%} {stats.difference_z(r['trispectrum']):8.1f}")
+          f"{format(stats.relative_difference(r['trispectrum']) or float('nan'), '.0%'):>9} "
+          f"{stats.difference_z(r['trispectrum']):8.1f}")
 
 
 def main() -> None:

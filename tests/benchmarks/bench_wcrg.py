@@ -6,7 +6,8 @@
 Reference: fresh MCMC samples at the models' beta (never trained on). For each step count, the
 ODE sampler's samples give: mean |relative error| of P(k) over k (± its bootstrap standard error,
 both sets resampled), the error per frequency band (and the s.e. at |k| = 1),
-the histogram total-variation distance and <|m|>. Evaluations are denoiser calls (Heun: 2K - 1
+the histogram total-variation distance and <|m|>; for the most steps of each model, dP/P at every
+|k| with its bootstrap standard error. Evaluations are denoiser calls (Heun: 2K - 1
 per run; WCRG: that per scale, J + 1 runs, on images 2^j times smaller). The last line gives
 the fewest WCRG evaluations that reach plain diffusion's best spectrum error (within one
 standard error of the difference), and the ratio of evaluations, plain and pixel-weighted.
@@ -25,24 +26,28 @@ from explorer.core.data import fresh_images
 from explorer.core.models import RunSpec, final_samples, open_model
 
 
-def bootstrap_se(p_gen: np.ndarray, p_ref: np.ndarray, boot: int = 200) -> tuple[float, float]:
-    """Bootstrap standard errors (both sets resampled) of mean_k |dP/P| and of dP/P at |k| = 1."""
+def bootstrap_se(p_gen: np.ndarray, p_ref: np.ndarray, boot: int = 200) -> tuple[float, np.ndarray]:
+    """Bootstrap standard errors (both sets resampled) of mean_k |dP/P| and of dP/P at each |k|."""
     rng = np.random.default_rng(0)
     draws = []
     for _ in range(boot):
         rel = (p_gen[rng.integers(0, len(p_gen), len(p_gen))].mean(0)
                / p_ref[rng.integers(0, len(p_ref), len(p_ref))].mean(0) - 1)
-        draws.append((np.abs(rel).mean(), rel[0]))
-    return tuple(float(v) for v in np.std(draws, axis=0))
+        draws.append(np.concatenate([[np.abs(rel).mean()], rel]))
+    se = np.std(draws, axis=0)
+    return float(se[0]), se[1:]
 
 
-def row(name, evals, pixels, x, ref, p_ref):
+def row(name, evals, pixels, x, ref, p_ref, per_k=False):
     r = stats.compare(x, ref)
-    err = np.abs(np.array(r["spectrum"]["relative_error"]))
-    se_mean, se_k1 = bootstrap_se(stats.field_power_spectra(x), p_ref)
+    rel = np.array(r["spectrum"]["relative_error"])
+    err = np.abs(rel)
+    se_mean, se_k = bootstrap_se(stats.field_power_spectra(x), p_ref)
     bands = "  ".join(f"{b['relative_error']:+6.1%}" for b in r["bands"])
-    print(f"{name:18} {evals:6d} {pixels:10.0f} {err.mean():6.1%} ±{se_mean:4.1%} {bands}  (k=1 ±{se_k1:.1%})  "
+    print(f"{name:18} {evals:6d} {pixels:10.0f} {err.mean():6.1%} ±{se_mean:4.1%} {bands}  (k=1 ±{se_k[0]:.1%})  "
           f"{r['histogram_tv']:6.3f} {r['abs_m']['generated']:7.4f}  max_k {err.max():5.1%} at k={int(err.argmax()) + 1}")
+    if per_k:
+        print(f"{'':18} dP/P per |k| = 1 ..: " + " ".join(f"{v:+.1%}±{s:.1%}" for v, s in zip(rel, se_k)))
     return err.mean(), se_mean
 
 
@@ -67,20 +72,23 @@ def main() -> None:
     print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P| ± s.e.':>14} {'bands k=1, 2-3, 4-7, 8-16':>30}  "
           f"{'':13} {'hist TV':>6} {'<|m|>':>7}")
     best_plain = None                                   # (error, its s.e.)
-    for k in (int(v) for v in a.plain_steps.split(",")):
+    plain_steps = [int(v) for v in a.plain_steps.split(",")]
+    wcrg_steps = [int(v) for v in a.wcrg_steps.split(",")]
+    for k in plain_steps:
         x = final_samples(plain, RunSpec("ode", k, a.n, 0))
         evals = samplers.evaluations("ode", k)
-        e = row(f"plain ODE K={k}", evals, evals * size ** 2, x, ref, p_ref)
+        e = row(f"plain ODE K={k}", evals, evals * size ** 2, x, ref, p_ref, per_k=k == max(plain_steps))
         best_plain = e if best_plain is None else min(best_plain, e)
     reached = None                                      # within the two errors' combined s.e. of the best
-    for s in (int(v) for v in a.wcrg_steps.split(",")):
+    for s in wcrg_steps:
         per_scale = samplers.evaluations("ode", s)
         evals = (model.J + 1) * per_scale
         px = per_scale * (sum((size >> j) ** 2 for j in range(1, model.J + 1)) + (size >> model.J) ** 2)
-        e = row(f"WCRG ODE {s}/scale", evals, px, final_samples(model, RunSpec("ode", s, a.n, 0), batch=250), ref, p_ref)
+        e = row(f"WCRG ODE {s}/scale", evals, px, final_samples(model, RunSpec("ode", s, a.n, 0), batch=250), ref, p_ref,
+                per_k=s == max(wcrg_steps))
         if reached is None and e[0] - best_plain[0] <= np.hypot(e[1], best_plain[1]):
             reached = (evals, px, e[0])
-    plain_evals = samplers.evaluations("ode", max(int(v) for v in a.plain_steps.split(",")))
+    plain_evals = samplers.evaluations("ode", max(plain_steps))
     best = f"plain diffusion's best spectrum error ({best_plain[0]:.1%} ± {best_plain[1]:.1%})"
     if reached:
         print(f"WCRG reaches {best} within one combined standard error ({reached[2]:.1%}) with {reached[0]} evaluations "

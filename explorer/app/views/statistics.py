@@ -26,8 +26,9 @@ TABLE_TIPS = {
     "bispectrum (s.e.)": "the largest difference of the reduced bispectrum over 8 triangles, in standard errors "
                          "(below ~2: within noise); – when the data record none",
     "trispectrum: rel. (s.e.)": "the largest difference of the reduced trispectrum over pairs of octave bands, "
-                                "relative to the data's largest |t| (and in standard errors); the fourth-order "
-                                "statistic that tells a field even under x → −x from a Gaussian one",
+                                "relative to the data's largest |t| (– when the data are Gaussian within their "
+                                "errors), and in standard errors (about 2.5 is the noise of the largest of 10); "
+                                "the fourth-order statistic that tells a field even under x → −x from a Gaussian one",
     "⟨|m|⟩ (data)": "the magnetisation: the mean over fields of |field mean|, generated (and of the data)",
     "seconds": "the time the model took to make its samples",
 }
@@ -40,7 +41,8 @@ TABLE_COLUMNS = (
     ("histogram TV", lambda r: f"{r['histogram_tv']:.3f}"),
     ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
     ("trispectrum: rel. (s.e.)", lambda r: "–" if r.get("trispectrum_z") is None else
-     f"{r['trispectrum_error']:.0%} ({r['trispectrum_z']:.1f})"),
+     f"{'–' if r['trispectrum_error'] is None else format(r['trispectrum_error'], '.0%')} "
+     f"({r['trispectrum_z']:.1f})"),
     ("⟨|m|⟩ (data)", lambda r: f"{r['abs_m']:.3f} ({r['abs_m_reference']:.3f})"),
     ("seconds", lambda r: f"{r['seconds']:.0f}"),
 )
