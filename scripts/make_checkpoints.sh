@@ -12,6 +12,23 @@ what=${1:-all}
 out=${OUT:-checkpoints}
 common=(--widths 16,32,64 --blocks 1 --batch 64 --lr 2e-3 --seed 0 --save-every 250)
 
+phi4_models() {  # L: WCRG (J = 2) and plain diffusion of phi4 at beta_c, side L
+  # The compute experiment of #12 C (tests/benchmarks/bench_wcrg.py): one recipe at every L,
+  # fp32, cosine decay, 3000 steps per network, the denoising error monitored.
+  local size=$1 name=phi4-L$1
+  [[ $size == 32 ]] && name=phi4  # the L = 32 pair keeps its first names
+  local beta
+  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
+  local args=(--data phi4 --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size "$size"
+              --steps 3000 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 --save-every 250 --monitor-every 250)
+  [[ -f $out/$name-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${args[@]}" --cond-steps 3000 \
+    --levels 2 --wavelet haar --widths 32,64 --cond-widths 32,64 --name "$name-wcrg" --out "$out/$name-wcrg.wcrg" \
+    --description "wavelet RG of phi^4 at the measured critical point, L=$size, N=10000"
+  [[ -f $out/$name-N10000.safetensors ]] || $EXPLORER train diffusion "${args[@]}" \
+    --widths 16,32,64 --blocks 1 --name "$name-N10000" --out "$out/$name-N10000.safetensors" \
+    --description "2-D lattice phi^4 at the measured critical point, L=$size, N=10000"
+}
+
 shapes_model() {  # N split steps [extra train arguments]
   local n=$1 split=$2 steps=$3
   shift 3
@@ -36,39 +53,18 @@ fi
 if [[ $what == phi4 || $what == all ]]; then
   [[ -f explorer/core/data/phi4_critical.json ]] || $EXPLORER phi4 critical --sizes 16,32 \
     --betas 0.64,0.66,0.68,0.70,0.72 --chains 256 --burn-in 3000 --measure 3000 --out explorer/core/data/phi4_critical.json
-  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
-  [[ -f $out/phi4-N10000.safetensors ]] || $EXPLORER train diffusion --data phi4 \
-    --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size 32 --steps 4000 "${common[@]}" \
-    --name phi4-N10000 --description "2-D lattice phi^4 at the measured critical point, L=32, N=10000" \
-    --out "$out/phi4-N10000.safetensors"
+  phi4_models 32  # phi4-N10000 and phi4-wcrg
 fi
 
 if [[ $what == wcrg || $what == all ]]; then
-  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
-  wcrg_common=(--levels 2 --wavelet haar --widths 32,64 --cond-widths 32,64 --batch 64 --lr 2e-3 --seed 0 --bf16 --save-every 250)
-  [[ -f $out/phi4-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data phi4 \
-    --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size 32 --steps 1500 --cond-steps 1500 \
-    "${wcrg_common[@]}" --name phi4-wcrg --description "wavelet RG of phi^4 at the measured critical point, L=32, N=10000" \
-    --out "$out/phi4-wcrg.wcrg"
+  # (phi4-wcrg is made with phi4-N10000: phi4_models 32)
   [[ -f $out/shapes-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data shapes --n 10000 --split S1 --size 32 \
-    --steps 1500 --cond-steps 1500 "${wcrg_common[@]}" --name shapes-wcrg \
+    --steps 1500 --cond-steps 1500 --levels 2 --wavelet haar --widths 32,64 --cond-widths 32,64 --batch 64 --lr 2e-3 \
+    --seed 0 --bf16 --save-every 250 --name shapes-wcrg \
     --description "wavelet RG of the synthetic geometric images, N=10000 (the S1 set)" --out "$out/shapes-wcrg.wcrg"
 fi
 
-if [[ $what == phi4-16 || $what == all ]]; then
-  # Plain diffusion and WCRG at L = 16 (#12 C): the smaller size of the compute experiment
-  # (tests/benchmarks/bench_wcrg.py --plain checkpoints/phi4-L16-N10000.safetensors --wcrg
-  # checkpoints/phi4-L16-wcrg.wcrg). fp32, cosine decay, the denoising error monitored.
-  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
-  l16=(--data phi4 --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size 16 --steps 3000
-       --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 --save-every 250 --monitor-every 250)
-  [[ -f $out/phi4-L16-N10000.safetensors ]] || $EXPLORER train diffusion "${l16[@]}" --widths 16,32,64 --blocks 1 \
-    --name phi4-L16-N10000 --description "2-D lattice phi^4 at the measured critical point, L=16, N=10000" \
-    --out "$out/phi4-L16-N10000.safetensors"
-  [[ -f $out/phi4-L16-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${l16[@]}" --cond-steps 3000 --levels 2 \
-    --wavelet haar --widths 32,64 --cond-widths 32,64 --name phi4-L16-wcrg \
-    --description "wavelet RG of phi^4 at the measured critical point, L=16, N=10000" --out "$out/phi4-L16-wcrg.wcrg"
-fi
+[[ $what == phi4-16 || $what == all ]] && phi4_models 16
 
 if [[ $what == scattering || $what == all ]]; then
   # Scattering-spectra models (#13): the data's statistics, seconds to make once the data exist

@@ -73,6 +73,8 @@ class StatisticsView(QWidget):
         self.trispectrum = pg.PlotWidget(background="w", title="trispectrum (±2 s.e.)")
         self.trispectrum.setLabel("bottom", "octave bands of |k|: a × b")
         self.trispectrum.setLabel("left", "t: 0 for a Gaussian field")
+        for plot in (self.bispectrum, self.trispectrum):
+            plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = QLabel("")
         plots = QHBoxLayout()
         plots.addWidget(self.spectrum)
@@ -145,8 +147,13 @@ class StatisticsView(QWidget):
                             f"<span style='color:#d62728'>━━●</span> generated ({r['n_generated']})")
         bi = self._draw_polyspectrum(self.bispectrum, "Bispectrum", r.get("bispectrum"), "triangles",
                                      lambda t: ",".join(map(str, t)), ref_pen, gen_pen)
-        bi += self._draw_polyspectrum(self.trispectrum, "Trispectrum", r.get("trispectrum"), "pairs", _bands, ref_pen,
-                                      gen_pen)
+        tri = r.get("trispectrum")
+        bands = sorted({tuple(p[:2]) for p in tri["pairs"]} | {tuple(p[2:]) for p in tri["pairs"]}) if tri else []
+        self.trispectrum.setLabel("bottom", "a × b; |k| in " + ", ".join(
+            f"{i + 1}: {lo}" + (f"-{hi - 1}" if hi > lo + 1 else "") for i, (lo, hi) in enumerate(bands)))
+        bi += self._draw_polyspectrum(self.trispectrum, "Trispectrum", tri, "pairs",
+                                      lambda p: f"{bands.index(tuple(p[:2])) + 1}×{bands.index(tuple(p[2:])) + 1}",
+                                      ref_pen, gen_pen)
         err = np.abs(np.asarray(r["power_relative_error"]))
         magnetisation = (f"<|m|> (the magnetisation): generated {r['abs_m_generated']:.4f}, {label} "
                          f"{r['abs_m_reference']:.4f}.   " if field else "")
@@ -203,13 +210,6 @@ class StatisticsView(QWidget):
             plot.addItem(pg.ErrorBarItem(x=x + offset, y=v, height=4 * se, beam=0.1, pen=pen))
             plot.plot(x + offset, v, pen=None, symbol="o", symbolSize=6, symbolBrush=color)
         return f"{name}: largest difference {stats.difference_z(d):.1f} standard errors.   "
-
-
-def _bands(pair) -> str:
-    """A pair of bands [lo, hi) as the tick "lo-hi×lo-hi" (inclusive |k|)."""
-    a = f"{pair[0]}" if pair[1] == pair[0] + 1 else f"{pair[0]}-{pair[1] - 1}"
-    b = f"{pair[2]}" if pair[3] == pair[2] + 1 else f"{pair[2]}-{pair[3] - 1}"
-    return f"{a}×{b}"
 
 
 def save_plot(path, samples: np.ndarray, reference: dict, title: str = "", label: str = "training data") -> None:
