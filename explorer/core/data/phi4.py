@@ -214,7 +214,8 @@ def binder_crossings(table: list[dict], sizes) -> dict:
 def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5, seed: int = 0,
             chains: int = 2000, progress: bool = True) -> np.ndarray:
     """`count` equilibrium fields (count, 1, L, L) float32, cached on disk: burn-in and spacing
-    are measured first (see `equilibrium`), then each chain gives samples 2 tau_int sweeps apart."""
+    are measured first (see `equilibrium`), then each chain gives samples 2 tau_int sweeps apart.
+    progress: say so on stderr, and the sweeps done at each tenth of them with the time left."""
     from explorer.core.data import cached_array
 
     beta = CRITICAL["beta_c"] if beta is None else float(beta)
@@ -236,12 +237,28 @@ def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5
     def make() -> np.ndarray:
         per_chain = int(math.ceil(count / chains))
         ch = Chains(L, beta, lam, chains, seed, "hot")
+        total, done, told, t0 = int(burn_in) + per_chain * spacing, 0, 0, time.perf_counter()
         if say:
             say(f"{count} samples: {chains} chains x ({int(burn_in)} burn-in + {per_chain} x {spacing}) sweeps")
-        ch.run(int(burn_in), int(burn_in))
+
+        def sweeps(n: int) -> None:
+            """n sweeps of every chain, in pieces of at most 1/20 of all (and 100) so that each
+            tenth is told."""
+            nonlocal done, told
+            while n > 0:
+                step = min(n, 100, max(1, total // 20))
+                ch.run(step, step)
+                n, done = n - step, done + step
+                if say and 10 * done // total > told:
+                    told = 10 * done // total
+                    spent = time.perf_counter() - t0
+                    say(f"sweep {done}/{total} ({done / total:.0%}), {spent:.0f} s, about "
+                        f"{spent * (total - done) / done:.0f} s left")
+
+        sweeps(int(burn_in))
         out = []
         for _ in range(per_chain):
-            ch.run(spacing, spacing)
+            sweeps(spacing)
             out.append(ch.phi.clone())
         return torch.stack(out, 1).reshape(-1, 1, L, L)[:count].numpy().astype(np.float32)
 
