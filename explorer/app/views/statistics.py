@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -67,20 +68,24 @@ class StatisticsView(QWidget):
         self.histogram.setLabel("bottom", "value")
         self.histogram.setLabel("left", "fraction of values")
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
-        self.bispectrum = pg.PlotWidget(background="w", title="bispectrum (±2 s.e.)")
+        self.bispectrum = pg.PlotWidget(background="w")
         self.bispectrum.setLabel("bottom", "triangle |k1|, |k2|, |k3|")
-        self.bispectrum.setLabel("left", "b: 0 for a Gaussian field")
-        self.trispectrum = pg.PlotWidget(background="w", title="trispectrum (±2 s.e.)")
+        self.bispectrum.setLabel("left", "b (±2 s.e.): 0 for a Gaussian field")
+        self.trispectrum = pg.PlotWidget(background="w")
         self.trispectrum.setLabel("bottom", "octave bands of |k|: a × b")
-        self.trispectrum.setLabel("left", "t: 0 for a Gaussian field")
+        self.trispectrum.setLabel("left", "t (±2 s.e.): 0 for a Gaussian field")
         for plot in (self.bispectrum, self.trispectrum):
             plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = QLabel("")
         plots = QHBoxLayout()
         plots.addWidget(self.spectrum)
         plots.addWidget(self.histogram)
-        plots.addWidget(self.bispectrum)
-        plots.addWidget(self.trispectrum)
+        # the two polyspectra share one place (three plots fit a 1000-px window, four did not): the
+        # trispectrum first, the test of fields even under x -> -x, whose bispectrum is 0
+        self.polyspectra = QTabWidget()
+        self.polyspectra.addTab(self.trispectrum, "trispectrum")
+        self.polyspectra.addTab(self.bispectrum, "bispectrum")
+        plots.addWidget(self.polyspectra)
         self.field_n = QSpinBox(minimum=2, maximum=256, value=16)
         self.field_button = QPushButton("Every model of this field")
         self.field_button.setToolTip("Run each bundled model of the loaded model's data (its own sampler and steps, "
@@ -146,14 +151,14 @@ class StatisticsView(QWidget):
         self.legend.setText(f"<span style='color:#333'>━━</span> {label} ({r['n_reference']})   "
                             f"<span style='color:#d62728'>━━●</span> generated ({r['n_generated']})")
         bi = self._draw_polyspectrum(self.bispectrum, "Bispectrum", r.get("bispectrum"), "triangles",
-                                     lambda t: ",".join(map(str, t)), ref_pen, gen_pen)
+                                     lambda t: ",".join(map(str, t)), lambda t: len(set(t)) == 1, ref_pen, gen_pen)
         tri = r.get("trispectrum")
         bands = sorted({tuple(p[:2]) for p in tri["pairs"]} | {tuple(p[2:]) for p in tri["pairs"]}) if tri else []
         self.trispectrum.setLabel("bottom", "a × b; |k| in " + ", ".join(
             f"{i + 1}: {lo}" + (f"-{hi - 1}" if hi > lo + 1 else "") for i, (lo, hi) in enumerate(bands)))
         bi += self._draw_polyspectrum(self.trispectrum, "Trispectrum", tri, "pairs",
                                       lambda p: f"{bands.index(tuple(p[:2])) + 1}×{bands.index(tuple(p[2:])) + 1}",
-                                      ref_pen, gen_pen)
+                                      lambda p: p[:2] == p[2:], ref_pen, gen_pen)
         err = np.abs(np.asarray(r["power_relative_error"]))
         magnetisation = (f"<|m|> (the magnetisation): generated {r['abs_m_generated']:.4f}, {label} "
                          f"{r['abs_m_reference']:.4f}.   " if field else "")
@@ -193,17 +198,19 @@ class StatisticsView(QWidget):
         self.field_status.setText(f"{len(rows)} models of this field against the {label}; each ran its own default "
                                   f"sampler and steps from seed 0 (few samples give noisy errors).")
 
-    @staticmethod
-    def _draw_polyspectrum(plot: pg.PlotWidget, name: str, d: dict | None, configurations: str, tick, ref_pen,
-                           gen_pen) -> str:
+    def _draw_polyspectrum(self, plot: pg.PlotWidget, name: str, d: dict | None, configurations: str, tick, major,
+                           ref_pen, gen_pen) -> str:
         """A polyspectrum per configuration (triangle, pair of bands), reference and generated with
-        ±2 standard errors, in `plot`; the summary's sentence."""
-        plot.setVisible(bool(d))
+        ±2 standard errors, in `plot`; the summary's sentence. tick(c): a configuration's label;
+        major(c): always labelled (the others are labelled where there is room)."""
+        self.polyspectra.setTabVisible(self.polyspectra.indexOf(plot), bool(d))
+        self.polyspectra.setVisible(any(self.polyspectra.isTabVisible(i) for i in range(self.polyspectra.count())))
         if not d:
             return f"{name}: not recorded for these data (a model made by an older explorer).   "
         x = np.arange(len(d[configurations]), dtype=float)
         plot.setXRange(-0.5, len(x) - 0.5, padding=0)
-        plot.getAxis("bottom").setTicks([[(i, tick(c)) for i, c in enumerate(d[configurations])]])
+        ticks = [(i, tick(c), major(c)) for i, c in enumerate(d[configurations])]
+        plot.getAxis("bottom").setTicks([[(i, s) for i, s, m in ticks if m], [(i, s) for i, s, m in ticks if not m]])
         plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#aaa")))
         for offset, key, pen, color in ((-0.1, "reference", ref_pen, "#333"), (0.1, "generated", gen_pen, "#d62728")):
             v, se = np.asarray(d[key]), np.asarray(d[f"{key}_se"])
