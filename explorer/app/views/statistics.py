@@ -41,7 +41,7 @@ TABLE_COLUMNS = (
     ("max |ΔP/P|", lambda r: f"{r['spectrum_error']:.1%}"),
     ("histogram TV", lambda r: f"{r['histogram_tv']:.3f}"),
     ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
-    ("trispectrum: rel. (s.e.)", lambda r: "–" if r.get("trispectrum_z") is None else
+    ("trispectrum: rel. (s.e.)", lambda r: "–" if r["trispectrum_z"] is None else
      f"{'–' if r['trispectrum_error'] is None else format(r['trispectrum_error'], '.0%')} "
      f"({r['trispectrum_z']:.1f})"),
     ("⟨|m|⟩ (data)", lambda r: f"{r['abs_m']:.3f} ({r['abs_m_reference']:.3f})"),
@@ -150,13 +150,13 @@ class StatisticsView(QWidget):
         self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen)
         self.legend.setText(f"<span style='color:#333'>━━</span> {label} ({r['n_reference']})   "
                             f"<span style='color:#d62728'>━━●</span> generated ({r['n_generated']})")
-        bi = self._draw_polyspectrum(self.bispectrum, "Bispectrum", r.get("bispectrum"), "triangles",
+        said = self._draw_polyspectrum(self.bispectrum, "Bispectrum", r.get("bispectrum"), "triangles",
                                      lambda t: ",".join(map(str, t)), lambda t: len(set(t)) == 1, ref_pen, gen_pen)
         tri = r.get("trispectrum")
         bands = sorted({tuple(p[:2]) for p in tri["pairs"]} | {tuple(p[2:]) for p in tri["pairs"]}) if tri else []
         self.trispectrum.setLabel("bottom", "a × b; |k| in " + ", ".join(
             f"{i + 1}: {lo}" + (f"-{hi - 1}" if hi > lo + 1 else "") for i, (lo, hi) in enumerate(bands)))
-        bi += self._draw_polyspectrum(self.trispectrum, "Trispectrum", tri, "pairs",
+        said += self._draw_polyspectrum(self.trispectrum, "Trispectrum", tri, "pairs",
                                       lambda p: f"{bands.index(tuple(p[:2])) + 1}×{bands.index(tuple(p[2:])) + 1}",
                                       lambda p: p[:2] == p[2:], ref_pen, gen_pen)
         err = np.abs(np.asarray(r["power_relative_error"]))
@@ -165,7 +165,7 @@ class StatisticsView(QWidget):
         self.summary.setText(
             f"{r['n_generated']} generated samples against {r['n_reference']} of the {label}.   " + magnetisation +
             f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
-            f"Histogram total-variation distance {r['histogram_tv']:.3f}.   {bi}(Few samples give noisy curves: "
+            f"Histogram total-variation distance {r['histogram_tv']:.3f}.   {said}(Few samples give noisy curves: "
             f"raise the batch, or use `explorer stats`.)")
 
 
