@@ -208,7 +208,7 @@ class StatisticsView(QWidget):
         if not d:
             return f"{name}: not recorded for these data (a model made by an older explorer).   "
         x = np.arange(len(d[configurations]), dtype=float)
-        plot.setXRange(-0.5, len(x) - 0.5, padding=0)
+        plot.setXRange(-1, len(x), padding=0)                    # room for the end ticks' labels
         ticks = [(i, tick(c), major(c)) for i, c in enumerate(d[configurations])]
         plot.getAxis("bottom").setTicks([[(i, s) for i, s, m in ticks if m], [(i, s) for i, s, m in ticks if not m]])
         plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#aaa")))
