@@ -164,22 +164,16 @@ def mean_abs_magnetisation(x: np.ndarray) -> float:
     return float(np.abs(x.reshape(len(x), -1).mean(1)).mean())
 
 
-def bands(k: np.ndarray, n: int = 4) -> list[tuple[int, int]]:
-    """n frequency bands, octave-like: [1,2), [2,4), [4,8), [8, kmax]."""
-    edges = [1] + [2 ** i for i in range(1, n)] + [int(k.max()) + 1]
-    return [(edges[i], edges[i + 1]) for i in range(n)]
-
-
 def compare(generated: np.ndarray, reference: np.ndarray, k_max: int | None = None) -> dict:
     """Generated samples against reference ones: <|m|>, P(k) per k up to k_max (the data's
-    resolved range, `data.resolved_k`) and per band, histogram TV."""
+    resolved range, `data.resolved_k`) and per octave band (`octave_bands`), histogram TV."""
     k, pg = radial_power_spectrum(generated)
     _, pr = radial_power_spectrum(reference)
     keep = k <= (k_max or k.max())
     k, pg, pr = k[keep], pg[keep], pr[keep]
     rel = (pg - pr) / pr
     band_rows = []
-    for lo, hi in bands(k):
+    for lo, hi in octave_bands(int(k.max())):
         sel = (k >= lo) & (k < hi)
         band_rows.append({"k": f"{lo}-{hi - 1}", "generated": float(pg[sel].mean()), "reference": float(pr[sel].mean()),
                           "relative_error": float(pg[sel].mean() / pr[sel].mean() - 1)})

@@ -69,7 +69,8 @@ def main() -> None:
           f"plain {plain.parameters:,} parameters, WCRG {model.parameters:,} (J = {model.J})")
     print(f"<|m|> of the reference: {stats.mean_abs_magnetisation(ref):.4f}")
     p_ref = stats.field_power_spectra(ref)
-    print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P| ± s.e.':>14} {'bands k=1, 2-3, 4-7, 8-16':>30}  "
+    bands = "octave bands " + ", ".join(f"{lo}-{hi - 1}" for lo, hi in stats.octave_bands(size // 2))
+    print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P| ± s.e.':>14} {bands:>30}  "
           f"{'':13} {'hist TV':>6} {'<|m|>':>7}")
     best_plain = None                                   # (error, its s.e.)
     plain_steps = [int(v) for v in a.plain_steps.split(",")]
