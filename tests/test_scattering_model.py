@@ -205,3 +205,49 @@ def test_the_config_validator_on_any_field_value():
             return
         ScatteringSpectra(ScatteringConfig.from_dict(cfg["scattering"], "p"))      # what passes can be built
     check()
+
+
+def test_band_limited_data_give_band_limited_fields(tmp_path):
+    """Data with no power beyond |k| = 4 (as dealiased turbulence has none beyond 2/3 of Nyquist):
+    the model records that support and its fields stay in it; a file without the support (as made
+    before it was recorded) runs on every frequency, and its fields leave it."""
+    size = 16
+    k = torch.fft.fftfreq(size, 1 / size)
+    disk = (k[:, None] ** 2 + k[None, :] ** 2 <= 16).double()
+    g = torch.randn(64, size, size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = torch.fft.ifft2(torch.fft.fft2(g) * disk).real
+    x = x * x.abs()                                              # non-Gaussian, then band-limited again
+    x = torch.fft.ifft2(torch.fft.fft2(x) * disk).real
+    np.save(tmp_path / "band.npy", (x / x.std()).float().numpy()[:, None])
+    out = tmp_path / "band.scat.safetensors"
+    assert main(["train", "scattering", "--data", str(tmp_path / "band.npy"), "--n", "64", "--split", "all",
+                 "--size", "16", "--out", str(out)]) == 0
+    model = open_model(out)
+    assert torch.equal(model.support, disk)
+
+    def outside(m) -> float:
+        y = drain(m.run(RunSpec(n=2, steps=30, seed=1))).sample.double()
+        p = torch.fft.fft2(y[:, 0]).abs() ** 2
+        return float((p * (1 - disk)).sum() / p.sum())
+    assert outside(model) < 1e-12                                # float32 round-off
+    from safetensors.torch import load_file, save_file
+    old = tmp_path / "old.scat.safetensors"
+    tensors = load_file(out)
+    del tensors["support"]
+    save_file(tensors, old, metadata={"explorer": json.dumps(model.config)})
+    before = open_model(old)
+    assert bool((before.support == 1).all()) and outside(before) > 1e-3
+
+
+def test_a_damaged_support_is_refused(model_file, tmp_path):
+    from safetensors.torch import load_file, save_file
+    config = json.dumps(open_model(model_file).config)
+    tensors = load_file(model_file)
+    half = torch.ones(16, 16, dtype=torch.float64)
+    half[:, 1] = 0.0                                             # not the same at w and -w
+    for name, support, message in (("values", tensors["support"] * 0.5, "0 or 1"), ("asymmetric", half, "-w"),
+                                   ("shape", torch.ones(8, 8, dtype=torch.float64), "shape")):
+        path = tmp_path / f"{name}.scat.safetensors"
+        save_file({**tensors, "support": support}, path, metadata={"explorer": config})
+        with pytest.raises(CheckpointError, match=message):
+            open_model(path)

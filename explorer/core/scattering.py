@@ -69,7 +69,7 @@ class ScatteringConfig:
                    schema.value(d, "scale_invariant", bool, where, error, default=False))
 
 
-def _reflect(a: np.ndarray) -> np.ndarray:
+def reflect(a: np.ndarray) -> np.ndarray:
     """a(-w) on the FFT grid."""
     return np.roll(a[..., ::-1, ::-1], 1, axis=(-2, -1))
 
@@ -97,7 +97,7 @@ def filter_bank(size: int, J: int, L: int) -> tuple[np.ndarray, np.ndarray, tupl
 def littlewood_paley(psi: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """A(w) = |phi_hat|^2 + 1/2 sum_lambda (|psi_hat_lambda(w)|^2 + |psi_hat_lambda(-w)|^2): (H, W)."""
     sq = (psi ** 2).reshape(-1, *psi.shape[-2:]).sum(0)
-    return phi ** 2 + 0.5 * (sq + _reflect(sq))
+    return phi ** 2 + 0.5 * (sq + reflect(sq))
 
 
 class ScatteringSpectra:
@@ -124,7 +124,7 @@ class ScatteringSpectra:
         self.support = []            # per outer scale j: half-plane indices, the (L, 2S) weights of Re P and Im P
         for j in range(c.J):
             outer = sq[j * c.L:(j + 1) * c.L]
-            refl = _reflect(outer)
+            refl = reflect(outer)
             even = (outer[..., :half] + b * refl[..., :half]).reshape(c.L, -1)
             odd = (outer[..., :half] - b * refl[..., :half]).reshape(c.L, -1)
             idx = np.nonzero(np.maximum(even, np.abs(odd)).max(0) > SUPPORT)[0]
@@ -309,7 +309,7 @@ def band_noise(spectra: ScatteringSpectra, z: torch.Tensor, sigma2: torch.Tensor
     c = spectra.config
     psi, phi, _ = filter_bank(c.size, c.J, c.L)
     sq = psi.reshape(c.J * c.L, c.size, c.size) ** 2
-    basis = np.concatenate([0.5 * (sq + _reflect(sq)), phi[None] ** 2])                 # (K + 1, H, W)
+    basis = np.concatenate([0.5 * (sq + reflect(sq)), phi[None] ** 2])                 # (K + 1, H, W)
     a = np.einsum("khw,mhw->km", sq, basis) / c.size ** 2                               # (K, K + 1)
     target = sigma2.reshape(-1).double().cpu().numpy()
     r = target / a[:, :-1].sum(1)
