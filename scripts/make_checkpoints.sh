@@ -104,10 +104,10 @@ if [[ $what == turbulence || $what == all ]]; then
     --data-params '{"size": 32}' --n 2000 --split all --size 32 --steps 2500 "${common[@]}" --lr-schedule cosine \
     --name turbulence32-N2000 --description "2-D forced turbulence (vorticity), 32x32, N=2000" \
     --out "$out/turbulence32-N2000.safetensors"
-  # and a WCRG of the same 2000 fields, with the recipe of phi4-wcrg (J = 2, coarse 8 x 8 model 8000
-  # steps, each conditional 3000; fp32, cosine decay)
+  # and a WCRG of the same 2000 fields: J = 2, the widths of phi4-wcrg, fp32, cosine decay, 3000
+  # steps for the coarse 8 x 8 model and 2000 per conditional (phi4-wcrg: 8000 and 3000)
   [[ -f $out/turbulence32-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data turbulence \
-    --data-params '{"size": 32}' --n 2000 --split all --size 32 --steps 8000 --cond-steps 3000 --levels 2 \
+    --data-params '{"size": 32}' --n 2000 --split all --size 32 --steps 3000 --cond-steps 2000 --levels 2 \
     --wavelet haar --widths 32,64 --cond-widths 32,64 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 \
     --save-every 250 --name turbulence32-wcrg --out "$out/turbulence32-wcrg.wcrg" \
     --description "wavelet RG of 2-D forced turbulence (vorticity), 32x32, N=2000"
