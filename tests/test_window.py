@@ -274,8 +274,11 @@ def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_
     win.run_panel.set_spec(sampler="ddim", steps=6, n=2, seed=0, device="cpu")
     win.start_run()
     qtbot.waitUntil(lambda: not win.is_running(), timeout=60000)
-    win.view.go(len(win.view.frames) - 1)
-    assert not win.analysis.compute_basis(0) and "final image" in win.basis.status.text()
+    win.view.go(len(win.view.frames) - 1)                  # the final image has no noise: the step before it
+    assert win.view.frames[-1].t == 0 and win.view.frames[-2].t > 0
+    assert win.analysis.compute_basis(0)
+    qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
+    assert win.basis.status.text().startswith(f"step {len(win.view.frames) - 2}, sample 0"), win.basis.status.text()
     win.view.go(3)
     assert win.analysis.compute_basis(1)
     qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)

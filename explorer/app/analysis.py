@@ -51,27 +51,31 @@ class Analysis(QObject):
         view.show_message(f"computing: 0 of {total} {what}…")
         return self.controller.start(make_run, total=total)
 
-    def _basis_denoiser(self, need_noise: bool):
+    def _basis_denoiser(self):
         """The model's denoiser for the Basis tab, or None (and the reason shown there)."""
         frames, model = self.window.view.frames, self.window.model
         denoiser = getattr(model, "denoiser", None)
         why = ("Run the model first: the basis is computed at a step of a run." if not frames else
                f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
-               if not callable(denoiser) else
-               "This step is the final image, with no noise: choose an earlier step in the Trajectory tab."
-               if need_noise and frames[self.window.view.current].t <= 0 else "")
+               if not callable(denoiser) else "")
         if why:
             self.window.basis.show_message(why)
             return None
         return denoiser
 
     def compute_basis(self, sample: int) -> bool:
-        """The adaptive basis at the Trajectory tab's current step, for `sample`, in the background."""
-        denoiser = self._basis_denoiser(need_noise=True)
+        """The adaptive basis at the Trajectory tab's current step, for `sample`, in the background;
+        at the final image, which has no noise level (where a run leaves the slider), at the last
+        step before it that has one."""
+        denoiser = self._basis_denoiser()
         if denoiser is None:
             return False
-        k = self.window.view.current
-        frame = self.window.view.frames[k]
+        frames = self.window.view.frames
+        k = next((i for i in range(self.window.view.current, -1, -1) if frames[i].t > 0), None)
+        if k is None:
+            self.window.basis.show_message("No step up to this one has a noise level: choose a later step.")
+            return False
+        frame = frames[k]
         sample = min(sample, len(frame.x_t) - 1)
         x_t = torch.tensor(np.asarray(frame.x_t[sample]))
         view = self.window.basis
@@ -96,7 +100,7 @@ class Analysis(QObject):
 
     def compute_effective_dimension(self, sample: int) -> bool:
         """tr A at every step of the shown run, for `sample`, in the background."""
-        denoiser = self._basis_denoiser(need_noise=False)
+        denoiser = self._basis_denoiser()
         if denoiser is None:
             return False
         frames = list(self.window.view.frames)
