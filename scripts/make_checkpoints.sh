@@ -12,22 +12,20 @@ what=${1:-all}
 out=${OUT:-checkpoints}
 common=(--widths 16,32,64 --blocks 1 --batch 64 --lr 2e-3 --seed 0 --save-every 250)
 
-phi4_models() {  # L COARSE_STEPS: WCRG (J = 2) and plain diffusion of phi4 at beta_c, side L
+phi4_models() {  # L: WCRG (J = 2) and plain diffusion of phi4 at beta_c, side L
   # The compute experiment of #12 C (tests/benchmarks/bench_wcrg.py): one recipe at every L,
-  # fp32, cosine decay, 3000 steps per network, the denoising error monitored; but the WCRG
-  # coarse model at L = 32 (8 x 8) trains 8000 steps: after 3000 its samples' power at
-  # |k| = 1..4 was off by 6-11 % whatever the width (32,64 / 64,128 / two blocks), after 8000
-  # within 6.4 % (mean 3.2 %; the README's WCRG section).
-  local size=$1 coarse_steps=$2 name=phi4-L$1
+  # fp32, cosine decay, 3000 steps per network, the denoising error monitored. (8000 steps for
+  # the coarse model at L = 32 were tried: its samples' power at |k| = 2 stayed 8 % low.)
+  local size=$1 name=phi4-L$1
   [[ $size == 32 ]] && name=phi4  # the L = 32 pair keeps its first names
   local beta
   beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
   local args=(--data phi4 --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size "$size"
-              --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 --save-every 250 --monitor-every 250)
-  [[ -f $out/$name-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${args[@]}" --steps "$coarse_steps" --cond-steps 3000 \
+              --steps 3000 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 --save-every 250 --monitor-every 250)
+  [[ -f $out/$name-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${args[@]}" --cond-steps 3000 \
     --levels 2 --wavelet haar --widths 32,64 --cond-widths 32,64 --name "$name-wcrg" --out "$out/$name-wcrg.wcrg" \
     --description "wavelet RG of phi^4 at the measured critical point, L=$size, N=10000"
-  [[ -f $out/$name-N10000.safetensors ]] || $EXPLORER train diffusion "${args[@]}" --steps 3000 \
+  [[ -f $out/$name-N10000.safetensors ]] || $EXPLORER train diffusion "${args[@]}" \
     --widths 16,32,64 --blocks 1 --name "$name-N10000" --out "$out/$name-N10000.safetensors" \
     --description "2-D lattice phi^4 at the measured critical point, L=$size, N=10000"
 }
@@ -56,7 +54,7 @@ fi
 if [[ $what == phi4 || $what == all ]]; then
   [[ -f explorer/core/data/phi4_critical.json ]] || $EXPLORER phi4 critical --sizes 16,32 \
     --betas 0.64,0.66,0.68,0.70,0.72 --chains 256 --burn-in 3000 --measure 3000 --out explorer/core/data/phi4_critical.json
-  phi4_models 32 8000  # phi4-N10000 and phi4-wcrg
+  phi4_models 32  # phi4-N10000 and phi4-wcrg
 fi
 
 if [[ $what == wcrg || $what == all ]]; then
@@ -67,7 +65,7 @@ if [[ $what == wcrg || $what == all ]]; then
     --description "wavelet RG of the synthetic geometric images, N=10000 (the S1 set)" --out "$out/shapes-wcrg.wcrg"
 fi
 
-[[ $what == phi4-16 || $what == all ]] && phi4_models 16 3000
+[[ $what == phi4-16 || $what == all ]] && phi4_models 16
 
 if [[ $what == scattering || $what == all ]]; then
   # Scattering-spectra models (#13): the data's statistics, seconds to make once the data exist
@@ -105,7 +103,7 @@ if [[ $what == turbulence || $what == all ]]; then
     --name turbulence32-N2000 --description "2-D forced turbulence (vorticity), 32x32, N=2000" \
     --out "$out/turbulence32-N2000.safetensors"
   # and a WCRG of the same 2000 fields: J = 2, the widths of phi4-wcrg, fp32, cosine decay, 3000
-  # steps for the coarse 8 x 8 model and 2000 per conditional (phi4-wcrg: 8000 and 3000)
+  # steps for the coarse 8 x 8 model and 2000 per conditional (phi4-wcrg: 3000 each)
   [[ -f $out/turbulence32-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data turbulence \
     --data-params '{"size": 32}' --n 2000 --split all --size 32 --steps 3000 --cond-steps 2000 --levels 2 \
     --wavelet haar --widths 32,64 --cond-widths 32,64 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 \
