@@ -30,6 +30,11 @@ def test_generation_goes_coarse_to_fine_with_frames_at_full_resolution(tiny_wcrg
     assert d.abs().max() < 1e-5
     again = drain(wcrg.generate(tiny_wcrg, 3, "ddim", {1: 4, 2: 3}, coarse_steps=5, seed=1))
     assert torch.equal(traj.sample, again.sample)
+    # the coarse x_J by another sampler: its frames, then the same details' runs
+    sde = drain(wcrg.generate(tiny_wcrg, 3, "ddim", {1: 4, 2: 3}, coarse_steps=7, seed=1, coarse_sampler="sde"))
+    assert [f.scale for f in sde.frames] == [2] * 8 + [2] * 4 + [1] * 5
+    assert sde.meta["coarse_sampler"] == "sde" and traj.meta["coarse_sampler"] == "ddim"
+    assert not torch.equal(sde.frames[7].x0_hat, traj.frames[5].x0_hat)
 
 
 def test_npz_carries_the_scale(tiny_wcrg, tmp_path):

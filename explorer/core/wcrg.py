@@ -253,11 +253,12 @@ def _conditional_denoiser(ckpt: checkpoint.Checkpoint, cond: torch.Tensor):
 
 def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[int, int] = DEFAULT_STEPS,
              coarse_steps: int | None = None, seed: int = 0, device="cpu",
-             final_denoise: bool = True, keep_frames: bool = True) -> Generator[Frame, None, Trajectory]:
+             final_denoise: bool = True, keep_frames: bool = True,
+             coarse_sampler: str | None = None) -> Generator[Frame, None, Trajectory]:
     """Sample x_J, then the details of scales J..1, each by `sampler` with its own steps.
 
-    steps: per-scale steps (an int for all scales, or {j: steps}); coarse_steps: for x_J
-    (default: the same as scale J). Initial noises come from a generator seeded by `seed`
+    steps: per-scale steps (an int for all scales, or {j: steps}); coarse_steps, coarse_sampler:
+    for x_J (default: those of scale J). Initial noises come from a generator seeded by `seed`
     (coarse first, then scale J, ..., 1); SDE increments from one seeded by seed + 1.
     """
     device = resolve_device(device) if isinstance(device, str) else torch.device(device)
@@ -265,6 +266,7 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
     J, C, size = model.J, *model.image_shape[:2]
     steps_of = steps if isinstance(steps, dict) else {j: int(steps) for j in range(1, J + 1)}
     coarse_steps = coarse_steps or steps_of[J]
+    coarse_sampler = coarse_sampler or sampler
     g_init = torch.Generator().manual_seed(int(seed))
     g_run = torch.Generator().manual_seed(int(seed) + 1)
     norm, w = model.norm, model.wavelet
@@ -277,7 +279,7 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
 
     # coarse scale: x_J by plain diffusion in standardised units
     x_init = samplers.initial_noise((n, C, size >> J, size >> J), generator=g_init).to(device)
-    coarse = samplers.sample(model.lowpass.denoiser, x_init, sampler, coarse_steps, generator=g_run,
+    coarse = samplers.sample(model.lowpass.denoiser, x_init, coarse_sampler, coarse_steps, generator=g_run,
                              final_denoise=final_denoise, keep_frames=False)
     while True:
         try:
@@ -311,7 +313,7 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
             yield f
     spec = RunSpec(sampler, steps_of[J], n, seed, device.type, final_denoise)
     meta = {**run_meta(model, spec), "steps_per_scale": {str(j): s for j, s in steps_of.items()},
-            "coarse_steps": coarse_steps, "wavelet": w, "J": J}
+            "coarse_steps": coarse_steps, "coarse_sampler": coarse_sampler, "wavelet": w, "J": J}
     return Trajectory(frames=frames, meta=meta, x_init=x_init)
 
 

@@ -1,14 +1,15 @@
 """WCRG against plain diffusion on phi^4: network evaluations to the same power-spectrum error.
 
     python tests/benchmarks/bench_wcrg.py [--n 500] [--reference-n 1000] [--plain checkpoints/phi4-N10000.safetensors]
-                                          [--wcrg checkpoints/phi4-wcrg.wcrg]
+                                          [--wcrg checkpoints/phi4-wcrg.wcrg] [--wcrg-coarse sde:200]
 
 Reference: fresh MCMC samples at the models' beta (never trained on). For each step count, the
 ODE sampler's samples give: mean |relative error| of P(k) over k (± its bootstrap standard error,
 both sets resampled), the error per frequency band (and the s.e. at |k| = 1),
 the histogram total-variation distance and <|m|>; for the most steps of each model, dP/P at every
 |k| with its bootstrap standard error. Evaluations are denoiser calls (Heun: 2K - 1
-per run; WCRG: that per scale, J + 1 runs, on images 2^j times smaller). The last line gives
+per run; WCRG: that per scale, J + 1 runs, on images 2^j times smaller; `--wcrg-coarse
+SAMPLER:STEPS` draws the coarse x_J by another sampler, the same in every WCRG row). The last line gives
 the fewest WCRG evaluations that reach plain diffusion's best spectrum error (within one
 standard error of the difference), and the ratio of evaluations, plain and pixel-weighted.
 """
@@ -21,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from explorer.core import checkpoint, samplers, stats
+from explorer.core import checkpoint, samplers, stats, wcrg
 from explorer.core.data import fresh_images
 from explorer.core.models import RunSpec, final_samples, open_model
 
@@ -51,6 +52,21 @@ def row(name, evals, pixels, x, ref, p_ref, per_k=False):
     return err.mean(), se_mean
 
 
+class CoarseBy:
+    """A WCRG model whose coarse x_J is drawn by `sampler` with `steps` (`wcrg.generate`)."""
+
+    def __init__(self, model, sampler: str, steps: int):
+        self.model, self.sampler, self.steps = model, sampler, steps
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def run(self, spec):
+        spec = spec.resolved(self.model)
+        return wcrg.generate(self.model, spec.n, spec.sampler, spec.steps, self.steps, spec.seed, spec.device,
+                             spec.final_denoise, spec.keep_frames, coarse_sampler=self.sampler)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=1000, help="samples per row")
@@ -59,8 +75,14 @@ def main() -> None:
     p.add_argument("--wcrg", default=str(checkpoint.bundled_dir() / "phi4-wcrg.wcrg"))
     p.add_argument("--plain-steps", default="10,20,50,100")
     p.add_argument("--wcrg-steps", default="3,5,10,20")
+    p.add_argument("--wcrg-coarse", default=None, metavar="SAMPLER:STEPS",
+                   help="the coarse x_J by this sampler and steps (default: ODE, the steps of the row)")
     a = p.parse_args()
     plain, model = open_model(a.plain), open_model(a.wcrg)
+    coarse = None
+    if a.wcrg_coarse:
+        coarse = (a.wcrg_coarse.split(":")[0], int(a.wcrg_coarse.split(":")[1]))
+        model = CoarseBy(model, *coarse)
     size = plain.image_shape[-1]
     t0 = time.perf_counter()
     ref = fresh_images(plain.data, a.reference_n)
@@ -83,9 +105,11 @@ def main() -> None:
     reached = None                                      # within the two errors' combined s.e. of the best
     for s in wcrg_steps:
         per_scale = samplers.evaluations("ode", s)
-        evals = (model.J + 1) * per_scale
-        px = per_scale * (sum((size >> j) ** 2 for j in range(1, model.J + 1)) + (size >> model.J) ** 2)
-        e = row(f"WCRG ODE {s}/scale", evals, px, final_samples(model, RunSpec("ode", s, a.n, 0), batch=250), ref, p_ref,
+        at_coarse = samplers.evaluations(*coarse) if coarse else per_scale
+        evals = model.J * per_scale + at_coarse
+        px = per_scale * sum((size >> j) ** 2 for j in range(1, model.J + 1)) + at_coarse * (size >> model.J) ** 2
+        label = f"WCRG ODE {s}/scale" + (f", x_J {coarse[0].upper()} {coarse[1]}" if coarse else "")
+        e = row(label, evals, px, final_samples(model, RunSpec("ode", s, a.n, 0), batch=250), ref, p_ref,
                 per_k=s == max(wcrg_steps))
         if reached is None and e[0] - best_plain[0] <= np.hypot(e[1], best_plain[1]):
             reached = (evals, px, e[0])
