@@ -12,16 +12,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from explorer.core.stats import shells
+from explorer.core.stats import power_2d, shells
 
 
 def fit(x: np.ndarray) -> dict:
     """The model of fields x (N, [C,] H, W): {"mean", "power" (shells 0 .. max)}."""
     x = np.asarray(x, np.float64)
     h, w = x.shape[-2:]
-    x = x.reshape(-1, h, w)
     mean = float(x.mean())
-    power = (np.abs(np.fft.fft2(x - mean)) ** 2 / (h * w)).mean(0)
+    power = power_2d(x - mean)
     k = shells(h, w)
     shell = np.array([power[k == kk].mean() for kk in range(k.max() + 1)])
     return {"mean": mean, "power": shell, "shape": (h, w)}

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generator
 
+import numpy as np
 import torch
 from safetensors.torch import save as st_save
 
@@ -278,12 +279,14 @@ def load(path: str | Path) -> ScatteringModel:
 def fourier_support(x: torch.Tensor) -> torch.Tensor:
     """The frequencies w of fields x (N, [1,] H, W) where the mean |xhat(w)|^2 exceeds SUPPORT_FLOOR
     times its largest value at w != 0, and w = 0: 0/1 (H, W) float64, the same at w and -w."""
-    power = (torch.fft.fft2(x.reshape(-1, *x.shape[-2:]).double()).abs() ** 2).mean(0)
+    from explorer.core.stats import power_2d
+
+    power = power_2d(x.numpy())
     power[0, 0] = 0.0
-    support = (power > SUPPORT_FLOOR * power.max()).double()
-    support = torch.maximum(support, torch.from_numpy(reflect(support.numpy())))
+    support = (power > SUPPORT_FLOOR * power.max()).astype(np.float64)
+    support = np.maximum(support, reflect(support))
     support[0, 0] = 1.0
-    return support
+    return torch.from_numpy(support)
 
 
 

@@ -22,11 +22,17 @@ def shells(h: int, w: int) -> np.ndarray:
     return np.rint(np.sqrt(qx ** 2 + qy ** 2)).astype(int)
 
 
-def radial_power_spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(k, P(k)) for k = 1 .. min(H, W)//2."""
+def power_2d(x: np.ndarray) -> np.ndarray:
+    """P(q) = |xhat(q)|^2 / (H W) averaged over the fields x (N, [C,] H, W): (H, W) float64."""
     x = np.asarray(x, np.float64)
     h, w = x.shape[-2:]
-    power = (np.abs(np.fft.fft2(x)) ** 2 / (h * w)).reshape(-1, h, w).mean(0)
+    return (np.abs(np.fft.fft2(x)) ** 2 / (h * w)).reshape(-1, h, w).mean(0)
+
+
+def radial_power_spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, P(k)) for k = 1 .. min(H, W)//2."""
+    power = power_2d(x)
+    h, w = power.shape
     k = shells(h, w)
     ks = np.arange(1, min(h, w) // 2 + 1)
     return ks, np.array([power[k == kk].mean() for kk in ks])

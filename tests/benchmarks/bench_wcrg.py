@@ -81,7 +81,8 @@ def main() -> None:
     plain, model = open_model(a.plain), open_model(a.wcrg)
     coarse = None
     if a.wcrg_coarse:
-        coarse = (a.wcrg_coarse.split(":")[0], int(a.wcrg_coarse.split(":")[1]))
+        sampler, steps = a.wcrg_coarse.split(":")
+        coarse = (sampler, int(steps))
         model = CoarseBy(model, *coarse)
     size = plain.image_shape[-1]
     t0 = time.perf_counter()
