@@ -278,7 +278,9 @@ def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_
     assert win.view.frames[-1].t == 0 and win.view.frames[-2].t > 0
     assert win.analysis.compute_basis(0)
     qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
-    assert win.basis.status.text().startswith(f"step {len(win.view.frames) - 2}, sample 0"), win.basis.status.text()
+    last = len(win.view.frames) - 1
+    assert win.basis.status.text().startswith(f"step {last - 1} (step {last}, the final image, has no noise level), "
+                                              "sample 0"), win.basis.status.text()
     win.view.go(3)
     assert win.analysis.compute_basis(1)
     qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)

@@ -70,11 +70,12 @@ class Analysis(QObject):
         denoiser = self._basis_denoiser()
         if denoiser is None:
             return False
-        frames = self.window.view.frames
-        k = next((i for i in range(self.window.view.current, -1, -1) if frames[i].t > 0), None)
+        frames, current = self.window.view.frames, self.window.view.current
+        k = next((i for i in range(current, -1, -1) if frames[i].t > 0), None)
         if k is None:
             self.window.basis.show_message("No step up to this one has a noise level: choose a later step.")
             return False
+        note = "" if k == current else f" (step {current}, the final image, has no noise level)"
         frame = frames[k]
         sample = min(sample, len(frame.x_t) - 1)
         x_t = torch.tensor(np.asarray(frame.x_t[sample]))
@@ -92,11 +93,11 @@ class Analysis(QObject):
             names = (self.window.model.name, twin.name)
 
             def done(pair) -> None:
-                view.show_pair(pair, names, subspace_overlap(*pair), k, sample)
+                view.show_pair(pair, names, subspace_overlap(*pair), k, sample, note)
             return self._start(view, lambda: pair_steps(denoiser, twin.denoiser, x_t, frame.t, 16), 2 * x_t.numel(),
                                "Jacobian columns", done)
         return self._start(view, lambda: basis_steps(denoiser, x_t, frame.t, 16), x_t.numel(),
-                           "Jacobian columns", lambda b: view.show_basis(b, k, sample))
+                           "Jacobian columns", lambda b: view.show_basis(b, k, sample, note))
 
     def compute_effective_dimension(self, sample: int) -> bool:
         """tr A at every step of the shown run, for `sample`, in the background."""

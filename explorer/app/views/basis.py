@@ -101,8 +101,10 @@ class BasisView(QWidget):
         self.dimension_plot.hide()
         self.status.setText("Choose a step in the Trajectory tab, then compute its basis.")
 
-    def show_pair(self, bases: tuple, names: tuple[str, str], overlap: float, step: int, sample: int) -> None:
-        """Two models' bases at the same x_t: the top 4 eigenvectors of each, a row per model."""
+    def show_pair(self, bases: tuple, names: tuple[str, str], overlap: float, step: int, sample: int,
+                  note: str = "") -> None:
+        """Two models' bases at the same x_t: the top 4 eigenvectors of each, a row per model; `note`
+        follows the step in the caption."""
         self.canvas.clear()
         lut = render.colormap("diverging")
         for row, (b, name) in enumerate(zip(bases, names)):
@@ -117,12 +119,13 @@ class BasisView(QWidget):
         for b, colour in zip(bases, ("#1f77b4", "#ff7f0e")):
             self.values_plot.plot(np.arange(1, len(b.values) + 1), b.values, pen=pg.mkPen(colour, width=2))
         s = bases[0].sigma / float(np.exp(-bases[0].t))
-        self.status.setText(f"step {step}, sample {sample}, σ/α = {s:.3g}: the same x_t through {names[0]} (blue) and "
+        self.status.setText(f"step {step}{note}, sample {sample}, σ/α = {s:.3g}: the same x_t through {names[0]} (blue) and "
                             f"{names[1]} (orange). Overlap of their top-{len(bases[0].values)} subspaces {overlap:.2f} "
                             f"(1: the same basis); effective dimensions {bases[0].trace:.1f} and {bases[1].trace:.1f}.")
 
-    def show_basis(self, basis, step: int, sample: int) -> None:
-        """Draw `basis` (core.basis.Basis) of frame `step`, sample `sample`."""
+    def show_basis(self, basis, step: int, sample: int, note: str = "") -> None:
+        """Draw `basis` (core.basis.Basis) of frame `step`, sample `sample`; `note` follows the step
+        in the caption."""
         self.canvas.clear()
         lut = render.colormap("diverging")
         k = min(SHOWN, len(basis.values))
@@ -139,6 +142,6 @@ class BasisView(QWidget):
                               symbol="o", symbolSize=5)
         s = basis.sigma / float(np.exp(-basis.t))
         dim = basis.vectors[0].size
-        self.status.setText(f"step {step}, sample {sample}: σ/α = {s:.3g}; effective dimension (trace of A) "
+        self.status.setText(f"step {step}{note}, sample {sample}: σ/α = {s:.3g}; effective dimension (trace of A) "
                             f"{basis.trace:.1f} of {dim}; asymmetry ‖A − Aᵀ‖/‖A‖ = {basis.asymmetry:.2f}. "
                             f"Top {k} eigenvectors (blue − / white 0 / red +), each over its own range.")
