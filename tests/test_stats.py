@@ -123,3 +123,30 @@ def test_the_fields_own_spectra_average_to_the_radial_spectrum():
     assert per_field.shape == (5, 8)
     assert np.allclose(per_field.mean(0), stats.radial_power_spectrum(x)[1])
     assert np.all(np.diff(per_field.mean(1)) > 0)                    # field i has variance (i + 1)^2
+
+
+def test_field_histograms_bin_like_numpy_values_on_the_edges_included():
+    edges = np.linspace(-1.0, 1.0, 5)
+    x = np.array([[-2.0, -1.0, -0.5, 0.0, 0.25, 1.0], [1.5, 0.5, 0.5, -0.75, -1.0, 0.999]]).reshape(2, 1, 2, 3)
+    rows = stats.field_histograms(x, edges)
+    for field, row in zip(x, rows):
+        assert np.allclose(row[:-2], stats.histogram(field, edges)) and np.allclose(row[-2:], stats.tails(field, edges))
+    assert np.allclose(rows.sum(1), 1)
+
+
+def test_the_tv_error_bar_is_set_by_fields_that_flip_sign():
+    """Fields +-(1 + noise) with a random sign, as phi^4 near its critical point: the TV of two
+    independent sets of 200 scatters by about 0.024 over 100 repetitions (set by the 200 signs,
+    not the 51 200 values), and the bootstrap s.e. says so; with the signs balanced exactly it
+    scatters ten times less (0.0018)."""
+    rng = np.random.default_rng(0)
+
+    def fields(n, signs=None):
+        s = rng.choice([-1.0, 1.0], size=n) if signs is None else signs
+        return s[:, None, None, None] * (1 + 0.5 * rng.normal(size=(n, 1, 16, 16)))
+    tvs, ses = np.array([stats.tv_with_se(fields(200), fields(200)) for _ in range(100)]).T
+    assert 0.5 < np.median(ses) / tvs.std() < 2 and tvs.std() > 0.01
+    balanced = np.repeat([-1.0, 1.0], 100)
+    assert np.std([stats.tv_distance(fields(200, balanced), fields(200, balanced)) for _ in range(20)]) < tvs.std() / 5
+    r = stats.compare_to_summary(fields(200), stats.summary(fields(400)))
+    assert 0.3 < r["histogram_tv_se"] / tvs.std() < 3

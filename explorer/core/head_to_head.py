@@ -102,7 +102,8 @@ def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0
         rows.append({"name": model.name, "kind": model.kind, "parameters": int(model.parameters),
                      "sampler": spec.sampler, "steps": spec.steps, "n": n,
                      "spectrum_error": float(np.abs(r["power_relative_error"]).max()),
-                     "histogram_tv": r["histogram_tv"], "bispectrum_z": stats.difference_z(r.get("bispectrum")),
+                     "histogram_tv": r["histogram_tv"], "histogram_tv_se": r["histogram_tv_se"],
+                     "bispectrum_z": stats.difference_z(r.get("bispectrum")),
                      "trispectrum_z": stats.difference_z(r.get("trispectrum")),
                      "trispectrum_error": stats.relative_difference(r.get("trispectrum")),
                      "abs_m": r["abs_m_generated"], "abs_m_reference": r["abs_m_reference"],
@@ -121,14 +122,15 @@ def format_rows(rows: list[dict], reference_label: str) -> str:
     ref_m = f" (<|m|> {rows[0]['abs_m_reference']:.3f})" if rows else ""
     lines = [f"against {reference_label}{ref_m}",
              f"{'model':24} {'kind':10} {'parameters':>10} {'sampler, steps':>16} {'max |dP/P|':>10} "
-             f"{'hist TV':>8} {'bispec z':>8} {'trispec':>7} {'z':>5} {'<|m|>':>7} {'seconds':>8}"]
+             f"{'hist TV ± s.e.':>14} {'bispec z':>8} {'trispec':>7} {'z':>5} {'<|m|>':>7} {'seconds':>8}"]
 
     def number(v, form):
         return "-" if v is None else format(v, form)
 
     for r in rows:
         lines.append(f"{r['name'][:24]:24} {r['kind']:10} {r['parameters']:10d} {r['sampler'] + ', ' + str(r['steps']):>16} "
-                     f"{r['spectrum_error']:10.1%} {r['histogram_tv']:8.3f} {number(r['bispectrum_z'], '.1f'):>8} "
+                     f"{r['spectrum_error']:10.1%} {r['histogram_tv']:6.3f} ± {r['histogram_tv_se']:5.3f} "
+                     f"{number(r['bispectrum_z'], '.1f'):>8} "
                      f"{number(r['trispectrum_error'], '.0%'):>7} {number(r['trispectrum_z'], '.1f'):>5} "
                      f"{r['abs_m']:7.3f} {r['seconds']:8.1f}")
     return "\n".join(lines)

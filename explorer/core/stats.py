@@ -57,14 +57,47 @@ def tails(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.array([(x < edges[0]).mean(), (x > edges[-1]).mean()])
 
 
-def tv_distance(x: np.ndarray, y: np.ndarray, bins: int = 60) -> float:
-    """Total-variation distance between the value distributions of x and y: common bins over
-    both sets (0.1-99.9 percentiles of their union) and the two tails beyond them."""
+def field_histograms(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each field's value histogram: (fields, bins + 2), the fractions of its values in the bins of
+    `edges`, then below edges[0] and above edges[-1] (each row sums to 1); x (N, [C,] H, W). Their
+    mean over fields is the histogram of all the values; resampled, they give its bootstrap error."""
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    bins = len(edges) - 1
+    col = np.searchsorted(edges, x, side="right") - 1          # -1 below, bins at or above the last edge
+    col = np.where(x == edges[-1], bins - 1, col)              # np.histogram closes the last bin
+    col = np.where(col < 0, bins, np.where(col >= bins, bins + 1, col))
+    counts = np.bincount((col + (bins + 2) * np.arange(len(x))[:, None]).ravel(), minlength=len(x) * (bins + 2))
+    return counts.reshape(len(x), bins + 2) / max(x.shape[1], 1)
+
+
+def tv_bootstrap(rows: np.ndarray, reference: np.ndarray, boot: int = 200, seed: int = 0) -> tuple[float, float]:
+    """TV = 1/2 sum |mean(rows) - p_ref| and its bootstrap standard error (fields resampled).
+    rows: `field_histograms` of the generated fields; reference: the reference's rows (resampled
+    too) or a fixed histogram (bins + 2,) such as a summary's."""
+    reference = np.asarray(reference)
+    tv = 0.5 * float(np.abs(rows.mean(0) - (reference.mean(0) if reference.ndim == 2 else reference)).sum())
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(boot):
+        p = rows[rng.integers(0, len(rows), len(rows))].mean(0)
+        q = reference[rng.integers(0, len(reference), len(reference))].mean(0) if reference.ndim == 2 else reference
+        draws.append(0.5 * np.abs(p - q).sum())
+    return tv, float(np.std(draws)) if boot else float("nan")
+
+
+def tv_with_se(x: np.ndarray, y: np.ndarray, bins: int = 60, boot: int = 200) -> tuple[float, float]:
+    """Total-variation distance between the value distributions of x and y, and its bootstrap
+    standard error over the fields of both sets (nan with boot = 0): common bins over both sets
+    (0.1-99.9 percentiles of their union) and the two tails beyond them. Near a critical point
+    whole fields flip sign, and that, not the number of values, sets the error."""
     both = np.concatenate([np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()])
     edges = np.linspace(*np.percentile(both, [0.1, 99.9]), bins + 1)
-    px = np.concatenate([histogram(x, edges), tails(x, edges)])
-    py = np.concatenate([histogram(y, edges), tails(y, edges)])
-    return 0.5 * float(np.abs(px - py).sum())
+    return tv_bootstrap(field_histograms(x, edges), field_histograms(y, edges), boot)
+
+
+def tv_distance(x: np.ndarray, y: np.ndarray, bins: int = 60) -> float:
+    """The total-variation distance of `tv_with_se`, alone."""
+    return tv_with_se(x, y, bins, boot=0)[0]
 
 
 TRIANGLES = ((2, 2, 2), (4, 4, 4), (8, 8, 8), (2, 4, 4), (4, 8, 8), (2, 8, 8), (4, 4, 8), (2, 2, 4))
@@ -172,7 +205,8 @@ def mean_abs_magnetisation(x: np.ndarray) -> float:
 
 def compare(generated: np.ndarray, reference: np.ndarray, k_max: int | None = None) -> dict:
     """Generated samples against reference ones: <|m|>, P(k) per k up to k_max (the data's
-    resolved range, `data.resolved_k`) and per octave band (`octave_bands`), histogram TV."""
+    resolved range, `data.resolved_k`) and per octave band (`octave_bands`), histogram TV with its
+    bootstrap standard error."""
     k, pg = radial_power_spectrum(generated)
     _, pr = radial_power_spectrum(reference)
     keep = k <= (k_max or k.max())
@@ -184,11 +218,12 @@ def compare(generated: np.ndarray, reference: np.ndarray, k_max: int | None = No
         band_rows.append({"k": f"{lo}-{hi - 1}", "generated": float(pg[sel].mean()), "reference": float(pr[sel].mean()),
                           "relative_error": float(pg[sel].mean() / pr[sel].mean() - 1)})
     mg, mr = mean_abs_magnetisation(generated), mean_abs_magnetisation(reference)
+    tv, tv_se = tv_with_se(generated, reference)
     return {"n_generated": len(generated), "n_reference": len(reference),
             "abs_m": {"generated": mg, "reference": mr, "relative_error": mg / mr - 1 if mr else float("nan")},
             "spectrum": {"k": k.tolist(), "generated": pg.tolist(), "reference": pr.tolist(), "relative_error": rel.tolist(),
                          "max_abs_relative_error": float(np.abs(rel).max())},
-            "bands": band_rows, "histogram_tv": tv_distance(generated, reference),
+            "bands": band_rows, "histogram_tv": tv, "histogram_tv_se": tv_se,
             "mean": {"generated": float(np.mean(generated)), "reference": float(np.mean(reference))},
             "std": {"generated": float(np.std(generated)), "reference": float(np.std(reference))}}
 
@@ -199,7 +234,7 @@ def format_table(res: dict) -> str:
              f"<|m|>          generated {a['generated']:.4f}   reference {a['reference']:.4f}   "
              f"rel. error {a['relative_error']:+.1%}",
              f"std of values  generated {res['std']['generated']:.4f}   reference {res['std']['reference']:.4f}",
-             f"histogram total-variation distance {res['histogram_tv']:.4f}",
+             f"histogram total-variation distance {res['histogram_tv']:.4f} ± {res['histogram_tv_se']:.4f} (bootstrap s.e.)",
              f"{'band k':>8} {'P generated':>12} {'P reference':>12} {'rel. error':>10}"]
     for b in res["bands"]:
         lines.append(f"{b['k']:>8} {b['generated']:12.5g} {b['reference']:12.5g} {b['relative_error']:+10.1%}")
@@ -304,7 +339,8 @@ def relative_difference(d: dict | None, significant: float = 3.0) -> float | Non
 def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     """Generated samples against recorded reference statistics (see `summary`): P(k), the
     histogram on the reference bins and its total-variation distance (the tails beyond the bins
-    included: generated values outside the reference range count in full), <|m|>, and the reduced
+    included: generated values outside the reference range count in full) with its bootstrap
+    standard error over the generated fields (the reference's own error is not known), <|m|>, and the reduced
     bi- and trispectrum when the reference records them. P(k) up to the reference's k_max, when
     recorded."""
     k, pg = radial_power_spectrum(generated)
@@ -312,12 +348,14 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     keep = k <= reference.get("k_max", k.max())
     k, pg, pr = k[keep], pg[keep], pr[keep]
     edges = np.asarray(reference["hist_edges"])
-    hg, hr = histogram(generated, edges), np.asarray(reference["hist"])
+    rows = field_histograms(generated, edges)
+    hr = np.asarray(reference["hist"])
     if "hist_tails" in reference:
         tr = np.asarray(reference["hist_tails"])
     else:       # summaries before 0.2 renormalised the bins between the 0.1 and 99.9 percentiles
         hr, tr = hr * 0.998, np.array([0.001, 0.001])
-    tv = 0.5 * float(np.abs(hg - hr).sum() + np.abs(tails(generated, edges) - tr).sum())
+    tv, tv_se = tv_bootstrap(rows, np.concatenate([hr, tr]))
+    hg = rows.mean(0)[:-2]
     mg = mean_abs_magnetisation(generated)
     bi = {}
     if "bispectrum" in reference:
@@ -333,6 +371,6 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     return {**bi, "k": k.tolist(), "power_generated": pg.tolist(), "power_reference": pr.tolist(),
             "power_relative_error": (pg / pr - 1).tolist(), "hist_edges": edges.tolist(),
             "hist_generated": hg.tolist(), "hist_reference": hr.tolist(),
-            "histogram_tv": tv, "abs_m_generated": mg,
+            "histogram_tv": tv, "histogram_tv_se": tv_se, "abs_m_generated": mg,
             "abs_m_reference": float(reference["abs_m"]), "n_generated": int(len(generated)),
             "n_reference": int(reference["n"])}

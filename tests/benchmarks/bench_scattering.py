@@ -44,7 +44,8 @@ FIELDS = {
 def row(name: str, params: int, x: np.ndarray, held_out: dict) -> None:
     """One model's errors against the held-out fields' `stats.summary`."""
     r = stats.compare_to_summary(x, held_out)
-    print(f"{name:12} {params:7d} {np.abs(r['power_relative_error']).max():9.1%} {r['histogram_tv']:7.3f} "
+    print(f"{name:12} {params:7d} {np.abs(r['power_relative_error']).max():9.1%} "
+          f"{r['histogram_tv']:6.3f} ± {r['histogram_tv_se']:5.3f} "
           f"{kurtosis(x):7.2f} {stats.difference_z(r['bispectrum']):8.1f} "
           f"{format(stats.relative_difference(r['trispectrum']) or float('nan'), '.0%'):>9} "
           f"{stats.difference_z(r['trispectrum']):8.1f}")
@@ -81,7 +82,7 @@ def main() -> None:
             print(f"\n## {field} {size}x{size}: {len(train)} training fields, {len(held_out)} held out; held-out "
                   f"kurtosis {kurtosis(held_out):.2f}; {bank.J} scales, {bank.L} angles; scattering model made in "
                   f"{fit_s:.1f} s, {args.n} fields in {time.perf_counter() - t:.0f} s ({args.steps} iterations)")
-            print(f"{'model':12} {'params':>7} {'max|dP/P|':>9} {'hist TV':>7} {'kurt':>7} {'b err/se':>8} "
+            print(f"{'model':12} {'params':>7} {'max|dP/P|':>9} {'hist TV ± s.e.':>14} {'kurt':>7} {'b err/se':>8} "
                   f"{'t rel err':>9} {'t err/se':>8}")
             row("data", 0, train[:args.n], reference)
             row("gaussian", gaussian_field.parameters(gauss), gaussian_field.sample(gauss, args.n, seed=1), reference)

@@ -6,7 +6,8 @@
 Reference: fresh MCMC samples at the models' beta (never trained on). For each step count, the
 ODE sampler's samples give: mean |relative error| of P(k) over k (± its bootstrap standard error,
 both sets resampled), the error per frequency band (and the s.e. at |k| = 1),
-the histogram total-variation distance and <|m|>; for the most steps of each model, dP/P at every
+the histogram total-variation distance (± its bootstrap s.e. over fields), <|m|> and the fraction
+of fields with m > 0; for the most steps of each model, dP/P at every
 |k| with its bootstrap standard error. Evaluations are denoiser calls (Heun: 2K - 1
 per run; WCRG: that per scale, J + 1 runs, on images 2^j times smaller; `--wcrg-coarse
 SAMPLER:STEPS` draws the coarse x_J by another sampler, the same in every WCRG row). The last line gives
@@ -46,10 +47,16 @@ def row(name, evals, pixels, x, ref, p_ref, per_k=False):
     se_mean, se_k = bootstrap_se(stats.field_power_spectra(x), p_ref)
     bands = "  ".join(f"{b['relative_error']:+6.1%}" for b in r["bands"])
     print(f"{name:18} {evals:6d} {pixels:10.0f} {err.mean():6.1%} ±{se_mean:4.1%} {bands}  (k=1 ±{se_k[0]:.1%})  "
-          f"{r['histogram_tv']:6.3f} {r['abs_m']['generated']:7.4f}  max_k {err.max():5.1%} at k={int(err.argmax()) + 1}")
+          f"{r['histogram_tv']:6.3f} ±{r['histogram_tv_se']:5.3f} {r['abs_m']['generated']:7.4f} {positive(x):6.1%}  "
+          f"max_k {err.max():5.1%} at k={int(err.argmax()) + 1}")
     if per_k:
         print(f"{'':18} dP/P per |k| = 1 ..: " + " ".join(f"{v:+.1%}±{s:.1%}" for v, s in zip(rel, se_k)))
     return err.mean(), se_mean
+
+
+def positive(x: np.ndarray) -> float:
+    """The fraction of fields whose magnetisation is positive (1/2 for a law even under x -> -x)."""
+    return float((np.asarray(x).mean(axis=(1, 2, 3)) > 0).mean())
 
 
 class CoarseBy:
@@ -90,11 +97,13 @@ def main() -> None:
     print(f"machine: {platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"reference: {len(ref)} fresh MCMC fields ({time.perf_counter() - t0:.0f} s); "
           f"plain {plain.parameters:,} parameters, WCRG {model.parameters:,} (J = {model.J})")
-    print(f"<|m|> of the reference: {stats.mean_abs_magnetisation(ref):.4f}")
+    print(f"<|m|> of the reference: {stats.mean_abs_magnetisation(ref):.4f}; fields with m > 0: {positive(ref):.1%} "
+          f"(binomial s.e. {0.5 / np.sqrt(len(ref)):.1%}). Whole fields flip sign at the critical point: the "
+          f"histogram TV's error is set by the number of fields, and its s.e. is bootstrapped over them")
     p_ref = stats.field_power_spectra(ref)
     bands = "octave bands " + ", ".join(f"{lo}-{hi - 1}" for lo, hi in stats.octave_bands(size // 2))
     print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P| ± s.e.':>14} {bands:>30}  "
-          f"{'':13} {'hist TV':>6} {'<|m|>':>7}")
+          f"{'':13} {'hist TV ± s.e.':>13} {'<|m|>':>7} {'m > 0':>6}")
     best_plain = None                                   # (error, its s.e.)
     plain_steps = [int(v) for v in a.plain_steps.split(",")]
     wcrg_steps = [int(v) for v in a.wcrg_steps.split(",")]

@@ -23,7 +23,9 @@ from explorer.core import stats
 
 TABLE_TIPS = {
     "max |ΔP/P|": "the largest relative error of the radial power spectrum P(|k|) over the resolved shells",
-    "histogram TV": "total-variation distance between the value histograms (0: the same, 1: disjoint)",
+    "histogram TV ± s.e.": "total-variation distance between the value histograms (0: the same, 1: disjoint) and "
+                           "its bootstrap standard error over the generated samples: near a critical point "
+                           "whole fields flip sign, so it falls only as 1/sqrt(samples)",
     "bispectrum (s.e.)": "the largest difference of the reduced bispectrum over 8 triangles, in standard errors "
                          "(below ~2: within noise); – when the data record none",
     "trispectrum: rel. (s.e.)": "the largest difference of the reduced trispectrum over pairs of octave bands, "
@@ -39,7 +41,7 @@ TABLE_COLUMNS = (
     ("parameters", lambda r: f"{r['parameters']:,}"),
     ("sampler, steps", lambda r: f"{r['sampler']}, {r['steps']}"),
     ("max |ΔP/P|", lambda r: f"{r['spectrum_error']:.1%}"),
-    ("histogram TV", lambda r: f"{r['histogram_tv']:.3f}"),
+    ("histogram TV ± s.e.", lambda r: f"{r['histogram_tv']:.3f} ± {r['histogram_tv_se']:.3f}"),
     ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
     ("trispectrum: rel. (s.e.)", lambda r: "–" if r["trispectrum_z"] is None else
      f"{'–' if r['trispectrum_error'] is None else format(r['trispectrum_error'], '.0%')} "
@@ -165,7 +167,8 @@ class StatisticsView(QWidget):
         self.summary.setText(
             f"{r['n_generated']} generated samples against {r['n_reference']} of the {label}.   " + magnetisation +
             f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
-            f"Histogram total-variation distance {r['histogram_tv']:.3f}.   {said}(Few samples give noisy curves: "
+            f"Histogram total-variation distance {r['histogram_tv']:.3f} ± {r['histogram_tv_se']:.3f}.   "
+            f"{said}(Few samples give noisy curves: "
             f"raise the batch, or use `explorer stats`.)")
 
 
