@@ -130,6 +130,27 @@ def test_settings_persist(qtbot, tmp_path, tiny_ckpt):
     assert again.recent_files()[0].endswith("tiny.safetensors")
 
 
+def test_the_first_model_gets_its_own_defaults_unless_the_settings_were_for_its_kind(qtbot, tmp_path, tiny_ckpt):
+    """Settings saved with a model of another kind (here a WCRG's ODE 17), or saved before the
+    kind was recorded, do not carry over to the first model opened: it gets its own default
+    sampler and steps; the batch and seed are kept."""
+    from explorer.app.main_window import MainWindow
+    for kind in ("wcrg", None):
+        path = str(tmp_path / f"{kind}.ini")
+        s = QSettings(path, QSettings.IniFormat)
+        for key, value in (("sampler", "ode"), ("steps", 17), ("batch", 5), ("seed", 42)) + ((("kind", kind),) if kind else ()):
+            s.setValue(key, value)
+        s.sync()
+        win = MainWindow(QSettings(path, QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+        qtbot.addWidget(win)
+        first = win.model.samplers[0]
+        assert (first, win.model.default_steps(first)) != ("ode", 17)
+        assert win.run_panel.sampler_box.currentData() == first
+        assert win.run_panel.steps_box.value() == win.model.default_steps(first)
+        assert win.run_panel.batch_box.value() == 5 and win.run_panel.seed_box.value() == 42
+        win.close()
+
+
 def test_closing_during_a_run_stops_it_cleanly(qtbot, window):
     configure(window, "sde", 2000, 4, 0)
     window.start_run()

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QP
 from explorer.core import samplers
 from explorer.core.models import Model, RunSpec
 
-SETTINGS = ("sampler", "steps", "batch", "seed", "device")
+SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of model they were for
 
 
 class RunPanel(QWidget):
@@ -24,6 +24,7 @@ class RunPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._model: Model | None = None
+        self._settings_kind: str | None = None                 # the kind of model the restored settings were for
         self.sampler_box = QComboBox()
         for key, label in samplers.LABELS.items():
             self.sampler_box.addItem(label, key)
@@ -83,15 +84,17 @@ class RunPanel(QWidget):
 
     def set_model(self, model: Model) -> None:
         """Offer the samplers `model` runs (others greyed out; unknown ones added). A model of
-        another kind than the last one, or a sampler it does not run, brings the model's own
+        another kind than the last one (for the first model: than the one the restored settings
+        were saved with, and when none were), or a sampler it does not run, brings the model's own
         default sampler and steps (as `explorer sample` uses); the same kind keeps the settings."""
         previous, self._model = self._model, model
+        last_kind = previous.kind if previous is not None else self._settings_kind
         for key in model.samplers:
             if self.sampler_box.findData(key) < 0:
                 self.sampler_box.addItem(samplers.LABELS.get(key, key), key)
         for i in range(self.sampler_box.count()):
             self.sampler_box.model().item(i).setEnabled(self.sampler_box.itemData(i) in model.samplers)
-        if self.sampler_box.currentData() not in model.samplers or (previous is not None and previous.kind != model.kind):
+        if self.sampler_box.currentData() not in model.samplers or last_kind != model.kind:
             self._auto_steps = self.steps_box.value()          # the model's defaults replace these steps
             self.sampler_box.setCurrentIndex(self.sampler_box.findData(model.samplers[0]))
             self._sampler_changed()
@@ -122,8 +125,10 @@ class RunPanel(QWidget):
         spec = self.spec()
         for key, value in zip(SETTINGS, (spec.sampler, spec.steps, spec.n, spec.seed, spec.device)):
             s.setValue(key, value)
+        s.setValue("kind", self._model.kind if self._model is not None else "")
 
     def restore(self, s: QSettings) -> None:
+        self._settings_kind = str(s.value("kind", "")) or None
         i = self.sampler_box.findData(s.value("sampler", "sde"))
         self.sampler_box.setCurrentIndex(max(i, 0))
         self.set_spec(steps=int(s.value("steps", self.steps_box.value())), n=int(s.value("batch", 16)),
