@@ -67,7 +67,8 @@ def _ints(text: str, what: str) -> list[int]:
 def _spec(args, **fixed) -> "RunSpec":
     """The RunSpec of a command's run arguments (sampler and steps None: the model's defaults)."""
     from explorer.core.models import RunSpec
-    values = {k: getattr(args, k) for k in ("sampler", "steps", "n", "seed", "device") if hasattr(args, k)}
+    values = {k: getattr(args, k) for k in ("sampler", "steps", "n", "seed", "device", "coarse_sampler", "coarse_steps")
+              if hasattr(args, k)}
     return RunSpec(**{**values, **fixed})
 
 
@@ -339,6 +340,10 @@ def _run_arguments(s, n: int, sampler: str | None = None) -> None:
     s.add_argument("--n", type=_int_in(1, schema.MAX_SAMPLES), default=n, help="number of samples")
     s.add_argument("--seed", type=SEED, default=0)
     s.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    s.add_argument("--coarse-sampler", default=None, help="a WCRG model: the sampler of its coarse scale x_J "
+                   "(default: that of the details)")
+    s.add_argument("--coarse-steps", type=STEPS, default=None, help="a WCRG model: the steps of x_J (default: "
+                   "with --coarse-sampler, the model's for it; else those of the details)")
 
 
 def build_parser() -> argparse.ArgumentParser:

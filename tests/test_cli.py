@@ -52,6 +52,17 @@ def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("explorer: error:") and "Traceback" not in r.stderr
 
 
+def test_sample_draws_a_wcrg_coarse_scale_by_its_own_sampler(tiny_wcrg, tiny_ckpt, tmp_path, capsys):
+    out = tmp_path / "w.npz"
+    assert main(["sample", str(tiny_wcrg.path), "--sampler", "ddim", "--steps", "2", "--n", "1",
+                 "--coarse-sampler", "sde", "--coarse-steps", "5", "--out", str(out)]) == 0
+    z = np.load(out)
+    meta = json.loads(str(z["meta"]))
+    assert (meta["coarse_sampler"], meta["coarse_steps"]) == ("sde", 5) and len(z["t"]) == 6 + 2 * 3
+    assert main(["sample", str(tiny_ckpt.path), "--coarse-sampler", "sde", "--out", str(tmp_path / "d.npz")]) == 2
+    assert "one scale" in capsys.readouterr().err and not (tmp_path / "d.npz").exists()
+
+
 def test_sample_into_missing_folder_fails_cleanly(tiny_ckpt, tmp_path):
     r = run_cli("sample", tiny_ckpt.path, "--steps", "2", "--n", "1", "--out", tmp_path / "no" / "x.npz")
     assert r.returncode == 2 and "no such folder" in r.stderr and "Traceback" not in r.stderr

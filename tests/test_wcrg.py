@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from explorer.core import wavelets, wcrg
-from explorer.core.errors import CheckpointError, ConfigError
+from explorer.core.errors import CheckpointError, ConfigError, UsageError
+from explorer.core.models import RunSpec, open_model
 from explorer.core.train import TrainConfig
 from explorer.core.trajectory import drain
 
@@ -35,6 +36,25 @@ def test_generation_goes_coarse_to_fine_with_frames_at_full_resolution(tiny_wcrg
     assert [f.scale for f in sde.frames] == [2] * 8 + [2] * 4 + [1] * 5
     assert sde.meta["coarse_sampler"] == "sde" and traj.meta["coarse_sampler"] == "ddim"
     assert not torch.equal(sde.frames[7].x0_hat, traj.frames[5].x0_hat)
+
+
+def test_a_run_spec_draws_the_coarse_scale_by_its_own_sampler(tiny_wcrg, tiny_ckpt):
+    """RunSpec.coarse_sampler / coarse_steps reach `generate` through the Model protocol, the
+    frame count includes them, and a model of one scale, or a sampler x_J cannot run, is refused
+    before any work."""
+    spec = RunSpec("ddim", 3, 2, 1, coarse_sampler="sde", coarse_steps=7).resolved(tiny_wcrg)
+    traj = drain(tiny_wcrg.run(spec))
+    assert len(traj.frames) == tiny_wcrg.frame_count(spec) == 8 + 2 * 4
+    assert (traj.meta["coarse_sampler"], traj.meta["coarse_steps"]) == ("sde", 7)
+    plain = RunSpec("ddim", 3, 2, 1).resolved(tiny_wcrg)
+    assert (plain.coarse_sampler, plain.coarse_steps) == (None, None) and tiny_wcrg.frame_count(plain) == 3 * 4
+    assert RunSpec("ddim", 3, coarse_steps=9).resolved(tiny_wcrg).coarse_sampler == "ddim"
+    assert RunSpec("ddim", 3, coarse_sampler="ode").resolved(tiny_wcrg).coarse_steps == tiny_wcrg.default_steps("ode")
+    for bad, model, says in ((dict(coarse_sampler="ascent"), tiny_wcrg, "not 'ascent'"),
+                             (dict(coarse_steps=0), tiny_wcrg, "coarse steps"),
+                             (dict(coarse_sampler="sde"), open_model(tiny_ckpt.path), "one scale")):
+        with pytest.raises(UsageError, match=says):
+            RunSpec("ddim", 3, **bad).resolved(model)
 
 
 def test_npz_carries_the_scale(tiny_wcrg, tmp_path):

@@ -148,6 +148,7 @@ def test_the_first_model_gets_its_own_defaults_unless_the_settings_were_for_its_
         assert win.run_panel.sampler_box.currentData() == first
         assert win.run_panel.steps_box.value() == win.model.default_steps(first)
         assert win.run_panel.batch_box.value() == 5 and win.run_panel.seed_box.value() == 42
+        assert not win.run_panel.coarse_box.isVisibleTo(win.run_panel)      # a diffusion model has one scale
         win.close()
 
 
@@ -179,7 +180,13 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     from explorer.core import wavelets
     assert window.open_checkpoint(tiny_wcrg.path)
     assert window.model.kind == "wcrg" and "WCRG" in window.info.toPlainText()
+    panel = window.run_panel
+    assert panel.coarse_box.isVisibleTo(panel) and panel.coarse_box.currentData() is None
     configure(window, "ddim", 3, 2, 0)
+    panel.set_spec(coarse_sampler="sde", coarse_steps=5)          # x_J by its own sampler, then the details
+    run_to_end(qtbot, window)
+    assert len(window.trajectory.frames) == 6 + 2 * 4 and window.trajectory.meta["coarse_sampler"] == "sde"
+    panel.set_spec(coarse_sampler="")
     run_to_end(qtbot, window)
     frames = window.trajectory.frames
     assert len(frames) == 3 * 4 and [f.scale for f in frames][-1] == 1

@@ -87,6 +87,10 @@ class DiffusersModel:
         return SAMPLERS
 
     @property
+    def coarse_samplers(self) -> tuple[str, ...]:
+        return ()                                   # one scale
+
+    @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap="grey")
 

@@ -56,6 +56,8 @@ class RunSpec:
     """What to run: sampler (None: the model's first), steps (None: the model's default for that
     sampler; per scale for a WCRG model), n samples, seed, device ("auto", "cpu", "cuda"),
     final_denoise, and optionally the initial noise x_init (n, C, H, W) instead of the seed's.
+    coarse_sampler, coarse_steps: for a model that draws a coarse scale first (its
+    `coarse_samplers`), that scale's own sampler and steps (None: those of the other scales).
     start > 0 continues a run from its grid step `start`: x_init is then the state x_t there
     (a fork, see `fork.py`); grid samplers only."""
 
@@ -68,6 +70,8 @@ class RunSpec:
     x_init: torch.Tensor | None = field(default=None, compare=False, repr=False)
     keep_frames: bool = True
     start: int = 0
+    coarse_sampler: str | None = None
+    coarse_steps: int | None = None
 
     def resolved(self, model: "Model") -> "RunSpec":
         """This spec with the model's defaults filled in, checked against the model: a
@@ -86,7 +90,18 @@ class RunSpec:
         resolve_device(self.device)
         if self.x_init is not None and tuple(self.x_init.shape) != (self.n, *model.image_shape):
             raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(self.n, *model.image_shape)}")
-        spec = replace(self, sampler=sampler, steps=steps)
+        coarse_sampler, coarse_steps = self.coarse_sampler, self.coarse_steps
+        if coarse_sampler is not None or coarse_steps is not None:
+            if not model.coarse_samplers:
+                raise UsageError(f"{model.name} generates at one scale: a coarse sampler and coarse steps are for "
+                                 f"models that draw a coarse scale first (WCRG)")
+            coarse_sampler = coarse_sampler or sampler
+            if coarse_sampler not in model.coarse_samplers:
+                raise UsageError(f"{model.name} draws its coarse scale by {', '.join(model.coarse_samplers)}, "
+                                 f"not {coarse_sampler!r}")
+            coarse_steps = model.default_steps(coarse_sampler) if coarse_steps is None else coarse_steps
+            schema.number(coarse_steps, "the coarse steps", UsageError, 1, schema.MAX_STEPS)
+        spec = replace(self, sampler=sampler, steps=steps, coarse_sampler=coarse_sampler, coarse_steps=coarse_steps)
         frames = (model.frame_count(spec) or steps + 1) if self.keep_frames else 1
         need = 2 * 4 * frames * self.n * math.prod(model.image_shape)          # x_t and x0_hat, float32
         need *= 2 if self.keep_frames else 1                                    # saving stacks one more copy
@@ -121,6 +136,9 @@ class Model(Protocol):
 
     @property
     def samplers(self) -> tuple[str, ...]: ...      # the first is the default
+
+    @property
+    def coarse_samplers(self) -> tuple[str, ...]: ...  # those its coarse scale may run alone (RunSpec.coarse_*); () for most
 
     @property
     def display(self) -> DisplayHints: ...

@@ -96,6 +96,10 @@ class WCRGModel:
         return ("ode", "sde", "ddim", "dpm2m")  # the grid samplers; the ascent has no per-scale grid
 
     @property
+    def coarse_samplers(self) -> tuple[str, ...]:
+        return self.samplers                        # x_J may be drawn by another sampler than the details
+
+    @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data), J=self.J,
                             wavelet=self.wavelet)
@@ -104,7 +108,8 @@ class WCRGModel:
         return DEFAULT_STEPS
 
     def frame_count(self, spec: RunSpec) -> int | None:
-        return (self.J + 1) * samplers.frame_count(spec.sampler, spec.steps)
+        return (self.J * samplers.frame_count(spec.sampler, spec.steps)
+                + samplers.frame_count(spec.coarse_sampler or spec.sampler, spec.coarse_steps or spec.steps))
 
     def describe(self) -> str:
         return describe(self)
@@ -114,12 +119,12 @@ class WCRGModel:
                 "sha256": self.sha256, "image_shape": list(self.image_shape)}
 
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
-        """Coarse to fine with spec.steps steps at every scale (see `generate`)."""
+        """Coarse to fine with spec.steps steps at every scale, x_J by spec.coarse_* when given (see `generate`)."""
         spec = spec.resolved(self)
         if spec.x_init is not None or spec.start:
             raise UsageError("a WCRG run draws its own noise at every scale from the seed; give a seed, not x_init")
-        return generate(self, spec.n, spec.sampler, spec.steps, None, spec.seed, spec.device, spec.final_denoise,
-                        spec.keep_frames)
+        return generate(self, spec.n, spec.sampler, spec.steps, spec.coarse_steps, spec.seed, spec.device,
+                        spec.final_denoise, spec.keep_frames, coarse_sampler=spec.coarse_sampler)
 
     @property
     def wavelet(self) -> str:
