@@ -186,6 +186,7 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     panel.set_spec(coarse_sampler="sde", coarse_steps=5)          # x_J by its own sampler, then the details
     run_to_end(qtbot, window)
     assert len(window.trajectory.frames) == 6 + 2 * 4 and window.trajectory.meta["coarse_sampler"] == "sde"
+    assert "ddim, 3 steps (coarse scale: sde, 5 steps), seed 0" in window.view.title.text()
     panel.set_spec(coarse_sampler="")
     run_to_end(qtbot, window)
     frames = window.trajectory.frames

@@ -159,7 +159,8 @@ def run_meta(model: Model, spec: RunSpec) -> dict:
     return {"checkpoint": model.name, "checkpoint_path": str(model.path), "checkpoint_sha256": model.sha256,
             "model_kind": model.kind, "start": spec.start,
             "sampler": spec.sampler, "steps": spec.steps, "n": spec.n, "seed": spec.seed,
-            "device": resolve_device(spec.device).type, "final_denoise": spec.final_denoise, "version": __version__}
+            "device": resolve_device(spec.device).type, "final_denoise": spec.final_denoise, "version": __version__,
+            **({"coarse_sampler": spec.coarse_sampler, "coarse_steps": spec.coarse_steps} if spec.coarse_sampler else {})}
 
 
 def final_samples(model: Model, spec: RunSpec, batch: int = 256, progress: Callable[[int, int], None] | None = None
