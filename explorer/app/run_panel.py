@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QPushButton, QSpinBox, QWidget
 
 from explorer.core import samplers
-from explorer.core.models import Model, RunSpec
+from explorer.core.models import Model, RunSpec, coarse_samplers
 
 SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of model they were for, and the coarse scale's
 AS_DETAILS = "as the other scales"
@@ -88,7 +88,7 @@ class RunPanel(QWidget):
 
     # --- the typed interface ------------------------------------------------------------------------
     def spec(self) -> RunSpec:
-        coarse = self.coarse_box.currentData() if self._model is not None and self._model.coarse_samplers else None
+        coarse = self.coarse_box.currentData() if self._model is not None and coarse_samplers(self._model) else None
         return RunSpec(sampler=self.sampler_box.currentData(), steps=self.steps_box.value(), n=self.batch_box.value(),
                        seed=self.seed_box.value(), device=self.device_box.currentText(),
                        final_denoise=self.final_denoise.isChecked(), coarse_sampler=coarse,
@@ -127,10 +127,11 @@ class RunPanel(QWidget):
                 self.sampler_box.addItem(samplers.LABELS.get(key, key), key)
         for i in range(self.sampler_box.count()):
             self.sampler_box.model().item(i).setEnabled(self.sampler_box.itemData(i) in model.samplers)
-        self._form.setRowVisible(self._coarse_row, bool(model.coarse_samplers))
+        coarse = coarse_samplers(model)
+        self._form.setRowVisible(self._coarse_row, bool(coarse))
         for i in range(1, self.coarse_box.count()):
-            self.coarse_box.model().item(i).setEnabled(self.coarse_box.itemData(i) in model.coarse_samplers)
-        if self.coarse_box.currentData() not in (None, *model.coarse_samplers) or last_kind != model.kind:
+            self.coarse_box.model().item(i).setEnabled(self.coarse_box.itemData(i) in coarse)
+        if self.coarse_box.currentData() not in (None, *coarse) or last_kind != model.kind:
             self.coarse_box.setCurrentIndex(0)
         if self.sampler_box.currentData() not in model.samplers or last_kind != model.kind:
             self._auto_steps = self.steps_box.value()          # the model's defaults replace these steps

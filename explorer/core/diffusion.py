@@ -58,10 +58,6 @@ class DiffusionModel:
         return tuple(samplers.SAMPLERS)
 
     @property
-    def coarse_samplers(self) -> tuple[str, ...]:
-        return ()                                   # one scale
-
-    @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data))
 

@@ -77,10 +77,6 @@ class GaussianModel:
         return (SAMPLER,)
 
     @property
-    def coarse_samplers(self) -> tuple[str, ...]:
-        return ()                                   # one scale
-
-    @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data), level="rms missing",
                             panels=("x: the shells k ≤ k_j so far", "the same x (nothing to denoise)"))

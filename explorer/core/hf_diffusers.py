@@ -87,10 +87,6 @@ class DiffusersModel:
         return SAMPLERS
 
     @property
-    def coarse_samplers(self) -> tuple[str, ...]:
-        return ()                                   # one scale
-
-    @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap="grey")
 

@@ -92,12 +92,12 @@ class RunSpec:
             raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(self.n, *model.image_shape)}")
         coarse_sampler, coarse_steps = self.coarse_sampler, self.coarse_steps
         if coarse_sampler is not None or coarse_steps is not None:
-            if not model.coarse_samplers:
+            if not coarse_samplers(model):
                 raise UsageError(f"{model.name} generates at one scale: a coarse sampler and coarse steps are for "
                                  f"models that draw a coarse scale first (WCRG)")
             coarse_sampler = coarse_sampler or sampler
-            if coarse_sampler not in model.coarse_samplers:
-                raise UsageError(f"{model.name} draws its coarse scale by {', '.join(model.coarse_samplers)}, "
+            if coarse_sampler not in coarse_samplers(model):
+                raise UsageError(f"{model.name} draws its coarse scale by {', '.join(coarse_samplers(model))}, "
                                  f"not {coarse_sampler!r}")
             coarse_steps = model.default_steps(coarse_sampler) if coarse_steps is None else coarse_steps
             schema.number(coarse_steps, "the coarse steps", UsageError, 1, schema.MAX_STEPS)
@@ -114,7 +114,8 @@ class RunSpec:
 
 @runtime_checkable
 class Model(Protocol):
-    """What the CLI and the views need of a generator."""
+    """What the CLI and the views need of a generator. Optional: `coarse_samplers`, the samplers
+    a coarse scale drawn first may run on its own (RunSpec.coarse_*; see `coarse_samplers`)."""
 
     path: Path
     sha256: str
@@ -138,9 +139,6 @@ class Model(Protocol):
     def samplers(self) -> tuple[str, ...]: ...      # the first is the default
 
     @property
-    def coarse_samplers(self) -> tuple[str, ...]: ...  # those its coarse scale may run alone (RunSpec.coarse_*); () for most
-
-    @property
     def display(self) -> DisplayHints: ...
 
     def default_steps(self, sampler: str) -> int: ...
@@ -152,6 +150,12 @@ class Model(Protocol):
     def frame_count(self, spec: RunSpec) -> int | None: ...   # frames run(spec) yields (spec resolved); None: unknown
 
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]: ...
+
+
+def coarse_samplers(model: Model) -> tuple[str, ...]:
+    """The samplers `model`'s coarse scale may run on its own (a WCRG's x_J); () for a model of
+    one scale, which need not say so."""
+    return tuple(getattr(model, "coarse_samplers", ()))
 
 
 def run_meta(model: Model, spec: RunSpec) -> dict:

@@ -97,10 +97,6 @@ class ScatteringModel:
         return (SAMPLER,)
 
     @property
-    def coarse_samplers(self) -> tuple[str, ...]:
-        return ()                                   # one scale
-
-    @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data), level="statistics error",
                             panels=("x: the L-BFGS iterate", "the same x (nothing to denoise)"))
