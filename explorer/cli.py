@@ -343,7 +343,7 @@ def _run_arguments(s, n: int, sampler: str | None = None) -> None:
     s.add_argument("--coarse-sampler", default=None, help="a WCRG model: the sampler of its coarse scale x_J "
                    "(default: that of the details)")
     s.add_argument("--coarse-steps", type=STEPS, default=None, help="a WCRG model: the steps of x_J (default: "
-                   "with --coarse-sampler, the model's for it; else those of the details)")
+                   "those of the details)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -606,7 +606,8 @@ def cmd_stats(args) -> int:
     with progress_bar(spec.n, "sampling") as bar:
         gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
     res = stats.compare(gen, ref, resolved_k(data))
-    res |= {"checkpoint": model.name, "sampler": spec.sampler, "steps": spec.steps, "reference": args.reference}
+    res |= {"checkpoint": model.name, "sampler": spec.sampler, "steps": spec.steps, "reference": args.reference,
+            **({"coarse_sampler": spec.coarse_sampler, "coarse_steps": spec.coarse_steps} if spec.coarse_sampler else {})}
     print(stats.format_table(res))
     if args.json:
         _write_json(args.json, res)

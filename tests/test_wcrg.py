@@ -49,7 +49,7 @@ def test_a_run_spec_draws_the_coarse_scale_by_its_own_sampler(tiny_wcrg, tiny_ck
     plain = RunSpec("ddim", 3, 2, 1).resolved(tiny_wcrg)
     assert (plain.coarse_sampler, plain.coarse_steps) == (None, None) and tiny_wcrg.frame_count(plain) == 3 * 4
     assert RunSpec("ddim", 3, coarse_steps=9).resolved(tiny_wcrg).coarse_sampler == "ddim"
-    assert RunSpec("ddim", 3, coarse_sampler="ode").resolved(tiny_wcrg).coarse_steps == tiny_wcrg.default_steps("ode")
+    assert RunSpec("ddim", 3, coarse_sampler="ode").resolved(tiny_wcrg).coarse_steps == 3
     for bad, model, says in ((dict(coarse_sampler="ascent"), tiny_wcrg, "not 'ascent'"),
                              (dict(coarse_steps=0), tiny_wcrg, "coarse steps"),
                              (dict(coarse_sampler="sde"), open_model(tiny_ckpt.path), "one scale")):

@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from explorer.core import export, render
-from explorer.core.models import RunSpec
+from explorer.core.models import RunSpec, open_model
 from explorer.core.trajectory import drain
 
 pytest.importorskip("pytestqt")
@@ -174,7 +174,7 @@ def test_many_repaints_in_one_process(qtbot):
     assert iv.image.shape == (32, 32)
 
 
-def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tiny_wcrg):
+def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tiny_wcrg, tiny_ckpt):
     import torch
 
     from explorer.core import wavelets
@@ -187,6 +187,8 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     run_to_end(qtbot, window)
     assert len(window.trajectory.frames) == 6 + 2 * 4 and window.trajectory.meta["coarse_sampler"] == "sde"
     assert "ddim, 3 steps (coarse scale: sde, 5 steps), seed 0" in window.view.title.text()
+    one_scale = open_model(tiny_ckpt.path)                        # e.g. the Compare tab's pair: the row is not theirs
+    assert window._spec(one_scale).coarse_sampler is None and window._spec(tiny_wcrg).coarse_steps == 5
     panel.set_spec(coarse_sampler="")
     run_to_end(qtbot, window)
     frames = window.trajectory.frames

@@ -44,7 +44,7 @@ from explorer.core import checkpoint, samplers
 from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
 from explorer.core.generalization import compare_run, pair_specs
-from explorer.core.models import Model, RunSpec, open_model, run_meta
+from explorer.core.models import Model, RunSpec, coarse_samplers, open_model, run_meta
 from explorer.core.trajectory import Frame, NumpyFrame, Trajectory
 
 MAX_RECENT = 8
@@ -360,7 +360,10 @@ class MainWindow(QMainWindow):
         return self.controller.is_running()
 
     def _spec(self, model: Model, **changes) -> RunSpec | None:
-        """The Run panel's spec for `model`, checked; None (and a message) when it does not fit."""
+        """The Run panel's spec for `model`, checked; None (and a message) when it does not fit. Its
+        coarse-scale row is for a model with a coarse scale only (not the Compare tab's pair)."""
+        if not coarse_samplers(model):
+            changes = {"coarse_sampler": None, "coarse_steps": None, **changes}
         try:
             return replace(self.run_panel.spec(), **changes).resolved(model)
         except ExplorerError as e:

@@ -164,7 +164,7 @@ class RunPanel(QWidget):
         spec = self.spec()
         for key, value in zip(SETTINGS, (spec.sampler, spec.steps, spec.n, spec.seed, spec.device)):
             s.setValue(key, value)
-        s.setValue("kind", self._model.kind if self._model is not None else "")
+        s.setValue("kind", self._model.kind if self._model is not None else (self._settings_kind or ""))
         s.setValue("coarse_sampler", self.coarse_box.currentData() or "")
         s.setValue("coarse_steps", self.coarse_steps_box.value())
 

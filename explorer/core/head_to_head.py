@@ -6,11 +6,11 @@ steps, from one seed, and `stats.compare_to_summary` judges them against one ref
 (`stats.summary` of fresh data, or a model's recorded training data). A row per model:
 
     name, kind, parameters, sampler, steps, n, spectrum_error (max |ΔP/P| over the reference's
-    resolved shells), histogram_tv, bispectrum_z and trispectrum_z (max |gen − ref| over the
-    configurations in standard errors, None when the reference records none), trispectrum_error
-    (max |t_gen − t_ref| relative to max |t_ref|; None when the reference is Gaussian within its
-    errors), abs_m and abs_m_reference (⟨|m|⟩ = mean |field mean|, generated
-    and of the reference), seconds
+    resolved shells), histogram_tv and its bootstrap s.e. histogram_tv_se, bispectrum_z and
+    trispectrum_z (max |gen − ref| over the configurations in standard errors, None when the
+    reference records none), trispectrum_error (max |t_gen − t_ref| relative to max |t_ref|; None
+    when the reference is Gaussian within its errors), abs_m and abs_m_reference (⟨|m|⟩ = mean
+    |field mean|, generated and of the reference), seconds
 """
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ class RunSpec:
             if coarse_sampler not in coarse_samplers(model):
                 raise UsageError(f"{model.name} draws its coarse scale by {', '.join(coarse_samplers(model))}, "
                                  f"not {coarse_sampler!r}")
-            coarse_steps = model.default_steps(coarse_sampler) if coarse_steps is None else coarse_steps
+            coarse_steps = steps if coarse_steps is None else coarse_steps
             schema.number(coarse_steps, "the coarse steps", UsageError, 1, schema.MAX_STEPS)
         spec = replace(self, sampler=sampler, steps=steps, coarse_sampler=coarse_sampler, coarse_steps=coarse_steps)
         frames = (model.frame_count(spec) or steps + 1) if self.keep_frames else 1

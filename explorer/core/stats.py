@@ -59,7 +59,7 @@ def tails(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def field_histograms(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Each field's value histogram: (fields, bins + 2), the fractions of its values in the bins of
-    `edges`, then below edges[0] and above edges[-1] (each row sums to 1); x (N, [C,] H, W). Their
+    `edges`, then below edges[0] and above edges[-1] (NaN counts above; each row sums to 1); x (N, [C,] H, W). Their
     mean over fields is the histogram of all the values; resampled, they give its bootstrap error."""
     x = np.asarray(x, np.float64).reshape(len(x), -1)
     bins = len(edges) - 1
@@ -93,11 +93,6 @@ def tv_with_se(x: np.ndarray, y: np.ndarray, bins: int = 60, boot: int = 200) ->
     both = np.concatenate([np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()])
     edges = np.linspace(*np.percentile(both, [0.1, 99.9]), bins + 1)
     return tv_bootstrap(field_histograms(x, edges), field_histograms(y, edges), boot)
-
-
-def tv_distance(x: np.ndarray, y: np.ndarray, bins: int = 60) -> float:
-    """The total-variation distance of `tv_with_se`, alone."""
-    return tv_with_se(x, y, bins, boot=0)[0]
 
 
 TRIANGLES = ((2, 2, 2), (4, 4, 4), (8, 8, 8), (2, 4, 4), (4, 8, 8), (2, 8, 8), (4, 4, 8), (2, 2, 4))

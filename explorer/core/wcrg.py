@@ -316,9 +316,9 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
             keep(frames, f, keep_frames)
             step += 1
             yield f
-    spec = RunSpec(sampler, steps_of[J], n, seed, device.type, final_denoise)
-    meta = {**run_meta(model, spec), "steps_per_scale": {str(j): s for j, s in steps_of.items()},
-            "coarse_steps": coarse_steps, "coarse_sampler": coarse_sampler, "wavelet": w, "J": J}
+    spec = RunSpec(sampler, steps_of[J], n, seed, device.type, final_denoise, coarse_sampler=coarse_sampler,
+                   coarse_steps=coarse_steps)
+    meta = {**run_meta(model, spec), "steps_per_scale": {str(j): s for j, s in steps_of.items()}, "wavelet": w, "J": J}
     return Trajectory(frames=frames, meta=meta, x_init=x_init)
 
 

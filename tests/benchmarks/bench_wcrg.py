@@ -23,7 +23,7 @@ import time
 import numpy as np
 import torch
 
-from explorer.core import checkpoint, samplers, stats, wcrg
+from explorer.core import checkpoint, samplers, stats
 from explorer.core.data import fresh_images
 from explorer.core.models import RunSpec, final_samples, open_model
 
@@ -59,21 +59,6 @@ def positive(x: np.ndarray) -> float:
     return float((np.asarray(x).mean(axis=(1, 2, 3)) > 0).mean())
 
 
-class CoarseBy:
-    """A WCRG model whose coarse x_J is drawn by `sampler` with `steps` (`wcrg.generate`)."""
-
-    def __init__(self, model, sampler: str, steps: int):
-        self.model, self.sampler, self.steps = model, sampler, steps
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
-
-    def run(self, spec):
-        spec = spec.resolved(self.model)
-        return wcrg.generate(self.model, spec.n, spec.sampler, spec.steps, self.steps, spec.seed, spec.device,
-                             spec.final_denoise, spec.keep_frames, coarse_sampler=self.sampler)
-
-
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=1000, help="samples per row")
@@ -90,7 +75,6 @@ def main() -> None:
     if a.wcrg_coarse:
         sampler, steps = a.wcrg_coarse.split(":")
         coarse = (sampler, int(steps))
-        model = CoarseBy(model, *coarse)
     size = plain.image_shape[-1]
     t0 = time.perf_counter()
     ref = fresh_images(plain.data, a.reference_n)
@@ -119,7 +103,8 @@ def main() -> None:
         evals = model.J * per_scale + at_coarse
         px = per_scale * sum((size >> j) ** 2 for j in range(1, model.J + 1)) + at_coarse * (size >> model.J) ** 2
         label = f"WCRG ODE {s}/scale" + (f", x_J {coarse[0].upper()} {coarse[1]}" if coarse else "")
-        e = row(label, evals, px, final_samples(model, RunSpec("ode", s, a.n, 0), batch=250), ref, p_ref,
+        spec = RunSpec("ode", s, a.n, 0, coarse_sampler=coarse and coarse[0], coarse_steps=coarse and coarse[1])
+        e = row(label, evals, px, final_samples(model, spec, batch=250), ref, p_ref,
                 per_k=s == max(wcrg_steps))
         if reached is None and e[0] - best_plain[0] <= np.hypot(e[1], best_plain[1]):
             reached = (evals, px, e[0])
