@@ -7,7 +7,8 @@ Reference: fresh MCMC samples at the models' beta (never trained on). For each s
 ODE sampler's samples give: mean |relative error| of P(k) over k (± its bootstrap standard error,
 both sets resampled), the error per frequency band (and the s.e. at |k| = 1),
 the histogram total-variation distance (± its bootstrap s.e. over fields), <|m|> and the fraction
-of fields with m > 0; for the most steps of each model, dP/P at every
+of fields with m > 0; the first row, n training fields drawn at random, is what a perfect model
+would show (the floor of every column); for the most steps of each model, dP/P at every
 |k| with its bootstrap standard error. Evaluations are denoiser calls (Heun: 2K - 1
 per run; WCRG: that per scale, J + 1 runs, on images 2^j times smaller; `--wcrg-coarse
 SAMPLER:STEPS` draws the coarse x_J by another sampler, the same in every WCRG row). The last line gives
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 
 from explorer.core import checkpoint, samplers, stats
-from explorer.core.data import fresh_images
+from explorer.core.data import fresh_images, training_set
 from explorer.core.models import RunSpec, final_samples, open_model
 
 
@@ -88,6 +89,9 @@ def main() -> None:
     bands = "octave bands " + ", ".join(f"{lo}-{hi - 1}" for lo, hi in stats.octave_bands(size // 2))
     print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P| ± s.e.':>14} {bands:>30}  "
           f"{'':13} {'hist TV ± s.e.':>13} {'<|m|>':>7} {'m > 0':>6}")
+    floor = training_set(plain.data)
+    floor = floor[np.random.default_rng(0).choice(len(floor), min(a.n, len(floor)), replace=False)]
+    row("training fields", 0, 0, floor, ref, p_ref)     # what a perfect model's n samples would show
     best_plain = None                                   # (error, its s.e.)
     plain_steps = [int(v) for v in a.plain_steps.split(",")]
     wcrg_steps = [int(v) for v in a.wcrg_steps.split(",")]
