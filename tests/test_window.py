@@ -182,8 +182,10 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     assert window.model.kind == "wcrg" and "WCRG" in window.info.toPlainText()
     panel = window.run_panel
     assert panel.coarse_box.isVisibleTo(panel) and panel.coarse_box.currentData() is None
+    assert not panel.coarse_steps_box.isVisibleTo(panel)          # "as above": no steps of its own to show
     configure(window, "ddim", 3, 2, 0)
     panel.set_spec(coarse_sampler="sde", coarse_steps=5)          # x_J by its own sampler, then the details
+    assert panel.coarse_steps_box.isVisibleTo(panel)
     run_to_end(qtbot, window)
     assert len(window.trajectory.frames) == 6 + 2 * 4 and window.trajectory.meta["coarse_sampler"] == "sde"
     assert "ddim, 3 steps (coarse scale: sde, 5 steps), seed 0" in window.view.title.text()

@@ -376,6 +376,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, total or 0)
         self.progress.setValue(0)
         self.rate_label.setText("")
+        self.statusBar().showMessage("running…")            # not the last run's "done: …"
         self.run_panel.set_running(True)
         self._outcome = ""
         self.controller.start(make_run, total, batch)

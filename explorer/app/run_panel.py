@@ -16,7 +16,7 @@ from explorer.core import samplers
 from explorer.core.models import Model, RunSpec, coarse_samplers
 
 SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of model they were for, and the coarse scale's
-AS_DETAILS = "as the other scales"
+AS_DETAILS = "as above"
 
 
 class RunPanel(QWidget):
@@ -52,14 +52,14 @@ class RunPanel(QWidget):
         self.coarse_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.coarse_box.setMinimumContentsLength(10)
         self.coarse_steps_box = QSpinBox(minimum=1, maximum=5000, value=200)
-        self.coarse_box.currentIndexChanged.connect(
-            lambda: self.coarse_steps_box.setEnabled(self.coarse_box.currentData() is not None))
-        self.coarse_steps_box.setEnabled(False)
+        self.coarse_box.currentIndexChanged.connect(      # its own steps only with its own sampler
+            lambda: self.coarse_steps_box.setVisible(self.coarse_box.currentData() is not None))
+        self.coarse_steps_box.setVisible(False)
         coarse_row = QHBoxLayout()
         coarse_row.addWidget(self.coarse_box, 1)
         coarse_row.addWidget(self.coarse_steps_box)
-        tip = ("the sampler and steps of the coarsest scale x_J, drawn first; the details of every finer scale "
-               "follow the sampler and steps above. For phi4-wcrg, x_J by the ODE is 7-8 % low in power at "
+        tip = ("the sampler and steps of the coarsest scale x_J, drawn first ('as above': the sampler and steps "
+               "above, which the details of every finer scale follow). For phi4-wcrg, x_J by the ODE is 7-8 % low in power at "
                "|k| = 2 at any steps; by the SDE with 200 steps it is within its error (README)")
         self.coarse_box.setToolTip(tip)
         self.coarse_steps_box.setToolTip(tip)

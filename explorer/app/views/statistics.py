@@ -167,7 +167,8 @@ class StatisticsView(QWidget):
         self.summary.setText(
             f"{r['n_generated']} generated samples against {r['n_reference']} of the {label}.   " + magnetisation +
             f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
-            f"Histogram total-variation distance {r['histogram_tv']:.3f} ± {r['histogram_tv_se']:.3f}.   "
+            f"Histogram total-variation distance {r['histogram_tv']:.3f} ± {r['histogram_tv_se']:.3f} "
+            f"(0: the same; ± one standard error, bootstrapped over the {r['n_generated']} samples).   "
             f"{said}(Few samples give noisy curves: "
             f"raise the batch, or use `explorer stats`.)")
 
