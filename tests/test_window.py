@@ -192,6 +192,7 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     one_scale = open_model(tiny_ckpt.path)                        # e.g. the Compare tab's pair: the row is not theirs
     assert window._spec(one_scale).coarse_sampler is None and window._spec(tiny_wcrg).coarse_steps == 5
     panel.set_spec(coarse_sampler="")
+    assert panel.coarse_box.isVisibleTo(panel) and not panel.coarse_steps_box.isVisibleTo(panel)
     run_to_end(qtbot, window)
     frames = window.trajectory.frames
     assert len(frames) == 3 * 4 and [f.scale for f in frames][-1] == 1

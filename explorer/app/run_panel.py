@@ -52,9 +52,7 @@ class RunPanel(QWidget):
         self.coarse_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.coarse_box.setMinimumContentsLength(10)
         self.coarse_steps_box = QSpinBox(minimum=1, maximum=5000, value=200)
-        self.coarse_box.currentIndexChanged.connect(      # its own steps only with its own sampler
-            lambda: self.coarse_steps_box.setVisible(self.coarse_box.currentData() is not None))
-        self.coarse_steps_box.setVisible(False)
+        self.coarse_box.currentIndexChanged.connect(lambda: self._show_coarse())
         coarse_row = QHBoxLayout()
         coarse_row.addWidget(self.coarse_box, 1)
         coarse_row.addWidget(self.coarse_steps_box)
@@ -82,7 +80,7 @@ class RunPanel(QWidget):
         form.addRow("device", self.device_box)
         form.addRow("coarse scale", coarse_row)
         self._form, self._coarse_row = form, coarse_row
-        form.setRowVisible(coarse_row, False)
+        self._show_coarse(False)
         form.addRow("", self.final_denoise)
         form.addRow(buttons)
 
@@ -128,11 +126,11 @@ class RunPanel(QWidget):
         for i in range(self.sampler_box.count()):
             self.sampler_box.model().item(i).setEnabled(self.sampler_box.itemData(i) in model.samplers)
         coarse = coarse_samplers(model)
-        self._form.setRowVisible(self._coarse_row, bool(coarse))
         for i in range(1, self.coarse_box.count()):
             self.coarse_box.model().item(i).setEnabled(self.coarse_box.itemData(i) in coarse)
         if self.coarse_box.currentData() not in (None, *coarse) or last_kind != model.kind:
             self.coarse_box.setCurrentIndex(0)
+        self._show_coarse(bool(coarse))
         if self.sampler_box.currentData() not in model.samplers or last_kind != model.kind:
             self._auto_steps = self.steps_box.value()          # the model's defaults replace these steps
             self.sampler_box.setCurrentIndex(self.sampler_box.findData(model.samplers[0]))
@@ -145,6 +143,14 @@ class RunPanel(QWidget):
     def set_cancelling(self) -> None:
         """Cancel was pressed: the run ends after its current step."""
         self.cancel_button.setEnabled(False)
+
+    def _show_coarse(self, row: bool | None = None) -> None:
+        """The coarse-scale row for a model with a coarse scale only (row: shown or not; None: as
+        it is), its steps only when it has a sampler of its own."""
+        if row is not None:
+            self._form.setRowVisible(self._coarse_row, row)
+            self._coarse_shown = row
+        self.coarse_steps_box.setVisible(self._coarse_shown and self.coarse_box.currentData() is not None)
 
     def _sampler_changed(self) -> None:
         """A new sampler brings its default steps, unless the user typed a number of their own;
