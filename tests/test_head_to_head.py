@@ -39,12 +39,13 @@ def test_the_table_has_a_row_per_model_with_its_errors(two_fields):
     for model, r in zip((a, b), rows):
         spec_sampler = model.samplers[0]
         assert r["sampler"] == spec_sampler and r["steps"] == model.default_steps(spec_sampler)
-        assert r["spectrum_error"] > 0 and 0 <= r["histogram_tv"] <= 1
+        assert r["spectrum_error"] > 0 and 0 <= r["histogram_tv"] <= 1 and r["histogram_tv_se"] > 0
     for key in ("bispectrum", "trispectrum"):
         z = rows[0][f"{key}_z"]
         assert z is None if key not in reference else z >= 0
     text = h2h.format_rows(rows, "the training data")
     assert text.count("\n") == 3 and "a " in text and "diffusion" in text
+    assert f"{rows[0]['histogram_tv']:6.3f} ± {rows[0]['histogram_tv_se']:5.3f}" in text
 
 
 def test_a_field_is_its_generator_its_parameters_and_for_your_own_data_their_file():
