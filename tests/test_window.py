@@ -220,6 +220,9 @@ def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, 
     assert np.allclose(r["power_generated"], stats.radial_power_spectrum(window.trajectory.frames[-1].x0_hat)[1])
     summary = window.statistics.summary.text()
     assert "P(k)" in summary and "<|m|>" not in summary                  # images: no magnetisation
+    assert "± one standard error, bootstrapped over the 6 samples" in summary
+    window.statistics.clear()                                             # another model: no old axes
+    assert window.statistics.histogram.getViewBox().viewRange() == [[0, 1], [0, 1]]
 
 
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):

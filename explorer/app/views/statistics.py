@@ -126,10 +126,10 @@ class StatisticsView(QWidget):
         self.field_status.setText("")
         self.summary.setText(self.HINT)
         self.legend.setText("")
-        self.spectrum.clear()
-        self.histogram.clear()
-        self.bispectrum.clear()
-        self.trispectrum.clear()
+        for plot in (self.spectrum, self.histogram, self.bispectrum, self.trispectrum):
+            plot.clear()
+            plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)   # not the last model's axes, empty
+            plot.enableAutoRange()                                      # the next samples set their own
 
     def show_samples(self, samples: np.ndarray, reference: dict | None, label: str = "training data",
                      field: bool = False) -> None:
