@@ -235,6 +235,9 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     from explorer.core.generalization import cosine_pairs
     other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
     window.compare.add_pair(8, str(tiny_ckpt.path), str(other.path))
+    window.compare.choose_pair(0)
+    assert window.open_checkpoint(other.path)                             # a model of a pair: its pair is chosen
+    assert window.compare.current_pair() == (8, str(tiny_ckpt.path), str(other.path))
     window.compare.samples_box.setValue(3)
     window.compare.k_box.setValue(2)
     configure(window, "ddim", 4, 1, 5)

@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         elif self.trajectory is None:
             self.view.clear(f"{model.name} loaded: press Run")
         self._select_bundled(model.path)
+        self.compare.choose_pair_of(model.path)          # its own pair, when it is one of a pair
         self.info.setPlainText(model.describe())
         self.setWindowTitle(f"explorer {__version__} — {model.name}")
         hints = model.display

@@ -188,6 +188,14 @@ class CompareView(QWidget):
         self.pair_box.setCurrentIndex(self.pair_box.count() - 1)
         self.run_button.setEnabled(True)
 
+    def choose_pair_of(self, path: str | Path) -> None:
+        """Choose the pair that holds the model at `path` (none does: the choice stays)."""
+        path = Path(path).resolve()
+        for i in range(self.pair_box.count()):
+            if path in (Path(p).resolve() for p in self.pair_box.itemData(i)[1:]):
+                self.pair_box.setCurrentIndex(i)
+                return
+
     def current_pair(self) -> tuple[int, str, str] | None:
         """(N, S1 path, S2 path) of the chosen pair."""
         return self.pair_box.currentData()
