@@ -44,23 +44,11 @@ def field_power_spectra(x: np.ndarray) -> np.ndarray:
     return np.stack([radial_power_spectrum(f)[1] for f in np.asarray(x)])
 
 
-def histogram(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Fractions of all the values of x in the bins of `edges` (values outside are not renormalised away)."""
-    x = np.asarray(x).ravel()
-    p, _ = np.histogram(x, bins=edges)
-    return p / max(len(x), 1)
-
-
-def tails(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Fractions of the values of x below edges[0] and above edges[-1]."""
-    x = np.asarray(x).ravel()
-    return np.array([(x < edges[0]).mean(), (x > edges[-1]).mean()])
-
-
 def field_histograms(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Each field's value histogram: (fields, bins + 2), the fractions of its values in the bins of
-    `edges`, then below edges[0] and above edges[-1] (NaN counts above; each row sums to 1); x (N, [C,] H, W). Their
-    mean over fields is the histogram of all the values; resampled, they give its bootstrap error."""
+    `edges` (as np.histogram bins them), then below edges[0] and above edges[-1] (NaN counts above;
+    each row sums to 1); x (N, [C,] H, W). Their mean over fields is the histogram of all the
+    values; resampled, they give its bootstrap error."""
     x = np.asarray(x, np.float64).reshape(len(x), -1)
     bins = len(edges) - 1
     col = np.searchsorted(edges, x, side="right") - 1          # -1 below, bins at or above the last edge
@@ -75,12 +63,13 @@ def tv_bootstrap(rows: np.ndarray, reference: np.ndarray, boot: int = 200, seed:
     rows: `field_histograms` of the generated fields; reference: the reference's rows (resampled
     too) or a fixed histogram (bins + 2,) such as a summary's."""
     reference = np.asarray(reference)
-    tv = 0.5 * float(np.abs(rows.mean(0) - (reference.mean(0) if reference.ndim == 2 else reference)).sum())
+    fixed = reference.ndim == 1
+    tv = 0.5 * float(np.abs(rows.mean(0) - (reference if fixed else reference.mean(0))).sum())
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(boot):
         p = rows[rng.integers(0, len(rows), len(rows))].mean(0)
-        q = reference[rng.integers(0, len(reference), len(reference))].mean(0) if reference.ndim == 2 else reference
+        q = reference if fixed else reference[rng.integers(0, len(reference), len(reference))].mean(0)
         draws.append(0.5 * np.abs(p - q).sum())
     return tv, float(np.std(draws)) if boot else float("nan")
 
@@ -255,8 +244,9 @@ def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
     b, se = bispectrum(x, triangles)
     pairs = band_pairs(k_max or int(k.max()))
     t, t_se = trispectrum(x, pairs)
+    values = field_histograms(x, edges).mean(0)                 # the bins, then below and above them
     return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "hist_edges": edges.tolist(),
-            "hist": histogram(x, edges).tolist(), "hist_tails": tails(x, edges).tolist(),
+            "hist": values[:-2].tolist(), "hist_tails": values[-2:].tolist(),
             "abs_m": mean_abs_magnetisation(x),
             "mean": float(x.mean()), "std": float(x.std()),
             "bispectrum": {"triangles": triangles, "b": b.tolist(), "se": se.tolist()},
