@@ -596,7 +596,7 @@ def cmd_stats(args) -> int:
     from explorer.core import stats
     from explorer.core.data import fresh_images, resolved_k, training_set
     from explorer.core.io import atomic_write, check_outputs
-    from explorer.core.models import final_samples, open_model
+    from explorer.core.models import final_samples, open_model, run_meta
 
     check_outputs([o for o in (args.json, args.samples_out, args.plot) if o], [args.checkpoint])
     model = open_model(args.checkpoint)
@@ -606,8 +606,7 @@ def cmd_stats(args) -> int:
     with progress_bar(spec.n, "sampling") as bar:
         gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
     res = stats.compare(gen, ref, resolved_k(data))
-    res |= {"checkpoint": model.name, "sampler": spec.sampler, "steps": spec.steps, "reference": args.reference,
-            **({"coarse_sampler": spec.coarse_sampler, "coarse_steps": spec.coarse_steps} if spec.coarse_sampler else {})}
+    res |= {**run_meta(model, spec), "reference": args.reference}
     print(stats.format_table(res))
     if args.json:
         _write_json(args.json, res)

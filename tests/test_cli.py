@@ -59,6 +59,12 @@ def test_sample_draws_a_wcrg_coarse_scale_by_its_own_sampler(tiny_wcrg, tiny_ckp
     z = np.load(out)
     meta = json.loads(str(z["meta"]))
     assert (meta["coarse_sampler"], meta["coarse_steps"]) == ("sde", 5) and len(z["t"]) == 6 + 2 * 3
+    stats_json = tmp_path / "stats.json"
+    assert main(["stats", str(tiny_wcrg.path), "--sampler", "ddim", "--steps", "2", "--n", "4", "--coarse-sampler", "sde",
+                 "--coarse-steps", "5", "--reference", "train", "--json", str(stats_json)]) == 0
+    res = json.loads(stats_json.read_text())
+    assert (res["checkpoint"], res["sampler"], res["steps"], res["reference"]) == (tiny_wcrg.name, "ddim", 2, "train")
+    assert (res["coarse_sampler"], res["coarse_steps"]) == ("sde", 5) and res["histogram_tv_se"] >= 0
     assert main(["sample", str(tiny_ckpt.path), "--coarse-sampler", "sde", "--out", str(tmp_path / "d.npz")]) == 2
     assert "one scale" in capsys.readouterr().err and not (tmp_path / "d.npz").exists()
 

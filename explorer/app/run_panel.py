@@ -80,13 +80,13 @@ class RunPanel(QWidget):
         form.addRow("device", self.device_box)
         form.addRow("coarse scale", coarse_row)
         self._form, self._coarse_row = form, coarse_row
-        self._show_coarse(False)
+        self._show_coarse()
         form.addRow("", self.final_denoise)
         form.addRow(buttons)
 
     # --- the typed interface ------------------------------------------------------------------------
     def spec(self) -> RunSpec:
-        coarse = self.coarse_box.currentData() if self._model is not None and coarse_samplers(self._model) else None
+        coarse = self.coarse_box.currentData() if self._coarse_scale() else None
         return RunSpec(sampler=self.sampler_box.currentData(), steps=self.steps_box.value(), n=self.batch_box.value(),
                        seed=self.seed_box.value(), device=self.device_box.currentText(),
                        final_denoise=self.final_denoise.isChecked(), coarse_sampler=coarse,
@@ -130,7 +130,7 @@ class RunPanel(QWidget):
             self.coarse_box.model().item(i).setEnabled(self.coarse_box.itemData(i) in coarse)
         if self.coarse_box.currentData() not in (None, *coarse) or last_kind != model.kind:
             self.coarse_box.setCurrentIndex(0)
-        self._show_coarse(bool(coarse))
+        self._show_coarse()
         if self.sampler_box.currentData() not in model.samplers or last_kind != model.kind:
             self._auto_steps = self.steps_box.value()          # the model's defaults replace these steps
             self.sampler_box.setCurrentIndex(self.sampler_box.findData(model.samplers[0]))
@@ -144,13 +144,16 @@ class RunPanel(QWidget):
         """Cancel was pressed: the run ends after its current step."""
         self.cancel_button.setEnabled(False)
 
-    def _show_coarse(self, row: bool | None = None) -> None:
-        """The coarse-scale row for a model with a coarse scale only (row: shown or not; None: as
-        it is), its steps only when it has a sampler of its own."""
-        if row is not None:
-            self._form.setRowVisible(self._coarse_row, row)
-            self._coarse_shown = row
-        self.coarse_steps_box.setVisible(self._coarse_shown and self.coarse_box.currentData() is not None)
+    def _coarse_scale(self) -> bool:
+        """Whether the model draws a coarse scale first (the coarse-scale row is for it)."""
+        return self._model is not None and bool(coarse_samplers(self._model))
+
+    def _show_coarse(self) -> None:
+        """The coarse-scale row for a model with a coarse scale only, its steps only when it has a
+        sampler of its own."""
+        shown = self._coarse_scale()
+        self._form.setRowVisible(self._coarse_row, shown)
+        self.coarse_steps_box.setVisible(shown and self.coarse_box.currentData() is not None)
 
     def _sampler_changed(self) -> None:
         """A new sampler brings its default steps, unless the user typed a number of their own;

@@ -92,12 +92,13 @@ class RunSpec:
             raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(self.n, *model.image_shape)}")
         coarse_sampler, coarse_steps = self.coarse_sampler, self.coarse_steps
         if coarse_sampler is not None or coarse_steps is not None:
-            if not coarse_samplers(model):
+            offered = coarse_samplers(model)
+            if not offered:
                 raise UsageError(f"{model.name} generates at one scale: a coarse sampler and coarse steps are for "
                                  f"models that draw a coarse scale first (WCRG)")
             coarse_sampler = coarse_sampler or sampler
-            if coarse_sampler not in coarse_samplers(model):
-                raise UsageError(f"{model.name} draws its coarse scale by {', '.join(coarse_samplers(model))}, "
+            if coarse_sampler not in offered:
+                raise UsageError(f"{model.name} draws its coarse scale by {', '.join(offered)}, "
                                  f"not {coarse_sampler!r}")
             coarse_steps = steps if coarse_steps is None else coarse_steps
             schema.number(coarse_steps, "the coarse steps", UsageError, 1, schema.MAX_STEPS)

@@ -289,7 +289,6 @@ def fourier_support(x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(support)
 
 
-
 def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = None, description: str = "",
         command: str = "") -> ScatteringModel:
     """Phi_data, s and sigma2 of the training set of `data`, written to `out` (NAME.scat.safetensors)."""
