@@ -11,6 +11,7 @@ import argparse
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -179,7 +180,10 @@ def cmd_train_scattering(args) -> int:
         raise UsageError("a scattering model is of one-channel fields: use --channels 1")
     J = args.J if args.J is not None else max(1, args.size.bit_length() - 2)          # log2(size) - 1
     bank = ScatteringConfig.from_dict({"size": args.size, "J": J, "L": args.L, "isotropic": not args.anisotropic,
-                                       "scale_invariant": args.scale_invariant}, "--size, --J and --L", UsageError)
+                                       "scale_invariant": args.scale_invariant, "shells": args.shells or 0},
+                                      "--size, --J, --L and --shells", UsageError)
+    if args.shells is None:
+        bank = replace(bank, shells=None)                                      # every shell the data resolve
     model = scattering_model.fit(data, bank, args.out, name=args.name, description=args.description,
                                  command=_command_line())
     print(model.describe(), file=sys.stderr)
@@ -390,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--L", type=_int_in(1, 16), default=4, help="wavelet angles in [0, pi)")
     t.add_argument("--anisotropic", action="store_true", help="keep every angle (default: the isotropic reduction)")
     t.add_argument("--scale-invariant", action="store_true", help="S3 and S4 by scale differences only")
+    t.add_argument("--shells", type=_int_in(0, 128), default=None,
+                   help="match the log power of the shells |k| = 1..SHELLS too (default: every shell the data "
+                        "resolve: size/3 for dealiased turbulence, else size/2; 0: the wavelet statistics only)")
     t.add_argument("--name", default=None)
     t.add_argument("--description", default="")
     t.add_argument("--out", required=True, help="NAME.scat.safetensors")

@@ -51,10 +51,31 @@ def test_the_bank_is_a_tight_frame_and_kymatio_s_own_range_is_recorded():
 
 def test_counts(spectra):
     assert spectra.count == 312 and spectra.counts() == {"mean": 1, "absolute": 1, "square": 1, "lowpass": 1,
-                                                         "S1": 4, "S2": 4, "S3": 40, "S4": 260}
+                                                         "S1": 4, "S2": 4, "S3": 40, "S4": 260, "spectrum": 0}
     assert ScatteringSpectra(ScatteringConfig(64, 5, 4)).count == 544
     assert ScatteringSpectra(ScatteringConfig(64, 5, 4, scale_invariant=True)).count == 244
     assert ScatteringSpectra(ScatteringConfig(64, 5, 4, isotropic=False)).count == 4044
+    with_spectrum = ScatteringSpectra(ScatteringConfig(32, 4, 4, shells=10))
+    assert with_spectrum.count == 322 and with_spectrum.counts() == {**spectra.counts(), "spectrum": 10}
+    assert with_spectrum.labels[-10:] == [("spectrum", k) for k in range(1, 11)]
+
+
+def test_the_spectrum_is_each_field_s_radial_power_over_the_reference_s(spectra):
+    from explorer.core.stats import field_power_spectra
+
+    x = lognormal(3)
+    with_spectrum = ScatteringSpectra(ScatteringConfig(32, 4, 4, shells=12))
+    sigma2 = spectra.power(x).mean(0)
+    ref = reference(with_spectrum, x)
+    p = field_power_spectra(x.numpy())[:, :12]
+    assert np.allclose(ref["spectrum"].numpy(), p.mean(0), rtol=1e-12)
+    phi = with_spectrum(x, sigma2, ref["spectrum"])
+    assert torch.equal(phi[:, :-12], spectra(x, sigma2))                 # the wavelet statistics unchanged
+    assert np.allclose(phi[:, -12:].numpy(), p / p.mean(0), rtol=1e-12)
+    assert torch.allclose(with_spectrum(torch.roll(x, (5, -11), (-2, -1)), sigma2, ref["spectrum"]), phi,
+                          rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="reference spectrum"):
+        with_spectrum(x, sigma2)
 
 
 def test_phi_is_invariant_to_translations_and_the_isotropic_phi_to_quarter_turns(spectra):
@@ -123,8 +144,10 @@ def test_phi_has_gradients(spectra):
 
 
 def test_configs_are_checked():
-    assert ScatteringConfig.from_dict({"size": 64, "J": 5}, "c") == ScatteringConfig(64, 5, 4, True, False)
+    assert ScatteringConfig.from_dict({"size": 64, "J": 5}, "c") == ScatteringConfig(64, 5, 4, True, False, 0)
+    assert ScatteringConfig.from_dict({"size": 64, "J": 5, "shells": 32}, "c").shells == 32
     for bad in ({"size": 64, "J": 7}, {"size": 4, "J": 1}, {"size": 64, "J": 3, "L": 0}, {"size": 64, "J": 3, "x": 1},
-                {"size": 64, "J": 3, "isotropic": 1}, []):
+                {"size": 64, "J": 3, "isotropic": 1}, {"size": 64, "J": 3, "shells": 33},
+                {"size": 64, "J": 3, "shells": -1}, {"size": 64, "J": 3, "shells": None}, []):
         with pytest.raises(ConfigError):
             ScatteringConfig.from_dict(bad, "c")

@@ -37,13 +37,14 @@ def model_file(tmp_path_factory):
 def test_it_opens_as_a_model_and_says_what_it_is(model_file, capsys):
     model = open_model(model_file)
     assert isinstance(model, models.Model) and model.kind == "scattering" and model.image_shape == (1, 16, 16)
-    assert model.parameters == model.spectra.count == 158 and model.samplers == ("lbfgs",)
+    assert model.parameters == model.spectra.count == 158 + 8 and model.samplers == ("lbfgs",)
+    assert model.spectra.config.shells == 8                      # by default every shell up to size / 2
     assert model.spectra.config.J == 3 and model.display.colormap == "grey"
     assert model.data["name"] == "user" and model.data["n"] == 48 and "stats" in model.data
     assert model.config["training"]["command"].startswith("explorer ")          # provenance: the command line
     assert main(["info", str(model_file)]) == 0
     out = capsys.readouterr().out
-    assert "158 statistics" in out and "Littlewood-Paley" in out
+    assert "166 statistics" in out and "P(k) for k = 1..8" in out and "Littlewood-Paley" in out
 
 
 def test_runs_yield_frame_count_frames_reproducibly_and_the_loss_falls(model_file):
@@ -88,7 +89,7 @@ def test_it_runs_in_the_window(qtbot, model_file, tmp_path, tiny_ckpt):
     win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=model_file)
     win.ask_before_closing_a_run = False
     qtbot.addWidget(win)
-    assert win.model.kind == "scattering" and "158 statistics" in win.info.toPlainText()
+    assert win.model.kind == "scattering" and "166 statistics" in win.info.toPlainText()
     assert win.run_panel.sampler_box.currentData() == "lbfgs" and win.run_panel.steps_box.value() == 100
     win.run_panel.set_spec(steps=6, n=2, seed=1, device="cpu")
     assert win.start_run()
@@ -138,9 +139,15 @@ def test_bad_files_give_one_line_checkpoint_errors(model_file, tmp_path, capsys)
     tensors = scattering_model.load(model_file)
     from safetensors.torch import save
     for name, state, message in (
-            ("shape", {"phi": torch.zeros(3, dtype=torch.float64), "scale": tensors.scale, "sigma2": tensors.sigma2}, "shape"),
-            ("nan", {"phi": tensors.phi, "scale": tensors.scale * float("nan"), "sigma2": tensors.sigma2}, "NaN"),
-            ("keys", {"phi": tensors.phi}, "holds the tensors")):
+            ("shape", {"phi": torch.zeros(3, dtype=torch.float64), "scale": tensors.scale, "sigma2": tensors.sigma2,
+                       "spectrum": tensors.spectrum}, "shape"),
+            ("nan", {"phi": tensors.phi, "scale": tensors.scale * float("nan"), "sigma2": tensors.sigma2,
+                     "spectrum": tensors.spectrum}, "NaN"),
+            ("spectrum", {"phi": tensors.phi, "scale": tensors.scale, "sigma2": tensors.sigma2,
+                          "spectrum": -tensors.spectrum}, "non-positive"),
+            ("spectrum_shape", {"phi": tensors.phi, "scale": tensors.scale, "sigma2": tensors.sigma2,
+                                "spectrum": tensors.spectrum[:3]}, "shape"),
+            ("keys", {"phi": tensors.phi, "scale": tensors.scale, "sigma2": tensors.sigma2}, "holds the tensors")):
         path = tmp_path / f"{name}.scat.safetensors"
         path.write_bytes(save(state, metadata={"explorer": json.dumps(config)}))
         with pytest.raises(CheckpointError, match=message):
@@ -207,7 +214,7 @@ def test_the_config_validator_on_any_field_value():
     check()
 
 
-def test_band_limited_data_give_band_limited_fields(tmp_path):
+def test_band_limited_data_give_band_limited_fields(tmp_path, capsys):
     """Data with no power beyond |k| = 4 (as dealiased turbulence has none beyond 2/3 of Nyquist):
     the model records that support and its fields stay in it; a file without the support (as made
     before it was recorded) runs on every frequency, and its fields leave it."""
@@ -224,6 +231,11 @@ def test_band_limited_data_give_band_limited_fields(tmp_path):
                  "--size", "16", "--out", str(out)]) == 0
     model = open_model(out)
     assert torch.equal(model.support, disk)
+    assert model.spectra.config.shells == 4                      # the shells |k| = 5.. hold no power
+    refused = tmp_path / "refused.scat.safetensors"
+    assert main(["train", "scattering", "--data", str(tmp_path / "band.npy"), "--n", "64", "--split", "all",
+                 "--size", "16", "--shells", "5", "--out", str(refused)]) == 2
+    assert "|k| = 1..4 only" in capsys.readouterr().err and not refused.exists()
 
     def outside(m) -> float:
         y = drain(m.run(RunSpec(n=2, steps=30, seed=1))).sample.double()
@@ -237,6 +249,29 @@ def test_band_limited_data_give_band_limited_fields(tmp_path):
     save_file(tensors, old, metadata={"explorer": json.dumps(model.config)})
     before = open_model(old)
     assert bool((before.support == 1).all()) and outside(before) > 1e-3
+
+
+def test_the_spectrum_fixes_the_power_inside_an_octave(tmp_path):
+    """Data whose power sits on the shells |k| = 2 and 5 (a comb finer than the octaves): the wavelet
+    statistics alone (--shells 0) spread it over the octave, off by up to e^1.8; with the power of
+    every shell (the default) each shell is within 20 %."""
+    from explorer.core.stats import radial_power_spectrum, shells
+
+    size = 16
+    k = torch.from_numpy(shells(size, size))
+    g = torch.randn(64, size, size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = torch.fft.ifft2(torch.fft.fft2(g) * torch.where((k == 2) | (k == 5), 1.0, 0.15).double()).real
+    x = x + 0.3 * x ** 2
+    np.save(tmp_path / "comb.npy", ((x - x.mean()) / x.std()).float().numpy()[:, None])
+    p_data = radial_power_spectrum(np.load(tmp_path / "comb.npy"))[1]
+    error = {}
+    for shells_arg in ([], ["--shells", "0"]):
+        out = tmp_path / f"comb{len(shells_arg)}.scat.safetensors"
+        assert main(["train", "scattering", "--data", str(tmp_path / "comb.npy"), "--n", "64", "--split", "all",
+                     "--size", "16", "--out", str(out), *shells_arg]) == 0
+        y = drain(open_model(out).run(RunSpec(n=4, steps=40, seed=0))).sample.numpy()
+        error[len(shells_arg)] = np.abs(np.log(radial_power_spectrum(y)[1] / p_data)).max()
+    assert error[0] < np.log(1.2) and error[2] > 1.0
 
 
 def test_a_damaged_support_is_refused(model_file, tmp_path):

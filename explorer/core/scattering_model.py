@@ -22,8 +22,9 @@ data's statistics, in units of their spread over single fields), t = 1/2 ln(1 + 
 the window's sigma/alpha axis shows the same number.
 
 The file, NAME.scat.safetensors: tensors phi (count,), scale s (count,), sigma2 (J, L) (the
-data's S2, which normalises Phi) and support (H, W) (1 in the support, else 0; files made before
-it have none: every frequency), all float64; metadata "explorer": a checkpoint config of kind
+data's S2, which normalises Phi), support (H, W) (1 in the support, else 0; files made before
+it have none: every frequency) and, when the statistics hold P(k), spectrum (shells,) (the data's
+mean P(k), which normalises it), all float64; metadata "explorer": a checkpoint config of kind
 "scattering" with the filter bank (`scattering.ScatteringConfig`), the data record (with its
 mean, std and reference statistics) and the command that made it.
 """
@@ -33,7 +34,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generator
 
@@ -55,7 +56,6 @@ SAMPLER = "lbfgs"
 DEFAULT_STEPS = 100
 S_FLOOR = 0.01
 SUPPORT_FLOOR = 1e-6
-TENSORS = ("phi", "scale", "sigma2", "support")
 
 
 @dataclass
@@ -69,6 +69,7 @@ class ScatteringModel:
     scale: torch.Tensor          # (count,) s
     sigma2: torch.Tensor         # (J, L) the data's S2
     support: torch.Tensor        # (H, W) 1 on the data's Fourier support, else 0
+    spectrum: torch.Tensor | None  # (shells,) the data's mean P(k); None without shells
     sha256: str
 
     @property
@@ -121,7 +122,7 @@ class ScatteringModel:
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         """||(Phi(x_i) - Phi_data) / s||^2 per sample: (B,); x (B, 1, H, W)."""
-        phi = self.spectra(x, self.sigma2.to(x.device))
+        phi = self.spectra(x, self.sigma2.to(x.device), None if self.spectrum is None else self.spectrum.to(x.device))
         return (((phi - self.phi.to(x.device)) / self.scale.to(x.device)) ** 2).sum(1)
 
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
@@ -252,9 +253,11 @@ def load(path: str | Path) -> ScatteringModel:
     path = Path(path)
     blob, config, tensors = checkpoint.read_model_file(path, "scattering model", check_config)
     spectra = ScatteringSpectra(ScatteringConfig.from_dict(config["scattering"], f"{path}: scattering"))
-    if sorted(tensors) not in (sorted(TENSORS), sorted(TENSORS[:-1])):
-        raise ShapeMismatch(f"{path}: a scattering model holds the tensors {', '.join(TENSORS)}, not {sorted(tensors)[:5]}")
     c = spectra.config
+    expected = {"phi", "scale", "sigma2"} | ({"spectrum"} if c.shells else set())
+    if not expected <= set(tensors) <= expected | {"support"}:
+        raise ShapeMismatch(f"{path}: a scattering model {'with' if c.shells else 'without'} P(k) holds the tensors "
+                            f"{', '.join(sorted(expected))} and support, not {sorted(tensors)[:6]}")
     support = tensors.get("support", torch.ones(c.size, c.size, dtype=torch.float64))
     if tuple(support.shape) != (c.size, c.size) or support.dtype not in checkpoint.FLOAT_DTYPES:
         raise ShapeMismatch(f"{path}: tensor 'support' is {support.dtype} of shape {tuple(support.shape)}, the filters "
@@ -264,7 +267,8 @@ def load(path: str | Path) -> ScatteringModel:
             or support[0, 0] != 1:
         raise CheckpointError(f"{path}: tensor 'support' must be 0 or 1, the same at w and -w, and 1 at w = 0; "
                               "the file is damaged")
-    for key, shape in (("phi", (spectra.count,)), ("scale", (spectra.count,)), ("sigma2", (c.J, c.L))):
+    shapes = {"phi": (spectra.count,), "scale": (spectra.count,), "sigma2": (c.J, c.L), "spectrum": (c.shells,)}
+    for key, shape in ((k, v) for k, v in shapes.items() if k in expected):
         t = tensors[key]
         if tuple(t.shape) != shape or t.dtype not in checkpoint.FLOAT_DTYPES:
             raise ShapeMismatch(f"{path}: tensor {key!r} is {t.dtype} of shape {tuple(t.shape)}, the filters need "
@@ -272,8 +276,9 @@ def load(path: str | Path) -> ScatteringModel:
         if not bool(torch.isfinite(t).all()) or (key != "phi" and not bool((t > 0).all())):
             raise CheckpointError(f"{path}: tensor {key!r} holds NaN, infinite" + ("" if key == "phi" else " or non-positive")
                                   + " values; the file is damaged")
+    spectrum = tensors["spectrum"].double() if c.shells else None
     return ScatteringModel(path, config, spectra, tensors["phi"].double(), tensors["scale"].double(),
-                           tensors["sigma2"].double(), support, hashlib.sha256(blob).hexdigest())
+                           tensors["sigma2"].double(), support, spectrum, hashlib.sha256(blob).hexdigest())
 
 
 def fourier_support(x: torch.Tensor) -> torch.Tensor:
@@ -289,9 +294,24 @@ def fourier_support(x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(support)
 
 
+def resolved_shells(data: dict, x: np.ndarray | None = None) -> int:
+    """The shells |k| = 1..K whose log power a model of `data` (training fields x, read when not
+    given) can match: up to the |k| the data resolve (`resolved_k`; else size/2), before the first
+    shell that some field leaves empty or whose mean power is below SUPPORT_FLOOR times the largest
+    (band-limited data)."""
+    from explorer.core.data import training_set
+    from explorer.core.stats import field_power_spectra
+
+    p = field_power_spectra(training_set(data) if x is None else x)            # (N, size/2): k = 1..
+    held = (p.min(0) > 0) & (p.mean(0) > SUPPORT_FLOOR * p.mean(0).max())
+    held = held[:resolved_k(data) or len(held)]
+    return int(held.argmin()) if not held.all() else len(held)
+
+
 def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = None, description: str = "",
         command: str = "") -> ScatteringModel:
-    """Phi_data, s and sigma2 of the training set of `data`, written to `out` (NAME.scat.safetensors)."""
+    """Phi_data, s and sigma2 of the training set of `data`, written to `out` (NAME.scat.safetensors);
+    bank.shells None: every shell the data resolve."""
     from explorer.core.data import training_set
     from explorer.core.io import atomic_write, check_output
     from explorer.core.stats import summary
@@ -305,8 +325,14 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
         raise UsageError(f"the filters are for 1 x {bank.size} x {bank.size} fields, the data are {channels} x {side} x {side}")
     start = time.perf_counter()
     x = torch.from_numpy(training_set(data)).double()
-    spectra = ScatteringSpectra(bank)
-    ref = reference(spectra, x)
+    shells = resolved_shells(data, x.numpy())
+    if bank.shells is None:
+        bank = replace(bank, shells=shells)
+    if bank.shells > shells:
+        raise UsageError(f"the data hold power on the shells |k| = 1..{shells} only (a dealiased field resolves "
+                         f"size/3), so the log power of |k| = {shells + 1} cannot be matched: use --shells "
+                         f"{shells} or fewer")
+    ref = reference(ScatteringSpectra(bank), x)
     scale = ref["std"].clamp_min(S_FLOOR * float(ref["std"].median()))
     record = {**data, "mean": float(x.mean()), "std": float(x.std()) if x.numel() > 1 else 1.0,
               "stats": summary(x.numpy(), k_max=resolved_k(data))}
@@ -315,7 +341,9 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
               "training": {"command": command, "fields": len(x), "seconds": round(time.perf_counter() - start, 2),
                            "scale_floor": S_FLOOR}}
     check_config(config, out)
-    blob = st_save({"phi": ref["phi"].contiguous(), "scale": scale.contiguous(), "sigma2": ref["sigma2"].contiguous(),
-                    "support": fourier_support(x)}, metadata={"explorer": json.dumps(config)})
+    tensors = {"phi": ref["phi"], "scale": scale, "sigma2": ref["sigma2"], "support": fourier_support(x)}
+    if bank.shells:
+        tensors["spectrum"] = ref["spectrum"]
+    blob = st_save({k: v.contiguous() for k, v in tensors.items()}, metadata={"explorer": json.dumps(config)})
     atomic_write(out, lambda f: f.write(blob))
     return load(out)
