@@ -224,9 +224,15 @@ def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, 
     box = window.statistics.histogram.getViewBox()
     box.updateAutoRange()                                                 # what the next paint would do
     assert box.viewRange() != [[0, 1], [0, 1]]
+    tri = window.statistics.trispectrum
+    assert tri.getAxis("bottom").labelText.startswith("a × b; |k| in 1: 1")     # this run's bands
+    assert window.statistics.spectrum.getAxis("bottom")._tickLevels is not None
     window.statistics.clear()                                             # another model: no old axes
     box.updateAutoRange()
     assert box.viewRange() == [[0, 1], [0, 1]]
+    assert tri.getAxis("bottom").labelText == window.statistics.BANDS_AXIS      # nor their bands or ticks
+    assert all(window.statistics.__dict__[p].getAxis("bottom")._tickLevels is None
+               for p in ("spectrum", "bispectrum", "trispectrum"))
 
 
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):

@@ -30,7 +30,8 @@ real and psi_{l+L} = conj psi_l), so averaged over the full circle only the real
 S4 remain: those are kept. scale_invariant: S3 and S4 depend only on scale differences (averaged
 over the scale j1). S4(l1, l2) = conj S4(l2, l1) is counted once. J = 5, L = 4 at 64 x 64 gives
 4 + 5 + 5 + 60 + 470 = 544 numbers isotropic, 4 + 5 + 5 + 20 + 210 = 244 with both reductions
-(4044 with neither; J = 4, L = 4 at 32 x 32: 312 isotropic, 164 with both).
+(4044 with neither; J = 4, L = 4 at 32 x 32: 312 isotropic, 164 with both); the spectrum adds
+one number per shell (21 for turbulence at 64 x 64, which resolves |k| <= 21).
 Everything is batched, in the dtype of x, and differentiable.
 """
 from __future__ import annotations

@@ -53,6 +53,7 @@ TABLE_COLUMNS = (
 
 class StatisticsView(QWidget):
     HINT = "Run a model: its final samples are compared here with its training data."
+    BANDS_AXIS = "octave bands of |k|: a × b"
     field_requested = Signal(int)               # every model of this field, n samples each
     cancel_requested = Signal()
 
@@ -74,7 +75,7 @@ class StatisticsView(QWidget):
         self.bispectrum.setLabel("bottom", "triangle |k1|, |k2|, |k3|")
         self.bispectrum.setLabel("left", "b (±2 s.e.): 0 for a Gaussian field")
         self.trispectrum = pg.PlotWidget(background="w")
-        self.trispectrum.setLabel("bottom", "octave bands of |k|: a × b")
+        self.trispectrum.setLabel("bottom", self.BANDS_AXIS)
         self.trispectrum.setLabel("left", "t (±2 s.e.): 0 for a Gaussian field")
         for plot in (self.bispectrum, self.trispectrum):
             plot.getAxis("left").enableAutoSIPrefix(False)
@@ -128,8 +129,10 @@ class StatisticsView(QWidget):
         self.legend.setText("")
         for plot in (self.spectrum, self.histogram, self.bispectrum, self.trispectrum):
             plot.clear()
+            plot.getAxis("bottom").setTicks(None)                       # nor its |k|, triangles or bands
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)   # not the last model's axes, empty
             plot.enableAutoRange()                                      # the next samples set their own
+        self.trispectrum.setLabel("bottom", self.BANDS_AXIS)
 
     def show_samples(self, samples: np.ndarray, reference: dict | None, label: str = "training data",
                      field: bool = False) -> None:
