@@ -395,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--anisotropic", action="store_true", help="keep every angle (default: the isotropic reduction)")
     t.add_argument("--scale-invariant", action="store_true", help="S3 and S4 by scale differences only")
     t.add_argument("--shells", type=_int_in(0, 128), default=None,
-                   help="match the log power of the shells |k| = 1..SHELLS too (default: every shell the data "
+                   help="match the power P(k) of the shells |k| = 1..SHELLS too (default: every shell the data "
                         "resolve: size/3 for dealiased turbulence, else size/2; 0: the wavelet statistics only)")
     t.add_argument("--name", default=None)
     t.add_argument("--description", default="")

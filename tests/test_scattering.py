@@ -76,6 +76,8 @@ def test_the_spectrum_is_each_field_s_radial_power_over_the_reference_s(spectra)
                           rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="reference spectrum"):
         with_spectrum(x, sigma2)
+    with pytest.raises(ValueError, match="fixed when a model is fitted"):
+        ScatteringSpectra(ScatteringConfig(32, 4, 4, shells=None))
 
 
 def test_phi_is_invariant_to_translations_and_the_isotropic_phi_to_quarter_turns(spectra):

@@ -148,6 +148,7 @@ def test_bad_files_give_one_line_checkpoint_errors(model_file, tmp_path, capsys)
             ("spectrum_shape", {"phi": tensors.phi, "scale": tensors.scale, "sigma2": tensors.sigma2,
                                 "spectrum": tensors.spectrum[:3]}, "shape"),
             ("keys", {"phi": tensors.phi, "scale": tensors.scale, "sigma2": tensors.sigma2}, "holds the tensors")):
+        # (a file whose statistics hold no P(k) but which carries a spectrum: below)
         path = tmp_path / f"{name}.scat.safetensors"
         path.write_bytes(save(state, metadata={"explorer": json.dumps(config)}))
         with pytest.raises(CheckpointError, match=message):
@@ -191,7 +192,7 @@ def test_the_config_validator_on_any_field_value():
     from explorer.core.scattering import ScatteringConfig, ScatteringSpectra
 
     good = {"format": "explorer-checkpoint", "kind": "scattering", "name": "m",
-            "scattering": {"size": 16, "J": 3, "L": 4, "isotropic": True, "scale_invariant": False},
+            "scattering": {"size": 16, "J": 3, "L": 4, "isotropic": True, "scale_invariant": False, "shells": 5},
             "data": {"name": "turbulence", "n": 8, "params": {"size": 16}}, "training": {"command": "c"}}
     assert scattering_model.check_config(json.loads(json.dumps(good)), "p") == good
     values = st.none() | st.booleans() | st.integers(-2 ** 40, 2 ** 40) | st.floats() | st.text(max_size=6) | \
@@ -235,7 +236,7 @@ def test_band_limited_data_give_band_limited_fields(tmp_path, capsys):
     refused = tmp_path / "refused.scat.safetensors"
     assert main(["train", "scattering", "--data", str(tmp_path / "band.npy"), "--n", "64", "--split", "all",
                  "--size", "16", "--shells", "5", "--out", str(refused)]) == 2
-    assert "|k| = 1..4 only" in capsys.readouterr().err and not refused.exists()
+    assert "no power on the shell |k| = 5" in capsys.readouterr().err and not refused.exists()
 
     def outside(m) -> float:
         y = drain(m.run(RunSpec(n=2, steps=30, seed=1))).sample.double()
@@ -272,6 +273,45 @@ def test_the_spectrum_fixes_the_power_inside_an_octave(tmp_path):
         y = drain(open_model(out).run(RunSpec(n=4, steps=40, seed=0))).sample.numpy()
         error[len(shells_arg)] = np.abs(np.log(radial_power_spectrum(y)[1] / p_data)).max()
     assert error[0] < np.log(1.2) and error[2] > 1.0
+
+
+def test_the_shells_a_model_can_match(tmp_path, monkeypatch):
+    """Every shell up to the |k| the data resolve (size/3 for dealiased turbulence, else size/2),
+    whatever one field holds; a --shells beyond the resolved |k| is refused before any data are made."""
+    from explorer.core.errors import UsageError
+    from explorer.core.scattering import ScatteringConfig
+
+    x = torch.randn(8, 1, 32, 32, generator=torch.Generator().manual_seed(0)).numpy()
+    user = {"name": "user", "n": 8, "params": {"size": 32}}
+    assert scattering_model.resolved_shells(user, x) == 16
+    x[3] = 0.5                                                   # a constant field: no power off k = 0
+    assert scattering_model.resolved_shells(user, x) == 16
+    turbulence = {"name": "turbulence", "n": 8, "split": "all", "seed": 0, "params": {"size": 32}}
+    assert scattering_model.resolved_shells(turbulence, x) == 10
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data were made before the arguments were checked")
+    monkeypatch.setattr("explorer.core.data.training_set", no_data)
+    with pytest.raises(UsageError, match=r"\|k\| = 1..10 \(a dealiased field: size/3\): use --shells 10"):
+        scattering_model.fit(turbulence, ScatteringConfig(32, 4, 4, shells=11), tmp_path / "t.scat.safetensors")
+    assert not (tmp_path / "t.scat.safetensors").exists()
+
+
+def test_a_file_without_p_k_carrying_a_spectrum_is_refused(model_file, tmp_path):
+    from safetensors.torch import load_file, save_file
+    model = open_model(model_file)
+    config, tensors = model.config, load_file(model_file)
+    bank = {**config["scattering"], "shells": 0}
+    n = model.spectra.count - model.spectra.config.shells                 # the wavelet statistics
+    path = tmp_path / "extra.scat.safetensors"
+    save_file({**tensors, "phi": tensors["phi"][:n].contiguous(), "scale": tensors["scale"][:n].contiguous()}, path,
+              metadata={"explorer": json.dumps({**config, "scattering": bank})})
+    with pytest.raises(CheckpointError, match="without P\\(k\\) holds the tensors"):
+        open_model(path)
+    del tensors["spectrum"]
+    save_file({**tensors, "phi": tensors["phi"][:n].contiguous(), "scale": tensors["scale"][:n].contiguous()}, path,
+              metadata={"explorer": json.dumps({**config, "scattering": bank})})
+    assert open_model(path).spectrum is None and open_model(path).parameters == n
 
 
 def test_a_damaged_support_is_refused(model_file, tmp_path):

@@ -14,7 +14,7 @@ the periodic H x W grid, given in Fourier. For fields x: (B, H, W), with spatial
 
 (psi_hat(0) = 0, so S3 and S4 are covariances.) The spectrum is optional (`shells`, 0: none): one
 S2 per octave leaves the power's shape inside each octave free, and a microcanonical model of
-turbulence matched to the wavelet statistics alone misses P(k) by up to 16 % inside octaves; the
+turbulence matched to the wavelet statistics alone misses P(k) by 12-16 % inside octaves; the
 power of each shell is the spectrum constraint of Liu, Gousseau and Xia (2016) added to a wavelet
 model, a few dozen numbers more. It is linear in the power, as S2 is: log P(k) instead would ask
 each field for the data's geometric mean power and S2 for its arithmetic mean, which disagree on
@@ -53,7 +53,7 @@ KINDS = ("mean", "absolute", "square", "lowpass", "S1", "S2", "S3", "S4", "spect
 @dataclass(frozen=True)
 class ScatteringConfig:
     """The filter bank (size, J scales, L angles), the reductions of the statistics, and the
-    shells k = 1..shells whose log power is matched too (0: none; None, before a model is fitted:
+    shells k = 1..shells whose power P(k) is matched too (0: none; None, before a model is fitted:
     every shell its data resolve, `scattering_model.resolved_shells`)."""
 
     size: int
@@ -149,6 +149,8 @@ class ScatteringSpectra:
             pick = slice(None) if isinstance(sel, slice) else idx
             self.support.append((sel, torch.from_numpy(np.concatenate([even[:, pick]] * 2, 1)),
                                  torch.from_numpy(np.concatenate([odd[:, pick]] * 2, 1))))
+        if c.shells is None:
+            raise ValueError("shells None (every shell the data resolve) is fixed when a model is fitted: give a number")
         k = shells(c.size, c.size).reshape(-1)
         self.shell_mean = torch.from_numpy(np.stack([(k == s) / (k == s).sum() for s in range(1, c.shells + 1)])
                                            if c.shells else np.zeros((0, k.size)))     # (shells, H W)

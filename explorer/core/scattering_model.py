@@ -294,17 +294,21 @@ def fourier_support(x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(support)
 
 
+def shell_limit(data: dict) -> int:
+    """The last shell a data set resolves: size/3 for a dealiased field (`resolved_k`), else size/2."""
+    return resolved_k(data) or data_shape(data)[0] // 2
+
+
 def resolved_shells(data: dict, x: np.ndarray | None = None) -> int:
-    """The shells |k| = 1..K whose log power a model of `data` (training fields x, read when not
-    given) can match: up to the |k| the data resolve (`resolved_k`; else size/2), before the first
-    shell that some field leaves empty or whose mean power is below SUPPORT_FLOOR times the largest
-    (band-limited data)."""
+    """The shells |k| = 1..K whose power a model of `data` (training fields x, read when not given)
+    can match: up to the |k| the data resolve (`shell_limit`), before the first shell whose mean
+    power is below SUPPORT_FLOOR times the largest (band-limited data)."""
     from explorer.core.data import training_set
     from explorer.core.stats import field_power_spectra
 
     p = field_power_spectra(training_set(data) if x is None else x)            # (N, size/2): k = 1..
-    held = (p.min(0) > 0) & (p.mean(0) > SUPPORT_FLOOR * p.mean(0).max())
-    held = held[:resolved_k(data) or len(held)]
+    held = p.mean(0) > SUPPORT_FLOOR * p.mean(0).max()
+    held = held[:shell_limit(data)]
     return int(held.argmin()) if not held.all() else len(held)
 
 
@@ -323,15 +327,19 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
     side, channels = data_shape(data)
     if (side, channels) != (bank.size, 1):
         raise UsageError(f"the filters are for 1 x {bank.size} x {bank.size} fields, the data are {channels} x {side} x {side}")
+    if bank.shells is not None and bank.shells > shell_limit(data):
+        raise UsageError(f"the data resolve the shells |k| = 1..{shell_limit(data)}"
+                         + (" (a dealiased field: size/3)" if resolved_k(data) else "")
+                         + f": use --shells {shell_limit(data)} or fewer")
     start = time.perf_counter()
     x = torch.from_numpy(training_set(data)).double()
-    shells = resolved_shells(data, x.numpy())
-    if bank.shells is None:
-        bank = replace(bank, shells=shells)
-    if bank.shells > shells:
-        raise UsageError(f"the data hold power on the shells |k| = 1..{shells} only (a dealiased field resolves "
-                         f"size/3), so the log power of |k| = {shells + 1} cannot be matched: use --shells "
-                         f"{shells} or fewer")
+    if bank.shells != 0:
+        shells = resolved_shells(data, x.numpy())
+        if bank.shells is None:
+            bank = replace(bank, shells=shells)
+        if bank.shells > shells:
+            raise UsageError(f"the data hold no power on the shell |k| = {shells + 1} (below {SUPPORT_FLOOR:g} of "
+                             f"the largest shell's), so its P(k) cannot be matched: use --shells {shells} or fewer")
     ref = reference(ScatteringSpectra(bank), x)
     scale = ref["std"].clamp_min(S_FLOOR * float(ref["std"].median()))
     record = {**data, "mean": float(x.mean()), "std": float(x.std()) if x.numel() > 1 else 1.0,
