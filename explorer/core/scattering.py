@@ -224,14 +224,16 @@ class ScatteringSpectra:
     def power(self, x: torch.Tensor) -> torch.Tensor:
         """S2 = <|x * psi_l|^2>: (B, J, L)."""
         c = self.config
-        xh = torch.fft.fft2(x.reshape(x.shape[0], c.size, c.size))
-        return ((xh.abs() ** 2)[:, None] * self.psi.to(x.dtype) ** 2).sum((-2, -1)).reshape(-1, c.J, c.L) / c.size ** 4
+        return (self._modes(x)[:, None] * self.psi.to(x.dtype) ** 2).sum((-2, -1)).reshape(-1, c.J, c.L) / c.size ** 2
 
     def spectrum(self, x: torch.Tensor) -> torch.Tensor:
         """P(k), k = 1..shells: (B, shells)."""
+        return self._modes(x).flatten(1) @ self.shell_mean.to(x.dtype).T
+
+    def _modes(self, x: torch.Tensor) -> torch.Tensor:
+        """|xhat(q)|^2 / (H W) of fields x (B, [1,] H, W): (B, H, W)."""
         c = self.config
-        p = torch.fft.fft2(x.reshape(x.shape[0], c.size, c.size)).abs() ** 2 / c.size ** 2
-        return p.flatten(1) @ self.shell_mean.to(x.dtype).T
+        return torch.fft.fft2(x.reshape(x.shape[0], c.size, c.size)).abs() ** 2 / c.size ** 2
 
     # --- normalisation and reduction ---------------------------------------------------------------
     def _build_reduction(self) -> None:

@@ -299,14 +299,13 @@ def shell_limit(data: dict) -> int:
     return resolved_k(data) or data_shape(data)[0] // 2
 
 
-def resolved_shells(data: dict, x: np.ndarray | None = None) -> int:
-    """The shells |k| = 1..K whose power a model of `data` (training fields x, read when not given)
-    can match: up to the |k| the data resolve (`shell_limit`), before the first shell whose mean
-    power is below SUPPORT_FLOOR times the largest (band-limited data)."""
-    from explorer.core.data import training_set
+def resolved_shells(data: dict, x: np.ndarray) -> int:
+    """The shells |k| = 1..K whose power a model of `data` (training fields x) can match: up to the
+    |k| the data resolve (`shell_limit`), before the first shell whose mean power is below
+    SUPPORT_FLOOR times the largest (band-limited data)."""
     from explorer.core.stats import field_power_spectra
 
-    p = field_power_spectra(training_set(data) if x is None else x)            # (N, size/2): k = 1..
+    p = field_power_spectra(x)                                                  # (N, size/2): k = 1..
     held = p.mean(0) > SUPPORT_FLOOR * p.mean(0).max()
     held = held[:shell_limit(data)]
     return int(held.argmin()) if not held.all() else len(held)
@@ -327,10 +326,11 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
     side, channels = data_shape(data)
     if (side, channels) != (bank.size, 1):
         raise UsageError(f"the filters are for 1 x {bank.size} x {bank.size} fields, the data are {channels} x {side} x {side}")
-    if bank.shells is not None and bank.shells > shell_limit(data):
-        raise UsageError(f"the data resolve the shells |k| = 1..{shell_limit(data)}"
+    limit = shell_limit(data)
+    if bank.shells is not None and bank.shells > limit:
+        raise UsageError(f"the data resolve the shells |k| = 1..{limit}"
                          + (" (a dealiased field: size/3)" if resolved_k(data) else "")
-                         + f": use --shells {shell_limit(data)} or fewer")
+                         + f": use --shells {limit} or fewer")
     start = time.perf_counter()
     x = torch.from_numpy(training_set(data)).double()
     if bank.shells != 0:
