@@ -607,7 +607,7 @@ def cmd_stats(args) -> int:
 
     check_outputs([o for o in (args.json, args.samples_out, args.plot) if o], [args.checkpoint])
     model = open_model(args.checkpoint)
-    spec = _spec(args).resolved(model)
+    spec = _spec(args, keep_frames=False).resolved(model)
     data = model.data
     ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)[: spec.n]
     with progress_bar(spec.n, "sampling") as bar:

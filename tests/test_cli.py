@@ -69,6 +69,15 @@ def test_sample_draws_a_wcrg_coarse_scale_by_its_own_sampler(tiny_wcrg, tiny_ckp
     assert "one scale" in capsys.readouterr().err and not (tmp_path / "d.npz").exists()
 
 
+
+def test_stats_keeps_no_frames_so_their_size_does_not_refuse_it(tiny_ckpt, tmp_path, monkeypatch):
+    from explorer.core import schema
+    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 2 * 4 * 51 * 8 * int(np.prod(tiny_ckpt.image_shape)) // 10)
+    args = ["--sampler", "ddim", "--steps", "50", "--n", "8"]
+    assert main(["sample", str(tiny_ckpt.path), *args, "--out", str(tmp_path / "s.npz")]) == 2   # keeps 51 frames
+    assert main(["stats", str(tiny_ckpt.path), *args, "--reference", "train", "--json", str(tmp_path / "s.json")]) == 0
+    assert json.loads((tmp_path / "s.json").read_text())["steps"] == 50
+
 def test_sample_into_missing_folder_fails_cleanly(tiny_ckpt, tmp_path):
     r = run_cli("sample", tiny_ckpt.path, "--steps", "2", "--n", "1", "--out", tmp_path / "no" / "x.npz")
     assert r.returncode == 2 and "no such folder" in r.stderr and "Traceback" not in r.stderr

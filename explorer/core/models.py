@@ -172,8 +172,9 @@ def final_samples(model: Model, spec: RunSpec, batch: int = 256, progress: Calla
                   ) -> np.ndarray:
     """Only the final samples (spec.n, C, H, W) float32, made in chunks of `batch` with no frames
     kept. Chunk i uses seed + 2 i (a run draws its noise from its seed and its SDE increments
-    from seed + 1, so chunks share no random stream); n and batch together fix the result."""
-    spec = spec.resolved(model)
+    from seed + 1, so chunks share no random stream); n and batch together fix the result.
+    No frame is kept, so the memory check is that of a frame-less run."""
+    spec = replace(spec, keep_frames=False).resolved(model)
     last_seed = spec.seed + 2 * ((spec.n - 1) // batch)
     if last_seed > schema.MAX_SEED:
         raise UsageError(f"the seed must leave room for one seed per batch of {batch}: "
