@@ -459,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--wavelet", default=None, help="wavelet for --strip (default: the run's, else haar)")
     s.add_argument("--cmap", choices=["grey", "diverging"], default="grey")
     s.add_argument("--display-range", "--levels", dest="display_range", type=_float_in(-1e30, 1e30), nargs=2, default=None,
-                   metavar=("LOW", "HIGH"), help="the values shown black and white (default: the run's percentiles)")
+                   metavar=("LOW", "HIGH"), help="the x0_hat values shown black and white (default: the final x0_hat's 0.5-99.5 "
+                        "percentiles); x_t always gets each frame's own")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("screenshot", help="open the window offscreen, run, go to a step, save the window as PNG")
@@ -478,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint")
     _run_arguments(s, n=1000, sampler="ode")
     s.add_argument("--reference", choices=["fresh", "train"], default="fresh",
-                   help="fresh data from the generator (MCMC for phi4), or the training set")
+                   help="fresh data from the generator (MCMC for phi4; as many as --n), or the whole training set "
+                        "(the window's reference)")
     s.add_argument("--json", default=None)
     s.add_argument("--samples-out", default=None, help="also save the generated samples (.npy)")
     s.add_argument("--plot", default=None, help="also save the spectrum and histogram plot (PNG)")
@@ -593,7 +595,9 @@ def cmd_export(args) -> int:
         if created and frames.is_dir() and not any(frames.iterdir()):
             frames.rmdir()
         raise
-    print(printable(f"exported {len(traj.frames)} frames of {args.run}"), file=sys.stderr)
+    written = [f"{what} {path}" for what, path in files.items()]
+    written += [f"{len(traj.frames)} frames into {frames}"] if frames else []
+    print(printable(f"exported from {args.run} (of {len(traj.frames)} frames): {'; '.join(written)}"), file=sys.stderr)
     return 0
 
 
@@ -609,7 +613,7 @@ def cmd_stats(args) -> int:
     model = open_model(args.checkpoint)
     spec = _spec(args, keep_frames=False).resolved(model)
     data = model.data
-    ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)[: spec.n]
+    ref = fresh_images(data, spec.n) if args.reference == "fresh" else training_set(data)
     with progress_bar(spec.n, "sampling") as bar:
         gen = final_samples(model, spec, progress=lambda done, total: bar.update(done - bar.n))
     res = stats.compare(gen, ref, resolved_k(data))
@@ -722,7 +726,7 @@ def cmd_basis(args) -> int:
 
     from explorer.core.basis import basis
     from explorer.core.io import atomic_write, check_outputs
-    from explorer.core.models import open_model
+    from explorer.core.models import check_made_by, open_model
     from explorer.core.trajectory import Trajectory, drain
 
     (out,) = check_outputs([args.out], [args.model] + ([args.run] if args.run else []))
@@ -732,8 +736,7 @@ def cmd_basis(args) -> int:
         raise UsageError(f"{model.name} has no single denoiser x0_hat(x_t, t) (a {model.kind} model)")
     if args.run:
         traj = Trajectory.load_npz(args.run)
-        if traj.meta.get("checkpoint_sha256") != model.sha256:
-            raise UsageError(f"{args.run} was made by {traj.meta.get('checkpoint')!r}, not by {model.name}")
+        check_made_by(model, traj.meta, args.run)
     else:
         spec = _spec(args).resolved(model)
         with progress_bar(model.frame_count(spec), printable(f"{spec.sampler} {model.name}")) as bar:
@@ -744,7 +747,7 @@ def cmd_basis(args) -> int:
     frame = traj.frames[step]
     if frame.t <= 0:
         raise UsageError(f"step {step} is the final denoised image (no noise level): choose an earlier step")
-    x_t = torch.as_tensor(np.asarray(frame.x_t[args.sample]), dtype=torch.float32)
+    x_t = torch.tensor(np.asarray(frame.x_t[args.sample]), dtype=torch.float32)          # a copy: frames are read-only
     b = basis(denoiser, x_t, frame.t, min(args.k, x_t.numel()))
     meta = {**traj.meta, "step": step, "sample": args.sample, "k": len(b.values)}
     arrays = {**b.arrays(), "x_t": x_t.numpy(), "x0_hat": np.asarray(frame.x0_hat[args.sample], np.float32),

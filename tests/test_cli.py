@@ -65,6 +65,7 @@ def test_sample_draws_a_wcrg_coarse_scale_by_its_own_sampler(tiny_wcrg, tiny_ckp
     res = json.loads(stats_json.read_text())
     assert (res["checkpoint"], res["sampler"], res["steps"], res["reference"]) == (tiny_wcrg.name, "ddim", 2, "train")
     assert (res["coarse_sampler"], res["coarse_steps"]) == ("sde", 5) and res["histogram_tv_se"] >= 0
+    assert (res["n_generated"], res["n_reference"]) == (4, 16)          # the whole training set, as the window
     assert main(["sample", str(tiny_ckpt.path), "--coarse-sampler", "sde", "--out", str(tmp_path / "d.npz")]) == 2
     assert "one scale" in capsys.readouterr().err and not (tmp_path / "d.npz").exists()
 

@@ -34,6 +34,23 @@ def test_frame_png_carries_metadata(traj, tmp_path):
     assert float(meta["t"]) == pytest.approx(traj.frames[2].t, rel=1e-5)
 
 
+
+def test_each_panel_of_an_exported_frame_has_its_own_range(traj, tmp_path):
+    """Early in a run x_t spreads far wider than x0_hat: in x0_hat's range it would be almost
+    all black and white. Each panel gets its own robust range, as on screen."""
+    k = 1
+    assert np.std(traj.frames[k].x_t) > 3 * np.std(traj.frames[k].x0_hat)
+    rgb = np.asarray(Image.open(export.save_frame_png(tmp_path / "f.png", traj, k, scale=1)))[..., 0]
+    frame = traj.frames[k]
+    xt_tiles, x0_tiles = render.tile(np.asarray(frame.x_t)), render.tile(np.asarray(frame.x0_hat))
+    w = xt_tiles.shape[1]
+    xt_panel, x0_panel = rgb[:, :w][np.isfinite(xt_tiles)], rgb[:, w + 2:][np.isfinite(x0_tiles)]
+    assert np.isin(xt_panel, (0, 255)).mean() < 0.02              # 1 % of pixels clip at each end, by design
+    assert np.isin(x0_panel, (0, 255)).mean() < 0.02
+    lo, hi = render.default_display_range(xt_tiles)
+    expected = np.clip((xt_tiles - lo) / (hi - lo), 0, 1) * 255
+    assert np.abs(xt_panel - expected[np.isfinite(xt_tiles)]).max() <= 1
+
 def test_sequence_gif_and_sheet(traj, tmp_path):
     paths = export.save_frame_sequence(tmp_path / "frames", traj)
     assert [p.name for p in paths] == [f"frame_{k:04d}.png" for k in range(6)]

@@ -55,6 +55,15 @@ def test_same_noise_runs_share_the_noise(tiny_ckpt, tmp_path):
     assert len(res["samples"][0]["S1"]["cos_own"]) == 2
 
 
+
+def test_a_pair_of_models_of_different_data_is_refused_before_any_work(tiny_ckpt):
+    """Same image shape, another field: refused before a training set is made (for phi4 by MCMC)."""
+    from types import SimpleNamespace
+    phi4 = SimpleNamespace(name="phi4-model", image_shape=tiny_ckpt.image_shape,
+                           data={"name": "phi4", "params": {"beta": 0.69, "lam": 0.5, "L": 16}})
+    with pytest.raises(gen.UsageError, match="different data .*one data set"):
+        gen.compare_run(tiny_ckpt, phi4, RunSpec("ddim", 4, 2, 0)).send(None)
+
 def test_the_transition_n_is_interpolated_in_log_n():
     rows = [{"N": 1, "cos_s1_s2_median": 0.1}, {"N": 10, "cos_s1_s2_median": 0.2},
             {"N": 100, "cos_s1_s2_median": 0.8}, {"N": 1000, "cos_s1_s2_median": 0.4}]

@@ -59,6 +59,8 @@ def test_lock_holds_the_ranges_and_data_scale_divides_by_alpha(qtbot, window):
     from explorer.core import render
     assert np.allclose(view.displayed()[0], render.tile(np.asarray(f.x_t) / np.exp(-f.t)), equal_nan=True)
     assert "data scale" in view.panel_titles[0].text
+    window.open_checkpoint(window.model.path)                          # another model keeps the mode: and its title
+    assert view.xt_box.currentText() == "x_t / α" and "data scale" in view.panel_titles[0].text
 
 
 def test_loading_another_model_clears_the_old_run(qtbot, window, tiny_ckpt, tmp_path):

@@ -48,6 +48,15 @@ def test_run_shows_the_frames_the_core_made(qtbot, window, tiny_ckpt):
     assert window.progress.value() == 9
 
 
+
+def test_a_run_whose_frames_exceed_the_memory_limit_is_refused_before_it_starts(window, monkeypatch):
+    """The window keeps every frame, so it checks them as `explorer sample` does."""
+    from explorer.core import schema
+    configure(window, "ddim", 50, 8, 0)
+    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 2 * 4 * 51 * 8 * 16 * 16 // 10)
+    assert not window.start_run() and not window.is_running()
+    assert "GiB a run may keep" in window.message.text()
+
 def test_keyboard_scrubbing(qtbot, window):
     configure(window, "ddim", 30, 2, 0)
     run_to_end(qtbot, window)
@@ -234,6 +243,28 @@ def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, 
     assert all(window.statistics.__dict__[p].getAxis("bottom")._tickLevels is None
                for p in ("spectrum", "bispectrum", "trispectrum"))
 
+
+
+def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckpt, tiny_wcrg, tmp_path):
+    """File → Open run: the run's own model is opened with it (and the statistics of its
+    samples shown); when that model's file is gone, Basis and Fork refuse the run, which another
+    model did not make, instead of differentiating the loaded model's denoiser on it."""
+    from conftest import make_tiny_checkpoint
+    traj = drain(tiny_wcrg.run(RunSpec("ddim", 3, 2, 0)))
+    assert window.open_run(traj.save_npz(tmp_path / "w.npz"))
+    assert window.model.sha256 == tiny_wcrg.sha256 and tiny_wcrg.name in window.info.toPlainText()
+    assert len(window.view.frames) == len(traj.frames) and not window.message.isVisible()
+    assert window.statistics.result is not None and window.statistics.result["n_generated"] == 2
+
+    gone = make_tiny_checkpoint(tmp_path / "gone.safetensors", seed=1)
+    run = drain(gone.run(RunSpec("sde", 4, 2, 0))).save_npz(tmp_path / "gone.npz")
+    gone.path.unlink()
+    assert window.open_checkpoint(tiny_ckpt.path) and window.open_run(run)
+    assert window.model.sha256 == tiny_ckpt.sha256 and len(window.view.frames) == 5
+    assert "shown alone" in window.message.text() and window.statistics.result is None
+    window.view.go(2)
+    assert not window.analysis.compute_basis(0) and "not by tiny" in window.basis.status.text()
+    assert not window.analysis.fork_here(0, 2) and "not by tiny" in window.forks.status.text()
 
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):
     from conftest import make_tiny_checkpoint

@@ -15,7 +15,7 @@ from explorer.core.errors import ExplorerError
 from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
 from explorer.core.generalization import other_split
 from explorer.core.head_to_head import bundled_of_field, table_steps, total_frames
-from explorer.core.models import open_model
+from explorer.core.models import check_made_by, open_model
 
 
 class Analysis(QObject):
@@ -58,6 +58,11 @@ class Analysis(QObject):
         why = ("Run the model first: the basis is computed at a step of a run." if not frames else
                f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
                if not callable(denoiser) else "")
+        if not why and self.window.trajectory is not None:     # a run opened from a file: its own model's
+            try:
+                check_made_by(model, self.window.trajectory.meta, "the run shown")
+            except ExplorerError as e:
+                why = str(e)
         if why:
             self.window.basis.show_message(why)
             return None

@@ -44,7 +44,7 @@ from explorer.core import checkpoint, samplers
 from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
 from explorer.core.generalization import compare_run, pair_specs
-from explorer.core.models import Model, RunSpec, coarse_samplers, open_model, run_meta
+from explorer.core.models import Model, RunSpec, coarse_samplers, is_whole_run, open_maker, open_model, run_meta
 from explorer.core.trajectory import Frame, NumpyFrame, Trajectory
 
 MAX_RECENT = 8
@@ -392,9 +392,10 @@ class MainWindow(QMainWindow):
         if self.is_running():
             return False
         model, factory = self.model, self.run_factory
-        spec = self._spec(model, keep_frames=False)       # the controller keeps the (numpy) frames
+        spec = self._spec(model)                # checked as a run that keeps its frames, which the controller keeps
         if spec is None:
             return False
+        spec = replace(spec, keep_frames=False)            # ... as numpy arrays, not the core
         total = model.frame_count(spec)
         self.trajectory = None
         self.view.clear(run_title(run_meta(model, spec)) + " · running…")
@@ -429,9 +430,10 @@ class MainWindow(QMainWindow):
             self.show_message(f"Could not open the pair. {e}")
             return False
         n, k = self.compare.settings()
-        spec = self._spec(model1, n=n, keep_frames=False)
+        spec = self._spec(model1, n=n)                     # as above, for each of the two runs
         if spec is None:
             return False
+        spec = replace(spec, keep_frames=False)
         try:
             pair_specs(model1, model2, spec)
         except ExplorerError as e:
@@ -514,6 +516,9 @@ class MainWindow(QMainWindow):
             self.open_run(path)
 
     def open_run(self, path) -> bool:
+        """Show a saved run with the model that made it: the loaded one, else the run's recorded
+        file (`open_maker`). When that cannot be opened the run is shown alone, and a message says
+        that Run, Basis and Fork belong to the loaded model (Basis and Fork then refuse the run)."""
         if self.is_running():
             self.show_message("Cancel the current run before opening another.")
             return False
@@ -522,8 +527,28 @@ class MainWindow(QMainWindow):
         except ExplorerError as e:
             self.show_message(str(e))
             return False
-        self.view.clear()
+        why = ""
+        if self.model is None or traj.meta.get("checkpoint_sha256") != self.model.sha256:
+            try:
+                maker = open_maker(traj.meta)
+            except ExplorerError as e:
+                why = str(e)
+            else:
+                self.trajectory = None
+                self.set_model(maker)
+        self.hide_message()
+        for view in (self.view, self.statistics, self.basis, self.forks, self.scales):
+            view.clear()
+        self.progress.reset()
+        self.rate_label.setText("")
         self._keep(traj)
+        model = self.model
+        if why:
+            self.show_message(f"This run is shown alone: {why}."
+                              + (f" Run, Basis and Fork use the loaded model, {model.name}." if model else ""))
+        elif is_whole_run(model, traj):                         # finished samples: their statistics
+            self.statistics.show_samples(np.asarray(traj.frames[-1].x0_hat), model.data.get("stats"),
+                                         field=model.data.get("name") in MAGNETISED)
         self._refresh_export_actions()
         return True
 

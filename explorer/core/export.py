@@ -51,14 +51,15 @@ def _png_writer(rgb: np.ndarray, text: dict[str, str]):
 
 def save_frame_png(path: Path, traj, index: int, show: str = "both", display_range=None, cmap: str = "grey",
                    scale: int = 4) -> Path:
-    """One frame of a trajectory as a PNG carrying the frame's metadata."""
+    """One frame of a trajectory as a PNG carrying the frame's metadata; x0_hat in `display_range`
+    (None: its own), x_t always in its own range (`frame_picture`)."""
     frame = traj.frames[index]
     rgb = frame_picture(frame, show, display_range, cmap, scale)
     return atomic_write(Path(path), _png_writer(rgb, frame_metadata(traj.meta, frame, index)))
 
 
 def _run_display_range(traj, cmap: str):
-    """One display range for the whole run: that of the final x0_hat."""
+    """One display range for the whole run's x0_hat: that of the final x0_hat (x_t: each frame its own)."""
     return default_display_range(np.asarray(traj.frames[-1].x0_hat), cmap == "diverging")
 
 
@@ -122,7 +123,8 @@ def save_contact_sheet(path: Path, traj, rows: int = 8, show: str = "x0_hat", di
                                               "rows_sigma": ",".join(f"{traj.frames[k].sigma:.4g}" for k in idx)}
     rgb = to_rgb(mosaic, display_range, cmap, scale)
     row_height = stack.shape[-2] * scale + scale                   # a tile and its one-pixel gap, scaled
-    labels = [f"step {k}  σ={traj.frames[k].sigma:.3g}" for k in idx]
+    labels = [f"step {k}  sigma/alpha={traj.frames[k].sigma * np.exp(traj.frames[k].t):.3g}" for k in idx]   # ASCII:
+    # PIL's default bitmap font has no Greek letters
     return atomic_write(Path(path), _png_writer(_label_rows(rgb, labels, row_height, f"{field}, columns: samples"), text))
 
 

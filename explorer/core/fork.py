@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from explorer.core.errors import UsageError
-from explorer.core.models import Model, RunSpec
+from explorer.core.models import Model, RunSpec, check_made_by
 from explorer.core.trajectory import Trajectory, drain
 
 
@@ -29,8 +29,7 @@ def fork_spec(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int =
     steps = meta.get("steps")
     if not isinstance(steps, int) or meta.get("start", 0) or len(traj.frames) != steps + 1:
         raise UsageError("a fork needs a whole run on a time grid (steps + 1 frames), as `explorer sample` writes")
-    if meta.get("checkpoint_sha256") != model.sha256:
-        raise UsageError(f"the run was made by {meta.get('checkpoint')!r}, not by {model.name}")
+    check_made_by(model, meta)
     if not 0 <= step < steps or not 0 <= sample < len(traj.frames[0].x_t):
         raise UsageError(f"the step must be in 0..{steps - 1} and the sample in 0..{len(traj.frames[0].x_t) - 1}")
     x = torch.tensor(np.asarray(traj.frames[step].x_t[sample]), dtype=torch.float32)

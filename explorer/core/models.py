@@ -168,6 +168,43 @@ def run_meta(model: Model, spec: RunSpec) -> dict:
             **({"coarse_sampler": spec.coarse_sampler, "coarse_steps": spec.coarse_steps} if spec.coarse_sampler else {})}
 
 
+def is_whole_run(model: Model, traj: Trajectory) -> bool:
+    """Whether `traj` is a whole run of `model`: the frames its recorded spec (`run_meta`) yields,
+    so that its last frame holds finished samples (not a cancelled run's intermediate state)."""
+    m = traj.meta
+    try:
+        spec = RunSpec(m.get("sampler"), m.get("steps"), int(m.get("n") or 1), int(m.get("seed") or 0),
+                       final_denoise=bool(m.get("final_denoise", True)), keep_frames=False,
+                       coarse_sampler=m.get("coarse_sampler"), coarse_steps=m.get("coarse_steps")).resolved(model)
+    except UsageError:
+        return False
+    return not m.get("start") and model.frame_count(spec) == len(traj.frames)
+
+
+def open_maker(meta: dict) -> Model:
+    """The model that made a run (its `meta`): the recorded file, else the bundled file of that
+    name, whichever has the recorded hash; a UsageError saying why when neither has."""
+    from explorer.core.checkpoint import bundled_dir
+    recorded = meta.get("checkpoint_path")
+    if not recorded:
+        raise UsageError(f"the run does not record where its model {meta.get('checkpoint')!r} is")
+    for path in dict.fromkeys([Path(recorded), bundled_dir() / Path(recorded).name]):
+        try:
+            model = open_model(path)
+        except CheckpointError:
+            continue
+        if model.sha256 == meta.get("checkpoint_sha256"):
+            return model
+    raise UsageError(f"the model that made the run, {meta.get('checkpoint')!r}, is no longer at {recorded} "
+                     f"(or that file has changed since)")
+
+
+def check_made_by(model: Model, meta: dict, what: str = "the run") -> None:
+    """Refuse a run (its `meta`) that another model made: its recorded checkpoint hash differs."""
+    if meta.get("checkpoint_sha256") != model.sha256:
+        raise UsageError(f"{what} was made by {meta.get('checkpoint')!r}, not by {model.name}: open that model first")
+
+
 def final_samples(model: Model, spec: RunSpec, batch: int = 256, progress: Callable[[int, int], None] | None = None
                   ) -> np.ndarray:
     """Only the final samples (spec.n, C, H, W) float32, made in chunks of `batch` with no frames

@@ -342,7 +342,7 @@ class TrajectoryView(QWidget):
         self.xt_box.setEnabled(hints.panels is None)
         if hints.panels is not None:
             self.xt_box.setCurrentText("x_t")
-        self._set_titles(*(hints.panels or (XT_MODES["x_t"], X0_TITLE)))
+        self._set_titles(*(hints.panels or (XT_MODES[self.xt_box.currentText()], X0_TITLE)))   # the mode kept
         self.set_colormap(hints.colormap)
 
     def _set_titles(self, xt: str, x0: str) -> None:
