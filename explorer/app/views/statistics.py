@@ -53,7 +53,8 @@ TABLE_COLUMNS = (
 
 class StatisticsView(QWidget):
     HINT = "Run a model: its final samples are compared here with its training data."
-    BANDS_AXIS = "octave bands of |k|: a × b"
+    BANDS_AXIS = "octave bands a × b (listed below)"
+    TRIANGLES_AXIS = "triangle (listed below)"
     field_requested = Signal(int)               # every model of this field, n samples each
     cancel_requested = Signal()
 
@@ -72,7 +73,7 @@ class StatisticsView(QWidget):
         self.histogram.setLabel("left", "fraction of values")
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
         self.bispectrum = pg.PlotWidget(background="w")
-        self.bispectrum.setLabel("bottom", "triangle |k1|, |k2|, |k3|")
+        self.bispectrum.setLabel("bottom", self.TRIANGLES_AXIS)
         self.bispectrum.setLabel("left", "b (±2 s.e.): 0 for a Gaussian field")
         self.trispectrum = pg.PlotWidget(background="w")
         self.trispectrum.setLabel("bottom", self.BANDS_AXIS)
@@ -80,15 +81,17 @@ class StatisticsView(QWidget):
         for plot in (self.bispectrum, self.trispectrum):
             plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = QLabel("")
+        self.key = QLabel("")                   # what the polyspectra's numbered ticks stand for
+        self.key.setWordWrap(True)
         plots = QHBoxLayout()
-        plots.addWidget(self.spectrum)
-        plots.addWidget(self.histogram)
+        plots.addWidget(self.spectrum, 1)          # three equal columns, whichever polyspectrum is shown
+        plots.addWidget(self.histogram, 1)
         # the two polyspectra share one place (three plots fit a 1000-px window, four did not): the
         # trispectrum first, the test of fields even under x -> -x, whose bispectrum is 0
         self.polyspectra = QTabWidget()
         self.polyspectra.addTab(self.trispectrum, "trispectrum")
         self.polyspectra.addTab(self.bispectrum, "bispectrum")
-        plots.addWidget(self.polyspectra)
+        plots.addWidget(self.polyspectra, 1)
         self.field_n = QSpinBox(minimum=2, maximum=256, value=16)
         self.field_button = QPushButton("Every model of this field")
         self.field_button.setToolTip("Run each bundled model of the loaded model's data (its own sampler and steps, "
@@ -116,6 +119,7 @@ class StatisticsView(QWidget):
         lay.addWidget(self.summary)
         lay.addWidget(self.legend)
         lay.addLayout(plots, 1)
+        lay.addWidget(self.key)
         lay.addLayout(bar)
         lay.addWidget(self.field_status)
         lay.addWidget(self.table)
@@ -127,12 +131,12 @@ class StatisticsView(QWidget):
         self.field_status.setText("")
         self.summary.setText(self.HINT)
         self.legend.setText("")
+        self.key.setText("")
         for plot in (self.spectrum, self.histogram, self.bispectrum, self.trispectrum):
             plot.clear()
             plot.getAxis("bottom").setTicks(None)                       # nor its |k|, triangles or bands
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)   # not the last model's axes, empty
             plot.enableAutoRange()                                      # the next samples set their own
-        self.trispectrum.setLabel("bottom", self.BANDS_AXIS)
 
     def show_samples(self, samples: np.ndarray, reference: dict | None, label: str = "training data",
                      field: bool = False) -> None:
@@ -155,12 +159,17 @@ class StatisticsView(QWidget):
         self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen)
         self.legend.setText(f"<span style='color:#333'>━━</span> {label} ({r['n_reference']})   "
                             f"<span style='color:#d62728'>━━●</span> generated ({r['n_generated']})")
-        said = self._draw_polyspectrum(self.bispectrum, "Bispectrum", r.get("bispectrum"), "triangles",
-                                     lambda t: ",".join(map(str, t)), lambda t: len(set(t)) == 1, ref_pen, gen_pen)
-        tri = r.get("trispectrum")
+        bi, tri = r.get("bispectrum"), r.get("trispectrum")
+        triangles = [tuple(t) for t in bi["triangles"]] if bi else []
+        said = self._draw_polyspectrum(self.bispectrum, "Bispectrum", bi, "triangles",
+                                     lambda t: str(triangles.index(tuple(t)) + 1), lambda t: len(set(t)) == 1,
+                                     ref_pen, gen_pen)
         bands = sorted({tuple(p[:2]) for p in tri["pairs"]} | {tuple(p[2:]) for p in tri["pairs"]}) if tri else []
-        self.trispectrum.setLabel("bottom", "a × b; |k| in " + ", ".join(
-            f"{i + 1}: {lo}" + (f"-{hi - 1}" if hi > lo + 1 else "") for i, (lo, hi) in enumerate(bands)))
+        self.key.setText("   ".join(part for part in (
+            "Bispectrum triangles |k1|, |k2|, |k3|: " + "; ".join(f"{i + 1}: {','.join(map(str, t))}"
+                                                           for i, t in enumerate(triangles)) if triangles else "",
+            "Trispectrum octave bands of |k|: " + "; ".join(f"{i + 1}: {lo}" + (f"-{hi - 1}" if hi > lo + 1 else "")
+                                                         for i, (lo, hi) in enumerate(bands)) if bands else "") if part))
         said += self._draw_polyspectrum(self.trispectrum, "Trispectrum", tri, "pairs",
                                       lambda p: f"{bands.index(tuple(p[:2])) + 1}×{bands.index(tuple(p[2:])) + 1}",
                                       lambda p: p[:2] == p[2:], ref_pen, gen_pen)
