@@ -213,7 +213,7 @@ def test_compare_rows_read_as_sentences():
     row = {"cos_s1_s2": 0.97, "S1": {"nearest_own": [9], "cos_own": [0.991], "memorised": True},
            "S2": {"nearest_own": [4], "cos_own": [0.62], "memorised": False}}
     text = verdict(row)
-    assert "S1 copies training image #9 (cos 0.99)" in text and "S2: a new image (nearest #4, cos 0.62)" in text
+    assert "S1 copies training image #9 (cos 0.991)" in text and "S2: a new image (nearest #4, cos 0.620)" in text
     assert "the same image from both" in text
 
 

@@ -267,6 +267,7 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
     assert not window.analysis.compute_basis(0) and "not by tiny" in window.basis.status.text()
     assert not window.analysis.fork_here(0, 2) and "not by tiny" in window.forks.status.text()
 
+
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):
     from conftest import make_tiny_checkpoint
 
@@ -292,6 +293,8 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     view.slider.setValue(0)
     assert "step 0" in view.step_label.text()
     assert window.run_panel.run_button.isEnabled(), window.statusBar().currentMessage()
+    window.compare.add_pair(8, str(other.path), str(tiny_ckpt.path))     # another pair: not under the old result
+    assert view.result is None and view.table.rowCount() == 0 and view.summary.text() == view.HINT
 
 
 def faulty_factory(fault, at_step):

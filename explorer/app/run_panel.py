@@ -12,7 +12,7 @@ import random
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QPushButton, QSpinBox, QWidget
 
-from explorer.core import samplers
+from explorer.core import samplers, schema
 from explorer.core.models import Model, RunSpec, coarse_samplers
 
 SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of model they were for, and the coarse scale's
@@ -34,7 +34,7 @@ class RunPanel(QWidget):
         self.sampler_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.sampler_box.setMinimumContentsLength(16)          # the dock stays narrow; the list shows all
         self.sampler_box.view().setMinimumWidth(self.sampler_box.view().sizeHintForColumn(0) + 24)
-        self.steps_box = QSpinBox(minimum=1, maximum=5000, value=samplers.DEFAULT_STEPS["sde"])
+        self.steps_box = QSpinBox(minimum=1, maximum=schema.MAX_STEPS, value=samplers.DEFAULT_STEPS["sde"])
         self._auto_steps = self.steps_box.value()             # the steps last set for the user, not by them
         self.batch_box = QSpinBox(minimum=1, maximum=1024, value=16)
         self.seed_box = QSpinBox(minimum=0, maximum=2 ** 31 - 1, value=0)
@@ -51,7 +51,7 @@ class RunPanel(QWidget):
             self.coarse_box.addItem(label, key)
         self.coarse_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.coarse_box.setMinimumContentsLength(10)
-        self.coarse_steps_box = QSpinBox(minimum=1, maximum=5000, value=200)
+        self.coarse_steps_box = QSpinBox(minimum=1, maximum=schema.MAX_STEPS, value=200)
         self.coarse_box.currentIndexChanged.connect(lambda: self._show_coarse())
         coarse_row = QHBoxLayout()
         coarse_row.addWidget(self.coarse_box, 1)

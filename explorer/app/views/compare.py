@@ -83,8 +83,8 @@ def verdict(row: dict) -> str:
     lines = []
     for side in ("S1", "S2"):
         i, c = row[side]["nearest_own"][0], row[side]["cos_own"][0]
-        lines.append(f"{side} copies training image #{i} (cos {c:.2f})" if row[side]["memorised"]
-                     else f"{side}: a new image (nearest #{i}, cos {c:.2f})")
+        lines.append(f"{side} copies training image #{i} (cos {c:.3f})" if row[side]["memorised"]
+                     else f"{side}: a new image (nearest #{i}, cos {c:.3f})")
     c = row["cos_s1_s2"]
     lines.append(f"cos(S1, S2) = {c:.2f}" + (": the same image from both" if c >= 0.9 else ""))
     return "\n".join(lines)
@@ -102,9 +102,12 @@ class CompareView(QWidget):
     cancel_requested = Signal()
     choose_requested = Signal()                 # the user wants to pick two models of their own
 
+    HINT = "Sampler, steps and seed come from the Run panel."
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result: dict | None = None
+        self._running_pair = None                   # (N, path S1, path S2) of the run in progress
         self.frames: list = []
         self.cmap = "grey"
         self.pairs = []
@@ -134,7 +137,7 @@ class CompareView(QWidget):
         top.addStretch(1)
         self.pair_box.setMinimumContentsLength(12)
         self.pair_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.summary = QLabel("Sampler, steps and seed come from the Run panel.")
+        self.summary = QLabel(self.HINT)
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -173,6 +176,7 @@ class CompareView(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(split)
         self.pair_box.currentIndexChanged.connect(self._mark_current_n)
+        self.pair_box.currentIndexChanged.connect(self._forget_other_pair)
 
     # --- pairs and the sweep -------------------------------------------------------------------------------
     def set_pairs(self, pairs: list[tuple[int, str, str]]) -> None:
@@ -231,6 +235,15 @@ class CompareView(QWidget):
         self._mark_current_n()
         return shown
 
+    def _forget_other_pair(self, *_) -> None:
+        """Another pair chosen: the last result, of the pair it ran, is not shown under its name."""
+        if self.result is not None and self.current_pair() != self.result.get("pair"):
+            self.result, self.frames = None, []
+            self.table.setRowCount(0)
+            self.slider.setRange(0, 0)
+            self.step_label.setText("")
+            self.summary.setText(self.HINT)
+
     def _mark_current_n(self, *_):
         pair = self.current_pair()
         if pair and pair[0]:
@@ -240,7 +253,10 @@ class CompareView(QWidget):
     def running(self, on: bool) -> None:
         self.run_button.setEnabled(not on and bool(self.pairs))
         self.cancel_button.setEnabled(on)
+        self.pair_box.setEnabled(not on)                     # the pair that runs is the one named
+        self.choose_button.setEnabled(not on)
         if on:
+            self._running_pair = self.current_pair()
             self.frames, self.result = [], None
             self.table.setRowCount(0)
             self.summary.setText("running S1, then S2, from the same noise…")
@@ -267,7 +283,7 @@ class CompareView(QWidget):
         self.summary.setText(f"{note}: the comparison needs both runs to finish.")
 
     def show_result(self, result: dict, frames: list, cmap: str = "grey") -> None:
-        self.result, self.frames, self.cmap = result, frames, cmap
+        self.result, self.frames, self.cmap = {**result, "pair": self._running_pair}, frames, cmap
         a, b = result["analysis"], result["baseline"]
         rows = a["samples"]
         n1 = result["n_frames_s1"]
@@ -275,6 +291,7 @@ class CompareView(QWidget):
         final = np.asarray(self.s1_frames[-1].x0_hat)
         self.display_range = render.default_display_range(final, cmap == "diverging")
         self.table.setRowCount(len(rows))
+        self.table.setVerticalHeaderLabels([f"sample {i}" for i in range(len(rows))])   # numbered as `explorer compare`
         for i, r in enumerate(rows):
             for col, side in ((3, "S1"), (4, "S2")):
                 neigh = result["neighbours"][side][i]                  # (k, C, H, W)
