@@ -46,6 +46,15 @@ def test_run_shows_the_frames_the_core_made(qtbot, window, tiny_ckpt):
         assert np.allclose(frames[k].x0_hat, reference.frames[k].x0_hat.numpy(), atol=1e-5)
         assert f"step {k}/8" in window.view.label.text()
     assert window.progress.value() == 9
+    view = window.view                                     # while a run streams: its last step is the expected one
+    view.clear()
+    view.expect(9)
+    for f in frames[:4]:
+        view.add_frame(f)
+    view._catch_up()
+    assert "step 3/8" in view.label.text()
+    view.set_frames(frames[:4])                            # cancelled there: it has 4 frames
+    assert "step 3/3" in view.label.text()
 
 
 

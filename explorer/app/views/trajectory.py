@@ -46,6 +46,7 @@ class TrajectoryView(QWidget):
         self.current = -1
         self._mosaics: tuple[np.ndarray, np.ndarray] | None = None
         self._x_max = 1
+        self._expected = 0                          # frames the run will make (0: unknown)
         self._drawing = False                 # True while the view itself sets images and ranges
         self.level = "σ/α"                    # what a frame's sigma/alpha stands for (DisplayHints.level)
 
@@ -194,6 +195,7 @@ class TrajectoryView(QWidget):
     def set_frames(self, frames: list) -> None:
         """A whole trajectory (a finished or loaded run)."""
         self.frames = list(frames)
+        self._expected = len(self.frames)                       # a cancelled run made fewer than it expected
         self._catch_up()
 
     def _catch_up(self) -> None:
@@ -207,14 +209,19 @@ class TrajectoryView(QWidget):
         ok = s > 0                                              # log axis: the t = 0 frame has none
         self.sigma_curve.setData(np.arange(n)[ok], s[ok])
         if n - 1 > self._x_max:                                 # rescale the step axis only when it overflows
-            self.expect(max(n, 2 * self._x_max))
+            self._step_axis(max(n, 2 * self._x_max))
         if self.follow:
             self.show_step(n - 1)
         else:
             self._update_label()
 
     def expect(self, n_frames: int) -> None:
-        """The number of frames the run will make (0: unknown): fixes the step axis."""
+        """The number of frames the run will make (0: unknown): fixes the step axis and the label's
+        last step."""
+        self._expected = n_frames
+        self._step_axis(n_frames)
+
+    def _step_axis(self, n_frames: int) -> None:
         self._x_max = max(n_frames - 1, 1)
         self.sigma_plot.setXRange(0, self._x_max, padding=0.02)
         axis = self.sigma_plot.getAxis("bottom")
@@ -314,7 +321,8 @@ class TrajectoryView(QWidget):
         f = self.frames[self.current]
         live = "" if self.follow else "   (scrubbing: End follows the run)"
         noise = f"   σ = {f.sigma:.3g}   t = {f.t:.3g}" if self.level == "σ/α" else ""
-        self.label.setText(f"step {self.current}/{len(self.frames) - 1}   {self.level} = {snr_sigma(f.t):.3g}{noise}{live}")
+        last = max(len(self.frames), self._expected) - 1
+        self.label.setText(f"step {self.current}/{last}   {self.level} = {snr_sigma(f.t):.3g}{noise}{live}")
 
     def displayed(self) -> tuple[np.ndarray, np.ndarray]:
         """The (x_t, x0_hat) mosaics on screen now."""
