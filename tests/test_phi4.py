@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -91,3 +93,25 @@ def test_making_samples_tells_its_progress(monkeypatch, capsys):
     done = [int(ln.split("sweep ")[1].split("/")[0]) for ln in lines]
     assert len(lines) == 10 and done == sorted(done) and done[-1] == 230 + 2 * 10
     assert "(100%)" in lines[-1] and "s left" in lines[0]
+
+
+def test_a_cancelled_run_stops_making_samples_and_caches_nothing(monkeypatch):
+    """Monte Carlo made for a window run (an S1/S2 pair's training set) tells its progress and
+    stops once the run is cancelled (`core.interrupt`), leaving no cache entry; without hooks
+    (the CLI) nothing changes."""
+    import threading
+
+    from explorer.core import interrupt
+    from explorer.core.data import cache_dir
+    monkeypatch.setattr(phi4, "equilibrium", lambda *a, **k: {"enough": True, "burn_in": 2000, "tau_int_abs_m": 4.6})
+    stop, told = threading.Event(), []
+
+    def tell(text):
+        told.append(text)
+        stop.set()                                         # the user cancels at the first progress
+    with interrupt.hooks(stop, tell), pytest.raises(interrupt.Cancelled):
+        phi4.samples(6, L=4, beta=0.51, chains=3, seed=124, progress=False)   # beta: not in the cache
+    assert len(told) == 1 and "sweep 100 of 2020" in told[0]
+    made = [json.loads(p.read_text()) for p in cache_dir().glob("phi4-*.json")]
+    assert not any(k.get("seed") == 124 for k in made)
+    interrupt.check("no hooks: nothing happens")

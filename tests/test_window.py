@@ -108,6 +108,25 @@ def test_cancel_stops_within_one_step_and_keeps_frames(qtbot, window):
     assert len(window.trajectory.frames) == 5
 
 
+def test_cancel_stops_a_data_set_made_for_the_run(qtbot, window, monkeypatch):
+    """A run that first makes its data (an S1/S2 pair's phi4 training sets, by Monte Carlo) shows
+    how far that is in the status bar, and Cancel stops it there (it ran on for minutes)."""
+    from explorer.core.data import phi4
+    monkeypatch.setattr(phi4, "equilibrium", lambda *a, **k: {"enough": True, "burn_in": 10 ** 6, "tau_int_abs_m": 4})
+
+    def make_run():
+        phi4.samples(6, L=8, beta=0.53, chains=3, seed=125, progress=False)   # hours of sweeps
+        yield from ()
+    from explorer.app.main_window import _Sink
+    stopped = []
+    assert window._start(_Sink(lambda f: None, lambda r, f: None, lambda note, f: stopped.append(note), ""), make_run,
+                         None, 1)
+    qtbot.waitUntil(lambda: "by Monte Carlo" in window.statusBar().currentMessage(), timeout=20000)
+    window.cancel_run()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=20000)
+    assert stopped == ["cancelled"] and window.statusBar().currentMessage().startswith("cancelled")
+
+
 def test_corrupt_file_gives_a_message_and_keeps_the_model(qtbot, window, tmp_path):
     bad = tmp_path / "corrupt.safetensors"
     bad.write_bytes(b"\x00" * 3)

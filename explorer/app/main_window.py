@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         self.controller.returned.connect(self._on_returned)
         self.controller.errored.connect(self._on_errored)
         self.controller.aborted.connect(self._on_aborted)
+        self.controller.told.connect(lambda text: self.statusBar().showMessage(text))
         self.controller.finished.connect(self._on_finished)
         self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
         self._restore_settings()

@@ -11,6 +11,7 @@ Signals, in the GUI thread, modelled on napari's thread_worker:
                               whatever else it returns) and every frame
     errored(message, frames)  a message a person can act on, and the frames made before
     aborted(frames)           cancelled: the frames made before
+    told(text)                progress of long work between frames (a data set made for the run)
     finished()                always, and always last: the thread has ended and the thread
                               and worker are scheduled for deletion; a new run may start
 Exactly one of returned / errored / aborted fires per run, before finished.
@@ -25,6 +26,7 @@ import traceback
 import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
+from explorer.core import interrupt
 from explorer.core.errors import ExplorerError
 from explorer.core.trajectory import Trajectory
 
@@ -46,6 +48,7 @@ class RunWorker(QObject):
     returned = Signal(object)
     errored = Signal(str)
     aborted = Signal()
+    told = Signal(str)                      # progress of work that yields no frames (`core.interrupt`)
 
     def __init__(self, make_run, batch: int | None, threads: int):
         super().__init__()
@@ -63,17 +66,20 @@ class RunWorker(QObject):
     def run(self) -> None:
         torch.set_num_threads(self._threads)
         try:
-            run = self._make_run()
-            while not self._stop.is_set():
-                try:
-                    frame = next(run)
-                except StopIteration as stop:
-                    self.returned.emit(stop.value)
-                    return
-                frame = frame.to_numpy() if hasattr(frame, "to_numpy") else frame    # a Frame, or progress
-                self.made += 1
-                self.yielded.emit(frame)
-            run.close()
+            with interrupt.hooks(self._stop, self.told.emit):      # long work between frames stops too
+                run = self._make_run()
+                while not self._stop.is_set():
+                    try:
+                        frame = next(run)
+                    except StopIteration as stop:
+                        self.returned.emit(stop.value)
+                        return
+                    frame = frame.to_numpy() if hasattr(frame, "to_numpy") else frame    # a Frame, or progress
+                    self.made += 1
+                    self.yielded.emit(frame)
+                run.close()
+            self.aborted.emit()
+        except interrupt.Cancelled:
             self.aborted.emit()
         except ExplorerError as e:
             self.errored.emit(str(e))
@@ -92,6 +98,7 @@ class RunController(QObject):
     returned = Signal(object, list)
     errored = Signal(str, list)
     aborted = Signal(list)
+    told = Signal(str)
     finished = Signal()
 
     def __init__(self, parent=None, threads: int | None = None):
@@ -143,6 +150,7 @@ class RunController(QObject):
         self._worker.returned.connect(self._on_returned)
         self._worker.errored.connect(self._on_errored)
         self._worker.aborted.connect(self._on_aborted)
+        self._worker.told.connect(self.told)
         self._thread.finished.connect(self._on_thread_finished)
         self.started_at = time.perf_counter()
         self._thread.start()

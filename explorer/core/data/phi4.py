@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explorer.core import interrupt
 from explorer.core.errors import DataError
 
 ALGORITHM = "checkerboard-metropolis+flip/2"
@@ -83,6 +84,8 @@ class Chains:
         """Do `sweeps` sweeps; return m of every chain each `every` sweeps: (sweeps // every, chains)."""
         ms = []
         for s in range(sweeps):
+            if s % 10 == 0:
+                interrupt.check()                               # a cancelled run stops within 10 sweeps
             self.sweep()
             if (s + 1) % every == 0:
                 ms.append(self.magnetisation().numpy().copy())
@@ -249,6 +252,7 @@ def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5
                 step = min(n, 100, max(1, total // 20))
                 ch.run(step, step)
                 n, done = n - step, done + step
+                interrupt.check(f"phi4: making {count} fields by Monte Carlo (cached after), sweep {done} of {total}")
                 if say and 10 * done // total > told:
                     told = 10 * done // total
                     spent = time.perf_counter() - t0

@@ -30,6 +30,7 @@ import time
 import numpy as np
 import torch
 
+from explorer.core import interrupt
 from explorer.core.errors import DataError
 
 ALGORITHM = "pseudo-spectral IF-RK4, 2/3 dealiasing, white ring forcing"
@@ -97,7 +98,9 @@ class Solver:
         self.time += h
 
     def advance(self, duration: float) -> None:
-        for _ in range(int(round(duration / self.dt))):
+        for k in range(int(round(duration / self.dt))):
+            if k % 10 == 0:
+                interrupt.check()                               # a cancelled run stops within 10 steps
             self.step()
 
     # --- what is measured ------------------------------------------------------------------------
@@ -228,7 +231,8 @@ def samples(count: int, size: int = 64, seed: int = 0, runs: int = 32, progress:
                 f"dt {p['dt']}")
         solver.advance(t_spin)
         out = []
-        for _ in range(per_run):
+        for i in range(per_run):
+            interrupt.check(f"turbulence: making {count} fields by the solver (cached after), {i} of {per_run} per run")
             solver.advance(spacing)
             out.append(solver.vorticity() / w_rms)
         return torch.stack(out, 1).reshape(-1, 1, size, size)[:count].numpy().astype(np.float32)
