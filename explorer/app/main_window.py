@@ -189,9 +189,9 @@ class MainWindow(QMainWindow):
         lay.addWidget(QLabel("Bundled models"))
         self.bundled = QListWidget()
         for e in checkpoint.bundled_index():
-            item = QListWidgetItem(f"{e['name']}   ·  {e['data']}  N={e['n']}  {e['split']}")
+            item = QListWidgetItem(e["name"])          # the names say field, N and split; the rest clipped them
             item.setData(Qt.UserRole, str(checkpoint.bundled_dir() / e["file"]))
-            item.setToolTip(e.get("description", ""))
+            item.setToolTip(f"{e['data']}, N = {e['n']}, split {e['split']}: {e.get('description', '')}")
             self.bundled.addItem(item)
         self.bundled.verticalScrollBar().rangeChanged.connect(    # resized: keep the loaded model in sight
             lambda *_: self.bundled.currentItem() and self.bundled.scrollToItem(self.bundled.currentItem()))
@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(QLabel("Loaded model"))
         self.info = QPlainTextEdit()
         self.info.setReadOnly(True)
-        self.info.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.info.setLineWrapMode(QPlainTextEdit.WidgetWidth)     # the whole config, not cut at the dock's edge
         self.info.setStyleSheet("QPlainTextEdit { font-family: monospace; font-size: 9pt; }")
         lay.addWidget(self.info, 1)
         for w in (self.bundled, self.info):
