@@ -237,6 +237,11 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     assert view.scale_slider.isVisible() and (view.scale_slider.minimum(), view.scale_slider.maximum()) == (1, 2)
     view.scale_slider.setValue(2)                                  # the end of scale 2
     assert frames[view.current].scale == 2 and frames[view.current + 1].scale == 1
+    labels = []                                                     # coarse x_2 (4 frames), then the details
+    for k in range(len(frames)):
+        view.go(k)
+        labels.append(view.scale_label.text())
+    assert labels == ["coarse x_2"] * 4 + ["details of scale 2"] * 4 + ["details of scale 1"] * 4
     window.tabs.setCurrentWidget(window.scales)
     window.view.go(len(frames) - 1)
     assert window.scales.J_box.value() == 2 and len(window.scales.images) == 2

@@ -322,6 +322,18 @@ def generate(model: WCRGModel, n: int, sampler: str = "ode", steps: int | dict[i
     return Trajectory(frames=frames, meta=meta, x_init=x_init)
 
 
+def stage(frames: list, k: int) -> str:
+    """What frame k of a WCRG run shows being made: "coarse x_J" while the coarse scale is drawn,
+    then "details of scale j". The coarse frames carry scale J, as the first details do; they
+    end where sigma first rises again (each scale's run starts at the largest noise level)."""
+    j = frames[k].scale
+    if j is None:
+        return ""
+    J = frames[0].scale
+    first_details = next((i for i in range(1, len(frames)) if frames[i].sigma > frames[i - 1].sigma), len(frames))
+    return f"coarse x_{J}" if j == J and k < first_details else f"details of scale {j}"
+
+
 # --- training ---------------------------------------------------------------------------------------
 
 @dataclass

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.app.views.slider import step_slider
-from explorer.core import render, schedule
+from explorer.core import render, schedule, wcrg
 
 XT_MODES = {"x_t": "x_t  (noisy state)", "x_t / α": "x_t / α = x0 + (σ/α) z  (data scale)"}
 X0_TITLE = "x0_hat  (denoiser's estimate)"
@@ -313,7 +313,7 @@ class TrajectoryView(QWidget):
             if self.frames[self.current].scale is not None:
                 self.scale_slider.setValue(self.frames[self.current].scale)
             self.scale_slider.blockSignals(False)
-            self.scale_label.setText(f"scale j = {self.frames[self.current].scale}")
+            self.scale_label.setText(wcrg.stage(self.frames, self.current))
 
     def _update_label(self) -> None:
         if self.current < 0:
