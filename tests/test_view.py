@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -300,3 +301,16 @@ def test_a_click_on_the_slider_goes_to_the_step_clicked(qtbot, window):
     assert slider.maximum() == 4 and slider.value() == 4
     QTest.mouseClick(slider, Qt.LeftButton, pos=QPoint(slider.width() // 2, slider.height() // 2))
     assert slider.value() == 2 and window.view.current == 2          # not one page towards it: an end
+
+
+def test_the_value_under_a_still_mouse_follows_the_step(qtbot, window):
+    """Scrubbing with the keyboard under a still mouse: the readout is the new step's value."""
+    run(qtbot, window, sampler="ddim", steps=6, n=1, seed=2)
+    view = window.view
+    view.go(2)
+    box = view.boxes[1]                                            # x0_hat, pixel (3, 5) of sample 0
+    view._mouse_moved(box.mapViewToScene(pg.Point(5.5, 3.5)))
+    assert f"value {float(view.frames[2].x0_hat[0, 0, 3, 5]):.4g}" in view.readout.text()
+    view.go(5)
+    assert "pixel (3, 5)" in view.readout.text()
+    assert f"value {float(view.frames[5].x0_hat[0, 0, 3, 5]):.4g}" in view.readout.text()

@@ -47,6 +47,7 @@ class TrajectoryView(QWidget):
         self._mosaics: tuple[np.ndarray, np.ndarray] | None = None
         self._x_max = 1
         self._expected = 0                          # frames the run will make (0: unknown)
+        self._mouse = None                          # the last mouse position over the panels (scene)
         self._drawing = False                 # True while the view itself sets images and ranges
         self.level = "σ/α"                    # what a frame's sigma/alpha stands for (DisplayHints.level)
 
@@ -264,6 +265,8 @@ class TrajectoryView(QWidget):
         self.marker.setValue(k)
         self._update_label()
         self._update_scale_slider()
+        if self._mouse is not None:
+            self._mouse_moved(self._mouse)                  # the value under the mouse at this step
         self.step_changed.emit(k)
 
     def _fit_histogram(self, levels: tuple[float, float]) -> None:
@@ -443,6 +446,7 @@ class TrajectoryView(QWidget):
 
     # --- pixel readout ---------------------------------------------------------------------------
     def _mouse_moved(self, pos) -> None:
+        self._mouse = pos                                   # read again when the step changes under it
         if self._mosaics is None:
             return
         for name, box, m in zip((self.xt_box.currentText(), "x0_hat"), self.boxes, self._mosaics):
