@@ -274,8 +274,12 @@ class MainWindow(QMainWindow):
         except ExplorerError:
             return None
 
+    def _models_folder(self) -> str:
+        """Where a model file dialog starts: the loaded model's folder, else the bundled models'."""
+        return str(Path(self.model.path).parent if self.model is not None else checkpoint.bundled_dir())
+
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._models_folder(),
                                               "Models (*.safetensors index.json);;All files (*)")
         if path:
             self.open_checkpoint(path)
@@ -283,7 +287,7 @@ class MainWindow(QMainWindow):
     def compare_dialog(self) -> None:
         paths = []
         for side in ("S1", "S2"):
-            path, _ = QFileDialog.getOpenFileName(self, f"The {side} model", "",
+            path, _ = QFileDialog.getOpenFileName(self, f"The {side} model", self._models_folder(),
                                                   "Models (*.safetensors index.json);;All files (*)")
             if not path:
                 return
