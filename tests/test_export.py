@@ -139,3 +139,14 @@ def test_gifs_are_strided_and_sheets_are_labelled(traj, tmp_path):
                                       .reshape(-1, 1, 16, 16), cols=3), (0, 1), "grey", 3)
     with Image.open(sheet) as im:
         assert im.width > plain.shape[1] and im.height > plain.shape[0]      # a labelled margin and a title
+
+
+def test_contact_sheet_rows_name_the_runs_own_level(traj):
+    """sigma/alpha for a diffusion run; a Gaussian or scattering run's own level, with the value the
+    window shows (snr_sigma(t)), not sigma e^t (which is sigma/alpha for diffusion frames only)."""
+    from explorer.core.schedule import snr_sigma
+    assert traj.meta["level"] == "σ/α"
+    assert export.sheet_labels(traj, [0, 5]) == [f"step 0  sigma/alpha={snr_sigma(traj.frames[0].t):.3g}",
+                                                 "step 5  sigma/alpha=0"]
+    other = Trajectory(frames=traj.frames, meta={**traj.meta, "level": "rms missing"})
+    assert export.sheet_labels(other, [1])[0].startswith("step 1  rms missing=")

@@ -65,6 +65,17 @@ def test_final_samples_checks_memory_as_the_frameless_run_it_is(tiny_ckpt, monke
     x = models.final_samples(tiny_ckpt, spec, batch=4)
     assert x.shape == (8, *tiny_ckpt.image_shape) and np.isfinite(x).all()
 
+def test_the_model_of_a_run_is_found_or_refused_with_a_reason(tiny_ckpt, tmp_path):
+    """A shared run file names its model's path: odd paths are refused with a message, never an OSError."""
+    meta = drain(tiny_ckpt.run(RunSpec("ddim", 2, 1, 0))).meta
+    assert models.open_maker(meta).sha256 == tiny_ckpt.sha256
+    for path in ("x" * 5000, "a\x00b", str(tmp_path)):
+        with pytest.raises(UsageError, match="no longer at"):
+            models.open_maker({**meta, "checkpoint_path": path})
+    with pytest.raises(UsageError, match="changed since"):
+        models.open_maker({**meta, "checkpoint_sha256": "0" * 64})
+
+
 def test_open_model_names_what_is_wrong(tmp_path):
     with pytest.raises(CheckpointError, match="no such file"):
         open_model(tmp_path / "missing.safetensors")

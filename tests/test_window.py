@@ -480,3 +480,18 @@ def test_the_window_fits_a_1000_by_700_screen_with_every_tab(window):
         window.tabs.setCurrentIndex(i)
         tab = window.tabs.widget(i)
         assert tab.minimumSizeHint().width() <= window.tabs.width(), window.tabs.tabText(i)
+
+
+def test_basis_and_fork_with_no_model_loaded_ask_for_one(qtbot, tmp_path, tiny_ckpt):
+    """A run shown alone (its model's file gone) in a window that has no model: a message, no crash."""
+    from conftest import make_tiny_checkpoint
+
+    from explorer.app.main_window import MainWindow
+    gone = make_tiny_checkpoint(tmp_path / "gone.safetensors", seed=2)
+    run = drain(gone.run(RunSpec("sde", 4, 2, 0))).save_npz(tmp_path / "gone.npz")
+    gone.path.unlink()
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tmp_path / "missing")
+    qtbot.addWidget(win)
+    assert win.model is None and win.open_run(run) and "shown alone" in win.message.text()
+    assert not win.analysis.compute_basis(0) and win.basis.status.text() == "Open a model first."
+    assert not win.analysis.fork_here(0, 2) and win.forks.status.text() == "Open a model first."

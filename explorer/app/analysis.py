@@ -55,7 +55,8 @@ class Analysis(QObject):
         """The model's denoiser for the Basis tab, or None (and the reason shown there)."""
         frames, model = self.window.view.frames, self.window.model
         denoiser = getattr(model, "denoiser", None)
-        why = ("Run the model first: the basis is computed at a step of a run." if not frames else
+        why = ("Open a model first." if model is None else
+               "Run the model first: the basis is computed at a step of a run." if not frames else
                f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
                if not callable(denoiser) else "")
         if not why and self.window.trajectory is not None:     # a run opened from a file: its own model's
@@ -118,7 +119,8 @@ class Analysis(QObject):
     def _fork_source(self):
         """The finished run the Fork tab forks, or None (and the reason shown there)."""
         traj = self.window.trajectory
-        why = ("Run the model to its end first: a fork re-samples the rest of a finished run." if traj is None else
+        why = ("Open a model first." if self.window.model is None else
+               "Run the model to its end first: a fork re-samples the rest of a finished run." if traj is None else
                f"{self.window.model.name} runs no SDE to fork with." if "sde" not in self.window.model.samplers else "")
         if why:
             self.window.forks.show_message(why)

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.controller = RunController(self)
         self._sink: _Sink | None = None
         self._outcome = ""                    # "done", "cancelled" or "failed": how the last run ended
+        self._told = False                    # the status bar shows progress of work before the frames
         self._after_run: Callable[[], None] | None = None    # work left for when the run has finished
         self._closed = False
         self.setWindowTitle(f"explorer {__version__}")
@@ -164,7 +165,7 @@ class MainWindow(QMainWindow):
         self.controller.returned.connect(self._on_returned)
         self.controller.errored.connect(self._on_errored)
         self.controller.aborted.connect(self._on_aborted)
-        self.controller.told.connect(lambda text: self.statusBar().showMessage(text))
+        self.controller.told.connect(self._on_told)
         self.controller.finished.connect(self._on_finished)
         self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
         self._restore_settings()
@@ -285,6 +286,9 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(path)
 
     def compare_dialog(self) -> None:
+        if self.is_running():
+            self.show_message("Cancel the current run before choosing another pair.")
+            return
         paths = []
         for side in ("S1", "S2"):
             path, _ = QFileDialog.getOpenFileName(self, f"The {side} model", self._models_folder(),
@@ -321,13 +325,7 @@ class MainWindow(QMainWindow):
         self.model = model
         if self.trajectory is not None and self.trajectory.meta.get("checkpoint_sha256") != model.sha256:
             self.trajectory = None                              # another model's run: not shown under this one
-            self.view.clear(f"{model.name} loaded: press Run")
-            self.statistics.clear()
-            self.basis.clear()
-            self.forks.clear()
-            self.scales.clear()
-            self.progress.reset()
-            self.rate_label.setText("")                         # the last run's speed is not this model's
+            self._clear_run_views(f"{model.name} loaded: press Run")
             self._refresh_export_actions()
         elif self.trajectory is None:
             self.view.clear(f"{model.name} loaded: press Run")
@@ -343,6 +341,19 @@ class MainWindow(QMainWindow):
         self.run_panel.set_model(model)
         self.hide_message()
         self.statusBar().showMessage(f"loaded {model.name}", 5000)
+
+    def _clear_run_views(self, title: str = "") -> None:
+        """Every view of the shown run emptied, and the last run's progress and speed."""
+        self.view.clear(title)
+        for view in (self.statistics, self.basis, self.forks, self.scales):
+            view.clear()
+        self.progress.reset()
+        self.rate_label.setText("")
+
+    def _show_statistics(self, model: Model, frames: list) -> None:
+        """The Statistics tab for the final samples of a run of `model`."""
+        self.statistics.show_samples(np.asarray(frames[-1].x0_hat), model.data.get("stats"),
+                                     field=model.data.get("name") in MAGNETISED)
 
     def _select_bundled(self, path: Path) -> None:
         """The bundled list shows the loaded model selected (none when it is not bundled)."""
@@ -412,9 +423,8 @@ class MainWindow(QMainWindow):
 
         def returned(traj: Trajectory, frames: list) -> None:
             self._keep(traj)
-            final = np.asarray(frames[-1].x0_hat)                # statistics when the run has finished: two
-            self._after_run = lambda: self.statistics.show_samples(  # short stalls of the event loop, not one long
-                final, model.data.get("stats"), field=model.data.get("name") in MAGNETISED)
+            self._after_run = lambda: self._show_statistics(model, frames)   # when the run has finished: two short
+            #                                                                  stalls of the event loop, not one long
 
         def stopped(note: str, frames: list) -> None:
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")
@@ -467,7 +477,16 @@ class MainWindow(QMainWindow):
         self.view.set_title(run_title(traj.meta) + note)
         self.view.set_frames(traj.frames)
 
+    def _on_told(self, text: str) -> None:
+        """Progress of work before the frames (a data set being made), unless the run is cancelling."""
+        if self.statusBar().currentMessage() != "cancelling…":
+            self.statusBar().showMessage(text)
+            self._told = True
+
     def _on_frame(self, frame: NumpyFrame) -> None:
+        if self._told:                                        # that work is done: the frames say how far now
+            self.statusBar().showMessage("running…")
+            self._told = False
         self._sink.frame(frame)
         self.basis.set_samples(len(frame.x_t))
         self.forks.set_samples(len(frame.x_t))
@@ -541,19 +560,17 @@ class MainWindow(QMainWindow):
             else:
                 self.trajectory = None
                 self.set_model(maker)
+                self._remember(Path(maker.path).resolve())
+                self.settings.setValue("last_checkpoint", str(Path(maker.path).resolve()))
         self.hide_message()
-        for view in (self.view, self.statistics, self.basis, self.forks, self.scales):
-            view.clear()
-        self.progress.reset()
-        self.rate_label.setText("")
+        self._clear_run_views()
         self._keep(traj)
         model = self.model
         if why:
             self.show_message(f"This run is shown alone: {why}."
                               + (f" Run, Basis and Fork use the loaded model, {model.name}." if model else ""))
         elif is_whole_run(model, traj):                         # finished samples: their statistics
-            self.statistics.show_samples(np.asarray(traj.frames[-1].x0_hat), model.data.get("stats"),
-                                         field=model.data.get("name") in MAGNETISED)
+            self._show_statistics(model, traj.frames)
         self._refresh_export_actions()
         return True
 

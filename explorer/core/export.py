@@ -20,6 +20,7 @@ from explorer.core.render import (
     tile,
     to_rgb,
 )
+from explorer.core.schedule import snr_sigma
 
 
 def frame_metadata(meta: dict, frame, step_index: int | None = None) -> dict[str, str]:
@@ -123,9 +124,16 @@ def save_contact_sheet(path: Path, traj, rows: int = 8, show: str = "x0_hat", di
                                               "rows_sigma": ",".join(f"{traj.frames[k].sigma:.4g}" for k in idx)}
     rgb = to_rgb(mosaic, display_range, cmap, scale)
     row_height = stack.shape[-2] * scale + scale                   # a tile and its one-pixel gap, scaled
-    labels = [f"step {k}  sigma/alpha={traj.frames[k].sigma * np.exp(traj.frames[k].t):.3g}" for k in idx]   # ASCII:
-    # PIL's default bitmap font has no Greek letters
+    labels = sheet_labels(traj, idx)
     return atomic_write(Path(path), _png_writer(_label_rows(rgb, labels, row_height, f"{field}, columns: samples"), text))
+
+
+def sheet_labels(traj, idx: list[int]) -> list[str]:
+    """A contact sheet's row labels: the step and the run's level as the window reads it
+    (sigma/alpha = snr_sigma(t), or a Gaussian or scattering model's own level), in ASCII: PIL's
+    default bitmap font has no Greek letters."""
+    level = str(traj.meta.get("level", "σ/α")).replace("σ", "sigma").replace("α", "alpha")
+    return [f"step {k}  {level}={snr_sigma(traj.frames[k].t):.3g}" for k in idx]
 
 
 def _label_rows(rgb: np.ndarray, labels: list[str], row_height: int, title: str) -> np.ndarray:

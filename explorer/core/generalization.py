@@ -19,7 +19,7 @@ import torch
 from explorer.core import checkpoint
 from explorer.core.data import fresh_images, training_set, unit_vectors
 from explorer.core.errors import DataError, ExplorerError, UsageError
-from explorer.core.io import json_text
+from explorer.core.head_to_head import field_of
 from explorer.core.models import Model, RunSpec, open_model
 from explorer.core.nets import UNetConfig
 from explorer.core.trajectory import Trajectory, drain
@@ -33,11 +33,10 @@ def pair_specs(model1: Model, model2: Model, spec: RunSpec) -> tuple[RunSpec, Ru
     one data set (its generator and parameters), of which S1 and S2 are disjoint parts."""
     if model1.image_shape != model2.image_shape:
         raise UsageError(f"the two models make different images: {model1.image_shape} and {model2.image_shape}")
-    data = [(m.data.get("name"), m.data.get("params")) for m in (model1, model2)]
+    data = [field_of(m.data) for m in (model1, model2)]
     if data[0] != data[1]:
-        raise UsageError(f"{model1.name} and {model2.name} were trained on different data ({data[0][0]} "
-                         f"{json_text(data[0][1], None)} and {data[1][0]} {json_text(data[1][1], None)}): an S1/S2 "
-                         f"pair is two models of one data set")
+        raise UsageError(f"{model1.name} and {model2.name} were trained on different data ({' '.join(data[0])} and "
+                         f"{' '.join(data[1])}): an S1/S2 pair is two models of one data set")
     return spec.resolved(model1), spec.resolved(model2)
 
 

@@ -106,8 +106,9 @@ class Trajectory:
         return cls(frames=frames, meta=meta)
 
 
-RUN_META = {"checkpoint": str, "checkpoint_sha256": str, "sampler": str, "steps": int, "seed": int, "n": int,
-            "J": int, "levels": int, "wavelet": str, "colormap": str, "version": str}
+RUN_META = {"checkpoint": str, "checkpoint_path": str, "checkpoint_sha256": str, "sampler": str, "steps": int,
+            "seed": int, "n": int, "J": int, "levels": int, "wavelet": str, "colormap": str, "version": str,
+            "level": str}
 
 
 def check_run(arrays: dict, where: str) -> tuple:

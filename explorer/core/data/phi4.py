@@ -122,6 +122,9 @@ def equilibrium(L: int = 32, beta: float | None = None, lam: float = 0.5, chains
     t0 = time.perf_counter()
     mh, mc = [], []
     for s in range(sweeps // every):
+        if s % 10 == 0:
+            interrupt.check(f"phi4: measuring burn-in and autocorrelation at L = {L} (once, cached after), "
+                            f"sweep {s * every} of {sweeps}")
         mh.append(hot.run(every, every)[0])
         mc.append(cold.run(every, every)[0])
     seconds_per_sweep = (time.perf_counter() - t0) / (2 * sweeps)

@@ -161,6 +161,7 @@ def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: floa
     times, energy, enstrophy, snaps, scales, cfl = [], [], [], [], [], []
     steps_every = max(1, int(round(every / p["dt"])))
     for k in range(int(round(duration / every))):
+        interrupt.check(f"turbulence: measuring the spin-up (once, cached after), t = {solver.time:.0f} of {duration:.0f}")
         for _ in range(steps_every):
             solver.step()
         times.append(solver.time)
@@ -232,7 +233,7 @@ def samples(count: int, size: int = 64, seed: int = 0, runs: int = 32, progress:
         solver.advance(t_spin)
         out = []
         for i in range(per_run):
-            interrupt.check(f"turbulence: making {count} fields by the solver (cached after), {i} of {per_run} per run")
+            interrupt.check(f"turbulence: making {count} fields by the solver (cached after), {i + 1} of {per_run} per run")
             solver.advance(spacing)
             out.append(solver.vorticity() / w_rms)
         return torch.stack(out, 1).reshape(-1, 1, size, size)[:count].numpy().astype(np.float32)
