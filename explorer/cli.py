@@ -457,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--J", "--levels-j", dest="J", type=_int_in(1, 16), default=None,
                    help="J for --strip (default: the run's, else 3)")
     s.add_argument("--wavelet", default=None, help="wavelet for --strip (default: the run's, else haar)")
-    s.add_argument("--cmap", choices=["grey", "diverging"], default="grey")
+    s.add_argument("--cmap", choices=["grey", "diverging"], default=None,
+                   help="default: the run's own (diverging for signed fields, as the window), else grey")
     s.add_argument("--display-range", "--levels", dest="display_range", type=_float_in(-1e30, 1e30), nargs=2, default=None,
                    metavar=("LOW", "HIGH"), help="the x0_hat values shown black and white (default: the final x0_hat's 0.5-99.5 "
                         "percentiles); x_t always gets each frame's own")
@@ -575,7 +576,8 @@ def cmd_export(args) -> int:
     step = len(traj.frames) - 1 if args.step is None else args.step
     if not -len(traj.frames) <= step < len(traj.frames):
         raise UsageError(f"--step {step}: the run has {len(traj.frames)} frames")
-    shown = {"display_range": tuple(args.display_range) if args.display_range else None, "cmap": args.cmap}
+    shown = {"display_range": tuple(args.display_range) if args.display_range else None,
+             "cmap": args.cmap or (traj.meta.get("colormap") if traj.meta.get("colormap") in ("grey", "diverging") else "grey")}
     frames = Path(args.frames) if args.frames else None
     created = frames is not None and not frames.exists()
     try:

@@ -97,3 +97,18 @@ def test_evaluate_prints_train_and_test_psnr(tiny_ckpt, capsys):
     assert main(["evaluate", str(tiny_ckpt.path), "--n", "8"]) == 0
     out = capsys.readouterr().out
     assert "train PSNR" in out and "mean train-minus-test gap" in out
+
+
+def test_export_uses_the_runs_own_colour_map(tiny_ckpt, tmp_path):
+    """A signed field's run is exported diverging, as the window shows it, unless --cmap says otherwise."""
+    from explorer.core import export
+    from explorer.core.models import RunSpec
+    from explorer.core.trajectory import Trajectory, drain
+    traj = drain(tiny_ckpt.run(RunSpec("ddim", 2, 1, 0)))
+    assert traj.meta["colormap"] == "grey"
+    run = Trajectory(frames=traj.frames, meta={**traj.meta, "colormap": "diverging"}).save_npz(tmp_path / "r.npz")
+    assert main(["export", str(run), "--png", str(tmp_path / "cli.png")]) == 0
+    loaded = Trajectory.load_npz(run)
+    core = export.save_frame_png(tmp_path / "core.png", loaded, len(loaded.frames) - 1, cmap="diverging")
+    from PIL import Image
+    assert Image.open(tmp_path / "cli.png").tobytes() == Image.open(core).tobytes()

@@ -1,6 +1,7 @@
 """The real window, driven offscreen with a tiny checkpoint made in the test."""
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 
 from explorer.core import export, render
@@ -147,6 +148,10 @@ def test_exports_from_the_window(qtbot, window, tmp_path):
     assert len(window.exports.frames(tmp_path / "frames")) == 7
     assert window.exports.gif(tmp_path / "a.gif").stat().st_size > 0
     assert export.read_png_metadata(window.exports.sheet(tmp_path / "s.png"))["sampler"] == "ddim"
+    window.view.go(0)                                     # an early step's range on screen: not the sheet's, nor
+    sheet = window.exports.sheet(tmp_path / "s0.png")     # the GIF's (it saturated every later row)
+    cli = export.save_contact_sheet(tmp_path / "cli.png", window.trajectory, 8, "x0_hat", cmap=window.view.display()[1])
+    assert Image.open(sheet).tobytes() == Image.open(cli).tobytes()
     assert window.exports.npz(tmp_path / "run.npz").exists()
     assert window.exports.gif(tmp_path / "missing" / "a.gif") is None
     assert "no such folder" in window.message.text()
@@ -235,6 +240,7 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     assert len(frames) == 3 * 4 and [f.scale for f in frames][-1] == 1
     view = window.view
     assert view.scale_slider.isVisible() and (view.scale_slider.minimum(), view.scale_slider.maximum()) == (1, 2)
+    assert not window.analysis.fork_here(0, 2) and "one after another" in window.forks.status.text()
     view.scale_slider.setValue(2)                                  # the end of scale 2
     assert frames[view.current].scale == 2 and frames[view.current + 1].scale == 1
     labels = []                                                     # coarse x_2 (4 frames), then the details
@@ -270,6 +276,8 @@ def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, 
     assert "triangles |k1|, |k2|, |k3|: 1: 2,2,2;" in key and "octave bands of |k|: 1: 1; 2: 2-3" in key
     ticks = window.statistics.bispectrum.getAxis("bottom")._tickLevels
     assert sorted(int(s) for level in ticks for _, s in level) == list(range(1, 1 + sum(map(len, ticks))))
+    pairs = window.statistics.trispectrum.getAxis("bottom")._tickLevels[0]          # every pair labelled
+    assert [s for _, s in pairs][:2] == ["1×1", "1×2"] and len(pairs) == len(r["trispectrum"]["pairs"])
     assert window.statistics.spectrum.getAxis("bottom")._tickLevels is not None
     window.statistics.clear()                                             # another model: no old axes
     box.updateAutoRange()
@@ -289,6 +297,8 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
     assert window.model.sha256 == tiny_wcrg.sha256 and tiny_wcrg.name in window.info.toPlainText()
     assert len(window.view.frames) == len(traj.frames) and not window.message.isVisible()
     assert window.statistics.result is not None and window.statistics.result["n_generated"] == 2
+    spec = window.run_panel.spec()                                         # Run repeats the opened run
+    assert (spec.sampler, spec.steps, spec.n, spec.seed) == ("ddim", 3, 2, 0)
 
     gone = make_tiny_checkpoint(tmp_path / "gone.safetensors", seed=1)
     run = drain(gone.run(RunSpec("sde", 4, 2, 0))).save_npz(tmp_path / "gone.npz")
@@ -495,3 +505,14 @@ def test_basis_and_fork_with_no_model_loaded_ask_for_one(qtbot, tmp_path, tiny_c
     assert win.model is None and win.open_run(run) and "shown alone" in win.message.text()
     assert not win.analysis.compute_basis(0) and win.basis.status.text() == "Open a model first."
     assert not win.analysis.fork_here(0, 2) and win.forks.status.text() == "Open a model first."
+
+
+def test_choosing_two_models_that_cannot_pair_is_refused_at_once(qtbot, window, tiny_ckpt, tmp_path, monkeypatch):
+    from conftest import make_tiny_checkpoint
+    from PySide6.QtWidgets import QFileDialog
+    small = make_tiny_checkpoint(tmp_path / "small.safetensors", size=8, split="S2")
+    answers = iter([(str(tiny_ckpt.path), ""), (str(small.path), "")])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: next(answers))
+    pairs = window.compare.pair_count()
+    window.compare_dialog()
+    assert window.compare.pair_count() == pairs and "Could not pair these models" in window.message.text()

@@ -15,7 +15,7 @@ from explorer.core.errors import ExplorerError
 from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
 from explorer.core.generalization import other_split
 from explorer.core.head_to_head import bundled_of_field, table_steps, total_frames
-from explorer.core.models import check_made_by, open_model
+from explorer.core.models import check_made_by, coarse_samplers, open_model
 
 
 class Analysis(QObject):
@@ -89,11 +89,13 @@ class Analysis(QObject):
         if view.pair_box.isChecked():
             other = other_split(self.window.model.path)
             if other is None:
+                view.clear()                                   # not the last basis under this refusal
                 view.show_message(f"{self.window.model.name} is not one of the bundled S1/S2 pairs.")
                 return False
             try:
                 twin = open_model(other)
             except ExplorerError as e:
+                view.clear()
                 view.show_message(str(e))
                 return False
             names = (self.window.model.name, twin.name)
@@ -119,7 +121,10 @@ class Analysis(QObject):
     def _fork_source(self):
         """The finished run the Fork tab forks, or None (and the reason shown there)."""
         traj = self.window.trajectory
-        why = ("Open a model first." if self.window.model is None else
+        model = self.window.model
+        why = ("Open a model first." if model is None else
+               f"{model.name} draws its scales one after another (a {model.kind} model): a fork re-samples a "
+               f"run at one scale." if coarse_samplers(model) else
                "Run the model to its end first: a fork re-samples the rest of a finished run." if traj is None else
                f"{self.window.model.name} runs no SDE to fork with." if "sde" not in self.window.model.samplers else "")
         if why:

@@ -77,9 +77,12 @@ class ExportActions:
         self.report(f"wrote {written}")
         return out
 
-    def _range_cmap(self) -> dict:
+    def _range_cmap(self, run_wide: bool = False) -> dict:
+        """The colour map shown, and x0_hat's range: the one on screen for one frame; for many
+        frames (run_wide), the run's own (its final x0_hat's, as `explorer export`): the range of
+        an early frame on screen saturated every later one."""
         display_range, cmap = self.shown.display()
-        return {"display_range": display_range, "cmap": cmap}
+        return {"display_range": None if run_wide else display_range, "cmap": cmap}
 
     def png(self, path: Path | None = None):
         path = path or self._ask("Export frame", "PNG (*.png)", ".png", with_step=True)
@@ -90,16 +93,17 @@ class ExportActions:
         folder = folder or QFileDialog.getExistingDirectory(self.parent, "Export all frames into folder",
                                                             str(self.settings.value("export_folder", ""))) or None
         return self._write(folder, lambda p: export.save_frame_sequence(p, self.shown.trajectory(), "both",
-                                                                        **self._range_cmap()))
+                                                                        **self._range_cmap(run_wide=True)))
 
     def gif(self, path: Path | None = None):
         path = path or self._ask("Export GIF", "GIF (*.gif)", ".gif")
-        return self._write(path, lambda p: export.save_gif(p, self.shown.trajectory(), "both", **self._range_cmap()))
+        return self._write(path, lambda p: export.save_gif(p, self.shown.trajectory(), "both",
+                                                         **self._range_cmap(run_wide=True)))
 
     def sheet(self, path: Path | None = None):
         path = path or self._ask("Export contact sheet", "PNG (*.png)", "-sheet.png")
         return self._write(path, lambda p: export.save_contact_sheet(p, self.shown.trajectory(), 8, "x0_hat",
-                                                                     **self._range_cmap()))
+                                                                     **self._range_cmap(run_wide=True)))
 
     def strip(self, path: Path | None = None):
         path = path or self._ask("Export coarse-to-fine strip", "PNG (*.png)", "-strip.png")

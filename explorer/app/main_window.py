@@ -43,7 +43,7 @@ from explorer.app.views.trajectory import TrajectoryView
 from explorer.core import checkpoint, samplers
 from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
-from explorer.core.generalization import compare_run, pair_specs
+from explorer.core.generalization import check_pair, compare_run, pair_specs
 from explorer.core.models import Model, RunSpec, coarse_samplers, is_whole_run, open_maker, open_model, run_meta
 from explorer.core.trajectory import Frame, NumpyFrame, Trajectory
 
@@ -297,11 +297,13 @@ class MainWindow(QMainWindow):
                 return
             paths.append(path)
         try:
-            n = open_model(paths[0]).data.get("n")
+            s1, s2 = (open_model(p) for p in paths)
+            check_pair(s1, s2)                                 # refused now, not at Run both
         except ExplorerError as e:
-            self.show_message(str(e))
+            self.show_message(f"Could not pair these models. {e}")
             return
-        self.compare.add_pair(n, *paths)
+        self.hide_message()
+        self.compare.add_pair(s1.data.get("n"), *paths)
         self.tabs.setCurrentWidget(self.compare)
 
     def open_checkpoint(self, path: str | Path, remember: bool = True) -> bool:
@@ -569,8 +571,12 @@ class MainWindow(QMainWindow):
         if why:
             self.show_message(f"This run is shown alone: {why}."
                               + (f" Run, Basis and Fork use the loaded model, {model.name}." if model else ""))
-        elif is_whole_run(model, traj):                         # finished samples: their statistics
-            self._show_statistics(model, traj.frames)
+        else:
+            m = traj.meta                                       # Run repeats this run
+            self.run_panel.set_spec(sampler=m.get("sampler"), steps=m.get("steps"), n=m.get("n"), seed=m.get("seed"),
+                                    coarse_sampler=m.get("coarse_sampler") or "", coarse_steps=m.get("coarse_steps"))
+            if is_whole_run(model, traj):                       # finished samples: their statistics
+                self._show_statistics(model, traj.frames)
         self._refresh_export_actions()
         return True
 

@@ -29,15 +29,20 @@ L2_RATIO = 1 / 3
 
 
 def pair_specs(model1: Model, model2: Model, spec: RunSpec) -> tuple[RunSpec, RunSpec]:
-    """`spec` checked against both models (a UsageError before any work): one kind of image, and
-    one data set (its generator and parameters), of which S1 and S2 are disjoint parts."""
+    """`spec` checked against both models (a UsageError before any work), which `check_pair`."""
+    check_pair(model1, model2)
+    return spec.resolved(model1), spec.resolved(model2)
+
+
+def check_pair(model1: Model, model2: Model) -> None:
+    """Two models an S1/S2 comparison can pair: one kind of image, and one data set (its generator
+    and parameters, or folder), of which S1 and S2 are disjoint parts; else a UsageError."""
     if model1.image_shape != model2.image_shape:
         raise UsageError(f"the two models make different images: {model1.image_shape} and {model2.image_shape}")
     data = [field_of(m.data) for m in (model1, model2)]
     if data[0] != data[1]:
         raise UsageError(f"{model1.name} and {model2.name} were trained on different data ({' '.join(data[0])} and "
                          f"{' '.join(data[1])}): an S1/S2 pair is two models of one data set")
-    return spec.resolved(model1), spec.resolved(model2)
 
 
 def _same_noise(model1: Model, model2: Model, specs: tuple[RunSpec, RunSpec]):

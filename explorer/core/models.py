@@ -162,7 +162,8 @@ def coarse_samplers(model: Model) -> tuple[str, ...]:
 def run_meta(model: Model, spec: RunSpec) -> dict:
     """What every run records about itself (npz `meta`, PNG text chunks); a model's run adds its own."""
     return {"checkpoint": model.name, "checkpoint_path": str(model.path), "checkpoint_sha256": model.sha256,
-            "model_kind": model.kind, "level": model.display.level, "start": spec.start,
+            "model_kind": model.kind, "level": model.display.level, "colormap": model.display.colormap,
+            "start": spec.start,
             "sampler": spec.sampler, "steps": spec.steps, "n": spec.n, "seed": spec.seed,
             "device": resolve_device(spec.device).type, "final_denoise": spec.final_denoise, "version": __version__,
             **({"coarse_sampler": spec.coarse_sampler, "coarse_steps": spec.coarse_steps} if spec.coarse_sampler else {})}

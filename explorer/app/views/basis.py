@@ -51,6 +51,8 @@ class BasisView(QWidget):
         self.dimension_plot.setLogMode(x=True, y=False)
         self.dimension_plot.setLabel("bottom", "σ/α (noise level)")
         self.dimension_plot.setLabel("left", "effective dimension tr A")
+        for plot in (self.values_plot, self.dimension_plot):    # values in their own units, not "(x0.001)"
+            plot.getAxis("left").enableAutoSIPrefix(False)
         self.values_plot.hide()                      # each until there is a curve: no bare axes
         self.dimension_plot.hide()
         plots = QHBoxLayout()

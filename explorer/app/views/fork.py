@@ -47,6 +47,7 @@ class ForkView(QWidget):
         self.spread_plot.setLogMode(x=True, y=False)
         self.spread_plot.setLabel("bottom", "σ/α at the fork")
         self.spread_plot.setLabel("left", "spread of the endings")
+        self.spread_plot.getAxis("left").enableAutoSIPrefix(False)   # 0.2, not 200 under a clipped "(x0.001)"
         self.spread_plot.setMaximumHeight(220)
         self.spread_plot.hide()                       # until there is a curve: no bare log axis
         lay = QVBoxLayout(self)

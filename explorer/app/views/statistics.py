@@ -162,8 +162,7 @@ class StatisticsView(QWidget):
         bi, tri = r.get("bispectrum"), r.get("trispectrum")
         triangles = [tuple(t) for t in bi["triangles"]] if bi else []
         said = self._draw_polyspectrum(self.bispectrum, "Bispectrum", bi, "triangles",
-                                     lambda t: str(triangles.index(tuple(t)) + 1), lambda t: len(set(t)) == 1,
-                                     ref_pen, gen_pen)
+                                     lambda t: str(triangles.index(tuple(t)) + 1), ref_pen, gen_pen)
         bands = sorted({tuple(p[:2]) for p in tri["pairs"]} | {tuple(p[2:]) for p in tri["pairs"]}) if tri else []
         self.key.setText("   ".join(part for part in (
             "Bispectrum triangles |k1|, |k2|, |k3|: " + "; ".join(f"{i + 1}: {','.join(map(str, t))}"
@@ -172,7 +171,7 @@ class StatisticsView(QWidget):
                                                          for i, (lo, hi) in enumerate(bands)) if bands else "") if part))
         said += self._draw_polyspectrum(self.trispectrum, "Trispectrum", tri, "pairs",
                                       lambda p: f"{bands.index(tuple(p[:2])) + 1}×{bands.index(tuple(p[2:])) + 1}",
-                                      lambda p: p[:2] == p[2:], ref_pen, gen_pen)
+                                      ref_pen, gen_pen)
         err = np.abs(np.asarray(r["power_relative_error"]))
         magnetisation = (f"<|m|> (the magnetisation): generated {r['abs_m_generated']:.4f}, {label} "
                          f"{r['abs_m_reference']:.4f}.   " if field else "")
@@ -214,19 +213,18 @@ class StatisticsView(QWidget):
         self.field_status.setText(f"{len(rows)} models of this field against the {label}; each ran its own default "
                                   f"sampler and steps from seed 0 (few samples give noisy errors).")
 
-    def _draw_polyspectrum(self, plot: pg.PlotWidget, name: str, d: dict | None, configurations: str, tick, major,
+    def _draw_polyspectrum(self, plot: pg.PlotWidget, name: str, d: dict | None, configurations: str, tick,
                            ref_pen, gen_pen) -> str:
         """A polyspectrum per configuration (triangle, pair of bands), reference and generated with
-        ±2 standard errors, in `plot`; the summary's sentence. tick(c): a configuration's label;
-        major(c): always labelled (the others are labelled where there is room)."""
+        ±2 standard errors, in `plot`; the summary's sentence. tick(c): a configuration's short
+        label (the key line says what it stands for)."""
         self.polyspectra.setTabVisible(self.polyspectra.indexOf(plot), bool(d))
         self.polyspectra.setVisible(any(self.polyspectra.isTabVisible(i) for i in range(self.polyspectra.count())))
         if not d:
             return f"{name}: not recorded for these data (a model made by an older explorer).   "
         x = np.arange(len(d[configurations]), dtype=float)
         plot.setXRange(-1, len(x), padding=0)                    # room for the end ticks' labels
-        ticks = [(i, tick(c), major(c)) for i, c in enumerate(d[configurations])]
-        plot.getAxis("bottom").setTicks([[(i, s) for i, s, m in ticks if m], [(i, s) for i, s, m in ticks if not m]])
+        plot.getAxis("bottom").setTicks([[(i, tick(c)) for i, c in enumerate(d[configurations])], []])   # all shown
         plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#aaa")))
         for offset, key, pen, color in ((-0.1, "reference", ref_pen, "#333"), (0.1, "generated", gen_pen, "#d62728")):
             v, se = np.asarray(d[key]), np.asarray(d[f"{key}_se"])
