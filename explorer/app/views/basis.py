@@ -145,5 +145,5 @@ class BasisView(QWidget):
         s = basis.sigma / float(np.exp(-basis.t))
         dim = basis.vectors[0].size
         self.status.setText(f"step {step}{note}, sample {sample}: σ/α = {s:.3g}; effective dimension (trace of A) "
-                            f"{basis.trace:.1f} of {dim}; asymmetry ‖A − Aᵀ‖/‖A‖ = {basis.asymmetry:.2f}. "
+                            f"{basis.trace:.1f} of {dim}; asymmetry ‖A − Aᵀ‖/‖A‖ = {basis.asymmetry:.3g}. "
                             f"Top {k} eigenvectors (blue − / white 0 / red +), each over its own range.")
