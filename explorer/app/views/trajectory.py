@@ -130,6 +130,8 @@ class TrajectoryView(QWidget):
         self.scale_slider.setFocusPolicy(Qt.NoFocus)
         self.scale_slider.setFixedWidth(120)
         self.scale_slider.setInvertedAppearance(True)         # coarse (large j) on the left
+        self.scale_slider.setToolTip("Jump to the end of scale j: coarse (large j) on the left, the finest details "
+                                     "(j = 1) on the right")
         self.scale_slider.valueChanged.connect(self._scale_moved)
         self.scale_label = QLabel("")
         for w in (self.scale_slider, self.scale_label):
