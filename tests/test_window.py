@@ -248,6 +248,12 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
         view.go(k)
         labels.append(view.scale_label.text())
     assert labels == ["coarse x_2"] * 4 + ["details of scale 2"] * 4 + ["details of scale 1"] * 4
+    window.tabs.setCurrentWidget(window.scales)                    # the Scales tab says the same
+    view.go(1)
+    assert "coarse x_2: no details are drawn yet" in window.scales.title.text()
+    view.go(9)
+    assert "details of scale 1" in window.scales.title.text()
+    window.tabs.setCurrentWidget(window.view)
     window.tabs.setCurrentWidget(window.scales)
     window.view.go(len(frames) - 1)
     assert window.scales.J_box.value() == 2 and len(window.scales.images) == 2

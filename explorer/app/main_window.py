@@ -40,7 +40,7 @@ from explorer.app.views.fork import ForkView
 from explorer.app.views.scales import ScaleView
 from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
-from explorer.core import checkpoint, samplers
+from explorer.core import checkpoint, samplers, wcrg
 from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
 from explorer.core.generalization import check_pair, compare_run, pair_specs
@@ -133,7 +133,8 @@ class MainWindow(QMainWindow):
         for w, name in ((self.view, "Trajectory"), (self.scales, "Scales"), (self.compare, "Compare S1 / S2"),
                         (self.statistics, "Statistics"), (self.basis, "Basis"), (self.forks, "Fork")):
             self.tabs.addTab(w, name)
-        self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k], k, len(self.view.frames)))
+        self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k], k, len(self.view.frames),
+                                                                        wcrg.stage(self.view.frames, k)))
         self.scales.step_requested.connect(self.view.go)
         self.compare.run_requested.connect(self.start_compare)
         self.compare.choose_requested.connect(self.compare_dialog)

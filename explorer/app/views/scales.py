@@ -27,6 +27,7 @@ class ScaleView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.frame = None
+        self.stage = ""                            # what a WCRG run draws at this frame
         self.slider = step_slider()
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self.step_requested)
@@ -85,9 +86,10 @@ class ScaleView(QWidget):
         self.cmap = name
         self.redraw()
 
-    def show_frame(self, frame, step: int | None = None, n_frames: int | None = None) -> None:
-        """Show `frame`; step and n_frames place this tab's slider (step k of n_frames)."""
-        self.frame = frame
+    def show_frame(self, frame, step: int | None = None, n_frames: int | None = None, stage: str = "") -> None:
+        """Show `frame`; step and n_frames place this tab's slider (step k of n_frames); stage: what
+        a WCRG run is drawing at this frame (`wcrg.stage`)."""
+        self.frame, self.stage = frame, stage
         if step is not None and n_frames:
             self.slider.blockSignals(True)
             self.slider.setRange(0, n_frames - 1)
@@ -144,5 +146,7 @@ class ScaleView(QWidget):
         self.canvas.addItem(_colour_bar(lut, shown, "reconstruction (low-pass × 2^j)"), row=1, col=right, rowspan=len(rows))
         self.canvas.addItem(_colour_bar(render.colormap("diverging"), (-1.0, 1.0), "detail / max |detail| of its panel"),
                             row=1, col=right + 1, rowspan=len(rows))
-        scale = "" if self.frame.scale is None else f", generated at scale j={self.frame.scale}"
+        scale = ("" if self.frame.scale is None else
+                 f", {self.stage}: no details are drawn yet (their panels are flat)" if self.stage.startswith("coarse")
+                 else f", {self.stage}" if self.stage else f", generated at scale j={self.frame.scale}")
         self.title.setText(f"step {self.frame.step}: σ = {self.frame.sigma:.3g}{scale}")
