@@ -26,6 +26,15 @@ def make_tiny_checkpoint(path: Path, steps: int = 3, n: int = 8, split: str = "S
                            device="cpu", name=name or path.stem, progress=False)
 
 
+def allow_a_tenth_of_the_frames(monkeypatch, image_shape, samples: int = 8, frames: int = 51) -> None:
+    """Lower the memory limit to a tenth of what `samples` x `frames` kept frames take (x_t and
+    x0_hat, float32, and the copy a save stacks), so that such a run is refused and a frame-less one is not."""
+    import math
+
+    from explorer.core import schema
+    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 2 * 4 * frames * samples * math.prod(image_shape) // 10)
+
+
 @pytest.fixture(scope="session")
 def tiny_ckpt(tmp_path_factory):
     os.environ["EXPLORER_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")

@@ -72,8 +72,8 @@ def test_sample_draws_a_wcrg_coarse_scale_by_its_own_sampler(tiny_wcrg, tiny_ckp
 
 
 def test_stats_keeps_no_frames_so_their_size_does_not_refuse_it(tiny_ckpt, tmp_path, monkeypatch):
-    from explorer.core import schema
-    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 2 * 4 * 51 * 8 * int(np.prod(tiny_ckpt.image_shape)) // 10)
+    from conftest import allow_a_tenth_of_the_frames
+    allow_a_tenth_of_the_frames(monkeypatch, tiny_ckpt.image_shape)
     args = ["--sampler", "ddim", "--steps", "50", "--n", "8"]
     assert main(["sample", str(tiny_ckpt.path), *args, "--out", str(tmp_path / "s.npz")]) == 2   # keeps 51 frames
     assert main(["stats", str(tiny_ckpt.path), *args, "--reference", "train", "--json", str(tmp_path / "s.json")]) == 0

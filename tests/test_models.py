@@ -56,10 +56,9 @@ def test_keep_frames_false_streams(tiny_ckpt):
 def test_final_samples_checks_memory_as_the_frameless_run_it_is(tiny_ckpt, monkeypatch):
     """A run keeping its frames may be refused for its size; the same spec drawn by final_samples
     (or `explorer stats`) keeps one frame and must not be."""
-    from explorer.core import schema
+    from conftest import allow_a_tenth_of_the_frames
     spec = RunSpec("ddim", 50, 8, 1)
-    frames_bytes = 2 * 2 * 4 * 51 * 8 * int(np.prod(tiny_ckpt.image_shape))
-    monkeypatch.setattr(schema, "MAX_RUN_BYTES", frames_bytes // 10)
+    allow_a_tenth_of_the_frames(monkeypatch, tiny_ckpt.image_shape)
     with pytest.raises(UsageError, match="GiB a run may keep"):
         spec.resolved(tiny_ckpt)
     x = models.final_samples(tiny_ckpt, spec, batch=4)

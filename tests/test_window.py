@@ -61,9 +61,9 @@ def test_run_shows_the_frames_the_core_made(qtbot, window, tiny_ckpt):
 
 def test_a_run_whose_frames_exceed_the_memory_limit_is_refused_before_it_starts(window, monkeypatch):
     """The window keeps every frame, so it checks them as `explorer sample` does."""
-    from explorer.core import schema
+    from conftest import allow_a_tenth_of_the_frames
     configure(window, "ddim", 50, 8, 0)
-    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 2 * 4 * 51 * 8 * 16 * 16 // 10)
+    allow_a_tenth_of_the_frames(monkeypatch, window.model.image_shape)
     assert not window.start_run() and not window.is_running()
     assert "GiB a run may keep" in window.message.text()
 

@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
 
     def _on_told(self, text: str) -> None:
         """Progress of work before the frames (a data set being made), unless the run is cancelling."""
-        if self.statusBar().currentMessage() != "cancelling…":
+        if not self.controller.cancelling:
             self.statusBar().showMessage(text)
             self._told = True
 

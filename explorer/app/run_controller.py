@@ -62,6 +62,10 @@ class RunWorker(QObject):
         """Thread-safe: the run stops after the step in progress."""
         self._stop.set()
 
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
     @Slot()
     def run(self) -> None:
         torch.set_num_threads(self._threads)
@@ -159,6 +163,11 @@ class RunController(QObject):
     def cancel(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
+
+    @property
+    def cancelling(self) -> bool:
+        """A run is in progress and has been told to stop."""
+        return self._worker is not None and self._worker.cancelled
 
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Cancel and wait for the thread to end (closing the window); True when it has."""

@@ -84,13 +84,13 @@ def to_rgb(img: np.ndarray, display_range: tuple[float, float], cmap: str = "gre
 
 
 def frame_picture(frame, show: str = "both", display_range=None, cmap: str = "grey", scale: int = 4,
-                  cols=None, xt_range=None) -> np.ndarray:
+                  cols=None) -> np.ndarray:
     """The picture of one frame as uint8 RGB: x_t and x0_hat mosaics side by side ("both"),
     or one of them ("x_t", "x0_hat"). Each panel has its own range, as on screen: x0_hat
-    `display_range`, x_t `xt_range`; None: the panel's own robust range (default_display_range),
+    `display_range` (None: its own), x_t always its own robust range (default_display_range),
     since x_t's spread is e^{-t} x0's plus sigma(t) z's and at most steps far exceeds x0's."""
     check_picture(frame_picture_pixels(frame, show, scale, cols))
-    ranges = {"x_t": xt_range, "x0_hat": display_range}
+    ranges = {"x_t": None, "x0_hat": display_range}
     names = ["x_t", "x0_hat"] if show == "both" else [show]
     panels = []
     for name in names:

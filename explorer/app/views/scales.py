@@ -146,7 +146,6 @@ class ScaleView(QWidget):
         self.canvas.addItem(_colour_bar(lut, shown, "reconstruction (low-pass × 2^j)"), row=1, col=right, rowspan=len(rows))
         self.canvas.addItem(_colour_bar(render.colormap("diverging"), (-1.0, 1.0), "detail / max |detail| of its panel"),
                             row=1, col=right + 1, rowspan=len(rows))
-        scale = ("" if self.frame.scale is None else
-                 f", {self.stage}: no details are drawn yet (their panels are flat)" if self.stage.startswith("coarse")
-                 else f", {self.stage}" if self.stage else f", generated at scale j={self.frame.scale}")
+        scale = (f", {self.stage}: no details are drawn yet (their panels are flat)" if self.stage.startswith("coarse")
+                 else f", {self.stage}" if self.stage else "")
         self.title.setText(f"step {self.frame.step}: σ = {self.frame.sigma:.3g}{scale}")
