@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -78,8 +79,11 @@ class StatisticsView(QWidget):
         self.trispectrum = pg.PlotWidget(background="w")
         self.trispectrum.setLabel("bottom", self.BANDS_AXIS)
         self.trispectrum.setLabel("left", "t (±2 s.e.): 0 for a Gaussian field")
+        small = QFont()
+        small.setPointSize(7)                      # every configuration labelled: ten "a×b" in a third of the width
         for plot in (self.bispectrum, self.trispectrum):
             plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("bottom").setStyle(tickFont=small)
         self.legend = QLabel("")
         self.key = QLabel("")                   # what the polyspectra's numbered ticks stand for
         self.key.setWordWrap(True)
