@@ -145,6 +145,14 @@ def test_exports_from_the_window(qtbot, window, tmp_path):
     meta = export.read_png_metadata(png)
     assert meta["step"] == "2" and meta["sampler"] == "ddim" and meta["seed"] == "1" and meta["checkpoint"] == "tiny"
     assert float(meta["sigma"]) == pytest.approx(window.trajectory.frames[2].sigma, rel=1e-5)
+    window.view.xt_box.setCurrentText("x_t / α")          # the x_t panel as on screen: x_t / alpha, in a range
+    window.view.lock_box.setChecked(True)                 # the user holds, not x_t's own
+    window.view.images[0].setLevels((-0.3, 0.4))
+    window.view.go(3)
+    screen = render.to_rgb(window.view.displayed()[0], window.view.ranges()[0], window.view.display()[1], 4)
+    assert window.view.ranges()[0] == pytest.approx((-0.3, 0.4))
+    shot = np.asarray(Image.open(window.exports.png(tmp_path / "g.png")).convert("RGB"))
+    assert np.array_equal(shot[:, :screen.shape[1]], screen)
     assert len(window.exports.frames(tmp_path / "frames")) == 7
     assert window.exports.gif(tmp_path / "a.gif").stat().st_size > 0
     assert export.read_png_metadata(window.exports.sheet(tmp_path / "s.png"))["sampler"] == "ddim"

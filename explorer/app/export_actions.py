@@ -1,8 +1,9 @@
 """File → Export: the menu actions over core.export, for the run the window shows.
 
 Each action asks for a path (or takes one, as the tests do), calls one core exporter with what
-is on screen (the step, the display range, the colour map, the Scales tab's J and wavelet) and
-reports the written path or the error; it returns the path, or None when nothing was written.
+is on screen (the step, the display ranges, x_t or x_t / α, the colour map, the Scales tab's J
+and wavelet) and reports the written path or the error; it returns the path, or None when
+nothing was written.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Shown:
     trajectory: Callable[[], Trajectory | None]
     step: Callable[[], int]
     display: Callable[[], tuple[tuple[float, float], str]]     # (display_range, colormap)
+    xt_display: Callable[[], tuple[tuple[float, float], bool]]  # (x_t panel's range, shows x_t / alpha)
     wavelet: Callable[[], tuple[int, str]]                     # (J, wavelet) for the strip
 
 
@@ -86,8 +88,10 @@ class ExportActions:
 
     def png(self, path: Path | None = None):
         path = path or self._ask("Export frame", "PNG (*.png)", ".png", with_step=True)
+        xt_range, xt_over_alpha = self.shown.xt_display()
         return self._write(path, lambda p: export.save_frame_png(p, self.shown.trajectory(), max(self.shown.step(), 0),
-                                                                "both", **self._range_cmap()))
+                                                                "both", **self._range_cmap(), xt_range=xt_range,
+                                                                xt_over_alpha=xt_over_alpha))
 
     def frames(self, folder: Path | None = None):
         folder = folder or QFileDialog.getExistingDirectory(self.parent, "Export all frames into folder",

@@ -51,11 +51,11 @@ def _png_writer(rgb: np.ndarray, text: dict[str, str]):
 
 
 def save_frame_png(path: Path, traj, index: int, show: str = "both", display_range=None, cmap: str = "grey",
-                   scale: int = 4) -> Path:
-    """One frame of a trajectory as a PNG carrying the frame's metadata; x0_hat in `display_range`
-    (None: its own), x_t always in its own range (`frame_picture`)."""
+                   scale: int = 4, xt_range=None, xt_over_alpha: bool = False) -> Path:
+    """One frame of a trajectory as a PNG carrying the frame's metadata; x0_hat in `display_range`,
+    x_t (or x_t / alpha) in `xt_range`, each None: its own range (`frame_picture`)."""
     frame = traj.frames[index]
-    rgb = frame_picture(frame, show, display_range, cmap, scale)
+    rgb = frame_picture(frame, show, display_range, cmap, scale, xt_range=xt_range, xt_over_alpha=xt_over_alpha)
     return atomic_write(Path(path), _png_writer(rgb, frame_metadata(traj.meta, frame, index)))
 
 

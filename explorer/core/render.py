@@ -83,18 +83,26 @@ def to_rgb(img: np.ndarray, display_range: tuple[float, float], cmap: str = "gre
     return rgb
 
 
+def x_t_shown(frame, over_alpha: bool = False) -> np.ndarray:
+    """A frame's x_t (B, C, H, W), or x_t / alpha(t) = x0 + (sigma/alpha) z: the data's scale."""
+    x = np.asarray(frame.x_t)
+    return x / np.exp(-frame.t) if over_alpha else x
+
+
 def frame_picture(frame, show: str = "both", display_range=None, cmap: str = "grey", scale: int = 4,
-                  cols=None) -> np.ndarray:
+                  cols=None, xt_range=None, xt_over_alpha: bool = False) -> np.ndarray:
     """The picture of one frame as uint8 RGB: x_t and x0_hat mosaics side by side ("both"),
     or one of them ("x_t", "x0_hat"). Each panel has its own range, as on screen: x0_hat
-    `display_range` (None: its own), x_t always its own robust range (default_display_range),
-    since x_t's spread is e^{-t} x0's plus sigma(t) z's and at most steps far exceeds x0's."""
+    `display_range`, x_t `xt_range` (None: each its own robust range, default_display_range,
+    since x_t's spread is e^{-t} x0's plus sigma(t) z's and at most steps far exceeds x0's).
+    xt_over_alpha shows x_t / alpha(t) = x0 + (sigma/alpha) z, the data's scale."""
     check_picture(frame_picture_pixels(frame, show, scale, cols))
-    ranges = {"x_t": None, "x0_hat": display_range}
+    ranges = {"x_t": xt_range, "x0_hat": display_range}
     names = ["x_t", "x0_hat"] if show == "both" else [show]
     panels = []
     for name in names:
-        mosaic = tile(np.asarray(getattr(frame, name)), cols)
+        x = x_t_shown(frame, xt_over_alpha) if name == "x_t" else np.asarray(frame.x0_hat)
+        mosaic = tile(x, cols)
         panels.append(to_rgb(mosaic, ranges[name] or default_display_range(mosaic, cmap == "diverging"), cmap, scale))
     if len(panels) == 2:
         panels.insert(1, np.full((panels[0].shape[0], 2 * scale, 3), 255, np.uint8))    # a white gap between them

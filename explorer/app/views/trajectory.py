@@ -235,8 +235,11 @@ class TrajectoryView(QWidget):
 
     # --- showing a step ----------------------------------------------------------------------
     def _xt(self, f) -> np.ndarray:
-        x = np.asarray(f.x_t)
-        return x / np.exp(-f.t) if self.xt_box.currentText() == "x_t / α" else x
+        return render.x_t_shown(f, self.xt_over_alpha())
+
+    def xt_over_alpha(self) -> bool:
+        """Whether the x_t panel shows x_t / α (the data's scale) rather than x_t."""
+        return self.xt_box.currentText() == "x_t / α"
 
     def show_step(self, k: int) -> None:
         if not self.frames:
@@ -342,6 +345,10 @@ class TrajectoryView(QWidget):
         """(display_range of x0_hat, colormap) as shown now: what the exports use."""
         lo, hi = self.histogram.getLevels()
         return (float(lo), float(hi)), self.colormap_box.currentText()
+
+    def xt_display(self) -> tuple[tuple[float, float], bool]:
+        """(display range of the x_t panel, whether it shows x_t / α) as shown now."""
+        return self.ranges()[0], self.xt_over_alpha()
 
     def set_display(self, hints) -> None:
         """A model's display hints: colour map, what the level is, the panels' titles."""
