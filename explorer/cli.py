@@ -65,6 +65,13 @@ def _ints(text: str, what: str) -> list[int]:
         raise UsageError(f"{what} must be comma-separated integers, not {text!r}") from None
 
 
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{what} must be comma-separated numbers, not {text!r}") from None
+
+
 def _spec(args, **fixed) -> "RunSpec":
     """The RunSpec of a command's run arguments (sampler and steps None: the model's defaults)."""
     from explorer.core.models import RunSpec
@@ -139,9 +146,10 @@ def cmd_train(args) -> int:
                       padding="circular" if data["name"] in PERIODIC else "zeros")
     arch.check_budget("--widths, --size and --blocks")
     tc = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, bf16=args.bf16,
-                     save_every=args.save_every, lr_schedule=args.lr_schedule, monitor_every=args.monitor_every)
+                     save_every=args.save_every, lr_schedule=args.lr_schedule, monitor_every=args.monitor_every,
+                     noise_levels=args.noise_levels and _floats(args.noise_levels, "--noise-levels"))
     ckpt = train_diffusion(data, arch, args.out, tc, args.device, name=args.name, description=args.description,
-                           command=_command_line())
+                           command=_command_line(), init=args.init)
     t = ckpt.config["training"]
     from explorer.core.distributed import world
     if not world().main:
@@ -244,10 +252,7 @@ def cmd_phi4(args) -> int:
         check_output(args.out)
     if args.action == "critical":
         sizes = [schema.number(L, "a size in --sizes", UsageError, 4, 256) for L in _ints(args.sizes, "--sizes")]
-        try:
-            betas = [float(v) for v in args.betas.split(",")]
-        except ValueError:
-            raise UsageError(f"--betas must be comma-separated numbers, not {args.betas!r}") from None
+        betas = _floats(args.betas, "--betas")
         for b in betas:
             schema.number(b, "a value of --betas", UsageError, 0.01, 10.0, kind=float)
         _check_chains(args.chains, max(sizes))
@@ -374,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     _data_arguments(t)
     t.add_argument("--widths", default="16,32,64")
     t.add_argument("--bias-free", action="store_true")
+    t.add_argument("--init", default=None, help="start from this checkpoint's weights (same data and network); "
+                                                 "its training record is kept in the new file's")
+    t.add_argument("--noise-levels", default=None, metavar="LO,HI",
+                   help="draw sigma/alpha log-uniformly in [LO, HI] only (default: the whole sampler range, "
+                        "half of it where images form); with --init, a stage that sharpens the lowest levels")
     _fit_arguments(t)
     t.set_defaults(func=cmd_train)
 

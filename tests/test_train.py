@@ -3,6 +3,7 @@ import torch
 
 from explorer.core import checkpoint
 from explorer.core.data import shapes
+from explorer.core.errors import UsageError
 from explorer.core.nets import Denoiser, UNetConfig
 from explorer.core.train import TrainConfig, denoising_loss, draw_times, fit, train_diffusion
 
@@ -91,3 +92,47 @@ def test_seed_fixes_the_initial_weights_and_the_monitor_curve_is_recorded(tmp_pa
     curve = m.config["training"]["monitor"]
     assert [row["step"] for row in curve] == [1, 2] and len(curve[0]["mse"]) == 3
     assert TrainConfig(steps=100, lr=1e-3, warmup=1, lr_schedule="cosine").lr_at(99) < 1e-4
+
+
+def test_noise_levels_confine_the_training_levels():
+    """--noise-levels lo,hi: every level s = sigma/alpha drawn lies in [lo, hi], log-uniformly
+    (the mean of log s is the middle); bad ranges are refused before any work."""
+    import math
+
+    from explorer.core import schedule
+    t = draw_times(20000, torch.Generator().manual_seed(0), [0.05, 0.2])
+    log_s = torch.log(schedule.snr_sigma(t))
+    assert log_s.min() >= math.log(0.05) - 1e-9 and log_s.max() <= math.log(0.2) + 1e-9
+    assert abs(float(log_s.mean()) - 0.5 * math.log(0.05 * 0.2)) < 0.01            # s.e. 0.003
+    wide = torch.log(schedule.snr_sigma(draw_times(20000, torch.Generator().manual_seed(0))))
+    assert wide.max() > math.log(10)                                               # the default spans far more
+    for bad in ([0.2, 0.05], [0.01, 0.2], [0.05, 1e4], [0.1], ["a", "b"], [True, 0.2]):
+        with pytest.raises(UsageError):
+            TrainConfig(noise_levels=bad)
+
+
+def test_init_starts_from_a_checkpoint_of_the_same_data_and_network(tmp_path):
+    """--init: training starts from that file's weights and keeps its training record; a model of
+    other data or another network, or an --out that would replace the --init file, is refused."""
+    data = {"name": "shapes", "params": {"size": 16}, "n": 4, "split": "S1", "seed": 0}
+    first = train_diffusion(data, UNetConfig(**ARCH), tmp_path / "a.safetensors", TrainConfig(steps=3, batch=4),
+                            "cpu", command="explorer train first", progress=False)
+    second = train_diffusion(data, UNetConfig(**ARCH), tmp_path / "b.safetensors",
+                             TrainConfig(steps=2, batch=4, lr=1e-8, seed=5, noise_levels=[0.05, 0.2]), "cpu",
+                             command="explorer train second", progress=False, init=tmp_path / "a.safetensors")
+    for (k, a), b in zip(first.denoiser.state_dict().items(), second.denoiser.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5), k                  # lr 1e-8: still the first model's weights
+    record = second.config["training"]
+    assert record["command"] == "explorer train second" and record["noise_levels"] == [0.05, 0.2]
+    assert record["init"]["sha256"] == first.sha256 and record["init"]["command"] == "explorer train first"
+    text = checkpoint.describe(second.checkpoint)
+    assert "made by   explorer train first" in text.split("started from")[1] and first.sha256[:12] in text
+    for other, arch in (({**data, "n": 5}, ARCH), (data, {**ARCH, "widths": [8, 8]})):
+        with pytest.raises(UsageError, match="init"):
+            train_diffusion(other, UNetConfig(**arch), tmp_path / "c.safetensors", TrainConfig(steps=1, batch=4),
+                            "cpu", progress=False, init=tmp_path / "a.safetensors")
+    before = (tmp_path / "a.safetensors").read_bytes()
+    with pytest.raises(UsageError, match="replace"):
+        train_diffusion(data, UNetConfig(**ARCH), tmp_path / "a.safetensors", TrainConfig(steps=1, batch=4),
+                        "cpu", progress=False, init=tmp_path / "a.safetensors")
+    assert (tmp_path / "a.safetensors").read_bytes() == before and not (tmp_path / "c.safetensors").exists()

@@ -115,21 +115,33 @@ def describe(ckpt: "Checkpoint") -> str:
     a = s["arch"]
     lines.append(f"  arch      widths={a['widths']} blocks={a['blocks']} bias_free={a['bias_free']} "
                  f"padding={a['padding']} sigma_data={a['sigma_data']}")
-    t = s.get("training") or {}
-    if t:
-        lines.append(f"  training  steps={t.get('steps')} batch={t.get('batch')} lr={t.get('lr')} seed={t.get('seed')} "
-                     f"final_loss={t.get('final_loss')} device={t.get('device')}")
-        curve = t.get("monitor") or []
-        if curve:
-            level = next(iter(curve[0]["mse"]))
-            lines.append(f"  monitor   training-set MSE of x0_hat at s = {level}, by step: "
-                         + ", ".join(f"{curve[i]['step']}: {curve[i]['mse'][level]:.2e}" for i in _about_eight(len(curve))))
-        if t.get("loss_curve"):
-            lines.append(f"  loss      {loss_curve_text(t['loss_curve'])}")
-        if t.get("command"):
-            lines.append(f"  made by   {t['command']}")
+    lines += _training_lines(s.get("training") or {})
     lines.append(f"  version   {s.get('version')}")
     return "\n".join(lines)
+
+
+def _training_lines(t: dict, indent: str = "  ") -> list[str]:
+    """How a network was trained; a run started from another checkpoint (`train --init`) then
+    says how that one was trained, indented."""
+    if not t:
+        return []
+    levels = f" noise_levels={t['noise_levels']}" if t.get("noise_levels") else ""
+    lines = [f"{indent}training  steps={t.get('steps')} batch={t.get('batch')} lr={t.get('lr')} seed={t.get('seed')} "
+             f"final_loss={t.get('final_loss')} device={t.get('device')}{levels}"]
+    curve = t.get("monitor") or []
+    if curve:
+        level = next(iter(curve[0]["mse"]))
+        lines.append(f"{indent}monitor   training-set MSE of x0_hat at s = {level}, by step: "
+                     + ", ".join(f"{curve[i]['step']}: {curve[i]['mse'][level]:.2e}" for i in _about_eight(len(curve))))
+    if t.get("loss_curve"):
+        lines.append(f"{indent}loss      {loss_curve_text(t['loss_curve'])}")
+    if t.get("command"):
+        lines.append(f"{indent}made by   {t['command']}")
+    if isinstance(t.get("init"), dict):
+        lines.append(f"{indent}started from {t['init'].get('file')} (sha256 {str(t['init'].get('sha256'))[:12]}…), "
+                     "which was trained so:")
+        lines += _training_lines(t["init"], indent + "  ")
+    return lines
 
 
 def build_model(config: dict, path: Path | str = "the checkpoint") -> Denoiser:
@@ -262,18 +274,28 @@ def check_config(config: object, path: Path | str) -> dict:
         if config["kind"] == "diffusion" and (side, channels) != (arch.size, arch.channels):
             raise ConfigError(f"{path}: the data are {channels} x {side} x {side} images but the network makes "
                               f"{arch.channels} x {arch.size} x {arch.size}")
-    training = schema.dict_of(config, "training", str(path), ConfigError, default={})
-    monitor = schema.value(training, "monitor", list, f"{path}: training", ConfigError, default=[])
+    _check_training(schema.dict_of(config, "training", str(path), ConfigError, default={}), f"{path}: training")
+    return config
+
+
+def _check_training(training: dict, where: str, depth: int = 0) -> None:
+    """The parts of a training record that are read back: its monitor and loss curves, its command,
+    and the record of the checkpoint it started from (`init`, itself a training record)."""
+    monitor = schema.value(training, "monitor", list, where, ConfigError, default=[])
     for row in monitor:
         if not (isinstance(row, dict) and type(row.get("step")) is int and isinstance(row.get("mse"), dict) and row["mse"]
                 and set(row["mse"]) == set(monitor[0]["mse"]) and all(map(schema.is_finite_number, row["mse"].values()))):
-            raise ConfigError(f"{path}: training: each monitor entry must be {{'step': int, 'mse': {{level: number}}}} "
+            raise ConfigError(f"{where}: each monitor entry must be {{'step': int, 'mse': {{level: number}}}} "
                               "with the same levels")
-    losses = schema.value(training, "loss_curve", list, f"{path}: training", ConfigError, default=[])
+    losses = schema.value(training, "loss_curve", list, where, ConfigError, default=[])
     if not all(isinstance(r, list) and len(r) == 2 and type(r[0]) is int and schema.is_finite_number(r[1]) for r in losses):
-        raise ConfigError(f"{path}: training: each loss_curve entry must be [step, loss]")
-    schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
-    return config
+        raise ConfigError(f"{where}: each loss_curve entry must be [step, loss]")
+    schema.value(training, "command", str, where, ConfigError, default="")
+    init = schema.value(training, "init", dict, where, ConfigError, default=None)
+    if init is not None:
+        if depth >= 16:
+            raise ConfigError(f"{where}: more than 16 nested 'init' records")
+        _check_training(init, f"{where}: init", depth + 1)
 
 
 def _read_file(path: Path) -> bytes:

@@ -2,9 +2,11 @@
 
 Noise levels: half of each batch draws log(s) (s = sigma/alpha) uniformly over the samplers'
 whole range [snr_sigma(T_MIN), snr_sigma(T_MAX)], half from Karras's log-normal
-N(-1.2, 1.2^2) where images form. w = (s^2 + s_d^2)/(s s_d)^2 makes the preconditioned
-network's target unit-variance at every level. Adam, EMA of the weights (the EMA weights are
-what the checkpoint holds), optional bf16 autocast. Deterministic given the seed: every draw
+N(-1.2, 1.2^2) where images form; or, with `noise_levels` = [lo, hi], all of it log-uniformly in
+[lo, hi] (a second stage started from a trained model, `init`, that sharpens the lowest levels).
+w = (s^2 + s_d^2)/(s s_d)^2 makes the preconditioned network's target unit-variance at every
+level. Adam, EMA of the weights (the EMA weights are what the checkpoint holds), optional bf16
+autocast. Deterministic given the seed: every draw
 comes from one torch.Generator, whose state is saved with the resume file, so a killed run
 resumed from its last periodic save ends with the same weights as an uninterrupted one.
 Resume files are safetensors too (weights, EMA, Adam moments, generator state): no pickles.
@@ -46,6 +48,7 @@ class TrainConfig:
     warmup: int = 100
     lr_schedule: str = "constant"     # or "cosine": lr decays to lr/50 at the last step
     monitor_every: int = 0            # >0: record the training-set denoising error every k steps
+    noise_levels: list | None = None  # [lo, hi]: draw s = sigma/alpha log-uniformly in [lo, hi] only
 
     def __post_init__(self) -> None:
         """Every field in range (a UsageError before any work)."""
@@ -58,6 +61,16 @@ class TrainConfig:
         schema.value(d, "ema", float, "", UsageError, lo=0.0, hi=0.999999)
         schema.value(d, "bf16", bool, "", UsageError)
         schema.value(d, "lr_schedule", str, "", UsageError, choices=("constant", "cosine"))
+        if self.noise_levels is not None:
+            lo_hi = self.noise_levels
+            if (not isinstance(lo_hi, (list, tuple)) or len(lo_hi) != 2
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in lo_hi)):
+                raise UsageError(f"noise levels must be two numbers lo,hi; got {lo_hi!r}")
+            s_min, s_max = schedule.snr_sigma(schedule.T_MIN), schedule.snr_sigma(schedule.T_MAX)
+            if not s_min * (1 - 1e-3) <= lo_hi[0] < lo_hi[1] <= s_max * (1 + 1e-3):
+                raise UsageError(f"noise levels {lo_hi[0]:g},{lo_hi[1]:g}: need {s_min:.4g} <= lo < hi <= {s_max:.4g} "
+                                 "(the samplers' range of sigma/alpha)")
+            self.noise_levels = [float(v) for v in lo_hi]
 
     def lr_at(self, step: int) -> float:
         """Learning rate of step `step` (0-based): linear warm-up, then constant or cosine decay."""
@@ -77,9 +90,13 @@ def seeded_model(arch: UNetConfig, seed: int) -> Denoiser:
         return Denoiser(arch)
 
 
-def draw_times(n: int, generator: torch.Generator) -> torch.Tensor:
-    """Training times t (n,): half log-uniform in s over the sampler range, half log-normal."""
+def draw_times(n: int, generator: torch.Generator, noise_levels: list | None = None) -> torch.Tensor:
+    """Training times t (n,): half log-uniform in s over the sampler range, half log-normal; with
+    noise_levels = [lo, hi], all log-uniform in s over [lo, hi]."""
     u = torch.rand(n, generator=generator)
+    if noise_levels is not None:
+        lo, hi = math.log(noise_levels[0]), math.log(noise_levels[1])
+        return schedule.t_from_snr_sigma(torch.exp(lo + (hi - lo) * u))
     log_s = LOG_S_MIN + (LOG_S_MAX - LOG_S_MIN) * u
     normal = -1.2 + 1.2 * torch.randn(n, generator=generator)
     log_s = torch.where(torch.arange(n) % 2 == 0, log_s, normal.clamp(LOG_S_MIN, LOG_S_MAX))
@@ -220,7 +237,7 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
     while st.step < tc.steps:
         data = sets[st.step % len(sets)]
         idx = torch.randint(0, len(data), (batch,), generator=st.generator)
-        t = draw_times(batch, st.generator)
+        t = draw_times(batch, st.generator, tc.noise_levels)
         x0 = data[idx.to(device)]
         z = torch.randn(x0.shape, generator=st.generator).to(device)
         for g in st.opt.param_groups:
@@ -265,15 +282,42 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
     return st.ema.cpu().eval(), stats
 
 
+DERIVED_DATA_KEYS = ("mean", "std", "stats")        # computed from the training set, not chosen
+
+
+def check_same_training(start: DiffusionModel, data: dict, arch: UNetConfig) -> None:
+    """A model to start from must have been trained on the same data with the same network (its
+    sigma_data, the data's std, then follows)."""
+    own = {k: v for k, v in start.data.items() if k not in DERIVED_DATA_KEYS}
+    new = {k: v for k, v in data.items() if k not in DERIVED_DATA_KEYS}
+    if own != new:
+        raise UsageError(f"--init {start.name} was trained on other data ({json.dumps(own, sort_keys=True)}) "
+                         f"than asked for ({json.dumps(new, sort_keys=True)})")
+    own = {k: v for k, v in start.checkpoint.config["arch"].items() if k != "sigma_data"}
+    new = {k: v for k, v in arch.to_dict().items() if k != "sigma_data"}
+    if own != new:
+        raise UsageError(f"--init {start.name} is another network ({json.dumps(own, sort_keys=True)}) than asked "
+                         f"for ({json.dumps(new, sort_keys=True)}): give the same --widths, --blocks and --size")
+
+
 def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConfig, device: str = "auto",
                     name: str | None = None, description: str = "", command: str = "",
-                    progress: bool = True) -> DiffusionModel:
-    """Build the training set of `data`, train a denoiser and write the checkpoint `out`."""
+                    progress: bool = True, init: str | Path | None = None) -> DiffusionModel:
+    """Build the training set of `data`, train a denoiser and write the checkpoint `out`. With
+    `init`, training starts from that checkpoint's weights (same data and architecture); its
+    training record is kept in the new file's, under "init"."""
     from explorer.core.data import check_record, resolved_k, training_set
 
     out = check_output(out)
+    start = None
+    if init is not None:
+        if Path(init).resolve() == out.resolve():
+            raise UsageError(f"--out {out} would replace --init, the model it starts from: write elsewhere")
+        start = diffusion.load(init)
     check_record(data, "the data", UsageError)
     arch.check_budget()
+    if start is not None:
+        check_same_training(start, data, arch)                  # before the training set is made
     x = torch.from_numpy(training_set(data))
     if x.shape[1] != arch.channels or x.shape[-1] != arch.size:
         raise ExplorerError(f"the data are {tuple(x.shape[1:])} but the model expects "
@@ -282,11 +326,16 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
     data = {**data, "mean": float(x.mean()), "std": float(x.std()) if len(x.flatten()) > 1 else 1.0,
             "stats": summary(x.numpy(), k_max=resolved_k(data))}
     arch.sigma_data = round(max(data["std"], 0.05), 4)
-    fingerprint = json.dumps({"data": data, "arch": arch.to_dict(), "train": tc.to_dict()}, sort_keys=True)
-    dev = resolve_device(device)
     model = seeded_model(arch, tc.seed)
+    origin = {}
+    if start is not None:
+        model.load_state_dict(start.denoiser.state_dict())
+        origin = {"init": {"file": str(init), "sha256": start.checkpoint.sha256, **start.checkpoint.config["training"]}}
+    fingerprint = json.dumps({"data": data, "arch": arch.to_dict(), "train": tc.to_dict(), **origin}, sort_keys=True)
+    dev = resolve_device(device)
     ema, stats = fit(model, x, tc, out, fingerprint, dev, desc=out.stem, progress=progress)
-    training = {**tc.to_dict(), **stats, "device": dev.type, "parameters": count_parameters(ema), "command": command}
+    training = {**tc.to_dict(), **stats, "device": dev.type, "parameters": count_parameters(ema), "command": command,
+                **origin}
     config = checkpoint.make_config("diffusion", arch, name or out.stem, description, data, training)
     w = distributed.world()
     if w.main:
