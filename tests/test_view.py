@@ -4,7 +4,8 @@ import os
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtWidgets import QApplication
 
 from explorer.core import checkpoint
 
@@ -314,3 +315,7 @@ def test_the_value_under_a_still_mouse_follows_the_step(qtbot, window):
     view.go(5)
     assert "pixel (3, 5)" in view.readout.text()
     assert f"value {float(view.frames[5].x0_hat[0, 0, 3, 5]):.4g}" in view.readout.text()
+    QApplication.sendEvent(view.canvas, QEvent(QEvent.Leave))       # the mouse leaves the panels:
+    assert view.readout.text().strip() == ""                       # no value, and none comes back
+    view.go(3)
+    assert view.readout.text().strip() == ""

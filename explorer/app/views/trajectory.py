@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.app.views.slider import step_slider
@@ -163,6 +163,7 @@ class TrajectoryView(QWidget):
         self._refit_timer = QTimer(self, singleShot=True, interval=50)
         self._refit_timer.timeout.connect(self.reset_view)
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.canvas.installEventFilter(self)                # the mouse leaving the panels ends the readout
         self.set_colormap("grey")
 
     # --- frames in -------------------------------------------------------------------------
@@ -454,6 +455,12 @@ class TrajectoryView(QWidget):
             self.follow = False
 
     # --- pixel readout ---------------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.canvas and event.type() == QEvent.Leave:
+            self._mouse = None                              # no stale value when the step changes after
+            self.readout.setText(" ")
+        return False
+
     def _mouse_moved(self, pos) -> None:
         self._mouse = pos                                   # read again when the step changes under it
         if self._mosaics is None:
