@@ -382,8 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", default=None, help="start from this checkpoint's weights (same data and network); "
                                                  "its training record is kept in the new file's")
     t.add_argument("--noise-levels", default=None, metavar="LO,HI",
-                   help="draw sigma/alpha log-uniformly in [LO, HI] only (default: the whole sampler range, "
-                        "half of it where images form); with --init, a stage that sharpens the lowest levels")
+                   help="half of each batch draws sigma/alpha log-uniformly in [LO, HI], the other half as "
+                        "without it (over the whole sampler range, half where images form); with --init, a stage "
+                        "that sharpens the lowest levels")
     _fit_arguments(t)
     t.set_defaults(func=cmd_train)
 
