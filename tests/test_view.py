@@ -217,6 +217,11 @@ def test_compare_rows_read_as_sentences():
     text = verdict(row)
     assert "S1 copies training image #9 (cos 0.991)" in text and "S2: a new image (nearest #4, cos 0.620)" in text
     assert "the same image from both" in text
+    row["S2"].update(l2_ratio=0.04, nearest_own_l2=[1])          # a copy of a near-black image: the L2
+    assert "S2 copies training image #1 by L2 distance\n    (nearest/second 0.04 < 1/3), not by cos " \
+           "(0.620)" in verdict(row)                              # ratio says so where the cosine cannot
+    row["S2"].update(l2_ratio=float("nan"))                       # N = 1: no second neighbour, no ratio
+    assert "S2: a new image" in verdict(row)
 
 
 def test_the_scales_tab_has_its_own_step_slider(qtbot, window):

@@ -79,12 +79,22 @@ def _draw_sweep(plot: pg.PlotWidget, curves: list[dict]) -> str:
 
 
 def verdict(row: dict) -> str:
-    """A plain sentence per sample pair: which side copies which training image, or makes a new one."""
+    """A plain sentence per sample pair: which side copies which training image, or makes a new one.
+    A copy by the L2 ratio that the cosine misses (a near-constant training image: its mean-removed
+    cosine is swamped by any residual) is said to be one, not called new."""
+    from explorer.core.generalization import L2_RATIO
+
     lines = []
     for side in ("S1", "S2"):
         i, c = row[side]["nearest_own"][0], row[side]["cos_own"][0]
-        lines.append(f"{side} copies training image #{i} (cos {c:.3f})" if row[side]["memorised"]
-                     else f"{side}: a new image (nearest #{i}, cos {c:.3f})")
+        ratio = row[side].get("l2_ratio", float("nan"))
+        if row[side]["memorised"]:
+            lines.append(f"{side} copies training image #{i} (cos {c:.3f})")
+        elif ratio < L2_RATIO:                                       # NaN (N = 1) is never below
+            lines.append(f"{side} copies training image #{row[side]['nearest_own_l2'][0]} by L2 distance\n"
+                         f"    (nearest/second {ratio:.2f} < 1/3), not by cos ({c:.3f})")
+        else:
+            lines.append(f"{side}: a new image (nearest #{i}, cos {c:.3f})")
     c = row["cos_s1_s2"]
     lines.append(f"cos(S1, S2) = {c:.2f}" + (": the same image from both" if c >= 0.9 else ""))
     return "\n".join(lines)
