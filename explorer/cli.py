@@ -573,6 +573,7 @@ def cmd_export(args) -> int:
     """Every target checked first; all written, or (on any failure) none."""
     from explorer.core import export
     from explorer.core.io import all_or_nothing, check_output_folder, check_outputs
+    from explorer.core.render import COLORMAPS
     from explorer.core.trajectory import Trajectory
 
     files = {k: Path(getattr(args, k)) for k in ("png", "gif", "sheet", "strip") if getattr(args, k)}
@@ -588,7 +589,7 @@ def cmd_export(args) -> int:
     if not -len(traj.frames) <= step < len(traj.frames):
         raise UsageError(f"--step {step}: the run has {len(traj.frames)} frames")
     shown = {"display_range": tuple(args.display_range) if args.display_range else None,
-             "cmap": args.cmap or (traj.meta.get("colormap") if traj.meta.get("colormap") in ("grey", "diverging") else "grey")}
+             "cmap": args.cmap or (traj.meta.get("colormap") if traj.meta.get("colormap") in COLORMAPS else "grey")}
     frames = Path(args.frames) if args.frames else None
     created = frames is not None and not frames.exists()
     try:

@@ -427,8 +427,8 @@ class MainWindow(QMainWindow):
 
         def returned(traj: Trajectory, frames: list) -> None:
             self._keep(traj)
-            self._after_run = lambda: self._show_statistics(model, frames)   # when the run has finished: two short
-            #                                                                  stalls of the event loop, not one long
+            # the statistics when the run has finished: two short stalls of the event loop, not one long
+            self._after_run = lambda: self._show_statistics(model, frames)
 
         def stopped(note: str, frames: list) -> None:
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")

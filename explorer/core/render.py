@@ -86,7 +86,7 @@ def to_rgb(img: np.ndarray, display_range: tuple[float, float], cmap: str = "gre
 def x_t_shown(frame, over_alpha: bool = False) -> np.ndarray:
     """A frame's x_t (B, C, H, W), or x_t / alpha(t) = x0 + (sigma/alpha) z: the data's scale."""
     x = np.asarray(frame.x_t)
-    return x / np.exp(-frame.t) if over_alpha else x
+    return x / np.exp(-frame.t) if over_alpha else x          # alpha(t) = e^{-t}; render needs no torch
 
 
 def frame_picture(frame, show: str = "both", display_range=None, cmap: str = "grey", scale: int = 4,

@@ -4,12 +4,11 @@ Noise levels: half of each batch draws log(s) (s = sigma/alpha) uniformly over t
 whole range [snr_sigma(T_MIN), snr_sigma(T_MAX)], half from Karras's log-normal
 N(-1.2, 1.2^2) where images form; with `noise_levels` = [lo, hi], half of each batch is drawn
 log-uniformly in [lo, hi] instead (a second stage, started from a trained model `init`, that
-sharpens the lowest levels).
-w = (s^2 + s_d^2)/(s s_d)^2 makes the preconditioned network's target unit-variance at every
-level. Adam, EMA of the weights (the EMA weights are what the checkpoint holds), optional bf16
-autocast. Deterministic given the seed: every draw
-comes from one torch.Generator, whose state is saved with the resume file, so a killed run
-resumed from its last periodic save ends with the same weights as an uninterrupted one.
+sharpens the lowest levels). w = (s^2 + s_d^2)/(s s_d)^2 makes the preconditioned network's
+target unit-variance at every level. Adam, EMA of the weights (the EMA weights are what the
+checkpoint holds), optional bf16 autocast. Deterministic given the seed: every draw comes from
+one torch.Generator, whose state is saved with the resume file, so a killed run resumed from
+its last periodic save ends with the same weights as an uninterrupted one.
 Resume files are safetensors too (weights, EMA, Adam moments, generator state): no pickles.
 """
 from __future__ import annotations

@@ -168,11 +168,14 @@ class StatisticsView(QWidget):
         said = self._draw_polyspectrum(self.bispectrum, "Bispectrum", bi, "triangles",
                                      lambda t: str(triangles.index(tuple(t)) + 1), ref_pen, gen_pen)
         bands = sorted({tuple(p[:2]) for p in tri["pairs"]} | {tuple(p[2:]) for p in tri["pairs"]}) if tri else []
-        self.key.setText("   ".join(part for part in (
-            "Bispectrum triangles |k1|, |k2|, |k3|: " + "; ".join(f"{i + 1}: {','.join(map(str, t))}"
-                                                           for i, t in enumerate(triangles)) if triangles else "",
-            "Trispectrum octave bands of |k|: " + "; ".join(f"{i + 1}: {lo}" + (f"-{hi - 1}" if hi > lo + 1 else "")
-                                                         for i, (lo, hi) in enumerate(bands)) if bands else "") if part))
+        key = []
+        if triangles:
+            key.append("Bispectrum triangles |k1|, |k2|, |k3|: "
+                       + "; ".join(f"{i + 1}: {','.join(map(str, t))}" for i, t in enumerate(triangles)))
+        if bands:
+            key.append("Trispectrum octave bands of |k|: "
+                       + "; ".join(f"{i + 1}: {lo}" + (f"-{hi - 1}" if hi > lo + 1 else "") for i, (lo, hi) in enumerate(bands)))
+        self.key.setText("   ".join(key))
         said += self._draw_polyspectrum(self.trispectrum, "Trispectrum", tri, "pairs",
                                       lambda p: f"{bands.index(tuple(p[:2])) + 1}×{bands.index(tuple(p[2:])) + 1}",
                                       ref_pen, gen_pen)
