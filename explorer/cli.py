@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from explorer import __version__
-from explorer.core import schema
 from explorer.core.errors import UsageError
-from explorer.core.io import close_progress_bars, json_text, parse_json, printable, progress_bar
+from explorer.core.files import schema
+from explorer.core.files.io import close_progress_bars, json_text, parse_json, printable, progress_bar
 
 if TYPE_CHECKING:
     from explorer.core.models import RunSpec
@@ -88,9 +88,9 @@ def cmd_info(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from explorer.core.io import check_outputs
+    from explorer.core.files.io import check_outputs
     from explorer.core.models import open_model
-    from explorer.core.trajectory import drain
+    from explorer.core.sampling.trajectory import drain
 
     (out,) = check_outputs([args.out], [args.checkpoint])
     model = open_model(args.checkpoint)
@@ -137,8 +137,8 @@ def _command_line() -> str:
 
 def cmd_train(args) -> int:
     from explorer.core.data import PERIODIC
-    from explorer.core.nets import UNetConfig
-    from explorer.core.train import TrainConfig, train_diffusion
+    from explorer.core.nets.unet import UNetConfig
+    from explorer.core.training.train import TrainConfig, train_diffusion
 
     data = _data_record(args)
     arch = UNetConfig(channels=args.channels, size=args.size, widths=_ints(args.widths, "--widths"),
@@ -151,7 +151,7 @@ def cmd_train(args) -> int:
     ckpt = train_diffusion(data, arch, args.out, tc, args.device, name=args.name, description=args.description,
                            command=_command_line(), init=args.init)
     t = ckpt.config["training"]
-    from explorer.core.distributed import world
+    from explorer.core.training.distributed import world
     if not world().main:
         return 0
     print(f"wrote {ckpt.path}: {ckpt.parameters:,} parameters, final loss {t['final_loss']:.4f}, "
@@ -160,9 +160,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_train_wcrg(args) -> int:
-    from explorer.core import wcrg
     from explorer.core.data import PERIODIC
-    from explorer.core.train import TrainConfig
+    from explorer.core.training import wcrg
+    from explorer.core.training.train import TrainConfig
 
     data = _data_record(args)
     recipe = wcrg.WCRGRecipe(levels=args.J, wavelet=args.wavelet,
@@ -180,8 +180,8 @@ def cmd_train_wcrg(args) -> int:
 
 
 def cmd_train_scattering(args) -> int:
-    from explorer.core import scattering_model
-    from explorer.core.scattering import ScatteringConfig
+    from explorer.core.models import scattering_model
+    from explorer.core.statistics.scattering import ScatteringConfig
 
     data = _data_record(args)
     if args.channels != 1:
@@ -199,7 +199,7 @@ def cmd_train_scattering(args) -> int:
 
 
 def cmd_train_gaussian(args) -> int:
-    from explorer.core import gaussian_model
+    from explorer.core.models import gaussian_model
 
     data = _data_record(args)
     if args.channels != 1:
@@ -213,7 +213,7 @@ def cmd_data(args) -> int:
     import numpy as np
 
     from explorer.core.data import training_set
-    from explorer.core.io import atomic_write, check_outputs
+    from explorer.core.files.io import atomic_write, check_outputs
     from explorer.core.models import open_model
 
     (out,) = check_outputs([args.out], [args.checkpoint])
@@ -224,15 +224,15 @@ def cmd_data(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from explorer.core import diffusion
-    from explorer.core.evaluate import psnr_table
-    from explorer.core.io import check_outputs
+    from explorer.core.analysis.evaluate import psnr_table
+    from explorer.core.files.io import check_outputs
+    from explorer.core.models import diffusion
 
     check_outputs([args.json] if args.json else [], [args.checkpoint])
     table = psnr_table(diffusion.load(args.checkpoint), n=args.n, seed=args.seed)
     print(f"{'sigma/alpha':>11} {'train PSNR':>10} {'test PSNR':>10} {'gap':>6}")
     for row in table["rows"]:
-        print(f"{row['snr_sigma']:11.3f} {row['train_psnr']:10.2f} {row['test_psnr']:10.2f} {row['gap']:6.2f}")
+        print(f"{row['level']:11.3f} {row['train_psnr']:10.2f} {row['test_psnr']:10.2f} {row['gap']:6.2f}")
     print(f"mean train-minus-test gap: {table['mean_gap']:.2f} dB over {len(table['rows'])} noise levels")
     if args.json:
         _write_json(args.json, table)
@@ -240,13 +240,13 @@ def cmd_evaluate(args) -> int:
 
 
 def _write_json(path: str, value) -> None:
-    from explorer.core.io import atomic_write
+    from explorer.core.files.io import atomic_write
     atomic_write(Path(path), lambda f: f.write((json_text(value) + "\n").encode()))
 
 
 def cmd_phi4(args) -> int:
     from explorer.core.data import phi4
-    from explorer.core.io import check_output
+    from explorer.core.files.io import check_output
 
     if args.out:
         check_output(args.out)
@@ -275,7 +275,7 @@ def cmd_phi4(args) -> int:
 
 def cmd_turbulence(args) -> int:
     from explorer.core.data import PARAMS, check_record, turbulence
-    from explorer.core.io import check_output
+    from explorer.core.files.io import check_output
 
     if args.out:
         check_output(args.out)
@@ -571,10 +571,10 @@ def cmd_screenshot(args) -> int:
 
 def cmd_export(args) -> int:
     """Every target checked first; all written, or (on any failure) none."""
-    from explorer.core import export
-    from explorer.core.io import all_or_nothing, check_output_folder, check_outputs
-    from explorer.core.render import COLORMAPS
-    from explorer.core.trajectory import Trajectory
+    from explorer.core.display import export
+    from explorer.core.display.render import COLORMAPS
+    from explorer.core.files.io import all_or_nothing, check_output_folder, check_outputs
+    from explorer.core.sampling.trajectory import Trajectory
 
     files = {k: Path(getattr(args, k)) for k in ("png", "gif", "sheet", "strip") if getattr(args, k)}
     if not (files or args.frames):
@@ -618,10 +618,10 @@ def cmd_export(args) -> int:
 def cmd_stats(args) -> int:
     import numpy as np
 
-    from explorer.core import stats
     from explorer.core.data import fresh_images, resolved_k, training_set
-    from explorer.core.io import atomic_write, check_outputs
+    from explorer.core.files.io import atomic_write, check_outputs
     from explorer.core.models import final_samples, open_model, run_meta
+    from explorer.core.statistics import stats
 
     check_outputs([o for o in (args.json, args.samples_out, args.plot) if o], [args.checkpoint])
     model = open_model(args.checkpoint)
@@ -647,12 +647,12 @@ def cmd_stats(args) -> int:
 
 
 def cmd_field(args) -> int:
-    from explorer.core import head_to_head as h2h
-    from explorer.core import stats
+    from explorer.core.analysis import head_to_head as h2h
     from explorer.core.data import fresh_images, resolved_k
-    from explorer.core.io import check_outputs
+    from explorer.core.files.io import check_outputs
     from explorer.core.models import open_model
-    from explorer.core.trajectory import drain
+    from explorer.core.sampling.trajectory import drain
+    from explorer.core.statistics import stats
 
     check_outputs([args.json] if args.json else [], args.models)
     models = [open_model(m) for m in args.models]
@@ -683,8 +683,8 @@ def cmd_field(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from explorer.core import generalization as gen
-    from explorer.core.io import check_outputs
+    from explorer.core.analysis import generalization as gen
+    from explorer.core.files.io import check_outputs
     from explorer.core.models import open_model
 
     if args.out is not None and not Path(args.out).name:
@@ -712,9 +712,9 @@ def cmd_compare(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from explorer.core import checkpoint
-    from explorer.core import generalization as gen
-    from explorer.core.io import check_output
+    from explorer.core.analysis import generalization as gen
+    from explorer.core.files.io import check_output
+    from explorer.core.models import checkpoint
 
     if args.json:
         check_output(args.json)
@@ -738,15 +738,15 @@ def cmd_basis(args) -> int:
     import numpy as np
     import torch
 
-    from explorer.core.basis import basis
-    from explorer.core.io import atomic_write, check_outputs
+    from explorer.core.analysis.basis import basis
+    from explorer.core.files.io import atomic_write, check_outputs
     from explorer.core.models import check_made_by, open_model
-    from explorer.core.trajectory import Trajectory, drain
+    from explorer.core.sampling.trajectory import Trajectory, drain
 
     (out,) = check_outputs([args.out], [args.model] + ([args.run] if args.run else []))
     model = open_model(args.model)
-    denoiser = getattr(model, "denoiser", None)
-    if not callable(denoiser):
+    denoiser = model.denoiser
+    if denoiser is None:
         raise UsageError(f"{model.name} has no single denoiser x0_hat(x_t, t) (a {model.kind} model)")
     if args.run:
         traj = Trajectory.load_npz(args.run)
@@ -767,7 +767,7 @@ def cmd_basis(args) -> int:
     arrays = {**b.arrays(), "x_t": x_t.numpy(), "x0_hat": np.asarray(frame.x0_hat[args.sample], np.float32),
               "meta": np.array(json_text(meta, None))}
     atomic_write(out, lambda f: np.savez(f, **arrays))
-    s = frame.sigma / np.exp(-frame.t)
+    s = frame.level
     print(f"step {step}, sample {args.sample}: sigma = {frame.sigma:.4g} (sigma/alpha = {s:.4g}); effective dimension "
           f"(trace) {b.trace:.2f} of {x_t.numel()}; asymmetry ||A - A^T||/||A|| = {b.asymmetry:.3g}")
     print("top eigenvalues: " + " ".join(f"{v:.3f}" for v in b.values[:8]))
@@ -779,10 +779,10 @@ def cmd_fork(args) -> int:
     """n endings of a run from one of its frames; with --curve, the endings' spread against sigma."""
     import numpy as np
 
-    from explorer.core import fork
-    from explorer.core.io import check_outputs
+    from explorer.core.analysis import fork
+    from explorer.core.files.io import check_outputs
     from explorer.core.models import open_model
-    from explorer.core.trajectory import Trajectory, drain
+    from explorer.core.sampling.trajectory import Trajectory, drain
 
     check_outputs([o for o in (args.out, args.json) if o], [args.run])
     if not (args.out or args.curve):
@@ -803,7 +803,7 @@ def cmd_fork(args) -> int:
                          callback=lambda _: bar.update(1))
         print(f"{'step':>5} {'sigma':>8} {'sigma/alpha':>11} {'spread of endings':>18}")
         for r in rows:
-            print(f"{r['step']:5d} {r['sigma']:8.4f} {r['sigma_over_alpha']:11.4g} {r['spread']:18.4f}")
+            print(f"{r['step']:5d} {r['sigma']:8.4f} {r['level']:11.4g} {r['spread']:18.4f}")
         if args.json:
             _write_json(args.json, {"run": args.run, "n": args.n, "seed": args.seed, "sample": args.sample,
                                     "sampler": args.sampler, "rows": rows})

@@ -150,4 +150,4 @@ if [[ $what == capacity || $what == all ]]; then
   done
 fi
 
-.venv/bin/python -m explorer.core.bundle "$out"
+.venv/bin/python -m explorer.core.models.bundle "$out"

@@ -17,8 +17,8 @@ def _cache(tmp_path_factory, monkeypatch):
 def make_tiny_checkpoint(path: Path, steps: int = 3, n: int = 8, split: str = "S1", size: int = 16, seed: int = 0,
                          name: str | None = None, widths=(8, 16)):
     """A real, tiny checkpoint trained for a few steps on shapes."""
-    from explorer.core.nets import UNetConfig
-    from explorer.core.train import TrainConfig, train_diffusion
+    from explorer.core.nets.unet import UNetConfig
+    from explorer.core.training.train import TrainConfig, train_diffusion
 
     data = {"name": "shapes", "params": {"size": size}, "n": n, "split": split, "seed": 0}
     arch = UNetConfig(channels=1, size=size, widths=list(widths), blocks=1)
@@ -31,7 +31,7 @@ def allow_a_tenth_of_the_frames(monkeypatch, image_shape, samples: int = 8, fram
     x0_hat, float32, and the copy a save stacks), so that such a run is refused and a frame-less one is not."""
     import math
 
-    from explorer.core import schema
+    from explorer.core.files import schema
     monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 2 * 4 * frames * samples * math.prod(image_shape) // 10)
 
 
@@ -44,8 +44,8 @@ def tiny_ckpt(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_wcrg(tmp_path_factory):
     """A real, tiny WCRG model (J = 2 on 16 x 16 shapes), a few training steps per network."""
-    from explorer.core import wcrg
-    from explorer.core.train import TrainConfig
+    from explorer.core.training import wcrg
+    from explorer.core.training.train import TrainConfig
 
     os.environ["EXPLORER_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
     out = tmp_path_factory.mktemp("w") / "tiny.wcrg"

@@ -1,7 +1,8 @@
 """The exact denoiser of Gaussian data, used to test the samplers' maths."""
 import torch
 
-from explorer.core import schedule
+from explorer.core.models import ModelBase
+from explorer.core.sampling import schedule
 
 
 class GaussianDenoiser:
@@ -33,7 +34,7 @@ class GaussianDenoiser:
         return mu, cov
 
 
-class GaussianModel:
+class GaussianModel(ModelBase):
     """The exact Gaussian denoiser as a Model, defined only here: the proof that a new generator
     needs no change in explorer/app or explorer/cli.py. Its file is a small JSON, NAME.gauss.json,
     {"dim": D, "seed": s} (the covariance of GaussianDenoiser.random(D, s)), images (1, 4, D/4)."""
@@ -82,8 +83,8 @@ class GaussianModel:
         return spec.steps + 1
 
     def run(self, spec):
-        from explorer.core import samplers
         from explorer.core.models import run_meta
+        from explorer.core.sampling import samplers
         spec = spec.resolved(self)
         x = samplers.initial_noise((spec.n, *self.shape), seed=spec.seed)
         return samplers.sample(self.denoiser, x, spec.sampler, spec.steps, seed=spec.seed, meta=run_meta(self, spec),

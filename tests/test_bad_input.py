@@ -7,9 +7,9 @@ import struct
 import pytest
 
 from explorer.cli import main
-from explorer.core import checkpoint
 from explorer.core.errors import CheckpointError
-from explorer.core.nets import Denoiser, UNetConfig
+from explorer.core.models import checkpoint
+from explorer.core.nets.unet import Denoiser, UNetConfig
 
 
 def corpus(good, tmp_path) -> list[tuple[str, object]]:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import gaussian_field, stats
+from explorer.core.statistics import gaussian_field, stats
 
 
 def smooth(n: int, size: int = 64, seed: int = 1) -> np.ndarray:

@@ -5,8 +5,8 @@ import pytest
 import torch
 from gaussian import GaussianDenoiser
 
-from explorer.core import schedule
-from explorer.core.basis import basis
+from explorer.core.analysis.basis import basis
+from explorer.core.sampling import schedule
 
 MU, COV = GaussianDenoiser.random(16, seed=0)
 SHAPE = (1, 4, 4)
@@ -17,7 +17,7 @@ def test_gaussian_basis_is_exact(t):
     g = GaussianDenoiser(MU, COV, SHAPE)
     x_t = torch.randn(SHAPE, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     b = basis(lambda x, tt: g(x.double(), tt).float(), x_t, t, k=16)
-    s2 = float(schedule.snr_sigma(t)) ** 2
+    s2 = float(schedule.sigma_over_alpha(t)) ** 2
     lam, u = torch.linalg.eigh(COV)
     expected = (lam / (lam + s2)).flip(0).numpy()
     err_values = np.abs(b.values - expected).max()
@@ -49,7 +49,7 @@ def test_cli_writes_the_basis_of_a_run_step(tiny_ckpt, tmp_path, capsys):
 
 
 def test_hutchinson_trace_agrees_with_the_exact_trace():
-    from explorer.core.basis import trace_estimate
+    from explorer.core.analysis.basis import trace_estimate
     g = GaussianDenoiser(MU, COV, SHAPE)
     x_t = torch.randn(SHAPE)
     for t in (0.1, 1.0):
@@ -60,9 +60,9 @@ def test_hutchinson_trace_agrees_with_the_exact_trace():
 
 
 def test_effective_dimension_along_a_run(tiny_ckpt):
-    from explorer.core.basis import effective_dimension_steps, trace_estimate
+    from explorer.core.analysis.basis import effective_dimension_steps, trace_estimate
     from explorer.core.models import RunSpec
-    from explorer.core.trajectory import drain
+    from explorer.core.sampling.trajectory import drain
     traj = drain(tiny_ckpt.run(RunSpec("ddim", 5, n=1, seed=0)))
     frames = [f.to_numpy() for f in traj.frames]
     rows = drain(effective_dimension_steps(tiny_ckpt.denoiser, frames, probes=64))
@@ -74,9 +74,9 @@ def test_effective_dimension_along_a_run(tiny_ckpt):
 
 
 def test_two_models_bases_at_the_same_point(tiny_ckpt):
-    from explorer.core.basis import pair_steps, subspace_overlap
-    from explorer.core.generalization import bundled_pairs, other_split
-    from explorer.core.trajectory import drain
+    from explorer.core.analysis.basis import pair_steps, subspace_overlap
+    from explorer.core.analysis.generalization import bundled_pairs, other_split
+    from explorer.core.sampling.trajectory import drain
     x = torch.randn(1, 16, 16, generator=torch.Generator().manual_seed(0))
     progress = []
     b1, b2 = drain(pair_steps(tiny_ckpt.denoiser, tiny_ckpt.denoiser, x, 0.3, k=8), callback=progress.append)

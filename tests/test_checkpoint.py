@@ -5,7 +5,6 @@ import struct
 import pytest
 import torch
 
-from explorer.core import checkpoint
 from explorer.core.errors import (
     CheckpointError,
     ConfigError,
@@ -15,7 +14,8 @@ from explorer.core.errors import (
     TruncatedCheckpoint,
     UnknownKind,
 )
-from explorer.core.nets import Denoiser, UNetConfig
+from explorer.core.models import checkpoint
+from explorer.core.nets.unet import Denoiser, UNetConfig
 
 
 def test_round_trip_keeps_weights_and_config(tiny_ckpt, tmp_path):

@@ -101,9 +101,9 @@ def test_evaluate_prints_train_and_test_psnr(tiny_ckpt, capsys):
 
 def test_export_uses_the_runs_own_colour_map(tiny_ckpt, tmp_path):
     """A signed field's run is exported diverging, as the window shows it, unless --cmap says otherwise."""
-    from explorer.core import export
+    from explorer.core.display import export
     from explorer.core.models import RunSpec
-    from explorer.core.trajectory import Trajectory, drain
+    from explorer.core.sampling.trajectory import Trajectory, drain
     traj = drain(tiny_ckpt.run(RunSpec("ddim", 2, 1, 0)))
     assert traj.meta["colormap"] == "grey"
     run = Trajectory(frames=traj.frames, meta={**traj.meta, "colormap": "diverging"}).save_npz(tmp_path / "r.npz")

@@ -10,7 +10,7 @@ diffusers = pytest.importorskip("diffusers")
 
 from explorer.cli import main  # noqa: E402
 from explorer.core.models import Model, RunSpec, open_model  # noqa: E402
-from explorer.core.trajectory import drain  # noqa: E402
+from explorer.core.sampling.trajectory import drain  # noqa: E402
 
 
 def tiny_folder(folder, prediction: str = "epsilon", clip: bool = False, scheduler: str = "DDIMScheduler"):
@@ -79,7 +79,7 @@ def test_the_cli_samples_a_diffusers_folder(tmp_path, capsys):
 
 def test_the_basis_of_a_diffusers_model_with_attention(tmp_path):
     """The UNet's mid-block attention goes through the maths kernel, which forward-mode AD supports."""
-    from explorer.core.basis import basis, jacobian
+    from explorer.core.analysis.basis import basis, jacobian
     tiny_folder(tmp_path)
     model = open_model(tmp_path)
     x = torch.randn(1, 8, 8, generator=torch.Generator().manual_seed(0))

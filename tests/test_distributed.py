@@ -10,7 +10,7 @@ import time
 import pytest
 from safetensors.torch import load_file
 
-from explorer.core import checkpoint
+from explorer.core.models import checkpoint
 
 
 def torchrun(out, steps: int, cache) -> list[str]:

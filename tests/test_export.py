@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.core import export, io, render
+from explorer.core.display import export, render
 from explorer.core.errors import ExportError
-from explorer.core.trajectory import Trajectory, drain
+from explorer.core.files import io
+from explorer.core.sampling.trajectory import Trajectory, drain
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +112,8 @@ def test_a_full_disk_leaves_no_partial_file(traj, tmp_path):
     code = f"""
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-from explorer.core import export
-from explorer.core.trajectory import Trajectory
+from explorer.core.display import export
+from explorer.core.sampling.trajectory import Trajectory
 traj = Trajectory.load_npz({str(tmp_path / 'run.npz')!r})
 resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
 try:
@@ -143,10 +144,10 @@ def test_gifs_are_strided_and_sheets_are_labelled(traj, tmp_path):
 
 def test_contact_sheet_rows_name_the_runs_own_level(traj):
     """sigma/alpha for a diffusion run; a Gaussian or scattering run's own level, with the value the
-    window shows (snr_sigma(t)), not sigma e^t (which is sigma/alpha for diffusion frames only)."""
-    from explorer.core.schedule import snr_sigma
+    window shows (sigma_over_alpha(t)), not sigma e^t (which is sigma/alpha for diffusion frames only)."""
+    from explorer.core.sampling.schedule import sigma_over_alpha
     assert traj.meta["level"] == "σ/α"
-    assert export.sheet_labels(traj, [0, 5]) == [f"step 0  sigma/alpha={snr_sigma(traj.frames[0].t):.3g}",
+    assert export.sheet_labels(traj, [0, 5]) == [f"step 0  sigma/alpha={sigma_over_alpha(traj.frames[0].t):.3g}",
                                                  "step 5  sigma/alpha=0"]
     other = Trajectory(frames=traj.frames, meta={**traj.meta, "level": "rms missing"})
     assert export.sheet_labels(other, [1])[0].startswith("step 1  rms missing=")

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from explorer.cli import main
-from explorer.core import fork
+from explorer.core.analysis import fork
 from explorer.core.errors import UsageError
 from explorer.core.models import RunSpec
-from explorer.core.trajectory import Trajectory, drain
+from explorer.core.sampling.trajectory import Trajectory, drain
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,10 @@ def test_a_fork_checks_its_run_and_model(tiny_ckpt, tiny_wcrg, run):
     with pytest.raises(UsageError, match="step must be"):
         fork.fork(tiny_ckpt, run, 6)
     with pytest.raises(UsageError, match="not by"):
+        fork.fork(tiny_ckpt, Trajectory(run.frames, {**run.meta, "checkpoint_sha256": "0" * 64}), 1)
+    with pytest.raises(UsageError) as refused:
         fork.fork(tiny_wcrg, run, 1)
+    assert str(refused.value) == tiny_wcrg.fork_refusal
 
 
 def test_cli_fork_writes_the_endings_and_prints_the_curve(tiny_ckpt, run, tmp_path, capsys):

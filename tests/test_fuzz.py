@@ -12,10 +12,10 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from explorer.core import checkpoint  # noqa: E402
 from explorer.core.errors import ExplorerError  # noqa: E402
-from explorer.core.io import load_arrays, parse_json  # noqa: E402
-from explorer.core.trajectory import check_run  # noqa: E402
+from explorer.core.files.io import load_arrays, parse_json  # noqa: E402
+from explorer.core.models import checkpoint  # noqa: E402
+from explorer.core.sampling.trajectory import check_run  # noqa: E402
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -81,14 +81,15 @@ arrays = st.sampled_from([np.float32, np.float64, np.int64, np.bool_, np.complex
 
 
 @FUZZ
-@given(st.dictionaries(st.sampled_from(["meta", "t", "sigma", "x_t", "x0_hat", "scale"]),
-                       arrays | st.just(np.array('{"seed": 1}')) | st.just(np.array("[]")), min_size=0, max_size=6))
+@given(st.dictionaries(st.sampled_from(["meta", "t", "sigma", "level", "x_t", "x0_hat", "scale"]),
+                       arrays | st.just(np.array('{"seed": 1}')) | st.just(np.array("[]")), min_size=0, max_size=7))
 def test_run_checker_on_any_arrays(parts):
     try:
-        meta, t, sigma, x_t, x0, scale = check_run(parts, "p")
+        meta, t, sigma, level, x_t, x0, scale = check_run(parts, "p")
     except ExplorerError:
         return
-    assert isinstance(meta, dict) and x_t.ndim == 5 and len(t) == len(sigma) == len(x_t) >= 1 and x_t.shape == x0.shape
+    assert isinstance(meta, dict) and x_t.ndim == 5 and x_t.shape == x0.shape
+    assert len(t) == len(sigma) == len(level) == len(x_t) >= 1
 
 
 @FUZZ

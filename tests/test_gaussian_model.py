@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from explorer.cli import main
-from explorer.core import models, stats
+from explorer.core import models
 from explorer.core.errors import CheckpointError
 from explorer.core.models import RunSpec, open_model
-from explorer.core.trajectory import drain
+from explorer.core.sampling.trajectory import drain
+from explorer.core.statistics import stats
 
 
 def smooth_fields(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
@@ -46,14 +47,14 @@ def test_a_run_builds_the_field_coarse_to_fine_and_matches_the_data(model_file):
     spec = RunSpec(n=512, seed=1).resolved(model)
     traj = drain(model.run(spec))
     assert len(traj.frames) == model.frame_count(spec) == 5
-    sigmas = [f.sigma for f in traj.frames]
+    sigmas = [f.level for f in traj.frames]
     assert sigmas == sorted(sigmas, reverse=True) and sigmas[-1] == 0.0
     first = traj.frames[0].x0_hat.numpy()
     assert first.std(axis=(-2, -1)).max() < 1e-5                # frame 0: each field's own mean, flat
     x = traj.sample.numpy()
-    for f in traj.frames:                                       # sigma: the rms of what is still missing
+    for f in traj.frames:                                       # level: the rms of what is still missing
         missing = float(np.sqrt(((x - f.x0_hat.numpy()) ** 2).mean()))
-        assert missing == pytest.approx(f.sigma, rel=0.05, abs=1e-6)
+        assert missing == pytest.approx(f.level, rel=0.05, abs=1e-6)
     held_out = smooth_fields(512, seed=7)
     r = stats.compare(x, held_out)
     assert np.abs(r["spectrum"]["relative_error"]).max() < 0.15 and r["histogram_tv"] < 0.05

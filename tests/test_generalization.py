@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from explorer.core import generalization as gen
+from explorer.core.analysis import generalization as gen
 from explorer.core.models import RunSpec
 
 

@@ -7,10 +7,10 @@ import pytest
 from conftest import make_tiny_checkpoint
 
 from explorer.cli import main
-from explorer.core import head_to_head as h2h
-from explorer.core import stats
+from explorer.core.analysis import head_to_head as h2h
 from explorer.core.errors import UsageError
 from explorer.core.models import open_model
+from explorer.core.statistics import stats
 
 
 @pytest.fixture(scope="module")

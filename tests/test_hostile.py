@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 from explorer.cli import main
-from explorer.core import checkpoint, render, schema
+from explorer.core.display import render
+from explorer.core.files import schema
+from explorer.core.models import checkpoint
 
 TIMEOUT_S = 30
 
@@ -637,5 +639,5 @@ def test_a_hostile_bundled_index_is_refused(tmp_path, monkeypatch, capsys):
 def test_a_lone_surrogate_in_a_run_is_exported_escaped(tmp_path, capsys):
     run = _run_file(tmp_path / "s.npz", meta={"checkpoint": "evil\udcff", "sampler": "sde"})
     assert main(["export", str(run), "--png", str(tmp_path / "s.png"), "--gif", str(tmp_path / "s.gif")]) == 0
-    from explorer.core.export import read_png_metadata
+    from explorer.core.display.export import read_png_metadata
     assert read_png_metadata(tmp_path / "s.png")["checkpoint"] == "evil\\udcff"

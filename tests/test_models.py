@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings
 from explorer.core import models
 from explorer.core.errors import CheckpointError, UsageError
 from explorer.core.models import Opener, RunSpec, open_model
-from explorer.core.trajectory import drain
+from explorer.core.sampling.trajectory import drain
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from explorer.core.errors import ConfigError
-from explorer.core.nets import Denoiser, UNetConfig, count_parameters
+from explorer.core.nets.unet import Denoiser, UNetConfig, count_parameters
 
 
 @pytest.mark.parametrize("channels,size", [(1, 16), (3, 32), (1, 128)])

@@ -14,8 +14,8 @@ import pytest
 import torch
 from gaussian import GaussianDenoiser
 
-from explorer.core import samplers, schedule
-from explorer.core.trajectory import drain
+from explorer.core.sampling import samplers, schedule
+from explorer.core.sampling.trajectory import drain
 
 N, SHAPE = 20000, (1, 4, 4)
 MU, COV = GaussianDenoiser.random(16, seed=0)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explorer.core.errors import ConfigError
-from explorer.core.scattering import (
+from explorer.core.statistics.scattering import (
     ScatteringConfig,
     ScatteringSpectra,
     band_noise,
@@ -61,7 +61,7 @@ def test_counts(spectra):
 
 
 def test_the_spectrum_is_each_field_s_radial_power_over_the_reference_s(spectra):
-    from explorer.core.stats import field_power_spectra
+    from explorer.core.statistics.stats import field_power_spectra
 
     x = lognormal(3)
     with_spectrum = ScatteringSpectra(ScatteringConfig(32, 4, 4, shells=12))

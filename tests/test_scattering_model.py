@@ -9,10 +9,10 @@ import torch
 from PySide6.QtCore import QSettings
 
 from explorer.cli import main
-from explorer.core import models, scattering_model
+from explorer.core import models
 from explorer.core.errors import CheckpointError
-from explorer.core.models import RunSpec, open_model
-from explorer.core.trajectory import drain
+from explorer.core.models import RunSpec, open_model, scattering_model
+from explorer.core.sampling.trajectory import drain
 
 
 def skewed_fields(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
@@ -55,9 +55,9 @@ def test_runs_yield_frame_count_frames_reproducibly_and_the_loss_falls(model_fil
     assert traj.meta["model_kind"] == "scattering" and traj.meta["sampler"] == "lbfgs"
     errors = np.array(traj.meta["rms_error"])
     assert errors[0] / errors[-1] > 10                          # the loss (its square) falls by more than 100
-    assert [f.sigma for f in traj.frames] == list(errors)
+    assert [f.level for f in traj.frames] == list(errors) and {f.t for f in traj.frames} == {0.0}
     f = traj.frames[-1]
-    assert torch.equal(f.x_t, f.x0_hat) and f.t == pytest.approx(0.5 * np.log1p(f.sigma ** 2))
+    assert torch.equal(f.x_t, f.x0_hat) and f.t == 0.0 and f.sigma == 0.0        # no forged time: its level is its own
     again = drain(model.run(RunSpec(n=2, steps=40, seed=3)))
     assert torch.equal(again.sample, traj.sample)
     other = drain(model.run(RunSpec(n=2, steps=2, seed=4)))
@@ -189,7 +189,7 @@ def test_the_config_validator_on_any_field_value():
     from hypothesis import strategies as st
 
     from explorer.core.errors import ExplorerError
-    from explorer.core.scattering import ScatteringConfig, ScatteringSpectra
+    from explorer.core.statistics.scattering import ScatteringConfig, ScatteringSpectra
 
     good = {"format": "explorer-checkpoint", "kind": "scattering", "name": "m",
             "scattering": {"size": 16, "J": 3, "L": 4, "isotropic": True, "scale_invariant": False, "shells": 5},
@@ -256,7 +256,7 @@ def test_the_spectrum_fixes_the_power_inside_an_octave(tmp_path):
     """Data whose power sits on the shells |k| = 2 and 5 (a comb finer than the octaves): the wavelet
     statistics alone (--shells 0) spread it over the octave, off by up to e^1.8; with the power of
     every shell (the default) each shell is within 20 %."""
-    from explorer.core.stats import radial_power_spectrum, shells
+    from explorer.core.statistics.stats import radial_power_spectrum, shells
 
     size = 16
     k = torch.from_numpy(shells(size, size))
@@ -279,7 +279,7 @@ def test_the_shells_a_model_can_match(tmp_path, monkeypatch):
     """Every shell up to the |k| the data resolve (size/3 for dealiased turbulence, else size/2),
     whatever one field holds; a --shells beyond the resolved |k| is refused before any data are made."""
     from explorer.core.errors import UsageError
-    from explorer.core.scattering import ScatteringConfig
+    from explorer.core.statistics.scattering import ScatteringConfig
 
     x = torch.randn(8, 1, 32, 32, generator=torch.Generator().manual_seed(0)).numpy()
     user = {"name": "user", "n": 8, "params": {"size": 32}}

@@ -3,15 +3,15 @@ import math
 import pytest
 import torch
 
-from explorer.core import schedule
+from explorer.core.sampling import schedule
 
 
 def test_forward_process_identities():
     t = torch.linspace(1e-3, 6, 50, dtype=torch.float64)
     a, s = schedule.alpha(t), schedule.sigma(t)
     assert torch.allclose(a * a + s * s, torch.ones_like(t))
-    assert torch.allclose(schedule.snr_sigma(t), s / a)
-    assert torch.allclose(schedule.t_from_snr_sigma(schedule.snr_sigma(t)), t)
+    assert torch.allclose(schedule.sigma_over_alpha(t), s / a)
+    assert torch.allclose(schedule.t_from_sigma_over_alpha(schedule.sigma_over_alpha(t)), t)
     assert torch.allclose(schedule.t_from_sigma(s), t)
     assert schedule.alpha(0.5) == pytest.approx(math.exp(-0.5))
 
@@ -32,9 +32,9 @@ def test_time_grid_is_decreasing_between_bounds(spacing):
     assert bool((ts[1:] < ts[:-1]).all())
 
 
-def test_log_sigma_grid_is_uniform_in_log_snr_sigma():
+def test_log_sigma_grid_is_uniform_in_log_sigma_over_alpha():
     ts = schedule.time_grid(30, spacing="log-sigma")
-    d = torch.diff(torch.log(schedule.snr_sigma(ts)))
+    d = torch.diff(torch.log(schedule.sigma_over_alpha(ts)))
     assert torch.allclose(d, d[0].expand_as(d), rtol=1e-6)
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from explorer.core import stats
+from explorer.core.statistics import stats
 
 
 def test_white_noise_has_a_flat_spectrum_equal_to_its_variance():

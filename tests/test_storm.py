@@ -22,7 +22,7 @@ def test_run_cancel_storm_leaves_no_thread_worker_or_frame_behind(qtbot, tmp_pat
     from explorer.app.main_window import MainWindow
     from explorer.app.run_controller import RunWorker
     from explorer.core.models import RunSpec
-    from explorer.core.trajectory import Frame, drain
+    from explorer.core.sampling.trajectory import Frame, drain
 
     win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
     win.ask_before_closing_a_run = False

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from explorer.core import checkpoint
 from explorer.core.data import shapes
 from explorer.core.errors import UsageError
-from explorer.core.nets import Denoiser, UNetConfig
-from explorer.core.train import TrainConfig, denoising_loss, draw_times, fit, train_diffusion
+from explorer.core.models import checkpoint
+from explorer.core.nets.unet import Denoiser, UNetConfig
+from explorer.core.training.train import TrainConfig, denoising_loss, draw_times, fit, train_diffusion
 
 ARCH = dict(size=16, widths=[8, 16], blocks=1, sigma_data=0.3)
 
@@ -30,7 +30,7 @@ def test_training_lowers_the_loss(tmp_path):
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
-    from explorer.core import train
+    from explorer.core.training import train
     monkeypatch.setattr(train, "LOSS_EVERY", 2)
     x = shapes.images(0, 0, 8, size=16)
     tc = TrainConfig(steps=12, batch=4, save_every=5, seed=7)
@@ -100,8 +100,8 @@ def test_noise_levels_confine_the_training_levels():
     without it; bad ranges are refused before any work."""
     import math
 
-    from explorer.core import schedule
-    log_s = torch.log(schedule.snr_sigma(draw_times(20000, torch.Generator().manual_seed(0), [0.05, 0.2])))
+    from explorer.core.sampling import schedule
+    log_s = torch.log(schedule.sigma_over_alpha(draw_times(20000, torch.Generator().manual_seed(0), [0.05, 0.2])))
     focus, rest = log_s.view(-1, 4)[:, 2:].flatten(), log_s.view(-1, 4)[:, :2].flatten()
     assert focus.min() >= math.log(0.05) - 1e-9 and focus.max() <= math.log(0.2) + 1e-9
     assert abs(float(focus.mean()) - 0.5 * math.log(0.05 * 0.2)) < 0.01            # s.e. 0.004

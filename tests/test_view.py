@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
-from explorer.core import checkpoint
+from explorer.core.models import checkpoint
 
 pytest.importorskip("pytestqt")
 
@@ -58,7 +58,7 @@ def test_lock_holds_the_ranges_and_data_scale_divides_by_alpha(qtbot, window):
     assert view.ranges() != held
     view.xt_box.setCurrentText("x_t / α")
     f = view.frames[15]
-    from explorer.core import render
+    from explorer.core.display import render
     assert np.allclose(view.displayed()[0], render.tile(np.asarray(f.x_t) / np.exp(-f.t)), equal_nan=True)
     assert "data scale" in view.panel_titles[0].text
     window.open_checkpoint(window.model.path)                          # another model keeps the mode: and its title
@@ -147,8 +147,8 @@ def test_models_of_your_own_images_are_compared_without_a_baseline(qtbot, window
     """Two models trained on the user's own images (an array file): no generator of fresh images,
     so the comparison runs without the baseline and says so, in the CLI and in the window."""
     from explorer.cli import main
-    from explorer.core.nets import UNetConfig
-    from explorer.core.train import TrainConfig, train_diffusion
+    from explorer.core.nets.unet import UNetConfig
+    from explorer.core.training.train import TrainConfig, train_diffusion
     rng = np.random.default_rng(0)
     np.save(tmp_path / "mine.npy", rng.normal(size=(40, 1, 16, 16)).astype(np.float32))
     paths = []
@@ -238,7 +238,7 @@ def test_a_streamed_frame_costs_the_canvas_one_paint(qtbot, window, tiny_ckpt):
     from PySide6.QtCore import QEvent, QObject
 
     from explorer.core.models import RunSpec
-    from explorer.core.trajectory import drain
+    from explorer.core.sampling.trajectory import drain
 
     frames = [f.to_numpy() for f in drain(tiny_ckpt.run(RunSpec("ddim", 6, 16, 0, "cpu"))).frames]
     view = window.view
@@ -266,7 +266,7 @@ def test_a_frame_with_infinite_or_no_finite_pixels_is_shown_without_error(qtbot,
     from dataclasses import replace
 
     from explorer.core.models import RunSpec
-    from explorer.core.trajectory import drain
+    from explorer.core.sampling.trajectory import drain
 
     frame = drain(tiny_ckpt.run(RunSpec("ddim", 2, 2, 0, "cpu"))).frames[-1].to_numpy()
     x = np.array(frame.x0_hat)

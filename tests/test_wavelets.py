@@ -3,8 +3,8 @@ import pytest
 import pywt
 import torch
 
-from explorer.core import wavelets
 from explorer.core.errors import ExplorerError
+from explorer.core.statistics import wavelets
 
 WAVELETS = ["haar", "db2", "db4", "sym4"]
 

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import wavelets, wcrg
 from explorer.core.errors import CheckpointError, ConfigError, UsageError
-from explorer.core.models import RunSpec, open_model
-from explorer.core.train import TrainConfig
-from explorer.core.trajectory import drain
+from explorer.core.models import RunSpec, open_model, wcrg
+from explorer.core.sampling.trajectory import drain
+from explorer.core.statistics import wavelets
+from explorer.core.training import wcrg as wcrg_training
+from explorer.core.training.train import TrainConfig
 
 
 def test_normalisation_standardises_each_scale():
@@ -58,7 +59,7 @@ def test_a_run_spec_draws_the_coarse_scale_by_its_own_sampler(tiny_wcrg, tiny_ck
 
 
 def test_npz_carries_the_scale(tiny_wcrg, tmp_path):
-    from explorer.core.trajectory import Trajectory
+    from explorer.core.sampling.trajectory import Trajectory
     traj = drain(wcrg.generate(tiny_wcrg, 2, "ode", 3, seed=0))
     traj.save_npz(tmp_path / "w.npz")
     z = np.load(tmp_path / "w.npz")
@@ -91,8 +92,8 @@ def test_loading_validates_the_folder(tiny_wcrg, tmp_path):
 def test_shared_conditional_network(tmp_path):
     data = {"name": "shapes", "params": {"size": 16}, "n": 16, "split": "all", "seed": 0}
     tc = TrainConfig(steps=4, batch=8, save_every=1000)
-    recipe = wcrg.WCRGRecipe(levels=2, coarse_widths=[8, 16], conditional_widths=[8, 16], shared=True)
-    model = wcrg.train(data, recipe, tmp_path / "shared.wcrg", tc, tc, "cpu", progress=False)
+    recipe = wcrg_training.WCRGRecipe(levels=2, coarse_widths=[8, 16], conditional_widths=[8, 16], shared=True)
+    model = wcrg_training.train(data, recipe, tmp_path / "shared.wcrg", tc, tc, "cpu", progress=False)
     assert model.conditional[1] is model.conditional[2]
     assert sorted(p.name for p in (tmp_path / "shared.wcrg").glob("*.safetensors")) == \
         ["conditional_shared.safetensors", "lowpass.safetensors"]

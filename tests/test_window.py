@@ -4,9 +4,9 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 
-from explorer.core import export, render
+from explorer.core.display import export, render
 from explorer.core.models import RunSpec, open_model
-from explorer.core.trajectory import drain
+from explorer.core.sampling.trajectory import drain
 
 pytest.importorskip("pytestqt")
 
@@ -227,7 +227,7 @@ def test_many_repaints_in_one_process(qtbot):
 def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tiny_wcrg, tiny_ckpt):
     import torch
 
-    from explorer.core import wavelets
+    from explorer.core.statistics import wavelets
     assert window.open_checkpoint(tiny_wcrg.path)
     assert window.model.kind == "wcrg" and "WCRG" in window.info.toPlainText()
     panel = window.run_panel
@@ -278,7 +278,7 @@ def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, 
     run_to_end(qtbot, window)
     r = window.statistics.result
     assert r is not None and r["n_generated"] == 6 and r["n_reference"] == 8
-    from explorer.core import stats
+    from explorer.core.statistics import stats
     assert np.allclose(r["power_generated"], stats.radial_power_spectrum(window.trajectory.frames[-1].x0_hat)[1])
     summary = window.statistics.summary.text()
     assert "P(k)" in summary and "<|m|>" not in summary                  # images: no magnetisation
@@ -328,7 +328,7 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):
     from conftest import make_tiny_checkpoint
 
-    from explorer.core.generalization import cosine_pairs
+    from explorer.core.analysis.generalization import cosine_pairs
     other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
     window.compare.add_pair(8, str(tiny_ckpt.path), str(other.path))
     window.compare.choose_pair(0)
@@ -356,7 +356,7 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
 
 def faulty_factory(fault, at_step):
     """A run factory for the window: the real model's run, whose denoiser faults from call `at_step` on."""
-    from explorer.core import samplers as s
+    from explorer.core.sampling import samplers as s
 
     def factory(model, spec):
         calls = {"n": 0}

@@ -9,13 +9,13 @@ import torch
 from PySide6.QtCore import QObject
 
 from explorer.app.run_controller import RunController
-from explorer.core.basis import basis_steps, effective_dimension_steps, pair_steps, subspace_overlap
+from explorer.core.analysis.basis import basis_steps, effective_dimension_steps, pair_steps, subspace_overlap
+from explorer.core.analysis.fork import curve_steps, fork_spec, spread, spread_curve_steps
+from explorer.core.analysis.generalization import other_split
+from explorer.core.analysis.head_to_head import bundled_of_field, table_steps, total_frames
 from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
-from explorer.core.fork import curve_steps, fork_spec, spread, spread_curve_steps
-from explorer.core.generalization import other_split
-from explorer.core.head_to_head import bundled_of_field, table_steps, total_frames
-from explorer.core.models import check_made_by, coarse_samplers, open_model
+from explorer.core.models import check_made_by, open_model
 
 
 class Analysis(QObject):
@@ -54,11 +54,11 @@ class Analysis(QObject):
     def _basis_denoiser(self):
         """The model's denoiser for the Basis tab, or None (and the reason shown there)."""
         frames, model = self.window.view.frames, self.window.model
-        denoiser = getattr(model, "denoiser", None)
+        denoiser = model.denoiser if model is not None else None
         why = ("Open a model first." if model is None else
                "Run the model first: the basis is computed at a step of a run." if not frames else
                f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
-               if not callable(denoiser) else "")
+               if denoiser is None else "")
         if not why and self.window.trajectory is not None:     # a run opened from a file: its own model's
             try:
                 check_made_by(model, self.window.trajectory.meta, "the run shown")
@@ -122,11 +122,8 @@ class Analysis(QObject):
         """The finished run the Fork tab forks, or None (and the reason shown there)."""
         traj = self.window.trajectory
         model = self.window.model
-        why = ("Open a model first." if model is None else
-               f"{model.name} draws its scales one after another (a {model.kind} model): a fork re-samples a "
-               f"run at one scale." if coarse_samplers(model) else
-               "Run the model to its end first: a fork re-samples the rest of a finished run." if traj is None else
-               f"{self.window.model.name} runs no SDE to fork with." if "sde" not in self.window.model.samplers else "")
+        why = ("Open a model first." if model is None else model.fork_refusal or
+               ("Run the model to its end first: a fork re-samples the rest of a finished run." if traj is None else ""))
         if why:
             self.window.forks.show_message(why)
             return None
@@ -148,7 +145,7 @@ class Analysis(QObject):
 
         def done(result) -> None:
             endings = np.asarray(result.sample)
-            self.window.forks.show_endings(start, endings, k, f.sigma / float(np.exp(-f.t)), spread(endings))
+            self.window.forks.show_endings(start, endings, k, f.level, spread(endings))
         return self._start(self.window.forks, lambda: model.run(spec), model.frame_count(spec), "steps", done)
 
     def fork_curve(self, sample: int, n: int) -> bool:

@@ -15,9 +15,9 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from explorer.core import export
+from explorer.core.display import export
 from explorer.core.errors import ExplorerError
-from explorer.core.trajectory import Trajectory
+from explorer.core.sampling.trajectory import Trajectory
 
 
 @dataclass

@@ -40,12 +40,12 @@ from explorer.app.views.fork import ForkView
 from explorer.app.views.scales import ScaleView
 from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
-from explorer.core import checkpoint, samplers, wcrg
+from explorer.core.analysis.generalization import check_pair, compare_run, pair_specs
 from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
-from explorer.core.generalization import check_pair, compare_run, pair_specs
-from explorer.core.models import Model, RunSpec, coarse_samplers, is_whole_run, open_maker, open_model, run_meta
-from explorer.core.trajectory import Frame, NumpyFrame, Trajectory
+from explorer.core.models import Model, RunSpec, checkpoint, is_whole_run, open_maker, open_model, run_meta
+from explorer.core.sampling import samplers
+from explorer.core.sampling.trajectory import Frame, NumpyFrame, Trajectory
 
 MAX_RECENT = 8
 RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]
@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
                         (self.statistics, "Statistics"), (self.basis, "Basis"), (self.forks, "Fork")):
             self.tabs.addTab(w, name)
         self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k], k, len(self.view.frames),
-                                                                        wcrg.stage(self.view.frames, k)))
+                                                                        self.view.stage(self.view.frames, k)))
         self.scales.step_requested.connect(self.view.go)
         self.compare.run_requested.connect(self.start_compare)
         self.compare.choose_requested.connect(self.compare_dialog)
@@ -338,7 +338,7 @@ class MainWindow(QMainWindow):
         self.info.setPlainText(model.describe())
         self.setWindowTitle(f"explorer {__version__} — {model.name}")
         hints = model.display
-        self.view.set_display(hints)
+        self.view.set_display(hints, model.stage)
         self.scales.set_colormap(hints.colormap)
         self.forks.set_colormap(hints.colormap)
         self.scales.set_wavelet(hints.J, hints.wavelet)
@@ -383,7 +383,7 @@ class MainWindow(QMainWindow):
     def _spec(self, model: Model, **changes) -> RunSpec | None:
         """The Run panel's spec for `model`, checked; None (and a message) when it does not fit. Its
         coarse-scale row is for a model with a coarse scale only (not the Compare tab's pair)."""
-        if not coarse_samplers(model):
+        if not model.coarse_samplers:
             changes = {"coarse_sampler": None, "coarse_steps": None, **changes}
         try:
             return replace(self.run_panel.spec(), **changes).resolved(model)
@@ -499,7 +499,7 @@ class MainWindow(QMainWindow):
             self.progress.setValue(min(n, self.progress.maximum()))
             self.rate_label.setText(f"{rate:.1f} steps/s · {left:.0f} s left")
         else:
-            self.rate_label.setText(f"{rate:.1f} steps/s · {frame.sigma:.3g}")
+            self.rate_label.setText(f"{rate:.1f} steps/s · {self.model.display.level} = {frame.level:.3g}")
 
     def _on_returned(self, result, frames: list) -> None:
         self._outcome = "done"

@@ -28,7 +28,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from explorer.core import interrupt
 from explorer.core.errors import ExplorerError
-from explorer.core.trajectory import Trajectory
+from explorer.core.sampling.trajectory import Trajectory
 
 
 def out_of_memory_message(exc: BaseException, batch: int | None) -> str | None:

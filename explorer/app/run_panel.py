@@ -12,8 +12,9 @@ import random
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QPushButton, QSpinBox, QWidget
 
-from explorer.core import samplers, schema
-from explorer.core.models import Model, RunSpec, coarse_samplers
+from explorer.core.files import schema
+from explorer.core.models import Model, RunSpec
+from explorer.core.sampling import samplers
 
 SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of model they were for, and the coarse scale's
 AS_DETAILS = "as above"
@@ -125,7 +126,7 @@ class RunPanel(QWidget):
                 self.sampler_box.addItem(samplers.LABELS.get(key, key), key)
         for i in range(self.sampler_box.count()):
             self.sampler_box.model().item(i).setEnabled(self.sampler_box.itemData(i) in model.samplers)
-        coarse = coarse_samplers(model)
+        coarse = model.coarse_samplers
         for i in range(1, self.coarse_box.count()):
             self.coarse_box.model().item(i).setEnabled(self.coarse_box.itemData(i) in coarse)
         if self.coarse_box.currentData() not in (None, *coarse) or last_kind != model.kind:
@@ -146,7 +147,7 @@ class RunPanel(QWidget):
 
     def _coarse_scale(self) -> bool:
         """Whether the model draws a coarse scale first (the coarse-scale row is for it)."""
-        return self._model is not None and bool(coarse_samplers(self._model))
+        return self._model is not None and bool(self._model.coarse_samplers)
 
     def _show_coarse(self) -> None:
         """The coarse-scale row for a model with a coarse scale only, its steps only when it has a

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.errors import ExplorerError
-from explorer.core.io import atomic_write, check_output
+from explorer.core.files.io import atomic_write, check_output
 
 
 def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None = None, view: str = "trajectory",

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from explorer.core.generalization import NeighbourIndex
+from explorer.core.analysis.generalization import NeighbourIndex
 
 
 def main() -> None:

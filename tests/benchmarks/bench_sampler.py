@@ -14,9 +14,9 @@ import time
 
 import torch
 
-from explorer.core import checkpoint, diffusion, samplers
-from explorer.core.models import RunSpec
-from explorer.core.trajectory import drain
+from explorer.core.models import RunSpec, checkpoint, diffusion
+from explorer.core.sampling import samplers
+from explorer.core.sampling.trajectory import drain
 
 
 def evaluations(sampler: str, steps: int, frames: int) -> int:

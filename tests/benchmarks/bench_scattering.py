@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.core import gaussian_field, scattering_model, stats
 from explorer.core.data import fresh_images, training_set
 from explorer.core.data.turbulence import kurtosis
-from explorer.core.models import RunSpec, final_samples, open_model
-from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, statistics
+from explorer.core.models import RunSpec, final_samples, open_model, scattering_model
+from explorer.core.statistics import gaussian_field, stats
+from explorer.core.statistics.scattering import ScatteringConfig, ScatteringSpectra, statistics
 
 FIELDS = {
     "turbulence": ({"name": "turbulence", "n": 256, "split": "S1", "seed": 0, "params": {"size": 64}}, 256, 64 // 3),

@@ -20,10 +20,11 @@ import argparse
 import numpy as np
 import torch
 
-from explorer.core import samplers, schedule, stats
 from explorer.core.data import fresh_images
 from explorer.core.models import RunSpec, open_model
-from explorer.core.trajectory import drain
+from explorer.core.sampling import samplers, schedule
+from explorer.core.sampling.trajectory import drain
+from explorer.core.statistics import stats
 
 
 def diffusers_dpm(denoiser, x: torch.Tensor, evals: int, grid: int = 1000) -> torch.Tensor:

@@ -24,9 +24,10 @@ import time
 import numpy as np
 import torch
 
-from explorer.core import checkpoint, samplers, stats
 from explorer.core.data import fresh_images, training_set
-from explorer.core.models import RunSpec, final_samples, open_model
+from explorer.core.models import RunSpec, checkpoint, final_samples, open_model
+from explorer.core.sampling import samplers
+from explorer.core.statistics import stats
 
 
 def bootstrap_se(p_gen: np.ndarray, p_ref: np.ndarray, boot: int = 200) -> tuple[float, np.ndarray]:

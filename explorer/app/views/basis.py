@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from explorer.core import render
+from explorer.core.display import render
 
 SHOWN = 8                       # eigenvectors drawn
 
@@ -84,7 +84,7 @@ class BasisView(QWidget):
             self.status.setText("This run has no step with noise.")
             return
         self.dimension_plot.show()
-        s = np.array([r["sigma_over_alpha"] for r in rows])
+        s = np.array([r["level"] for r in rows])
         tr, err = np.array([r["trace"] for r in rows]), np.array([r["error"] for r in rows])
         self.dimension_plot.addItem(pg.ErrorBarItem(x=np.log10(s), y=tr, height=2 * err, pen="#999"))
         self.dimension_plot.plot(s, tr, pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=4)
@@ -120,7 +120,7 @@ class BasisView(QWidget):
         self.values_plot.show()
         for b, colour in zip(bases, ("#1f77b4", "#ff7f0e")):
             self.values_plot.plot(np.arange(1, len(b.values) + 1), b.values, pen=pg.mkPen(colour, width=2))
-        s = bases[0].sigma / float(np.exp(-bases[0].t))
+        s = bases[0].level
         self.status.setText(f"step {step}{note}, sample {sample}, σ/α = {s:.3g}: the same x_t through {names[0]} (blue) and "
                             f"{names[1]} (orange). Overlap of their top-{len(bases[0].values)} subspaces {overlap:.2f} "
                             f"(1: the same basis); effective dimensions {bases[0].trace:.1f} and {bases[1].trace:.1f}.")
@@ -142,7 +142,7 @@ class BasisView(QWidget):
         self.values_plot.show()
         self.values_plot.plot(np.arange(1, len(basis.values) + 1), basis.values, pen=pg.mkPen("#1f77b4", width=2),
                               symbol="o", symbolSize=5)
-        s = basis.sigma / float(np.exp(-basis.t))
+        s = basis.level
         dim = basis.vectors[0].size
         self.status.setText(f"step {step}{note}, sample {sample}: σ/α = {s:.3g}; effective dimension (trace of A) "
                             f"{basis.trace:.1f} of {dim}; asymmetry ‖A − Aᵀ‖/‖A‖ = {basis.asymmetry:.3g}. "

@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.app.views.slider import step_slider
-from explorer.core import checkpoint, render
+from explorer.core.display import render
 from explorer.core.errors import ExplorerError
+from explorer.core.models import checkpoint
 
 COLUMNS = ("S1 sample", "S2 sample", "verdict", "nearest S1 training images (cos)", "nearest S2 training images (cos)")
 SWEEP_CURVES = (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
@@ -82,7 +83,7 @@ def verdict(row: dict) -> str:
     """A plain sentence per sample pair: which side copies which training image, or makes a new one.
     A copy by the L2 ratio that the cosine misses (a near-constant training image: its mean-removed
     cosine is swamped by any residual) is said to be one, not called new."""
-    from explorer.core.generalization import L2_RATIO
+    from explorer.core.analysis.generalization import L2_RATIO
 
     lines = []
     for side in ("S1", "S2"):
@@ -221,7 +222,7 @@ class CompareView(QWidget):
     def load_sweep(self, path: Path, capacity: Path | None = None) -> bool:
         """The bundled pairs' sweep (`path`: its curves against N, with the fresh baseline) and the
         capacity axis (`capacity`: cos(S1, S2) per network size, with N*); False if `path` is missing."""
-        from explorer.core.generalization import read_sweep
+        from explorer.core.analysis.generalization import read_sweep
 
         shown = False
         for plot, legend, file, hint in ((self.sweep_plot, self.sweep_legend, path, "--json checkpoints/sweep.json"),
@@ -343,7 +344,7 @@ class CompareView(QWidget):
         self.step_label.setText(f"step {k}: σ = {f.sigma:.3g}  (x0_hat shown)")
 
     def bundled_pairs(self) -> list:
-        from explorer.core.generalization import bundled_pairs
+        from explorer.core.analysis.generalization import bundled_pairs
         try:
             return bundled_pairs()
         except (OSError, ValueError, KeyError):

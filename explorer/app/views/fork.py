@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from explorer.core import render
+from explorer.core.display import render
 
 
 class ForkView(QWidget):
@@ -96,7 +96,7 @@ class ForkView(QWidget):
     def show_curve(self, rows: list[dict]) -> None:
         self.spread_plot.clear()
         self.spread_plot.show()
-        s = np.array([r["sigma_over_alpha"] for r in rows])
+        s = np.array([r["level"] for r in rows])
         v = np.array([r["spread"] for r in rows])
         self.spread_plot.plot(s, v, pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=5)
         self.status.setText("the spread of the endings against the noise level of the fork: "

@@ -1,6 +1,6 @@
 """The scale view: for each scale j the low-pass x_j (at its own size, blown up without
 smoothing), its three detail bands H, V, D, and x_{j-1} reconstructed from them. It shows the
-wavelet pyramid that explorer.core.wavelets computes for one sample of the current frame."""
+wavelet pyramid that explorer.core.statistics.wavelets computes for one sample of the current frame."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.app.views.slider import step_slider
-from explorer.core import render, wavelets
+from explorer.core.display import render
+from explorer.core.statistics import wavelets
 
 COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_j−1 = W⁻¹(x_j, details)")
 
@@ -88,7 +89,7 @@ class ScaleView(QWidget):
 
     def show_frame(self, frame, step: int | None = None, n_frames: int | None = None, stage: str = "") -> None:
         """Show `frame`; step and n_frames place this tab's slider (step k of n_frames); stage: what
-        a WCRG run is drawing at this frame (`wcrg.stage`)."""
+        a WCRG run is drawing at this frame (the model's `stage`)."""
         self.frame, self.stage = frame, stage
         if step is not None and n_frames:
             self.slider.blockSignals(True)

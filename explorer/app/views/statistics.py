@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core import stats
+from explorer.core.statistics import stats
 
 TABLE_TIPS = {
     "max |ΔP/P|": "the largest relative error of the radial power spectrum P(|k|) over the resolved shells",
@@ -247,7 +247,7 @@ def save_plot(path, samples: np.ndarray, reference: dict, title: str = "", label
 
     from PySide6.QtWidgets import QApplication
 
-    from explorer.core.io import atomic_write
+    from explorer.core.files.io import atomic_write
 
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

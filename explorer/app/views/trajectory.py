@@ -1,7 +1,7 @@
 """The trajectory view: the batch as a grid, x_t beside x0_hat, a slider along the noise level.
 
 It only displays the frames it is given (numpy arrays from the run controller); the mosaic
-layout and the colormaps come from explorer.core.render, so the screen and the exported files
+layout and the colormaps come from explorer.core.display.render, so the screen and the exported files
 agree. Each panel has its own display range, set automatically on every frame from robust
 percentiles (napari's per-layer contrast limits, Fiji's Auto) unless "lock ranges" holds them
 to compare steps. x_t can be shown as it is or in the data's scale, x_t / α = x0 + (σ/α) z.
@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.app.views.slider import step_slider
-from explorer.core import render, schedule, wcrg
+from explorer.core.display import render
 
 XT_MODES = {"x_t": "x_t  (noisy state)", "x_t / α": "x_t / α = x0 + (σ/α) z  (data scale)"}
 X0_TITLE = "x0_hat  (denoiser's estimate)"
@@ -26,11 +26,6 @@ def color_map(name: str) -> pg.ColorMap:
     painting 256 ticks on every frame)."""
     lut = render.colormap(name)
     return pg.ColorMap([0.0, 0.5, 1.0], lut[[0, 128, 255]])
-
-
-def snr_sigma(t: float) -> float:
-    """σ/α of a frame's time (0 at t = 0)."""
-    return float(schedule.snr_sigma(t)) if t > 0 else 0.0
 
 
 class TrajectoryView(QWidget):
@@ -49,7 +44,8 @@ class TrajectoryView(QWidget):
         self._expected = 0                          # frames the run will make (0: unknown)
         self._mouse = None                          # the last mouse position over the panels (scene)
         self._drawing = False                 # True while the view itself sets images and ranges
-        self.level = "σ/α"                    # what a frame's sigma/alpha stands for (DisplayHints.level)
+        self.level = "σ/α"                    # what a frame's level stands for (DisplayHints.level)
+        self.stage = lambda frames, k: ""      # the model's stage(frames, k)
 
         self.title = QLabel("no run yet: choose a model and press Run")
         self.title.setStyleSheet("QLabel { font-weight: bold; }")
@@ -209,7 +205,7 @@ class TrajectoryView(QWidget):
         self.slider.blockSignals(True)
         self.slider.setRange(0, n - 1)
         self.slider.blockSignals(False)
-        s = np.array([snr_sigma(f.t) for f in self.frames])
+        s = np.array([f.level for f in self.frames])
         ok = s > 0                                              # log axis: the t = 0 frame has none
         self.sigma_curve.setData(np.arange(n)[ok], s[ok])
         if n - 1 > self._x_max:                                 # rescale the step axis only when it overflows
@@ -322,7 +318,7 @@ class TrajectoryView(QWidget):
             if self.frames[self.current].scale is not None:
                 self.scale_slider.setValue(self.frames[self.current].scale)
             self.scale_slider.blockSignals(False)
-            self.scale_label.setText(wcrg.stage(self.frames, self.current))
+            self.scale_label.setText(self.stage(self.frames, self.current))
 
     def _update_label(self) -> None:
         if self.current < 0:
@@ -331,7 +327,7 @@ class TrajectoryView(QWidget):
         live = "" if self.follow else "   (scrubbing: End follows the run)"
         noise = f"   σ = {f.sigma:.3g}   t = {f.t:.3g}" if self.level == "σ/α" else ""
         last = max(len(self.frames), self._expected) - 1
-        self.label.setText(f"step {self.current}/{last}   {self.level} = {snr_sigma(f.t):.3g}{noise}{live}")
+        self.label.setText(f"step {self.current}/{last}   {self.level} = {f.level:.3g}{noise}{live}")
 
     def displayed(self) -> tuple[np.ndarray, np.ndarray]:
         """The (x_t, x0_hat) mosaics on screen now."""
@@ -351,8 +347,10 @@ class TrajectoryView(QWidget):
         """(display range of the x_t panel, whether it shows x_t / α) as shown now."""
         return self.ranges()[0], self.xt_over_alpha()
 
-    def set_display(self, hints) -> None:
-        """A model's display hints: colour map, what the level is, the panels' titles."""
+    def set_display(self, hints, stage=lambda frames, k: "") -> None:
+        """A model's display hints (colour map, what the level is, the panels' titles) and its
+        `stage(frames, k)`: what a frame shows being made."""
+        self.stage = stage
         self.level = hints.level
         self.sigma_plot.setLabel("left", hints.level)
         if hints.level == "σ/α":

@@ -47,7 +47,7 @@ PARAMS = {
 def check_record(data: object, where: str, error: type[ExplorerError] = DataError) -> dict:
     """A data record (see the module's docstring) checked field by field before any work: the
     generator's parameters by name, type and range, N within the budget. Returns it."""
-    from explorer.core import schema
+    from explorer.core.files import schema
 
     if not isinstance(data, dict):
         raise error(f"{where}: the data record must be an object, not {type(data).__name__}")
@@ -68,7 +68,7 @@ def check_record(data: object, where: str, error: type[ExplorerError] = DataErro
     for key in ("mean", "std"):
         schema.value(data, key, float, where, error, default=0.0)
     if "stats" in data:
-        from explorer.core.stats import check_summary
+        from explorer.core.statistics.stats import check_summary
         check_summary(data["stats"], f"{where}: stats", error)
     side = params.get("L", params.get("size", 32))
     need = n * params.get("channels", 1) * side * side * 4 * (2 if data.get("split") in ("S1", "S2") else 1)
@@ -109,7 +109,7 @@ def cached_array(kind: str, key: dict, make: Callable[[], np.ndarray],
                  check: Callable[[np.ndarray], bool] = lambda a: bool(np.isfinite(a).all())) -> np.ndarray:
     """Load `kind`-<hash(key)>.npy from the cache if it reads and passes `check`, else make it,
     store it atomically and return it."""
-    from explorer.core.io import atomic_write, load_arrays
+    from explorer.core.files.io import atomic_write, load_arrays
 
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     path = cache_dir() / f"{kind}-{digest}.npy"

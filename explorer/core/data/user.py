@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.errors import DataError
-from explorer.core.io import load_arrays
+from explorer.core.files.io import load_arrays
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -31,7 +31,7 @@ def _open_image(path: Path):
 
     from PIL import Image, UnidentifiedImageError
 
-    from explorer.core.io import read_regular
+    from explorer.core.files.io import read_regular
 
     blob = read_regular(path, "image", MAX_IMAGE_BYTES, DataError)
     try:

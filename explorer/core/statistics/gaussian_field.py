@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from explorer.core.stats import power_2d, shells
+from explorer.core.statistics.stats import power_2d, shells
 
 
 def fit(x: np.ndarray) -> dict:

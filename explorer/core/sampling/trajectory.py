@@ -17,6 +17,7 @@ import torch
 
 from explorer import __version__
 from explorer.core.errors import ExplorerError
+from explorer.core.sampling.schedule import sigma_over_alpha
 
 ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
 
@@ -29,6 +30,10 @@ class Frame(Generic[ArrayT]):
     of x_t; x_t: the state (B, C, H, W); x0_hat: the denoiser's estimate E[x_0 | x_t]
     (B, C, H, W); scale: for a WCRG run the scale j being generated (J for the coarse x_J
     and then the details of scale J, ..., 1 for the finest details), None otherwise.
+    level: the model's own level of this frame, the one its slider and plots show (its name and
+    unit: `model.display.level`): sigma/alpha = sqrt(e^{2t} - 1) of a diffusion step, filled in
+    from t when not given; a scattering run's statistics error; the rms the Gaussian model has
+    still to add. A model whose frames are not noise levels gives t = sigma = 0 and its level.
     """
 
     step: int
@@ -37,6 +42,11 @@ class Frame(Generic[ArrayT]):
     x_t: ArrayT
     x0_hat: ArrayT
     scale: int | None = None
+    level: float = None                                   # type: ignore[assignment]  (set in __post_init__)
+
+    def __post_init__(self) -> None:
+        if self.level is None:
+            object.__setattr__(self, "level", float(sigma_over_alpha(self.t)))
 
     def to_numpy(self) -> "NumpyFrame":
         """A copy with CPU float32 numpy arrays, made read-only so no one mutates them."""
@@ -68,11 +78,12 @@ class Trajectory:
         return self.frames[-1].x0_hat
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """t, sigma: (F,); x_t, x0_hat: (F, B, C, H, W) float32; scale: (F,) int (-1: none)."""
+        """t, sigma, level: (F,); x_t, x0_hat: (F, B, C, H, W) float32; scale: (F,) int (-1: none)."""
         frames = [f.to_numpy() if torch.is_tensor(f.x_t) else f for f in self.frames]
         out = {
             "t": np.array([f.t for f in frames], np.float64),
             "sigma": np.array([f.sigma for f in frames], np.float64),
+            "level": np.array([f.level for f in frames], np.float64),
             "x_t": np.stack([f.x_t for f in frames]),
             "x0_hat": np.stack([f.x0_hat for f in frames]),
         }
@@ -82,7 +93,7 @@ class Trajectory:
 
     def save_npz(self, path: str | Path) -> Path:
         """Write the arrays and `meta` (a JSON string) to an .npz, atomically."""
-        from explorer.core.io import atomic_write
+        from explorer.core.files.io import atomic_write
 
         arrays = self.arrays()
         meta = json.dumps({"version": __version__, **self.meta})
@@ -91,18 +102,18 @@ class Trajectory:
     @classmethod
     def load_npz(cls, path: str | Path) -> "Trajectory":
         """Read a file written by save_npz, every array and `meta` checked before use (see `check_run`)."""
-        from explorer.core.io import load_arrays
-        from explorer.core.schema import MAX_RUN_BYTES
+        from explorer.core.files.io import load_arrays
+        from explorer.core.files.schema import MAX_RUN_BYTES
 
         arrays = load_arrays(path, "run (.npz)", MAX_RUN_BYTES, ExplorerError)
-        meta, t, sig, x_t, x0, scale = check_run(arrays, str(path))
+        meta, t, sig, level, x_t, x0, scale = check_run(arrays, str(path))
         frames = []
         for k in range(len(t)):
             xt, xh = x_t[k], x0[k]
             xt.setflags(write=False)
             xh.setflags(write=False)
             s = None if scale is None or scale[k] < 0 else int(scale[k])
-            frames.append(Frame(k, float(t[k]), float(sig[k]), xt, xh, s))
+            frames.append(Frame(k, float(t[k]), float(sig[k]), xt, xh, s, float(level[k])))
         return cls(frames=frames, meta=meta)
 
 
@@ -114,9 +125,11 @@ RUN_META = {"checkpoint": str, "checkpoint_path": str, "checkpoint_sha256": str,
 def check_run(arrays: dict, where: str) -> tuple:
     """The arrays of a run file checked: meta a JSON object (known keys typed), t and sigma (F,)
     finite floats, x_t and x0_hat (F, B, C, H, W) finite floats with C = 1 or 3, scale (F,)
-    integers if present; F >= 1, B >= 1. Returns (meta, t, sigma, x_t, x0_hat, scale)."""
-    from explorer.core import schema
-    from explorer.core.io import parse_json
+    integers if present; level (F,) finite floats if present (a run written before frames carried
+    their level: sigma/alpha of t, which is what those runs showed); F >= 1, B >= 1.
+    Returns (meta, t, sigma, level, x_t, x0_hat, scale)."""
+    from explorer.core.files import schema
+    from explorer.core.files.io import parse_json
 
     def bad(text: str) -> ExplorerError:
         return ExplorerError(f"{where}: not a run written by explorer: {text}")
@@ -136,7 +149,11 @@ def check_run(arrays: dict, where: str) -> tuple:
         schema.value(meta, key, kind, f"{where}: meta", ExplorerError, default=None,
                      **({"lo": 0, "hi": 16} if key in ("J", "levels") else {}))
     t, sig, x_t, x0 = (arrays[k] for k in ("t", "sigma", "x_t", "x0_hat"))
-    for name, a, ndim in (("t", t, 1), ("sigma", sig, 1), ("x_t", x_t, 5), ("x0_hat", x0, 5)):
+    level = arrays.get("level")
+    if level is None and t.dtype.kind in "fiu":
+        level = sigma_over_alpha(torch.as_tensor(t, dtype=torch.float64)).numpy()
+    for name, a, ndim in (("t", t, 1), ("sigma", sig, 1), ("level", level if level is not None else t, 1),
+                          ("x_t", x_t, 5), ("x0_hat", x0, 5)):
         if a.ndim != ndim or a.dtype.kind not in "fiu":
             raise bad(f"{name} must be a {ndim}-D array of real numbers, not {a.ndim}-D {a.dtype}")
         with np.errstate(over="ignore", invalid="ignore"):
@@ -146,7 +163,7 @@ def check_run(arrays: dict, where: str) -> tuple:
     F = len(t)
     if F == 0 or x_t.shape[1] == 0:
         raise bad("it has no frames" if F == 0 else "it has no samples")
-    if len(sig) != F or x_t.shape[0] != F or x0.shape != x_t.shape:
+    if len(sig) != F or len(level) != F or x_t.shape[0] != F or x0.shape != x_t.shape:
         raise bad(f"t has {F} frames, sigma {len(sig)}, x_t {x_t.shape[0]}, x0_hat {x0.shape[0]} "
                   f"(x_t {x_t.shape}, x0_hat {x0.shape})")
     if x_t.shape[2] not in (1, 3) or min(x_t.shape[3:]) < 1:
@@ -154,7 +171,7 @@ def check_run(arrays: dict, where: str) -> tuple:
     scale = arrays.get("scale")
     if scale is not None and (scale.shape != (F,) or scale.dtype.kind not in "iu"):
         raise bad(f"scale must be {F} integers")
-    return meta, t.astype(np.float64), sig.astype(np.float64), x_t.astype(np.float32, copy=False), \
+    return meta, t.astype(np.float64), sig.astype(np.float64), level.astype(np.float64), x_t.astype(np.float32, copy=False), \
         x0.astype(np.float32, copy=False), scale
 
 

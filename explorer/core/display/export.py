@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer import __version__
-from explorer.core.errors import ExportError
-from explorer.core.io import atomic_write, check_output_folder
-from explorer.core.render import (
+from explorer.core.display.render import (
     check_picture,
     coarse_to_fine_picture,
     default_display_range,
@@ -20,7 +18,8 @@ from explorer.core.render import (
     tile,
     to_rgb,
 )
-from explorer.core.schedule import snr_sigma
+from explorer.core.errors import ExportError
+from explorer.core.files.io import atomic_write, check_output_folder
 
 
 def frame_metadata(meta: dict, frame, step_index: int | None = None) -> dict[str, str]:
@@ -130,10 +129,10 @@ def save_contact_sheet(path: Path, traj, rows: int = 8, show: str = "x0_hat", di
 
 def sheet_labels(traj, idx: list[int]) -> list[str]:
     """A contact sheet's row labels: the step and the run's level as the window reads it
-    (sigma/alpha = snr_sigma(t), or a Gaussian or scattering model's own level), in ASCII: PIL's
+    (each frame's own level: sigma/alpha, or a Gaussian or scattering model's own), in ASCII: PIL's
     default bitmap font has no Greek letters."""
     level = str(traj.meta.get("level", "σ/α")).replace("σ", "sigma").replace("α", "alpha")
-    return [f"step {k}  {level}={snr_sigma(traj.frames[k].t):.3g}" for k in idx]
+    return [f"step {k}  {level}={traj.frames[k].level:.3g}" for k in idx]
 
 
 def _label_rows(rgb: np.ndarray, labels: list[str], row_height: int, title: str) -> np.ndarray:

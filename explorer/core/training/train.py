@@ -1,7 +1,7 @@
 """Training denoisers by MSE: min E_t E ||D(alpha x_0 + sigma z, t) - x_0||^2 w(t).
 
 Noise levels: half of each batch draws log(s) (s = sigma/alpha) uniformly over the samplers'
-whole range [snr_sigma(T_MIN), snr_sigma(T_MAX)], half from Karras's log-normal
+whole range [sigma_over_alpha(T_MIN), sigma_over_alpha(T_MAX)], half from Karras's log-normal
 N(-1.2, 1.2^2) where images form; with `noise_levels` = [lo, hi], half of each batch is drawn
 log-uniformly in [lo, hi] instead (a second stage, started from a trained model `init`, that
 sharpens the lowest levels). w = (s^2 + s_d^2)/(s s_d)^2 makes the preconditioned network's
@@ -24,16 +24,18 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from explorer.core import checkpoint, diffusion, distributed, schedule, schema
-from explorer.core.diffusion import DiffusionModel
 from explorer.core.errors import ExplorerError, UsageError
-from explorer.core.io import check_output, progress_bar
-from explorer.core.models import resolve_device
-from explorer.core.nets import Denoiser, UNetConfig, count_parameters
+from explorer.core.files import schema
+from explorer.core.files.io import check_output, progress_bar
+from explorer.core.models import checkpoint, diffusion, resolve_device
+from explorer.core.models.diffusion import DiffusionModel
+from explorer.core.nets.unet import Denoiser, UNetConfig, count_parameters
+from explorer.core.sampling import schedule
+from explorer.core.training import distributed
 
 MAX_TRAIN_STEPS = 10_000_000
-LOG_S_MIN = math.log(schedule.snr_sigma(schedule.T_MIN))
-LOG_S_MAX = math.log(schedule.snr_sigma(schedule.T_MAX))
+LOG_S_MIN = math.log(schedule.sigma_over_alpha(schedule.T_MIN))
+LOG_S_MAX = math.log(schedule.sigma_over_alpha(schedule.T_MAX))
 
 
 @dataclass
@@ -66,7 +68,7 @@ class TrainConfig:
             if (not isinstance(lo_hi, (list, tuple)) or len(lo_hi) != 2
                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in lo_hi)):
                 raise UsageError(f"noise levels must be two numbers lo,hi; got {lo_hi!r}")
-            s_min, s_max = schedule.snr_sigma(schedule.T_MIN), schedule.snr_sigma(schedule.T_MAX)
+            s_min, s_max = schedule.sigma_over_alpha(schedule.T_MIN), schedule.sigma_over_alpha(schedule.T_MAX)
             if not s_min * (1 - 1e-3) <= lo_hi[0] < lo_hi[1] <= s_max * (1 + 1e-3):
                 raise UsageError(f"noise levels {lo_hi[0]:g},{lo_hi[1]:g}: need {s_min:.4g} <= lo < hi <= {s_max:.4g} "
                                  "(the samplers' range of sigma/alpha)")
@@ -103,7 +105,7 @@ def draw_times(n: int, generator: torch.Generator, noise_levels: list | None = N
     if noise_levels is not None:
         lo, hi = math.log(noise_levels[0]), math.log(noise_levels[1])
         log_s = torch.where(i % 4 >= 2, lo + (hi - lo) * torch.rand(n, generator=generator), log_s)
-    return schedule.t_from_snr_sigma(torch.exp(log_s))
+    return schedule.t_from_sigma_over_alpha(torch.exp(log_s))
 
 
 def loss_weight(t: torch.Tensor, sigma_data: float) -> torch.Tensor:
@@ -133,7 +135,7 @@ class _State:
     loss_curve: list = field(default_factory=list)      # [step, mean loss of the LOSS_EVERY steps before]
 
 
-MONITOR_LEVELS = (schedule.snr_sigma(schedule.T_MIN), 0.1, 0.2)
+MONITOR_LEVELS = (schedule.sigma_over_alpha(schedule.T_MIN), 0.1, 0.2)
 LOSS_EVERY = 100                       # the recorded loss curve: one mean per this many steps
 
 
@@ -146,7 +148,7 @@ def monitor_error(model: Denoiser, data: torch.Tensor, loss_fn=None, count: int 
     out = {}
     with torch.no_grad():
         for s in MONITOR_LEVELS:
-            t = torch.full((len(x0),), float(schedule.t_from_snr_sigma(s)))
+            t = torch.full((len(x0),), float(schedule.t_from_sigma_over_alpha(s)))
             z = torch.randn(x0.shape, generator=g).to(x0.device)
             if loss_fn is None:
                 err = (model(schedule.forward(x0, t.to(x0.device), z), t.to(x0.device)) - x0).pow(2).mean()
@@ -325,7 +327,7 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
     if x.shape[1] != arch.channels or x.shape[-1] != arch.size:
         raise ExplorerError(f"the data are {tuple(x.shape[1:])} but the model expects "
                             f"({arch.channels}, {arch.size}, {arch.size})")
-    from explorer.core.stats import summary
+    from explorer.core.statistics.stats import summary
     data = {**data, "mean": float(x.mean()), "std": float(x.std()) if len(x.flatten()) > 1 else 1.0,
             "stats": summary(x.numpy(), k_max=resolved_k(data))}
     arch.sigma_data = round(max(data["std"], 0.05), 4)

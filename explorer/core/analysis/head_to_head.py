@@ -21,9 +21,9 @@ from typing import Generator, Iterable
 
 import numpy as np
 
-from explorer.core import stats
 from explorer.core.errors import UsageError
 from explorer.core.models import Model, RunSpec
+from explorer.core.statistics import stats
 
 
 def field_of(data: dict) -> tuple[str, str]:
@@ -51,9 +51,8 @@ def same_field(model: Model, candidates: Iterable[Model]) -> list[Model]:
 def bundled_of_field(model: Model, skipped=None) -> list[Model]:
     """`model` and every bundled model of its field (`same_field`). Only the bundled entries of the
     same generator are opened; a damaged one is left out, and `skipped(file, error)` told."""
-    from explorer.core import checkpoint
     from explorer.core.errors import ExplorerError
-    from explorer.core.models import open_model
+    from explorer.core.models import checkpoint, open_model
 
     others = []
     for e in checkpoint.bundled_index():

@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from explorer.core import schedule, schema
 from explorer.core.errors import ConfigError
+from explorer.core.files import schema
+from explorer.core.sampling import schedule
 
 
 @dataclass

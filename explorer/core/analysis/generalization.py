@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.core import checkpoint
+from explorer.core.analysis.head_to_head import field_of
 from explorer.core.data import fresh_images, training_set, unit_vectors
 from explorer.core.errors import DataError, ExplorerError, UsageError
-from explorer.core.head_to_head import field_of
-from explorer.core.models import Model, RunSpec, open_model
-from explorer.core.nets import UNetConfig
-from explorer.core.trajectory import Trajectory, drain
+from explorer.core.models import Model, RunSpec, checkpoint, open_model
+from explorer.core.nets.unet import UNetConfig
+from explorer.core.sampling.trajectory import Trajectory, drain
 
 MEMORISED_COSINE = 0.95
 L2_RATIO = 1 / 3
@@ -266,8 +265,8 @@ def sweep_groups(spec: RunSpec, groups: list[dict], log=None) -> list[dict]:
 
 def read_sweep(path: str | Path) -> list[dict]:
     """The curves of a sweep file written by `explorer sweep --json`, checked before use."""
-    from explorer.core import schema
-    from explorer.core.io import parse_json, read_regular
+    from explorer.core.files import schema
+    from explorer.core.files.io import parse_json, read_regular
 
     value = parse_json(read_regular(Path(path), "sweep file", 2 ** 22, DataError), str(path), DataError)
     curves = schema.value(value if isinstance(value, dict) else {}, "curves", list, str(path), DataError)

@@ -19,7 +19,6 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from explorer import __version__
-from explorer.core import schema
 from explorer.core.data import check_record, data_shape
 from explorer.core.errors import (
     CheckpointError,
@@ -30,8 +29,9 @@ from explorer.core.errors import (
     TruncatedCheckpoint,
     UnknownKind,
 )
-from explorer.core.io import inside, parse_json, read_regular
-from explorer.core.nets import Denoiser, UNetConfig, count_parameters
+from explorer.core.files import schema
+from explorer.core.files.io import inside, parse_json, read_regular
+from explorer.core.nets.unet import Denoiser, UNetConfig, count_parameters
 
 FORMAT = "explorer-checkpoint"
 KINDS = ("diffusion", "wcrg-lowpass", "wcrg-conditional")
@@ -164,7 +164,7 @@ def to_bytes(model: torch.nn.Module, config: dict) -> bytes:
 
 def save(path: str | Path, model: torch.nn.Module, config: dict) -> Path:
     """Write model weights and config to `path` atomically (a temporary file, then a rename)."""
-    from explorer.core.io import atomic_write
+    from explorer.core.files.io import atomic_write
 
     blob = to_bytes(model, config)
     return atomic_write(Path(path), lambda f: f.write(blob))
@@ -345,7 +345,7 @@ def bundled_dir() -> Path:
 
     if os.environ.get("EXPLORER_CHECKPOINTS"):
         return Path(os.environ["EXPLORER_CHECKPOINTS"])
-    source = Path(__file__).resolve().parents[2] / "checkpoints"
+    source = Path(__file__).resolve().parents[3] / "checkpoints"
     if (source / "index.json").exists():
         return source
     return Path(sys.prefix) / "share" / "explorer" / "checkpoints"

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from explorer.core.errors import ConfigError, ExplorerError
-from explorer.core.stats import shells
+from explorer.core.statistics.stats import shells
 
 SUPPORT = 1e-8          # frequencies where max_l psi_hat^2 of the outer wavelet is below this are left out
 KINDS = ("mean", "absolute", "square", "lowpass", "S1", "S2", "S3", "S4", "spectrum")
@@ -70,7 +70,7 @@ class ScatteringConfig:
     def from_dict(cls, d: object, where: str, error: type[ExplorerError] = ConfigError) -> "ScatteringConfig":
         """Checked: size 8..256, 1 <= J with 2^J <= size, L in 1..16, the reductions true or false,
         shells 0..size/2."""
-        from explorer.core import schema
+        from explorer.core.files import schema
 
         if not isinstance(d, dict):
             raise error(f"{where} must be an object")

@@ -115,7 +115,7 @@ def coarse_to_fine_picture(x: np.ndarray, J: int, wavelet: str = "haar", display
     details zero). x: (B, C, H, W) final samples."""
     import torch
 
-    from explorer.core import wavelets
+    from explorer.core.statistics import wavelets
 
     b, _, h, w = np.shape(x)
     check_picture(b * (h + 1) * (J + 1) * (w + 1) * scale * scale, "the coarse-to-fine strip")

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 
 from explorer import __version__
-from explorer.core import schema
-from explorer.core.errors import CheckpointError, UsageError
-from explorer.core.samplers import GRID_SAMPLERS
-from explorer.core.trajectory import Frame, Trajectory, drain
+from explorer.core.errors import UsageError
+from explorer.core.files import schema
+from explorer.core.sampling.samplers import GRID_SAMPLERS
+from explorer.core.sampling.trajectory import Frame, Trajectory, drain
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -92,7 +92,7 @@ class RunSpec:
             raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(self.n, *model.image_shape)}")
         coarse_sampler, coarse_steps = self.coarse_sampler, self.coarse_steps
         if coarse_sampler is not None or coarse_steps is not None:
-            offered = coarse_samplers(model)
+            offered = model.coarse_samplers
             if not offered:
                 raise UsageError(f"{model.name} generates at one scale: a coarse sampler and coarse steps are for "
                                  f"models that draw a coarse scale first (WCRG)")
@@ -113,13 +113,38 @@ class RunSpec:
         return spec
 
 
+class ModelBase:
+    """What a Model can do besides running, declared once per kind. A kind subclasses this and
+    overrides what it has; a caller reads these members and never asks which kind it holds.
+
+    denoiser: D(x_t, t) -> x0_hat on (B, C, H, W) at OU time t, differentiable (the Basis tab,
+        `explorer basis`); None: no single denoiser (L-BFGS, a Gaussian field, scale by scale).
+    coarse_samplers: the samplers its coarse scale, drawn first, may run on its own (a WCRG's x_J;
+        RunSpec.coarse_*); (): one scale.
+    fork_refusal: None if a run of it can be continued from one of its frames (`analysis.fork`),
+        else why not, in a sentence the window and the CLI show.
+    stage(frames, k): what frame k of a run shows being made ("" for a model of one stage).
+    """
+
+    denoiser: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    coarse_samplers: tuple[str, ...] = ()
+
+    @property
+    def fork_refusal(self) -> str | None:
+        return f"{self.name} runs no reverse SDE to fork with (a {self.kind} model)."
+
+    def stage(self, frames: list[Frame], k: int) -> str:
+        return ""
+
+
 @runtime_checkable
 class Model(Protocol):
-    """What the CLI and the views need of a generator. Optional: `coarse_samplers`, the samplers
-    a coarse scale drawn first may run on its own (RunSpec.coarse_*; see `coarse_samplers`)."""
+    """What the CLI and the views need of a generator: `ModelBase`'s capabilities and these."""
 
     path: Path
     sha256: str
+    denoiser: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None
+    coarse_samplers: tuple[str, ...]
 
     @property
     def name(self) -> str: ...
@@ -142,6 +167,9 @@ class Model(Protocol):
     @property
     def display(self) -> DisplayHints: ...
 
+    @property
+    def fork_refusal(self) -> str | None: ...
+
     def default_steps(self, sampler: str) -> int: ...
 
     def describe(self) -> str: ...                   # a few lines a person reads
@@ -152,11 +180,7 @@ class Model(Protocol):
 
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]: ...
 
-
-def coarse_samplers(model: Model) -> tuple[str, ...]:
-    """The samplers `model`'s coarse scale may run on its own (a WCRG's x_J); () for a model of
-    one scale, which need not say so."""
-    return tuple(getattr(model, "coarse_samplers", ()))
+    def stage(self, frames: list[Frame], k: int) -> str: ...
 
 
 def run_meta(model: Model, spec: RunSpec) -> dict:
@@ -180,24 +204,6 @@ def is_whole_run(model: Model, traj: Trajectory) -> bool:
     except UsageError:
         return False
     return not m.get("start") and model.frame_count(spec) == len(traj.frames)
-
-
-def open_maker(meta: dict) -> Model:
-    """The model that made a run (its `meta`): the recorded file, else the bundled file of that
-    name, whichever has the recorded hash; a UsageError saying why when neither has."""
-    from explorer.core.checkpoint import bundled_dir
-    recorded = meta.get("checkpoint_path")
-    if not recorded:
-        raise UsageError(f"the run does not record where its model {meta.get('checkpoint')!r} is")
-    for path in dict.fromkeys([Path(recorded), bundled_dir() / Path(recorded).name]):
-        try:
-            model = open_model(path)
-        except (CheckpointError, OSError, ValueError):      # a path the system refuses (too long, a NUL)
-            continue
-        if model.sha256 == meta.get("checkpoint_sha256"):
-            return model
-    raise UsageError(f"the model that made the run, {meta.get('checkpoint')!r}, is no longer at {recorded} "
-                     f"(or that file has changed since)")
 
 
 def check_made_by(model: Model, meta: dict, what: str = "the run") -> None:
@@ -225,53 +231,3 @@ def final_samples(model: Model, spec: RunSpec, batch: int = 256, progress: Calla
         if progress:
             progress(start + m, spec.n)
     return np.concatenate(out)
-
-
-# --- opening a path -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Opener:
-    """claims(path) says whether this opener is for `path`; open(path) loads and validates it."""
-
-    name: str
-    claims: Callable[[Path], bool]
-    open: Callable[[Path], Model]
-
-
-_OPENERS: list[Opener] = []
-
-
-def register_opener(opener: Opener) -> None:
-    """Add an opener; later ones are asked first, so a new kind can claim its own files."""
-    _OPENERS.insert(0, opener)
-
-
-def unregister_opener(opener: Opener) -> None:
-    _OPENERS.remove(opener)
-
-
-def _builtin_openers() -> None:
-    from explorer.core import diffusion, gaussian_model, hf_diffusers, scattering_model, wcrg
-
-    if not any(o.name == "wcrg" for o in _OPENERS):
-        _OPENERS.extend([Opener("wcrg", wcrg.is_wcrg, wcrg.load),
-                         Opener("a diffusers UNet2DModel folder", hf_diffusers.claims, hf_diffusers.load),
-                         Opener(f"a scattering model ({scattering_model.SUFFIX})", scattering_model.claims,
-                                scattering_model.load),
-                         Opener(f"a Gaussian model ({gaussian_model.SUFFIX})", gaussian_model.claims, gaussian_model.load),
-                         Opener("diffusion", diffusion.claims, diffusion.load)])
-
-
-def open_model(path: str | Path) -> Model:
-    """The model at `path`: a diffusion checkpoint (.safetensors), a WCRG folder (or its
-    index.json), or anything a registered opener claims. Raises a CheckpointError that says
-    what is wrong with the file."""
-    _builtin_openers()
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file or folder")
-    for opener in _OPENERS:
-        if opener.claims(path):
-            return opener.open(path)
-    raise CheckpointError(f"{path}: not a model explorer can open (a .safetensors checkpoint, a WCRG folder"
-                          f"{', '.join([''] + [o.name for o in _OPENERS if o.name not in ('wcrg', 'diffusion')])})")

@@ -11,15 +11,15 @@ import math
 import numpy as np
 import torch
 
-from explorer.core import schedule
 from explorer.core.data import fresh_images, training_set
-from explorer.core.diffusion import DiffusionModel
+from explorer.core.models.diffusion import DiffusionModel
+from explorer.core.sampling import schedule
 
 LEVELS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 def psnr(model, x0: torch.Tensor, s: float, generator: torch.Generator, data_range: float, batch: int = 256) -> float:
-    t = float(schedule.t_from_snr_sigma(s))
+    t = float(schedule.t_from_sigma_over_alpha(s))
     errs = []
     with torch.no_grad():
         for i in range(0, len(x0), batch):
@@ -42,6 +42,6 @@ def psnr_table(model: DiffusionModel, n: int = 256, seed: int = 0, levels=LEVELS
     for s in levels:
         g1, g2 = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
         a, b = psnr(model.denoiser, train, s, g1, rng), psnr(model.denoiser, test, s, g2, rng)
-        rows.append({"snr_sigma": s, "train_psnr": a, "test_psnr": b, "gap": a - b})
+        rows.append({"level": s, "train_psnr": a, "test_psnr": b, "gap": a - b})
     return {"checkpoint": model.name, "n_train": len(train), "n_test": len(test), "data_range": rng,
             "rows": rows, "mean_gap": float(np.mean([r["gap"] for r in rows]))}

@@ -1,6 +1,6 @@
 """Writes checkpoints/index.json from the configs of the checkpoints in a folder.
 
-python -m explorer.core.bundle checkpoints/
+python -m explorer.core.models.bundle checkpoints/
 """
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from explorer.core import checkpoint
+from explorer.core.models import checkpoint
 
 DEFAULT = "shapes-N10000-S1"
 
@@ -21,7 +21,7 @@ def _natural(path: Path) -> tuple:
 
 def index_entries(folder: Path) -> list[dict]:
     """One entry per model in `folder` (any kind `open_model` reads), in natural order."""
-    from explorer.core.models import open_model
+    from explorer.core.models.registry import open_model
 
     entries = []
     paths = sorted(folder.glob("*.safetensors"), key=_natural) + sorted(folder.glob("*.wcrg"), key=_natural)

@@ -25,11 +25,12 @@ from typing import Generator
 
 import torch
 
-from explorer.core import samplers, schema
 from explorer.core.errors import CheckpointError, ConfigError, UsageError
-from explorer.core.io import inside, parse_json, read_regular
-from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
-from explorer.core.trajectory import Frame, Trajectory
+from explorer.core.files import schema
+from explorer.core.files.io import inside, parse_json, read_regular
+from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
+from explorer.core.sampling import samplers
+from explorer.core.sampling.trajectory import Frame, Trajectory
 
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 SCHEDULERS = ("DDPMScheduler", "DDIMScheduler")
@@ -51,8 +52,10 @@ def claims(path: Path) -> bool:
 
 
 @dataclass
-class DiffusersModel:
+class DiffusersModel(ModelBase):
     """A loaded diffusers UNet2DModel and its scheduler; `denoiser(x_t, t) -> x0_hat`."""
+
+    fork_refusal = None                      # any run on a time grid continues from its frames
 
     path: Path
     sha256: str

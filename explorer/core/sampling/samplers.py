@@ -22,9 +22,9 @@ from typing import Callable, Generator, Iterator
 
 import torch
 
-from explorer.core import schedule
 from explorer.core.errors import SamplingError, UsageError
-from explorer.core.trajectory import Frame, Trajectory, keep
+from explorer.core.sampling import schedule
+from explorer.core.sampling.trajectory import Frame, Trajectory, keep
 
 DenoiserFn = Callable[[torch.Tensor, float], torch.Tensor]
 
@@ -136,7 +136,7 @@ def dpm2m(denoiser: DenoiserFn, x: torch.Tensor, steps: int, *, generator: torch
     last = (steps - 1 if final_denoise else steps) - 1          # the index of the last update
 
     def update(x, x0, t, t_next, k):
-        lam, lam_next = -math.log(schedule.snr_sigma(t)), -math.log(schedule.snr_sigma(t_next))
+        lam, lam_next = -math.log(schedule.sigma_over_alpha(t)), -math.log(schedule.sigma_over_alpha(t_next))
         h = lam_next - lam
         d = x0
         if "x0" in state and k != last:
@@ -172,7 +172,7 @@ def ascent(denoiser: DenoiserFn, x: torch.Tensor, steps: int = 1000, *, generato
     view = (b,) + (1,) * (x.ndim - 1)
     levels = ascent_levels(steps, h0, beta, sigma0, sigma_inf)
     for k, (level, h) in enumerate(levels):
-        t = float(schedule.t_from_snr_sigma(level))
+        t = float(schedule.t_from_sigma_over_alpha(level))
         a = schedule.alpha(t)
         x0 = _evaluate(denoiser, a * y, t, k)
         yield Frame(k, t, schedule.sigma(t), a * y, x0)

@@ -3,8 +3,8 @@
     dx = -x dt + sqrt(2) dW   =>   x_t = alpha(t) x_0 + sigma(t) z,
     alpha(t) = e^{-t},  sigma(t)^2 = 1 - e^{-2t},  z ~ N(0, I).
 
-The noise-to-signal ratio ("VE sigma") is snr_sigma(t) = sigma/alpha = sqrt(e^{2t} - 1), and
-t = 1/2 ln(1 + snr_sigma^2). Every function accepts floats or tensors.
+The noise-to-signal ratio ("VE sigma") is sigma_over_alpha(t) = sigma/alpha = sqrt(e^{2t} - 1), and
+t = 1/2 ln(1 + sigma_over_alpha^2). Every function accepts floats or tensors.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 
 import torch
 
-T_MIN = 1e-3  # snr_sigma(T_MIN) ~ 0.045: below the pixel noise a viewer can see
+T_MIN = 1e-3  # sigma_over_alpha(T_MIN) ~ 0.045: below the pixel noise a viewer can see
 T_MAX = 6.0   # alpha(T_MAX) ~ 0.0025: x_T is N(0, I) for unit-scale data
 
 SPACINGS = ("log-sigma", "uniform")
@@ -44,13 +44,13 @@ def sigma(t):
     return _sqrt(-_expm1(-2 * t))
 
 
-def snr_sigma(t):
+def sigma_over_alpha(t):
     """Noise-to-signal ratio sigma/alpha = sqrt(e^{2t} - 1)."""
     return _sqrt(_expm1(2 * t))
 
 
-def t_from_snr_sigma(s):
-    """Inverse of snr_sigma: t = 1/2 ln(1 + s^2)."""
+def t_from_sigma_over_alpha(s):
+    """Inverse of sigma_over_alpha: t = 1/2 ln(1 + s^2)."""
     return 0.5 * _log1p(s * s)
 
 
@@ -70,7 +70,7 @@ def time_grid(steps: int, t_min: float = T_MIN, t_max: float = T_MAX,
               spacing: str = "log-sigma") -> torch.Tensor:
     """Decreasing times t_0 = t_max > ... > t_{steps-1} = t_min, float64, shape (steps,).
 
-    "log-sigma": uniform in log snr_sigma (steps where the image forms);
+    "log-sigma": uniform in log sigma_over_alpha (steps where the image forms);
     "uniform": uniform in t.
     """
     if steps < 1:
@@ -82,8 +82,8 @@ def time_grid(steps: int, t_min: float = T_MIN, t_max: float = T_MAX,
     if spacing == "uniform":
         return torch.linspace(t_max, t_min, steps, dtype=torch.float64)
     if spacing == "log-sigma":
-        lo = math.log(snr_sigma(t_min))
-        hi = math.log(snr_sigma(t_max))
+        lo = math.log(sigma_over_alpha(t_min))
+        hi = math.log(sigma_over_alpha(t_max))
         s = torch.exp(torch.linspace(hi, lo, steps, dtype=torch.float64))
-        return t_from_snr_sigma(s)
+        return t_from_sigma_over_alpha(s)
     raise ValueError(f"unknown spacing {spacing!r}; choose one of {', '.join(SPACINGS)}")

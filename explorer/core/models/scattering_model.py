@@ -43,12 +43,13 @@ import torch
 from safetensors.torch import save as st_save
 
 from explorer import __version__
-from explorer.core import checkpoint, schema
 from explorer.core.data import check_record, colormap_for, data_shape, resolved_k
 from explorer.core.errors import CheckpointError, ConfigError, SamplingError, ShapeMismatch, UsageError
-from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
-from explorer.core.scattering import ScatteringConfig, ScatteringSpectra, band_noise, reference, reflect
-from explorer.core.trajectory import Frame, Trajectory, keep
+from explorer.core.files import schema
+from explorer.core.models import checkpoint
+from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
+from explorer.core.sampling.trajectory import Frame, Trajectory, keep
+from explorer.core.statistics.scattering import ScatteringConfig, ScatteringSpectra, band_noise, reference, reflect
 
 SUFFIX = ".scat.safetensors"
 KIND = "scattering"
@@ -59,7 +60,7 @@ SUPPORT_FLOOR = 1e-6
 
 
 @dataclass
-class ScatteringModel:
+class ScatteringModel(ModelBase):
     """A loaded, validated scattering model."""
 
     path: Path
@@ -128,7 +129,7 @@ class ScatteringModel:
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """spec.steps L-BFGS iterations from white noise (initial_noise of spec.seed) shaped to the
         data's band powers (`band_noise`) plus the data's mean, or from spec.x_init."""
-        from explorer.core.samplers import initial_noise
+        from explorer.core.sampling.samplers import initial_noise
 
         spec = spec.resolved(self)
         device = resolve_device(spec.device)
@@ -162,10 +163,10 @@ class ScatteringModel:
             total = float(loss.sum())
             if not math.isfinite(total):
                 raise SamplingError(f"{self.name}: the loss became {total} at iteration {step}")
-            sigma = math.sqrt(total / (self.parameters * spec.n))
+            error = math.sqrt(total / (self.parameters * spec.n))            # the rms statistics error
             x_now = x.float().cpu()
-            f = Frame(step, 0.5 * math.log1p(sigma * sigma), sigma, x_now, x_now)
-            errors.append(sigma)
+            f = Frame(step, 0.0, 0.0, x_now, x_now, level=error)
+            errors.append(error)
             keep(frames, f, spec.keep_frames)
             yield f
         meta = {**run_meta(self, spec), "colormap": self.display.colormap, "rms_error": errors}
@@ -284,7 +285,7 @@ def load(path: str | Path) -> ScatteringModel:
 def fourier_support(x: torch.Tensor) -> torch.Tensor:
     """The frequencies w of fields x (N, [1,] H, W) where the mean |xhat(w)|^2 exceeds SUPPORT_FLOOR
     times its largest value at w != 0, and w = 0: 0/1 (H, W) float64, the same at w and -w."""
-    from explorer.core.stats import power_2d
+    from explorer.core.statistics.stats import power_2d
 
     power = power_2d(x.numpy())
     power[0, 0] = 0.0
@@ -303,7 +304,7 @@ def resolved_shells(data: dict, x: np.ndarray) -> int:
     """The shells |k| = 1..K whose power a model of `data` (training fields x) can match: up to the
     |k| the data resolve (`shell_limit`), before the first shell whose mean power is below
     SUPPORT_FLOOR times the largest (band-limited data)."""
-    from explorer.core.stats import field_power_spectra
+    from explorer.core.statistics.stats import field_power_spectra
 
     p = field_power_spectra(x)                                                  # (N, size/2): k = 1..
     held = p.mean(0) > SUPPORT_FLOOR * p.mean(0).max()
@@ -316,8 +317,8 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
     """Phi_data, s and sigma2 of the training set of `data`, written to `out` (NAME.scat.safetensors);
     bank.shells None: every shell the data resolve."""
     from explorer.core.data import training_set
-    from explorer.core.io import atomic_write, check_output
-    from explorer.core.stats import summary
+    from explorer.core.files.io import atomic_write, check_output
+    from explorer.core.statistics.stats import summary
 
     out = check_output(out)
     if not out.name.endswith(SUFFIX):

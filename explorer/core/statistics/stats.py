@@ -256,7 +256,7 @@ def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
 
 def check_summary(d: object, where: str, error) -> dict:
     """A recorded `summary` checked for types and matching lengths (it is read from files)."""
-    from explorer.core import schema
+    from explorer.core.files import schema
 
     if not isinstance(d, dict):
         raise error(f"{where} must be an object")

@@ -23,8 +23,8 @@ from typing import Generator
 import numpy as np
 import torch
 
-from explorer.core import schedule
-from explorer.core.trajectory import drain
+from explorer.core.sampling import schedule
+from explorer.core.sampling.trajectory import drain
 
 MAX_DIM = 4096            # D (64 x 64): J, A and eigh's copies, D x D float64, about 1 GiB at this limit
 
@@ -40,6 +40,11 @@ class Basis:
     asymmetry: float
     t: float
     sigma: float
+
+    @property
+    def level(self) -> float:
+        """sigma/alpha at t."""
+        return float(schedule.sigma_over_alpha(self.t))
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"values": self.values, "vectors": self.vectors, "trace": np.array(self.trace),
@@ -134,14 +139,14 @@ def trace_estimate(denoiser, x_t: torch.Tensor, t: float, probes: int = 16,
 def effective_dimension_steps(denoiser, frames: list, sample: int = 0, probes: int = 16,
                               seed: int = 0) -> Generator[int, None, list[dict]]:
     """tr A at every frame of a run with noise (t > 0), by `trace_estimate`: yields frames done,
-    returns rows {step, t, sigma, sigma_over_alpha, trace, error}."""
+    returns rows {step, t, sigma, level (sigma/alpha), trace, error}."""
     g = torch.Generator().manual_seed(seed)
     rows = []
     for i, f in enumerate(frames):
         if f.t > 0:
             x = torch.tensor(np.asarray(f.x_t[sample]), dtype=torch.float32)
             tr, err = trace_estimate(denoiser, x, f.t, probes, g)
-            rows.append({"step": f.step, "t": f.t, "sigma": f.sigma, "sigma_over_alpha": f.sigma / float(np.exp(-f.t)),
+            rows.append({"step": f.step, "t": f.t, "sigma": f.sigma, "level": f.level,
                          "trace": tr, "error": err})
         yield i + 1
     return rows

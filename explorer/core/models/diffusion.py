@@ -5,15 +5,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generator
 
-from explorer.core import checkpoint, samplers
 from explorer.core.data import colormap_for
-from explorer.core.models import DisplayHints, RunSpec, resolve_device, run_meta
-from explorer.core.trajectory import Frame, Trajectory
+from explorer.core.models import checkpoint
+from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
+from explorer.core.sampling import samplers
+from explorer.core.sampling.trajectory import Frame, Trajectory
 
 
 @dataclass
-class DiffusionModel:
+class DiffusionModel(ModelBase):
     """A loaded, validated `diffusion` checkpoint; `denoiser(x_t, t) -> x0_hat`."""
+
+    fork_refusal = None                      # any run on a time grid continues from its frames
 
     checkpoint: checkpoint.Checkpoint
 

@@ -19,12 +19,14 @@ import torch
 
 from explorer.core.errors import UsageError
 from explorer.core.models import Model, RunSpec, check_made_by
-from explorer.core.trajectory import Trajectory, drain
+from explorer.core.sampling.trajectory import Trajectory, drain
 
 
 def fork_spec(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int = 0, sample: int = 0,
               sampler: str = "sde", device: str = "cpu") -> RunSpec:
     """The RunSpec of n endings of `traj` from its frame `step` (sample `sample`), checked."""
+    if model.fork_refusal:
+        raise UsageError(model.fork_refusal)
     meta = traj.meta
     steps = meta.get("steps")
     if not isinstance(steps, int) or meta.get("start", 0) or len(traj.frames) != steps + 1:
@@ -67,7 +69,7 @@ def spread_curve_steps(model: Model, traj: Trajectory, steps: list[int], n: int 
     for i, k in enumerate(steps):
         finals = np.asarray(fork(model, traj, k, n, seed, sample, sampler).sample)
         f = traj.frames[k]
-        rows.append({"step": k, "t": f.t, "sigma": f.sigma, "sigma_over_alpha": f.sigma / float(np.exp(-f.t)),
+        rows.append({"step": k, "t": f.t, "sigma": f.sigma, "level": f.level,
                      "spread": spread(finals)})
         yield i + 1
     return rows

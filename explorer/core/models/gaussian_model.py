@@ -26,11 +26,13 @@ import torch
 from safetensors.torch import save as st_save
 
 from explorer import __version__
-from explorer.core import checkpoint, gaussian_field, schema, stats
 from explorer.core.data import check_record, colormap_for, data_shape, resolved_k
 from explorer.core.errors import CheckpointError, ConfigError, ShapeMismatch, UsageError
-from explorer.core.models import DisplayHints, RunSpec, run_meta
-from explorer.core.trajectory import Frame, Trajectory, keep
+from explorer.core.files import schema
+from explorer.core.models import checkpoint
+from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, run_meta
+from explorer.core.sampling.trajectory import Frame, Trajectory, keep
+from explorer.core.statistics import gaussian_field, stats
 
 SUFFIX = ".gauss.safetensors"
 KIND = "gaussian"
@@ -39,7 +41,7 @@ MAX_VALUE = 1e6                   # |mean| and sqrt(power) at most this: the sam
 
 
 @dataclass
-class GaussianModel:
+class GaussianModel(ModelBase):
     """A loaded, validated Gaussian model."""
 
     path: Path
@@ -100,7 +102,7 @@ class GaussianModel:
 
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """The field of spec.seed's white noise (or spec.x_init's), built over spec.steps bands."""
-        from explorer.core.samplers import initial_noise
+        from explorer.core.sampling.samplers import initial_noise
 
         spec = spec.resolved(self)
         z = (spec.x_init if spec.x_init is not None else initial_noise((spec.n, *self.image_shape), seed=spec.seed))
@@ -115,8 +117,7 @@ class GaussianModel:
             k_j = corner ** (j / spec.steps) if j else 0.0
             inside = shells <= k_j + 1e-9
             x = (torch.fft.ifft2(zhat * gain * inside).real + mean).float()[:, None]
-            sigma = math.sqrt(float(variance[~inside].sum()))
-            f = Frame(j, 0.5 * math.log1p(sigma * sigma), sigma, x, x)
+            f = Frame(j, 0.0, 0.0, x, x, level=math.sqrt(float(variance[~inside].sum())))   # the rms still missing
             keep(frames, f, spec.keep_frames)
             yield f
         meta = {**run_meta(self, spec), "colormap": self.display.colormap}
@@ -164,8 +165,8 @@ def load(path: str | Path) -> GaussianModel:
 def fit(data: dict, out: str | Path, name: str | None = None, description: str = "", command: str = "") -> GaussianModel:
     """The mean and shell powers of the training set of `data`, written to `out` (NAME.gauss.safetensors)."""
     from explorer.core.data import training_set
-    from explorer.core.io import atomic_write, check_output
-    from explorer.core.stats import summary
+    from explorer.core.files.io import atomic_write, check_output
+    from explorer.core.statistics.stats import summary
 
     out = check_output(out)
     if not out.name.endswith(SUFFIX):
