@@ -694,16 +694,16 @@ def cmd_compare(args) -> int:
     model1, model2 = open_model(args.s1), open_model(args.s2)
     res = gen.compare(model1, model2, _spec(args), args.k, args.threshold)
     traj1, traj2 = res.pop("trajectories")
-    print(f"{'sample':>6} {'cos(S1,S2)':>10} {'S1: nearest own (cos)':>24} {'S2: nearest own (cos)':>24}")
+    print(f"{'sample':>6} {'cos(S1,S2)':>10} {'S1: nearest own (L2 ratio, cos)':>34} {'S2: nearest own (L2 ratio, cos)':>34}")
     for r in res["samples"]:
-        cells = [f"#{r[s]['nearest_own'][0]} ({r[s]['cos_own'][0]:.3f}){' M' if r[s]['memorised'] else '  '}"
-                 for s in ("S1", "S2")]
-        print(f"{r['sample']:6d} {r['cos_s1_s2']:10.3f} {cells[0]:>24} {cells[1]:>24}")
+        cells = [f"#{r[s]['nearest_own_l2'][0]} ({r[s]['l2_ratio']:.2f}, {r[s]['cos_own'][0]:.3f})"
+                 + (" C" if r[s]["memorised"] else "  ") for s in ("S1", "S2")]
+        print(f"{r['sample']:6d} {r['cos_s1_s2']:10.3f} {cells[0]:>34} {cells[1]:>34}")
     sm, b = res["summary"], res["baseline"]
     print(f"median cos(S1,S2) {sm['cos_s1_s2_median']:.3f}; median cos(nearest own) {sm['cos_nearest_own_median']:.3f}; "
-          f"memorised (cos >= {sm['threshold']}) {sm['memorised_fraction']:.0%}; "
+          f"{gen.summary_text(sm)}; "
           + (f"fresh-image baseline: median nearest cos {b['median']:.3f}" if b else
-             "no fresh-image baseline (the data set has no generator of fresh images)") + "  (M = memorised)")
+             "no fresh-image baseline (the data set has no generator of fresh images)") + "  (C = copies)")
     if args.json:
         _write_json(args.json, res)
     for traj, out in zip((traj1, traj2), outs):
@@ -729,7 +729,8 @@ def cmd_sweep(args) -> int:
         raise UsageError(f"no S1/S2 pairs among the checkpoints in {args.folder or checkpoint.bundled_dir()}")
     curves = gen.sweep_groups(_spec(args), groups, log=print)
     if args.json:
-        _write_json(args.json, {"sampler": args.sampler, "n": args.n, "seed": args.seed, "curves": curves})
+        _write_json(args.json, {"sampler": args.sampler, "steps": args.steps, "n": args.n, "seed": args.seed,
+                                "command": _command_line(), "curves": curves})
     return 0
 
 

@@ -45,6 +45,28 @@ def test_analyse_flags_copies_and_not_new_images():
     assert rows[0]["S1"]["l2_ratio"] < gen.L2_RATIO
 
 
+def test_the_copy_verdict_is_the_l2_ratio_and_the_cosine_only_where_there_is_no_second_neighbour():
+    rng = np.random.default_rng(5)
+    train = rng.normal(size=(10, 1, 8, 8)).astype(np.float32)
+    train[0] = 0.007 * rng.normal(size=(1, 8, 8))                   # a near-black training image
+    smooth = np.outer(np.sin(np.arange(8)), np.cos(np.arange(8)))[None].astype(np.float32)
+    train[1], train[2] = smooth, 1.5 * smooth                        # two images along one direction
+    near_black = train[0] + 0.01 * rng.normal(size=(1, 8, 8)).astype(np.float32)
+    between = 1.25 * smooth                                          # cos 1 to both, equally far from each
+    res = gen.analyse(np.stack([near_black, between]), np.stack([train[5], train[6]]), train, train, k=2)
+    black, blob = res["samples"][0]["S1"], res["samples"][1]["S1"]
+    assert black["memorised"] and black["nearest_own_l2"][0] == 0 and black["cos_own"][0] < gen.MEMORISED_COSINE
+    assert not blob["memorised"] and blob["cos_own"][0] > 0.999 and blob["l2_ratio"] == pytest.approx(1.0, rel=1e-3)
+    assert res["summary"]["memorised_fraction"] == 0.75 and res["summary"]["cos_memorised_fraction"] == 0.75
+    text = gen.verdict(res["samples"][0])
+    assert text.startswith("S1 copies training image #0 (L2 ratio") and "S2 copies training image #5" in text
+    assert "S1: a new image (nearest #" in gen.verdict(res["samples"][1])
+    one = train[3:4]                                                 # N = 1: no second neighbour, the cosine decides
+    res = gen.analyse(np.stack([one[0] + 0.01, train[4]]), np.stack([one[0], train[4]]), one, one, k=2)
+    assert [r["S1"]["memorised"] for r in res["samples"]] == [True, False]
+    assert np.isnan(res["samples"][0]["S1"]["l2_ratio"]) and "N = 1: no L2 ratio" in gen.verdict(res["samples"][0])
+
+
 def test_same_noise_runs_share_the_noise(tiny_ckpt, tmp_path):
     from conftest import make_tiny_checkpoint
     other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)

@@ -210,20 +210,6 @@ def test_export_names_come_from_the_run_and_the_folder_is_remembered(qtbot, wind
     assert window.exports.suggested_path(".png").name == "tiny-ddim-seed7-step0002-2.png"   # never over a file
 
 
-def test_compare_rows_read_as_sentences():
-    from explorer.app.views.compare import verdict
-    row = {"cos_s1_s2": 0.97, "S1": {"nearest_own": [9], "cos_own": [0.991], "memorised": True},
-           "S2": {"nearest_own": [4], "cos_own": [0.62], "memorised": False}}
-    text = verdict(row)
-    assert "S1 copies training image #9 (cos 0.991)" in text and "S2: a new image (nearest #4, cos 0.620)" in text
-    assert "the same image from both" in text
-    row["S2"].update(l2_ratio=0.04, nearest_own_l2=[1])          # a copy of a near-black image: the L2
-    assert "S2 copies training image #1 by L2 distance\n    (nearest/second 0.04 < 1/3), not by cos " \
-           "(0.620)" in verdict(row)                              # ratio says so where the cosine cannot
-    row["S2"].update(l2_ratio=float("nan"))                       # N = 1: no second neighbour, no ratio
-    assert "S2: a new image" in verdict(row)
-
-
 def test_the_scales_tab_has_its_own_step_slider(qtbot, window):
     run(qtbot, window, sampler="ddim", steps=6, n=2, seed=0)
     window.tabs.setCurrentWidget(window.scales)

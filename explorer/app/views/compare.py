@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.app.views.slider import step_slider
+from explorer.core.analysis.generalization import summary_text, verdict
 from explorer.core.display import render
 from explorer.core.errors import ExplorerError
 from explorer.core.models import checkpoint
@@ -77,28 +78,6 @@ def _draw_sweep(plot: pg.PlotWidget, curves: list[dict]) -> str:
         entry = f"{curve['label']}: N* = {'not bracketed' if not n_star else f'{n_star:.0f}'}"
         legend.append(f"<span style='color:{color}'>━━</span>&nbsp;" + entry.replace(" ", "&nbsp;"))   # wraps between entries
     return "  ".join(legend) + "  (N*: the median crosses 0.5)"
-
-
-def verdict(row: dict) -> str:
-    """A plain sentence per sample pair: which side copies which training image, or makes a new one.
-    A copy by the L2 ratio that the cosine misses (a near-constant training image: its mean-removed
-    cosine is swamped by any residual) is said to be one, not called new."""
-    from explorer.core.analysis.generalization import L2_RATIO
-
-    lines = []
-    for side in ("S1", "S2"):
-        i, c = row[side]["nearest_own"][0], row[side]["cos_own"][0]
-        ratio = row[side].get("l2_ratio", float("nan"))
-        if row[side]["memorised"]:
-            lines.append(f"{side} copies training image #{i} (cos {c:.3f})")
-        elif ratio < L2_RATIO:                                       # NaN (N = 1) is never below
-            lines.append(f"{side} copies training image #{row[side]['nearest_own_l2'][0]} by L2 distance\n"
-                         f"    (nearest/second {ratio:.2f} < 1/3), not by cos ({c:.3f})")
-        else:
-            lines.append(f"{side}: a new image (nearest #{i}, cos {c:.3f})")
-    c = row["cos_s1_s2"]
-    lines.append(f"cos(S1, S2) = {c:.2f}" + (": the same image from both" if c >= 0.9 else ""))
-    return "\n".join(lines)
 
 
 def pixmap(img: np.ndarray, display_range, cmap: str, scale: int = 3) -> QPixmap:
@@ -323,7 +302,7 @@ class CompareView(QWidget):
         s = a["summary"]
         self.summary.setText(
             f"median cos(S1, S2) = {s['cos_s1_s2_median']:.3f};  median cos(sample, nearest own training image) = "
-            f"{s['cos_nearest_own_median']:.3f};  memorised (cos ≥ {s['threshold']}) {s['memorised_fraction']:.0%}.   "
+            f"{s['cos_nearest_own_median']:.3f};  {summary_text(s)}.   "
             + (f"Baseline: fresh images of the data set have median nearest-training cosine {b['median']:.3f} "
                f"(a sample at or below it is not a copy)." if b else
                "No fresh-image baseline: this data set has no generator of fresh images."))

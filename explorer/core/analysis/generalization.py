@@ -2,10 +2,9 @@
 
 Two denoisers trained on disjoint sets S1, S2 of N images are sampled from the same initial
 noise (and the same SDE increments). Per sample: cosine(S1 sample, S2 sample); its k nearest
-training images in its own set and in the other, by cosine (mean removed) and by L2; memorised
-when cosine to the nearest own training image >= threshold (0.95), and, as a second criterion
-(Gu et al.), when L2(nearest) / L2(second nearest) < 1/3. The baseline is the same nearest-cosine
-statistic for fresh images of the data set: a sample at or below it is not a copy.
+training images in its own set and in the other, by cosine (mean removed) and by L2; and one copy
+verdict (`copies`), the same in the window, `explorer compare` and `explorer sweep`. The baseline
+is the nearest-cosine statistic of fresh images of the data set: a sample at or below it is not a copy.
 """
 from __future__ import annotations
 
@@ -25,6 +24,17 @@ from explorer.core.sampling.trajectory import Trajectory, drain
 
 MEMORISED_COSINE = 0.95
 L2_RATIO = 1 / 3
+
+
+def copies(cos_nearest: np.ndarray, l2_ratio: np.ndarray, threshold: float = MEMORISED_COSINE) -> np.ndarray:
+    """The copy verdict per sample: it copies its nearest training image when
+    L2(nearest) / L2(second nearest) < 1/3 (the relative-distance test of Carlini et al. 2023, as
+    simplified by later work); with N = 1, where there is no second neighbour (ratio NaN), when the
+    mean-removed cosine to it is >= threshold. The cosine (the paper's figure) is reported beside
+    it and does not decide: it fails a near-black training image (std 0.007 at N = 10) and calls a
+    new blob at cosine 0.96 a copy at N = 10^4. cos_nearest, l2_ratio: (B,); returns (B,) bool."""
+    ratio = np.asarray(l2_ratio, np.float64)
+    return np.where(np.isnan(ratio), np.asarray(cos_nearest) >= threshold, ratio < L2_RATIO)
 
 
 def pair_specs(model1: Model, model2: Model, spec: RunSpec) -> tuple[RunSpec, RunSpec]:
@@ -144,8 +154,8 @@ def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarr
         nb_own, nb_other = own.query(x, k), other.query(x, k)
         ratio = nb_own.l2_value[:, 0] / np.maximum(nb_own.l2_value[:, 1], 1e-12) if nb_own.l2_value.shape[1] > 1 \
             else np.full(len(x), np.nan)
-        sides[side] = {"own": nb_own, "other": nb_other, "memorised": nb_own.cos_value[:, 0] >= threshold,
-                       "l2_ratio": ratio}
+        sides[side] = {"own": nb_own, "other": nb_other, "memorised": copies(nb_own.cos_value[:, 0], ratio, threshold),
+                       "cos_memorised": nb_own.cos_value[:, 0] >= threshold, "l2_ratio": ratio}
     rows = []
     for i in range(len(s1)):
         row = {"sample": i, "cos_s1_s2": float(pair[i])}
@@ -157,14 +167,37 @@ def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarr
         rows.append(row)
     own = np.concatenate([sides[s]["own"].cos_value[:, 0] for s in sides])
     memo = np.concatenate([sides[s]["memorised"] for s in sides])
-    ratios = np.concatenate([sides[s]["l2_ratio"] for s in sides])
+    cos_memo = np.concatenate([sides[s]["cos_memorised"] for s in sides])
     summary = {"n_samples": len(s1), "cos_s1_s2_median": float(np.median(pair)),
                "cos_s1_s2_q25": float(np.quantile(pair, 0.25)), "cos_s1_s2_q75": float(np.quantile(pair, 0.75)),
                "cos_nearest_own_median": float(np.median(own)), "cos_nearest_own_q25": float(np.quantile(own, 0.25)),
                "cos_nearest_own_q75": float(np.quantile(own, 0.75)), "memorised_fraction": float(memo.mean()),
-               "l2_ratio_memorised_fraction": float(np.nanmean(ratios < L2_RATIO)) if np.isfinite(ratios).any() else None,
-               "threshold": threshold}
+               "cos_memorised_fraction": float(cos_memo.mean()), "threshold": threshold,
+               "verdict": "copy: L2(nearest)/L2(second) < 1/3; N = 1: cos >= threshold"}
     return {"summary": summary, "samples": rows}
+
+
+def verdict(row: dict) -> str:
+    """The verdict on one sample pair (a row of `analyse`) in plain sentences: which side copies
+    which training image (`copies`; the L2 ratio and the cosine beside it) or makes a new one, and
+    whether both sides made the same image."""
+    lines = []
+    for side in ("S1", "S2"):
+        d = row[side]
+        c, ratio = d["cos_own"][0], d["l2_ratio"]
+        by = f"L2 ratio {ratio:.2f}, cos {c:.3f}" if np.isfinite(ratio) else f"cos {c:.3f}; N = 1: no L2 ratio"
+        i = d["nearest_own_l2"][0] if np.isfinite(ratio) else d["nearest_own"][0]
+        lines.append(f"{side} copies training image #{i} ({by})" if d["memorised"] else
+                     f"{side}: a new image (nearest #{i}: {by})")
+    c = row["cos_s1_s2"]
+    lines.append(f"cos(S1, S2) = {c:.2f}" + (": the same image from both" if c >= 0.9 else ""))
+    return "\n".join(lines)
+
+
+def summary_text(summary: dict) -> str:
+    """The copy rates of a comparison (a `analyse` summary) in one sentence, the verdict's and the cosine's."""
+    return (f"copies (L2 nearest/second < 1/3; N = 1: cos >= {summary['threshold']}) {summary['memorised_fraction']:.0%}; "
+            f"cos(nearest own) >= {summary['threshold']}: {summary['cos_memorised_fraction']:.0%}")
 
 
 def compare(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE) -> dict:
@@ -285,13 +318,14 @@ def read_sweep(path: str | Path) -> list[dict]:
 
 
 SWEEP_HEADER = (f"{'N':>6} {'cos(S1,S2) median [q25,q75]':>30} {'cos(nearest own) median [q25,q75]':>36} "
-                f"{'memorised':>9} {'fresh baseline':>15}")
+                f"{'copies':>7} {'cos>=0.95':>9} {'fresh baseline':>15}")
 
 
 def format_sweep_row(r: dict) -> str:
     return (f"{r['N']:6d} {r['cos_s1_s2_median']:13.3f} [{r['cos_s1_s2_q25']:.3f},{r['cos_s1_s2_q75']:.3f}] "
             f"{r['cos_nearest_own_median']:19.3f} [{r['cos_nearest_own_q25']:.3f},{r['cos_nearest_own_q75']:.3f}] "
-            f"{r['memorised_fraction']:9.0%} {r['baseline_median']:15.3f}")
+            f"{r['memorised_fraction']:7.0%} {r['cos_memorised_fraction']:9.0%} "
+            + (f"{r['baseline_median']:15.3f}" if r.get("baseline_median") is not None else f"{'-':>15}"))
 
 
 def compare_run(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE):
