@@ -43,9 +43,10 @@ from explorer.app.views.trajectory import TrajectoryView
 from explorer.core.analysis.generalization import check_pair, compare_run, pair_specs
 from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
-from explorer.core.models import Model, RunSpec, checkpoint, is_whole_run, open_maker, open_model, run_meta
+from explorer.core.models import Model, RunSpec, checkpoint, open_maker, open_model, run_meta
 from explorer.core.sampling import samplers
 from explorer.core.sampling.trajectory import Frame, NumpyFrame, Trajectory
+from explorer.core.state import ExplorerState
 
 MAX_RECENT = 8
 RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]
@@ -110,8 +111,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or default_settings()
         self.run_factory = run_factory
-        self.model: Model | None = None
-        self.trajectory: Trajectory | None = None
+        self.state = ExplorerState()          # model, run shown, pair: what the widgets below observe
+        self.state.observe("model", self._show_model)
+        self.state.observe("run", self._show_run)
         self.ask_before_closing_a_run = True
         self.controller = RunController(self)
         self._sink: _Sink | None = None
@@ -176,6 +178,14 @@ class MainWindow(QMainWindow):
         if path:
             self.open_checkpoint(path, remember=checkpoint_path is not None)
         _GuiThreadGarbage.hold()
+
+    @property
+    def model(self) -> Model | None:
+        return self.state.model
+
+    @property
+    def trajectory(self) -> Trajectory | None:
+        return self.state.run
 
     # --- panels -------------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget) -> None:
@@ -325,13 +335,18 @@ class MainWindow(QMainWindow):
         return True
 
     def set_model(self, model: Model) -> None:
-        """Show `model` and make it the one Run runs."""
-        self.model = model
-        if self.trajectory is not None and self.trajectory.meta.get("checkpoint_sha256") != model.sha256:
-            self.trajectory = None                              # another model's run: not shown under this one
-            self._clear_run_views(f"{model.name} loaded: press Run")
-            self._refresh_export_actions()
-        elif self.trajectory is None:
+        """Make `model` the one Run runs (a run another model made is dropped: `ExplorerState`)."""
+        self.state.set_model(model)
+
+    def _show_run(self, run: Trajectory | None, why: str) -> None:
+        """The state's run changed: a stale run's views are emptied, with why."""
+        if run is None and why:
+            self._clear_run_views(why)
+        self._refresh_export_actions()
+
+    def _show_model(self, model: Model) -> None:
+        """The state's model changed: every widget shows it."""
+        if self.trajectory is None:
             self.view.clear(f"{model.name} loaded: press Run")
         self._select_bundled(model.path)
         self.compare.choose_pair_of(model.path)          # its own pair, when it is one of a pair
@@ -417,7 +432,7 @@ class MainWindow(QMainWindow):
             return False
         spec = replace(spec, keep_frames=False)            # ... as numpy arrays, not the core
         total = model.frame_count(spec)
-        self.trajectory = None
+        self.state.set_run(None)
         self.view.clear(run_title(run_meta(model, spec)) + " · running…")
         self.view.expect(total or 0)
         self.statistics.clear()
@@ -455,6 +470,7 @@ class MainWindow(QMainWindow):
         spec = replace(spec, keep_frames=False)
         try:
             pair_specs(model1, model2, spec)
+            self.state.set_pair(model1, model2)
         except ExplorerError as e:
             self.show_message(f"Could not compare the pair. {e}")
             return False
@@ -477,7 +493,7 @@ class MainWindow(QMainWindow):
 
     def _keep(self, traj: Trajectory, note: str = "") -> None:
         """The run's trajectory becomes the one shown and exported."""
-        self.trajectory = traj
+        self.state.set_run(traj)
         self.view.set_title(run_title(traj.meta) + note)
         self.view.set_frames(traj.frames)
 
@@ -556,13 +572,13 @@ class MainWindow(QMainWindow):
             self.show_message(str(e))
             return False
         why = ""
-        if self.model is None or traj.meta.get("checkpoint_sha256") != self.model.sha256:
+        if self.model is None or traj.meta.get("checkpoint_sha256") != self.model.sha256:   # not the loaded model's
             try:
                 maker = open_maker(traj.meta)
             except ExplorerError as e:
                 why = str(e)
             else:
-                self.trajectory = None
+                self.state.set_run(None)
                 self.set_model(maker)
                 self._remember(Path(maker.path).resolve())
                 self.settings.setValue("last_checkpoint", str(Path(maker.path).resolve()))
@@ -574,10 +590,10 @@ class MainWindow(QMainWindow):
             self.show_message(f"This run is shown alone: {why}."
                               + (f" Run, Basis and Fork use the loaded model, {model.name}." if model else ""))
         else:
-            m = traj.meta                                       # Run repeats this run
-            self.run_panel.set_spec(sampler=m.get("sampler"), steps=m.get("steps"), n=m.get("n"), seed=m.get("seed"),
-                                    coarse_sampler=m.get("coarse_sampler") or "", coarse_steps=m.get("coarse_steps"))
-            if is_whole_run(model, traj):                       # finished samples: their statistics
+            spec = self.state.run_spec()                        # Run repeats this run
+            self.run_panel.set_spec(sampler=spec.sampler, steps=spec.steps, n=spec.n, seed=spec.seed,
+                                    coarse_sampler=spec.coarse_sampler or "", coarse_steps=spec.coarse_steps)
+            if self.state.whole_run():                          # finished samples: their statistics
                 self._show_statistics(model, traj.frames)
         self._refresh_export_actions()
         return True

@@ -35,8 +35,8 @@ def fork_spec(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int =
     if not 0 <= step < steps or not 0 <= sample < len(traj.frames[0].x_t):
         raise UsageError(f"the step must be in 0..{steps - 1} and the sample in 0..{len(traj.frames[0].x_t) - 1}")
     x = torch.tensor(np.asarray(traj.frames[step].x_t[sample]), dtype=torch.float32)
-    spec = RunSpec(sampler, steps, n, fork_seed(seed, step), device, bool(meta.get("final_denoise", True)),
-                   x_init=x[None].repeat(n, 1, 1, 1), start=step)
+    spec = RunSpec.from_meta(meta, sampler=sampler, n=n, seed=fork_seed(seed, step), device=device,
+                             x_init=x[None].repeat(n, 1, 1, 1), start=step)
     return spec.resolved(model)
 
 

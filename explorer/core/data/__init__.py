@@ -78,6 +78,23 @@ def check_record(data: object, where: str, error: type[ExplorerError] = DataErro
     return data
 
 
+def make_record(source: str, n: int, split: str, seed: int, params: dict, size: int, channels: int | None = None,
+                where: str = "the data", error: type[ExplorerError] = DataError) -> dict:
+    """The data record of a training set, checked: `source` a generator (shapes, phi4,
+    turbulence) or the user's folder or array file; `size` the image side (phi4's L), unless
+    `params` says it; `channels` the user's images' (None: as the files hold them, 3 for colour)."""
+    params = dict(params)
+    name = source if source in PARAMS and source != "user" else "user"
+    data = {"name": name, "n": n, "split": split, "seed": seed, "params": params}
+    if name == "user":
+        from explorer.core.data import user
+
+        data["path"] = str(Path(source).resolve())
+        params.setdefault("channels", user.channels(data["path"]) if channels is None else channels)
+    params.setdefault("L" if name == "phi4" else "size", size)
+    return check_record(data, where, error)
+
+
 def data_shape(data: dict) -> tuple[int, int]:
     """(side, channels) of the images a checked data record describes."""
     params = data.get("params") or {}
@@ -98,11 +115,12 @@ def colormap_for(data: dict) -> str:
 
 
 def cache_dir() -> Path:
-    """$EXPLORER_CACHE, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer."""
+    """$EXPLORER_CACHE, else the platform's user cache folder (platformdirs: $XDG_CACHE_HOME/explorer
+    or ~/.cache/explorer on Linux, ~/Library/Caches/explorer on macOS, %LOCALAPPDATA% on Windows)."""
+    import platformdirs
+
     root = os.environ.get("EXPLORER_CACHE")
-    if root:
-        return Path(root)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "explorer"
+    return Path(root) if root else Path(platformdirs.user_cache_dir("explorer", appauthor=False))
 
 
 def cached_array(kind: str, key: dict, make: Callable[[], np.ndarray],

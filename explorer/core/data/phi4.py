@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from explorer.core import interrupt
-from explorer.core.errors import DataError
+from explorer.core.errors import DataError, UsageError
 
 ALGORITHM = "checkerboard-metropolis+flip/2"
 _CRITICAL_FILE = Path(__file__).with_name("phi4_critical.json")
@@ -270,3 +270,11 @@ def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5
         return torch.stack(out, 1).reshape(-1, 1, L, L)[:count].numpy().astype(np.float32)
 
     return cached_array("phi4", {**key, "count": count}, make)
+
+
+def check_chains(chains: int, L: int) -> None:
+    """Markov chains of L x L fields held at once: at most 1 GiB of float32 (a UsageError before any work)."""
+    need = chains * L * L * 4
+    if need > 2 ** 30:
+        raise UsageError(f"{chains} chains of {L} x {L} fields need {need / 2 ** 30:.1f} GiB, more than the 1 GiB "
+                         "explorer holds; lower --chains")

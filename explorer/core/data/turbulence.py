@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from explorer.core import interrupt
-from explorer.core.errors import DataError
+from explorer.core.errors import DataError, UsageError
 
 ALGORITHM = "pseudo-spectral IF-RK4, 2/3 dealiasing, white ring forcing"
 DEFAULTS = {"size": 64, "k_f": 4.0, "mu": 0.05, "nu": 0.0, "eps": 0.1, "dt": 0.015}
@@ -239,3 +239,11 @@ def samples(count: int, size: int = 64, seed: int = 0, runs: int = 32, progress:
         return torch.stack(out, 1).reshape(-1, 1, size, size)[:count].numpy().astype(np.float32)
 
     return cached_array("turbulence", {**p, "seed": seed, "runs": runs, "count": count, "algorithm": ALGORITHM}, make)
+
+
+def check_memory(runs: int, size: int, duration: float, every: float) -> None:
+    """A spin-up's solver arrays and kept snapshots: at most 1 GiB (a UsageError before any work)."""
+    need = runs * size ** 2 * (200 + 4 * duration / every)
+    if need > 2 ** 30:
+        raise UsageError(f"{runs} runs of {size} x {size} recorded {duration / every:.0f} times need "
+                         f"{need / 2 ** 30:.1f} GiB, more than the 1 GiB explorer holds; lower --runs or raise --every")

@@ -73,6 +73,15 @@ class RunSpec:
     coarse_sampler: str | None = None
     coarse_steps: int | None = None
 
+    @classmethod
+    def from_meta(cls, meta: dict, **changes) -> "RunSpec":
+        """The spec a run recorded (`run_meta`: sampler, steps, n, seed, final_denoise, start, the
+        coarse scale's), with `changes`; not resolved: `resolved(model)` checks it."""
+        spec = cls(sampler=meta.get("sampler"), steps=meta.get("steps"), n=meta.get("n") or 1, seed=meta.get("seed") or 0,
+                   final_denoise=bool(meta.get("final_denoise", True)), start=meta.get("start") or 0,
+                   coarse_sampler=meta.get("coarse_sampler"), coarse_steps=meta.get("coarse_steps"))
+        return replace(spec, **changes)
+
     def resolved(self, model: "Model") -> "RunSpec":
         """This spec with the model's defaults filled in, checked against the model: a
         UsageError names what is wrong before any work starts."""
@@ -198,9 +207,7 @@ def is_whole_run(model: Model, traj: Trajectory) -> bool:
     so that its last frame holds finished samples (not a cancelled run's intermediate state)."""
     m = traj.meta
     try:
-        spec = RunSpec(m.get("sampler"), m.get("steps"), int(m.get("n") or 1), int(m.get("seed") or 0),
-                       final_denoise=bool(m.get("final_denoise", True)), keep_frames=False,
-                       coarse_sampler=m.get("coarse_sampler"), coarse_steps=m.get("coarse_steps")).resolved(model)
+        spec = RunSpec.from_meta(m, keep_frames=False, start=0).resolved(model)
     except UsageError:
         return False
     return not m.get("start") and model.frame_count(spec) == len(traj.frames)

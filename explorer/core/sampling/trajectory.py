@@ -119,7 +119,7 @@ class Trajectory:
 
 RUN_META = {"checkpoint": str, "checkpoint_path": str, "checkpoint_sha256": str, "sampler": str, "steps": int,
             "seed": int, "n": int, "J": int, "levels": int, "wavelet": str, "colormap": str, "version": str,
-            "level": str}
+            "level": str, "final_denoise": bool, "start": int, "coarse_sampler": str, "coarse_steps": int}
 
 
 def check_run(arrays: dict, where: str) -> tuple:

@@ -1,0 +1,136 @@
+"""Open, run and show: info, sample, export, screenshot and the window (gui)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from explorer.cli.arguments import SEED, STEPS, float_in, int_in, run_arguments, run_spec
+from explorer.core.errors import UsageError
+from explorer.core.files import schema
+from explorer.core.files.io import json_text, printable, progress_bar
+
+
+def cmd_info(args) -> int:
+    from explorer.core.models import open_model
+    model = open_model(args.checkpoint)
+    print(json_text(model.summary(), indent=2) if args.json else printable(model.describe()))
+    return 0
+
+def cmd_sample(args) -> int:
+    from explorer.core.files.io import check_outputs
+    from explorer.core.models import open_model
+    from explorer.core.sampling.trajectory import drain
+
+    (out,) = check_outputs([args.out], [args.checkpoint])
+    model = open_model(args.checkpoint)
+    spec = run_spec(args, final_denoise=not args.no_final_denoise).resolved(model)
+    with progress_bar(model.frame_count(spec), printable(f"{spec.sampler} {model.name}")) as bar:
+        traj = drain(model.run(spec), callback=lambda f: bar.update(1))
+    path = traj.save_npz(out)
+    scales = sorted({f.scale for f in traj.frames if f.scale is not None}, reverse=True)
+    print(f"wrote {path}: {len(traj.frames)} frames of {tuple(traj.frames[0].x_t.shape)}"
+          + (f" over scales {scales}" if scales else ""), file=sys.stderr)
+    return 0
+
+def cmd_export(args) -> int:
+    """Every target checked first; all written, or (on any failure) none."""
+    from explorer.core.display import export
+    from explorer.core.display.render import COLORMAPS
+    from explorer.core.files.io import all_or_nothing, check_output_folder, check_outputs
+    from explorer.core.sampling.trajectory import Trajectory
+
+    files = {k: Path(getattr(args, k)) for k in ("png", "gif", "sheet", "strip") if getattr(args, k)}
+    if not (files or args.frames):
+        raise UsageError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE and/or --png FILE")
+    check_outputs(list(files.values()), [args.run])
+    if args.frames:
+        check_output_folder(args.frames)
+    if args.display_range and args.display_range[0] >= args.display_range[1]:
+        raise UsageError("--display-range LOW HIGH needs LOW < HIGH")
+    traj = Trajectory.load_npz(args.run)
+    step = len(traj.frames) - 1 if args.step is None else args.step
+    if not -len(traj.frames) <= step < len(traj.frames):
+        raise UsageError(f"--step {step}: the run has {len(traj.frames)} frames")
+    shown = {"display_range": tuple(args.display_range) if args.display_range else None,
+             "cmap": args.cmap or (traj.meta.get("colormap") if traj.meta.get("colormap") in COLORMAPS else "grey")}
+    frames = Path(args.frames) if args.frames else None
+    created = frames is not None and not frames.exists()
+    try:
+        with all_or_nothing():
+            if "png" in files:
+                export.save_frame_png(files["png"], traj, step, "both", **shown)
+            if "gif" in files:
+                export.save_gif(files["gif"], traj, "both", max_frames=args.gif_frames, **shown)
+            if "sheet" in files:
+                export.save_contact_sheet(files["sheet"], traj, args.rows, "x0_hat", **shown)
+            if "strip" in files:
+                export.save_coarse_to_fine_strip(files["strip"], traj, args.J, args.wavelet, **shown)
+            if frames is not None:
+                with progress_bar(len(traj.frames), "frames") as bar:
+                    export.save_frame_sequence(frames, traj, "both", **shown, progress=lambda k, n: bar.update(1))
+    except BaseException:
+        if created and frames.is_dir() and not any(frames.iterdir()):
+            frames.rmdir()
+        raise
+    written = [f"{what} {path}" for what, path in files.items()]
+    written += [f"{len(traj.frames)} frames into {frames}"] if frames else []
+    print(printable(f"exported from {args.run} (of {len(traj.frames)} frames): {'; '.join(written)}"), file=sys.stderr)
+    return 0
+
+def cmd_screenshot(args) -> int:
+    from explorer.app.screenshot import screenshot
+    out = screenshot(Path(args.out), args.checkpoint, args.step, args.view, sampler=args.sampler, steps=args.steps,
+                     n=args.n, seed=args.seed, pair=args.pair)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+def cmd_gui(args) -> int:
+    from explorer.app.main_window import launch
+    return launch(getattr(args, "checkpoint", None))
+
+
+def add_commands(sub) -> None:
+    """This group's subcommands on the parser's `sub`."""
+    s = sub.add_parser("info", help="print a checkpoint's config and parameter count")
+    s.add_argument("checkpoint")
+    s.add_argument("--json", action="store_true", help="print the same as JSON")
+    s.set_defaults(func=cmd_info)
+    s = sub.add_parser("sample", help="run any model (checkpoint, WCRG folder, ...); write the whole trajectory to .npz")
+    s.add_argument("checkpoint", help="a .safetensors checkpoint, a WCRG folder, or any model explorer opens")
+    run_arguments(s, n=16)
+    s.add_argument("--no-final-denoise", action="store_true")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_sample)
+    s = sub.add_parser("export", help="export a run (.npz) as PNG frames, a GIF and a contact sheet")
+    s.add_argument("run")
+    s.add_argument("--gif", default=None)
+    s.add_argument("--gif-frames", type=int_in(2, 1000), default=40, help="at most this many frames in the GIF, evenly spaced")
+    s.add_argument("--frames", default=None, help="folder for frame_0000.png, ...")
+    s.add_argument("--sheet", default=None, help="contact sheet PNG (steps x samples)")
+    s.add_argument("--png", default=None, help="one frame as PNG (see --step)")
+    s.add_argument("--step", type=int_in(-10 ** 9, 10 ** 9), default=None, help="frame index for --png (default: the last)")
+    s.add_argument("--rows", type=int_in(1, 1000), default=8, help="steps in the contact sheet")
+    s.add_argument("--strip", default=None, help="coarse-to-fine strip PNG of the final samples: x_J ... x_0")
+    s.add_argument("--J", type=int_in(1, 16), default=None,
+                   help="J for --strip (default: the run's, else 3)")
+    s.add_argument("--wavelet", default=None, help="wavelet for --strip (default: the run's, else haar)")
+    s.add_argument("--cmap", choices=["grey", "diverging"], default=None,
+                   help="default: the run's own (diverging for signed fields, as the window), else grey")
+    s.add_argument("--display-range", type=float_in(-1e30, 1e30), nargs=2, default=None,
+                   metavar=("LOW", "HIGH"), help="the x0_hat values shown black and white (default: the final x0_hat's 0.5-99.5 "
+                        "percentiles); x_t always gets each frame's own")
+    s.set_defaults(func=cmd_export)
+    s = sub.add_parser("screenshot", help="open the window offscreen, run, go to a step, save the window as PNG")
+    s.add_argument("out")
+    s.add_argument("--checkpoint", default=None)
+    s.add_argument("--step", type=int_in(-10 ** 9, 10 ** 9), default=None, help="default: the middle of the run")
+    s.add_argument("--view", choices=["trajectory", "scales", "compare", "statistics"], default="trajectory")
+    s.add_argument("--pair", type=int_in(0, 1000), default=None, help="with --view compare: index of the bundled S1/S2 pair")
+    s.add_argument("--sampler", default=None, help="default: the model's")
+    s.add_argument("--steps", type=STEPS, default=None)
+    s.add_argument("--n", type=int_in(1, schema.MAX_SAMPLES), default=None)
+    s.add_argument("--seed", type=SEED, default=None)
+    s.set_defaults(func=cmd_screenshot)
+    s = sub.add_parser("gui", help="open the window (the same as no command)")
+    s.add_argument("checkpoint", nargs="?")
+    s.set_defaults(func=cmd_gui)
