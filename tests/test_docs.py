@@ -17,4 +17,5 @@ def test_the_docs_site_builds_strictly(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")], cwd=ROOT,
                           capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "site" / "index.html").exists() and (tmp_path / "site" / "results" / "generalisation" / "index.html").exists()
+    site = tmp_path / "site"
+    assert (site / "index.html").exists() and (site / "results" / "generalisation" / "index.html").exists()

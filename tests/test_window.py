@@ -118,9 +118,9 @@ def test_cancel_stops_a_data_set_made_for_the_run(qtbot, window, monkeypatch):
     def make_run():
         phi4.samples(6, L=8, beta=0.53, chains=3, seed=125, progress=False)   # hours of sweeps
         yield from ()
-    from explorer.app.main_window import _Sink
+    from explorer.app.run_feed import Sink
     stopped = []
-    assert window._start(_Sink(lambda f: None, lambda r, f: None, lambda note, f: stopped.append(note), ""), make_run,
+    assert window._start(Sink(lambda f: None, lambda r, f: None, lambda note, f: stopped.append(note), ""), make_run,
                          None, 1)
     qtbot.waitUntil(lambda: "by Monte Carlo" in window.statusBar().currentMessage(), timeout=20000)
     window.cancel_run()

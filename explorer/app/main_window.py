@@ -2,28 +2,19 @@
 in the views, export them. It never asks which kind of model it holds."""
 from __future__ import annotations
 
-import gc
-import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Generator
 
 import numpy as np
-from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -32,7 +23,10 @@ from PySide6.QtWidgets import (
 from explorer import __version__
 from explorer.app.analysis import Analysis
 from explorer.app.export_actions import ExportActions, Shown
+from explorer.app.garbage import GuiThreadGarbage
+from explorer.app.model_dock import ModelDock
 from explorer.app.run_controller import RunController
+from explorer.app.run_feed import RunFeed, Sink
 from explorer.app.run_panel import RunPanel
 from explorer.app.views.basis import BasisView
 from explorer.app.views.compare import CompareView
@@ -45,7 +39,7 @@ from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
 from explorer.core.models import Model, RunSpec, checkpoint, open_maker, open_model, run_meta
 from explorer.core.sampling import samplers
-from explorer.core.sampling.trajectory import Frame, NumpyFrame, Trajectory
+from explorer.core.sampling.trajectory import Frame, Trajectory
 from explorer.core.state import ExplorerState
 
 MAX_RECENT = 8
@@ -61,16 +55,6 @@ def run_model(model: Model, spec: RunSpec) -> Generator[Frame, None, Trajectory]
     return model.run(spec)
 
 
-@dataclass
-class _Sink:
-    """Where one run's frames and end go (a sampling run, or an S1/S2 comparison)."""
-
-    frame: Callable[[NumpyFrame], None]
-    returned: Callable[[object, list], None]
-    stopped: Callable[[str, list], None]          # note ("cancelled", "failed"), frames made
-    stopping: str = ""                            # why a run of unknown length ends where it ends
-
-
 def run_title(meta: dict) -> str:
     """What a run's frames are: model, sampler, steps (and the coarse scale's, when its own) and seed."""
     coarse = (meta.get("coarse_sampler"), meta.get("coarse_steps"))
@@ -78,31 +62,6 @@ def run_title(meta: dict) -> str:
            if coarse[0] and coarse != (meta.get("sampler"), meta.get("steps")) else "")
     return (f"{meta.get('checkpoint', '?')} · {meta.get('sampler', '?')}, {meta.get('steps', '?')} steps{own}, "
             f"seed {meta.get('seed', '?')}")
-
-
-class _GuiThreadGarbage:
-    """Cyclic garbage is collected in the GUI thread, never in a run's thread, while a window is
-    open: collected there, a dead Qt object's destructor holds Qt's lock and waits for the GIL that
-    the GUI thread holds while it waits for that lock (the window froze so, in the test suite).
-    pyqtgraph's GarbageCollector turns automatic collection off and collects on a GUI timer; the
-    last window to close turns it back on."""
-
-    windows = 0
-    collector: GarbageCollector | None = None
-
-    @classmethod
-    def hold(cls) -> None:
-        if cls.windows == 0:
-            cls.collector = GarbageCollector(interval=0.5)
-        cls.windows += 1
-
-    @classmethod
-    def release(cls) -> None:
-        cls.windows -= 1
-        if cls.windows == 0:
-            cls.collector.timer.stop()
-            cls.collector = None
-            gc.enable()
 
 
 class MainWindow(QMainWindow):
@@ -116,10 +75,6 @@ class MainWindow(QMainWindow):
         self.state.observe("run", self._show_run)
         self.ask_before_closing_a_run = True
         self.controller = RunController(self)
-        self._sink: _Sink | None = None
-        self._outcome = ""                    # "done", "cancelled" or "failed": how the last run ended
-        self._told = False                    # the status bar shows progress of work before the frames
-        self._after_run: Callable[[], None] | None = None    # work left for when the run has finished
         self._closed = False
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
@@ -164,20 +119,17 @@ class MainWindow(QMainWindow):
         self.run_panel.cancel_clicked.connect(self.cancel_run)
         self._add_dock("Run", self.run_panel)
         self._build_menus()
-        self._build_status_bar()
-        self.controller.yielded.connect(self._on_frame)
-        self.controller.returned.connect(self._on_returned)
-        self.controller.errored.connect(self._on_errored)
-        self.controller.aborted.connect(self._on_aborted)
-        self.controller.told.connect(self._on_told)
-        self.controller.finished.connect(self._on_finished)
+        self.feed = RunFeed(self.controller, self.statusBar(), fail=self.show_message,
+                            level=lambda: self.model.display.level, ended=self._run_ended,
+                            samples=lambda n: (self.basis.set_samples(n), self.forks.set_samples(n)))
+        self.progress, self.rate_label = self.feed.progress, self.feed.rate_label
         self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
         self._restore_settings()
         self._refresh_export_actions()
         path = checkpoint_path or self.settings.value("last_checkpoint") or self._default_checkpoint()
         if path:
             self.open_checkpoint(path, remember=checkpoint_path is not None)
-        _GuiThreadGarbage.hold()
+        GuiThreadGarbage.hold()
 
     @property
     def model(self) -> Model | None:
@@ -197,33 +149,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
 
     def _build_model_panel(self) -> None:
-        panel = QWidget()
-        lay = QVBoxLayout(panel)
-        lay.addWidget(QLabel("Bundled models"))
-        self.bundled = QListWidget()
-        for e in checkpoint.bundled_index():
-            item = QListWidgetItem(e["name"])          # the names say field, N and split; the rest clipped them
-            item.setData(Qt.UserRole, str(checkpoint.bundled_dir() / e["file"]))
-            item.setToolTip(f"{e['data']}, N = {e['n']}, split {e['split']}: {e.get('description', '')}")
-            self.bundled.addItem(item)
-        self.bundled.verticalScrollBar().rangeChanged.connect(    # resized: keep the loaded model in sight
-            lambda *_: self.bundled.currentItem() and self.bundled.scrollToItem(self.bundled.currentItem()))
-        self.bundled.itemActivated.connect(lambda it: self.open_checkpoint(it.data(Qt.UserRole)))
-        self.bundled.itemClicked.connect(lambda it: self.open_checkpoint(it.data(Qt.UserRole)))
-        lay.addWidget(self.bundled, 1)
-        open_button = QPushButton("Open model…")
-        open_button.clicked.connect(self.open_dialog)
-        lay.addWidget(open_button)
-        lay.addWidget(QLabel("Loaded model"))
-        self.info = QPlainTextEdit()
-        self.info.setReadOnly(True)
-        self.info.setLineWrapMode(QPlainTextEdit.WidgetWidth)     # the whole config, not cut at the dock's edge
-        self.info.setStyleSheet("QPlainTextEdit { font-family: monospace; font-size: 9pt; }")
-        lay.addWidget(self.info, 1)
-        for w in (self.bundled, self.info):
-            w.setMinimumWidth(180)                              # the dock may shrink on small screens
-        panel.setMinimumWidth(200)
-        self._add_dock("Model", panel)
+        self.model_dock = ModelDock()
+        self.bundled, self.info = self.model_dock.bundled, self.model_dock.info
+        self.model_dock.open_requested.connect(self.open_checkpoint)
+        self.model_dock.dialog_requested.connect(self.open_dialog)
+        self._add_dock("Model", self.model_dock)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -237,14 +167,6 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self._rebuild_recent_menu()
-
-    def _build_status_bar(self) -> None:
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.progress.setFormat("%v / %m steps")
-        self.rate_label = QLabel("")
-        self.statusBar().addPermanentWidget(self.rate_label)
-        self.statusBar().addPermanentWidget(self.progress)
 
     # --- settings -----------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -348,9 +270,8 @@ class MainWindow(QMainWindow):
         """The state's model changed: every widget shows it."""
         if self.trajectory is None:
             self.view.clear(f"{model.name} loaded: press Run")
-        self._select_bundled(model.path)
+        self.model_dock.show_model(model)
         self.compare.choose_pair_of(model.path)          # its own pair, when it is one of a pair
-        self.info.setPlainText(model.describe())
         self.setWindowTitle(f"explorer {__version__} — {model.name}")
         hints = model.display
         self.view.set_display(hints, model.stage)
@@ -366,22 +287,12 @@ class MainWindow(QMainWindow):
         self.view.clear(title)
         for view in (self.statistics, self.basis, self.forks, self.scales):
             view.clear()
-        self.progress.reset()
-        self.rate_label.setText("")
+        self.feed.reset()
 
     def _show_statistics(self, model: Model, frames: list) -> None:
         """The Statistics tab for the final samples of a run of `model`."""
         self.statistics.show_samples(np.asarray(frames[-1].x0_hat), model.data.get("stats"),
                                      field=model.data.get("name") in MAGNETISED)
-
-    def _select_bundled(self, path: Path) -> None:
-        """The bundled list shows the loaded model selected (none when it is not bundled)."""
-        self.bundled.clearSelection()
-        for i in range(self.bundled.count()):
-            item = self.bundled.item(i)
-            if Path(item.data(Qt.UserRole)).resolve() == Path(path).resolve():
-                self.bundled.setCurrentItem(item)
-                self.bundled.scrollToItem(item)
 
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()
@@ -406,18 +317,17 @@ class MainWindow(QMainWindow):
             self.show_message(str(e))
             return None
 
-    def _start(self, sink: _Sink, make_run, total: int | None, batch: int) -> bool:
-        self._sink = sink
+    def _start(self, sink: Sink, make_run, total: int | None, batch: int) -> bool:
         self.hide_message()
-        self.progress.setRange(0, total or 0)
-        self.progress.setValue(0)
-        self.rate_label.setText("")
-        self.statusBar().showMessage("running…")            # not the last run's "done: …"
         self.run_panel.set_running(True)
-        self._outcome = ""
-        self.controller.start(make_run, total, batch)
+        self.feed.start(sink, make_run, total, batch)
         self._refresh_export_actions()
         return True
+
+    def _run_ended(self) -> None:
+        self.run_panel.set_running(False)
+        self.compare.running(False)
+        self._refresh_export_actions()
 
     def start_run(self) -> bool:
         """Run the model with the Run panel's spec; frames stream into the Trajectory tab."""
@@ -443,14 +353,14 @@ class MainWindow(QMainWindow):
         def returned(traj: Trajectory, frames: list) -> None:
             self._keep(traj)
             # the statistics when the run has finished: two short stalls of the event loop, not one long
-            self._after_run = lambda: self._show_statistics(model, frames)
+            self.feed.after_run = lambda: self._show_statistics(model, frames)
 
         def stopped(note: str, frames: list) -> None:
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")
 
         self.view.setFocus()                                    # the arrow keys scrub at once
         stopping = samplers.STOPPING.get(spec.sampler, "")
-        return self._start(_Sink(self.view.add_frame, returned, stopped, stopping), lambda: factory(model, spec),
+        return self._start(Sink(self.view.add_frame, returned, stopped, stopping), lambda: factory(model, spec),
                            total, spec.n)
 
     def start_compare(self) -> bool:
@@ -481,7 +391,7 @@ class MainWindow(QMainWindow):
         def returned(result: dict, frames: list) -> None:
             self.compare.show_result(result, frames, cmap)
 
-        return self._start(_Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
+        return self._start(Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
                            lambda: compare_run(model1, model2, spec, k), 2 * count if count else None, n)
 
     def cancel_run(self) -> None:
@@ -496,53 +406,6 @@ class MainWindow(QMainWindow):
         self.state.set_run(traj)
         self.view.set_title(run_title(traj.meta) + note)
         self.view.set_frames(traj.frames)
-
-    def _on_told(self, text: str) -> None:
-        """Progress of work before the frames (a data set being made), unless the run is cancelling."""
-        if not self.controller.cancelling:
-            self.statusBar().showMessage(text)
-            self._told = True
-
-    def _on_frame(self, frame: NumpyFrame) -> None:
-        if self._told:                                        # that work is done: the frames say how far now
-            self.statusBar().showMessage("running…")
-            self._told = False
-        self._sink.frame(frame)
-        self.basis.set_samples(len(frame.x_t))
-        self.forks.set_samples(len(frame.x_t))
-        n, rate, left = self.controller.progress()
-        if self.progress.maximum() > 0:
-            self.progress.setValue(min(n, self.progress.maximum()))
-            self.rate_label.setText(f"{rate:.1f} steps/s · {left:.0f} s left")
-        else:
-            self.rate_label.setText(f"{rate:.1f} steps/s · {self.model.display.level} = {frame.level:.3g}")
-
-    def _on_returned(self, result, frames: list) -> None:
-        self._outcome = "done"
-        self._sink.returned(result, frames)
-
-    def _on_aborted(self, frames: list) -> None:
-        self._outcome = "cancelled"
-        self._sink.stopped("cancelled", frames)
-
-    def _on_errored(self, message: str, frames: list) -> None:
-        self._outcome = "failed"
-        self._sink.stopped("failed", frames)
-        self.show_message(message + (f" The {len(frames)} frames made before are kept." if frames else ""))
-
-    def _on_finished(self) -> None:
-        stopping, self._sink = self._sink.stopping, None
-        if self._after_run is not None:
-            self._after_run()
-            self._after_run = None
-        self.run_panel.set_running(False)
-        self.compare.running(False)
-        n, rate, _ = self.controller.progress()
-        self.rate_label.setText(f"{rate:.1f} steps/s")                # no time left once it has ended
-        if self._outcome != "failed":
-            why = f" ({stopping})" if self._outcome == "done" and stopping else ""
-            self.statusBar().showMessage(f"{self._outcome}: {n} frames in {self.controller.elapsed:.1f} s{why}")
-        self._refresh_export_actions()
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -620,29 +483,5 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if not self._closed:
             self._closed = True
-            _GuiThreadGarbage.release()
+            GuiThreadGarbage.release()
         event.accept()
-
-
-def freeze_heap() -> None:
-    """Put every object alive once the window is up (~2e5: Qt wrappers, torch, pyqtgraph) out of
-    the cyclic garbage collector's reach, so that its collections scan only what is new. Without
-    it, collections paused the event loop up to 11 ms (young) and 26 ms (middle generation) while a
-    run streamed; after it, 0.5 ms. What is frozen is never collected: call it once, not per window."""
-    gc.collect()
-    gc.freeze()
-
-
-def launch(checkpoint_path: str | None = None) -> int:
-    import os
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                                                 or os.environ.get("QT_QPA_PLATFORM")):
-        raise ExplorerError("no display to open the window on (DISPLAY is not set); run it in a desktop session, "
-                            "or use the headless commands: explorer --help")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("explorer")
-    win = MainWindow(checkpoint_path=checkpoint_path)
-    win.show()
-    win.view.setFocus()
-    freeze_heap()
-    return app.exec()

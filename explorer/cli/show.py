@@ -85,7 +85,7 @@ def cmd_screenshot(args) -> int:
     return 0
 
 def cmd_gui(args) -> int:
-    from explorer.app.main_window import launch
+    from explorer.app.launch import launch
     return launch(getattr(args, "checkpoint", None))
 
 

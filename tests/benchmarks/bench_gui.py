@@ -72,7 +72,8 @@ def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from explorer.app.main_window import MainWindow, freeze_heap
+    from explorer.app.launch import freeze_heap
+    from explorer.app.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = Path(tempfile.mkdtemp()) / "s.ini"
