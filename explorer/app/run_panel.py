@@ -59,7 +59,7 @@ class RunPanel(QWidget):
         coarse_row.addWidget(self.coarse_steps_box)
         tip = ("the sampler and steps of the coarsest scale x_J, drawn first ('as above': the sampler and steps "
                "above, which the details of every finer scale follow). For phi4-wcrg, x_J by the ODE is 7-8 % low in power at "
-               "|k| = 2 at any steps; by the SDE with 200 steps it is within its error (README)")
+               "|k| = 2 at any steps; by the SDE with 200 steps it is within its error (docs/results/notebook.md)")
         self.coarse_box.setToolTip(tip)
         self.coarse_steps_box.setToolTip(tip)
         self.final_denoise = QCheckBox("final denoising step")

@@ -4,7 +4,7 @@
 
 The window and the CLI hold a Model and a RunSpec and never ask which kind of model they hold.
 A new generator is one core module: a class with the members of `Model`, and an opener
-registered with `register_opener` (see ARCHITECTURE.md, "How to add a generator").
+registered with `register_opener` (see docs/architecture.md, "How to add a generator").
 """
 from __future__ import annotations
 
