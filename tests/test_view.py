@@ -310,3 +310,12 @@ def test_the_value_under_a_still_mouse_follows_the_step(qtbot, window):
     assert view.readout.text().strip() == ""                       # no value, and none comes back
     view.go(3)
     assert view.readout.text().strip() == ""
+
+
+def test_an_own_level_axis_gets_readable_log_ticks():
+    from explorer.app.views.trajectory import log_ticks
+    major, minor = log_ticks(0.01, 5.0)
+    assert [label for _, label in major] == ["0.01", "0.1", "1"] and minor == []  # 2.7 decades: decades only
+    assert [label for _, label in log_ticks(0.0813, 1.6)[0]] == ["0.1", "0.2", "0.5", "1"]   # less: 2 and 5 too
+    assert [label for _, label in log_ticks(0.3, 1.9)[0]] == ["0.5", "1"]
+    assert [label for _, label in log_ticks(0.31, 0.33)[0]] == ["0.31"]          # none inside: the low end

@@ -28,6 +28,16 @@ def color_map(name: str) -> pg.ColorMap:
     return pg.ColorMap([0.0, 0.5, 1.0], lut[[0, 128, 255]])
 
 
+def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Labelled ticks of a log10 axis over [lo, hi] (> 0): the decades, and 2 and 5 times them when
+    the range spans less than 1.5 decades (pyqtgraph labels every minor tick there, on top of each other)."""
+    first, last = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    steps = (1, 2, 5) if np.log10(hi / lo) < 1.5 else (1,)
+    values = [m * 10.0 ** d for d in range(first, last + 1) for m in steps]
+    return [[(float(np.log10(v)), f"{v:g}") for v in values if lo / 1.01 <= v <= hi * 1.01] or
+             [(float(np.log10(lo)), f"{lo:.2g}")], []]
+
+
 class TrajectoryView(QWidget):
     """Frames along the run; `step_changed(k)` when the shown step changes."""
 
@@ -208,6 +218,8 @@ class TrajectoryView(QWidget):
         s = np.array([f.level for f in self.frames])
         ok = s > 0                                              # log axis: the t = 0 frame has none
         self.sigma_curve.setData(np.arange(n)[ok], s[ok])
+        if self.level != "σ/α" and ok.any():                    # its own range: ticks that can be read
+            self.sigma_plot.getAxis("left").setTicks(log_ticks(s[ok].min(), s[ok].max()))
         if n - 1 > self._x_max:                                 # rescale the step axis only when it overflows
             self._step_axis(max(n, 2 * self._x_max))
         if self.follow:
@@ -353,6 +365,7 @@ class TrajectoryView(QWidget):
         self.stage = stage
         self.level = hints.level
         self.sigma_plot.setLabel("left", hints.level)
+        self.sigma_plot.getAxis("left").setTicks(None)
         if hints.level == "σ/α":
             self.sigma_plot.setYRange(-1.5, 2.7, padding=0)             # log10 of σ/α from 0.03 to 500
         else:
