@@ -28,6 +28,7 @@ from explorer.app.model_dock import ModelDock
 from explorer.app.run_controller import RunController
 from explorer.app.run_feed import RunFeed, Sink
 from explorer.app.run_panel import RunPanel
+from explorer.app.settings import CheckedSettings, default_settings
 from explorer.app.views.basis import BasisView
 from explorer.app.views.compare import CompareView
 from explorer.app.views.fork import ForkView
@@ -44,10 +45,6 @@ from explorer.core.state import ExplorerState
 
 MAX_RECENT = 8
 RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]
-
-
-def default_settings() -> QSettings:
-    return QSettings("explorer", "explorer")
 
 
 def run_model(model: Model, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
@@ -68,7 +65,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, checkpoint_path: str | Path | None = None,
                  run_factory: RunFactory = run_model):
         super().__init__()
-        self.settings = settings or default_settings()
+        self.settings, self._settings_note = (settings, "") if settings is not None else default_settings()
         self.run_factory = run_factory
         self.state = ExplorerState()          # model, run shown, pair: what the widgets below observe
         self.state.observe("model", self._show_model)
@@ -124,11 +121,19 @@ class MainWindow(QMainWindow):
                             samples=lambda n: (self.basis.set_samples(n), self.forks.set_samples(n)))
         self.progress, self.rate_label = self.feed.progress, self.feed.rate_label
         self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
-        self._restore_settings()
+        checked = self._restore_settings()
         self._refresh_export_actions()
-        path = checkpoint_path or self.settings.value("last_checkpoint") or self._default_checkpoint()
-        if path:
-            self.open_checkpoint(path, remember=checkpoint_path is not None)
+        default = self._default_checkpoint()
+        path = checkpoint_path or checked.path("last_checkpoint") or default
+        notes = [self._settings_note] if self._settings_note else []
+        remembered = checkpoint_path is None
+        if path and not self.open_checkpoint(path, remember=not remembered) and remembered and default and path != default:
+            notes.append(f"{self.message.text()} The default model is open instead.")
+            self.open_checkpoint(default, remember=False)
+        if checked.dropped:
+            notes.append("Settings that could not be used were dropped: " + "; ".join(checked.dropped) + ".")
+        if notes:
+            self.show_message(" ".join(notes))
         GuiThreadGarbage.hold()
 
     @property
@@ -166,16 +171,18 @@ class MainWindow(QMainWindow):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
-        self._rebuild_recent_menu()
 
     # --- settings -----------------------------------------------------------------------------
-    def _restore_settings(self) -> None:
-        s = self.settings
-        if s.value("geometry"):
-            self.restoreGeometry(s.value("geometry"))
-        if s.value("state"):
-            self.restoreState(s.value("state"))
+    def _restore_settings(self) -> CheckedSettings:
+        """The window as it was left, every value checked; the reader says what it dropped."""
+        s = CheckedSettings(self.settings)
+        for key, restore in (("geometry", self.restoreGeometry), ("state", self.restoreState)):
+            blob = s.blob(key)
+            if blob is not None and not restore(blob):
+                s.drop(key, "not a saved window layout")
         self.run_panel.restore(s)
+        self._rebuild_recent_menu(s)
+        return s
 
     def save_settings(self) -> None:
         s = self.settings
@@ -186,18 +193,17 @@ class MainWindow(QMainWindow):
             s.setValue("last_checkpoint", str(self.model.path))
         s.sync()
 
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+    def recent_files(self, checked: CheckedSettings | None = None) -> list[str]:
+        return (checked or CheckedSettings(self.settings)).paths("recent", MAX_RECENT)
 
     def _remember(self, path: Path) -> None:
         recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
         self.settings.setValue("recent", recent[:MAX_RECENT])
         self._rebuild_recent_menu()
 
-    def _rebuild_recent_menu(self) -> None:
+    def _rebuild_recent_menu(self, checked: CheckedSettings | None = None) -> None:
         self.recent_menu.clear()
-        for p in self.recent_files():
+        for p in self.recent_files(checked):
             self.recent_menu.addAction(QAction(p, self, triggered=lambda _=False, p=p: self.open_checkpoint(p)))
         self.recent_menu.setEnabled(bool(self.recent_files()))
 

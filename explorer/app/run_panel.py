@@ -12,6 +12,7 @@ import random
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QPushButton, QSpinBox, QWidget
 
+from explorer.app.settings import CheckedSettings
 from explorer.core.files import schema
 from explorer.core.models import Model, RunSpec
 from explorer.core.sampling import samplers
@@ -178,10 +179,13 @@ class RunPanel(QWidget):
         s.setValue("coarse_sampler", self.coarse_box.currentData() or "")
         s.setValue("coarse_steps", self.coarse_steps_box.value())
 
-    def restore(self, s: QSettings) -> None:
-        self._settings_kind = str(s.value("kind", "")) or None
-        i = self.sampler_box.findData(s.value("sampler", "sde"))
+    def restore(self, s: CheckedSettings) -> None:
+        """The controls as saved, each value checked (a bad one is dropped: `CheckedSettings`)."""
+        self._settings_kind = s.text("kind") or None
+        i = self.sampler_box.findData(s.text("sampler", "sde"))
         self.sampler_box.setCurrentIndex(max(i, 0))
-        self.set_spec(steps=int(s.value("steps", self.steps_box.value())), n=int(s.value("batch", 16)),
-                      seed=int(s.value("seed", 0)), device=str(s.value("device", "auto")),
-                      coarse_sampler=str(s.value("coarse_sampler", "")), coarse_steps=int(s.value("coarse_steps", 200)))
+        boxes = self.steps_box, self.batch_box, self.seed_box, self.coarse_steps_box
+        steps, n, seed, coarse_steps = (s.integer(key, box.value(), box.minimum(), box.maximum())
+                                        for key, box in zip(("steps", "batch", "seed", "coarse_steps"), boxes))
+        self.set_spec(steps=steps, n=n, seed=seed, device=s.text("device", "auto", ("auto", "cpu", "cuda")),
+                      coarse_sampler=s.text("coarse_sampler"), coarse_steps=coarse_steps)

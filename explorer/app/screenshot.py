@@ -20,7 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.errors import ExplorerError
-from explorer.core.files.io import atomic_write, check_output
+from explorer.core.files.io import atomic_write, check_outputs
 
 
 def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None = None, view: str = "trajectory",
@@ -28,7 +28,9 @@ def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None =
     """Open the window on `checkpoint_path`, run it with `run` (sampler, steps, n, seed; pair for
     the compare view), show step `step` (default: the middle) of tab `view` and save the window.
     The window's settings go to `settings_path`, else to a temporary folder removed afterwards."""
-    out = check_output(out)
+    from explorer.core.models import checkpoint
+
+    (out,) = check_outputs([out], [checkpoint_path or checkpoint.default_checkpoint()])
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     qInstallMessageHandler(_quiet_offscreen)

@@ -67,8 +67,8 @@ def cmd_field(args) -> int:
     models = [open_model(m) for m in args.models]
     h2h.check_one_field(models)
     if args.bundled:
-        bundled = h2h.bundled_of_field(models[0], lambda file, err: print(f"explorer: left out {file}: {err}",
-                                                                         file=sys.stderr))
+        bundled = h2h.bundled_of_field(models[0], lambda file, err: print(
+            printable(f"explorer: left out the bundled {file}: {err}").replace("\n", " "), file=sys.stderr))
         models = h2h.same_field(models[0], models[1:] + bundled[1:])
     data = models[0].data
     if args.reference == "train":
@@ -120,17 +120,16 @@ def cmd_compare(args) -> int:
 
 def cmd_sweep(args) -> int:
     from explorer.core.analysis import generalization as gen
-    from explorer.core.files.io import check_output
+    from explorer.core.files.io import check_outputs
     from explorer.core.models import checkpoint
 
-    if args.json:
-        check_output(args.json)
     if args.folder:
         if not Path(args.folder).is_dir():
             raise UsageError(f"{args.folder}: not a folder")
         paths = sorted(Path(args.folder).glob("*.safetensors"))
     else:
         paths = [checkpoint.bundled_dir() / e["file"] for e in checkpoint.bundled_index() if e["kind"] == "diffusion"]
+    check_outputs([args.json] if args.json else [], paths)      # never over one of the models it sweeps
     groups = gen.pair_groups(paths)
     if not groups:
         raise UsageError(f"no S1/S2 pairs among the checkpoints in {args.folder or checkpoint.bundled_dir()}")
@@ -145,7 +144,7 @@ def cmd_basis(args) -> int:
     import numpy as np
     import torch
 
-    from explorer.core.analysis.basis import basis
+    from explorer.core.analysis.basis import basis, check_dimension
     from explorer.core.files.io import atomic_write, check_outputs
     from explorer.core.models import check_made_by, open_model
     from explorer.core.sampling.trajectory import Trajectory, drain
@@ -155,12 +154,30 @@ def cmd_basis(args) -> int:
     denoiser = model.denoiser
     if denoiser is None:
         raise UsageError(f"{model.name} has no single denoiser x0_hat(x_t, t) (a {model.kind} model)")
+    check_dimension(model.image_shape)                           # the Jacobian's cost, before any run is made
+    spec = None
     if args.run:
         traj = Trajectory.load_npz(args.run)
         check_made_by(model, traj.meta, args.run)
+        shape = tuple(np.shape(traj.frames[0].x_t)[1:]) if traj.frames else ()
+        if shape != tuple(model.image_shape):
+            raise UsageError(f"{args.run}: its images are {shape} (channels, height, width), but {model.name} makes "
+                             f"{tuple(model.image_shape)}: give a run this model made")
+        frames, samples = len(traj.frames), len(traj.frames[0].x_t)
     else:
         spec = run_spec(args).resolved(model)
-        with progress_bar(model.frame_count(spec), printable(f"{spec.sampler} {model.name}")) as bar:
+        frames, samples = model.frame_count(spec), spec.n
+    # the ranges, before any sampling (a model that cannot count its frames: the step once the run is made)
+    if frames is not None:
+        step = frames // 2 if args.step is None else args.step
+        if not 0 <= step < frames or not 0 <= args.sample < samples:
+            raise UsageError(f"--step must be in 0..{frames - 1} and --sample in 0..{samples - 1}")
+        if spec is not None and spec.final_denoise and step == frames - 1:
+            raise UsageError(f"step {step} is the final denoised image (no noise level): choose an earlier step")
+    elif not 0 <= args.sample < samples:
+        raise UsageError(f"--sample must be in 0..{samples - 1}")
+    if spec is not None:
+        with progress_bar(frames, printable(f"{spec.sampler} {model.name}")) as bar:
             traj = drain(model.run(spec), callback=lambda f: bar.update(1))
     step = len(traj.frames) // 2 if args.step is None else args.step
     if not 0 <= step < len(traj.frames) or not 0 <= args.sample < len(traj.frames[0].x_t):
@@ -195,6 +212,7 @@ def cmd_fork(args) -> int:
         raise UsageError("say what to make: --out FORK.npz (the endings from --step) and/or --curve (spread against sigma)")
     traj = Trajectory.load_npz(args.run)
     model = open_model(args.model or traj.meta.get("checkpoint_path") or "")
+    check_outputs([o for o in (args.out, args.json) if o], [args.run, model.path])    # nor over the model's file
     if args.out:
         if args.step is None:
             raise UsageError("--out needs --step K: the frame to fork from")

@@ -1,6 +1,7 @@
 """The physical fields' own measurements: phi4 (critical point, equilibration) and turbulence (spin-up)."""
 from __future__ import annotations
 
+import math
 import sys
 
 from explorer.cli.arguments import command_line, float_in, floats, int_in, ints, write_json
@@ -20,6 +21,7 @@ def cmd_phi4(args) -> int:
         betas = floats(args.betas, "--betas")
         for b in betas:
             schema.number(b, "a value of --betas", UsageError, 0.01, 10.0, kind=float)
+        phi4.check_critical(sizes, betas, args.lam, args.chains, args.measure)
         phi4.check_chains(args.chains, max(sizes))
         res = phi4.critical_point(sizes, betas, args.lam, chains=args.chains, burn_in=args.burn_in,
                                   measure=args.measure, log=lambda s: print(s, file=sys.stderr))
@@ -27,12 +29,18 @@ def cmd_phi4(args) -> int:
         print(f"beta_c = {res['beta_c']:.4f} ± {res['error']:.4f} (lam = {args.lam}, Binder crossing of L = {sizes})")
     else:
         phi4.check_chains(2 * args.chains, args.L)              # hot and cold starts
+        beta = phi4.CRITICAL["beta_c"] if args.beta is None else args.beta
+        phi4.check_equilibrium(args.sweeps, 10, beta, args.lam)
         res = phi4.equilibrium(args.L, args.beta, args.lam, chains=args.chains, sweeps=args.sweeps,
                                log=lambda s: print(s, file=sys.stderr))
         for row in res["curve"]:
             print(f"sweep {row['sweep']:6d}  <|m|> hot start {row['hot']:.4f}  cold start {row['cold']:.4f}")
-        print(f"burn-in {res['burn_in']} sweeps; tau_int(|m|) = {res['tau_int_abs_m']:.0f} sweeps; "
-              f"{res['seconds_per_sweep_per_1000_chains'] * 1000:.1f} ms per sweep of 1000 chains")
+        tau = res["tau_int_abs_m"]
+        print(f"burn-in {res['burn_in']} sweeps; "
+              + (f"tau_int(|m|) = {tau:.0f} sweeps; " if math.isfinite(tau) else
+                 f"tau_int(|m|) undefined: the burn-in took too much of the {args.sweeps} sweeps to leave "
+                 f"{phi4.MIN_TAU_BLOCKS} blocks to measure it on (give more --sweeps); ")
+              + f"{res['seconds_per_sweep_per_1000_chains'] * 1000:.1f} ms per sweep of 1000 chains")
     if args.out:
         write_json(args.out, res)
     return 0
@@ -49,6 +57,8 @@ def cmd_turbulence(args) -> int:
                          f"e.g. '{{\"mu\": 0.05}}'; they are {', '.join(k for k in PARAMS['turbulence'] if k != 'size')}")
     params["size"] = args.size
     check_record({"name": "turbulence", "n": 1, "params": params}, "--size and --data-params", UsageError)
+    solver = turbulence.parameters(error=UsageError, **params)
+    turbulence.check_recording(args.duration, args.every, solver["dt"], UsageError)
     turbulence.check_memory(args.runs, args.size, args.duration, args.every)
     res = turbulence.spin_up(runs=args.runs, duration=args.duration, every=args.every,
                              log=lambda s: print(s, file=sys.stderr), **params)

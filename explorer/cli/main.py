@@ -8,6 +8,7 @@ its traceback. Each group of commands is a module with its `add_commands(sub)`.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -15,6 +16,19 @@ from explorer import __version__
 from explorer.cli import analysis, fields, show, train
 from explorer.cli.arguments import Parser
 from explorer.core.files.io import close_progress_bars, printable
+
+
+class _Warnings(logging.Handler):
+    """The core's warnings (logger "explorer": an optional cache left alone, ...) as lines on the
+    stderr of the moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(printable(record.getMessage()), file=sys.stderr)
+
+
+_LOG = logging.getLogger("explorer")
+if not any(isinstance(h, _Warnings) for h in _LOG.handlers):
+    _LOG.addHandler(_Warnings(logging.WARNING))
 
 
 def build_parser() -> argparse.ArgumentParser:

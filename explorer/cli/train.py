@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from explorer.cli.arguments import TRAIN_STEPS, command_line, data_arguments, fit_arguments, floats, int_in, ints
 from explorer.core.errors import UsageError
-from explorer.core.files.io import parse_json
+from explorer.core.files.io import check_not_input, parse_json
 
 
 def data_record(args) -> dict:
@@ -31,6 +32,7 @@ def cmd_train(args) -> int:
     from explorer.core.training.train import TrainConfig, train_diffusion
 
     data = data_record(args)
+    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     arch = UNetConfig(channels=args.channels, size=args.size, widths=ints(args.widths, "--widths"),
                       blocks=args.blocks, bias_free=args.bias_free,
                       padding="circular" if data["name"] in PERIODIC else "zeros")
@@ -54,6 +56,7 @@ def cmd_train_wcrg(args) -> int:
     from explorer.core.training.train import TrainConfig
 
     data = data_record(args)
+    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     recipe = wcrg.WCRGRecipe(levels=args.J, wavelet=args.wavelet,
                              coarse_widths=ints(args.widths, "--widths"),
                              conditional_widths=ints(args.cond_widths, "--cond-widths"), blocks=args.blocks,
@@ -72,6 +75,7 @@ def cmd_train_scattering(args) -> int:
     from explorer.core.statistics.scattering import ScatteringConfig
 
     data = data_record(args)
+    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     if args.channels != 1:
         raise UsageError("a scattering model is of one-channel fields: use --channels 1")
     J = args.J if args.J is not None else max(1, args.size.bit_length() - 2)          # log2(size) - 1
@@ -89,6 +93,7 @@ def cmd_train_gaussian(args) -> int:
     from explorer.core.models import gaussian_model
 
     data = data_record(args)
+    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     if args.channels != 1:
         raise UsageError("a Gaussian model is of one-channel fields: use --channels 1")
     model = gaussian_model.fit(data, args.out, name=args.name, description=args.description, command=command_line())

@@ -89,14 +89,24 @@ def jacobian(denoiser, x_t: torch.Tensor, t: float, chunk: int = 64) -> torch.Te
     return drain(jacobian_steps(denoiser, x_t, t, chunk))
 
 
+def check_dimension(image_shape) -> int:
+    """D = C H W of images of `image_shape`, within MAX_DIM (the D x D Jacobian and its
+    eigenvectors are built in memory): a UsageError, before any work, when it is not."""
+    from explorer.core.errors import UsageError
+
+    dim = int(np.prod(tuple(image_shape), dtype=np.int64))
+    if dim > MAX_DIM:
+        raise UsageError(f"the Jacobian of images of {tuple(image_shape)} (D = {dim:,} values) is too large: the basis "
+                         f"is built for at most D = {MAX_DIM:,} (e.g. 1 x 64 x 64)")
+    return dim
+
+
 def basis_steps(denoiser, x_t: torch.Tensor, t: float, k: int = 16) -> Generator[int, None, Basis]:
     """The top-k eigenpairs of the shrinkage A = alpha dx0_hat/dx_t at x_t (C, H, W), time t;
     yields the Jacobian's columns done (of D), so a caller can show progress and stop."""
     from explorer.core.errors import UsageError
 
-    dim = x_t.numel()
-    if dim > MAX_DIM:
-        raise UsageError(f"the Jacobian of {dim} pixels is too large (at most {MAX_DIM}, e.g. 128 x 128)")
+    dim = check_dimension(x_t.shape)
     if not 1 <= k <= dim:
         raise UsageError(f"k must be in 1..{dim}")
     if not t > 0:

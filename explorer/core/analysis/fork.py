@@ -32,6 +32,10 @@ def fork_spec(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int =
     if not isinstance(steps, int) or meta.get("start", 0) or len(traj.frames) != steps + 1:
         raise UsageError("a fork needs a whole run on a time grid (steps + 1 frames), as `explorer sample` writes")
     check_made_by(model, meta)
+    shape = tuple(np.shape(traj.frames[0].x_t)[1:])
+    if shape != tuple(model.image_shape):
+        raise UsageError(f"the run's images are {shape} (channels, height, width), but {model.name} makes "
+                         f"{tuple(model.image_shape)}: fork a run this model made")
     if not 0 <= step < steps or not 0 <= sample < len(traj.frames[0].x_t):
         raise UsageError(f"the step must be in 0..{steps - 1} and the sample in 0..{len(traj.frames[0].x_t) - 1}")
     x = torch.tensor(np.asarray(traj.frames[step].x_t[sample]), dtype=torch.float32)

@@ -50,12 +50,19 @@ def same_field(model: Model, candidates: Iterable[Model]) -> list[Model]:
 
 def bundled_of_field(model: Model, skipped=None) -> list[Model]:
     """`model` and every bundled model of its field (`same_field`). Only the bundled entries of the
-    same generator are opened; a damaged one is left out, and `skipped(file, error)` told."""
-    from explorer.core.errors import ExplorerError
+    same generator are opened; a damaged one (missing, not a regular file, not a model, a model
+    whose own files are damaged) is left out, and `skipped(file, error)` told. An index that
+    cannot be read, or whose entries cannot be resolved in the folder (outside it, a symbolic link
+    that loops), is a CheckpointError: the bundled folder itself is damaged."""
+    from explorer.core.errors import CheckpointError, ExplorerError
     from explorer.core.models import checkpoint, open_model
 
+    try:
+        entries = checkpoint.bundled_index()
+    except RuntimeError as e:           # Path.resolve of a symbolic link that loops (Python < 3.13)
+        raise CheckpointError(f"{checkpoint.bundled_dir() / 'index.json'}: an entry cannot be resolved ({e})") from None
     others = []
-    for e in checkpoint.bundled_index():
+    for e in entries:
         if e.get("data") != model.data.get("name"):
             continue
         try:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import stat
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +25,8 @@ import numpy as np
 import torch
 
 from explorer.core.errors import DataError, ExplorerError
+
+_log = logging.getLogger("explorer")
 
 DUPLICATE_COSINE = 0.95
 SPLITS = ("S1", "S2", "all")
@@ -126,25 +130,44 @@ def cache_dir() -> Path:
 def cached_array(kind: str, key: dict, make: Callable[[], np.ndarray],
                  check: Callable[[np.ndarray], bool] = lambda a: bool(np.isfinite(a).all())) -> np.ndarray:
     """Load `kind`-<hash(key)>.npy from the cache if it reads and passes `check`, else make it,
-    store it atomically and return it."""
+    store it atomically (with its key beside it, .json) and return it. The cache is optional: an
+    entry that is a link or a special file is neither read, replaced nor removed, and a cache that
+    cannot be written (a read-only home, $EXPLORER_CACHE a file) costs a warning, never the result."""
     from explorer.core.files.io import atomic_write, load_arrays
 
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     path = cache_dir() / f"{kind}-{digest}.npy"
-    if path.exists():
+    entries = (path, path.with_suffix(".json"))
+    usable = all(_regular_or_absent(p) for p in entries)
+    if usable and path.exists():
         try:
             arr = next(iter(load_arrays(path, "cache", 2 * 2 ** 30, DataError).values()))
             if check(arr):
                 return arr
         except (DataError, StopIteration):
             pass
-        if path.is_file():
-            path.unlink()                           # a damaged cache entry is rebuilt
     arr = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: np.save(f, arr, allow_pickle=False))
-    (path.with_suffix(".json")).write_text(json.dumps(key, indent=1, sort_keys=True))
+    if not usable:
+        _log.warning(f"explorer: the cache entry {path} (or its .json) is a link or a special file: left alone, not used")
+        return arr
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda f: np.save(f, arr, allow_pickle=False))            # replaces a damaged entry
+        text = json.dumps(key, indent=1, sort_keys=True).encode()
+        atomic_write(entries[1], lambda f: f.write(text))
+    except (ExplorerError, OSError) as e:
+        _log.warning(f"explorer: the cache could not be written ({e}); the data set is made anew next time")
     return arr
+
+
+def _regular_or_absent(path: Path) -> bool:
+    """Whether `path` (not followed, if a link) is a regular file or nothing."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def unit_vectors(x: torch.Tensor, dtype=torch.float64) -> torch.Tensor:

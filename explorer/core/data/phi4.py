@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from explorer.core import interrupt
-from explorer.core.errors import DataError, UsageError
+from explorer.core.errors import DataError, ExplorerError, UsageError
 
 ALGORITHM = "checkerboard-metropolis+flip/2"
 _CRITICAL_FILE = Path(__file__).with_name("phi4_critical.json")
@@ -111,12 +111,55 @@ def integrated_autocorrelation(series: np.ndarray, c: float = 5.0) -> float:
     return float(tau)
 
 
+MIN_TAU_BLOCKS = 51          # blocks after the burn-in that tau_int is measured on
+MIN_BURN_BLOCKS = 7          # the shortest burn-in `equilibrium` can find: 1.5 x (0 + 5 blocks of the moving average)
+
+
+def check_stable(beta: float, lam: float, error: type[ExplorerError] = UsageError) -> None:
+    """E bounded below: at lam = 0 the field is Gaussian, E = sum phi^2 - beta sum_<x,y> phi_x phi_y,
+    whose quadratic form has the eigenvalue 1 - 2 beta for the uniform field: no equilibrium for
+    beta >= 1/2 (the field runs away and nothing measured means anything)."""
+    if lam == 0 and beta >= 0.5:
+        raise error(f"at lam = 0 the phi^4 energy is unbounded below for beta >= 0.5 (here beta = {beta:g}): there is "
+                    "no equilibrium to measure; choose lam > 0 or beta < 0.5")
+
+
+def check_equilibrium(sweeps: int, every: int, beta: float, lam: float, error: type[ExplorerError] = UsageError) -> None:
+    """What `equilibrium` needs to measure anything: a stable theory (`check_stable`) and sweeps for
+    at least MIN_BURN_BLOCKS + MIN_TAU_BLOCKS blocks of `every` sweeps."""
+    check_stable(beta, lam, error)
+    need = (MIN_BURN_BLOCKS + MIN_TAU_BLOCKS) * every
+    if sweeps < need:
+        raise error(f"--sweeps {sweeps}: the measurement needs at least {need} sweeps (blocks of {every}: a burn-in of "
+                    f"at least {MIN_BURN_BLOCKS} blocks, then {MIN_TAU_BLOCKS} to measure tau_int)")
+
+
+def check_critical(sizes, betas, lam: float, chains: int, measure: int, error: type[ExplorerError] = UsageError) -> None:
+    """What `critical_point` needs to find a crossing: two or more distinct sizes and betas, a
+    stable theory at every beta, chains for the 8 jackknife blocks, and at least one measurement
+    (`binder` records m every 5 sweeps)."""
+    if len(set(sizes)) < 2 or len(set(sizes)) != len(sizes):
+        raise error(f"--sizes {','.join(map(str, sizes))}: the Binder crossing needs two or more distinct sizes")
+    if len(set(betas)) < 2 or len(set(betas)) != len(betas):
+        raise error(f"--betas {','.join(f'{b:g}' for b in betas)}: the crossing is looked for between two or more "
+                    "distinct values of beta")
+    for b in betas:
+        check_stable(b, lam, error)
+    if chains < 8:
+        raise error(f"--chains {chains}: the errors are a jackknife over 8 blocks of chains; give at least 8")
+    if measure < 5:
+        raise error(f"--measure {measure}: m is recorded every 5 sweeps; measure at least 5 sweeps")
+
+
 def equilibrium(L: int = 32, beta: float | None = None, lam: float = 0.5, chains: int = 256, sweeps: int = 16000,
                 seed: int = 0, every: int = 10, log=None) -> dict:
     """Burn-in and autocorrelation at (L, beta, lam). Hot and cold starts run side by side;
     burn-in = 1.5 times the first sweep at which their <|m|> curves meet; tau_int of |m| (in
-    sweeps) is measured on all chains after the burn-in."""
+    sweeps) is measured on all chains after the burn-in (NaN, and `enough` False, when the
+    burn-in leaves MIN_TAU_BLOCKS blocks or fewer). Parameters that can measure nothing are a
+    UsageError before any sweep (`check_equilibrium`)."""
     beta = CRITICAL["beta_c"] if beta is None else beta
+    check_equilibrium(sweeps, every, beta, lam)
     hot = Chains(L, beta, lam, chains, seed, "hot")
     cold = Chains(L, beta, lam, chains, seed + 1, "cold")
     t0 = time.perf_counter()
@@ -137,7 +180,7 @@ def equilibrium(L: int = 32, beta: float | None = None, lam: float = 0.5, chains
     burn_blocks = min(int(1.5 * (int(met[0]) + 5)), len(mh)) if len(met) else len(mh)
     burn_in = burn_blocks * every
     rest = np.concatenate([mh[burn_blocks:], mc[burn_blocks:]], 1)
-    tau = integrated_autocorrelation(rest) * every if len(rest) > 50 else float("nan")
+    tau = integrated_autocorrelation(rest) * every if len(rest) >= MIN_TAU_BLOCKS else float("nan")
     curve = [{"sweep": (k + 1) * every, "hot": float(mh[k].mean()), "cold": float(mc[k].mean())}
              for k in range(0, len(mh), max(1, len(mh) // 40))]
     out = {"L": L, "beta": beta, "lam": lam, "chains": chains, "sweeps": sweeps, "burn_in": burn_in,
@@ -145,7 +188,10 @@ def equilibrium(L: int = 32, beta: float | None = None, lam: float = 0.5, chains
            "acceptance": float(hot.accepted), "seconds_per_sweep_per_1000_chains": seconds_per_sweep * 1000 / chains,
            "curve": curve, "enough": bool(np.isfinite(tau)) and burn_blocks <= 0.5 * len(mh)}
     if log:
-        log(f"L={L} beta={beta:.4f}: burn-in {burn_in} sweeps, tau_int(|m|) {tau:.0f} sweeps, <|m|> {out['abs_m']:.4f}")
+        log(f"L={L} beta={beta:.4f}: burn-in {burn_in} sweeps, " + (
+            f"tau_int(|m|) {tau:.0f} sweeps, <|m|> {out['abs_m']:.4f}" if math.isfinite(tau) else
+            f"tau_int(|m|) undefined: the burn-in leaves {len(rest)} blocks of {every} sweeps, fewer than "
+            f"the {MIN_TAU_BLOCKS} it is measured on"))
     return out
 
 
@@ -170,7 +216,9 @@ def binder(L: int, beta: float, lam: float = 0.5, chains: int = 512, burn_in: in
 
 
 def critical_point(sizes=(16, 32), betas=(0.64, 0.66, 0.68, 0.70, 0.72), lam: float = 0.5, log=print, **kw) -> dict:
-    """beta_c from the crossing of U(beta) between consecutive sizes (see `binder_crossings`)."""
+    """beta_c from the crossing of U(beta) between consecutive sizes (see `binder_crossings`);
+    arguments that can give no crossing are a UsageError before any sweep (`check_critical`)."""
+    check_critical(sizes, betas, lam, kw.get("chains", 512), kw.get("measure", 3000))
     table = []
     for L in sizes:
         for b in betas:
@@ -225,6 +273,7 @@ def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5
     from explorer.core.data import cached_array
 
     beta = CRITICAL["beta_c"] if beta is None else float(beta)
+    check_stable(beta, lam, DataError)
     chains = min(chains, count)
     key = {"L": L, "beta": beta, "lam": lam, "seed": seed, "chains": chains, "algorithm": ALGORITHM}
     say = (lambda s: print(f"phi4: {s}", file=sys.stderr)) if progress else None

@@ -31,17 +31,41 @@ import numpy as np
 import torch
 
 from explorer.core import interrupt
-from explorer.core.errors import DataError, UsageError
+from explorer.core.errors import DataError, ExplorerError, UsageError
 
 ALGORITHM = "pseudo-spectral IF-RK4, 2/3 dealiasing, white ring forcing"
 DEFAULTS = {"size": 64, "k_f": 4.0, "mu": 0.05, "nu": 0.0, "eps": 0.1, "dt": 0.015}
 
 
-def parameters(size: int = 64, **params) -> dict:
+def parameters(size: int = 64, error: type[ExplorerError] = DataError, **params) -> dict:
     """All the solver's parameters: DEFAULTS, then `params`; nu_h defaults to 2e-10 (64 / size)^8, so
     that the hyperviscous rate nu_h k^8 at the dealiasing cutoff k = size/3 is the same (~7.6) at
-    every size."""
-    return {**DEFAULTS, "nu_h": 2e-10 * (64 / size) ** 8, **params, "size": size}
+    every size. The forcing must lie on the grid (`check_forcing`; `error` if not)."""
+    p = {**DEFAULTS, "nu_h": 2e-10 * (64 / size) ** 8, **params, "size": size}
+    check_forcing(size, p["k_f"], error)
+    return p
+
+
+def check_forcing(size: int, k_f: float, error: type[ExplorerError] = DataError) -> None:
+    """The forcing ring | |k| - k_f | <= 1 inside the modes the grid resolves, |k| <= size // 3 (the
+    2/3 rule): beyond it the forcing is dealiased away (no energy goes in) or has no mode at all."""
+    top = size // 3
+    if not k_f + 1 <= top:
+        raise error(f"the forcing wavenumber k_f = {k_f:g} is beyond a {size} x {size} grid: its ring "
+                    f"|k| = k_f ± 1 must lie within the resolved |k| <= size // 3 = {top}, so k_f is at most "
+                    f"{top - 1} at size {size} (or raise the size)")
+
+
+def check_recording(duration: float, every: float, dt: float, error: type[ExplorerError] = UsageError) -> None:
+    """A spin-up's record: at least two points (duration / every >= 2) and at most one per time
+    step (every >= dt)."""
+    if not every >= dt:
+        raise error(f"--every {every:g} is shorter than the time step dt = {dt:g}: record at most once a step "
+                    f"(--every at least {dt:g})")
+    if round(duration / every) < 2:
+        raise error(f"--duration {duration:g} with --every {every:g} records the flow {round(duration / every)} "
+                    f"time(s); the spin-up curve needs at least 2 points: --every at most {duration / 2:g} "
+                    f"or a longer --duration")
 STATIONARY_TOLERANCE = 0.10        # spin-up ends when E and Z stay within 10 % of their stationary means
 
 
@@ -156,6 +180,7 @@ def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: floa
     autocorrelation time tau_int of omega (C(tau) = <omega(t) omega(t + tau)> / <omega^2>, summed
     until it first drops below 0.05). `enough`: the spin-up ends in the first half of the window."""
     p = parameters(size, **params)
+    check_recording(duration, every, p["dt"], DataError)
     solver = Solver(**p, runs=runs, seed=seed)
     t0 = time.perf_counter()
     times, energy, enstrophy, snaps, scales, cfl = [], [], [], [], [], []

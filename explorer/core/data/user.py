@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.errors import DataError
+from explorer.core.files import schema
 from explorer.core.files.io import load_arrays
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -82,10 +83,12 @@ def channels(path: str | Path, look_at: int = 32) -> int:
                 continue
         return 1
     try:
-        arr = next(iter(load_arrays(path, "array", MAX_ARRAY_BYTES, DataError).values()))
-    except (DataError, StopIteration):
+        headers = load_arrays(path, "array", MAX_ARRAY_BYTES, DataError, headers_only=True)
+    except DataError:
         return 1
-    return 3 if arr.ndim == 4 and arr.shape[1] == 3 else 1
+    key = _images_key(list(headers))
+    shape = headers[key][0] if key is not None else ()
+    return 3 if len(shape) == 4 and shape[1] == 3 else 1
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -98,10 +101,23 @@ def _has_colour(im) -> bool:
     return bool(np.abs(rgb - rgb.mean(-1, keepdims=True)).max() > 2)
 
 
+def _check_count(where: str, n: int, per_image: int) -> None:
+    """A training set's limits, from what is known before reading: at most MAX_TRAIN_IMAGES
+    images, and at most MAX_DATA_BYTES of float32 in memory (`per_image` values each)."""
+    if n > schema.MAX_TRAIN_IMAGES:
+        raise DataError(f"{where} holds {n:,} images; a training set has at most {schema.MAX_TRAIN_IMAGES:,} "
+                        "(keep fewer)")
+    need = n * per_image * 4
+    if need > schema.MAX_DATA_BYTES:
+        raise DataError(f"{where}: {n:,} images of {per_image:,} values are {need / 2 ** 30:,.1f} GiB of float32, "
+                        f"more than the {schema.MAX_DATA_BYTES / 2 ** 30:.0f} GiB a training set may take")
+
+
 def load_folder(folder: Path, size: int = 32, channels: int = 1) -> np.ndarray:
     files = _image_files(folder)
     if not files:
         raise DataError(f"{folder}: no PNG or JPEG images in this folder")
+    _check_count(f"{folder}: the folder", len(files), channels * size * size)
     images, skipped = [], []
     for p in files:
         try:
@@ -115,14 +131,24 @@ def load_folder(folder: Path, size: int = 32, channels: int = 1) -> np.ndarray:
     return np.stack(images)
 
 
+def _images_key(keys: list[str]) -> str | None:
+    """Which array of a file holds the images: x, data, images, arr_0, array, or the only one."""
+    return next((k for k in ("x", "data", "images", "arr_0", "array") if k in keys), keys[0] if len(keys) == 1 else None)
+
+
 def load_array(path: Path, size: int = 32, channels: int | None = None) -> np.ndarray:
-    arrays = load_arrays(path, "array", MAX_ARRAY_BYTES, DataError)
-    keys = list(arrays)
-    key = next((k for k in ("x", "data", "images", "arr_0", "array") if k in keys), keys[0] if len(keys) == 1 else None)
-    if key is None:
-        raise DataError(f"{path}: an .npz with " + (f"several arrays ({', '.join(keys)}); name the images 'x'"
-                                                    if keys else "no arrays"))
-    arr = arrays[key]
+    def check(headers: dict) -> None:
+        """The images' count and size from the header, before any array is read."""
+        key = _images_key(list(headers))
+        if key is None:
+            raise DataError(f"{path}: an .npz with " + (f"several arrays ({', '.join(headers)}); name the images 'x'"
+                                                        if headers else "no arrays"))
+        shape = headers[key][0]
+        if len(shape) in (3, 4):
+            _check_count(f"{path}: the array", int(shape[0]), int(np.prod(shape[1:], dtype=object)))
+
+    arrays = load_arrays(path, "array", MAX_ARRAY_BYTES, DataError, check=check)
+    arr = arrays[_images_key(list(arrays))]
     if arr.ndim == 3:
         arr = arr[:, None]
     if arr.ndim != 4:

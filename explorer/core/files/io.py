@@ -26,7 +26,8 @@ MiB = 2 ** 20
 GiB = 2 ** 30
 
 
-def _kind(mode: int) -> str:
+def kind_of(mode: int) -> str:
+    """What a file of this st_mode is, in words: "a FIFO (named pipe)", "a device", ..."""
     return ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
             "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else
             "not a regular file")
@@ -46,7 +47,7 @@ def read_regular(path: str | Path, what: str, limit: int, error: type[ExplorerEr
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise error(f"{path}: is {_kind(st.st_mode)}, not a {what} file")
+            raise error(f"{path}: is {kind_of(st.st_mode)}, not a {what} file")
         if st.st_size > limit:
             raise error(f"{path}: {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} MiB a {what} "
                         f"file may have")
@@ -96,29 +97,51 @@ def parse_json(text: str | bytes, where: str, error: type[ExplorerError] = Explo
     return value
 
 
-def load_arrays(path: str | Path, what: str, limit: int, error: type[ExplorerError] = ExplorerError) -> dict:
-    """The arrays of an .npy ({"array": a}) or .npz file, each checked from its header before it
-    is read: no pickled objects, and at most `limit` bytes in all, as declared and as read (a
-    small .npz that inflates to gigabytes, or a header declaring a huge shape, is refused)."""
+def load_arrays(path: str | Path, what: str, limit: int, error: type[ExplorerError] = ExplorerError,
+                check: Callable[[dict], object] | None = None, headers_only: bool = False) -> dict:
+    """The arrays of an .npy ({"array": a}) or .npz file. Every header is read first, before any
+    array: no pickled objects, and at most `limit` bytes in all, as declared and as read (a small
+    .npz that inflates to gigabytes, or a header declaring a huge shape, is refused without reading
+    it). Like `read_regular`, only a regular file of at most `limit` bytes is opened.
+
+    check(headers): called with {name: (shape, dtype)} once every header is read and before any
+    array is; it raises (an ExplorerError) to refuse the file, e.g. for holding too many images.
+    headers_only: return those headers and read no array."""
     import io
     import zipfile
 
     import numpy as np
 
     path = Path(path)
-    blob = read_regular(path, what, limit, error)
     budget = [limit]
 
-    def parse(data: bytes, name: str) -> "np.ndarray":
-        f = io.BytesIO(data)
+    def header(f, name: str) -> tuple:
         try:
             version = np.lib.format.read_magic(f)
-            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
-                                     else np.lib.format.read_array_header_2_0(f))
-        except (ValueError, OSError, EOFError) as e:
+            shape, _, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0(f))
+        except (ValueError, OSError, EOFError, TypeError) as e:
             raise error(f"{path}: {name} is not a NumPy array ({e})") from None
         if dtype.hasobject:
             raise error(f"{path}: {name} holds Python objects; explorer reads only numeric arrays (no pickles)")
+        return shape, dtype
+
+    def declared(headers: dict) -> dict:
+        """The headers passed to `check` (the caller's limits first: they say more), then their
+        bytes in all checked against the limit."""
+        if check is not None:
+            check(headers)
+        total = 0
+        for name, (shape, dtype) in headers.items():
+            total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if total > limit:
+                raise error(f"{path}: {'the array' if name == 'array' and len(headers) == 1 else name} declares "
+                            f"{shape} {dtype}, more than the {limit / MiB:,.0f} MiB explorer reads")
+        return headers
+
+    def parse(data: bytes, name: str) -> "np.ndarray":
+        f = io.BytesIO(data)
+        shape, dtype = header(f, name)
         nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
         if nbytes > budget[0] or nbytes != len(data) - f.tell():
             raise error(f"{path}: {name} declares {shape} {dtype} ({nbytes:,} bytes) but "
@@ -129,24 +152,57 @@ def load_arrays(path: str | Path, what: str, limit: int, error: type[ExplorerErr
         except (ValueError, OSError, EOFError) as e:
             raise error(f"{path}: {name} cannot be read ({e})") from None
 
-    if not blob.startswith(b"PK"):
-        return {"array": parse(blob, "the array")}
-    try:
-        with zipfile.ZipFile(io.BytesIO(blob)) as z:
-            infos = [i for i in z.infolist() if not i.is_dir()]
-            if sum(i.file_size for i in infos) > limit:
-                raise error(f"{path}: the archive inflates to {sum(i.file_size for i in infos) / MiB:,.0f} MiB, more "
-                            f"than the {limit / MiB:,.0f} MiB explorer reads")
-            arrays = {}
-            for info in infos:
-                with z.open(info) as member:
-                    data = member.read(info.file_size + 1)
-                if len(data) != info.file_size:
-                    raise error(f"{path}: {info.filename} is not the size the archive declares")
-                arrays[info.filename.removesuffix(".npy")] = parse(data, info.filename)
-            return arrays
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
-        raise error(f"{path}: not a readable .npz archive ({e})") from None
+    try:                                    # as read_regular: never blocks on a FIFO, fstat on the open file
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as e:
+        raise error(f"{path}: cannot be read ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise error(f"{path}: is {kind_of(st.st_mode)}, not a {what} file")
+        if st.st_size > limit:
+            raise error(f"{path}: {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} MiB a {what} "
+                        f"file may have")
+        try:
+            zipped = f.read(2) == b"PK"
+            f.seek(0)
+            if not zipped:
+                headers = declared({"array": header(f, "the array")})
+                if headers_only:
+                    return headers
+                f.seek(0)
+                blob = f.read(st.st_size + 1)
+                if len(blob) != st.st_size:
+                    raise error(f"{path}: changed while it was read")
+                return {"array": parse(blob, "the array")}
+        except OSError as e:
+            raise error(f"{path}: cannot be read ({e.strerror or e})") from None
+        try:
+            with zipfile.ZipFile(f) as z:
+                infos = [i for i in z.infolist() if not i.is_dir()]
+                if sum(i.file_size for i in infos) > limit:
+                    raise error(f"{path}: the archive inflates to {sum(i.file_size for i in infos) / MiB:,.0f} MiB, "
+                                f"more than the {limit / MiB:,.0f} MiB explorer reads")
+                headers = {}
+                for info in infos:
+                    with z.open(info) as member:
+                        headers[info.filename.removesuffix(".npy")] = header(member, info.filename)
+                declared(headers)
+                if headers_only:
+                    return headers
+                arrays = {}
+                for info in infos:
+                    with z.open(info) as member:
+                        data = member.read(info.file_size + 1)
+                    if len(data) != info.file_size:
+                        raise error(f"{path}: {info.filename} is not the size the archive declares")
+                    arrays[info.filename.removesuffix(".npy")] = parse(data, info.filename)
+                return arrays
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError,
+                RuntimeError) as e:
+            raise error(f"{path}: not a readable .npz archive ({e})") from None
 
 
 def inside(folder: Path, name: object, where: str, error: type[ExplorerError] = ExplorerError) -> Path:
@@ -166,12 +222,18 @@ def inside(folder: Path, name: object, where: str, error: type[ExplorerError] = 
     return path
 
 
+MAX_NAME_BYTES = 255 - 40             # a file system's NAME_MAX, less what explorer adds (".resume", a temporary suffix)
+
+
 def check_output(path: str | Path) -> Path:
     """`path` as a file to be written: its folder exists and is writable, and the file is either
     absent or a regular, writable file (never a folder, a device, a FIFO or a read-only file).
     Raises ExportError (the one error for a bad output path) before any work starts."""
     path = Path(path)
     folder = path.parent
+    if len(os.fsencode(path.name)) > MAX_NAME_BYTES:
+        raise ExportError(f"{printable(path.name[:40])}...: a file name of {len(os.fsencode(path.name))} bytes; explorer "
+                          f"writes names of at most {MAX_NAME_BYTES} (it adds a temporary suffix, and .resume beside a model)")
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -181,7 +243,7 @@ def check_output(path: str | Path) -> Path:
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise ExportError(f"{path}: is a directory; give a file name")
     if st is not None and not stat.S_ISREG(st.st_mode):
-        raise ExportError(f"{path}: is {_kind(st.st_mode)}; explorer only replaces regular files")
+        raise ExportError(f"{path}: is {kind_of(st.st_mode)}; explorer only replaces regular files")
     if st is not None and (not os.access(path, os.W_OK) or not st.st_mode & 0o222):      # root: the mode bits
         raise ExportError(f"{path}: is read-only; explorer does not replace it (choose another name)")
     if not folder.is_dir():
@@ -192,22 +254,30 @@ def check_output(path: str | Path) -> Path:
 
 
 def check_outputs(outputs, inputs=()) -> list[Path]:
-    """`check_output` of each output; no two outputs the same file, and none the same file as one
-    of the command's inputs (a run must not be exported over itself)."""
+    """`check_output` of each output; no two outputs the same file, and none of them an input
+    (`check_not_input`): a run must not be exported over itself, a model not written over its data."""
     paths = [check_output(p) for p in outputs]
     resolved = [p.resolve() for p in paths]
     if len(set(resolved)) < len(resolved):
         raise ExportError("two outputs name the same file: " + ", ".join(sorted({str(p) for p in paths
                                                                                  if resolved.count(p.resolve()) > 1})))
     for p in paths:
-        for i in map(Path, inputs):
-            try:
-                same = p.resolve() == i.resolve() or (p.exists() and os.path.samefile(p, i))
-            except OSError:
-                same = False
-            if same:
-                raise ExportError(f"{p}: is an input of this command; write the output elsewhere")
+        check_not_input(p, inputs)
     return paths
+
+
+def check_not_input(output: str | Path, inputs) -> None:
+    """Refuse an output that is one of the command's inputs (links followed; the same device and
+    inode) or an existing file inside an input folder (a WCRG or diffusers model is a folder)."""
+    p = Path(output)
+    for i in map(Path, inputs):
+        try:
+            same = p.resolve() == i.resolve() or (p.exists() and os.path.samefile(p, i)) or \
+                (p.exists() and i.is_dir() and p.resolve().is_relative_to(i.resolve()))
+        except (OSError, RuntimeError):         # RuntimeError: a link loop, which cannot be an input either
+            same = False
+        if same:
+            raise ExportError(f"{p}: is an input of this command ({i}); write the output elsewhere")
 
 
 def check_output_folder(path: str | Path) -> Path:
@@ -250,9 +320,11 @@ def all_or_nothing():
             raise ExportError(f"{path}: could not be written ({e.strerror or e})") from None
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+def atomic_write(path: Path, write: Callable[[BinaryIO], object], verify: Callable[[Path], object] | None = None) -> Path:
     """Call write(f) on a temporary file beside `path`, fsync, and rename it to `path` (inside
-    `all_or_nothing`, the rename waits for the end of the block)."""
+    `all_or_nothing`, the rename waits for the end of the block). `verify(temporary path)`, when
+    given, reads the written file back as explorer will (its loader) before anything is replaced:
+    an ExplorerError there leaves `path` as it was."""
     path = check_output(path)
     folder = path.parent
     try:
@@ -265,6 +337,12 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
             f.flush()
             os.chmod(f.fileno(), 0o666 & ~_umask())       # mkstemp makes 0600; give the usual permissions
             os.fsync(f.fileno())
+        if verify is not None:
+            try:
+                verify(Path(tmp))
+            except ExplorerError as e:
+                raise ExportError(f"{path}: not written, explorer could not read it back ({e}); "
+                                  f"{'the file there is unchanged' if path.exists() else 'nothing was left behind'}") from None
         staged = _STAGED.get()
         if staged is not None:
             staged.append((tmp, path))

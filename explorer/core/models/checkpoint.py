@@ -28,6 +28,7 @@ from explorer.core.errors import (
     ShapeMismatch,
     TruncatedCheckpoint,
     UnknownKind,
+    UsageError,
 )
 from explorer.core.files import schema
 from explorer.core.files.io import inside, parse_json, read_regular
@@ -163,11 +164,30 @@ def to_bytes(model: torch.nn.Module, config: dict) -> bytes:
 
 
 def save(path: str | Path, model: torch.nn.Module, config: dict) -> Path:
-    """Write model weights and config to `path` atomically (a temporary file, then a rename)."""
+    """Write model weights and config to `path` atomically (a temporary file, read back by `load`
+    as a user's file would be, then a rename): a file explorer writes is a file it opens."""
     from explorer.core.files.io import atomic_write
 
     blob = to_bytes(model, config)
-    return atomic_write(Path(path), lambda f: f.write(blob))
+    return atomic_write(Path(path), lambda f: f.write(blob), verify=lambda tmp: load(tmp, config["kind"]))
+
+
+def check_writable(name: str, description: str, data: dict, where: str = "the arguments") -> None:
+    """What `load` will demand of the config of a model about to be made, applied before the work
+    that makes it: the name and description within their limits, the data record strict JSON (a
+    constant training set gives no NaN statistics), and small enough to leave the training record
+    room within MAX_CONFIG_CHARS. Raises a UsageError naming what to change."""
+    for key, text, limit in (("name", name, 200), ("description", description, 10_000)):
+        if len(text) > limit:
+            raise UsageError(f"{where}: the {key} has {len(text):,} characters; at most {limit:,} are accepted")
+    try:
+        size = len(json.dumps(data, allow_nan=False))
+    except ValueError:
+        raise UsageError(f"{where}: a statistic of the training data is not a number (NaN or infinite): "
+                         f"a training set of constant images has none") from None
+    if size > MAX_CONFIG_CHARS // 2:
+        raise UsageError(f"{where}: the data record takes {size:,} characters in the model's config, more than the "
+                         f"{MAX_CONFIG_CHARS // 2:,} it may (shorten --data-params)")
 
 
 def _read_header(path: Path, blob: bytes) -> dict:

@@ -188,20 +188,90 @@ def _json(path: Path, where: str) -> dict:
     return value
 
 
+MAX_SIZE = 256                      # a diffusers model's image side: the cost of every network evaluation
+DOWN_BLOCKS = ("DownBlock2D", "AttnDownBlock2D", "ResnetDownsampleBlock2D")
+UP_BLOCKS = ("UpBlock2D", "AttnUpBlock2D", "ResnetUpsampleBlock2D")
+ACTIVATIONS = ("silu", "swish", "mish", "gelu", "relu")
+
+
 def check_unet_config(cfg: dict, where: str) -> None:
-    """The UNet2DModel config fields explorer relies on, checked before anything is built."""
+    """Every UNet2DModel config field that shapes the network, checked by type, range and
+    consistency before anything is built (a config diffusers would refuse, or build into a network
+    that fails when run, is a ConfigError that says which field); then `count_parameters`."""
     if cfg.get("_class_name") != "UNet2DModel":
         raise ConfigError(f"{where}: a {cfg.get('_class_name')!r}; explorer opens diffusers UNet2DModel folders")
-    schema.value(cfg, "in_channels", int, where, ConfigError, choices=(1, 3))
-    schema.value(cfg, "out_channels", int, where, ConfigError, choices=(cfg["in_channels"],))
+    for key in ("class_embed_type", "num_class_embeds"):
+        if cfg.get(key) is not None:
+            raise ConfigError(f"{where}: a class-conditional UNet ({key} {schema._show(cfg[key])}); explorer samples "
+                              "unconditionally and opens only UNets without class embeddings")
+    channels = schema.value(cfg, "in_channels", int, where, ConfigError, choices=(1, 3), default=3)
+    schema.value(cfg, "out_channels", int, where, ConfigError, choices=(channels,), default=3)
     size = cfg.get("sample_size")
     if isinstance(size, list) and len(size) == 2 and size[0] == size[1]:
         size = size[0]
-    schema.number(size, f"{where}: sample_size", ConfigError, 4, schema.MAX_SIZE)
+    size = schema.number(size, f"{where}: sample_size", ConfigError, 4, MAX_SIZE)
     widths = schema.value(cfg, "block_out_channels", list, where, ConfigError)
-    if not 1 <= len(widths) <= 8 or not all(isinstance(w, int) and 1 <= w <= 4096 for w in widths):
+    if not 1 <= len(widths) <= 8 or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 4096
+                                            for w in widths):
         raise ConfigError(f"{where}: 'block_out_channels' must be 1 to 8 integers in 1..4096")
+    if size % 2 ** (len(widths) - 1):
+        raise ConfigError(f"{where}: sample_size {size} must be divisible by 2^{len(widths) - 1} (the UNet halves "
+                          f"the image {len(widths) - 1} times)")
+    down, up = (schema.value(cfg, key, list, where, ConfigError) for key in ("down_block_types", "up_block_types"))
+    for key, blocks, known in (("down_block_types", down, DOWN_BLOCKS), ("up_block_types", up, UP_BLOCKS)):
+        if len(blocks) != len(widths) or not all(isinstance(b, str) and b in known for b in blocks):
+            raise ConfigError(f"{where}: '{key}' must be {len(widths)} names (one per block_out_channels) of "
+                              f"{', '.join(known)}")
+    schema.value(cfg, "mid_block_type", str, where, ConfigError, choices=("UNetMidBlock2D",), default="UNetMidBlock2D")
     schema.value(cfg, "layers_per_block", int, where, ConfigError, lo=1, hi=16, default=2)
+    schema.value(cfg, "time_embedding_type", str, where, ConfigError, choices=("positional",), default="positional")
+    if cfg.get("time_embedding_dim") is not None:
+        schema.value(cfg, "time_embedding_dim", int, where, ConfigError, lo=1, hi=16384)
+    if cfg.get("num_train_timesteps") is not None:
+        schema.value(cfg, "num_train_timesteps", int, where, ConfigError, lo=1, hi=100_000)
+    schema.value(cfg, "freq_shift", float, where, ConfigError, lo=-1000, hi=1000, default=0)
+    for key in ("center_input_sample", "flip_sin_to_cos", "add_attention"):
+        schema.value(cfg, key, bool, where, ConfigError, default=key != "center_input_sample")
+    schema.value(cfg, "mid_block_scale_factor", float, where, ConfigError, lo=1e-6, hi=1e6, default=1)
+    schema.value(cfg, "downsample_padding", int, where, ConfigError, lo=0, hi=2, default=1)
+    for key in ("downsample_type", "upsample_type"):
+        schema.value(cfg, key, str, where, ConfigError, choices=("conv", "resnet"), default="conv")
+    schema.value(cfg, "dropout", float, where, ConfigError, lo=0, hi=1, default=0)
+    schema.value(cfg, "act_fn", str, where, ConfigError, choices=ACTIVATIONS, default="silu")
+    schema.value(cfg, "norm_eps", float, where, ConfigError, lo=1e-12, hi=1, default=1e-5)
+    schema.value(cfg, "resnet_time_scale_shift", str, where, ConfigError, choices=("default", "scale_shift"),
+                 default="default")
+    groups = schema.value(cfg, "norm_num_groups", int, where, ConfigError, lo=1, hi=4096, default=32)
+    attn_groups = cfg.get("attn_norm_num_groups")
+    if attn_groups is not None:
+        schema.value(cfg, "attn_norm_num_groups", int, where, ConfigError, lo=1, hi=4096)
+    for key, g in (("norm_num_groups", groups), ("attn_norm_num_groups", attn_groups)):
+        if g is not None and any(w % g for w in widths):
+            raise ConfigError(f"{where}: '{key}' {g} must divide every block width {widths} (group normalisation)")
+    attended = [w for w, b in zip(widths, down) if b.startswith("Attn")] + \
+               [w for w, b in zip(reversed(widths), up) if b.startswith("Attn")] + \
+               ([widths[-1]] if cfg.get("add_attention", True) else [])
+    head = cfg.get("attention_head_dim", 8)
+    if attended and head is not None:
+        head = schema.value(cfg, "attention_head_dim", int, where, ConfigError, lo=1, hi=4096, default=8)
+        if any(w % head for w in attended):
+            raise ConfigError(f"{where}: 'attention_head_dim' {head} must divide the width of every block with "
+                              f"attention {sorted(set(attended))}")
+
+
+def count_parameters(cfg: dict, where: str) -> int:
+    """The parameters of the UNet a checked config describes, counted on the meta device (nothing is
+    allocated); more than schema.MAX_PARAMETERS is refused before the network is built."""
+    import diffusers
+
+    try:
+        with torch.device("meta"):
+            n = sum(p.numel() for p in diffusers.UNet2DModel.from_config(cfg).parameters())
+    except (RuntimeError, ValueError, TypeError, KeyError, AttributeError, IndexError, ZeroDivisionError) as e:
+        raise ConfigError(f"{where}: diffusers cannot build this UNet ({str(e)[:200]})") from None
+    if n > schema.MAX_PARAMETERS:
+        raise ConfigError(f"{where}: a UNet of {n:,} parameters; explorer's limit is {schema.MAX_PARAMETERS:,}")
+    return n
 
 
 def check_scheduler_config(cfg: dict, where: str) -> None:
@@ -243,6 +313,7 @@ def load(path: str | Path) -> DiffusersModel:
     sched_cfg = _json(inside(sched_dir, "scheduler_config.json", str(sched_dir), ConfigError), "scheduler")
     check_unet_config(unet_cfg, str(unet_dir / "config.json"))
     check_scheduler_config(sched_cfg, str(sched_dir / "scheduler_config.json"))
+    count_parameters(unet_cfg, str(unet_dir / "config.json"))
     blob = read_regular(inside(unet_dir, WEIGHTS, str(unet_dir), CheckpointError), "weights", 2 ** 30, CheckpointError)
     from safetensors import SafetensorError
     from safetensors.torch import load as st_load

@@ -3,11 +3,13 @@ run's own model (`open_maker`). The registry sits above the models it opens; a n
 its opener here (`BUILTIN_OPENERS`) or from a plug-in (`register_opener`)."""
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from explorer.core.errors import CheckpointError, UsageError
+from explorer.core.files.io import kind_of
 from explorer.core.models import diffusion, gaussian_model, hf_diffusers, scattering_model, wcrg
 from explorer.core.models.base import Model
 from explorer.core.models.checkpoint import bundled_dir
@@ -45,8 +47,14 @@ def open_model(path: str | Path) -> Model:
     what is wrong with the file."""
     path = Path(path)
     openers = (*_REGISTERED, *BUILTIN_OPENERS)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file or folder")
+    try:
+        mode = path.stat().st_mode                              # a link followed; a FIFO's stat does not block
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file or folder") from None
+    except (OSError, ValueError, RuntimeError) as e:            # too long, a NUL, a link loop
+        raise CheckpointError(f"{str(path)[:200]}: cannot be opened ({getattr(e, 'strerror', None) or e})") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise CheckpointError(f"{path}: is {kind_of(mode)}, not a model file or folder")
     for opener in openers:
         if opener.claims(path):
             return opener.open(path)

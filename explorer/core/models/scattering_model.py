@@ -49,7 +49,16 @@ from explorer.core.files import schema
 from explorer.core.models import checkpoint
 from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
 from explorer.core.sampling.trajectory import Frame, Trajectory, keep
-from explorer.core.statistics.scattering import ScatteringConfig, ScatteringSpectra, band_noise, reference, reflect
+from explorer.core.statistics.scattering import (
+    MAX_BYTES,
+    ScatteringConfig,
+    ScatteringSpectra,
+    band_noise,
+    batch_for,
+    check_memory,
+    reference,
+    reflect,
+)
 
 SUFFIX = ".scat.safetensors"
 KIND = "scattering"
@@ -132,6 +141,11 @@ class ScatteringModel(ModelBase):
         from explorer.core.sampling.samplers import initial_noise
 
         spec = spec.resolved(self)
+        most = batch_for(self.spectra.config, grad=True, most=schema.MAX_SAMPLES)
+        if spec.n > most:
+            raise UsageError(f"{self.name}: the statistics of {spec.n} fields of {self.spectra.config.size} x "
+                             f"{self.spectra.config.size} with their gradients exceed explorer's "
+                             f"{MAX_BYTES / 2 ** 30:.0f} GiB limit for a scattering model: at most {most} samples per run")
         device = resolve_device(spec.device)
         if spec.x_init is not None:
             x_init = spec.x_init.double()
@@ -324,6 +338,7 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
     if not out.name.endswith(SUFFIX):
         raise UsageError(f"{out}: a scattering model's file name ends in {SUFFIX}")
     check_record(data, "the data", UsageError)
+    check_memory(bank, "the filters", UsageError)
     side, channels = data_shape(data)
     if (side, channels) != (bank.size, 1):
         raise UsageError(f"the filters are for 1 x {bank.size} x {bank.size} fields, the data are {channels} x {side} x {side}")
@@ -354,5 +369,5 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
     if bank.shells:
         tensors["spectrum"] = ref["spectrum"]
     blob = st_save({k: v.contiguous() for k, v in tensors.items()}, metadata={"explorer": json.dumps(config)})
-    atomic_write(out, lambda f: f.write(blob))
+    atomic_write(out, lambda f: f.write(blob), verify=load)            # read back by explorer's loader before the rename
     return load(out)

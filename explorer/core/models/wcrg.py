@@ -168,9 +168,11 @@ def index_path(path: str | Path) -> Path:
 
 
 def is_wcrg(path: str | Path) -> bool:
-    """A WCRG folder, or its index.json."""
+    """A WCRG folder, or its index.json (also a broken link of that name: `load` says what is wrong)."""
+    import os
+
     p = index_path(path)
-    return p.name == "index.json" and p.exists()
+    return p.name == "index.json" and os.path.lexists(p)
 
 
 MAX_INDEX_BYTES = 16 * 2 ** 20
@@ -216,9 +218,21 @@ def check_index(index: object, where: str) -> dict:
     return index
 
 
+def _member(folder: Path, name: object, where: str) -> Path:
+    """folder/name for a file the index names: inside the folder, and resolvable. A symbolic link
+    that loops is a ConfigError (Path.resolve raises RuntimeError for it before Python 3.13); a
+    dangling link, a FIFO or a folder is refused by `checkpoint.load`, which reads only regular files."""
+    from explorer.core.files.io import inside
+
+    try:
+        return inside(folder, name, where, ConfigError)
+    except RuntimeError:
+        raise ConfigError(f"{where}: the file {name!r} cannot be resolved: a symbolic link that loops") from None
+
+
 def load(path: str | Path) -> WCRGModel:
     """Read and validate a WCRG folder (or its index.json); the index's files must be inside the folder."""
-    from explorer.core.files.io import inside, parse_json, read_regular
+    from explorer.core.files.io import parse_json, read_regular
 
     ipath = index_path(path)
     blob = read_regular(ipath, "WCRG index", MAX_INDEX_BYTES, ConfigError)
@@ -226,8 +240,9 @@ def load(path: str | Path) -> WCRGModel:
     J, size, channels = index["levels"], index["size"], index["channels"]
     norm = Normalisation.from_dict(index["normalisation"])
     files, folder = index["files"], ipath.parent
-    lowpass = checkpoint.load(inside(folder, files["lowpass"], str(ipath), ConfigError), expect_kind="wcrg-lowpass")
-    loaded = {f: checkpoint.load(inside(folder, f, str(ipath), ConfigError), expect_kind="wcrg-conditional")
+    members = {f: _member(folder, f, str(ipath)) for f in [files["lowpass"], *sorted(set(files["conditional"].values()))]}
+    lowpass = checkpoint.load(members[files["lowpass"]], expect_kind="wcrg-lowpass")
+    loaded = {f: checkpoint.load(members[f], expect_kind="wcrg-conditional")
               for f in sorted(set(files["conditional"].values()))}
     conditional = {int(j): loaded[f] for j, f in files["conditional"].items()}
     if lowpass.image_shape != (channels, size >> J, size >> J):

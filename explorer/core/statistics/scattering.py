@@ -47,6 +47,7 @@ from explorer.core.errors import ConfigError, ExplorerError
 from explorer.core.statistics.stats import shells
 
 SUPPORT = 1e-8          # frequencies where max_l psi_hat^2 of the outer wavelet is below this are left out
+MAX_BYTES = 4 * 2 ** 30  # the filter bank, its reduction and one field's statistics with their gradients (`memory`)
 KINDS = ("mean", "absolute", "square", "lowpass", "S1", "S2", "S3", "S4", "spectrum")
 
 
@@ -79,10 +80,53 @@ class ScatteringConfig:
             raise error(f"{where}: unknown entries {unknown[:3]}")
         size = schema.value(d, "size", int, where, error, lo=8, hi=256)
         J = schema.value(d, "J", int, where, error, lo=1, hi=int(math.log2(size)))
-        return cls(size, J, schema.value(d, "L", int, where, error, lo=1, hi=16, default=4),
-                   schema.value(d, "isotropic", bool, where, error, default=True),
-                   schema.value(d, "scale_invariant", bool, where, error, default=False),
-                   schema.value(d, "shells", int, where, error, lo=0, hi=size // 2, default=0))
+        config = cls(size, J, schema.value(d, "L", int, where, error, lo=1, hi=16, default=4),
+                     schema.value(d, "isotropic", bool, where, error, default=True),
+                     schema.value(d, "scale_invariant", bool, where, error, default=False),
+                     schema.value(d, "shells", int, where, error, lo=0, hi=size // 2, default=0))
+        check_memory(config, where, error)
+        return config
+
+    def raw_count(self) -> int:
+        """R, the raw statistics before reduction: 4 one-point, S1 and S2 (J L each), S3 (L^2 J(J+1)/2),
+        S4 (L^3 (J+2)(J+1)J/6)."""
+        J, L = self.J, self.L
+        return 4 + 2 * J * L + L * L * J * (J + 1) // 2 + L ** 3 * (J + 2) * (J + 1) * J // 6
+
+    def memory(self) -> tuple[int, int]:
+        """(bytes of the filter bank with its reduction, bytes of one field's statistics with their
+        gradients), float64, from size, J, L alone (nothing is built): an upper bound that takes
+        every outer wavelet's support to be the whole half-plane. The bank: the filters and their
+        squares (J L H W), the outer weights (2 J L x 2S), the shells' means, and per raw statistic
+        its key, group, weight and normaliser. One field: its FFTs and the J L moduli (5 J L H W),
+        their half-plane transforms, and per outer scale j (K_j = (j + 1) L moduli) the S3 and S4
+        products, whose largest term is the (L, K_j, 2S) product of the S4 contraction; twice that
+        for the backward pass (and the imaginary parts when anisotropic)."""
+        J, L, size = self.J, self.L, self.size
+        K, P, S2 = J * L, size * size, 2 * size * (size // 2 + 1)
+        shells = size // 2 if self.shells is None else self.shells
+        parts = 1 if self.isotropic else 2
+        bank = 8 * (2 * K * P + 4 * P + 2 * J * L * S2 + shells * P) + 600 * self.raw_count()
+        scales = sum(parts * (3 * (j + 1) * L * S2 + L * (j + 1) * L * S2 + L * ((j + 1) * L) ** 2 + L * S2)
+                     for j in range(J))
+        one = 2 * 8 * (6 * P + 5 * K * P + (1 + parts) * K * S2 + scales)
+        return bank, one
+
+
+def check_memory(config: ScatteringConfig, where: str, error: type[ExplorerError] = ConfigError) -> None:
+    """Refuse, before anything is built, a bank whose filters and one field's statistics need more than MAX_BYTES."""
+    bank, one = config.memory()
+    if bank + one > MAX_BYTES:
+        raise error(f"{where}: scattering spectra of J = {config.J}, L = {config.L} on {config.size} x {config.size}"
+                    f"{'' if config.isotropic else ' (anisotropic)'} need about {(bank + one) / 2 ** 30:.1f} GiB "
+                    f"(filters {bank / 2 ** 30:.2f} GiB, one field's statistics {one / 2 ** 30:.2f} GiB); explorer's "
+                    f"limit for a scattering model is {MAX_BYTES / 2 ** 30:.0f} GiB: use a smaller J, L or size")
+
+
+def batch_for(config: ScatteringConfig, grad: bool = False, most: int = 128) -> int:
+    """How many fields' statistics fit in MAX_BYTES beside the bank at once (without gradients: half)."""
+    bank, one = config.memory()
+    return max(1, min(most, (MAX_BYTES - bank) // (one if grad else max(1, one // 2))))
 
 
 def reflect(a: np.ndarray) -> np.ndarray:
@@ -100,11 +144,18 @@ def filter_bank(size: int, J: int, L: int) -> tuple[np.ndarray, np.ndarray, tupl
     (real fields see w and -w together) runs from 0.13 (the corners of the frequency square) to
     1.0 at 64 x 64, J = 5, L = 4. Every filter is divided by sqrt(A): a tight frame, A = 1. A is
     invariant under the grid's rotations by pi/2 and pi, so the bank stays a rotated family."""
-    from kymatio.scattering2d.filter_bank import filter_bank as morlet_bank
+    # kymatio's own filters at full resolution (its `filter_bank` also periodizes every filter to
+    # coarser grids in Python loops, 29 s at 256 x 256, J = 8, L = 16; only level 0 is used here)
+    from kymatio.scattering2d.filter_bank import gabor_2d, morlet_2d
+    from scipy.fft import fft2
 
-    bank = morlet_bank(size, size, J, L)
-    psi = np.array([p["levels"][0] for p in bank["psi"]], np.float64).reshape(J, L, size, size)
-    phi = np.asarray(bank["phi"]["levels"][0], np.float64)
+    check_memory(ScatteringConfig(size, J, L), "the filter bank")
+    psi = np.empty((J, L, size, size), np.float64)
+    for j in range(J):
+        for theta in range(L):
+            psi[j, theta] = np.real(fft2(morlet_2d(size, size, 0.8 * 2 ** j, (int(L - L / 2 - 1) - theta) * np.pi / L,
+                                                   3.0 / 4.0 * np.pi / 2 ** j, 4.0 / L)))
+    phi = np.real(fft2(gabor_2d(size, size, 0.8 * 2 ** (J - 1), 0, 0))).astype(np.float64)
     lp = littlewood_paley(psi, phi)
     norm = np.sqrt(lp)
     return psi / norm, phi / norm, (float(lp.min()), float(lp.max()))
@@ -124,6 +175,7 @@ class ScatteringSpectra:
 
     def __init__(self, config: ScatteringConfig):
         self.config = c = config
+        check_memory(c, "the scattering spectra")
         psi, phi, self.lp_raw = filter_bank(c.size, c.J, c.L)
         phi = phi.copy()
         phi[0, 0] = 0.0                                                        # x * phi_J with the mean removed
@@ -163,7 +215,8 @@ class ScatteringSpectra:
         self.support = [(i if isinstance(i, slice) else i.to(device), e.to(device), o.to(device)) for i, e, o in self.support]
         self._s4_pairs = [(a.to(device), b.to(device)) for a, b in self._s4_pairs]
         self._norm_index = self._norm_index.to(device)
-        self.reduce_re, self.reduce_im = self.reduce_re.to(device), self.reduce_im.to(device)
+        self._re_index, self._re_weight = self._re_index.to(device), self._re_weight.to(device)
+        self._im_index, self._im_weight = self._im_index.to(device), self._im_weight.to(device)
         self.shell_mean = self.shell_mean.to(device)
         return self
 
@@ -284,12 +337,12 @@ class ScatteringSpectra:
                     if any(abs(v) > 0 for v in row.values()) and not _self_conjugate(g):
                         rows_im.append(row)
                         self.labels.append(("Im", *g))
-        self.reduce_re = _dense(rows_re, len(self.keys))
+        self._re_index, self._re_weight, self._re_rows = _sparse(rows_re, len(self.keys))
         # the normaliser of each raw statistic: sigma of two wavelets (1 + j L + l; 0: none)
         flat = [[1 + j * L + ll for j, ll in key[1:3]] for key in self.keys]
         self._norm_index = torch.tensor([(f + [0, 0])[:2] if key[0] != "S2" else f * 2
                                          for f, key in zip(flat, self.keys)]).T
-        self.reduce_im = _dense(rows_im, len(self.keys))
+        self._im_index, self._im_weight, self._im_rows = _sparse(rows_im, len(self.keys))
         self.labels += [("spectrum", k) for k in range(1, c.shells + 1)]
 
     @property
@@ -318,9 +371,9 @@ class ScatteringSpectra:
         """Phi(x): normalised by sigma2 (J, L) and reduced, then P(k) / spectrum (shells,), the
         reference P(k) (needed when shells > 0), real (B, count)."""
         raw = self.raw(x) * self.normaliser(sigma2).to(x.dtype)
-        out = [raw.real @ self.reduce_re.to(x.dtype).T]
-        if self.reduce_im.shape[0]:
-            out.append(raw.imag @ self.reduce_im.to(x.dtype).T)
+        out = [_reduce(raw.real, self._re_index, self._re_weight, self._re_rows)]
+        if self._im_rows:
+            out.append(_reduce(raw.imag, self._im_index, self._im_weight, self._im_rows))
         if self.config.shells:
             if spectrum is None:
                 raise ValueError("the statistics hold P(k): give the reference spectrum")
@@ -373,17 +426,27 @@ def _self_conjugate(group: tuple) -> bool:
     return group[0] == "S4" and group[1] == group[2]
 
 
-def _dense(rows: list[dict[int, float]], columns: int) -> torch.Tensor:
-    m = torch.zeros(len(rows), columns, dtype=torch.float64)
+def _sparse(rows: list[dict[int, float]], columns: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """A reduction matrix whose columns each hold at most one entry (every raw statistic is in one
+    group): per column its row (0 where none) and weight (0 where none), and the number of rows.
+    A dense (rows, columns) matrix is 108 GB at 256 x 256, J = 8, L = 16."""
+    index, weight = [0] * columns, [0.0] * columns
     for r, row in enumerate(rows):
         for i, v in row.items():
-            m[r, i] = v
-    return m
+            index[i], weight[i] = r, v
+    return torch.tensor(index, dtype=torch.long), torch.tensor(weight, dtype=torch.float64), len(rows)
+
+
+def _reduce(raw: torch.Tensor, index: torch.Tensor, weight: torch.Tensor, rows: int) -> torch.Tensor:
+    """raw (B, R) @ M.T for the matrix M of `_sparse`: (B, rows)."""
+    out = torch.zeros(raw.shape[0], rows, dtype=raw.dtype, device=raw.device)
+    return out.index_add(1, index.to(raw.device), raw * weight.to(raw.device, raw.dtype))
 
 
 def statistics(spectra: ScatteringSpectra, x: torch.Tensor, sigma2: torch.Tensor, spectrum: torch.Tensor | None = None,
                batch: int = 128) -> torch.Tensor:
     """Phi of many fields x (N, [1,] H, W) in chunks of `batch`, without gradients: (N, count)."""
+    batch = min(batch, batch_for(spectra.config))
     with torch.no_grad():
         return torch.cat([spectra(x[i:i + batch], sigma2, spectrum) for i in range(0, len(x), batch)])
 
@@ -392,6 +455,7 @@ def reference(spectra: ScatteringSpectra, x: torch.Tensor, batch: int = 128) -> 
     """What a data set fixes: sigma2 (J, L), the mean of S2 over the data; spectrum (shells,), the
     mean of P(k); Phi_data (count,), the mean of Phi over the fields; and the spread `std` (count,)
     of one field's Phi about it."""
+    batch = min(batch, batch_for(spectra.config))
     with torch.no_grad():
         sigma2 = torch.cat([spectra.power(x[i:i + batch]) for i in range(0, len(x), batch)]).mean(0)
         spectrum = torch.cat([spectra.spectrum(x[i:i + batch]) for i in range(0, len(x), batch)]).mean(0)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from explorer.core.errors import ExplorerError, UsageError
 from explorer.core.files import schema
-from explorer.core.files.io import check_output, progress_bar
+from explorer.core.files.io import atomic_write, check_output, progress_bar
 from explorer.core.models import checkpoint, diffusion, resolve_device
 from explorer.core.models.diffusion import DiffusionModel
 from explorer.core.nets.unet import Denoiser, UNetConfig, count_parameters
@@ -176,9 +176,8 @@ def _save_resume(path: Path, st: _State, fingerprint: str, generators: list[torc
     tensors |= {f"generator_state.{r}": g for r, g in enumerate(generators) if r}
     meta = {"fingerprint": fingerprint, "step": str(st.step), "losses": json.dumps(st.losses[-200:]),
             "curve": json.dumps(st.curve), "loss_curve": json.dumps(st.loss_curve)}
-    tmp = path.with_name(path.name + ".part")
-    save_file(tensors, str(tmp), metadata=meta)
-    tmp.replace(path)
+    blob = save(tensors, metadata=meta)
+    atomic_write(path, lambda f: f.write(blob))
 
 
 def _load_resume(path: Path, st: _State, fingerprint: str, rank: int = 0) -> bool:
@@ -191,6 +190,25 @@ def _load_resume(path: Path, st: _State, fingerprint: str, rank: int = 0) -> boo
         tensors = load_file(str(path))
     except Exception:                      # an unreadable resume file is ignored: training restarts
         return False
+    fresh = copy.deepcopy(st.model.state_dict()), copy.deepcopy(st.ema.state_dict()), st.generator.get_state()
+    try:
+        return _restore(st, meta, tensors, rank)
+    except Exception:                      # one that reads but does not fit (a damaged step, curve or tensor): too,
+        st.model.load_state_dict(fresh[0])                      # from the state it would have started from
+        st.ema.load_state_dict(fresh[1])
+        st.generator.set_state(fresh[2])
+        st.opt.state.clear()
+        st.step, st.losses, st.curve, st.loss_curve = 0, [], [], []
+        return False
+
+
+def _restore(st: _State, meta: dict, tensors: dict, rank: int) -> bool:
+    """The training state of a resume file that matched the run's fingerprint; raises if any part is damaged."""
+    step, losses = int(meta["step"]), json.loads(meta["losses"])
+    curve, loss_curve = json.loads(meta.get("curve", "[]")), json.loads(meta.get("loss_curve", "[]"))
+    if step < 0 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in losses) \
+            or not isinstance(curve, list) or not isinstance(loss_curve, list):
+        raise ValueError("damaged resume state")
     st.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     st.ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
     params = st.opt.param_groups[0]["params"]
@@ -201,10 +219,7 @@ def _load_resume(path: Path, st: _State, fingerprint: str, rank: int = 0) -> boo
                                        "exp_avg": tensors[f"adam.exp_avg.{n}"].to(dev),
                                        "exp_avg_sq": tensors[f"adam.exp_avg_sq.{n}"].to(dev)}
     st.generator.set_state(tensors["generator_state" if rank == 0 else f"generator_state.{rank}"])
-    st.step = int(meta["step"])
-    st.losses = json.loads(meta["losses"])
-    st.curve = json.loads(meta.get("curve", "[]"))
-    st.loss_curve = json.loads(meta.get("loss_curve", "[]"))
+    st.step, st.losses, st.curve, st.loss_curve = step, losses, curve, loss_curve
     return True
 
 
@@ -320,6 +335,7 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
             raise UsageError(f"--out {out} would replace --init, the model it starts from: write elsewhere")
         start = diffusion.load(init)
     check_record(data, "the data", UsageError)
+    checkpoint.check_writable(name or out.stem, description, data, "--name, --description and --data-params")
     arch.check_budget()
     if start is not None:
         check_same_training(start, data, arch)                  # before the training set is made
@@ -330,6 +346,7 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
     from explorer.core.statistics.stats import summary
     data = {**data, "mean": float(x.mean()), "std": float(x.std()) if len(x.flatten()) > 1 else 1.0,
             "stats": summary(x.numpy(), k_max=resolved_k(data))}
+    checkpoint.check_writable(name or out.stem, description, data, "the training data")
     arch.sigma_data = round(max(data["std"], 0.05), 4)
     model = seeded_model(arch, tc.seed)
     origin = {}

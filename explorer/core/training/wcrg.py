@@ -13,10 +13,10 @@ from explorer import __version__
 from explorer.core.data import check_record, resolved_k, training_set
 from explorer.core.errors import ConfigError, UsageError
 from explorer.core.files import schema
-from explorer.core.files.io import atomic_write, check_output, check_output_folder
+from explorer.core.files.io import all_or_nothing, atomic_write, check_output, check_output_folder, parse_json
 from explorer.core.models import checkpoint
 from explorer.core.models.base import resolve_device
-from explorer.core.models.wcrg import FORMAT, Normalisation, WCRGModel, load
+from explorer.core.models.wcrg import FORMAT, Normalisation, WCRGModel, check_index, load
 from explorer.core.nets.unet import UNetConfig
 from explorer.core.statistics import wavelets
 from explorer.core.statistics.stats import summary
@@ -56,6 +56,8 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
     out = check_output_folder(out)
     recipe.check()
     check_record(data, "the data", UsageError)
+    checkpoint.check_writable(f"{name or out.stem} details all scales", description, data,
+                              "--name, --description and --data-params")
     x = torch.from_numpy(training_set(data))
     size, J = x.shape[-1], recipe.levels
     if size % (2 ** J) or (size >> J) < 4:
@@ -92,6 +94,7 @@ def _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, descri
     norm = Normalisation.measure(x, J, w)
     dev = resolve_device(device)
     data = {**data, "mean": float(x.mean()), "std": float(x.std()), "stats": summary(x.numpy(), k_max=resolved_k(data))}
+    checkpoint.check_writable(f"{name or out.stem} details all scales", description, data, "the training data")
     xj = x.double()
     per_scale = {}
     for j in range(1, J + 1):
@@ -105,30 +108,34 @@ def _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, descri
         return denoising_loss(m, batch[:, :k], t, z[:, :k], cond=batch[:, k:])
 
     files = {"lowpass": plan[0][0], "conditional": {}}
-    for fname, scales, arch in plan:
-        lowpass = fname == files["lowpass"]
-        tc = tc_coarse if lowpass else tc_conditional
-        label = "coarse" if lowpass else "all scales" if recipe.shared else f"scale {min(scales)}"
-        ema, stats = fit(seeded_model(arch, tc.seed), coarse if lowpass else [per_scale[j] for j in scales], tc,
-                         out / fname, fp + json.dumps(tc.to_dict()) + ("" if lowpass else fname), dev,
-                         loss_fn=None if lowpass else loss_fn, desc=f"{out.stem} {label}", progress=progress)
-        config = checkpoint.make_config(
-            "wcrg-lowpass", arch, f"{name or out.stem} coarse x_J", description, data,
-            {**tc.to_dict(), **stats, "device": dev.type}, scale=J, wavelet=w) if lowpass else checkpoint.make_config(
-            "wcrg-conditional", arch, f"{name or out.stem} details {label}", description, data,
-            {**tc.to_dict(), **stats, "device": dev.type}, scale=min(scales), wavelet=w, scales=scales)
-        if distributed.world().main:
-            checkpoint.save(out / fname, ema, config)
-        if not lowpass:
-            files["conditional"].update({str(j): fname for j in scales})
     rank = distributed.world()
+    with all_or_nothing():                      # every file of the folder replaced together, or none
+        for fname, scales, arch in plan:
+            lowpass = fname == files["lowpass"]
+            tc = tc_coarse if lowpass else tc_conditional
+            label = "coarse" if lowpass else "all scales" if recipe.shared else f"scale {min(scales)}"
+            ema, stats = fit(seeded_model(arch, tc.seed), coarse if lowpass else [per_scale[j] for j in scales], tc,
+                             out / fname, fp + json.dumps(tc.to_dict()) + ("" if lowpass else fname), dev,
+                             loss_fn=None if lowpass else loss_fn, desc=f"{out.stem} {label}", progress=progress)
+            config = checkpoint.make_config(
+                "wcrg-lowpass", arch, f"{name or out.stem} coarse x_J", description, data,
+                {**tc.to_dict(), **stats, "device": dev.type}, scale=J, wavelet=w) if lowpass else checkpoint.make_config(
+                "wcrg-conditional", arch, f"{name or out.stem} details {label}", description, data,
+                {**tc.to_dict(), **stats, "device": dev.type}, scale=min(scales), wavelet=w, scales=scales)
+            if rank.main:
+                checkpoint.save(out / fname, ema, config)
+            if not lowpass:
+                files["conditional"].update({str(j): fname for j in scales})
+        index = {"format": FORMAT, "version": __version__, "name": name or out.stem, "description": description,
+                 "wavelet": w, "levels": J, "size": size, "channels": c, "normalisation": norm.to_dict(), "files": files,
+                 "data": data, "recipe": recipe.__dict__, "command": command}
+        if rank.main:
+            text = json.dumps(index, indent=1) + "\n"
+            atomic_write(out / "index.json", lambda f: f.write(text.encode()),
+                         verify=lambda tmp: check_index(parse_json(tmp.read_bytes(), str(out / "index.json"), ConfigError),
+                                                        str(out / "index.json")))
     for fname, _, _ in plan if rank.main else ():
         (out / (fname + ".resume")).unlink(missing_ok=True)
-    index = {"format": FORMAT, "version": __version__, "name": name or out.stem, "description": description,
-             "wavelet": w, "levels": J, "size": size, "channels": c, "normalisation": norm.to_dict(), "files": files,
-             "data": data, "recipe": recipe.__dict__, "command": command}
-    if rank.main:
-        atomic_write(out / "index.json", lambda f: f.write((json.dumps(index, indent=1) + "\n").encode()))
     distributed.barrier(rank)
     return load(out)
 

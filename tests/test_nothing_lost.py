@@ -1,0 +1,205 @@
+"""Nothing lost: a file explorer writes is a file it opens, checked before it replaces anything;
+no output is one of the command's inputs; special files and links beside an output or in the cache
+are left alone; the window opens whatever its settings hold."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings
+
+from explorer.cli import main
+from explorer.core.data import cached_array
+from explorer.core.errors import CheckpointError, ExportError
+from explorer.core.files.io import atomic_write
+from explorer.core.models import checkpoint, open_model
+from explorer.core.nets.unet import UNetConfig
+from explorer.core.training import train
+
+TRAIN = ["train", "diffusion", "--data", "shapes", "--n", "8", "--size", "16", "--widths", "8,16", "--steps", "2",
+         "--batch", "4"]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("explorer: error:") and "Traceback" not in err[0], err
+    return err[0]
+
+
+@pytest.mark.parametrize("extra", [["--name", "n" * 250], ["--description", "d" * 20_000],
+                                   ["--data-params", json.dumps({"size": 16, "blur": 0.5}) + " " * 10]],
+                         ids=["long name", "long description", "data params"])
+def test_a_good_checkpoint_is_not_replaced_by_one_explorer_would_refuse(tiny_ckpt, tmp_path, capsys, extra):
+    out = tmp_path / "model.safetensors"
+    out.write_bytes(tiny_ckpt.path.read_bytes())
+    before = digest(out)
+    code = main(TRAIN + extra + ["--out", str(out)])
+    if extra[0] == "--data-params":                      # within the limits: trains, and the file it writes opens
+        assert code == 0 and open_model(out).name == "model"
+        return
+    assert code == 2 and digest(out) == before
+    assert "at most" in one_error_line(capsys)
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_an_out_name_the_loader_would_refuse_is_refused_before_training(tmp_path, capsys):
+    assert main(TRAIN + ["--out", str(tmp_path / ("a" * 201 + ".safetensors"))]) == 2
+    assert "name has 201 characters" in one_error_line(capsys)
+    assert main(TRAIN + ["--out", str(tmp_path / ("b" * 230 + ".safetensors"))]) == 2
+    assert "bytes" in one_error_line(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+def test_what_its_loader_refuses_never_replaces_a_file(tmp_path):
+    out = tmp_path / "keep.safetensors"
+    out.write_bytes(b"the user's file")
+
+    def refuse(tmp: Path) -> None:
+        checkpoint.load(tmp)                                 # the bytes below are no checkpoint
+    with pytest.raises(ExportError, match="could not read it back"):
+        atomic_write(out, lambda f: f.write(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      "), verify=refuse)
+    assert out.read_bytes() == b"the user's file" and [p.name for p in tmp_path.iterdir()] == ["keep.safetensors"]
+
+
+def test_a_fifo_beside_the_output_is_left_alone(tmp_path):
+    out = tmp_path / "m.safetensors"
+    for name in ("m.safetensors.resume.part", ".m.safetensors.part"):
+        os.mkfifo(tmp_path / name)
+    assert main(TRAIN + ["--save-every", "1", "--out", str(out)]) == 0
+    assert open_model(out).kind == "diffusion"
+    for name in ("m.safetensors.resume.part", ".m.safetensors.part"):
+        assert stat.S_ISFIFO(os.lstat(tmp_path / name).st_mode)
+
+
+def test_a_damaged_resume_file_that_matches_the_run_is_ignored_and_leaves_the_fresh_state(tmp_path):
+    arch = UNetConfig(channels=1, size=8, widths=[4], blocks=1)
+    path = tmp_path / "r.resume"
+
+    def state():
+        model = train.seeded_model(arch, 0)
+        return train._State(model=model, ema=train.copy.deepcopy(model), opt=torch.optim.Adam(model.parameters()),
+                            generator=torch.Generator().manual_seed(1))
+    st = state()
+    st.step, st.losses = 7, [0.5] * 7
+    train._save_resume(path, st, "fp", [st.generator.get_state()])
+    from safetensors.torch import load_file, save_file
+    tensors = load_file(str(path))
+    from safetensors import safe_open
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    fresh = state()
+    weights = {k: v.clone() for k, v in fresh.model.state_dict().items()}
+    for damage in ({"step": "abc"}, {"step": "-50"}, {"losses": "[1, \"x\"]"}, {"losses": "{"}):
+        save_file(tensors, str(path), metadata={**meta, **damage})
+        assert train._load_resume(path, fresh, "fp") is False and fresh.step == 0
+    shapes = {k: (v[:1] if v.ndim and v.shape[0] > 1 else v) for k, v in tensors.items()}     # wrong tensor shapes
+    save_file(shapes, str(path), metadata=meta)
+    assert train._load_resume(path, fresh, "fp") is False and fresh.step == 0 and not fresh.opt.state
+    assert all(torch.equal(v, weights[k]) for k, v in fresh.model.state_dict().items())
+    save_file({k: v for k, v in tensors.items() if k != "generator_state"}, str(path), metadata=meta)
+    assert train._load_resume(path, fresh, "fp") is False
+    save_file(tensors, str(path), metadata=meta)                      # and the intact one still resumes
+    assert train._load_resume(path, fresh, "fp") is True and fresh.step == 7
+
+
+def test_an_output_that_is_an_input_is_refused_before_any_work(tiny_ckpt, tmp_path, capsys):
+    data = tmp_path / "mine.npy"
+    np.save(data, np.random.default_rng(0).random((8, 16, 16), dtype=np.float32))
+    before = digest(data)
+    assert main(["train", "diffusion", "--data", str(data), "--n", "8", "--split", "all", "--size", "16",
+                 "--steps", "1", "--out", str(data)]) == 2
+    assert "is an input" in one_error_line(capsys) and digest(data) == before
+    link = tmp_path / "link.npy"
+    link.symlink_to(data)
+    assert main(["train", "diffusion", "--data", str(data), "--n", "8", "--split", "all", "--size", "16",
+                 "--steps", "1", "--out", str(link)]) == 2
+    one_error_line(capsys)
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(tiny_ckpt.path.read_bytes())
+    before = digest(model)
+    assert main(["screenshot", str(model), "--checkpoint", str(model)]) == 2
+    assert "is an input" in one_error_line(capsys) and digest(model) == before
+
+
+def test_the_cache_never_writes_through_a_link_nor_stops_a_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE", str(tmp_path / "cache"))
+    key = {"kind": "test", "n": 3}
+    digest20 = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    (tmp_path / "cache").mkdir()
+    users = tmp_path / "notes.txt"
+    users.write_text("the user's notes")
+    (tmp_path / "cache" / f"t-{digest20}.json").symlink_to(users)
+    arr = cached_array("t", key, lambda: np.arange(3.0))
+    assert arr.tolist() == [0, 1, 2] and users.read_text() == "the user's notes"
+    assert (tmp_path / "cache" / f"t-{digest20}.json").is_symlink() and not (tmp_path / "cache" / f"t-{digest20}.npy").exists()
+    for cache in ("/dev/null", str(users)):                     # a device, a file: the result all the same
+        monkeypatch.setenv("EXPLORER_CACHE", cache)
+        assert cached_array("t", key, lambda: np.arange(3.0)).tolist() == [0, 1, 2]
+    assert users.read_text() == "the user's notes"
+
+
+def test_open_model_refuses_a_fifo_at_once(tmp_path):
+    os.mkfifo(tmp_path / "m.safetensors")
+    with pytest.raises(CheckpointError, match="FIFO"):
+        open_model(tmp_path / "m.safetensors")
+
+
+def test_the_window_opens_whatever_its_settings_hold(qtbot, tmp_path, tiny_ckpt):
+    from explorer.app.main_window import MainWindow
+    os.mkfifo(tmp_path / "fifo.safetensors")
+    ini = tmp_path / "settings.ini"                                     # as edited by hand, or left by another version
+    ini.write_text("[General]\nbatch=10000000000\nseed=1180591620717411303424\nsteps=abc\ndevice=tpu\n"
+                   "geometry=garbage\nrecent=@ByteArray(xyz)\n"
+                   f"last_checkpoint={tmp_path / 'fifo.safetensors'}\n")
+    window = MainWindow(settings=QSettings(str(ini), QSettings.IniFormat))
+    qtbot.addWidget(window)
+    window.ask_before_closing_a_run = False
+    text = window.message.text()
+    assert window.model is not None and window.model.path == checkpoint.default_checkpoint()   # the default model
+    assert "FIFO" in text and "dropped" in text
+    for key in ("batch", "seed", "steps", "device", "geometry", "recent"):
+        assert key in text
+    assert window.run_panel.batch_box.value() == 16 and window.recent_files() == []
+    window.close()
+
+
+def test_a_settings_file_that_is_a_fifo_is_left_alone(qtbot, tmp_path, monkeypatch):
+    from explorer.app.main_window import MainWindow
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "explorer").mkdir()
+    os.mkfifo(tmp_path / "explorer" / "explorer.conf")            # QSettings would block reading it
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.ask_before_closing_a_run = False
+    assert "left alone" in window.message.text() and window.model is not None
+    window.close()
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "explorer" / "explorer.conf").st_mode)
+
+
+def test_fork_and_sweep_never_write_over_a_model_they_read(tiny_ckpt, tmp_path, capsys):
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(tiny_ckpt.path.read_bytes())
+    before = digest(model)
+    run = tmp_path / "run.npz"
+    assert main(["sample", str(model), "--sampler", "ddim", "--steps", "4", "--n", "1", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["fork", str(run), "--step", "1", "--n", "2", "--out", str(model)]) == 2
+    assert "is an input" in one_error_line(capsys) and digest(model) == before
+    from conftest import make_tiny_checkpoint
+    pair = tmp_path / "pair"
+    pair.mkdir()
+    make_tiny_checkpoint(pair / "a-S1.safetensors", split="S1")
+    make_tiny_checkpoint(pair / "a-S2.safetensors", split="S2", seed=1)
+    before = digest(pair / "a-S2.safetensors")
+    assert main(["sweep", "--folder", str(pair), "--n", "2", "--steps", "2", "--json", str(pair / "a-S2.safetensors")]) == 2
+    assert "is an input" in one_error_line(capsys) and digest(pair / "a-S2.safetensors") == before
