@@ -87,8 +87,9 @@ def test_a_pair_of_models_of_different_data_is_refused_before_any_work(tiny_ckpt
         gen.compare_run(tiny_ckpt, phi4, RunSpec("ddim", 4, 2, 0)).send(None)
     cats, dogs = ({"name": "user", "params": {"size": 16, "channels": 1}, "path": p} for p in ("/data/cats", "/data/dogs"))
     a, b = (SimpleNamespace(name=n, image_shape=tiny_ckpt.image_shape, data=d) for n, d in (("a", cats), ("b", dogs)))
-    with pytest.raises(gen.UsageError, match="cats.*dogs"):                 # images of your own: their folders
-        gen.pair_specs(a, b, RunSpec("ddim", 4, 2, 0))
+    gen.check_pair(a, b)                              # two sets of your own images pair (their overlap is measured)
+    with pytest.raises(gen.UsageError, match="different data"):
+        gen.check_pair(a, phi4)
 
 def test_the_transition_n_is_interpolated_in_log_n():
     rows = [{"N": 1, "cos_s1_s2_median": 0.1}, {"N": 10, "cos_s1_s2_median": 0.2},

@@ -203,3 +203,42 @@ def test_fork_and_sweep_never_write_over_a_model_they_read(tiny_ckpt, tmp_path, 
     before = digest(pair / "a-S2.safetensors")
     assert main(["sweep", "--folder", str(pair), "--n", "2", "--steps", "2", "--json", str(pair / "a-S2.safetensors")]) == 2
     assert "is an input" in one_error_line(capsys) and digest(pair / "a-S2.safetensors") == before
+
+
+@pytest.mark.parametrize("env", [{"QT_QPA_PLATFORM": "bogus"}, {"DISPLAY": ":77"}], ids=["bad platform", "no X server"])
+@pytest.mark.parametrize("command", [["gui"], ["screenshot", "s.png"]])
+def test_a_display_qt_cannot_use_is_named_not_a_crash(tmp_path, env, command):
+    import subprocess
+    import sys
+    if "DISPLAY" in env and command[0] == "screenshot":
+        pytest.skip("a screenshot renders offscreen: it needs no display")
+    clean = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run([sys.executable, "-m", "explorer", *command], cwd=tmp_path, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("explorer: error:"), done.stderr
+    assert next(iter(env)) in lines[0]
+
+
+@pytest.mark.parametrize("env,named", [({"WORLD_SIZE": "2"}, "RANK"), ({"WORLD_SIZE": "2", "RANK": "abc"}, "RANK"),
+                                       ({"WORLD_SIZE": "x"}, "WORLD_SIZE"), ({"WORLD_SIZE": "2", "RANK": "0"}, "MASTER_ADDR"),
+                                       ({"WORLD_SIZE": "2", "RANK": "0", "MASTER_ADDR": "no.such.host.invalid",
+                                         "MASTER_PORT": "29500"}, "MASTER_ADDR")])
+def test_torchrun_variables_missing_or_malformed_are_named(tmp_path, monkeypatch, capsys, env, named):
+    for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert main(TRAIN + ["--out", str(tmp_path / "m.safetensors")]) == 2
+    assert named in one_error_line(capsys) and not list(tmp_path.iterdir())
+
+
+def test_two_trainings_of_one_output_do_not_race(tmp_path, capsys):
+    import fcntl
+    out = tmp_path / "m.safetensors"
+    with open(tmp_path / ".m.safetensors.lock", "w") as held:         # another explorer making it now
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(TRAIN + ["--out", str(out)]) == 2
+        assert "another explorer is making it" in one_error_line(capsys) and not out.exists()
+    assert main(TRAIN + ["--out", str(out)]) == 0 and open_model(out).kind == "diffusion"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]              # its lock gone too

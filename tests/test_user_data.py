@@ -51,3 +51,36 @@ def test_user_array_split(tmp_path):
     assert s1.shape == (5, 1, 16, 16) and not np.isin(s1.reshape(5, -1)[:, 0], s2.reshape(5, -1)[:, 0]).any()
     with pytest.raises(DataError, match="distinct"):
         training_set({**rec, "n": 11, "split": "S1"})
+
+
+def test_split_all_trains_on_your_images_as_given_and_says_how_many_are_near_duplicates(tmp_path, capsys):
+    from explorer.cli import main
+    from explorer.core.data import training_set
+    from explorer.core.models import open_model
+    rng = np.random.default_rng(3)
+    images = rng.random((20, 16, 16), dtype=np.float32)
+    images[7], images[12], images[15] = images[2] * 1.01, images[4] + 0.002, images[4]
+    np.save(tmp_path / "mine.npy", images)
+    out = tmp_path / "mine.safetensors"
+    assert main(["train", "diffusion", "--data", str(tmp_path / "mine.npy"), "--n", "20", "--split", "all", "--size", "16",
+                 "--widths", "8,16", "--steps", "2", "--batch", "4", "--out", str(out)]) == 0
+    assert "3 of the 20 images are near-duplicates" in capsys.readouterr().err
+    assert np.allclose(training_set(open_model(out).data)[:, 0], images)          # all of them, in their order
+
+
+def test_two_models_of_two_files_of_your_own_compare_and_say_whether_their_sets_are_disjoint(tmp_path, capsys):
+    from explorer.cli import main
+    rng = np.random.default_rng(4)
+    a, b = rng.random((2, 12, 16, 16), dtype=np.float32)
+    b[:2] = a[:2]                                                    # two images in both files
+    for name, arr in (("a", a), ("b", b)):
+        np.save(tmp_path / f"{name}.npy", arr)
+        assert main(["train", "diffusion", "--data", str(tmp_path / f"{name}.npy"), "--n", "12", "--split", "all",
+                     "--size", "16", "--widths", "8,16", "--steps", "2", "--batch", "4",
+                     "--out", str(tmp_path / f"{name}.safetensors")]) == 0
+    capsys.readouterr()
+    assert main(["compare", "--s1", str(tmp_path / "a.safetensors"), "--s2", str(tmp_path / "b.safetensors"),
+                 "--n", "2", "--steps", "3", "--sampler", "ddim", "--json", str(tmp_path / "c.json")]) == 0
+    assert "share 2 near-duplicate images" in capsys.readouterr().out
+    import json
+    assert json.loads((tmp_path / "c.json").read_text())["summary"]["shared_training_images"] == 2

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import gc
-import sys
-
-from PySide6.QtWidgets import QApplication
 
 from explorer.app.main_window import MainWindow
-from explorer.core.errors import ExplorerError
+from explorer.app.qt_platform import application
 
 
 def freeze_heap() -> None:
@@ -20,12 +17,7 @@ def freeze_heap() -> None:
 
 
 def launch(checkpoint_path: str | None = None) -> int:
-    import os
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                                                 or os.environ.get("QT_QPA_PLATFORM")):
-        raise ExplorerError("no display to open the window on (DISPLAY is not set); run it in a desktop session, "
-                            "or use the headless commands: explorer --help")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application()
     app.setApplicationName("explorer")
     win = MainWindow(checkpoint_path=checkpoint_path)
     win.show()

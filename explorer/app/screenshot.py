@@ -2,7 +2,6 @@
 at a chosen step and tab, saved as PNG. Uses only the window's public interface."""
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -17,8 +16,8 @@ from PySide6.QtCore import (
     QSettings,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication
 
+from explorer.app.qt_platform import application
 from explorer.core.errors import ExplorerError
 from explorer.core.files.io import atomic_write, check_outputs
 
@@ -31,10 +30,8 @@ def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None =
     from explorer.core.models import checkpoint
 
     (out,) = check_outputs([out], [checkpoint_path or checkpoint.default_checkpoint()])
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     qInstallMessageHandler(_quiet_offscreen)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application(offscreen=True)
     with tempfile.TemporaryDirectory(prefix="explorer-screenshot-") as tmp:
         settings = QSettings(settings_path or str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         try:

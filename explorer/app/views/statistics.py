@@ -242,16 +242,10 @@ class StatisticsView(QWidget):
 
 def save_plot(path, samples: np.ndarray, reference: dict, title: str = "", label: str = "training data") -> None:
     """Render the statistics panel offscreen for `samples` against `reference` and save it as PNG."""
-    import os
-    import sys
-
-    from PySide6.QtWidgets import QApplication
-
+    from explorer.app.qt_platform import application
     from explorer.core.files.io import atomic_write
 
-    if not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application(offscreen=True)
     view = StatisticsView()
     view.resize(1100, 520)
     view.show_samples(samples, reference, label)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from explorer.core.analysis.head_to_head import field_of
-from explorer.core.data import fresh_images, training_set, unit_vectors
+from explorer.core.data import DUPLICATE_COSINE, fresh_images, training_set, unit_vectors
 from explorer.core.errors import DataError, ExplorerError, UsageError
 from explorer.core.models import Model, RunSpec, checkpoint, open_model
 from explorer.core.nets.unet import UNetConfig
@@ -45,11 +45,12 @@ def pair_specs(model1: Model, model2: Model, spec: RunSpec) -> tuple[RunSpec, Ru
 
 def check_pair(model1: Model, model2: Model) -> None:
     """Two models an S1/S2 comparison can pair: one kind of image, and one data set (its generator
-    and parameters, or folder), of which S1 and S2 are disjoint parts; else a UsageError."""
+    and parameters), of which S1 and S2 are disjoint parts, or two sets of the user's own images
+    (two files or folders; whether they are disjoint is measured, `overlap`); else a UsageError."""
     if model1.image_shape != model2.image_shape:
         raise UsageError(f"the two models make different images: {model1.image_shape} and {model2.image_shape}")
     data = [field_of(m.data) for m in (model1, model2)]
-    if data[0] != data[1]:
+    if data[0] != data[1] and not all(m.data.get("name") == "user" for m in (model1, model2)):
         raise UsageError(f"{model1.name} and {model2.name} were trained on different data ({' '.join(data[0])} and "
                          f"{' '.join(data[1])}): an S1/S2 pair is two models of one data set")
 
@@ -177,6 +178,13 @@ def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarr
     return {"summary": summary, "samples": rows}
 
 
+def overlap(train1: np.ndarray, train2: np.ndarray, threshold: float = DUPLICATE_COSINE) -> int:
+    """How many images of train1 are near-duplicates of one of train2 (cosine > threshold, mean
+    removed, the rule that keeps S1 and S2 apart): 0 for a proper S1/S2 pair."""
+    a, b = NeighbourIndex(train2), np.asarray(train1, np.float32)
+    return int((a.query(b, k=1).cos_value[:, 0] > threshold).sum()) if len(b) and a.n else 0
+
+
 def verdict(row: dict) -> str:
     """The verdict on one sample pair (a row of `analyse`) in plain sentences: which side copies
     which training image (`copies`; the L2 ratio and the cosine beside it) or makes a new one, and
@@ -195,9 +203,13 @@ def verdict(row: dict) -> str:
 
 
 def summary_text(summary: dict) -> str:
-    """The copy rates of a comparison (a `analyse` summary) in one sentence, the verdict's and the cosine's."""
+    """The copy rates of a comparison (a `analyse` summary) in one sentence, the verdict's and the
+    cosine's; and, when the two training sets share images, how many (then they are no S1/S2 pair)."""
+    shared = summary.get("shared_training_images")
     return (f"copies (L2 nearest/second < 1/3; N = 1: cos >= {summary['threshold']}) {summary['memorised_fraction']:.0%}; "
-            f"cos(nearest own) >= {summary['threshold']}: {summary['cos_memorised_fraction']:.0%}")
+            f"cos(nearest own) >= {summary['threshold']}: {summary['cos_memorised_fraction']:.0%}"
+            + (f"; the two training sets share {shared} near-duplicate image{'s' if shared > 1 else ''} "
+               f"(cos > {DUPLICATE_COSINE}): not disjoint" if shared else ""))
 
 
 def compare(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE) -> dict:
@@ -338,6 +350,7 @@ def compare_run(model1: Model, model2: Model, spec: RunSpec, k: int = 3, thresho
     s1, s2 = (torch.as_tensor(t.sample).detach().cpu().float().numpy() for t in trajs)
     res = analyse(s1, s2, train1, train2, k, threshold)
     idx = {side: np.array([r[side]["nearest_own"] for r in res["samples"]]) for side in ("S1", "S2")}
+    res["summary"]["shared_training_images"] = overlap(train1, train2)
     return {"analysis": res, "baseline": baseline(model1, train1),
             "n_frames_s1": trajs[0].frames[-1].step + 1,
             "neighbours": {"S1": train1[idx["S1"]], "S2": train2[idx["S2"]]},

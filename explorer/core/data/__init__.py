@@ -69,6 +69,8 @@ def check_record(data: object, where: str, error: type[ExplorerError] = DataErro
         raise error(f"{where}: params: decay_min must not exceed decay_max")
     if name == "user":
         schema.value(data, "path", str, where, error)
+    if schema.value(data, "keep_duplicates", bool, where, error, default=False) and (name, data.get("split")) != ("user", "all"):
+        raise error(f"{where}: keep_duplicates is for the user's own images with split 'all' only")
     for key in ("mean", "std"):
         schema.value(data, key, float, where, error, default=0.0)
     if "stats" in data:
@@ -94,6 +96,8 @@ def make_record(source: str, n: int, split: str, seed: int, params: dict, size: 
         from explorer.core.data import user
 
         data["path"] = str(Path(source).resolve())
+        if split == "all":                      # no split to keep apart: trained on as given, near-duplicates too
+            data["keep_duplicates"] = True
         params.setdefault("channels", user.channels(data["path"]) if channels is None else channels)
     params.setdefault("L" if name == "phi4" else "size", size)
     return check_record(data, where, error)
@@ -177,6 +181,19 @@ def unit_vectors(x: torch.Tensor, dtype=torch.float64) -> torch.Tensor:
     return v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
+def near_duplicates(x: torch.Tensor, threshold: float = DUPLICATE_COSINE) -> int:
+    """How many images of x (N, C, H, W) are near-duplicates of an earlier one (mean-removed
+    cosine > threshold; constant images are duplicates of one another)."""
+    u = unit_vectors(x, torch.float32)
+    flat = (u == 0).all(1)
+    count = int((flat & (flat.cumsum(0) > 1)).sum())
+    for start in range(1, len(u), 512):                     # rows against the earlier ones, 512 at a time
+        rows = u[start:start + 512]
+        gram = torch.tril(rows @ u[:start + len(rows)].T, diagonal=start - 1)
+        count += int(((gram > threshold).any(1) & ~flat[start:start + len(rows)]).sum())
+    return count
+
+
 def select_distinct(pool: Callable[[int, int], torch.Tensor], count: int, threshold: float = DUPLICATE_COSINE,
                     chunk: int = 512, limit: int | None = None) -> torch.Tensor:
     """The first `count` candidates of `pool(start, n)` whose cosine to every earlier kept one is
@@ -248,6 +265,15 @@ def training_set(data: dict, use_cache: bool = True) -> np.ndarray:
 
     def make() -> np.ndarray:
         pool, limit, split_only = _pool_for(data)
+        if data.get("keep_duplicates"):
+            x = pool(0, n)
+            if len(x) < n:
+                raise DataError(f"{data.get('path')}: holds {len(x)} images, {n} are needed; lower --n")
+            dup = near_duplicates(x)
+            if dup:
+                _log.warning(f"explorer: {dup} of the {n} images are near-duplicates of an earlier one "
+                             f"(cosine > {DUPLICATE_COSINE}); with --split all they are trained on as given")
+            return x.float().numpy()
         if split == "all" or split_only:
             return select_distinct(pool, n, limit=limit).numpy()
         both = select_distinct(pool, 2 * n, limit=limit)

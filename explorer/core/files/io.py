@@ -320,6 +320,40 @@ def all_or_nothing():
             raise ExportError(f"{path}: could not be written ({e.strerror or e})") from None
 
 
+@contextmanager
+def exclusive(output: Path):
+    """Held while one process makes `output` (a training, its resume file included): a second one
+    asked to make the same output is refused at once (a UsageError), never racing the first. The
+    lock is a hidden file beside the output, `.NAME.lock`, removed at the end; a link or special
+    file in its place is left alone and refused."""
+    import fcntl
+
+    from explorer.core.errors import UsageError
+    lock = output.with_name(f".{output.name}.lock")
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as e:
+        raise ExportError(f"{lock}: cannot lock {output.name} for writing ({e.strerror}); a link or special file "
+                          "there is left alone") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ExportError(f"{lock}: is {kind_of(os.fstat(fd).st_mode)}; explorer locks with a regular file there")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"{output}: another explorer is making it now; wait for it, or write elsewhere") from None
+        try:
+            yield
+        finally:
+            try:
+                if os.path.samestat(os.fstat(fd), os.lstat(lock)):
+                    os.unlink(lock)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], object], verify: Callable[[Path], object] | None = None) -> Path:
     """Call write(f) on a temporary file beside `path`, fsync, and rename it to `path` (inside
     `all_or_nothing`, the rename waits for the end of the block). `verify(temporary path)`, when

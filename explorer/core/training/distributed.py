@@ -9,9 +9,12 @@ Without torchrun's environment (WORLD_SIZE unset or 1) nothing changes.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 
 import torch
+
+from explorer.core.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -25,18 +28,49 @@ class World:
         return self.rank == 0
 
 
+def _env_int(name: str, lo: int, hi: int, default: str | None = None) -> int:
+    """torchrun's variable `name`, an integer in [lo, hi]; a UsageError naming it otherwise."""
+    text = os.environ.get(name, default)
+    if text is None:
+        raise UsageError(f"{name} is not set, but WORLD_SIZE is: start several processes with torchrun "
+                         f"(see docs/guide/training.md), or unset WORLD_SIZE")
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not lo <= value <= hi:
+        raise UsageError(f"{name}={text[:40]!r} must be an integer in {lo}..{hi} (torchrun sets it; unset it to train "
+                         f"on one process)")
+    return value
+
+
 def world() -> World:
-    """This process's place, from torchrun's environment; the process group is started once."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
+    """This process's place, from torchrun's environment (each variable checked); the process
+    group is started once."""
+    size = _env_int("WORLD_SIZE", 1, 65536, "1")
     if size <= 1:
         return World()
     import torch.distributed as dist
 
-    w = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+    w = World(_env_int("RANK", 0, size - 1), size, _env_int("LOCAL_RANK", 0, size - 1, "0"))
     if not dist.is_initialized():
+        for name in ("MASTER_ADDR", "MASTER_PORT"):
+            if not os.environ.get(name):
+                raise UsageError(f"{name} is not set, but WORLD_SIZE is: start several processes with torchrun, "
+                                 f"which sets it, or unset WORLD_SIZE")
+        port = _env_int("MASTER_PORT", 1, 65535)
+        try:
+            socket.getaddrinfo(os.environ["MASTER_ADDR"], port)
+        except (socket.gaierror, UnicodeError, ValueError):
+            raise UsageError(f"MASTER_ADDR={os.environ['MASTER_ADDR'][:60]!r} is not an address this machine can "
+                             f"resolve; give rank 0's host name or IP address") from None
         if torch.cuda.is_available():
             torch.cuda.set_device(w.local_rank)
-        dist.init_process_group()                      # gloo for CPU tensors, NCCL for CUDA ones
+        try:
+            dist.init_process_group()                  # gloo for CPU tensors, NCCL for CUDA ones
+        except (ValueError, RuntimeError) as e:        # an address that does not resolve, a port taken, ...
+            raise UsageError(f"the processes could not meet at MASTER_ADDR={os.environ['MASTER_ADDR'][:60]!r} "
+                             f"MASTER_PORT={os.environ['MASTER_PORT']} ({str(e).splitlines()[0][:200]})") from None
     return w
 
 

@@ -17,6 +17,7 @@ import copy
 import json
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from safetensors.torch import load_file, save
 
 from explorer.core.errors import ExplorerError, UsageError
 from explorer.core.files import schema
-from explorer.core.files.io import atomic_write, check_output, progress_bar
+from explorer.core.files.io import atomic_write, check_output, exclusive, progress_bar
 from explorer.core.models import checkpoint, diffusion, resolve_device
 from explorer.core.models.diffusion import DiffusionModel
 from explorer.core.nets.unet import Denoiser, UNetConfig, count_parameters
@@ -355,13 +356,14 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
         origin = {"init": {"file": str(init), "sha256": start.checkpoint.sha256, **start.checkpoint.config["training"]}}
     fingerprint = json.dumps({"data": data, "arch": arch.to_dict(), "train": tc.to_dict(), **origin}, sort_keys=True)
     dev = resolve_device(device)
-    ema, stats = fit(model, x, tc, out, fingerprint, dev, desc=out.stem, progress=progress)
-    training = {**tc.to_dict(), **stats, "device": dev.type, "parameters": count_parameters(ema), "command": command,
-                **origin}
-    config = checkpoint.make_config("diffusion", arch, name or out.stem, description, data, training)
     w = distributed.world()
-    if w.main:
-        checkpoint.save(out, ema, config)
-        _resume_path(out).unlink(missing_ok=True)
+    with exclusive(out) if w.main else nullcontext():            # one training per output, its resume file too
+        ema, stats = fit(model, x, tc, out, fingerprint, dev, desc=out.stem, progress=progress)
+        training = {**tc.to_dict(), **stats, "device": dev.type, "parameters": count_parameters(ema), "command": command,
+                    **origin}
+        config = checkpoint.make_config("diffusion", arch, name or out.stem, description, data, training)
+        if w.main:
+            checkpoint.save(out, ema, config)
+            _resume_path(out).unlink(missing_ok=True)
     distributed.barrier(w)
     return diffusion.load(out)

@@ -4,6 +4,7 @@ folder NAME.wcrg/ that `models.wcrg.load` opens."""
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from explorer import __version__
 from explorer.core.data import check_record, resolved_k, training_set
 from explorer.core.errors import ConfigError, UsageError
 from explorer.core.files import schema
-from explorer.core.files.io import all_or_nothing, atomic_write, check_output, check_output_folder, parse_json
+from explorer.core.files.io import all_or_nothing, atomic_write, check_output, check_output_folder, exclusive, parse_json
 from explorer.core.models import checkpoint
 from explorer.core.models.base import resolve_device
 from explorer.core.models.wcrg import FORMAT, Normalisation, WCRGModel, check_index, load
@@ -65,7 +66,8 @@ def train(data: dict, recipe: WCRGRecipe, out: str | Path, tc_coarse, tc_conditi
     created = not out.exists()
     out.mkdir(exist_ok=True)
     try:
-        return _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, description, command, progress)
+        with exclusive(out) if distributed.world().main else nullcontext():
+            return _train(x, data, recipe, out, tc_coarse, tc_conditional, device, name, description, command, progress)
     finally:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()                                            # a failure before any file: no empty folder
