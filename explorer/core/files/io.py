@@ -33,24 +33,31 @@ def kind_of(mode: int) -> str:
             "not a regular file")
 
 
-def read_regular(path: str | Path, what: str, limit: int, error: type[ExplorerError] = ExplorerError) -> bytes:
-    """The bytes of `path`, a regular file of at most `limit` bytes; else `error` saying why.
-    The file is opened without blocking (a FIFO cannot hang the caller) and checked with fstat
-    on the open descriptor (a symlink to /dev/zero is seen as the device it is)."""
-    path = Path(path)
+def _open_regular(path: Path, what: str, limit: int, error: type[ExplorerError]) -> tuple[int, os.stat_result]:
+    """An open descriptor of `path` and its fstat: a regular file of at most `limit` bytes (opened
+    non-blocking, so a FIFO cannot hang the read; checked on the open file, so it cannot change in
+    between), else `error` saying which."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except OSError as e:
         raise error(f"{path}: cannot be read ({e.strerror})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+        os.close(fd)
+        raise error(f"{path}: is {kind_of(st.st_mode)}, not a {what} file" if not stat.S_ISREG(st.st_mode) else
+                    f"{path}: {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} MiB a {what} file may have")
+    return fd, st
+
+
+def read_regular(path: str | Path, what: str, limit: int, error: type[ExplorerError] = ExplorerError) -> bytes:
+    """The bytes of `path`, a regular file of at most `limit` bytes; else `error` saying why.
+    The file is opened without blocking (a FIFO cannot hang the caller) and checked with fstat
+    on the open descriptor (a symlink to /dev/zero is seen as the device it is)."""
+    path = Path(path)
+    fd, st = _open_regular(path, what, limit, error)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise error(f"{path}: is {kind_of(st.st_mode)}, not a {what} file")
-        if st.st_size > limit:
-            raise error(f"{path}: {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} MiB a {what} "
-                        f"file may have")
         chunks, left = [], st.st_size
         while left > 0:
             chunk = os.read(fd, min(left, 16 * MiB))
@@ -152,19 +159,8 @@ def load_arrays(path: str | Path, what: str, limit: int, error: type[ExplorerErr
         except (ValueError, OSError, EOFError) as e:
             raise error(f"{path}: {name} cannot be read ({e})") from None
 
-    try:                                    # as read_regular: never blocks on a FIFO, fstat on the open file
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except OSError as e:
-        raise error(f"{path}: cannot be read ({e.strerror})") from None
+    fd, st = _open_regular(Path(path), what, limit, error)           # as read_regular: never blocks on a FIFO
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise error(f"{path}: is {kind_of(st.st_mode)}, not a {what} file")
-        if st.st_size > limit:
-            raise error(f"{path}: {st.st_size / MiB:,.1f} MiB, more than the {limit / MiB:,.0f} MiB a {what} "
-                        f"file may have")
         try:
             zipped = f.read(2) == b"PK"
             f.seek(0)
