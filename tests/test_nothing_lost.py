@@ -242,3 +242,28 @@ def test_two_trainings_of_one_output_do_not_race(tmp_path, capsys):
         assert "another explorer is making it" in one_error_line(capsys) and not out.exists()
     assert main(TRAIN + ["--out", str(out)]) == 0 and open_model(out).kind == "diffusion"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]              # its lock gone too
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=260)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=TEXT, description=st.one_of(TEXT, st.text(max_size=12_000).filter(lambda s: len(s) > 9_000)),
+       stem=st.text(st.characters(min_codepoint=97, max_codepoint=122), min_size=1, max_size=230))
+def test_a_model_file_explorer_writes_is_one_it_opens(tmp_path_factory, name, description, stem):
+    """Whatever the name, description and file name: the command writes a file explorer opens, or
+    refuses (exit 2) and writes nothing."""
+    folder = tmp_path_factory.mktemp("writes")
+    fields = folder / "f.npy"
+    np.save(fields, np.random.default_rng(0).random((4, 16, 16), dtype=np.float32))
+    out = folder / f"{stem}.gauss.safetensors"
+    code = main(["train", "gaussian", "--data", str(fields), "--n", "4", "--split", "all", "--size", "16",
+                 f"--name={name}", f"--description={description}", "--out", str(out)])
+    if code == 0:
+        model = open_model(out)
+        assert model.name == (name or stem) and model.summary()["description"] == description
+    else:
+        assert code == 2 and sorted(p.name for p in folder.iterdir()) == ["f.npy"]

@@ -172,6 +172,7 @@ def fit(data: dict, out: str | Path, name: str | None = None, description: str =
     if not out.name.endswith(SUFFIX):
         raise UsageError(f"{out}: a Gaussian model's file name ends in {SUFFIX}")
     check_record(data, "the data", UsageError)
+    checkpoint.check_writable(name or out.name[: -len(SUFFIX)], description, data, "--name, --description and --data-params")
     side, channels = data_shape(data)
     if channels != 1:
         raise UsageError("a Gaussian model is of one-channel fields: use --channels 1")
@@ -179,11 +180,12 @@ def fit(data: dict, out: str | Path, name: str | None = None, description: str =
     field = gaussian_field.fit(x)
     record = {**data, "mean": float(x.mean()), "std": float(x.std()) if x.size > 1 else 1.0,
               "stats": summary(x, k_max=resolved_k(data))}
+    checkpoint.check_writable(name or out.name[: -len(SUFFIX)], description, record, "the training data")
     config = {"format": checkpoint.FORMAT, "version": __version__, "kind": KIND, "name": name or out.name[: -len(SUFFIX)],
               "description": description, "gaussian": {"mean": field["mean"], "size": side}, "data": record,
               "training": {"command": command, "fields": len(x)}}
     check_config(config, out)
     blob = st_save({"power": torch.from_numpy(np.ascontiguousarray(field["power"]))},
                    metadata={"explorer": json.dumps(config)})
-    atomic_write(out, lambda f: f.write(blob))
+    atomic_write(out, lambda f: f.write(blob), verify=load)
     return load(out)

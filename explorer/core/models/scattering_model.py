@@ -338,6 +338,10 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
     if not out.name.endswith(SUFFIX):
         raise UsageError(f"{out}: a scattering model's file name ends in {SUFFIX}")
     check_record(data, "the data", UsageError)
+    if data["n"] < 2:
+        raise UsageError("a scattering model needs at least 2 training fields (--n 2 or more): each statistic is "
+                         "normalised by its spread over the training set")
+    checkpoint.check_writable(name or out.name[: -len(SUFFIX)], description, data, "--name, --description and --data-params")
     check_memory(bank, "the filters", UsageError)
     side, channels = data_shape(data)
     if (side, channels) != (bank.size, 1):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import time
 from contextlib import nullcontext
@@ -288,7 +289,10 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         if st.step % tc.save_every == 0 and st.step < tc.steps:
             generators = distributed.gather(st.generator.get_state(), w)
             if w.main:
-                _save_resume(resume, st, fingerprint, generators)
+                try:
+                    _save_resume(resume, st, fingerprint, generators)
+                except ExplorerError as e:                  # a full disk: the training goes on, unsaved
+                    logging.getLogger("explorer").warning(f"explorer: no resume file at step {st.step} ({e})")
     bar.close()
     seconds = time.perf_counter() - start
     stats = {"final_loss": float(np.mean(st.losses[-100:])) if st.losses else None,
