@@ -1,10 +1,16 @@
 """Specific exceptions raised by the core; the CLI and the window turn them into messages."""
+from __future__ import annotations
 
 
 class ExplorerError(Exception):
     """Base class: a problem the user can act on (the message says how). The CLI turns these
     (and only these, with OSError on the user's own files) into one line and exit status 2;
-    any other exception is a bug and keeps its traceback."""
+    any other exception is a bug and keeps its traceback. `field`: the value refused (a config
+    key, an argument such as "steps"), when one is; tests and callers read it, not the wording."""
+
+    def __init__(self, *args, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 class UsageError(ExplorerError):

@@ -26,17 +26,17 @@ def value(d: dict, key: str, kind: type, where: str, error: type[ExplorerError],
     label = f"{where}: '{key}'" if where else key
     if key not in d:
         if default is _MISSING:
-            raise error(f"{label} is missing")
+            raise error(f"{label} is missing", field=key)
         return default
     v = d[key]
     ok = (isinstance(v, int) and not isinstance(v, bool) if kind is int else
           is_finite_number(v) if kind is float else isinstance(v, kind))
     if not ok:
-        raise error(f"{label} must be {_NAMES.get(kind, kind.__name__)}, not {_show(v)}")
+        raise error(f"{label} must be {_NAMES.get(kind, kind.__name__)}, not {_show(v)}", field=key)
     if choices is not None and v not in choices:
-        raise error(f"{label} is {_show(v)}; accepted: {', '.join(map(str, choices))}")
+        raise error(f"{label} is {_show(v)}; accepted: {', '.join(map(str, choices))}", field=key)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise error(f"{label} is {_show(v)}; accepted: {_range(lo, hi)}")
+        raise error(f"{label} is {_show(v)}; accepted: {_range(lo, hi)}", field=key)
     return float(v) if kind is float else v
 
 
@@ -50,9 +50,14 @@ def is_finite_number(v) -> bool:
         return False
 
 
-def number(v, name: str, error: type[ExplorerError], lo=None, hi=None, kind: type = int):
-    """An argument checked like `value`; the message names it `name` (e.g. "--steps")."""
-    return value({name: v}, name, kind, "", error, lo=lo, hi=hi)
+def number(v, name: str, error: type[ExplorerError], lo=None, hi=None, kind: type = int, field: str | None = None):
+    """An argument checked like `value`; the message names it `name` (e.g. "--steps"), the error's
+    `field` is `field` (default: the name)."""
+    try:
+        return value({name: v}, name, kind, "", error, lo=lo, hi=hi)
+    except ExplorerError as e:
+        e.field = field or name
+        raise
 
 
 def dict_of(d: dict, key: str, where: str, error: type[ExplorerError], default=_MISSING) -> dict:

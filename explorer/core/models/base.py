@@ -28,9 +28,10 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("CUDA was asked for, but torch sees no GPU (install the CUDA build of torch, or use --device cpu)")
+        raise UsageError("CUDA was asked for, but torch sees no GPU (install the CUDA build of torch, or use --device cpu)",
+                         field="device")
     if device not in ("cpu", "cuda"):
-        raise UsageError(f"unknown device {device!r}; choose auto, cpu or cuda")
+        raise UsageError(f"unknown device {device!r}; choose auto, cpu or cuda", field="device")
     return torch.device(device)
 
 
@@ -88,12 +89,12 @@ class RunSpec:
         sampler = self.sampler or model.samplers[0]
         if sampler not in model.samplers:
             raise UsageError(f"{model.name} runs the sampler{'s' if len(model.samplers) > 1 else ''} "
-                             f"{', '.join(model.samplers)}, not {sampler!r}")
+                             f"{', '.join(model.samplers)}, not {sampler!r}", field="sampler")
         steps = model.default_steps(sampler) if self.steps is None else self.steps
         schema.number(steps, "steps", UsageError, 1, schema.MAX_STEPS)
-        schema.number(self.n, "the number of samples", UsageError, 1, schema.MAX_SAMPLES)
-        schema.number(self.seed, "the seed", UsageError, 0, schema.MAX_SEED)
-        schema.number(self.start, "the start step", UsageError, 0, steps - 1)
+        schema.number(self.n, "the number of samples", UsageError, 1, schema.MAX_SAMPLES, field="n")
+        schema.number(self.seed, "the seed", UsageError, 0, schema.MAX_SEED, field="seed")
+        schema.number(self.start, "the start step", UsageError, 0, steps - 1, field="start")
         if self.start and (sampler not in GRID_SAMPLERS or self.x_init is None):
             raise UsageError(f"a run continued from step {self.start} needs a grid sampler and the state x_init there")
         resolve_device(self.device)
