@@ -32,8 +32,12 @@ def test_the_spread_falls_to_zero_at_the_last_step_and_a_deterministic_fork_has_
 
 
 def test_a_fork_checks_its_run_and_model(tiny_ckpt, tiny_wcrg, run):
-    with pytest.raises(UsageError, match="step must be"):
+    with pytest.raises(UsageError) as refused:
         fork.fork(tiny_ckpt, run, 6)
+    assert refused.value.field == "step"
+    with pytest.raises(UsageError) as refused:
+        fork.fork(tiny_ckpt, run, 1, sample=9)
+    assert refused.value.field == "sample"
     with pytest.raises(UsageError, match="not by"):
         fork.fork(tiny_ckpt, Trajectory(run.frames, {**run.meta, "checkpoint_sha256": "0" * 64}), 1)
     with pytest.raises(UsageError) as refused:

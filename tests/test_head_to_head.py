@@ -113,4 +113,4 @@ def test_the_statistics_tab_fills_the_table(qtbot, tmp_path, two_fields):
     old = {k: v for k, v in a.data["stats"].items() if k != "trispectrum"}
     view.show_samples(samples, old)
     assert not tabs.isTabVisible(tabs.indexOf(view.trispectrum)) and tabs.isTabVisible(tabs.indexOf(view.bispectrum))
-    assert "Trispectrum: not recorded" in view.summary.text()
+    assert "Trispectrum: not in this model's record" in view.summary.text()

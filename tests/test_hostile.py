@@ -586,7 +586,7 @@ def test_window_refuses_every_bad_config_with_a_message(qtbot, corpus, tiny_ckpt
     for path in paths:
         assert not win.open_checkpoint(path), path
         assert win.message.isVisible() and win.message.text().startswith("Could not open")
-        assert win.model.sha256 == tiny_ckpt.sha256 and win.info.toPlainText() == tiny_ckpt.describe()
+        assert win.model.sha256 == tiny_ckpt.sha256 and win.info.toPlainText().startswith(tiny_ckpt.describe())
 
 
 def test_a_closed_pipe_is_quiet(tiny_ckpt):

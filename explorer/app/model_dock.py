@@ -6,7 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
-from explorer.core.models import Model, checkpoint
+from explorer.core.models import Model, checkpoint, samplers_text
 
 
 class ModelDock(QWidget):
@@ -51,4 +51,4 @@ class ModelDock(QWidget):
             if Path(item.data(Qt.UserRole)).resolve() == Path(model.path).resolve():
                 self.bundled.setCurrentItem(item)
                 self.bundled.scrollToItem(item)
-        self.info.setPlainText(model.describe())
+        self.info.setPlainText(model.describe() + "\n" + samplers_text(model))

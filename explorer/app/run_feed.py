@@ -37,7 +37,7 @@ class RunFeed:
         self._told = False                    # the status bar shows progress of work before the frames
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
-        self.progress.setFormat("%v / %m steps")
+        self.progress.setFormat("%v / %m frames")
         self.rate_label = QLabel("")
         status.addPermanentWidget(self.rate_label)
         status.addPermanentWidget(self.progress)

@@ -104,14 +104,16 @@ def cmd_compare(args) -> int:
     traj1, traj2 = res.pop("trajectories")
     print(f"{'sample':>6} {'cos(S1,S2)':>10} {'S1: nearest own (L2 ratio, cos)':>34} {'S2: nearest own (L2 ratio, cos)':>34}")
     for r in res["samples"]:
-        cells = [f"#{r[s]['nearest_own_l2'][0]} ({r[s]['l2_ratio']:.2f}, {r[s]['cos_own'][0]:.3f})"
+        cells = [f"#{r[s]['nearest_own_l2'][0]} ({r[s]['l2_ratio']:.2f}, {r[s]['cos_own_l2'][0]:.3f})"
                  + (" C" if r[s]["memorised"] else "  ") for s in ("S1", "S2")]
         print(f"{r['sample']:6d} {r['cos_s1_s2']:10.3f} {cells[0]:>34} {cells[1]:>34}")
     sm, b = res["summary"], res["baseline"]
     print(f"median cos(S1,S2) {sm['cos_s1_s2_median']:.3f}; median cos(nearest own) {sm['cos_nearest_own_median']:.3f}; "
           f"{gen.summary_text(sm)}; "
           + (f"fresh-image baseline: median nearest cos {b['median']:.3f}" if b else
-             "no fresh-image baseline (the data set has no generator of fresh images)") + "  (C = copies)")
+             "no fresh-image baseline (the data set has no generator of fresh images)")
+          + "\n(C: copies its nearest training image by L2 distance, nearest/second < 1/3; the cosine to that image is "
+            "shown beside it and does not decide: it is low for a near-constant image)")
     if args.json:
         write_json(args.json, res)
     for traj, out in zip((traj1, traj2), outs):

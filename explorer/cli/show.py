@@ -11,16 +11,25 @@ from explorer.core.files.io import json_text, printable, progress_bar
 
 
 def cmd_info(args) -> int:
-    from explorer.core.models import open_model
+    from explorer.core.models import open_model, samplers_text
     model = open_model(args.checkpoint)
-    print(json_text(model.summary(), indent=2) if args.json else printable(model.describe()))
+    summary = {**model.summary(), "samplers": {s: model.default_steps(s) for s in model.samplers}}
+    print(json_text(summary, indent=2) if args.json else printable(model.describe() + "\n" + samplers_text(model)))
     return 0
+
+
+def check_suffix(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
+    """An output's file name ends as what is written into it (a run is .npz, a GIF .gif, ...)."""
+    if path is not None and not str(path).lower().endswith(suffixes):
+        raise UsageError(f"{option} {printable(str(path))[:80]}: the file is {' or '.join(suffixes)}; name it so")
+
 
 def cmd_sample(args) -> int:
     from explorer.core.files.io import check_outputs
     from explorer.core.models import open_model
     from explorer.core.sampling.trajectory import drain
 
+    check_suffix(args.out, (".npz",), "--out")
     (out,) = check_outputs([args.out], [args.checkpoint])
     model = open_model(args.checkpoint)
     spec = run_spec(args, final_denoise=not args.no_final_denoise).resolved(model)
@@ -39,7 +48,9 @@ def cmd_export(args) -> int:
     from explorer.core.files.io import all_or_nothing, check_output_folder, check_outputs
     from explorer.core.sampling.trajectory import Trajectory
 
-    files = {k: Path(getattr(args, k)) for k in ("png", "gif", "sheet", "strip") if getattr(args, k)}
+    for option, suffix in (("png", ".png"), ("gif", ".gif"), ("sheet", ".png"), ("strip", ".png")):
+        check_suffix(vars(args)[option], (suffix,), f"--{option}")
+    files = {k: Path(vars(args)[k]) for k in ("png", "gif", "sheet", "strip") if vars(args)[k]}
     if not (files or args.frames):
         raise UsageError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE and/or --png FILE")
     check_outputs(list(files.values()), [args.run])
@@ -102,13 +113,14 @@ def add_commands(sub) -> None:
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)
     s = sub.add_parser("export", help="export a run (.npz) as PNG frames, a GIF and a contact sheet")
-    s.add_argument("run")
+    s.add_argument("run", help="a run file (.npz) written by `explorer sample` or the window's File → Save run")
     s.add_argument("--gif", default=None)
     s.add_argument("--gif-frames", type=int_in(2, 1000), default=40, help="at most this many frames in the GIF, evenly spaced")
     s.add_argument("--frames", default=None, help="folder for frame_0000.png, ...")
     s.add_argument("--sheet", default=None, help="contact sheet PNG (steps x samples)")
     s.add_argument("--png", default=None, help="one frame as PNG (see --step)")
-    s.add_argument("--step", type=int_in(-10 ** 9, 10 ** 9), default=None, help="frame index for --png (default: the last)")
+    s.add_argument("--step", type=int_in(-10 ** 9, 10 ** 9), default=None,
+                   help="frame index for --png (default and -1: the last; -2 the one before)")
     s.add_argument("--rows", type=int_in(1, 1000), default=8, help="steps in the contact sheet")
     s.add_argument("--strip", default=None, help="coarse-to-fine strip PNG of the final samples: x_J ... x_0")
     s.add_argument("--J", type=int_in(1, 16), default=None,

@@ -144,7 +144,7 @@ class ScaleView(QWidget):
                 row_items.append(item)
             self.images.append(row_items)
         right = len(COLUMNS) + 1
-        self.canvas.addItem(_colour_bar(lut, shown, "reconstruction (low-pass × 2^j)"), row=1, col=right, rowspan=len(rows))
+        self.canvas.addItem(_colour_bar(lut, shown, "reconstruction (low-pass × 2ʲ)"), row=1, col=right, rowspan=len(rows))
         self.canvas.addItem(_colour_bar(render.colormap("diverging"), (-1.0, 1.0), "detail / max |detail| of its panel"),
                             row=1, col=right + 1, rowspan=len(rows))
         scale = (f", {self.stage}: no details are drawn yet (their panels are flat)" if self.stage.startswith("coarse")

@@ -228,7 +228,8 @@ class StatisticsView(QWidget):
         self.polyspectra.setTabVisible(self.polyspectra.indexOf(plot), bool(d))
         self.polyspectra.setVisible(any(self.polyspectra.isTabVisible(i) for i in range(self.polyspectra.count())))
         if not d:
-            return f"{name}: not recorded for these data (a model made by an older explorer).   "
+            return (f"{name}: not in this model's record of its data (trained before explorer recorded it; "
+                    f"`explorer field MODEL --reference fresh` measures it on fresh data).   ")
         x = np.arange(len(d[configurations]), dtype=float)
         plot.setXRange(-1, len(x), padding=0)                    # room for the end ticks' labels
         plot.getAxis("bottom").setTicks([[(i, tick(c)) for i, c in enumerate(d[configurations])], []])   # all shown

@@ -36,8 +36,11 @@ def fork_spec(model: Model, traj: Trajectory, step: int, n: int = 8, seed: int =
     if shape != tuple(model.image_shape):
         raise UsageError(f"the run's images are {shape} (channels, height, width), but {model.name} makes "
                          f"{tuple(model.image_shape)}: fork a run this model made")
-    if not 0 <= step < steps or not 0 <= sample < len(traj.frames[0].x_t):
-        raise UsageError(f"the step must be in 0..{steps - 1} and the sample in 0..{len(traj.frames[0].x_t) - 1}")
+    if not 0 <= step < steps:
+        raise UsageError(f"the step {step} is not in the run's 0..{steps - 1} (a fork needs a step with noise left)",
+                         field="step")
+    if not 0 <= sample < len(traj.frames[0].x_t):
+        raise UsageError(f"the sample {sample} is not in the run's 0..{len(traj.frames[0].x_t) - 1}", field="sample")
     x = torch.tensor(np.asarray(traj.frames[step].x_t[sample]), dtype=torch.float32)
     spec = RunSpec.from_meta(meta, sampler=sampler, n=n, seed=fork_seed(seed, step), device=device,
                              x_init=x[None].repeat(n, 1, 1, 1), start=step)

@@ -83,6 +83,7 @@ class Neighbours:
     cos_value: np.ndarray   # (B, k), decreasing
     l2_index: np.ndarray    # (B, k)
     l2_value: np.ndarray    # (B, k), increasing
+    l2_cos: np.ndarray      # (B, k): the cosine to each L2 neighbour
 
 
 class NeighbourIndex:
@@ -117,7 +118,8 @@ class NeighbourIndex:
         rows = self.centred[l_idx] + self.mean[l_idx][..., None]            # (B, k, D)
         l_val, order = (q[:, None] - rows).norm(dim=2).sort(dim=1)
         l_idx = l_idx.gather(1, order)
-        return Neighbours(c_idx.cpu().numpy(), c_val.cpu().numpy(), l_idx.cpu().numpy(), l_val.cpu().numpy())
+        return Neighbours(c_idx.cpu().numpy(), c_val.cpu().numpy(), l_idx.cpu().numpy(), l_val.cpu().numpy(),
+                          cos.gather(1, l_idx).cpu().numpy())
 
 
 def nearest(queries: np.ndarray, train: np.ndarray, k: int = 3, device: str | torch.device = "cpu") -> "Neighbours":
@@ -163,6 +165,7 @@ def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarr
         for side, d in sides.items():
             row[side] = {"nearest_own": d["own"].cos_index[i].tolist(), "cos_own": d["own"].cos_value[i].tolist(),
                          "nearest_own_l2": d["own"].l2_index[i].tolist(), "l2_own": d["own"].l2_value[i].tolist(),
+                         "cos_own_l2": d["own"].l2_cos[i].tolist(),
                          "cos_other": d["other"].cos_value[i].tolist(), "memorised": bool(d["memorised"][i]),
                          "l2_ratio": float(d["l2_ratio"][i])}
         rows.append(row)
@@ -192,8 +195,9 @@ def verdict(row: dict) -> str:
     lines = []
     for side in ("S1", "S2"):
         d = row[side]
-        c, ratio = d["cos_own"][0], d["l2_ratio"]
-        by = f"L2 ratio {ratio:.2f}, cos {c:.3f}" if np.isfinite(ratio) else f"cos {c:.3f}; N = 1: no L2 ratio"
+        ratio = d["l2_ratio"]
+        by = f"L2 ratio {ratio:.2f}, cos {d['cos_own_l2'][0]:.3f}" if np.isfinite(ratio) else \
+            f"cos {d['cos_own'][0]:.3f}; N = 1: no L2 ratio"
         i = d["nearest_own_l2"][0] if np.isfinite(ratio) else d["nearest_own"][0]
         lines.append(f"{side} copies training image #{i} ({by})" if d["memorised"] else
                      f"{side}: a new image (nearest #{i}: {by})")

@@ -246,6 +246,13 @@ def check_output(path: str | Path) -> Path:
         raise ExportError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ExportError(f"{folder}: cannot write here (permission denied)")
+    try:                                    # root passes os.access everywhere: the file system itself
+        fs = os.statvfs(folder)
+    except OSError as e:
+        raise ExportError(f"{folder}: cannot write here ({e.strerror})") from None
+    if fs.f_flag & os.ST_RDONLY or fs.f_blocks == 0:
+        raise ExportError(f"{folder}: cannot write here (" + ("a read-only file system)" if fs.f_flag & os.ST_RDONLY
+                                                             else "a file system that holds no files, like /proc)"))
     return path
 
 

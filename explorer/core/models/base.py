@@ -193,6 +193,12 @@ class Model(Protocol):
     def stage(self, frames: list[Frame], k: int) -> str: ...
 
 
+def samplers_text(model: Model) -> str:
+    """The samplers a model runs, each with its default steps (the first is the default)."""
+    return "  samplers  " + ", ".join(f"{s} ({model.default_steps(s)} steps)" for s in model.samplers) + \
+        " (the first is the default; --sampler, --steps)"
+
+
 def run_meta(model: Model, spec: RunSpec) -> dict:
     """What every run records about itself (npz `meta`, PNG text chunks); a model's run adds its own."""
     return {"checkpoint": model.name, "checkpoint_path": str(model.path), "checkpoint_sha256": model.sha256,

@@ -12,7 +12,7 @@ from explorer.core.errors import CheckpointError, UsageError
 from explorer.core.files.io import kind_of
 from explorer.core.models import diffusion, gaussian_model, hf_diffusers, scattering_model, wcrg
 from explorer.core.models.base import Model
-from explorer.core.models.checkpoint import bundled_dir
+from explorer.core.models.checkpoint import bundled_dir, bundled_index
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,19 @@ def open_model(path: str | Path) -> Model:
     try:
         mode = path.stat().st_mode                              # a link followed; a FIFO's stat does not block
     except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file or folder") from None
+        bundled = {e["name"]: e["file"] for e in bundled_index()} if len(path.parts) == 1 else {}
+        if str(path) in bundled:                                # a bundled model by the name the window lists
+            return open_model(bundled_dir() / bundled[str(path)])
+        raise CheckpointError(f"{path}: no such file or folder"
+                              + (f" (the bundled models are in {bundled_dir()}; name one by its file, or by its name "
+                                 f"in the window's list)" if len(path.parts) == 1 else "")) from None
     except (OSError, ValueError, RuntimeError) as e:            # too long, a NUL, a link loop
         raise CheckpointError(f"{str(path)[:200]}: cannot be opened ({getattr(e, 'strerror', None) or e})") from None
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise CheckpointError(f"{path}: is {kind_of(mode)}, not a model file or folder")
+    if stat.S_ISDIR(mode) and path.resolve() == bundled_dir().resolve():
+        raise CheckpointError(f"{path}: is the folder of the bundled models, not one model; name one of its files "
+                              f"(or a model by its name, e.g. {next(iter(e['name'] for e in bundled_index()), 'one')})")
     for opener in openers:
         if opener.claims(path):
             return opener.open(path)

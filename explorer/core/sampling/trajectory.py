@@ -105,6 +105,9 @@ class Trajectory:
         from explorer.core.files.io import load_arrays
         from explorer.core.files.schema import MAX_RUN_BYTES
 
+        if Path(path).is_dir() or str(path).endswith(".safetensors"):
+            raise ExplorerError(f"{path}: is a model, not a run; make a run of it with `explorer sample MODEL --out "
+                                f"run.npz` (or Run in the window, then File → Save run)")
         arrays = load_arrays(path, "run (.npz)", MAX_RUN_BYTES, ExplorerError)
         meta, t, sig, level, x_t, x0, scale = check_run(arrays, str(path))
         frames = []
