@@ -363,6 +363,8 @@ class MainWindow(QMainWindow):
 
         def stopped(note: str, frames: list) -> None:
             self._keep(Trajectory(frames=frames, meta=run_meta(model, spec)), f" · {note} after {len(frames)} frames")
+            self.statistics.clear(f"The run was {note} after {len(frames)} frames: its samples are not finished, so "
+                                  "they are not compared with the data. Run it to its end.")
 
         self.view.setFocus()                                    # the arrow keys scrub at once
         stopping = samplers.STOPPING.get(spec.sampler, "")

@@ -128,12 +128,13 @@ class StatisticsView(QWidget):
         lay.addWidget(self.field_status)
         lay.addWidget(self.table)
 
-    def clear(self) -> None:
-        """Forget the run's statistics (a new run, another model) and the table of the field."""
+    def clear(self, why: str = "") -> None:
+        """Forget the run's statistics (a new run, another model) and the table of the field; `why`
+        says why there are none (a cancelled run's samples are not finished)."""
         self.result = None
         self._clear_table()
         self.field_status.setText("")
-        self.summary.setText(self.HINT)
+        self.summary.setText(why or self.HINT)
         self.legend.setText("")
         self.key.setText("")
         for plot in (self.spectrum, self.histogram, self.bispectrum, self.trispectrum):

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from explorer.core.files.io import atomic_write
 from explorer.core.models import checkpoint
 
 DEFAULT = "shapes-N10000-S1"
@@ -24,7 +25,7 @@ def index_entries(folder: Path) -> list[dict]:
     from explorer.core.models.registry import open_model
 
     entries = []
-    paths = sorted(folder.glob("*.safetensors"), key=_natural) + sorted(folder.glob("*.wcrg"), key=_natural)
+    paths = sorted([*folder.glob("*.safetensors"), *folder.glob("*.wcrg")], key=_natural)     # each field's models together
     for path in paths:
         model = open_model(path)
         data = model.data
@@ -41,7 +42,8 @@ def index_entries(folder: Path) -> list[dict]:
 def main(folder: str) -> int:
     folder = Path(folder)
     entries = index_entries(folder)
-    (folder / "index.json").write_text(json.dumps({"checkpoints": entries}, indent=1) + "\n")
+    text = (json.dumps({"checkpoints": entries}, indent=1) + "\n").encode()
+    atomic_write(folder / "index.json", lambda f: f.write(text))
     print(f"indexed {len(entries)} checkpoints in {folder / 'index.json'}")
     return 0
 
