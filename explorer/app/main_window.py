@@ -258,8 +258,8 @@ class MainWindow(QMainWindow):
             return False
         self.set_model(model)
         if remember:
-            self._remember(Path(path).resolve())
-        self.settings.setValue("last_checkpoint", str(Path(path).resolve()))
+            self._remember(Path(model.path).resolve())
+        self.settings.setValue("last_checkpoint", str(Path(model.path).resolve()))
         return True
 
     def set_model(self, model: Model) -> None:

@@ -140,14 +140,17 @@ class TrajectoryView(QWidget):
                                      "(j = 1) on the right")
         self.scale_slider.valueChanged.connect(self._scale_moved)
         self.scale_label = QLabel("")
-        for w in (self.scale_slider, self.scale_label):
+        self.scale_label.setFixedWidth(self.scale_label.fontMetrics().horizontalAdvance("details of scale 10") + 8)
+        self.scale_caption = QLabel("scale j:")                # the slider says what it moves
+        for w in (self.scale_caption, self.scale_slider, self.scale_label):
             w.hide()
         steps = QHBoxLayout()
         steps.addWidget(self.play_button)
         steps.addWidget(self.slider, 1)
         where = QHBoxLayout()
-        where.addWidget(self.scale_label)
+        where.addWidget(self.scale_caption)
         where.addWidget(self.scale_slider)
+        where.addWidget(self.scale_label)
         where.addWidget(self.label, 1)
         tools = QHBoxLayout()
         for w in (QLabel("colormap"), self.colormap_box, QLabel("show"), self.xt_box, self.lock_box, self.reset_button):
@@ -322,7 +325,7 @@ class TrajectoryView(QWidget):
 
     def _update_scale_slider(self) -> None:
         scales = self._scales()
-        for w in (self.scale_slider, self.scale_label):
+        for w in (self.scale_caption, self.scale_slider, self.scale_label):
             w.setVisible(bool(scales))
         if scales and self.current >= 0:
             self.scale_slider.blockSignals(True)
