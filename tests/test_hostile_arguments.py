@@ -183,7 +183,7 @@ def test_field_refuses_a_bundled_index_whose_entry_loops(tiny_ckpt, tmp_path, ca
     (tmp_path / "loop.safetensors").symlink_to("loop.safetensors")
     _bundled(tmp_path, ["loop.safetensors"])
     monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
-    assert "cannot be resolved" in _refused(["field", tiny_ckpt.path, "--bundled", "--n", 2, "--reference-n", 2],
+    assert "loops" in _refused(["field", tiny_ckpt.path, "--bundled", "--n", 2, "--reference-n", 2],
                                             capsys)
 
 

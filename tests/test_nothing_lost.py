@@ -266,3 +266,17 @@ def test_a_model_file_explorer_writes_is_one_it_opens(tmp_path_factory, name, de
         assert model.name == (name or stem) and model.summary()["description"] == description
     else:
         assert code == 2 and sorted(p.name for p in folder.iterdir()) == ["f.npy"]
+
+
+def test_a_bundled_folder_whose_index_names_a_looping_link_leaves_the_window_working(qtbot, tmp_path, monkeypatch, capsys):
+    from explorer.app.main_window import MainWindow
+    (tmp_path / "index.json").write_text(json.dumps({"checkpoints": [{"file": "loop.safetensors", "name": "loop"}]}))
+    (tmp_path / "loop.safetensors").symlink_to("loop.safetensors")
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    assert main(["sweep", "--n", "1", "--steps", "2"]) == 2
+    assert "loops" in one_error_line(capsys)
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(window)
+    assert "cannot be listed" in window.message.text() and "loops" in window.message.text()
+    assert window.bundled.count() == 0
+    window.close()

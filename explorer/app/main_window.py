@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         self._refresh_export_actions()
         default = self._default_checkpoint()
         path = checkpoint_path or checked.path("last_checkpoint") or default
-        notes = [self._settings_note] if self._settings_note else []
+        notes = [n for n in (self._settings_note, self.model_dock.problem) if n]
         remembered = checkpoint_path is None
         if path and not self.open_checkpoint(path, remember=not remembered) and remembered and default and path != default:
             notes.append(f"{self.message.text()} The default model is open instead.")

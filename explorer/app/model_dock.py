@@ -6,6 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from explorer.core.errors import ExplorerError
 from explorer.core.models import Model, checkpoint, samplers_text
 
 
@@ -21,7 +22,12 @@ class ModelDock(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("Bundled models"))
         self.bundled = QListWidget()
-        for e in checkpoint.bundled_index():
+        self.problem = ""                                      # why the bundled models cannot be listed
+        try:
+            entries = checkpoint.bundled_index()
+        except ExplorerError as e:
+            entries, self.problem = [], f"The bundled models cannot be listed: {e}"
+        for e in entries:
             item = QListWidgetItem(e["name"])          # the names say field, N and split; the rest clipped them
             item.setData(Qt.UserRole, str(checkpoint.bundled_dir() / e["file"]))
             item.setToolTip(f"{e['data']}, N = {e['n']}, split {e['split']}: {e.get('description', '')}")

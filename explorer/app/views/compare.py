@@ -326,7 +326,7 @@ class CompareView(QWidget):
         from explorer.core.analysis.generalization import bundled_pairs
         try:
             return bundled_pairs()
-        except (OSError, ValueError, KeyError):
+        except (ExplorerError, OSError, ValueError, KeyError):      # a damaged bundled folder: no pairs offered
             return []
 
     def sweep_paths(self) -> tuple[Path, Path]:

@@ -54,13 +54,10 @@ def bundled_of_field(model: Model, skipped=None) -> list[Model]:
     whose own files are damaged) is left out, and `skipped(file, error)` told. An index that
     cannot be read, or whose entries cannot be resolved in the folder (outside it, a symbolic link
     that loops), is a CheckpointError: the bundled folder itself is damaged."""
-    from explorer.core.errors import CheckpointError, ExplorerError
+    from explorer.core.errors import ExplorerError
     from explorer.core.models import checkpoint, open_model
 
-    try:
-        entries = checkpoint.bundled_index()
-    except RuntimeError as e:           # Path.resolve of a symbolic link that loops (Python < 3.13)
-        raise CheckpointError(f"{checkpoint.bundled_dir() / 'index.json'}: an entry cannot be resolved ({e})") from None
+    entries = checkpoint.bundled_index()            # a looping or escaping entry: a CheckpointError (`io.inside`)
     others = []
     for e in entries:
         if e.get("data") != model.data.get("name"):

@@ -215,6 +215,8 @@ def inside(folder: Path, name: object, where: str, error: type[ExplorerError] = 
             raise error(f"{where}: the file {name!r} leads outside the model's folder")
     except OSError as e:
         raise error(f"{where}: {name!r} cannot be resolved ({e.strerror})") from None
+    except RuntimeError:                    # Python 3.11: a symlink loop
+        raise error(f"{where}: {name!r} is a symbolic link that loops") from None
     return path
 
 

@@ -218,21 +218,9 @@ def check_index(index: object, where: str) -> dict:
     return index
 
 
-def _member(folder: Path, name: object, where: str) -> Path:
-    """folder/name for a file the index names: inside the folder, and resolvable. A symbolic link
-    that loops is a ConfigError (Path.resolve raises RuntimeError for it before Python 3.13); a
-    dangling link, a FIFO or a folder is refused by `checkpoint.load`, which reads only regular files."""
-    from explorer.core.files.io import inside
-
-    try:
-        return inside(folder, name, where, ConfigError)
-    except RuntimeError:
-        raise ConfigError(f"{where}: the file {name!r} cannot be resolved: a symbolic link that loops") from None
-
-
 def load(path: str | Path) -> WCRGModel:
     """Read and validate a WCRG folder (or its index.json); the index's files must be inside the folder."""
-    from explorer.core.files.io import parse_json, read_regular
+    from explorer.core.files.io import inside, parse_json, read_regular
 
     ipath = index_path(path)
     blob = read_regular(ipath, "WCRG index", MAX_INDEX_BYTES, ConfigError)
@@ -240,7 +228,8 @@ def load(path: str | Path) -> WCRGModel:
     J, size, channels = index["levels"], index["size"], index["channels"]
     norm = Normalisation.from_dict(index["normalisation"])
     files, folder = index["files"], ipath.parent
-    members = {f: _member(folder, f, str(ipath)) for f in [files["lowpass"], *sorted(set(files["conditional"].values()))]}
+    names = [files["lowpass"], *sorted(set(files["conditional"].values()))]
+    members = {f: inside(folder, f, str(ipath), ConfigError) for f in names}
     lowpass = checkpoint.load(members[files["lowpass"]], expect_kind="wcrg-lowpass")
     loaded = {f: checkpoint.load(members[f], expect_kind="wcrg-conditional")
               for f in sorted(set(files["conditional"].values()))}
