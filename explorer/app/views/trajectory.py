@@ -79,6 +79,7 @@ class TrajectoryView(QWidget):
         for col, stretch in ((0, 1), (1, 1), (2, 0)):
             layout_.setColumnStretchFactor(col, stretch)
         self.histogram.gradient.showTicks(False)
+        self.histogram.axis.setLabel("x0_hat")                # its colours; x_t has a range of its own
         # its range is set with each frame (`_fit_histogram`): left to auto-range, the histogram
         # re-ranged after the paint and the canvas painted twice per frame (2 x 8 ms while streaming)
         self.histogram.disableAutoHistogramRange()
