@@ -252,9 +252,16 @@ def check_output(path: str | Path) -> Path:
         fs = os.statvfs(folder)
     except OSError as e:
         raise ExportError(f"{folder}: cannot write here ({e.strerror})") from None
-    if fs.f_flag & os.ST_RDONLY or fs.f_blocks == 0:
-        raise ExportError(f"{folder}: cannot write here (" + ("a read-only file system)" if fs.f_flag & os.ST_RDONLY
-                                                             else "a file system that holds no files, like /proc)"))
+    if fs.f_flag & os.ST_RDONLY:
+        raise ExportError(f"{folder}: cannot write here (a read-only file system)")
+    if fs.f_blocks == 0:                    # /proc, /sys, or a tmpfs without a size: try to make a file there
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".explorer-", suffix=".probe", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise ExportError(f"{folder}: cannot write here (a file system that holds no files, like /proc: "
+                              f"{e.strerror or e})") from None
     return path
 
 
