@@ -530,3 +530,16 @@ def test_choosing_two_models_that_cannot_pair_is_refused_at_once(qtbot, window, 
     pairs = window.compare.pair_count()
     window.compare_dialog()
     assert window.compare.pair_count() == pairs and "Could not pair these models" in window.message.text()
+
+
+def test_what_a_model_cannot_do_is_shown_when_it_loads(window, tiny_wcrg, tiny_ckpt):
+    """The Basis and Fork buttons follow the model's declared capabilities, with the reason shown."""
+    assert window.basis.compute_button.isEnabled() and window.forks.fork_button.isEnabled()
+    assert window.open_checkpoint(tiny_wcrg.path)
+    assert not window.basis.compute_button.isEnabled() and "no single denoiser" in window.basis.status.text()
+    assert not window.forks.curve_button.isEnabled() and window.forks.status.text() == tiny_wcrg.fork_refusal
+    window.basis.set_busy(False)                                     # the end of a computation does not undo it
+    assert not window.basis.dimension_button.isEnabled()
+    assert window.open_checkpoint(tiny_ckpt.path)
+    assert window.basis.compute_button.isEnabled() and window.forks.fork_button.isEnabled()
+    assert window.forks.status.text() == window.forks.HINT

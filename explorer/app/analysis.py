@@ -18,6 +18,11 @@ from explorer.core.errors import ExplorerError
 from explorer.core.models import check_made_by, open_model
 
 
+def no_denoiser(model) -> str:
+    """Why the Basis tab cannot differentiate `model` (it declares no denoiser)."""
+    return f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
+
+
 class Analysis(QObject):
     def __init__(self, window):
         super().__init__(window)
@@ -57,8 +62,7 @@ class Analysis(QObject):
         denoiser = model.denoiser if model is not None else None
         why = ("Open a model first." if model is None else
                "Run the model first: the basis is computed at a step of a run." if not frames else
-               f"{model.name} has no single denoiser x0_hat(x_t, t) to differentiate (a {model.kind} model)."
-               if denoiser is None else "")
+               no_denoiser(model) if denoiser is None else "")
         if not why and self.window.trajectory is not None:     # a run opened from a file: its own model's
             try:
                 check_made_by(model, self.window.trajectory.meta, "the run shown")

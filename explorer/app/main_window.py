@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer import __version__
-from explorer.app.analysis import Analysis
+from explorer.app.analysis import Analysis, no_denoiser
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.garbage import GuiThreadGarbage
 from explorer.app.model_dock import ModelDock
@@ -273,7 +273,9 @@ class MainWindow(QMainWindow):
         self._refresh_export_actions()
 
     def _show_model(self, model: Model) -> None:
-        """The state's model changed: every widget shows it."""
+        """The state's model changed: every widget shows it, and what it cannot do."""
+        self.basis.set_refusal("" if model.denoiser is not None else no_denoiser(model))
+        self.forks.set_refusal(model.fork_refusal or "")
         if self.trajectory is None:
             self.view.clear(f"{model.name} loaded: press Run")
         self.model_dock.show_model(model)

@@ -15,19 +15,21 @@ SHOWN = 8                       # eigenvectors drawn
 
 
 class BasisView(QWidget):
+    HINT = "Choose a step in the Trajectory tab, then compute its basis."
     compute_requested = Signal(int)           # the sample to compute the basis of
     dimension_requested = Signal(int)         # ... or the effective dimension along the run of
     cancel_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.refusal = ""                                   # why the loaded model cannot (set_refusal)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
         self.compute_button = QPushButton("Compute at the current step")
         self.pair_box = QCheckBox("beside the other split's model")
         self.pair_box.setToolTip("a bundled S1 model beside its S2 twin (and back), at the same x_t")
         self.dimension_button = QPushButton("Effective dimension along the run")
         self.cancel_button = QPushButton("Cancel", enabled=False)
-        self.status = QLabel("Choose a step in the Trajectory tab, then compute its basis.")
+        self.status = QLabel(self.HINT)
         self.status.setWordWrap(True)
         self.compute_button.clicked.connect(lambda: self.compute_requested.emit(self.sample_box.value()))
         self.dimension_button.clicked.connect(lambda: self.dimension_requested.emit(self.sample_box.value()))
@@ -70,9 +72,18 @@ class BasisView(QWidget):
         self.sample_box.setMaximum(max(n - 1, 0))
 
     def set_busy(self, busy: bool) -> None:
-        self.compute_button.setEnabled(not busy)
-        self.dimension_button.setEnabled(not busy)
+        for button in (self.compute_button, self.dimension_button):
+            button.setEnabled(not busy and not self.refusal)
         self.cancel_button.setEnabled(busy)
+
+    def set_refusal(self, why: str) -> None:
+        """Why the loaded model cannot do what this tab does ("" when it can): its buttons are then
+        off, with the reason shown and in their tooltips (the model declares it: `ModelBase`)."""
+        self.refusal = why
+        for button in (self.compute_button, self.dimension_button):
+            button.setEnabled(not why)
+            button.setToolTip(why)
+        self.status.setText(why or self.HINT)
 
     def show_progress(self, done: int, total: int, what: str = "Jacobian columns") -> None:
         self.status.setText(f"computing: {done} of {total} {what}…")
@@ -101,7 +112,7 @@ class BasisView(QWidget):
         self.values_plot.hide()
         self.dimension_plot.clear()
         self.dimension_plot.hide()
-        self.status.setText("Choose a step in the Trajectory tab, then compute its basis.")
+        self.status.setText(self.HINT)
 
     def show_pair(self, bases: tuple, names: tuple[str, str], overlap: float, step: int, sample: int,
                   note: str = "") -> None:

@@ -21,6 +21,7 @@ class ForkView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.refusal = ""                                   # why the loaded model cannot (set_refusal)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
         self.n_box = QSpinBox(minimum=2, maximum=64, value=8)
         self.fork_button = QPushButton("Fork from the current step")
@@ -65,9 +66,18 @@ class ForkView(QWidget):
         self.cmap = name
 
     def set_busy(self, busy: bool) -> None:
-        self.fork_button.setEnabled(not busy)
-        self.curve_button.setEnabled(not busy)
+        for button in (self.fork_button, self.curve_button):
+            button.setEnabled(not busy and not self.refusal)
         self.cancel_button.setEnabled(busy)
+
+    def set_refusal(self, why: str) -> None:
+        """Why the loaded model cannot do what this tab does ("" when it can): its buttons are then
+        off, with the reason shown and in their tooltips (the model declares it: `ModelBase`)."""
+        self.refusal = why
+        for button in (self.fork_button, self.curve_button):
+            button.setEnabled(not why)
+            button.setToolTip(why)
+        self.status.setText(why or self.HINT)
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)
