@@ -12,7 +12,7 @@ from explorer.core.files.io import check_not_input, parse_json
 
 def data_record(args) -> dict:
     """The data record of `explorer train ...` arguments (`data.make_record`); args.channels set
-    to the images' channels."""
+    to the images' channels; --out checked to be none of the inputs (--data, --init)."""
     from explorer.core.data import make_record
 
     params = parse_json(args.data_params or "{}", "--data-params", UsageError)
@@ -23,6 +23,7 @@ def data_record(args) -> dict:
     if args.channels is None and data["params"].get("channels") == 3:
         print("explorer: the images are in colour: training with 3 channels (--channels 1 for grey)", file=sys.stderr)
     args.channels = data["params"].get("channels") or args.channels or 1
+    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     return data
 
 
@@ -32,7 +33,6 @@ def cmd_train(args) -> int:
     from explorer.core.training.train import TrainConfig, train_diffusion
 
     data = data_record(args)
-    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     arch = UNetConfig(channels=args.channels, size=args.size, widths=ints(args.widths, "--widths"),
                       blocks=args.blocks, bias_free=args.bias_free,
                       padding="circular" if data["name"] in PERIODIC else "zeros")
@@ -56,7 +56,6 @@ def cmd_train_wcrg(args) -> int:
     from explorer.core.training.train import TrainConfig
 
     data = data_record(args)
-    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     recipe = wcrg.WCRGRecipe(levels=args.J, wavelet=args.wavelet,
                              coarse_widths=ints(args.widths, "--widths"),
                              conditional_widths=ints(args.cond_widths, "--cond-widths"), blocks=args.blocks,
@@ -75,7 +74,6 @@ def cmd_train_scattering(args) -> int:
     from explorer.core.statistics.scattering import ScatteringConfig
 
     data = data_record(args)
-    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     if args.channels != 1:
         raise UsageError("a scattering model is of one-channel fields: use --channels 1")
     J = args.J if args.J is not None else max(1, args.size.bit_length() - 2)          # log2(size) - 1
@@ -93,7 +91,6 @@ def cmd_train_gaussian(args) -> int:
     from explorer.core.models import gaussian_model
 
     data = data_record(args)
-    check_not_input(args.out, [p for p in (args.data, vars(args).get("init")) if p and Path(p).exists()])
     if args.channels != 1:
         raise UsageError("a Gaussian model is of one-channel fields: use --channels 1")
     model = gaussian_model.fit(data, args.out, name=args.name, description=args.description, command=command_line())

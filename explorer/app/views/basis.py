@@ -9,12 +9,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from explorer.app.views.actions import ModelActions
 from explorer.core.display import render
 
 SHOWN = 8                       # eigenvectors drawn
 
 
-class BasisView(QWidget):
+class BasisView(ModelActions, QWidget):
     HINT = "Choose a step in the Trajectory tab, then compute its basis."
     compute_requested = Signal(int)           # the sample to compute the basis of
     dimension_requested = Signal(int)         # ... or the effective dimension along the run of
@@ -22,12 +23,12 @@ class BasisView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.refusal = ""                                   # why the loaded model cannot (set_refusal)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
         self.compute_button = QPushButton("Compute at the current step")
         self.pair_box = QCheckBox("beside the other split's model")
         self.pair_box.setToolTip("a bundled S1 model beside its S2 twin (and back), at the same x_t")
         self.dimension_button = QPushButton("Effective dimension along the run")
+        self.action_buttons = (self.compute_button, self.dimension_button)
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.status = QLabel(self.HINT)
         self.status.setWordWrap(True)
@@ -70,20 +71,6 @@ class BasisView(QWidget):
 
     def set_samples(self, n: int) -> None:
         self.sample_box.setMaximum(max(n - 1, 0))
-
-    def set_busy(self, busy: bool) -> None:
-        for button in (self.compute_button, self.dimension_button):
-            button.setEnabled(not busy and not self.refusal)
-        self.cancel_button.setEnabled(busy)
-
-    def set_refusal(self, why: str) -> None:
-        """Why the loaded model cannot do what this tab does ("" when it can): its buttons are then
-        off, with the reason shown and in their tooltips (the model declares it: `ModelBase`)."""
-        self.refusal = why
-        for button in (self.compute_button, self.dimension_button):
-            button.setEnabled(not why)
-            button.setToolTip(why)
-        self.status.setText(why or self.HINT)
 
     def show_progress(self, done: int, total: int, what: str = "Jacobian columns") -> None:
         self.status.setText(f"computing: {done} of {total} {what}…")

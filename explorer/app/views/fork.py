@@ -8,10 +8,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from explorer.app.views.actions import ModelActions
 from explorer.core.display import render
 
 
-class ForkView(QWidget):
+class ForkView(ModelActions, QWidget):
     fork_requested = Signal(int, int)         # sample, endings
     curve_requested = Signal(int, int)
     cancel_requested = Signal()
@@ -21,11 +22,11 @@ class ForkView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.refusal = ""                                   # why the loaded model cannot (set_refusal)
         self.sample_box = QSpinBox(minimum=0, maximum=0)
         self.n_box = QSpinBox(minimum=2, maximum=64, value=8)
         self.fork_button = QPushButton("Fork from the current step")
         self.curve_button = QPushButton("Spread along the run (8 forks)")
+        self.action_buttons = (self.fork_button, self.curve_button)
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.status = QLabel(self.HINT)
         self.status.setWordWrap(True)
@@ -64,20 +65,6 @@ class ForkView(QWidget):
 
     def set_colormap(self, name: str) -> None:
         self.cmap = name
-
-    def set_busy(self, busy: bool) -> None:
-        for button in (self.fork_button, self.curve_button):
-            button.setEnabled(not busy and not self.refusal)
-        self.cancel_button.setEnabled(busy)
-
-    def set_refusal(self, why: str) -> None:
-        """Why the loaded model cannot do what this tab does ("" when it can): its buttons are then
-        off, with the reason shown and in their tooltips (the model declares it: `ModelBase`)."""
-        self.refusal = why
-        for button in (self.fork_button, self.curve_button):
-            button.setEnabled(not why)
-            button.setToolTip(why)
-        self.status.setText(why or self.HINT)
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)
