@@ -148,6 +148,13 @@ if [[ $what == capacity || $what == all ]]; then
       done
     done
   done
+  # the capacity curves (the generalise-or-memorise sweep per network size; docs/results/generalisation.md)
+  $EXPLORER sweep --folder "$out/capacity" --n 32 --sampler sde --steps 100 --json "$out/capacity/sweep.json"
 fi
 
 .venv/bin/python -m explorer.core.models.bundle "$out"
+
+if [[ $what == shapes || $what == all ]]; then
+  # the bundled pairs against N (after the index: it lists the pairs; the sweep records its command)
+  EXPLORER_CHECKPOINTS=$out $EXPLORER sweep --n 16 --sampler sde --steps 100 --json "$out/sweep.json"
+fi
