@@ -5,6 +5,7 @@ import random
 import struct
 
 import pytest
+from windows import open_window, opened
 
 from explorer.cli import main
 from explorer.core.errors import CheckpointError
@@ -88,16 +89,14 @@ def test_cli_answers_one_line_for_every_bad_checkpoint(bad_cases, capsys):
 def test_window_shows_a_message_for_every_bad_checkpoint(qtbot, bad_cases, tiny_ckpt, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from explorer.app.main_window import MainWindow
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
-    qtbot.addWidget(win)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
     win.show()
     refused = 0
     for name, path in bad_cases:
-        ok = win.open_checkpoint(path)
+        ok = opened(qtbot, win, path)
         if not ok:
             refused += 1
             assert win.message.isVisible() and win.message.text().startswith("Could not open")
             assert win.model is not None and win.model.sha256 == tiny_ckpt.sha256   # the old model stays
-        win.open_checkpoint(tiny_ckpt.path)
+        opened(qtbot, win, tiny_ckpt.path)
     assert refused >= len(bad_cases) - 12

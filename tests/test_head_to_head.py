@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 from conftest import make_tiny_checkpoint
+from windows import open_window
 
 from explorer.cli import main
 from explorer.core.analysis import head_to_head as h2h
@@ -87,10 +88,8 @@ def test_the_cli_prints_and_writes_the_table(two_fields, tmp_path, capsys):
 def test_the_statistics_tab_fills_the_table(qtbot, tmp_path, two_fields):
     from PySide6.QtCore import QSettings
 
-    from explorer.app.main_window import MainWindow
     a = two_fields[0]
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=a.path)
-    qtbot.addWidget(win)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=a.path)
     win.show()
     view = win.statistics
     assert not view.table.isVisible()

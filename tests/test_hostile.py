@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from windows import open_window, opened
 
 from explorer.cli import main
 from explorer.core.display import render
@@ -575,16 +576,14 @@ def test_terminal_sees_no_escape_sequences_and_strict_json(tiny_ckpt, tmp_path, 
 def test_window_refuses_every_bad_config_with_a_message(qtbot, corpus, tiny_ckpt, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from explorer.app.main_window import MainWindow
     _, root = corpus
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
-    qtbot.addWidget(win)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
     win.show()
     paths = [root / f"{name}.safetensors" for name in CONFIG_CHANGES] + [
         root / "fifo.safetensors", root / "link-zero.safetensors", root / "sparse-10GB.safetensors", root / "index-fifo.wcrg",
         root / "path-1.wcrg"]
     for path in paths:
-        assert not win.open_checkpoint(path), path
+        assert not opened(qtbot, win, path), path
         assert win.message.isVisible() and win.message.text().startswith("Could not open")
         assert win.model.sha256 == tiny_ckpt.sha256 and win.info.toPlainText().startswith(tiny_ckpt.describe())
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from gaussian import GaussianModel
 from PySide6.QtCore import QSettings
+from windows import open_window
 
 from explorer.core import models
 from explorer.core.errors import CheckpointError, UsageError
@@ -95,10 +96,8 @@ def test_a_generator_defined_only_in_a_test_runs_in_the_cli(gaussian_file, tmp_p
 
 
 def test_a_generator_defined_only_in_a_test_runs_in_the_window(qtbot, gaussian_file, tmp_path):
-    from explorer.app.main_window import MainWindow
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=gaussian_file)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=gaussian_file)
     win.ask_before_closing_a_run = False
-    qtbot.addWidget(win)
     assert win.model.kind == "gaussian" and "exact Gaussian" in win.info.toPlainText()
     assert win.view.colormap_box.currentText() == "diverging"
     assert win.run_panel.sampler_box.currentData() in ("ddim", "ode") and win.run_panel.steps_box.value() == 12

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSettings
+from windows import open_window
 
 from explorer.cli import main
 from explorer.core.data import cached_array
@@ -155,30 +156,27 @@ def test_open_model_refuses_a_fifo_at_once(tmp_path):
 
 
 def test_the_window_opens_whatever_its_settings_hold(qtbot, tmp_path, tiny_ckpt):
-    from explorer.app.main_window import MainWindow
     os.mkfifo(tmp_path / "fifo.safetensors")
     ini = tmp_path / "settings.ini"                                     # as edited by hand, or left by another version
     ini.write_text("[General]\nbatch=10000000000\nseed=1180591620717411303424\nsteps=abc\ndevice=tpu\n"
                    "geometry=garbage\nrecent=@ByteArray(xyz)\n"
                    f"last_checkpoint={tmp_path / 'fifo.safetensors'}\n")
-    window = MainWindow(settings=QSettings(str(ini), QSettings.IniFormat))
-    qtbot.addWidget(window)
+    window = open_window(qtbot, settings=QSettings(str(ini), QSettings.IniFormat))
     window.ask_before_closing_a_run = False
     text = window.message.text()
     assert window.model is not None and window.model.path == checkpoint.default_checkpoint()   # the default model
     assert "FIFO" in text and "dropped" in text
     for key in ("batch", "seed", "steps", "device", "geometry", "recent"):
         assert key in text
-    assert window.run_panel.batch_box.value() == 16 and window.recent_files() == []
+    assert window.run_panel.batch_box.value() == 16 and window.recent.files() == []
     window.close()
 
 
 def test_a_settings_file_that_is_a_fifo_is_left_alone(qtbot, tmp_path, monkeypatch):
-    from explorer.app.main_window import MainWindow
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     (tmp_path / "explorer").mkdir()
     os.mkfifo(tmp_path / "explorer" / "explorer.conf")            # QSettings would block reading it
-    window = MainWindow()
+    window = open_window(qtbot)
     qtbot.addWidget(window)
     window.ask_before_closing_a_run = False
     assert "left alone" in window.message.text() and window.model is not None
@@ -269,14 +267,12 @@ def test_a_model_file_explorer_writes_is_one_it_opens(tmp_path_factory, name, de
 
 
 def test_a_bundled_folder_whose_index_names_a_looping_link_leaves_the_window_working(qtbot, tmp_path, monkeypatch, capsys):
-    from explorer.app.main_window import MainWindow
     (tmp_path / "index.json").write_text(json.dumps({"checkpoints": [{"file": "loop.safetensors", "name": "loop"}]}))
     (tmp_path / "loop.safetensors").symlink_to("loop.safetensors")
     monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
     assert main(["sweep", "--n", "1", "--steps", "2"]) == 2
     assert "loops" in one_error_line(capsys)
-    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(window)
+    window = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
     assert "cannot be listed" in window.message.text() and "loops" in window.message.text()
     assert window.bundled.count() == 0
     window.close()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSettings
+from windows import open_window, opened
 
 from explorer.cli import main
 from explorer.core import models
@@ -85,10 +86,8 @@ def test_runs_through_the_cli(model_file, tmp_path, capsys):
 
 
 def test_it_runs_in_the_window(qtbot, model_file, tmp_path, tiny_ckpt):
-    from explorer.app.main_window import MainWindow
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=model_file)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=model_file)
     win.ask_before_closing_a_run = False
-    qtbot.addWidget(win)
     assert win.model.kind == "scattering" and "166 statistics" in win.info.toPlainText()
     assert win.run_panel.sampler_box.currentData() == "lbfgs" and win.run_panel.steps_box.value() == 100
     win.run_panel.set_spec(steps=6, n=2, seed=1, device="cpu")
@@ -100,7 +99,7 @@ def test_it_runs_in_the_window(qtbot, model_file, tmp_path, tiny_ckpt):
     assert "statistics error = " in view.label.text() and "σ = " not in view.label.text()
     assert [t.text for t in view.panel_titles] == ["x: the L-BFGS iterate", "the same x (nothing to denoise)"]
     assert not view.xt_box.isEnabled()
-    assert win.open_checkpoint(tiny_ckpt.path, remember=False)          # a diffusion model: a noise level again
+    assert opened(qtbot, win, tiny_ckpt.path, remember=False)          # a diffusion model: a noise level again
     assert view.sigma_plot.getAxis("left").labelText == "σ/α" and view.xt_box.isEnabled()
     assert view.panel_titles[1].text.startswith("x0_hat")
 

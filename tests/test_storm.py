@@ -4,6 +4,7 @@ import random
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QThread
+from windows import open_window
 
 
 def live(kind) -> int:
@@ -19,14 +20,12 @@ def settle(qtbot) -> None:
 
 
 def test_run_cancel_storm_leaves_no_thread_worker_or_frame_behind(qtbot, tmp_path, tiny_ckpt):
-    from explorer.app.main_window import MainWindow
     from explorer.app.run_controller import RunWorker
     from explorer.core.models import RunSpec
     from explorer.core.sampling.trajectory import Frame, drain
 
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
     win.ask_before_closing_a_run = False
-    qtbot.addWidget(win)
     win.show()
     win.run_panel.set_spec(sampler="sde", steps=200, n=4, device="cpu")
     rng = random.Random(0)

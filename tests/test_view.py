@@ -6,6 +6,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
+from windows import open_window, opened
 
 from explorer.core.models import checkpoint
 
@@ -14,10 +15,8 @@ pytest.importorskip("pytestqt")
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_ckpt):
-    from explorer.app.main_window import MainWindow
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    win = open_window(qtbot, QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
     win.ask_before_closing_a_run = False
-    qtbot.addWidget(win)
     win.show()
     yield win
     win.controller.stop()
@@ -61,7 +60,7 @@ def test_lock_holds_the_ranges_and_data_scale_divides_by_alpha(qtbot, window):
     from explorer.core.display import render
     assert np.allclose(view.displayed()[0], render.tile(np.asarray(f.x_t) / np.exp(-f.t)), equal_nan=True)
     assert "data scale" in view.panel_titles[0].text
-    window.open_checkpoint(window.model.path)                          # another model keeps the mode: and its title
+    opened(qtbot, window, window.model.path)                          # another model keeps the mode: and its title
     assert view.xt_box.currentText() == "x_t / α" and "data scale" in view.panel_titles[0].text
 
 
@@ -72,7 +71,7 @@ def test_loading_another_model_clears_the_old_run(qtbot, window, tiny_ckpt, tmp_
     qtbot.waitUntil(lambda: window.statistics.result is not None, timeout=5000)
     window.forks.show_message("8 endings from step 3")                  # what a fork of the old run said
     other = make_tiny_checkpoint(tmp_path / "other.safetensors", split="S2", seed=3)
-    assert window.open_checkpoint(other.path)
+    assert opened(qtbot, window, other.path)
     assert window.trajectory is None and window.view.frames == [] and window.view.displayed()[0] is None
     assert "other" in window.view.title.text() and window.statistics.result is None
     assert window.statistics.summary.text() == window.statistics.HINT and window.forks.status.text() == window.forks.HINT
@@ -80,7 +79,7 @@ def test_loading_another_model_clears_the_old_run(qtbot, window, tiny_ckpt, tmp_
     values, _ = window.view.histogram.plot.getData()
     assert values is None or len(values) == 0                                       # no old histogram
     assert not any(a.isEnabled() for a in window.exports.actions)
-    assert window.open_checkpoint(tiny_ckpt.path)                       # its own runs are kept for a model
+    assert opened(qtbot, window, tiny_ckpt.path)                       # its own runs are kept for a model
 
 
 def test_the_bundled_list_follows_the_loaded_model(qtbot, window):
@@ -88,15 +87,15 @@ def test_the_bundled_list_follows_the_loaded_model(qtbot, window):
     if len(entries) < 2:
         pytest.skip("needs two bundled models")
     path = checkpoint.bundled_dir() / entries[1]["file"]
-    assert window.open_checkpoint(path)
+    assert opened(qtbot, window, path)
     assert window.bundled.currentItem().text().startswith(entries[1]["name"])
     last = checkpoint.bundled_dir() / entries[-1]["file"]
-    assert window.open_checkpoint(last)
+    assert opened(qtbot, window, last)
     window.resize(1000, 700)                                           # a short list: scrolled to it
     qtbot.waitUntil(lambda: 0 <= window.bundled.visualItemRect(window.bundled.currentItem()).top() and
                     window.bundled.visualItemRect(window.bundled.currentItem()).bottom()
                     <= window.bundled.viewport().height(), timeout=3000)
-    window.open_checkpoint(window.settings.value("recent")[-1])         # a model that is not bundled
+    opened(qtbot, window, window.settings.value("recent")[-1])         # a model that is not bundled
     assert not window.bundled.selectedItems()
 
 
@@ -183,7 +182,7 @@ def test_a_colour_folder_is_trained_sampled_and_shown_in_colour(qtbot, window, t
                  "--widths", "8,16", "--steps", "2", "--batch", "4", "--out", str(out)]) == 0
     model = open_model(out)
     assert model.image_shape == (3, 16, 16)
-    assert window.open_checkpoint(out)
+    assert opened(qtbot, window, out)
     run(qtbot, window, sampler="ddim", steps=3, n=2, seed=0)
     xt, x0 = window.view.displayed()
     assert x0.ndim == 3 and x0.shape[-1] == 3                          # an RGB mosaic

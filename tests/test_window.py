@@ -1,11 +1,16 @@
 """The real window, driven offscreen with a tiny checkpoint made in the test."""
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
+from windows import open_window, opened, wait_open
 
+from explorer.app.main_window import MainWindow
 from explorer.core.display import export, render
-from explorer.core.models import RunSpec, open_model
+from explorer.core.models import RunSpec, open_model, registry
 from explorer.core.sampling.trajectory import drain
 
 pytest.importorskip("pytestqt")
@@ -13,11 +18,9 @@ pytest.importorskip("pytestqt")
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_ckpt):
-    from explorer.app.main_window import MainWindow
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings, checkpoint_path=tiny_ckpt.path)
+    win = open_window(qtbot, settings, checkpoint_path=tiny_ckpt.path)
     win.ask_before_closing_a_run = False
-    qtbot.addWidget(win)
     win.show()
     yield win
     if win.is_running():
@@ -132,7 +135,7 @@ def test_corrupt_file_gives_a_message_and_keeps_the_model(qtbot, window, tmp_pat
     bad = tmp_path / "corrupt.safetensors"
     bad.write_bytes(b"\x00" * 3)
     before = window.model
-    assert not window.open_checkpoint(bad)
+    assert not opened(qtbot, window, bad)
     assert window.message.isVisible() and "truncated" in window.message.text()
     assert window.model is before
 
@@ -166,32 +169,28 @@ def test_exports_from_the_window(qtbot, window, tmp_path):
 
 
 def test_settings_persist(qtbot, tmp_path, tiny_ckpt):
-    from explorer.app.main_window import MainWindow
     path = str(tmp_path / "s.ini")
-    win = MainWindow(QSettings(path, QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
-    qtbot.addWidget(win)
+    win = open_window(qtbot, QSettings(path, QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
     configure(win, "ode", 17, 5, 42)
     win.close()
-    again = MainWindow(QSettings(path, QSettings.IniFormat))
-    qtbot.addWidget(again)
+    again = open_window(qtbot, QSettings(path, QSettings.IniFormat))
     assert again.run_panel.sampler_box.currentData() == "ode" and again.run_panel.steps_box.value() == 17
     assert again.run_panel.batch_box.value() == 5 and again.run_panel.seed_box.value() == 42
     assert again.model is not None and again.model.sha256 == tiny_ckpt.sha256
-    assert again.recent_files()[0].endswith("tiny.safetensors")
+    assert again.recent.files()[0].endswith("tiny.safetensors")
 
 
 def test_the_first_model_gets_its_own_defaults_unless_the_settings_were_for_its_kind(qtbot, tmp_path, tiny_ckpt):
     """Settings saved with a model of another kind (here a WCRG's ODE 17), or saved before the
     kind was recorded, do not carry over to the first model opened: it gets its own default
     sampler and steps; the batch and seed are kept."""
-    from explorer.app.main_window import MainWindow
     for kind in ("wcrg", None):
         path = str(tmp_path / f"{kind}.ini")
         s = QSettings(path, QSettings.IniFormat)
         for key, value in (("sampler", "ode"), ("steps", 17), ("batch", 5), ("seed", 42)) + ((("kind", kind),) if kind else ()):
             s.setValue(key, value)
         s.sync()
-        win = MainWindow(QSettings(path, QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+        win = open_window(qtbot, QSettings(path, QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
         qtbot.addWidget(win)
         first = win.model.samplers[0]
         assert (first, win.model.default_steps(first)) != ("ode", 17)
@@ -228,7 +227,7 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     import torch
 
     from explorer.core.statistics import wavelets
-    assert window.open_checkpoint(tiny_wcrg.path)
+    assert opened(qtbot, window, tiny_wcrg.path)
     assert window.model.kind == "wcrg" and "WCRG" in window.info.toPlainText()
     panel = window.run_panel
     assert panel.coarse_box.isVisibleTo(panel) and panel.coarse_box.currentData() is None
@@ -317,7 +316,7 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
     gone = make_tiny_checkpoint(tmp_path / "gone.safetensors", seed=1)
     run = drain(gone.run(RunSpec("sde", 4, 2, 0))).save_npz(tmp_path / "gone.npz")
     gone.path.unlink()
-    assert window.open_checkpoint(tiny_ckpt.path) and window.open_run(run)
+    assert opened(qtbot, window, tiny_ckpt.path) and window.open_run(run)
     assert window.model.sha256 == tiny_ckpt.sha256 and len(window.view.frames) == 5
     assert "shown alone" in window.message.text() and window.statistics.result is None
     window.view.go(2)
@@ -332,7 +331,7 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
     window.compare.add_pair(8, str(tiny_ckpt.path), str(other.path))
     window.compare.choose_pair(0)
-    assert window.open_checkpoint(other.path)                             # a model of a pair: its pair is chosen
+    assert opened(qtbot, window, other.path)                             # a model of a pair: its pair is chosen
     assert window.compare.current_pair() == (8, str(tiny_ckpt.path), str(other.path))
     window.compare.samples_box.setValue(3)
     window.compare.k_box.setValue(2)
@@ -371,10 +370,8 @@ def faulty_factory(fault, at_step):
 
 
 def faulty_window(qtbot, tmp_path, tiny_ckpt, fault, at_step):
-    from explorer.app.main_window import MainWindow
-    win = MainWindow(QSettings(str(tmp_path / "f.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path,
+    win = open_window(qtbot, QSettings(str(tmp_path / "f.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path,
                      run_factory=faulty_factory(fault, at_step))
-    qtbot.addWidget(win)
     win.show()
     return win
 
@@ -408,9 +405,7 @@ def test_out_of_memory_mid_run_suggests_a_smaller_batch(qtbot, tmp_path, tiny_ck
 def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from explorer.app.main_window import MainWindow
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
-    qtbot.addWidget(win)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
     win.show()
     assert not win.analysis.compute_basis(0) and "Run the model first" in win.basis.status.text()
     win.run_panel.set_spec(sampler="ddim", steps=6, n=2, seed=0, device="cpu")
@@ -440,9 +435,7 @@ def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_
 def test_fork_tab_forks_the_run_and_draws_the_spread(qtbot, tiny_ckpt, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from explorer.app.main_window import MainWindow
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
-    qtbot.addWidget(win)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
     win.show()
     assert not win.analysis.fork_here(0, 4) and "Run the model" in win.forks.status.text()
     win.run_panel.set_spec(sampler="sde", steps=6, n=2, seed=0, device="cpu")
@@ -462,7 +455,6 @@ def test_garbage_is_collected_in_the_gui_thread_while_a_run_allocates(qtbot, tmp
     """Collected in a run's thread, a dead Qt object deadlocks the window (Qt's lock against the GIL)."""
     import threading
 
-    from explorer.app.main_window import MainWindow
 
     threads = []
 
@@ -478,9 +470,8 @@ def test_garbage_is_collected_in_the_gui_thread_while_a_run_allocates(qtbot, tmp
         del junk
         return (yield from model.run(spec))
 
-    win = MainWindow(QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path,
+    win = open_window(qtbot, QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path,
                      run_factory=allocating_run)
-    qtbot.addWidget(win)
     win.show()
     for _ in range(100):
         Cycle()                                       # unreachable, left for the cyclic collector
@@ -510,12 +501,10 @@ def test_basis_and_fork_with_no_model_loaded_ask_for_one(qtbot, tmp_path, tiny_c
     """A run shown alone (its model's file gone) in a window that has no model: a message, no crash."""
     from conftest import make_tiny_checkpoint
 
-    from explorer.app.main_window import MainWindow
     gone = make_tiny_checkpoint(tmp_path / "gone.safetensors", seed=2)
     run = drain(gone.run(RunSpec("sde", 4, 2, 0))).save_npz(tmp_path / "gone.npz")
     gone.path.unlink()
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tmp_path / "missing")
-    qtbot.addWidget(win)
+    win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tmp_path / "missing")
     assert win.model is None and win.open_run(run) and "shown alone" in win.message.text()
     assert not win.analysis.compute_basis(0) and win.basis.status.text() == "Open a model first."
     assert not win.analysis.fork_here(0, 2) and win.forks.status.text() == "Open a model first."
@@ -532,14 +521,38 @@ def test_choosing_two_models_that_cannot_pair_is_refused_at_once(qtbot, window, 
     assert window.compare.pair_count() == pairs and "Could not pair these models" in window.message.text()
 
 
-def test_what_a_model_cannot_do_is_shown_when_it_loads(window, tiny_wcrg, tiny_ckpt):
+def test_what_a_model_cannot_do_is_shown_when_it_loads(qtbot, window, tiny_wcrg, tiny_ckpt):
     """The Basis and Fork buttons follow the model's declared capabilities, with the reason shown."""
     assert window.basis.compute_button.isEnabled() and window.forks.fork_button.isEnabled()
-    assert window.open_checkpoint(tiny_wcrg.path)
+    assert opened(qtbot, window, tiny_wcrg.path)
     assert not window.basis.compute_button.isEnabled() and "no single denoiser" in window.basis.status.text()
     assert not window.forks.curve_button.isEnabled() and window.forks.status.text() == tiny_wcrg.fork_refusal
     window.basis.set_busy(False)                                     # the end of a computation does not undo it
     assert not window.basis.dimension_button.isEnabled()
-    assert window.open_checkpoint(tiny_ckpt.path)
+    assert opened(qtbot, window, tiny_ckpt.path)
     assert window.basis.compute_button.isEnabled() and window.forks.fork_button.isEnabled()
     assert window.forks.status.text() == window.forks.HINT
+
+
+def test_the_window_answers_while_a_slow_model_opens_and_the_newest_request_wins(qtbot, tmp_path, tiny_ckpt,
+                                                                                 tiny_wcrg, monkeypatch):
+    """A model is opened off the GUI thread: the window is built and answers while it arrives, Run
+    waits for it, and of two requests the later one is the model."""
+    gate, real = threading.Event(), registry.open_model
+
+    def slow(path):
+        if Path(path) == Path(tiny_ckpt.path):
+            assert gate.wait(30)
+        return real(path)
+
+    monkeypatch.setattr(registry, "open_model", slow)
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.wait(100)                                                    # the event loop turns meanwhile
+    assert win.opener.busy and win.model is None and "Opening tiny.safetensors" in win.statusBar().currentMessage()
+    assert not win.start_run() and "opening" in win.message.text()
+    assert win.open_checkpoint(tiny_wcrg.path)                         # asked for after: it wins
+    gate.set()
+    wait_open(qtbot, win)
+    assert win.model.kind == "wcrg" and win.opener.last_error is None

@@ -25,10 +25,11 @@ from explorer.app.analysis import Analysis, no_denoiser
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.garbage import GuiThreadGarbage
 from explorer.app.model_dock import ModelDock
+from explorer.app.opener import ModelOpener, OpenRequest
 from explorer.app.run_controller import RunController
 from explorer.app.run_feed import RunFeed, Sink
 from explorer.app.run_panel import RunPanel
-from explorer.app.settings import CheckedSettings, default_settings
+from explorer.app.settings import CheckedSettings, RecentMenu, default_settings
 from explorer.app.views.basis import BasisView
 from explorer.app.views.compare import CompareView
 from explorer.app.views.fork import ForkView
@@ -38,7 +39,7 @@ from explorer.app.views.trajectory import TrajectoryView
 from explorer.core.analysis.generalization import check_pair, compare_run, pair_specs
 from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
-from explorer.core.models import Model, RunSpec, checkpoint, open_maker, open_model, run_meta
+from explorer.core.models import Model, RunSpec, checkpoint, open_maker, open_model, run_meta, run_title
 from explorer.core.sampling import samplers
 from explorer.core.sampling.trajectory import Frame, Trajectory
 from explorer.core.state import ExplorerState
@@ -50,15 +51,6 @@ RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]
 def run_model(model: Model, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
     """The window's default run factory: the model's own run."""
     return model.run(spec)
-
-
-def run_title(meta: dict) -> str:
-    """What a run's frames are: model, sampler, steps (and the coarse scale's, when its own) and seed."""
-    coarse = (meta.get("coarse_sampler"), meta.get("coarse_steps"))
-    own = (f" (coarse scale: {coarse[0]}, {coarse[1]} steps)"
-           if coarse[0] and coarse != (meta.get("sampler"), meta.get("steps")) else "")
-    return (f"{meta.get('checkpoint', '?')} · {meta.get('sampler', '?')}, {meta.get('steps', '?')} steps{own}, "
-            f"seed {meta.get('seed', '?')}")
 
 
 class MainWindow(QMainWindow):
@@ -121,20 +113,22 @@ class MainWindow(QMainWindow):
                             samples=lambda n: (self.basis.set_samples(n), self.forks.set_samples(n)))
         self.progress, self.rate_label = self.feed.progress, self.feed.rate_label
         self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
+        GuiThreadGarbage.hold()
+        self.opener = ModelOpener(self, opened=self._opened, failed=self._open_failed)
         checked = self._restore_settings()
         self._refresh_export_actions()
         default = self._default_checkpoint()
         path = checkpoint_path or checked.path("last_checkpoint") or default
         notes = [n for n in (self._settings_note, self.model_dock.problem) if n]
-        remembered = checkpoint_path is None
-        if path and not self.open_checkpoint(path, remember=not remembered) and remembered and default and path != default:
-            notes.append(f"{self.message.text()} The default model is open instead.")
-            self.open_checkpoint(default, remember=False)
         if checked.dropped:
             notes.append("Settings that could not be used were dropped: " + "; ".join(checked.dropped) + ".")
-        if notes:
-            self.show_message(" ".join(notes))
-        GuiThreadGarbage.hold()
+        note = " ".join(notes)
+        if note:
+            self.show_message(note)
+        if path:                  # the remembered model, off the GUI thread; if it fails, the default
+            remembered = checkpoint_path is None
+            self.open_checkpoint(path, remember=not remembered,
+                                 fallback=default if remembered and default != path else None, note=note)
 
     @property
     def model(self) -> Model | None:
@@ -163,7 +157,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(QAction("&Open model…", self, shortcut=QKeySequence.Open, triggered=self.open_dialog))
-        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent = RecentMenu(file_menu.addMenu("Open &recent"), self.settings, self.open_checkpoint, MAX_RECENT)
         file_menu.addAction(QAction("Open &run (.npz)…", self, triggered=self.open_run_dialog))
         file_menu.addAction(QAction("&Compare two checkpoints…", self, triggered=self.compare_dialog))
         file_menu.addSeparator()
@@ -181,7 +175,7 @@ class MainWindow(QMainWindow):
             if blob is not None and not restore(blob):
                 s.drop(key, "not a saved window layout")
         self.run_panel.restore(s)
-        self._rebuild_recent_menu(s)
+        self.recent.rebuild(s)
         return s
 
     def save_settings(self) -> None:
@@ -192,20 +186,6 @@ class MainWindow(QMainWindow):
         if self.model is not None:
             s.setValue("last_checkpoint", str(self.model.path))
         s.sync()
-
-    def recent_files(self, checked: CheckedSettings | None = None) -> list[str]:
-        return (checked or CheckedSettings(self.settings)).paths("recent", MAX_RECENT)
-
-    def _remember(self, path: Path) -> None:
-        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue("recent", recent[:MAX_RECENT])
-        self._rebuild_recent_menu()
-
-    def _rebuild_recent_menu(self, checked: CheckedSettings | None = None) -> None:
-        self.recent_menu.clear()
-        for p in self.recent_files(checked):
-            self.recent_menu.addAction(QAction(p, self, triggered=lambda _=False, p=p: self.open_checkpoint(p)))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
 
     # --- models ---------------------------------------------------------------------------------
     @staticmethod
@@ -246,21 +226,42 @@ class MainWindow(QMainWindow):
         self.compare.add_pair(s1.data.get("n"), *paths)
         self.tabs.setCurrentWidget(self.compare)
 
-    def open_checkpoint(self, path: str | Path, remember: bool = True) -> bool:
-        """Open any model; a bad file becomes a message and the current model stays."""
+    def open_checkpoint(self, path: str | Path, remember: bool = True, fallback: str | None = None,
+                        note: str = "") -> bool:
+        """Start opening any model off the GUI thread (False: refused now). When it arrives it is
+        the model and `note` is shown; a bad file becomes a message, and `fallback` (or the model
+        open now) is the model."""
         if self.is_running():
             self.show_message("Cancel the current run before opening another model.")
             return False
-        try:
-            model = open_model(path)
-        except ExplorerError as e:
-            self.show_message(f"Could not open this model. {e}")
-            return False
-        self.set_model(model)
-        if remember:
-            self._remember(Path(model.path).resolve())
-        self.settings.setValue("last_checkpoint", str(Path(model.path).resolve()))
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        self.opener.open(path, OpenRequest(str(path), remember, fallback, note))
         return True
+
+    def _opened(self, model: Model, request: OpenRequest) -> None:
+        if self.is_running():          # a run started with the model before: that one stays
+            self.show_message(f"{model.name} arrived while a run was going; open it again when the run ends.")
+            return
+        self._adopt(model, request.remember)
+        if request.note:
+            self.show_message(request.note)
+
+    def _adopt(self, model: Model, remember: bool) -> None:
+        """`model` is the window's: shown, remembered as the last model (and a recent file)."""
+        self.set_model(model)
+        path = str(Path(model.path).resolve())
+        if remember:
+            self.recent.remember(path)
+        self.settings.setValue("last_checkpoint", path)
+
+    def _open_failed(self, error: str, request: OpenRequest) -> None:
+        self.statusBar().clearMessage()
+        failure = f"Could not open this model. {error}"
+        if request.fallback:
+            note = " ".join(n for n in (request.note, failure, "The default model is open instead.") if n)
+            self.open_checkpoint(request.fallback, remember=False, note=note)
+        else:
+            self.show_message(" ".join(n for n in (request.note, failure) if n))
 
     def set_model(self, model: Model) -> None:
         """Make `model` the one Run runs (a run another model made is dropped: `ExplorerState`)."""
@@ -339,8 +340,9 @@ class MainWindow(QMainWindow):
 
     def start_run(self) -> bool:
         """Run the model with the Run panel's spec; frames stream into the Trajectory tab."""
-        if self.model is None:
-            self.show_message("Open a model first (File → Open model…, or drop a .safetensors file here).")
+        if self.model is None or self.opener.busy:
+            self.show_message("A model is opening: press Run when it has opened." if self.opener.busy else
+                              "Open a model first (File → Open model…, or drop a .safetensors file here).")
             return False
         if self.is_running():
             return False
@@ -436,8 +438,9 @@ class MainWindow(QMainWindow):
         """Show a saved run with the model that made it: the loaded one, else the run's recorded
         file (`open_maker`). When that cannot be opened the run is shown alone, and a message says
         that Run, Basis and Fork belong to the loaded model (Basis and Fork then refuse the run)."""
-        if self.is_running():
-            self.show_message("Cancel the current run before opening another.")
+        if self.is_running() or self.opener.busy:
+            self.show_message("Cancel the current run before opening another." if self.is_running() else
+                              "A model is opening: open the run when it has opened.")
             return False
         try:
             traj = Trajectory.load_npz(path)
@@ -452,9 +455,7 @@ class MainWindow(QMainWindow):
                 why = str(e)
             else:
                 self.state.set_run(None)
-                self.set_model(maker)
-                self._remember(Path(maker.path).resolve())
-                self.settings.setValue("last_checkpoint", str(Path(maker.path).resolve()))
+                self._adopt(maker, remember=True)
         self.hide_message()
         self._clear_run_views()
         self._keep(traj)
@@ -493,5 +494,6 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if not self._closed:
             self._closed = True
+            self.opener.close()
             GuiThreadGarbage.release()
         event.accept()

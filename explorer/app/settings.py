@@ -7,8 +7,11 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
 
 MAX_TEXT = 4096                             # a path or a name; longer is not a value explorer wrote
 
@@ -91,3 +94,25 @@ class CheckedSettings:
             self.drop(key, "not a saved window layout")
             return None
         return QByteArray(value)
+
+
+class RecentMenu:
+    """File → Open recent: the last `size` models opened, newest first, kept in the settings."""
+
+    def __init__(self, menu: QMenu, settings: QSettings, open_path: Callable[[str], object], size: int = 8):
+        self.menu, self.settings, self.open_path, self.size = menu, settings, open_path, size
+
+    def files(self, checked: CheckedSettings | None = None) -> list[str]:
+        return (checked or CheckedSettings(self.settings)).paths("recent", self.size)
+
+    def remember(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.files() if p != str(path)]
+        self.settings.setValue("recent", recent[:self.size])
+        self.rebuild()
+
+    def rebuild(self, checked: CheckedSettings | None = None) -> None:
+        self.menu.clear()
+        files = self.files(checked)
+        for p in files:
+            self.menu.addAction(QAction(p, self.menu, triggered=lambda _=False, p=p: self.open_path(p)))
+        self.menu.setEnabled(bool(files))

@@ -29,12 +29,17 @@ if sys.argv[1] == "explorer":
     from PySide6.QtCore import QSettings
     from explorer.app.main_window import MainWindow
     w = MainWindow(QSettings(sys.argv[2], QSettings.IniFormat))
-    assert w.model is not None
 else:
     from PySide6.QtWidgets import QMainWindow
     w = QMainWindow()
 w.show()
 app.processEvents()
+shown = time.perf_counter()
+while sys.argv[1] == "explorer" and w.opener.busy:     # the model opens off the GUI thread
+    app.processEvents()
+    time.sleep(0.001)
+assert sys.argv[1] != "explorer" or w.model is not None
+print(time.perf_counter() - shown)
 sys.stdout.flush()
 os._exit(0)        # measured: the window is up; skip the teardown
 """
@@ -79,6 +84,7 @@ def main() -> None:
     settings = Path(tempfile.mkdtemp()) / "s.ini"
     win = MainWindow(QSettings(str(settings), QSettings.IniFormat))
     win.show()
+    stall_probe(app, lambda: not win.opener.busy)
     freeze_heap()                                       # as `explorer` does once its window is up
     win.run_panel.sampler_box.setCurrentIndex(win.run_panel.sampler_box.findData("sde"))
     win.run_panel.steps_box.setValue(100)
@@ -111,17 +117,19 @@ def main() -> None:
           f"(max {1e3 * max(times):.2f}); bare setImage baseline {1e3 * statistics.median(base):.3f} ms; goal < 10 ms")
     win.ask_before_closing_a_run = False
     win.close()
-    ours, bare = [], []
+    ours, shown, bare = [], [], []
     for _ in range(a.repeats):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", STARTUP, "explorer", str(settings) + ".startup"], check=True)
+        waited = subprocess.run([sys.executable, "-c", STARTUP, "explorer", str(settings) + ".startup"], check=True,
+                                capture_output=True, text=True).stdout
         ours.append(time.perf_counter() - t0)
+        shown.append(ours[-1] - float(waited))
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", STARTUP, "bare", ""], check=True)
+        subprocess.run([sys.executable, "-c", STARTUP, "bare", ""], check=True, capture_output=True)
         bare.append(time.perf_counter() - t0)
-    o, b = statistics.median(ours), statistics.median(bare)
-    print(f"3. start-up to a window with the default checkpoint: median {o:.2f} s; empty PySide6 window {b:.2f} s; "
-          f"ratio {o / b:.2f}; goal < 3 s")
+    o, w, b = statistics.median(ours), statistics.median(shown), statistics.median(bare)
+    print(f"3. start-up: window shown {w:.2f} s, the default checkpoint open {o:.2f} s (medians); empty PySide6 "
+          f"window {b:.2f} s; ratios {w / b:.2f} and {o / b:.2f}; goal < 3 s")
 
 
 if __name__ == "__main__":

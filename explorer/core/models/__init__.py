@@ -13,10 +13,11 @@ from explorer.core.models.base import (
     is_whole_run,
     resolve_device,
     run_meta,
+    run_title,
     samplers_text,
 )
 from explorer.core.models.registry import Opener, open_maker, open_model, register_opener, unregister_opener
 
 __all__ = ["DisplayHints", "Model", "ModelBase", "Opener", "RunSpec", "check_made_by", "final_samples", "is_whole_run",
-           "open_maker", "open_model", "register_opener", "resolve_device", "run_meta", "samplers_text",
+           "open_maker", "open_model", "register_opener", "resolve_device", "run_meta", "run_title", "samplers_text",
            "unregister_opener"]

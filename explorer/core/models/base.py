@@ -245,3 +245,12 @@ def final_samples(model: Model, spec: RunSpec, batch: int = 256, progress: Calla
         if progress:
             progress(start + m, spec.n)
     return np.concatenate(out)
+
+
+def run_title(meta: dict) -> str:
+    """What a run's frames are: model, sampler, steps (and the coarse scale's, when its own) and seed."""
+    coarse = (meta.get("coarse_sampler"), meta.get("coarse_steps"))
+    own = (f" (coarse scale: {coarse[0]}, {coarse[1]} steps)"
+           if coarse[0] and coarse != (meta.get("sampler"), meta.get("steps")) else "")
+    return (f"{meta.get('checkpoint', '?')} · {meta.get('sampler', '?')}, {meta.get('steps', '?')} steps{own}, "
+            f"seed {meta.get('seed', '?')}")

@@ -1,0 +1,78 @@
+"""Models opened on a worker thread: a slow file (a large diffusers folder, a scattering bank to
+build) never freezes the window, the window's first paint included."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.errors import ExplorerError
+from explorer.core.models import Model, registry
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A model asked for: whether it joins the recent files, and what to open if it fails."""
+    path: str
+    remember: bool
+    fallback: str | None
+    note: str                 # shown once it is open (what failed before it, settings dropped)
+
+
+class ModelOpener(QObject):
+    """Opens one model at a time off the GUI thread; the newest request wins (a model asked for
+    and then replaced by another request is dropped when it arrives). `opened(model, request)` and
+    `failed(message, request)` arrive on the GUI thread; `request` is what `open` was given."""
+
+    opened = Signal(object, object)
+    failed = Signal(str, object)
+    _arrived = Signal(int, object, str, object)          # worker → GUI thread (a queued connection)
+
+    def __init__(self, parent: QObject | None = None, open_fn: Callable[[str | Path], Model] | None = None,
+                 opened: Callable | None = None, failed: Callable | None = None):
+        super().__init__(parent)
+        for signal, slot in ((self.opened, opened), (self.failed, failed)):
+            if slot is not None:
+                signal.connect(slot)
+        self._open_fn = open_fn or (lambda path: registry.open_model(path))
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-open")
+        self._ticket = 0
+        self._pending = 0
+        self.last_error: str | None = None
+        self._arrived.connect(self._deliver)
+
+    @property
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def open(self, path: str | Path, request: object = None) -> None:
+        self._ticket += 1
+        self._pending += 1
+        self._pool.submit(self._work, self._ticket, path, request)
+
+    def _work(self, ticket: int, path: str | Path, request: object) -> None:
+        try:
+            model, error = self._open_fn(path), ""
+        except ExplorerError as e:
+            model, error = None, str(e)
+        except Exception as e:                 # a loader's bug must not leave the window waiting forever
+            model, error = None, f"explorer failed while opening it ({type(e).__name__}: {e})."
+        self._arrived.emit(ticket, model, error, request)
+
+    def _deliver(self, ticket: int, model: Model | None, error: str, request: object) -> None:
+        self._pending -= 1
+        if ticket != self._ticket:
+            return                             # a newer request replaced this one
+        self.last_error = error or None
+        if model is None:
+            self.failed.emit(error, request)
+        else:
+            self.opened.emit(model, request)
+
+    def close(self) -> None:
+        """Wait for a file being opened; nothing arrives after."""
+        self._pool.shutdown(wait=True)
+        self._arrived.disconnect(self._deliver)

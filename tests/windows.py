@@ -1,0 +1,25 @@
+"""The window in tests: models open off the GUI thread, so a test waits for them to arrive."""
+from __future__ import annotations
+
+from explorer.app.main_window import MainWindow
+
+
+def wait_open(qtbot, window: MainWindow) -> MainWindow:
+    """Wait until every model `window` is opening has arrived (or failed)."""
+    qtbot.waitUntil(lambda: not window.opener.busy, timeout=60_000)
+    return window
+
+
+def open_window(qtbot, *args, **kwargs) -> MainWindow:
+    """A MainWindow, closed after the test, once the model it opens at start has arrived."""
+    window = MainWindow(*args, **kwargs)
+    qtbot.addWidget(window)
+    return wait_open(qtbot, window)
+
+
+def opened(qtbot, window: MainWindow, path, **kwargs) -> bool:
+    """Open `path` in `window` and wait: True when it is the model now."""
+    if not window.open_checkpoint(path, **kwargs):
+        return False
+    wait_open(qtbot, window)
+    return window.opener.last_error is None
