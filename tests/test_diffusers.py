@@ -98,7 +98,7 @@ def test_scheduler_limits_are_usage_errors(tmp_path):
                           up_block_types=("UpBlock2D", "UpBlock2D")).save_pretrained(tmp_path)
     diffusers.DDIMScheduler(num_train_timesteps=100).save_pretrained(tmp_path)          # steps_offset 0
     model = open_model(tmp_path)
-    with pytest.raises(UsageError, match="at most 100 steps"):
-        model.run(RunSpec("ddim", 200, n=1).resolved(model))
+    with pytest.raises(UsageError, match="at most 100 steps"):       # when the spec is checked, before any work
+        RunSpec("ddim", 200, n=1).resolved(model)
     with pytest.raises(UsageError, match="first training level"):
         model.run(RunSpec("ddim", 5, n=1, final_denoise=False).resolved(model))

@@ -92,6 +92,7 @@ class RunSpec:
                              f"{', '.join(model.samplers)}, not {sampler!r}", field="sampler")
         steps = model.default_steps(sampler) if self.steps is None else self.steps
         schema.number(steps, "steps", UsageError, 1, schema.MAX_STEPS)
+        model.check_steps(steps)
         schema.number(self.n, "the number of samples", UsageError, 1, schema.MAX_SAMPLES, field="n")
         schema.number(self.seed, "the seed", UsageError, 0, schema.MAX_SEED, field="seed")
         schema.number(self.start, "the start step", UsageError, 0, steps - 1, field="start")
@@ -134,6 +135,8 @@ class ModelBase:
     fork_refusal: None if a run of it can be continued from one of its frames (`analysis.fork`),
         else why not, in a sentence the window and the CLI show.
     stage(frames, k): what frame k of a run shows being made ("" for a model of one stage).
+    check_steps(steps): a UsageError for a step count its own schedule cannot give (a diffusers
+        scheduler's timesteps), raised by `RunSpec.resolved` before any work.
     """
 
     denoiser: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
@@ -145,6 +148,9 @@ class ModelBase:
 
     def stage(self, frames: list[Frame], k: int) -> str:
         return ""
+
+    def check_steps(self, steps: int) -> None:
+        """Any step count within `schema.MAX_STEPS` runs."""
 
 
 @runtime_checkable
@@ -191,6 +197,8 @@ class Model(Protocol):
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]: ...
 
     def stage(self, frames: list[Frame], k: int) -> str: ...
+
+    def check_steps(self, steps: int) -> None: ...
 
 
 def samplers_text(model: Model) -> str:
