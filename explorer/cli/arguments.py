@@ -73,7 +73,8 @@ def write_json(path: str, value) -> None:
     atomic_write(Path(path), lambda f: f.write((json_text(value) + "\n").encode()))
 
 def data_arguments(t) -> None:
-    t.add_argument("--data", required=True, help="shapes, phi4, turbulence, or a folder of images / a .npy or .npz array")
+    t.add_argument("--data", required=True,
+                   help="shapes, phi4, turbulence, cosmic_web, or a folder of images / a .npy or .npz array")
     t.add_argument("--data-params", default=None, help="JSON of generator parameters, e.g. '{\"beta\": 0.69}'")
     t.add_argument("--data-seed", type=SEED, default=0)
     t.add_argument("--n", type=int_in(1, schema.MAX_TRAIN_IMAGES), required=True, help="training-set size N")

@@ -1,6 +1,6 @@
 """Data sets and the S1/S2 splits, rebuilt exactly from a checkpoint's `data` record.
 
-A data record is {"name": "shapes" | "phi4" | "turbulence" | "user", "params": {...}, "n": N,
+A data record is {"name": "shapes" | "phi4" | "turbulence" | "cosmic_web" | "user", "params": {...}, "n": N,
 "split": "S1" | "S2" | "all", "seed": s} (+ "path" for user data). Candidates come in a fixed
 order (a seeded stream, or the user's files in sorted order); a candidate is kept only if its
 cosine similarity (mean removed) to every kept one is <= 0.95; kept images alternate between
@@ -33,7 +33,7 @@ SPLITS = ("S1", "S2", "all")
 S2_SEED = 104729                    # S2's phi4 chains and turbulence runs are seeded apart from S1's
 FIELDS = ("phi4", "turbulence")     # data sets of signed fields, shown with a diverging colour map
 MAGNETISED = ("phi4",)              # fields whose mean |m| (the magnetisation) is an order parameter
-PERIODIC = ("phi4", "turbulence")   # fields on a torus: their networks pad circularly
+PERIODIC = ("phi4", "turbulence", "cosmic_web")   # fields on a torus: their networks pad circularly
 
 
 # the generators' parameters: (type, low, high) per name
@@ -44,6 +44,8 @@ PARAMS = {
     "turbulence": {"size": (int, 16, 256), "k_f": (float, 1.0, 64.0), "mu": (float, 0.0, 10.0),
                    "nu": (float, 0.0, 1.0), "nu_h": (float, 0.0, 1.0), "eps": (float, 1e-6, 100.0),
                    "dt": (float, 1e-4, 1.0)},
+    "cosmic_web": {"size": (int, 8, 1024), "box": (float, 1.0, 10_000.0), "depth": (float, 0.1, 10_000.0),
+                   "z": (float, 0.0, 20.0)},
     "user": {"size": (int, 4, 1024), "channels": (int, 1, 3)},
 }
 
@@ -67,6 +69,8 @@ def check_record(data: object, where: str, error: type[ExplorerError] = DataErro
         schema.value(params, key, kind, f"{where}: params", error, lo=lo, hi=hi)
     if params.get("decay_min", 0.6) > params.get("decay_max", 1.6):
         raise error(f"{where}: params: decay_min must not exceed decay_max")
+    if name == "cosmic_web" and params.get("depth", 16.0) > params.get("box", 256.0):
+        raise error(f"{where}: params: the slab's depth must not exceed the box")
     if name == "user":
         schema.value(data, "path", str, where, error)
     if schema.value(data, "keep_duplicates", bool, where, error, default=False) and (name, data.get("split")) != ("user", "all"):
@@ -235,6 +239,9 @@ def _pool_for(data: dict) -> tuple[Callable[[int, int], torch.Tensor], int | Non
     if name == "shapes":
         from explorer.core.data import shapes
         return (lambda s, n: shapes.images(seed, s, n, **params)), None, False
+    if name == "cosmic_web":
+        from explorer.core.data import cosmic_web
+        return (lambda s, n: torch.from_numpy(cosmic_web.samples(seed, s, n, **params))), None, False
     if name == "phi4":
         from explorer.core.data import phi4
         split = data.get("split")
@@ -251,7 +258,7 @@ def _pool_for(data: dict) -> tuple[Callable[[int, int], torch.Tensor], int | Non
         from explorer.core.data import user
         arr = torch.from_numpy(user.load(data["path"], **params))
         return (lambda s, n: arr[s:s + n]), len(arr), False
-    raise DataError(f"unknown data set {name!r}; explorer knows shapes, phi4, turbulence and user data "
+    raise DataError(f"unknown data set {name!r}; explorer knows shapes, phi4, turbulence, cosmic_web and user data "
                     "(a folder or an array file)")
 
 
@@ -293,6 +300,9 @@ def fresh_images(data: dict, count: int, offset: int = 10 ** 7) -> np.ndarray:
     if name == "shapes":
         from explorer.core.data import shapes
         return shapes.images(int(data.get("seed", 0)), offset, count, **dict(data.get("params") or {})).numpy()
+    if name == "cosmic_web":
+        from explorer.core.data import cosmic_web
+        return cosmic_web.samples(int(data.get("seed", 0)), offset, count, **dict(data.get("params") or {}))
     if name == "phi4":
         from explorer.core.data import phi4
         return phi4.samples(count, seed=int(data.get("seed", 0)) + 7919, **dict(data.get("params") or {}))

@@ -272,3 +272,30 @@ def check_memory(runs: int, size: int, duration: float, every: float) -> None:
     if need > 2 ** 30:
         raise UsageError(f"{runs} runs of {size} x {size} recorded {duration / every:.0f} times need "
                          f"{need / 2 ** 30:.1f} GiB, more than the 1 GiB explorer holds; lower --runs or raise --every")
+
+
+def spectral_fluxes(omega: np.ndarray) -> dict:
+    """The spectral fluxes of energy and enstrophy through each shell, for vorticity fields omega
+    (N, [1,] n, n) on [0, 2 pi)^2, with their standard errors over the fields:
+        T_Z(q) = Re(conj(omega_hat) N_hat)(q) / n^4,  T_E(q) = T_Z(q) / |q|^2,  N = -(u . grad omega),
+        Pi_Z(k) = -sum_{round|q| <= k} T_Z(q),  Pi_E(k) = -sum_{round|q| <= k} T_E(q),
+    the transfer by the nonlinear term alone (`Solver.nonlinear`, 2/3-rule dealiased, the fields
+    truncated to the same modes first, so sum_q T = 0 for both: the term conserves E and Z). Pi > 0
+    carries to smaller scales: in 2-D turbulence Pi_Z > 0 above the forcing (the enstrophy cascade),
+    Pi_E < 0 below it (the inverse energy cascade). Returns {"k", "energy", "energy_se",
+    "enstrophy", "enstrophy_se"}, k = 1 .. the largest shell the dealiased square holds (where
+    both fluxes are 0)."""
+    omega = np.asarray(omega, np.float64)
+    n = omega.shape[-1]
+    solver = Solver(n, eps=0.0)
+    w = torch.fft.rfft2(torch.from_numpy(omega.reshape(-1, n, n))) * solver.dealias
+    t_z = (solver._weights() * (w.conj() * solver.nonlinear(w)).real / n ** 4).numpy()          # (N, n, n//2+1)
+    shell = torch.sqrt(solver.k2).round().long().numpy()
+    ks = np.arange(1, int(shell[solver.dealias.numpy() > 0].max()) + 1)
+    out = {"k": ks.tolist()}
+    for name, t in (("enstrophy", t_z), ("energy", t_z * solver.inv_k2.numpy())):
+        per_shell = np.stack([t[:, shell == k].sum(1) for k in ks], 1)                          # (N, shells)
+        flux = -np.cumsum(per_shell, 1)
+        out[name] = flux.mean(0).tolist()
+        out[f"{name}_se"] = (flux.std(0, ddof=1) / np.sqrt(len(flux)) if len(flux) > 1 else np.full(len(ks), np.nan)).tolist()
+    return out

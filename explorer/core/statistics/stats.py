@@ -13,6 +13,8 @@ For fields x: (N, C, H, W),
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -85,35 +87,83 @@ def tv_with_se(x: np.ndarray, y: np.ndarray, bins: int = 60, boot: int = 200) ->
 
 
 TRIANGLES = ((2, 2, 2), (4, 4, 4), (8, 8, 8), (2, 4, 4), (4, 8, 8), (2, 8, 8), (4, 4, 8), (2, 2, 4))
+# scalene triangles k1 < k2 < k3: the only ones that tell a triangle from its mirror image (`bispectrum_parts`)
+SCALENE = ((2, 3, 4), (2, 5, 6), (3, 4, 6), (3, 7, 9), (4, 6, 9), (5, 8, 12), (4, 9, 12), (6, 10, 14),
+           (8, 12, 18), (10, 16, 24))
+
+
+@functools.lru_cache(maxsize=256)
+def _triangle_pairs(h: int, w: int, tri: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
+    """Every ordered pair (q1, q2) of frequencies of an H x W grid with round(|q_i|) = k_i and
+    q3 = -q1 - q2 in the shell k3 (and on the grid): flat indices of q1, q2, q3 and the orientation
+    sign(q1 x q2) = sign(q1x q2y - q1y q2x) of each, x the last axis."""
+    def shell(k):
+        qy, qx = np.meshgrid(np.arange(-(h // 2), (h + 1) // 2), np.arange(-(w // 2), (w + 1) // 2), indexing="ij")
+        on = np.rint(np.hypot(qx, qy)) == k
+        return qy[on], qx[on]
+    (y1, x1), (y2, x2) = shell(tri[0]), shell(tri[1])
+    y3, x3 = -(y1[:, None] + y2[None, :]), -(x1[:, None] + x2[None, :])
+    keep = ((np.rint(np.hypot(x3, y3)) == tri[2]) & (y3 >= -(h // 2)) & (y3 < (h + 1) // 2)
+            & (x3 >= -(w // 2)) & (x3 < (w + 1) // 2))
+    i, j = np.nonzero(keep)
+    flat = [(y % h) * w + x % w for y, x in ((y1[i], x1[i]), (y2[j], x2[j]), (y3[i, j], x3[i, j]))]
+    return (*flat, np.sign(x1[i] * y2[j] - y1[i] * x2[j]))
+
+
+def _jackknife(values: np.ndarray) -> float:
+    """The jackknife standard error of an estimate from its N leave-one-out values (N,)."""
+    n = len(values)
+    return float(np.sqrt((n - 1) / n * ((values - values.mean()) ** 2).sum())) if n > 1 else float("nan")
+
+
+def bispectrum_parts(x: np.ndarray, triangles=SCALENE) -> dict:
+    """The reduced bispectrum per triangle shell (k1, k2, k3), split by orientation, with jackknife
+    standard errors over the fields x (N, [C,] H, W): {"even", "odd", "even_se", "odd_se"}, each (T,).
+
+    B(q1, q2) = < xhat(q1) xhat(q2) xhat(-q1-q2) > / (H W), P(k) = < |xhat(q)|^2 > / (H W) over the
+    shell, b = B / sqrt(P(k1) P(k2) P(k3)). even: b averaged over every triangle of the shells;
+    odd: half the difference of its averages over the triangles with q1 x q2 > 0 and < 0. A mirror
+    image of the fields keeps `even` and flips `odd`; a law with mirror symmetry, and any isosceles
+    shell (k1 = k2), has odd = 0. 2-D vorticity is odd under a mirror image together with x -> -x,
+    which kills `even` but not `odd` (the enstrophy cascade is a parity-odd triple correlation).
+    The errors are the jackknife's over fields (the ratio's included)."""
+    x = np.asarray(x, np.float64)
+    h, w = x.shape[-2:]
+    xh = np.fft.fft2(x.reshape(-1, h, w)).reshape(-1, h * w)
+    n = len(xh)
+    shell = shells(h, w).ravel()
+    power = {}
+    out = {key: [] for key in ("even", "odd", "even_se", "odd_se")}
+    for tri in triangles:
+        i1, i2, i3, sign = _triangle_pairs(h, w, tuple(int(k) for k in tri))
+        if len(i1) == 0:
+            raise ValueError(f"no triangle of the shells {tuple(tri)} on a {h} x {w} grid")
+        for k in tri:
+            if k not in power:
+                power[k] = (np.abs(xh[:, shell == k]) ** 2).mean(1)            # per field (N,)
+        prod = np.concatenate([(xh[m:m + 256, i1] * xh[m:m + 256, i2] * xh[m:m + 256, i3]).real
+                               for m in range(0, n, 256)])                       # (N, pairs)
+        plus, minus = sign > 0, sign < 0
+        per_field = {"even": prod.mean(1),
+                     "odd": 0.5 * (prod[:, plus].mean(1) - prod[:, minus].mean(1)) if plus.any() and minus.any()
+                     else np.zeros(n)}
+        pw = np.stack([power[k] for k in tri])                                   # (3, N)
+        for key, v in per_field.items():
+            b = v.mean() * np.sqrt(h * w / pw.mean(1).prod())
+            loo = (v.sum() - v) / max(n - 1, 1) * np.sqrt(h * w / ((pw.sum(1, keepdims=True) - pw)
+                                                                   / max(n - 1, 1)).prod(0))
+            out[key].append(float(b))
+            out[f"{key}_se"].append(_jackknife(loo))
+    return {key: np.array(v) for key, v in out.items()}
 
 
 def bispectrum(x: np.ndarray, triangles=TRIANGLES) -> tuple[np.ndarray, np.ndarray]:
-    """The reduced bispectrum b(k1, k2, k3) per triangle (real part) and its standard error over
-    the samples: two arrays (T,), for fields x (N, [C,] H, W).
-
-    B = < xhat(q1) xhat(q2) xhat(q3) > / (H W) over the samples and the triangles q1 + q2 + q3 = 0
-    with |q_i| in the shell k_i (round(|q|) = k_i), and P(k) = < |xhat(q)|^2 > / (H W) over the
-    shell: b = B / sqrt(P(k1) P(k2) P(k3)). The sums over triangles are products in space: with
-    I_k = F^-1(xhat 1_k), sum_u I_k1 I_k2 I_k3 = sum_{q1+q2+q3=0} xhat xhat xhat / (H W)^2, and the
-    same with xhat = 1 counts the triangles. Gaussian fields, and fields whose law is even under
-    x -> -x (with a reflection or not: phi^4, 2-D vorticity), have b = 0."""
-    x = np.asarray(x, np.float64)
-    h, w = x.shape[-2:]
-    x = x.reshape(-1, h, w)
-    xh = np.fft.fft2(x - x.mean((-2, -1), keepdims=True))
-    shell = shells(h, w)
-    b, se = [], []
-    for tri in triangles:
-        masks = [(shell == k).astype(np.float64) for k in tri]
-        fields = [np.fft.ifft2(xh * m).real for m in masks]
-        counts = [np.fft.ifft2(m).real for m in masks]
-        per_sample = (fields[0] * fields[1] * fields[2]).sum((-2, -1)) * (h * w) ** 2
-        n_tri = (counts[0] * counts[1] * counts[2]).sum() * (h * w) ** 2
-        power = [(np.abs(xh) ** 2 * m).sum((-2, -1)).mean() / m.sum() / (h * w) for m in masks]
-        norm = n_tri * h * w * np.sqrt(np.prod(power))
-        b.append(per_sample.mean() / norm)
-        se.append(per_sample.std() / np.sqrt(len(x)) / norm)
-    return np.array(b), np.array(se)
+    """The reduced bispectrum b(k1, k2, k3) per triangle shell, averaged over both orientations,
+    and its jackknife standard error: two arrays (T,), for fields x (N, [C,] H, W) (the `even` part
+    of `bispectrum_parts`). Gaussian fields, and fields whose law is even under x -> -x (with a
+    mirror image or not: phi^4, 2-D vorticity), have b = 0."""
+    parts = bispectrum_parts(x, triangles)
+    return parts["even"], parts["even_se"]
 
 
 def octave_bands(k_max: int) -> list[tuple[int, int]]:
