@@ -73,8 +73,12 @@ def test_the_bispectrum_is_recorded_in_a_summary_and_compared():
     g = rng.normal(size=(200, 16, 16))
     skewed = g ** 2 - 1
     ref = stats.summary(skewed)
-    assert [tuple(t) for t in ref["bispectrum"]["triangles"]] == [t for t in stats.TRIANGLES if max(t) <= 8]
+    assert [tuple(t) for t in ref["bispectrum"]["triangles"]] == [t for t in stats.TRIANGLES + stats.SCALENE if max(t) <= 8]
+    assert len(ref["bispectrum"]["odd"]) == len(ref["bispectrum"]["triangles"])
     stats.check_summary(ref, "test", ValueError)
+    odd = stats.compare_to_summary(skewed[::-1, :, ::-1], ref)["bispectrum_odd"]      # a mirror image: the odd part flips
+    assert [tuple(t) for t in odd["triangles"]] == [t for t in stats.SCALENE if max(t) <= 8]
+    np.testing.assert_allclose(np.abs(odd["generated"]), np.abs(odd["reference"]), rtol=1e-9)
     b, se = np.asarray(ref["bispectrum"]["b"]), np.asarray(ref["bispectrum"]["se"])
     assert (np.abs(b) / se).max() > 5
     gauss = stats.compare_to_summary(rng.normal(size=(200, 16, 16)) * skewed.std(), ref)["bispectrum"]

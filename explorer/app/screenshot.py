@@ -45,6 +45,9 @@ def _screenshot(app, settings, out, checkpoint_path, step, view, run) -> Path:
 
     win = MainWindow(settings, checkpoint_path=checkpoint_path)
     try:
+        while win.opener.busy:                          # the model opens off the GUI thread
+            app.processEvents()
+            time.sleep(0.005)
         if win.model is None:
             raise ExplorerError(win.message.text() or "no model to open")
         win.run_panel.set_spec(sampler=run.get("sampler"), device="cpu")

@@ -27,8 +27,11 @@ TABLE_TIPS = {
     "histogram TV ± s.e.": "total-variation distance between the value histograms (0: the same, 1: disjoint) and "
                            "its bootstrap standard error over the generated samples: near a critical point "
                            "whole fields flip sign, so it falls only as 1/sqrt(samples)",
-    "bispectrum (s.e.)": "the largest difference of the reduced bispectrum over 8 triangles, in standard errors "
-                         "(below ~2: within noise); – when the data record none",
+    "bispectrum (s.e.)": "the largest difference of the reduced bispectrum (averaged over a triangle and its mirror "
+                         "image) over its triangles, in standard errors (below ~2: within noise); – when the data "
+                         "record none",
+    "odd part (s.e.)": "the same for the bispectrum's parity-odd part, on scalene triangles: a triangle against its "
+                       "mirror image. Alive in 2-D turbulence (the enstrophy cascade), 0 for a mirror-symmetric law",
     "trispectrum: rel. (s.e.)": "the largest difference of the reduced trispectrum over pairs of octave bands, "
                                 "relative to the data's largest |t| (– when the data are Gaussian within their "
                                 "errors), and in standard errors (about 2.5 is the noise of the largest of 10); "
@@ -44,6 +47,7 @@ TABLE_COLUMNS = (
     ("max |ΔP/P|", lambda r: f"{r['spectrum_error']:.1%}"),
     ("histogram TV ± s.e.", lambda r: f"{r['histogram_tv']:.3f} ± {r['histogram_tv_se']:.3f}"),
     ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
+    ("odd part (s.e.)", lambda r: "–" if r.get("bispectrum_odd_z") is None else f"{r['bispectrum_odd_z']:.1f}"),
     ("trispectrum: rel. (s.e.)", lambda r: "–" if r["trispectrum_z"] is None else
      f"{'–' if r['trispectrum_error'] is None else format(r['trispectrum_error'], '.0%')} "
      f"({r['trispectrum_z']:.1f})"),
@@ -76,12 +80,15 @@ class StatisticsView(QWidget):
         self.bispectrum = pg.PlotWidget(background="w")
         self.bispectrum.setLabel("bottom", self.TRIANGLES_AXIS)
         self.bispectrum.setLabel("left", "b (±2 s.e.): 0 for a Gaussian field")
+        self.bispectrum_odd = pg.PlotWidget(background="w")
+        self.bispectrum_odd.setLabel("bottom", self.TRIANGLES_AXIS)
+        self.bispectrum_odd.setLabel("left", "b_odd (±2 s.e.): 0 for a mirror-symmetric law")
         self.trispectrum = pg.PlotWidget(background="w")
         self.trispectrum.setLabel("bottom", self.BANDS_AXIS)
         self.trispectrum.setLabel("left", "t (±2 s.e.): 0 for a Gaussian field")
         small = QFont()
         small.setPointSize(7)                      # every configuration labelled: ten "a×b" in a third of the width
-        for plot in (self.bispectrum, self.trispectrum):
+        for plot in (self.bispectrum, self.bispectrum_odd, self.trispectrum):
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("bottom").setStyle(tickFont=small)
         self.legend = QLabel("")
@@ -95,6 +102,7 @@ class StatisticsView(QWidget):
         self.polyspectra = QTabWidget()
         self.polyspectra.addTab(self.trispectrum, "trispectrum")
         self.polyspectra.addTab(self.bispectrum, "bispectrum")
+        self.polyspectra.addTab(self.bispectrum_odd, "odd part")
         plots.addWidget(self.polyspectra, 1)
         self.field_n = QSpinBox(minimum=2, maximum=256, value=16)
         self.field_button = QPushButton("Every model of this field")
@@ -137,7 +145,7 @@ class StatisticsView(QWidget):
         self.summary.setText(why or self.HINT)
         self.legend.setText("")
         self.key.setText("")
-        for plot in (self.spectrum, self.histogram, self.bispectrum, self.trispectrum):
+        for plot in (self.spectrum, self.histogram, self.bispectrum, self.bispectrum_odd, self.trispectrum):
             plot.clear()
             plot.getAxis("bottom").setTicks(None)                       # nor its |k|, triangles or bands
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)   # not the last model's axes, empty
@@ -168,6 +176,12 @@ class StatisticsView(QWidget):
         triangles = [tuple(t) for t in bi["triangles"]] if bi else []
         said = self._draw_polyspectrum(self.bispectrum, "Bispectrum", bi, "triangles",
                                      lambda t: str(triangles.index(tuple(t)) + 1), ref_pen, gen_pen)
+        if bi:                   # the odd part where it is recorded: on the bispectrum's scalene triangles
+            said += self._draw_polyspectrum(self.bispectrum_odd, "Its parity-odd part", r.get("bispectrum_odd"),
+                                            "triangles", lambda t: str(triangles.index(tuple(t)) + 1), ref_pen, gen_pen,
+                                            missing="")
+        else:
+            self.polyspectra.setTabVisible(self.polyspectra.indexOf(self.bispectrum_odd), False)
         bands = sorted({tuple(p[:2]) for p in tri["pairs"]} | {tuple(p[2:]) for p in tri["pairs"]}) if tri else []
         key = []
         if triangles:
@@ -222,15 +236,16 @@ class StatisticsView(QWidget):
                                   f"sampler and steps from seed 0 (few samples give noisy errors).")
 
     def _draw_polyspectrum(self, plot: pg.PlotWidget, name: str, d: dict | None, configurations: str, tick,
-                           ref_pen, gen_pen) -> str:
+                           ref_pen, gen_pen, missing: str | None = None) -> str:
         """A polyspectrum per configuration (triangle, pair of bands), reference and generated with
         ±2 standard errors, in `plot`; the summary's sentence. tick(c): a configuration's short
         label (the key line says what it stands for)."""
         self.polyspectra.setTabVisible(self.polyspectra.indexOf(plot), bool(d))
         self.polyspectra.setVisible(any(self.polyspectra.isTabVisible(i) for i in range(self.polyspectra.count())))
         if not d:
-            return (f"{name}: not in this model's record of its data (trained before explorer recorded it; "
-                    f"`explorer field MODEL --reference fresh` measures it on fresh data).   ")
+            return missing if missing is not None else (
+                f"{name}: not in this model's record of its data (trained before explorer recorded it; "
+                f"`explorer field MODEL --reference fresh` measures it on fresh data).   ")
         x = np.arange(len(d[configurations]), dtype=float)
         plot.setXRange(-1, len(x), padding=0)                    # room for the end ticks' labels
         plot.getAxis("bottom").setTicks([[(i, tick(c)) for i, c in enumerate(d[configurations])], []])   # all shown

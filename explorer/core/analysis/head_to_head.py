@@ -6,10 +6,11 @@ steps, from one seed, and `stats.compare_to_summary` judges them against one ref
 (`stats.summary` of fresh data, or a model's recorded training data). A row per model:
 
     name, kind, parameters, sampler, steps, n, spectrum_error (max |ΔP/P| over the reference's
-    resolved shells), histogram_tv and its bootstrap s.e. histogram_tv_se, bispectrum_z and
-    trispectrum_z (max |gen − ref| over the configurations in standard errors, None when the
-    reference records none), trispectrum_error (max |t_gen − t_ref| relative to max |t_ref|; None
-    when the reference is Gaussian within its errors), abs_m and abs_m_reference (⟨|m|⟩ = mean
+    resolved shells), histogram_tv and its bootstrap s.e. histogram_tv_se, bispectrum_z,
+    bispectrum_odd_z (its parity-odd part on scalene triangles) and trispectrum_z (max |gen − ref|
+    over the configurations in standard errors, None when the reference records none),
+    bispectrum_error and trispectrum_error (max |gen − ref| relative to max |ref|; None when the
+    reference is Gaussian within its errors), abs_m and abs_m_reference (⟨|m|⟩ = mean
     |field mean|, generated and of the reference), seconds
 """
 from __future__ import annotations
@@ -107,6 +108,8 @@ def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0
                      "spectrum_error": float(np.abs(r["power_relative_error"]).max()),
                      "histogram_tv": r["histogram_tv"], "histogram_tv_se": r["histogram_tv_se"],
                      "bispectrum_z": stats.difference_z(r.get("bispectrum")),
+                     "bispectrum_error": stats.relative_difference(r.get("bispectrum")),
+                     "bispectrum_odd_z": stats.difference_z(r.get("bispectrum_odd")),
                      "trispectrum_z": stats.difference_z(r.get("trispectrum")),
                      "trispectrum_error": stats.relative_difference(r.get("trispectrum")),
                      "abs_m": r["abs_m_generated"], "abs_m_reference": r["abs_m_reference"],
@@ -125,7 +128,8 @@ def format_rows(rows: list[dict], reference_label: str) -> str:
     ref_m = f" (<|m|> {rows[0]['abs_m_reference']:.3f})" if rows else ""
     lines = [f"against {reference_label}{ref_m}",
              f"{'model':24} {'kind':10} {'parameters':>10} {'sampler, steps':>16} {'max |dP/P|':>10} "
-             f"{'hist TV ± s.e.':>14} {'bispec z':>8} {'trispec':>7} {'z':>5} {'<|m|>':>7} {'seconds':>8}"]
+             f"{'hist TV ± s.e.':>14} {'bispec':>7} {'z':>5} {'odd z':>5} {'trispec':>7} {'z':>5} {'<|m|>':>7} "
+             f"{'seconds':>8}"]
 
     def number(v, form):
         return "-" if v is None else format(v, form)
@@ -133,7 +137,8 @@ def format_rows(rows: list[dict], reference_label: str) -> str:
     for r in rows:
         lines.append(f"{r['name'][:24]:24} {r['kind']:10} {r['parameters']:10d} {r['sampler'] + ', ' + str(r['steps']):>16} "
                      f"{r['spectrum_error']:10.1%} {r['histogram_tv']:6.3f} ± {r['histogram_tv_se']:5.3f} "
-                     f"{number(r['bispectrum_z'], '.1f'):>8} "
+                     f"{number(r.get('bispectrum_error'), '.0%'):>7} {number(r['bispectrum_z'], '.1f'):>5} "
+                     f"{number(r.get('bispectrum_odd_z'), '.1f'):>5} "
                      f"{number(r['trispectrum_error'], '.0%'):>7} {number(r['trispectrum_z'], '.1f'):>5} "
                      f"{r['abs_m']:7.3f} {r['seconds']:8.1f}")
     return "\n".join(lines)

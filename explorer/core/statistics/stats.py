@@ -283,15 +283,16 @@ def format_table(res: dict) -> str:
 def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
     """Reference statistics of a data set, small enough to store in a checkpoint's config:
     P(k), a value histogram (fractions of all values on `bins` bins over the 0.1-99.9 percentile
-    range, and the two tails beyond), <|m|>, the reduced bispectrum on the TRIANGLES that fit, the
+    range, and the two tails beyond), <|m|>, the reduced bispectrum on the TRIANGLES and SCALENE
+    triangles that fit (its parity-even part b and parity-odd part odd, `bispectrum_parts`), the
     reduced trispectrum on every pair of octave bands up to k_max;
     k_max: the largest |k| the data resolve (`data.resolved_k`), recorded when given."""
     x = np.asarray(x, np.float64)
     k, p = radial_power_spectrum(x)
     lo, hi = np.percentile(x, [0.1, 99.9])
     edges = np.linspace(lo, hi, bins + 1)
-    triangles = [list(t) for t in TRIANGLES if max(t) <= min(x.shape[-2:]) // 2]
-    b, se = bispectrum(x, triangles)
+    triangles = [list(t) for t in TRIANGLES + SCALENE if max(t) <= min(x.shape[-2:]) // 2]
+    bi = bispectrum_parts(x, triangles)
     pairs = band_pairs(k_max or int(k.max()))
     t, t_se = trispectrum(x, pairs)
     values = field_histograms(x, edges).mean(0)                 # the bins, then below and above them
@@ -299,7 +300,8 @@ def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
             "hist": values[:-2].tolist(), "hist_tails": values[-2:].tolist(),
             "abs_m": mean_abs_magnetisation(x),
             "mean": float(x.mean()), "std": float(x.std()),
-            "bispectrum": {"triangles": triangles, "b": b.tolist(), "se": se.tolist()},
+            "bispectrum": {"triangles": triangles, "b": bi["even"].tolist(), "se": bi["even_se"].tolist(),
+                           "odd": bi["odd"].tolist(), "odd_se": bi["odd_se"].tolist()},
             "trispectrum": {"pairs": [list(p) for p in pairs], "t": t.tolist(), "se": t_se.tolist()},
             **({"k_max": int(k_max)} if k_max else {})}
 
@@ -326,9 +328,10 @@ def check_summary(d: object, where: str, error) -> dict:
         if len(tri) > 64 or not all(isinstance(t, list) and len(t) == 3 and all(
                 isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= 4096 for k in t) for t in tri):
             raise error(f"{where}: bispectrum: 'triangles' must be at most 64 lists of three wavenumbers 1..4096")
-        for key in ("b", "se"):
-            v = schema.value(bi, key, list, f"{where}: bispectrum", error)
-            if len(v) != len(tri) or not all(schema.is_finite_number(a) for a in v):
+        for key in ("b", "se", "odd", "odd_se"):
+            v = (schema.value(bi, key, list, f"{where}: bispectrum", error, default=None) if key.startswith("odd")
+                 else schema.value(bi, key, list, f"{where}: bispectrum", error))
+            if v is not None and (len(v) != len(tri) or not all(schema.is_finite_number(a) for a in v)):
                 raise error(f"{where}: bispectrum: '{key}' must hold one finite number per triangle")
     if "trispectrum" in d:
         tri = schema.dict_of(d, "trispectrum", where, error)
@@ -376,7 +379,8 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     histogram on the reference bins and its total-variation distance (the tails beyond the bins
     included: generated values outside the reference range count in full) with its bootstrap
     standard error over the generated fields (the reference's own error is not known), <|m|>, and the reduced
-    bi- and trispectrum when the reference records them. P(k) up to the reference's k_max, when
+    bi- and trispectrum when the reference records them (the bispectrum's parity-odd part on the
+    scalene triangles as "bispectrum_odd", when recorded). P(k) up to the reference's k_max, when
     recorded."""
     k, pg = radial_power_spectrum(generated)
     pr = np.asarray(reference["power"])
@@ -395,9 +399,15 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     bi = {}
     if "bispectrum" in reference:
         ref_bi = reference["bispectrum"]
-        b, se = bispectrum(generated, [tuple(t) for t in ref_bi["triangles"]])
-        bi = {"bispectrum": {"triangles": ref_bi["triangles"], "generated": b.tolist(), "generated_se": se.tolist(),
-                             "reference": ref_bi["b"], "reference_se": ref_bi["se"]}}
+        parts = bispectrum_parts(generated, [tuple(t) for t in ref_bi["triangles"]])
+        bi = {"bispectrum": {"triangles": ref_bi["triangles"], "generated": parts["even"].tolist(),
+                             "generated_se": parts["even_se"].tolist(), "reference": ref_bi["b"], "reference_se": ref_bi["se"]}}
+        scalene = [i for i, t in enumerate(ref_bi["triangles"]) if len(set(t)) == 3]
+        if "odd" in ref_bi and scalene:           # the parity-odd part, where a triangle has one (scalene ones)
+            bi["bispectrum_odd"] = {"triangles": [ref_bi["triangles"][i] for i in scalene],
+                                    **{key: [float(v[i]) for i in scalene] for key, v in (
+                                        ("generated", parts["odd"]), ("generated_se", parts["odd_se"]),
+                                        ("reference", ref_bi["odd"]), ("reference_se", ref_bi["odd_se"]))}}
     if "trispectrum" in reference:
         ref_t = reference["trispectrum"]
         t, se = trispectrum(generated, [tuple(p) for p in ref_t["pairs"]])
