@@ -325,3 +325,17 @@ def test_a_damaged_support_is_refused(model_file, tmp_path):
         save_file({**tensors, "support": support}, path, metadata={"explorer": config})
         with pytest.raises(CheckpointError, match=message):
             open_model(path)
+
+
+def test_more_samples_than_its_memory_holds_are_refused_when_the_spec_is_checked(model_file, monkeypatch):
+    """The 4 GiB limit on a run's statistics is a property of the spec: `RunSpec.resolved` refuses
+    it before any work (the field table checks every model's spec before the first one runs)."""
+    from explorer.core.errors import UsageError
+    from explorer.core.statistics import scattering
+
+    model = open_model(model_file)
+    bank, one = model.spectra.config.memory()
+    monkeypatch.setattr(scattering, "MAX_BYTES", bank + 5 * one)                     # room for 5 fields
+    RunSpec(n=5).resolved(model)
+    with pytest.raises(UsageError, match="at most 5 samples per run"):
+        RunSpec(n=6).resolved(model)

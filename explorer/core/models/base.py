@@ -92,7 +92,6 @@ class RunSpec:
                              f"{', '.join(model.samplers)}, not {sampler!r}", field="sampler")
         steps = model.default_steps(sampler) if self.steps is None else self.steps
         schema.number(steps, "steps", UsageError, 1, schema.MAX_STEPS)
-        model.check_steps(steps)
         schema.number(self.n, "the number of samples", UsageError, 1, schema.MAX_SAMPLES, field="n")
         schema.number(self.seed, "the seed", UsageError, 0, schema.MAX_SEED, field="seed")
         schema.number(self.start, "the start step", UsageError, 0, steps - 1, field="start")
@@ -121,6 +120,7 @@ class RunSpec:
             raise UsageError(f"{self.n} samples x {frames} frames of {model.image_shape} need {need / 2 ** 30:.1f} GiB, "
                              f"more than the {schema.MAX_RUN_BYTES / 2 ** 30:.0f} GiB a run may keep: lower the "
                              f"samples or the steps")
+        model.check_run(spec)
         return spec
 
 
@@ -135,8 +135,9 @@ class ModelBase:
     fork_refusal: None if a run of it can be continued from one of its frames (`analysis.fork`),
         else why not, in a sentence the window and the CLI show.
     stage(frames, k): what frame k of a run shows being made ("" for a model of one stage).
-    check_steps(steps): a UsageError for a step count its own schedule cannot give (a diffusers
-        scheduler's timesteps), raised by `RunSpec.resolved` before any work.
+    check_run(spec): a UsageError for a resolved spec beyond what this kind can do (the steps a
+        diffusers scheduler can give, the samples a scattering model's memory holds), raised by
+        `RunSpec.resolved` before any work.
     """
 
     denoiser: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
@@ -149,8 +150,8 @@ class ModelBase:
     def stage(self, frames: list[Frame], k: int) -> str:
         return ""
 
-    def check_steps(self, steps: int) -> None:
-        """Any step count within `schema.MAX_STEPS` runs."""
+    def check_run(self, spec: RunSpec) -> None:
+        """Any spec within the common limits runs."""
 
 
 @runtime_checkable
@@ -198,7 +199,7 @@ class Model(Protocol):
 
     def stage(self, frames: list[Frame], k: int) -> str: ...
 
-    def check_steps(self, steps: int) -> None: ...
+    def check_run(self, spec: RunSpec) -> None: ...
 
 
 def samplers_text(model: Model) -> str:

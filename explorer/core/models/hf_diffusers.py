@@ -114,8 +114,8 @@ class DiffusersModel(ModelBase):
                 "num_train_timesteps": c.num_train_timesteps, "beta_schedule": c.beta_schedule,
                 "t_range": [float(self.t_table[0]), float(self.t_table[-1])]}
 
-    def check_steps(self, steps: int) -> None:
-        self.times(steps)
+    def check_run(self, spec: RunSpec) -> None:
+        self.times(spec.steps)
 
     def times(self, steps: int) -> list[float]:
         """OU times of the scheduler's `steps` inference timesteps, decreasing."""

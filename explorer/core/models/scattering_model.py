@@ -135,17 +135,19 @@ class ScatteringModel(ModelBase):
         phi = self.spectra(x, self.sigma2.to(x.device), None if self.spectrum is None else self.spectrum.to(x.device))
         return (((phi - self.phi.to(x.device)) / self.scale.to(x.device)) ** 2).sum(1)
 
+    def check_run(self, spec: RunSpec) -> None:
+        most = batch_for(self.spectra.config, grad=True, most=schema.MAX_SAMPLES)
+        if spec.n > most:
+            raise UsageError(f"{self.name}: the statistics of {spec.n} fields of {self.spectra.config.size} x "
+                             f"{self.spectra.config.size} with their gradients exceed explorer's "
+                             f"{MAX_BYTES / 2 ** 30:.0f} GiB limit for a scattering model: at most {most} samples per run")
+
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """spec.steps L-BFGS iterations from white noise (initial_noise of spec.seed) shaped to the
         data's band powers (`band_noise`) plus the data's mean, or from spec.x_init."""
         from explorer.core.sampling.samplers import initial_noise
 
         spec = spec.resolved(self)
-        most = batch_for(self.spectra.config, grad=True, most=schema.MAX_SAMPLES)
-        if spec.n > most:
-            raise UsageError(f"{self.name}: the statistics of {spec.n} fields of {self.spectra.config.size} x "
-                             f"{self.spectra.config.size} with their gradients exceed explorer's "
-                             f"{MAX_BYTES / 2 ** 30:.0f} GiB limit for a scattering model: at most {most} samples per run")
         device = resolve_device(spec.device)
         if spec.x_init is not None:
             x_init = spec.x_init.double()
