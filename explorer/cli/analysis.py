@@ -87,7 +87,7 @@ def cmd_field(args) -> int:
         rows = drain(h2h.table_steps(models, reference, args.n, args.seed, args.device), callback=lambda _: bar.update(1))
     print(h2h.format_rows(rows, label))
     if args.json:
-        write_json(args.json, {"reference": label, "n": args.n, "seed": args.seed, "rows": rows})
+        write_json(args.json, {"reference": label, "n": args.n, "seed": args.seed, "command": command_line(), "rows": rows})
     return 0
 
 def cmd_compare(args) -> int:

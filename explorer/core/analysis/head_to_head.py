@@ -11,7 +11,8 @@ steps, from one seed, and `stats.compare_to_summary` judges them against one ref
     over the configurations in standard errors, None when the reference records none),
     bispectrum_error and trispectrum_error (max |gen − ref| relative to max |ref|; None when the
     reference is Gaussian within its errors), abs_m and abs_m_reference (⟨|m|⟩ = mean
-    |field mean|, generated and of the reference), seconds
+    |field mean|, generated and of the reference), seconds, and details: the per-shell P(k) errors
+    and the polyspectra per configuration, generated and reference with their errors.
 """
 from __future__ import annotations
 
@@ -113,7 +114,9 @@ def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0
                      "trispectrum_z": stats.difference_z(r.get("trispectrum")),
                      "trispectrum_error": stats.relative_difference(r.get("trispectrum")),
                      "abs_m": r["abs_m_generated"], "abs_m_reference": r["abs_m_reference"],
-                     "seconds": time.perf_counter() - t0})
+                     "seconds": time.perf_counter() - t0,
+                     "details": {"k": r["k"], "power_relative_error": r["power_relative_error"],
+                                 **{key: r[key] for key in ("bispectrum", "bispectrum_odd", "trispectrum") if key in r}}})
     return rows
 
 
