@@ -327,15 +327,16 @@ def test_a_damaged_support_is_refused(model_file, tmp_path):
             open_model(path)
 
 
-def test_more_samples_than_its_memory_holds_are_refused_when_the_spec_is_checked(model_file, monkeypatch):
-    """The 4 GiB limit on a run's statistics is a property of the spec: `RunSpec.resolved` refuses
-    it before any work (the field table checks every model's spec before the first one runs)."""
-    from explorer.core.errors import UsageError
+def test_a_batch_beyond_the_memory_limit_runs_in_chunks_with_the_same_samples(model_file, monkeypatch):
+    """A sample's loss depends on it alone, so the model evaluates as many at a time as explorer's
+    memory limit holds: with room for 2 fields at once, a batch of 5 gives the samples it gives
+    in one piece."""
     from explorer.core.statistics import scattering
 
     model = open_model(model_file)
+    whole = drain(model.run(RunSpec(steps=5, n=5, seed=3, keep_frames=False))).sample
     bank, one = model.spectra.config.memory()
-    monkeypatch.setattr(scattering, "MAX_BYTES", bank + 5 * one)                     # room for 5 fields
-    RunSpec(n=5).resolved(model)
-    with pytest.raises(UsageError, match="at most 5 samples per run"):
-        RunSpec(n=6).resolved(model)
+    monkeypatch.setattr(scattering, "MAX_BYTES", bank + 2 * one)
+    assert scattering.batch_for(model.spectra.config, grad=True) == 2
+    chunked = drain(model.run(RunSpec(steps=5, n=5, seed=3, keep_frames=False))).sample
+    torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)

@@ -136,8 +136,7 @@ class ModelBase:
         else why not, in a sentence the window and the CLI show.
     stage(frames, k): what frame k of a run shows being made ("" for a model of one stage).
     check_run(spec): a UsageError for a resolved spec beyond what this kind can do (the steps a
-        diffusers scheduler can give, the samples a scattering model's memory holds), raised by
-        `RunSpec.resolved` before any work.
+        diffusers scheduler can give), raised by `RunSpec.resolved` before any work.
     """
 
     denoiser: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None

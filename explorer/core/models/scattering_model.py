@@ -50,7 +50,6 @@ from explorer.core.models import checkpoint
 from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
 from explorer.core.sampling.trajectory import Frame, Trajectory, keep
 from explorer.core.statistics.scattering import (
-    MAX_BYTES,
     ScatteringConfig,
     ScatteringSpectra,
     band_noise,
@@ -135,13 +134,6 @@ class ScatteringModel(ModelBase):
         phi = self.spectra(x, self.sigma2.to(x.device), None if self.spectrum is None else self.spectrum.to(x.device))
         return (((phi - self.phi.to(x.device)) / self.scale.to(x.device)) ** 2).sum(1)
 
-    def check_run(self, spec: RunSpec) -> None:
-        most = batch_for(self.spectra.config, grad=True, most=schema.MAX_SAMPLES)
-        if spec.n > most:
-            raise UsageError(f"{self.name}: the statistics of {spec.n} fields of {self.spectra.config.size} x "
-                             f"{self.spectra.config.size} with their gradients exceed explorer's "
-                             f"{MAX_BYTES / 2 ** 30:.0f} GiB limit for a scattering model: at most {most} samples per run")
-
     def run(self, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """spec.steps L-BFGS iterations from white noise (initial_noise of spec.seed) shaped to the
         data's band powers (`band_noise`) plus the data's mean, or from spec.x_init."""
@@ -164,11 +156,18 @@ class ScatteringModel(ModelBase):
 
     def _value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The loss per sample (B,) and its gradient (B, D) at x (B, 1, H, W), projected on the
-        support (so that L-BFGS's steps, combinations of gradients, stay in it)."""
-        x = x.detach().requires_grad_(True)
-        loss = self.loss(x)
-        (grad,) = torch.autograd.grad(loss.sum(), x)
-        return loss.detach(), self.project(grad).reshape(len(x), -1)
+        support (so that L-BFGS's steps, combinations of gradients, stay in it). Evaluated as many
+        samples at a time as explorer's memory limit holds (`batch_for`): a sample's loss depends
+        on it alone, so any batch runs, in the same memory, with the same result."""
+        most = batch_for(self.spectra.config, grad=True, most=schema.MAX_SAMPLES)
+        losses, grads = [], []
+        for chunk in x.detach().split(most):
+            chunk = chunk.clone().requires_grad_(True)
+            loss = self.loss(chunk)
+            (grad,) = torch.autograd.grad(loss.sum(), chunk)
+            losses.append(loss.detach())
+            grads.append(self.project(grad).reshape(len(chunk), -1))
+        return torch.cat(losses), torch.cat(grads)
 
     def _generate(self, x_init: torch.Tensor, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
         """L-BFGS per sample (`lbfgs`); Frame k is x_k with its loss."""
