@@ -149,10 +149,16 @@ def bispectrum_parts(x: np.ndarray, triangles=SCALENE) -> dict:
                      else np.zeros(n)}
         pw = np.stack([power[k] for k in tri])                                   # (3, N)
         for key, v in per_field.items():
+            if not pw.mean(1).all():                 # no power on a shell (constant fields): NaN, which callers refuse
+                out[key].append(float("nan"))
+                out[f"{key}_se"].append(float("nan"))
+                continue
             b = v.mean() * np.sqrt(h * w / pw.mean(1).prod())
-            loo = (v.sum() - v) / max(n - 1, 1) * np.sqrt(h * w / ((pw.sum(1, keepdims=True) - pw)
-                                                                   / max(n - 1, 1)).prod(0))
             out[key].append(float(b))
+            if n < 2:
+                out[f"{key}_se"].append(float("nan"))
+                continue
+            loo = (v.sum() - v) / (n - 1) * np.sqrt(h * w / ((pw.sum(1, keepdims=True) - pw) / (n - 1)).prod(0))
             out[f"{key}_se"].append(_jackknife(loo))
     return {key: np.array(v) for key, v in out.items()}
 
@@ -212,7 +218,8 @@ def trispectrum(x: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
 
     def reduced(sums, count):
         a4, a2, b2, ab = sums / count
-        return (a4 - a2 * b2 - 2 * ab ** 2) / (a2 * b2)
+        with np.errstate(divide="ignore", invalid="ignore"):          # no power in a band: NaN, which callers refuse
+            return (a4 - a2 * b2 - 2 * ab ** 2) / (a2 * b2)
 
     t, se = [], []
     for lo_a, hi_a, lo_b, hi_b in pairs:
