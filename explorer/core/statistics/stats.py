@@ -123,8 +123,9 @@ def bispectrum_parts(x: np.ndarray, triangles=SCALENE) -> dict:
     B(q1, q2) = < xhat(q1) xhat(q2) xhat(-q1-q2) > / (H W), P(k) = < |xhat(q)|^2 > / (H W) over the
     shell, b = B / sqrt(P(k1) P(k2) P(k3)). even: b averaged over every triangle of the shells;
     odd: half the difference of its averages over the triangles with q1 x q2 > 0 and < 0. A mirror
-    image of the fields keeps `even` and flips `odd`; a law with mirror symmetry, and any isosceles
-    shell (k1 = k2), has odd = 0. 2-D vorticity is odd under a mirror image together with x -> -x,
+    image of the fields keeps `even` and flips `odd`; a law with mirror symmetry has odd = 0, and
+    an isosceles shell has odd = 0 (with error 0) by construction: it holds every triangle with its
+    mirror image. 2-D vorticity is odd under a mirror image together with x -> -x,
     which kills `even` but not `odd` (the enstrophy cascade is a parity-odd triple correlation).
     The errors are the jackknife's over fields (the ratio's included)."""
     x = np.asarray(x, np.float64)
@@ -144,9 +145,9 @@ def bispectrum_parts(x: np.ndarray, triangles=SCALENE) -> dict:
         prod = np.concatenate([(xh[m:m + 256, i1] * xh[m:m + 256, i2] * xh[m:m + 256, i3]).real
                                for m in range(0, n, 256)])                       # (N, pairs)
         plus, minus = sign > 0, sign < 0
+        scalene = len(set(tri)) == 3                 # an isosceles shell holds each triangle with its mirror image
         per_field = {"even": prod.mean(1),
-                     "odd": 0.5 * (prod[:, plus].mean(1) - prod[:, minus].mean(1)) if plus.any() and minus.any()
-                     else np.zeros(n)}
+                     "odd": 0.5 * (prod[:, plus].mean(1) - prod[:, minus].mean(1)) if scalene else np.zeros(n)}
         pw = np.stack([power[k] for k in tri])                                   # (3, N)
         for key, v in per_field.items():
             if not pw.mean(1).all():                 # no power on a shell (constant fields): NaN, which callers refuse
@@ -157,6 +158,9 @@ def bispectrum_parts(x: np.ndarray, triangles=SCALENE) -> dict:
             out[key].append(float(b))
             if n < 2:
                 out[f"{key}_se"].append(float("nan"))
+                continue
+            if key == "odd" and not scalene:
+                out["odd_se"].append(0.0)                                        # 0 by construction
                 continue
             loo = (v.sum() - v) / (n - 1) * np.sqrt(h * w / ((pw.sum(1, keepdims=True) - pw) / (n - 1)).prod(0))
             out[f"{key}_se"].append(_jackknife(loo))
