@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
-# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|phi4-16|scattering|turbulence|capacity|all]
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|phi4-16|scattering|turbulence|capacity|cosmic_web|all]
 # (OUT=folder writes elsewhere than checkpoints/; STAGE=folder holds the first stage of the N = 10
 # models, default build/stage1, not bundled).
 # No --bf16 for new models: on this project's AMD EPYC CPU (no AVX512-BF16) bf16 autocast trains
@@ -150,6 +150,45 @@ if [[ $what == capacity || $what == all ]]; then
   done
   # the capacity curves (the generalise-or-memorise sweep per network size; docs/results/generalisation.md)
   $EXPLORER sweep --folder "$out/capacity" --n 32 --sampler sde --steps 100 --json "$out/capacity/sweep.json"
+fi
+
+if [[ $what == cosmic_web || $what == all ]]; then
+  # The cosmic web (#29): 64x64 slabs (log density) and, at the seed's dimension, 256x256 (d = 65 536).
+  # A Gaussian field of the same P(k), scattering spectra from a handful of fields, plain diffusion.
+  cw=(--data cosmic_web --split all)
+  [[ -f $out/cosmic-web-gaussian.gauss.safetensors ]] || $EXPLORER train gaussian "${cw[@]}" --n 2000 --size 64 \
+    --name cosmic-web-gaussian --out "$out/cosmic-web-gaussian.gauss.safetensors" \
+    --description "Gaussian field with the power spectrum of the cosmic web (log density, Zel'dovich slab), 64x64, N=2000"
+  [[ -f $out/cosmic-web-scattering.scat.safetensors ]] || $EXPLORER train scattering "${cw[@]}" --n 64 --size 64 \
+    --name cosmic-web-scattering --out "$out/cosmic-web-scattering.scat.safetensors" \
+    --description "scattering spectra of the cosmic web (log density, Zel'dovich slab), 64x64, N=64"
+  [[ -f $out/cosmic-web-scattering-L8.scat.safetensors ]] || $EXPLORER train scattering "${cw[@]}" --n 64 --size 64 \
+    --L 8 --name cosmic-web-scattering-L8 --out "$out/cosmic-web-scattering-L8.scat.safetensors" \
+    --description "scattering spectra of the cosmic web (log density, Zel'dovich slab), 64x64, 8 angles, N=64"
+  [[ -f $out/cosmic-web256-scattering.scat.safetensors ]] || $EXPLORER train scattering "${cw[@]}" --n 8 --size 256 \
+    --J 7 --L 4 --scale-invariant --name cosmic-web256-scattering --out "$out/cosmic-web256-scattering.scat.safetensors" \
+    --description "scattering spectra of the cosmic web (log density, Zel'dovich slab), 256x256, N=8"
+  [[ -f $out/cosmic-web256-gaussian.gauss.safetensors ]] || $EXPLORER train gaussian "${cw[@]}" --n 64 --size 256 \
+    --name cosmic-web256-gaussian --out "$out/cosmic-web256-gaussian.gauss.safetensors" \
+    --description "Gaussian field with the power spectrum of the cosmic web (log density, Zel'dovich slab), 256x256, N=64"
+  mkdir -p "$out/cosmic_web"
+  [[ -f $out/cosmic_web/data.json ]] || .venv/bin/python tests/benchmarks/bench_cosmic_web.py --n 512 \
+    --json "$out/cosmic_web/data.json"
+  # at 256 x 256 a scattering run holds 3 fields in explorer's 4 GiB (their statistics with gradients)
+  [[ -f $out/cosmic_web/field256.json ]] || $EXPLORER field "$out"/cosmic-web256-gaussian.gauss.safetensors \
+    "$out"/cosmic-web256-scattering.scat.safetensors --n 3 --reference fresh --reference-n 64 \
+    --json "$out/cosmic_web/field256.json"
+  models=("$out"/cosmic-web-gaussian.gauss.safetensors "$out"/cosmic-web-scattering.scat.safetensors
+          "$out"/cosmic-web-scattering-L8.scat.safetensors)
+  [[ -f $out/cosmic_web/field64.json ]] || $EXPLORER field "${models[@]}" --n 96 --reference fresh --reference-n 1024 \
+    --json "$out/cosmic_web/field64.json"
+  # plain diffusion, then its row beside the others: a short recipe (batch 32, 1500 steps: about 20 min here
+  # on a quiet machine; resumable, --save-every), the turbulence32 networks at 64 x 64
+  [[ -f $out/cosmic-web-N2000.safetensors ]] || $EXPLORER train diffusion "${cw[@]}" --n 2000 --size 64 \
+    "${common[@]}" --batch 32 --steps 1500 --lr-schedule cosine --name cosmic-web-N2000 --out "$out/cosmic-web-N2000.safetensors" \
+    --description "the cosmic web (log density, Zel'dovich slab), 64x64, N=2000"
+  [[ -f $out/cosmic_web/field64-diffusion.json ]] || $EXPLORER field "${models[@]}" "$out"/cosmic-web-N2000.safetensors \
+    --n 96 --reference fresh --reference-n 1024 --json "$out/cosmic_web/field64-diffusion.json"
 fi
 
 .venv/bin/python -m explorer.core.models.bundle "$out"

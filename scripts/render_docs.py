@@ -7,6 +7,9 @@
 Sources (nothing else is read, and nothing but the pages above is written):
 - checkpoints/sweep.json, checkpoints/capacity/sweep.json (`explorer sweep --json`);
 - explorer/core/data/phi4_critical.json, explorer/core/data/phi4_equilibrium_L32.json (`explorer phi4`);
+- checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py) and
+  checkpoints/cosmic_web/field64.json, field64-diffusion.json, field256.json (`explorer field --json`),
+  those present;
 - checkpoints/index.json and the JSON record in the safetensors header of every bundled model
   (and of checkpoints/capacity/*.safetensors), plus each WCRG folder's index.json.
 
@@ -31,6 +34,9 @@ CAPACITY_SWEEP = "checkpoints/capacity/sweep.json"
 PHI4_CRITICAL = "explorer/core/data/phi4_critical.json"
 PHI4_EQUILIBRIUM = "explorer/core/data/phi4_equilibrium_L32.json"
 INDEX = "checkpoints/index.json"
+COSMIC_DATA = "checkpoints/cosmic_web/data.json"
+COSMIC_FIELDS = ("checkpoints/cosmic_web/field64.json", "checkpoints/cosmic_web/field64-diffusion.json",
+                 "checkpoints/cosmic_web/field256.json")
 CAPACITY_DIR = "checkpoints/capacity"
 MAX_HEADER = 100 * 1024 * 1024
 
@@ -399,11 +405,107 @@ def render_checkpoints() -> str:
         lines += table(["model", "N", "split", "widths", "parameters", "training steps", "final loss"], crow, "lrllrrr")
     return "\n".join(lines).rstrip() + "\n"
 
+# ---------------------------------------------------------------- the cosmic web
+
+def plus_minus(v, se, digits: int = 3) -> str:
+    return f"{sig(v, digits)} ± {sig(se, 2)}"
+
+
+def z_of(v, se) -> str:
+    return "–" if not se else f"{v / se:+.1f}"
+
+
+def field_section(rel: str) -> list[str]:
+    f = read_json(rel)
+    lines = [f"### Against {f['reference']}", "",
+             f"{f['n']} samples per model from seed {f['seed']}; each model ran its own default sampler and steps. "
+             "Errors are in standard errors of the difference (the generated and the reference errors combined); "
+             "`bispectrum` is relative to the data's largest |b|.", "",
+             "```", str(f.get("command", "")), "```", ""]
+    rows = []
+    for r in f["rows"]:
+        rows.append([r["name"], r["kind"], integer(r["parameters"]), f"{r['sampler']}, {r['steps']}",
+                     percent(r["spectrum_error"]), plus_minus(r["histogram_tv"], r["histogram_tv_se"]),
+                     "–" if r.get("bispectrum_error") is None else percent(r["bispectrum_error"], 0),
+                     num(r.get("bispectrum_z"), 1), num(r.get("bispectrum_odd_z"), 1),
+                     num(r.get("trispectrum_z"), 1), num(r["seconds"], 0)])
+    lines += table(["model", "kind", "parameters", "sampler, steps", "max \\|ΔP/P\\|", "histogram TV",
+                    "bispectrum", "z", "odd z", "trispectrum z", "seconds"], rows, "llrlrrrrrrr")
+    detailed = [r for r in f["rows"] if r.get("details", {}).get("bispectrum")]
+    if detailed:
+        tris = detailed[0]["details"]["bispectrum"]["triangles"]
+        ref = detailed[0]["details"]["bispectrum"]
+        lines += ["Reduced bispectrum per triangle (parity-even part), the data against each model "
+                  "(z: the model's difference in standard errors):", ""]
+        rows = []
+        for i, t in enumerate(tris):
+            row = [",".join(map(str, t)), plus_minus(ref["reference"][i], ref["reference_se"][i])]
+            for r in detailed:
+                b = r["details"]["bispectrum"]
+                diff, se = b["generated"][i] - b["reference"][i], (b["generated_se"][i] ** 2 + b["reference_se"][i] ** 2) ** 0.5
+                row.append(f"{sig(b['generated'][i], 3)} ({z_of(diff, se)})")
+            rows.append(row)
+        lines += table(["k1,k2,k3", "data"] + [r["name"] for r in detailed], rows, "l" + "r" * (1 + len(detailed)))
+    return lines
+
+
+def render_cosmic_web() -> str:
+    d = read_json(COSMIC_DATA)
+    p = d["params"]
+    fields = [rel for rel in COSMIC_FIELDS if (ROOT / rel).exists()]
+    lines = banner(
+        "Results: the cosmic web",
+        [COSMIC_DATA, *fields],
+        "The cosmic-web data set (a thin slab of the matter density today by the truncated Zel'dovich approximation, "
+        "shown as log(1 + δ); [the science](../science/cosmic-web.md)) against what the literature expects, on "
+        "fresh fields never trained on, and the models of it against the same fresh fields.",
+    )
+    op = d["one_point"]
+    lines += [
+        "## The data",
+        "",
+        f"{integer(d['fields'])} fresh fields of {p['size']} × {p['size']} cells (seed {d['seed']}): box "
+        f"{num(p['box'], 0)} Mpc/h, slab depth {num(p['depth'], 0)} Mpc/h, redshift {num(p['z'], 1)}, "
+        f"k_NL = {num(d['k_nl'], 3)} h/Mpc; {num(1e3 * d['seconds_per_field'], 0)} ms per field here.",
+        "",
+        "```", str(d.get("command", "")), "```", "",
+        "### One-point law", "",
+        "δ is strongly skewed and heavy-tailed; its logarithm nearly symmetric (the log-normal-like law of the "
+        "density field). TV: the total-variation distance of standardised log(1 + δ) to a unit normal.", "",
+    ]
+    rows = [[name, num(op[key]["mean"], 3), num(op[key]["std"], 3), num(op[key]["skewness"], 2),
+             num(op[key]["excess_kurtosis"], 2)] for name, key in (("δ", "delta"), ("log(1 + δ)", "log_density"))]
+    lines += table(["field", "mean", "std", "skewness", "excess kurtosis"], rows, "lrrrr")
+    lines += [f"TV(log(1 + δ), normal) = {num(op['log_density_normal_tv'], 3)}.", "",
+              "### Power spectrum", "",
+              "P(k) of δ over the truncated-Zel'dovich input P_L(k) exp(−k²/k_G²) / L_z, averaged over the same "
+              "modes of each shell (the linear theory of a periodic slab is its k_z = 0 plane): near 1 on large "
+              "scales, where Zel'dovich keeps linear growth; below them mode coupling and shell crossing move power "
+              "between scales, and the cloud-in-cell window smooths.", ""]
+    rows = [[str(r["k"]), num(r["k_h_per_mpc"], 3), plus_minus(r["measured"], r["se"]), sig(r["input"], 3),
+             num(r["ratio"], 3)] for r in d["spectrum"] if r["k"] <= 8 or r["k"] % 4 == 0]
+    lines += table(["k (cycles per box)", "k (h/Mpc)", "P measured ((Mpc/h)²)", "P input", "ratio"], rows, "rrrrr")
+    for key, title in (("bispectrum_delta", "δ"), ("bispectrum_log_density", "log(1 + δ), the field explorer shows")):
+        lines += [f"### Reduced bispectrum of {title}", "",
+                  "even: b averaged over a triangle and its mirror image; odd: half their difference (0 for a "
+                  "mirror-symmetric law); z: the value in jackknife standard errors.", ""]
+        rows = [[",".join(map(str, r["triangle"])), plus_minus(r["even"], r["even_se"]), z_of(r["even"], r["even_se"])]
+                + ([plus_minus(r["odd"], r["odd_se"]), z_of(r["odd"], r["odd_se"])] if len(set(r["triangle"])) == 3
+                   else ["0 (isosceles)", "–"]) for r in d[key]]
+        lines += table(["k1,k2,k3", "even", "z", "odd", "z"], rows, "lrrrr")
+    if fields:
+        lines += ["## Models of the cosmic web", ""]
+        for rel in fields:
+            lines += field_section(rel)
+    return "\n".join(lines).rstrip() + "\n"
+
+
 
 PAGES = {
     "generalisation.md": render_generalisation,
     "phi4.md": render_phi4,
     "checkpoints.md": render_checkpoints,
+    "cosmic-web.md": render_cosmic_web,
 }
 
 
