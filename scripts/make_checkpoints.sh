@@ -187,7 +187,8 @@ if [[ $what == cosmic_web || $what == all ]]; then
   [[ -f $out/cosmic-web-N2000.safetensors ]] || $EXPLORER train diffusion "${cw[@]}" --n 2000 --size 64 \
     "${common[@]}" --batch 32 --steps 1500 --lr-schedule cosine --name cosmic-web-N2000 --out "$out/cosmic-web-N2000.safetensors" \
     --description "the cosmic web (log density, Zel'dovich slab), 64x64, N=2000"
-  [[ -f $out/cosmic_web/field64-diffusion.json ]] || $EXPLORER field "${models[@]}" "$out"/cosmic-web-N2000.safetensors \
+  # the same 1024 fresh fields as field64.json (fresh fields are drawn by a fixed rule)
+  [[ -f $out/cosmic_web/field64-diffusion.json ]] || $EXPLORER field "$out"/cosmic-web-N2000.safetensors \
     --n 96 --reference fresh --reference-n 1024 --json "$out/cosmic_web/field64-diffusion.json"
 fi
 
