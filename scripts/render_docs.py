@@ -7,6 +7,7 @@
 Sources (nothing else is read, and nothing but the pages above is written):
 - checkpoints/sweep.json, checkpoints/capacity/sweep.json (`explorer sweep --json`);
 - explorer/core/data/phi4_critical.json, explorer/core/data/phi4_equilibrium_L32.json (`explorer phi4`);
+- docs/results/hostile_corpus.json (scripts/hostile_corpus.py);
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py) and
   checkpoints/cosmic_web/field64.json, field64-diffusion.json, field256.json (`explorer field --json`),
   those present;
@@ -34,6 +35,7 @@ CAPACITY_SWEEP = "checkpoints/capacity/sweep.json"
 PHI4_CRITICAL = "explorer/core/data/phi4_critical.json"
 PHI4_EQUILIBRIUM = "explorer/core/data/phi4_equilibrium_L32.json"
 INDEX = "checkpoints/index.json"
+HOSTILE = "docs/results/hostile_corpus.json"
 COSMIC_DATA = "checkpoints/cosmic_web/data.json"
 COSMIC_FIELDS = ("checkpoints/cosmic_web/field64.json", "checkpoints/cosmic_web/field64-diffusion.json",
                  "checkpoints/cosmic_web/field256.json")
@@ -500,12 +502,37 @@ def render_cosmic_web() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# ---------------------------------------------------------------- hostile inputs
+
+def render_hostile() -> str:
+    h = read_json(HOSTILE)
+    lines = banner(
+        "Results: hostile inputs",
+        [HOSTILE],
+        "The contract explorer keeps with every input, tried as a user and an attacker would: each case is a separate "
+        "`explorer` process with its own files, judged by `scripts/hostile_corpus.py`.",
+    )
+    lines += [f"**The contract.** {h['contract']}.", "",
+              f"{integer(h['tried'])} cases, {integer(h['kept'])} kept the contract, {integer(h['broken'])} broke it; "
+              f"{num(h['seconds'] / 60, 1)} min on {h['cpus']} cores ({h['date']}, explorer {h['explorer']}).", "",
+              "```", h["command"], "```", ""]
+    rows = [[name, integer(f["tried"]), integer(f["kept"]), integer(f["broken"]), num(f["seconds"], 0)]
+            for name, f in h["families"].items()]
+    lines += table(["family", "tried", "kept", "broken", "seconds"], rows, "lrrrr")
+    broken = [(name, c) for name, f in h["families"].items() for c in f.get("broken_cases", [])]
+    if broken:
+        lines += ["## Cases that broke it", ""]
+        for name, c in broken:
+            lines += [f"- **{name}**: {c['name']} (exit {c['rc']}: {'; '.join(c['why'])})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
 
 PAGES = {
     "generalisation.md": render_generalisation,
     "phi4.md": render_phi4,
     "checkpoints.md": render_checkpoints,
     "cosmic-web.md": render_cosmic_web,
+    "hostile-inputs.md": render_hostile,
 }
 
 

@@ -204,8 +204,12 @@ def test_fork_and_sweep_never_write_over_a_model_they_read(tiny_ckpt, tmp_path, 
 
 
 @pytest.mark.parametrize("env,command", [({"QT_QPA_PLATFORM": "bogus"}, ["gui"]), ({"DISPLAY": ":77"}, ["gui"]),
-                                         ({"QT_QPA_PLATFORM": "bogus"}, ["screenshot", "s.png"])],
-                         ids=["bad platform", "no X server", "bad platform, screenshot"])   # a screenshot needs no display
+                                         ({"QT_QPA_PLATFORM": "bogus"}, ["screenshot", "s.png"]),
+                                         ({"QT_QPA_PLATFORM": "xcb"}, ["gui"]),
+                                         ({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":77"}, ["screenshot", "s.png"]),
+                                         ({"WAYLAND_DISPLAY": "wayland-77"}, ["gui"])],
+                         ids=["bad platform", "no X server", "bad platform, screenshot", "xcb without DISPLAY",
+                              "xcb without an X server, screenshot", "no Wayland compositor"])  # a screenshot needs no display
 def test_a_display_qt_cannot_use_is_named_not_a_crash(tmp_path, env, command):
     import subprocess
     import sys
@@ -276,3 +280,78 @@ def test_a_bundled_folder_whose_index_names_a_looping_link_leaves_the_window_wor
     assert "cannot be listed" in window.message.text() and "loops" in window.message.text()
     assert window.bundled.count() == 0
     window.close()
+
+
+LINKED = {"a link to a file": lambda p: p.symlink_to(p.parent / "target.bin"), "a dangling link": lambda p: p.symlink_to("gone")}
+
+
+@pytest.mark.parametrize("link", sorted(LINKED))
+@pytest.mark.parametrize("where", ["out", "resume", "sample"])
+def test_a_link_as_an_output_or_its_resume_file_is_refused_and_left_alone(tiny_ckpt, tmp_path, capsys, monkeypatch,
+                                                                          link, where):
+    """Replacing a link removes it, writing through it reaches wherever it points: neither; a refusal
+    before any work, the link and the file it names as they were."""
+    from explorer.core.training import train as training
+
+    (tmp_path / "target.bin").write_bytes(b"the user's file")
+    out = tmp_path / ("o.npz" if where == "sample" else "m.safetensors")
+    victim = out.with_name(out.name + ".resume") if where == "resume" else out
+    LINKED[link](victim)
+    before = os.readlink(victim)
+    monkeypatch.setattr(training, "fit", lambda *a, **k: pytest.fail("trained before refusing"))
+    argv = ["sample", str(tiny_ckpt.path), "--steps", "2", "--n", "1", "--out", str(out)] if where == "sample" else \
+        TRAIN + ["--save-every", "1", "--out", str(out)]
+    assert main(argv) == 2
+    assert "symbolic link" in one_error_line(capsys)
+    assert victim.is_symlink() and os.readlink(victim) == before
+    assert (tmp_path / "target.bin").read_bytes() == b"the user's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["target.bin", victim.name])
+
+
+def test_export_checks_every_frame_file_before_drawing_one(tmp_path, capsys, monkeypatch):
+    from explorer.core.display import export
+
+    run = tmp_path / "r.npz"
+    frames = 4
+    np.savez(run, meta=np.array(json.dumps({"checkpoint": "c", "sampler": "ddim", "steps": 3, "seed": 0})),
+             t=np.linspace(1, 0, frames), sigma=np.linspace(1, 0, frames),
+             x_t=np.zeros((frames, 1, 1, 8, 8), np.float32), x0_hat=np.zeros((frames, 1, 1, 8, 8), np.float32))
+    (tmp_path / "frames").mkdir()
+    os.mkfifo(tmp_path / "frames" / export.frame_name(2))
+    monkeypatch.setattr(export, "save_frame_png", lambda *a, **k: pytest.fail("drew a frame before refusing"))
+    assert main(["export", str(run), "--frames", str(tmp_path / "frames")]) == 2
+    assert "frame_0002.png" in one_error_line(capsys)
+    assert [p.name for p in (tmp_path / "frames").iterdir()] == ["frame_0002.png"]
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "frames" / "frame_0002.png").st_mode)
+
+
+def test_stats_checks_the_qt_platform_of_its_plot_before_sampling(tiny_ckpt, tmp_path, capsys, monkeypatch):
+    from explorer.core import models
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "bogus")
+    monkeypatch.setattr(models, "final_samples", lambda *a, **k: pytest.fail("sampled before refusing"))
+    assert main(["stats", str(tiny_ckpt.path), "--n", "2", "--steps", "2", "--plot", str(tmp_path / "p.png")]) == 2
+    assert "QT_QPA_PLATFORM" in one_error_line(capsys) and not list(tmp_path.iterdir())
+
+
+def test_numpy_warnings_of_a_nan_intermediate_do_not_reach_the_user(tmp_path, capsys):
+    """A constant training set: its statistics are NaN, which explorer refuses in one line; numpy's
+    RuntimeWarnings on the way would be lines of noise before it."""
+    import warnings
+
+    np.save(tmp_path / "c.npy", np.full((1, 8, 8), 0.5, np.float32))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["train", "gaussian", "--data", str(tmp_path / "c.npy"), "--n", "1", "--split", "all", "--size", "8",
+                     "--out", str(tmp_path / "g.gauss.safetensors")]) == 2
+    assert "constant" in one_error_line(capsys)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+
+
+def test_a_comparison_says_whether_the_two_training_sets_are_disjoint():
+    from explorer.core.analysis.generalization import summary_text
+
+    summary = {"threshold": 0.95, "memorised_fraction": 0.5, "cos_memorised_fraction": 0.25}
+    assert "disjoint" in summary_text({**summary, "shared_training_images": 0})
+    assert "share 3 near-duplicate images" in summary_text({**summary, "shared_training_images": 3})
+    assert "disjoint" not in summary_text(summary)                 # not measured: nothing said

@@ -84,3 +84,16 @@ def test_two_models_of_two_files_of_your_own_compare_and_say_whether_their_sets_
     assert "share 2 near-duplicate images" in capsys.readouterr().out
     import json
     assert json.loads((tmp_path / "c.json").read_text())["summary"]["shared_training_images"] == 2
+
+
+def test_a_set_of_constant_images_is_refused_in_one_line_before_any_note(tmp_path, capsys):
+    """Images with no variation have no statistics: with --split all the refusal is the only line,
+    not a note on their near-duplicates followed by it."""
+    from explorer.cli import main
+
+    np.save(tmp_path / "flat.npy", np.full((8, 1, 8, 8), 0.5, np.float32))
+    assert main(["train", "gaussian", "--data", str(tmp_path / "flat.npy"), "--n", "8", "--split", "all", "--size", "8",
+                 "--out", str(tmp_path / "g.gauss.safetensors")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "all 8 images are constant" in err[0]
+    assert not (tmp_path / "g.gauss.safetensors").exists()

@@ -34,6 +34,9 @@ def cmd_stats(args) -> int:
     from explorer.core.statistics import stats
 
     check_outputs([o for o in (args.json, args.samples_out, args.plot) if o], [args.checkpoint])
+    if args.plot:                        # the plot is drawn by Qt offscreen: a platform it cannot use, before sampling
+        from explorer.app.qt_platform import check_platform
+        check_platform(offscreen=True)
     model = open_model(args.checkpoint)
     spec = run_spec(args, keep_frames=False).resolved(model)
     data = model.data

@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 
 from explorer import __version__
 from explorer.cli import analysis, fields, show, train
@@ -50,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.func = show.cmd_gui
     try:
-        code = args.func(args)
+        with warnings.catch_warnings():
+            # numpy's "invalid value encountered ..." on a NaN or infinite intermediate: explorer checks its
+            # results for such values itself and says what is wrong in one line; not lines of noise before it
+            warnings.filterwarnings("ignore", r"(invalid value|divide by zero|overflow) encountered", RuntimeWarning)
+            code = args.func(args)
         sys.stdout.flush()               # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:              # `explorer info | head`: the reader has gone, nothing more to say

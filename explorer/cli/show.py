@@ -62,6 +62,8 @@ def cmd_export(args) -> int:
     step = len(traj.frames) - 1 if args.step is None else args.step
     if not -len(traj.frames) <= step < len(traj.frames):
         raise UsageError(f"--step {step}: the run has {len(traj.frames)} frames")
+    if args.frames and Path(args.frames).is_dir():            # every frame's file, before the first is drawn
+        check_outputs([Path(args.frames) / export.frame_name(k) for k in range(len(traj.frames))], [args.run])
     shown = {"display_range": tuple(args.display_range) if args.display_range else None,
              "cmap": args.cmap or (traj.meta.get("colormap") if traj.meta.get("colormap") in COLORMAPS else "grey")}
     frames = Path(args.frames) if args.frames else None

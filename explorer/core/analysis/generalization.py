@@ -208,12 +208,15 @@ def verdict(row: dict) -> str:
 
 def summary_text(summary: dict) -> str:
     """The copy rates of a comparison (a `analyse` summary) in one sentence, the verdict's and the
-    cosine's; and, when the two training sets share images, how many (then they are no S1/S2 pair)."""
+    cosine's; and whether the two training sets are disjoint, or how many images they share (then
+    they are no S1/S2 pair)."""
     shared = summary.get("shared_training_images")
     return (f"copies (L2 nearest/second < 1/3; N = 1: cos >= {summary['threshold']}) {summary['memorised_fraction']:.0%}; "
             f"cos(nearest own) >= {summary['threshold']}: {summary['cos_memorised_fraction']:.0%}"
             + (f"; the two training sets share {shared} near-duplicate image{'s' if shared > 1 else ''} "
-               f"(cos > {DUPLICATE_COSINE}): not disjoint" if shared else ""))
+               f"(cos > {DUPLICATE_COSINE}): not disjoint" if shared else
+               f"; the two training sets are disjoint (no near-duplicate image in both, cos > {DUPLICATE_COSINE})"
+               if shared == 0 else ""))
 
 
 def compare(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE) -> dict:

@@ -276,6 +276,8 @@ def training_set(data: dict, use_cache: bool = True) -> np.ndarray:
             x = pool(0, n)
             if len(x) < n:
                 raise DataError(f"{data.get('path')}: holds {len(x)} images, {n} are needed; lower --n")
+            if not bool((x.flatten(1).std(1) > 0).any()):
+                raise DataError(f"{data.get('path')}: all {n} images are constant: they have no statistics to learn")
             dup = near_duplicates(x)
             if dup:
                 _log.warning(f"explorer: {dup} of the {n} images are near-duplicates of an earlier one "

@@ -63,6 +63,11 @@ def _run_display_range(traj, cmap: str):
     return default_display_range(np.asarray(traj.frames[-1].x0_hat), cmap == "diverging")
 
 
+def frame_name(k: int) -> str:
+    """The file name of frame k in a frame folder (`save_frame_sequence`)."""
+    return f"frame_{k:04d}.png"
+
+
 def save_frame_sequence(folder: Path, traj, show: str = "both", display_range=None, cmap: str = "grey",
                         scale: int = 4, progress=None) -> list[Path]:
     """Every frame as folder/frame_0000.png, ... (one display range for the run)."""
@@ -74,7 +79,7 @@ def save_frame_sequence(folder: Path, traj, show: str = "both", display_range=No
     display_range = display_range or _run_display_range(traj, cmap)
     paths = []
     for k in range(len(traj.frames)):
-        paths.append(save_frame_png(folder / f"frame_{k:04d}.png", traj, k, show, display_range, cmap, scale))
+        paths.append(save_frame_png(folder / frame_name(k), traj, k, show, display_range, cmap, scale))
         if progress:
             progress(k + 1, len(traj.frames))
     return paths

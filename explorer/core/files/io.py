@@ -223,15 +223,24 @@ def inside(folder: Path, name: object, where: str, error: type[ExplorerError] = 
 MAX_NAME_BYTES = 255 - 40             # a file system's NAME_MAX, less what explorer adds (".resume", a temporary suffix)
 
 
-def check_output(path: str | Path) -> Path:
+def check_output(path: str | Path, beside: bool = False) -> Path:
     """`path` as a file to be written: its folder exists and is writable, and the file is either
-    absent or a regular, writable file (never a folder, a device, a FIFO or a read-only file).
-    Raises ExportError (the one error for a bad output path) before any work starts."""
+    absent or a regular, writable file (never a folder, a device, a FIFO, a symbolic link or a
+    read-only file: a link, even a dangling one, would be replaced by the new file).
+    Raises ExportError (the one error for a bad output path) before any work starts. beside: a file
+    explorer names after an output (its .resume file), whose length that output's check allowed for."""
     path = Path(path)
     folder = path.parent
-    if len(os.fsencode(path.name)) > MAX_NAME_BYTES:
+    if not beside and len(os.fsencode(path.name)) > MAX_NAME_BYTES:
         raise ExportError(f"{printable(path.name[:40])}...: a file name of {len(os.fsencode(path.name))} bytes; explorer "
                           f"writes names of at most {MAX_NAME_BYTES} (it adds a temporary suffix, and .resume beside a model)")
+    if path.is_symlink():                   # replacing it would remove the link; writing through it, reach anywhere
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        raise ExportError(f"{path}: is a symbolic link (to {printable(target)[:80]}); explorer neither replaces a link nor "
+                          "writes through it: give the file it points to, or another name")
     try:
         st = path.stat()
     except FileNotFoundError:

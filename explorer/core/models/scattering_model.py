@@ -361,10 +361,12 @@ def fit(data: dict, bank: ScatteringConfig, out: str | Path, name: str | None = 
         if bank.shells > shells:
             raise UsageError(f"the data hold no power on the shell |k| = {shells + 1} (below {SUPPORT_FLOOR:g} of "
                              f"the largest shell's), so its P(k) cannot be matched: use --shells {shells} or fewer")
-    ref = reference(ScatteringSpectra(bank), x)
-    scale = ref["std"].clamp_min(S_FLOOR * float(ref["std"].median()))
     record = {**data, "mean": float(x.mean()), "std": float(x.std()) if x.numel() > 1 else 1.0,
               "stats": summary(x.numpy(), k_max=resolved_k(data))}
+    # what the loader demands of the record (no NaN statistics: constant fields have none), before the statistics Phi
+    checkpoint.check_writable(name or out.name[: -len(SUFFIX)], description, record, "the training data")
+    ref = reference(ScatteringSpectra(bank), x)
+    scale = ref["std"].clamp_min(S_FLOOR * float(ref["std"].median()))
     config = {"format": checkpoint.FORMAT, "version": __version__, "kind": KIND, "name": name or out.name[: -len(SUFFIX)],
               "description": description, "scattering": bank.to_dict(), "data": record,
               "training": {"command": command, "fields": len(x), "seconds": round(time.perf_counter() - start, 2),

@@ -243,7 +243,7 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
                 generator=torch.Generator().manual_seed(tc.seed + 1_000_003 * w.rank))
     if w.size > 1:
         fingerprint += f" world={w.size}"
-    resume = check_output(_resume_path(out))          # a regular file or absent: never a FIFO that blocks
+    resume = check_output(_resume_path(out), beside=True)   # a regular file or absent: never a FIFO that blocks
     resumed = resume.exists() and _load_resume(resume, st, fingerprint, w.rank)
     if len(set(distributed.gather(st.step, w))) > 1:
         raise ExplorerError(f"the {w.size} processes resumed at different steps; give them one shared folder")
@@ -334,6 +334,7 @@ def train_diffusion(data: dict, arch: UNetConfig, out: str | Path, tc: TrainConf
     from explorer.core.data import check_record, resolved_k, training_set
 
     out = check_output(out)
+    check_output(_resume_path(out), beside=True)       # the resume file beside it too: never a link or a FIFO
     start = None
     if init is not None:
         if Path(init).resolve() == out.resolve():
