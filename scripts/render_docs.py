@@ -8,6 +8,7 @@ Sources (nothing else is read, and nothing but the pages above is written):
 - checkpoints/sweep.json, checkpoints/capacity/sweep.json (`explorer sweep --json`);
 - explorer/core/data/phi4_critical.json, explorer/core/data/phi4_equilibrium_L32.json (`explorer phi4`);
 - docs/results/hostile_corpus.json (scripts/hostile_corpus.py);
+- checkpoints/turbulence/odd.json (tests/benchmarks/bench_turbulence_odd.py);
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py) and
   checkpoints/cosmic_web/field64.json, field64-diffusion.json, field256.json (`explorer field --json`),
   those present;
@@ -36,6 +37,7 @@ PHI4_CRITICAL = "explorer/core/data/phi4_critical.json"
 PHI4_EQUILIBRIUM = "explorer/core/data/phi4_equilibrium_L32.json"
 INDEX = "checkpoints/index.json"
 HOSTILE = "docs/results/hostile_corpus.json"
+TURBULENCE_ODD = "checkpoints/turbulence/odd.json"
 COSMIC_DATA = "checkpoints/cosmic_web/data.json"
 COSMIC_FIELDS = ("checkpoints/cosmic_web/field64.json", "checkpoints/cosmic_web/field64-diffusion.json",
                  "checkpoints/cosmic_web/field256.json")
@@ -526,6 +528,49 @@ def render_hostile() -> str:
             lines += [f"- **{name}**: {c['name']} (exit {c['rc']}: {'; '.join(c['why'])})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
+# ---------------------------------------------------------------- the third order of turbulence
+
+def render_turbulence() -> str:
+    t = read_json(TURBULENCE_ODD)
+    lines = banner(
+        "Results: the third order of 2-D turbulence",
+        [TURBULENCE_ODD],
+        "2-D vorticity is odd under a mirror image together with ω → −ω, so its isotropic bispectrum is 0, but the "
+        "part of the bispectrum that tells a triangle from its mirror image is not: it is the signature of the "
+        "enstrophy cascade, like the spectral fluxes. Both are measured on fresh fields (never trained on) and on the "
+        "samples of a model; [the estimators](../science/cosmic-web.md#what-the-literature-expects-and-what-explorer-measures).",
+    )
+    lines += [f"{t['n_data']} fresh fields (turbulence {t['data_params']}) against {t['n_model']} samples of `{t['model']}` "
+              f"({t['kind']}, {integer(t['parameters'])} parameters). The fields are one turnover time apart, where "
+              "the largest-scale modes are still correlated: the errors of the first shells are too small.", "",
+              "```", t["command"], "```", "",
+              "## The parity-odd bispectrum", "",
+              "b_odd per scalene triangle with its jackknife error; z: the data's value in its errors, and the model's "
+              "difference in the errors of both.", ""]
+    d, m = t["data"]["bispectrum"], t["model_samples"]["bispectrum"]
+    rows = []
+    for i, tri in enumerate(t["triangles"]):
+        dz = d["odd"][i] / d["odd_se"][i]
+        mz = (m["odd"][i] - d["odd"][i]) / (m["odd_se"][i] ** 2 + d["odd_se"][i] ** 2) ** 0.5
+        rows.append([",".join(map(str, tri)), plus_minus(d["odd"][i], d["odd_se"][i]), f"{dz:+.1f}",
+                     plus_minus(m["odd"][i], m["odd_se"][i]), f"{mz:+.1f}"])
+    lines += table(["k1,k2,k3", "data", "z", "model", "difference z"], rows, "lrrrr")
+    lines += ["## Spectral fluxes", "",
+              "Π_Z(k) and Π_E(k), the enstrophy and energy carried through |k| by the nonlinear term (> 0: towards "
+              "small scales), with standard errors over fields.", ""]
+    fd, fm = t["data"]["fluxes"], t["model_samples"]["fluxes"]
+    rows = []
+    for i, k in enumerate(fd["k"]):
+        if k > 21 or not (k <= 6 or k % 2 == 0):
+            continue
+        row = [str(k)]
+        for key in ("enstrophy", "energy"):
+            zk = (fm[key][i] - fd[key][i]) / (fm[f"{key}_se"][i] ** 2 + fd[f"{key}_se"][i] ** 2) ** 0.5
+            row += [plus_minus(fd[key][i], fd[f"{key}_se"][i]), plus_minus(fm[key][i], fm[f"{key}_se"][i]), f"{zk:+.1f}"]
+        rows.append(row)
+    lines += table(["k", "Π_Z data", "Π_Z model", "z", "Π_E data", "Π_E model", "z"], rows, "lrrrrrr")
+    return "\n".join(lines).rstrip() + "\n"
+
 
 PAGES = {
     "generalisation.md": render_generalisation,
@@ -533,6 +578,7 @@ PAGES = {
     "checkpoints.md": render_checkpoints,
     "cosmic-web.md": render_cosmic_web,
     "hostile-inputs.md": render_hostile,
+    "turbulence.md": render_turbulence,
 }
 
 
