@@ -419,6 +419,11 @@ def z_of(v, se) -> str:
     return "–" if not se else f"{v / se:+.1f}"
 
 
+def z_difference(a, a_se, b, b_se) -> str:
+    """a - b in standard errors of the difference (the two errors combined)."""
+    return z_of(a - b, (a_se ** 2 + b_se ** 2) ** 0.5)
+
+
 def field_section(rel: str) -> list[str]:
     f = read_json(rel)
     lines = [f"### Against {f['reference']}", "",
@@ -446,8 +451,8 @@ def field_section(rel: str) -> list[str]:
             row = [",".join(map(str, t)), plus_minus(ref["reference"][i], ref["reference_se"][i])]
             for r in detailed:
                 b = r["details"]["bispectrum"]
-                diff, se = b["generated"][i] - b["reference"][i], (b["generated_se"][i] ** 2 + b["reference_se"][i] ** 2) ** 0.5
-                row.append(f"{sig(b['generated'][i], 3)} ({z_of(diff, se)})")
+                z = z_difference(b["generated"][i], b["generated_se"][i], b["reference"][i], b["reference_se"][i])
+                row.append(f"{sig(b['generated'][i], 3)} ({z})")
             rows.append(row)
         lines += table(["k1,k2,k3", "data"] + [r["name"] for r in detailed], rows, "l" + "r" * (1 + len(detailed)))
     return lines
@@ -528,6 +533,7 @@ def render_hostile() -> str:
             lines += [f"- **{name}**: {c['name']} (exit {c['rc']}: {'; '.join(c['why'])})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
+
 # ---------------------------------------------------------------- the third order of turbulence
 
 def render_turbulence() -> str:
@@ -550,10 +556,9 @@ def render_turbulence() -> str:
     d, m = t["data"]["bispectrum"], t["model_samples"]["bispectrum"]
     rows = []
     for i, tri in enumerate(t["triangles"]):
-        dz = d["odd"][i] / d["odd_se"][i]
-        mz = (m["odd"][i] - d["odd"][i]) / (m["odd_se"][i] ** 2 + d["odd_se"][i] ** 2) ** 0.5
-        rows.append([",".join(map(str, tri)), plus_minus(d["odd"][i], d["odd_se"][i]), f"{dz:+.1f}",
-                     plus_minus(m["odd"][i], m["odd_se"][i]), f"{mz:+.1f}"])
+        rows.append([",".join(map(str, tri)), plus_minus(d["odd"][i], d["odd_se"][i]), z_of(d["odd"][i], d["odd_se"][i]),
+                     plus_minus(m["odd"][i], m["odd_se"][i]),
+                     z_difference(m["odd"][i], m["odd_se"][i], d["odd"][i], d["odd_se"][i])])
     lines += table(["k1,k2,k3", "data", "z", "model", "difference z"], rows, "lrrrr")
     lines += ["## Spectral fluxes", "",
               "Π_Z(k) and Π_E(k), the enstrophy and energy carried through |k| by the nonlinear term (> 0: towards "
@@ -565,8 +570,8 @@ def render_turbulence() -> str:
             continue
         row = [str(k)]
         for key in ("enstrophy", "energy"):
-            zk = (fm[key][i] - fd[key][i]) / (fm[f"{key}_se"][i] ** 2 + fd[f"{key}_se"][i] ** 2) ** 0.5
-            row += [plus_minus(fd[key][i], fd[f"{key}_se"][i]), plus_minus(fm[key][i], fm[f"{key}_se"][i]), f"{zk:+.1f}"]
+            row += [plus_minus(fd[key][i], fd[f"{key}_se"][i]), plus_minus(fm[key][i], fm[f"{key}_se"][i]),
+                    z_difference(fm[key][i], fm[f"{key}_se"][i], fd[key][i], fd[f"{key}_se"][i])]
         rows.append(row)
     lines += table(["k", "Π_Z data", "Π_Z model", "z", "Π_E data", "Π_E model", "z"], rows, "lrrrrrr")
     return "\n".join(lines).rstrip() + "\n"

@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     k_g = cosmic_web.nonlinear_wavenumber(params["z"])
     q = 2 * np.pi / box * np.hypot(*np.meshgrid(np.fft.fftfreq(size) * size, np.fft.fftfreq(size) * size, indexing="ij"))
     modes = cosmic_web.linear_power(q, params["z"]) * np.exp(-(q / k_g) ** 2) / depth
-    shell = stats.shells(size, size)
-    p_input = np.array([modes[shell == kk].mean() for kk in k])          # over the same modes as the measurement
+    p_input = stats.shell_mean(modes, k)                                  # over the same modes as the measurement
     p_measured = p_cell * cell ** 2
     se = per_field.std(0, ddof=1) / np.sqrt(a.n) * cell ** 2
     triangles = [t for t in EQUILATERAL + stats.SCALENE if max(t) <= size // 2 - 1]

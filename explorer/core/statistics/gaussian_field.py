@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from explorer.core.statistics.stats import power_2d, shells
+from explorer.core.statistics.stats import power_2d, shell_mean, shells
 
 
 def fit(x: np.ndarray) -> dict:
@@ -20,9 +20,7 @@ def fit(x: np.ndarray) -> dict:
     x = np.asarray(x, np.float64)
     h, w = x.shape[-2:]
     mean = float(x.mean())
-    power = power_2d(x - mean)
-    k = shells(h, w)
-    shell = np.array([power[k == kk].mean() for kk in range(k.max() + 1)])
+    shell = shell_mean(power_2d(x - mean), range(shells(h, w).max() + 1))
     return {"mean": mean, "power": shell, "shape": (h, w)}
 
 

@@ -31,13 +31,17 @@ def power_2d(x: np.ndarray) -> np.ndarray:
     return (np.abs(np.fft.fft2(x)) ** 2 / (h * w)).reshape(-1, h, w).mean(0)
 
 
+def shell_mean(a: np.ndarray, ks) -> np.ndarray:
+    """The mean of a (H, W) array of the FFT grid over each shell round(|q|) = k in `ks`: (len(ks),)."""
+    k = shells(*a.shape)
+    return np.array([a[k == kk].mean() for kk in ks])
+
+
 def radial_power_spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(k, P(k)) for k = 1 .. min(H, W)//2."""
     power = power_2d(x)
-    h, w = power.shape
-    k = shells(h, w)
-    ks = np.arange(1, min(h, w) // 2 + 1)
-    return ks, np.array([power[k == kk].mean() for kk in ks])
+    ks = np.arange(1, min(power.shape) // 2 + 1)
+    return ks, shell_mean(power, ks)
 
 
 def field_power_spectra(x: np.ndarray) -> np.ndarray:
