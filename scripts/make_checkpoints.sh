@@ -113,6 +113,10 @@ if [[ $what == scattering || $what == all ]]; then
     --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-scattering \
     --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=256" \
     --out "$out/phi4-scattering.scat.safetensors"
+  # the third order of turbulence against the 64x64 model (#29; docs/results/turbulence.md)
+  mkdir -p "$out/turbulence"
+  [[ -f $out/turbulence/odd.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_odd.py \
+    --model "$out/turbulence-scattering.scat.safetensors" --json "$out/turbulence/odd.json"
 fi
 
 if [[ $what == turbulence || $what == all ]]; then
