@@ -24,6 +24,7 @@ from explorer import __version__
 from explorer.app.analysis import Analysis, no_denoiser
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.garbage import GuiThreadGarbage
+from explorer.app.help import HelpMenu
 from explorer.app.model_dock import ModelDock
 from explorer.app.opener import ModelOpener, OpenRequest
 from explorer.app.run_controller import RunController
@@ -165,6 +166,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+        self.help = HelpMenu(self, self.menuBar().addMenu("&Help"))
 
     # --- settings -----------------------------------------------------------------------------
     def _restore_settings(self) -> CheckedSettings:
