@@ -10,16 +10,24 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QMessageBox, QTextBro
 
 from explorer import __version__
 
-SHORTCUTS = (
-    ("Trajectory tab", "← / →", "one step back / forward (the slider stops following the run)"),
-    ("Trajectory tab", "Page Up / Page Down", "ten steps back / forward"),
-    ("Trajectory tab", "Home / End", "the first step / the last step (End follows a live run again)"),
-    ("Trajectory tab", "Space", "play / pause the trajectory"),
-    ("Window", QKeySequence(QKeySequence.Open).toString(QKeySequence.NativeText), "open a model"),
-    ("Window", "F1", "this list of shortcuts"),
-    ("Window", QKeySequence(QKeySequence.Quit).toString(QKeySequence.NativeText) or "Ctrl+Q", "quit"),
-    ("Window", "drop a file", "a model (.safetensors, a WCRG folder's index.json) opens; a saved run (.npz) opens as a run"),
-)
+def shortcuts() -> list[tuple[str, str, str]]:
+    """(where, keys, what they do): the keys as this platform writes them (a QApplication must exist)."""
+    def native(key) -> str:
+        return QKeySequence(key).toString(QKeySequence.NativeText)
+
+    return [
+        ("Trajectory tab", "← / →", "one step back / forward (the slider stops following the run)"),
+        ("Trajectory tab", "Page Up / Page Down", "ten steps back / forward"),
+        ("Trajectory tab", "Home / End", "the first step / the last step (End follows a live run again)"),
+        ("Trajectory tab", "Space", "play / pause the trajectory"),
+        ("Window", native(QKeySequence.Open), "open a model"),
+        ("Window", "F1", "this list of shortcuts"),
+        ("Window", native(QKeySequence.Quit) or "Ctrl+Q", "quit"),
+        ("Window", "drop a file", "a model (.safetensors, a WCRG folder's index.json) opens; a saved run (.npz) "
+                                  "opens as a run"),
+    ]
+
+
 LICENCE = "MIT"
 
 
@@ -30,7 +38,7 @@ def docs_folder() -> Path | None:
 
 
 def shortcuts_html() -> str:
-    rows = "".join(f"<tr><td>{where}</td><td><b>{keys}</b></td><td>{what}</td></tr>" for where, keys, what in SHORTCUTS)
+    rows = "".join(f"<tr><td>{where}</td><td><b>{keys}</b></td><td>{what}</td></tr>" for where, keys, what in shortcuts())
     return f"<table cellspacing='6'><tr><th align='left'>where</th><th align='left'>keys</th>" \
            f"<th align='left'>does</th></tr>{rows}</table>"
 
