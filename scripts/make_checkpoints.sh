@@ -191,6 +191,12 @@ if [[ $what == cosmic_web || $what == all ]]; then
   [[ -f $out/cosmic-web-N2000.safetensors ]] || $EXPLORER train diffusion "${cw[@]}" --n 2000 --size 64 \
     "${common[@]}" --batch 32 --steps 1500 --lr-schedule cosine --name cosmic-web-N2000 --out "$out/cosmic-web-N2000.safetensors" \
     --description "the cosmic web (log density, Zel'dovich slab), 64x64, N=2000"
+  # WCRG of the same 2000 fields (#29 item 5): J = 2 (a 16 x 16 coarse model and two conditionals), the widths
+  # and recipe of turbulence32-wcrg (fp32, cosine decay, 3000 coarse and 2000 conditional steps), batch 32
+  [[ -f $out/cosmic-web-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${cw[@]}" --n 2000 --size 64 --steps 3000 \
+    --cond-steps 2000 --levels 2 --wavelet haar --widths 32,64 --cond-widths 32,64 --batch 32 --lr 2e-3 \
+    --lr-schedule cosine --seed 0 --save-every 250 --name cosmic-web-wcrg --out "$out/cosmic-web-wcrg.wcrg" \
+    --description "wavelet RG of the cosmic web (log density, Zel'dovich slab), 64x64, N=2000"
   # the same 1024 fresh fields as field64.json (fresh fields are drawn by a fixed rule)
   [[ -f $out/cosmic_web/field64-diffusion.json ]] || $EXPLORER field "$out"/cosmic-web-N2000.safetensors \
     --n 96 --reference fresh --reference-n 1024 --json "$out/cosmic_web/field64-diffusion.json"

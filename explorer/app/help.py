@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QMessageBox, QTextBro
 
 from explorer import __version__
 
+
 def shortcuts() -> list[tuple[str, str, str]]:
     """(where, keys, what they do): the keys as this platform writes them (a QApplication must exist)."""
     def native(key) -> str:

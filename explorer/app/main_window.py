@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Callable, Generator
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -25,7 +25,7 @@ from explorer.app.analysis import Analysis, no_denoiser
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.garbage import GuiThreadGarbage
 from explorer.app.help import HelpMenu
-from explorer.app.model_dock import ModelDock
+from explorer.app.model_dock import ModelDock, ask_model_path
 from explorer.app.opener import ModelOpener, OpenRequest
 from explorer.app.run_controller import RunController
 from explorer.app.run_feed import RunFeed, Sink
@@ -42,7 +42,7 @@ from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
 from explorer.core.models import Model, RunSpec, checkpoint, open_maker, open_model, run_meta, run_title
 from explorer.core.sampling import samplers
-from explorer.core.sampling.trajectory import Frame, Trajectory
+from explorer.core.sampling.trajectory import Frame, Trajectory, is_run_file
 from explorer.core.state import ExplorerState
 
 MAX_RECENT = 8
@@ -68,7 +68,6 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
-        self.resize(1280, 820)
 
         self.view = TrajectoryView()
         self.scales = ScaleView()
@@ -176,9 +175,24 @@ class MainWindow(QMainWindow):
             blob = s.blob(key)
             if blob is not None and not restore(blob):
                 s.drop(key, "not a saved window layout")
+        self.fit_to_screen(remembered=s.blob("geometry") is not None)
         self.run_panel.restore(s)
         self.recent.rebuild(s)
         return s
+
+    def fit_to_screen(self, remembered: bool = False) -> None:
+        """1280 x 820 where the screen has room, else the screen's available area (a 1000 x 700 screen
+        shows Run, the status bar and every panel); a remembered size is kept when it fits."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        want = self.size() if remembered else QSize(1280, 820)
+        frame = QSize(16, 40)                            # the window manager's frame and title bar (a guess)
+        size = want.boundedTo(room.size() - frame)
+        self.resize(size.expandedTo(self.minimumSizeHint().boundedTo(room.size() - frame)))
+        if not room.contains(self.frameGeometry()):
+            self.move(room.topLeft())
 
     def save_settings(self) -> None:
         s = self.settings
@@ -202,8 +216,7 @@ class MainWindow(QMainWindow):
         return str(Path(self.model.path).parent if self.model is not None else checkpoint.bundled_dir())
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._models_folder(),
-                                              "Models (*.safetensors index.json);;All files (*)")
+        path = ask_model_path(self, "Open model", self._models_folder())
         if path:
             self.open_checkpoint(path)
 
@@ -235,7 +248,10 @@ class MainWindow(QMainWindow):
         open now) is the model."""
         if self.is_running():
             self.show_message("Cancel the current run before opening another model.")
+            self.model_dock.select(self.model.path if self.model is not None else None)   # not the one clicked
             return False
+        if is_run_file(path):                                  # a saved run dropped or chosen: shown as a run
+            return self.open_run(path)
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
         self.opener.open(path, OpenRequest(str(path), remember, fallback, note))
         return True

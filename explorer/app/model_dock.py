@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from explorer.core.errors import ExplorerError
 from explorer.core.models import Model, checkpoint, samplers_text
@@ -30,7 +30,7 @@ class ModelDock(QWidget):
         for e in entries:
             item = QListWidgetItem(e["name"])          # the names say field, N and split; the rest clipped them
             item.setData(Qt.UserRole, str(checkpoint.bundled_dir() / e["file"]))
-            item.setToolTip(f"{e['data']}, N = {e['n']}, split {e['split']}: {e.get('description', '')}")
+            item.setToolTip(tooltip(e))
             self.bundled.addItem(item)
         self.bundled.verticalScrollBar().rangeChanged.connect(    # resized: keep the loaded model in sight
             lambda *_: self.bundled.currentItem() and self.bundled.scrollToItem(self.bundled.currentItem()))
@@ -50,11 +50,41 @@ class ModelDock(QWidget):
             w.setMinimumWidth(180)                              # the dock may shrink on small screens
         self.setMinimumWidth(200)
 
-    def show_model(self, model: Model) -> None:
+    def select(self, path: str | Path | None) -> None:
+        """Highlight the bundled model at `path` (none when it is not bundled)."""
         self.bundled.clearSelection()
+        self.bundled.setCurrentItem(None)
         for i in range(self.bundled.count()):
             item = self.bundled.item(i)
-            if Path(item.data(Qt.UserRole)).resolve() == Path(model.path).resolve():
+            if path is not None and Path(item.data(Qt.UserRole)).resolve() == Path(path).resolve():
                 self.bundled.setCurrentItem(item)
                 self.bundled.scrollToItem(item)
+
+    def show_model(self, model: Model) -> None:
+        self.select(model.path)
         self.info.setPlainText(model.describe() + "\n" + samplers_text(model))
+
+
+def tooltip(entry: dict) -> str:
+    """A bundled model's tooltip: its description (which names the data, N and split), else those, and its file."""
+    what = entry.get("description") or f"{entry['data']}, N = {entry['n']}, split {entry['split']}"
+    return f"{what}\n{entry['file']}"
+
+
+class ModelFilter(QSortFilterProxyModel):
+    """An Open model dialog's files: an index.json only inside a WCRG folder (beside its
+    lowpass.safetensors), not the bundled models' own list, which no model is."""
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:
+        source = self.sourceModel()
+        path = Path(source.filePath(source.index(row, 0, parent)))
+        return path.name != "index.json" or (path.parent / "lowpass.safetensors").exists()
+
+
+def ask_model_path(parent: QWidget, title: str, folder: str) -> str:
+    """A model file chosen in a dialog ("" when cancelled): .safetensors files and WCRG folders' index.json."""
+    dialog = QFileDialog(parent, title, folder, "Models (*.safetensors index.json);;All files (*)")
+    dialog.setOption(QFileDialog.DontUseNativeDialog)          # a native dialog takes no filter of ours
+    dialog.setFileMode(QFileDialog.ExistingFile)
+    dialog.setProxyModel(ModelFilter(dialog))
+    return dialog.selectedFiles()[0] if dialog.exec() and dialog.selectedFiles() else ""

@@ -197,7 +197,9 @@ def _read_header(path: Path, blob: bytes) -> dict:
         raise TruncatedCheckpoint(f"{path}: the file is truncated ({len(blob)} bytes)")
     (n,) = struct.unpack("<Q", blob[:8])
     if n > _MAX_HEADER or blob[8:9] not in (b"{", b""):
-        hint = " (it looks like a pickle: explorer never unpickles files)" if blob[:1] == b"\x80" or blob[:2] == b"PK" else ""
+        hint = (" (it is a zip archive: a saved run (.npz) opens with File → Open run or `explorer export RUN.npz`; "
+                "a PyTorch .pt file is a pickle, which explorer never unpickles)" if blob[:2] == b"PK" else
+                " (it looks like a pickle: explorer never unpickles files)" if blob[:1] == b"\x80" else "")
         raise NotASafetensorsFile(f"{path}: not a safetensors file{hint}; save models with `explorer train`")
     if 8 + n > len(blob):
         raise TruncatedCheckpoint(f"{path}: the file is truncated (header says {n} bytes, the file has {len(blob) - 8})")

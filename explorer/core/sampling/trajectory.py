@@ -120,6 +120,11 @@ class Trajectory:
         return cls(frames=frames, meta=meta)
 
 
+def is_run_file(path: str | Path) -> bool:
+    """Whether `path` names a saved run (by its .npz suffix: a special file is never opened to look)."""
+    return Path(path).suffix.lower() == ".npz"
+
+
 RUN_META = {"checkpoint": str, "checkpoint_path": str, "checkpoint_sha256": str, "sampler": str, "steps": int,
             "seed": int, "n": int, "J": int, "levels": int, "wavelet": str, "colormap": str, "version": str,
             "level": str, "final_denoise": bool, "start": int, "coarse_sampler": str, "coarse_steps": int}

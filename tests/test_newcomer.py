@@ -1,0 +1,108 @@
+"""What a new user tripped on (#32): each test failed before its fix."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from windows import open_window
+
+from explorer.core.models import checkpoint, open_model
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_ckpt):
+    win = open_window(qtbot, QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    win.ask_before_closing_a_run = False
+    win.show()
+    yield win
+    win.controller.stop()
+
+
+def run(qtbot, win, **spec):
+    win.run_panel.set_spec(device="cpu", **spec)
+    assert win.start_run()
+    qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=60000)
+
+
+def test_the_window_fits_the_screen_and_shows_run(qtbot, window):
+    """Defect 4: the window opened at 1280 x 820 whatever the screen (offscreen: 800 x 800)."""
+    room = window.screen().availableGeometry()
+    assert room.contains(window.frameGeometry()), (room, window.frameGeometry())
+    button = window.run_panel.run_button
+    corner = button.mapToGlobal(QPoint(button.width(), button.height()))
+    assert button.isVisible() and room.contains(corner)
+
+
+def test_a_model_clicked_during_a_run_is_not_highlighted(qtbot, window):
+    """Defect 3: the list highlighted the clicked model though the window kept (and re-ran) the old one."""
+    bundled = window.model_dock.bundled
+    window.run_panel.set_spec(device="cpu", sampler="sde", steps=400, n=4)
+    assert window.start_run()
+    other = bundled.item(1)
+    bundled.setCurrentItem(other)
+    bundled.itemClicked.emit(other)
+    assert "Cancel the current run" in window.message.text()
+    assert bundled.currentItem() is None or bundled.currentItem() is not other
+    window.cancel_run()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=30000)
+    assert bundled.currentItem() is not other
+
+
+def test_a_dropped_run_opens_as_a_run(qtbot, window, tmp_path):
+    """Defect 5: dropping a saved run was refused as 'not a safetensors file (it looks like a pickle…)'."""
+    run(qtbot, window, sampler="ddim", steps=5, n=2)
+    path = window.trajectory.save_npz(tmp_path / "a run.npz")
+    frames = len(window.trajectory.frames)
+    window.view.clear()
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPoint(5, 5), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    assert len(window.view.frames) == frames and not window.message.isVisible()
+
+
+def test_a_zip_opened_as_a_model_says_what_it_is(tmp_path):
+    """Defect 5: an npz is a zip, not a pickle."""
+    z = tmp_path / "run.safetensors"
+    np.savez(z.with_suffix(".npz"), a=np.zeros(3))
+    z.write_bytes(z.with_suffix(".npz").read_bytes())
+    with pytest.raises(Exception) as e:
+        open_model(z)
+    assert "zip" in str(e.value) and "Open run" in str(e.value)
+
+
+def test_the_open_dialog_hides_the_bundled_list(qtbot, tmp_path):
+    """Defect 11: the Open model dialog offered checkpoints/index.json, which no model is."""
+    from PySide6.QtWidgets import QFileSystemModel
+
+    from explorer.app.model_dock import ModelFilter
+
+    wcrg = tmp_path / "m.wcrg"
+    wcrg.mkdir()
+    for name in ("index.json", "lowpass.safetensors"):
+        (wcrg / name).write_text("{}")
+    (tmp_path / "index.json").write_text("{}")
+    (tmp_path / "a.safetensors").write_text("")
+    source = QFileSystemModel()
+    proxy = ModelFilter()
+    proxy.setSourceModel(source)
+
+    def listed(folder):
+        root = source.setRootPath(str(folder))
+        qtbot.waitUntil(lambda: source.rowCount(root) > 0, timeout=5000)
+        rows = [source.index(r, 0, root) for r in range(source.rowCount(root))]
+        return {source.fileName(i) for i in rows if proxy.filterAcceptsRow(i.row(), root)}
+
+    assert listed(tmp_path) == {"m.wcrg", "a.safetensors"}
+    assert listed(wcrg) == {"index.json", "lowpass.safetensors"}
+
+
+def test_a_bundled_model_tooltip_says_each_thing_once(qtbot):
+    """Defect 12: the tooltip repeated the data, N and split its description gives."""
+    from explorer.app.model_dock import tooltip
+
+    for e in checkpoint.bundled_index():
+        tip = tooltip(e)
+        assert tip.count(f"N={e['n']}") + tip.count(f"N = {e['n']}") <= 1, tip
+        assert e["file"] in tip
