@@ -106,3 +106,26 @@ def test_a_bundled_model_tooltip_says_each_thing_once(qtbot):
         tip = tooltip(e)
         assert tip.count(f"N={e['n']}") + tip.count(f"N = {e['n']}") <= 1, tip
         assert e["file"] in tip
+
+
+def test_x_t_over_alpha_is_shown_in_x0_hat_colours(qtbot, window):
+    """Defect 6: each frame auto-ranged, x_t and x_t / α gave pixel-identical pictures."""
+    run(qtbot, window, sampler="ddim", steps=20, n=4, seed=1)
+    view = window.view
+    view.go(10)
+    xt_raw = view.xt_bar.levels()
+    view.xt_box.setCurrentText("x_t / α")
+    assert view.ranges()[0] == view.ranges()[1] == tuple(view.xt_bar.levels())       # x0 + (σ/α) z in x0_hat's colours
+    assert tuple(xt_raw) != tuple(view.xt_bar.levels())
+
+
+def test_the_colour_bars_read_the_colour_scale(qtbot, window, tiny_ckpt):
+    """Defect 7: the colour bar's numbers were the histogram's range, not where the colours saturate;
+    before a run it kept the last run's range; x_t had no colour bar."""
+    run(qtbot, window, sampler="ddim", steps=20, n=4, seed=1)
+    view = window.view
+    view.go(10)
+    assert view.histogram.getHistogramRange() == pytest.approx(view.histogram.getLevels())
+    assert tuple(view.xt_bar.levels()) == pytest.approx(view.ranges()[0])
+    window.view.clear("next")
+    assert view.histogram.getLevels() == pytest.approx((0, 1)) and tuple(view.xt_bar.levels()) == pytest.approx((0, 1))

@@ -4,7 +4,12 @@ It only displays the frames it is given (numpy arrays from the run controller); 
 layout and the colormaps come from explorer.core.display.render, so the screen and the exported files
 agree. Each panel has its own display range, set automatically on every frame from robust
 percentiles (napari's per-layer contrast limits, Fiji's Auto) unless "lock ranges" holds them
-to compare steps. x_t can be shown as it is or in the data's scale, x_t / α = x0 + (σ/α) z.
+to compare steps. x_t can be shown as it is (its own range, on its own colour bar) or in the
+data's scale, x_t / α = x0 + (σ/α) z, in x0_hat's colours: the noise that remains is then seen
+against the image it hides. The colour bars' numbers are the colour scale (their ends, the
+display range). A model with nothing to denoise (a scattering or Gaussian model: `DisplayHints.panels`
+without a second title) shows, instead of its x a second time, the power spectrum of x against
+its data's as it converges.
 """
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 
 from explorer.app.views.slider import step_slider
 from explorer.core.display import render
+from explorer.core.statistics import stats
 
-XT_MODES = {"x_t": "x_t  (noisy state)", "x_t / α": "x_t / α = x0 + (σ/α) z  (data scale)"}
+XT_MODES = {"x_t": "x_t  (noisy state, its own range)", "x_t / α": "x_t / α = x0 + (σ/α) z  (data scale: x0_hat's colours)"}
 X0_TITLE = "x0_hat  (denoiser's estimate)"
 
 
@@ -62,7 +68,10 @@ class TrajectoryView(QWidget):
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("#e6e6e6")                   # neutral: white tiles stay visible
         self.boxes, self.images, self.panel_titles = [], [], []
-        for col in range(2):
+        self.xt_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False, colorMapMenu=False)
+        self.xt_bar.setToolTip("x_t's colours: its own display range")
+        self.canvas.addItem(self.xt_bar, row=1, col=0)
+        for col in (1, 2):
             self.panel_titles.append(self.canvas.addLabel("", row=0, col=col, color="#333"))
             box = self.canvas.addViewBox(row=1, col=col, lockAspect=True, invertY=True)
             img = pg.ImageItem(axisOrder="row-major")
@@ -74,11 +83,22 @@ class TrajectoryView(QWidget):
         self.boxes[1].setYLink(self.boxes[0])
         self._set_titles(XT_MODES["x_t"], X0_TITLE)
         self.histogram = pg.HistogramLUTItem(image=self.images[1])
-        self.canvas.addItem(self.histogram, row=1, col=2)
+        self.canvas.addItem(self.histogram, row=1, col=3)
         layout_ = self.canvas.ci.layout
-        for col, stretch in ((0, 1), (1, 1), (2, 0)):
+        for col, stretch in ((0, 0), (1, 1), (2, 1), (3, 0)):
             layout_.setColumnStretchFactor(col, stretch)
+        self.spectrum = pg.PlotItem(title="P(k): x (red) against the data (grey)")
+        self.spectrum.setLogMode(True, True)
+        self.spectrum.setLabel("bottom", "|k|")
+        self.spectrum.setLabel("left", "P(k)")
+        self.spectrum.getViewBox().setBackgroundColor("w")
+        self.data_curve = self.spectrum.plot([], [], pen=pg.mkPen("#555", width=2))
+        self.x_curve = self.spectrum.plot([], [], pen=pg.mkPen("#d62728", width=2))
+        self.reference_power: tuple[np.ndarray, np.ndarray] | None = None     # the data's (k, P(k))
+        self.show_spectrum = False                # the second panel is the spectrum, not x0_hat
         self.histogram.gradient.showTicks(False)
+        for axis in (self.histogram.axis, self.xt_bar.axis):
+            axis.setWidth(52)                   # tick labels of every range fit: no re-layout (a second paint) per frame
         self.histogram.axis.setLabel("x0_hat")                # its colours; x_t has a range of its own
         # its range is set with each frame (`_fit_histogram`): left to auto-range, the histogram
         # re-ranged after the paint and the canvas painted twice per frame (2 x 8 ms while streaming)
@@ -188,7 +208,9 @@ class TrajectoryView(QWidget):
         self.slider.blockSignals(False)
         for img in self.images:
             img.clear()
+        self.x_curve.setData([], [])
         self.histogram.plot.setData([], [])                    # not the last run's values
+        self._blank_levels()
         self.sigma_curve.setData([], [])
         self.expect(0)
         self.label.setText("")
@@ -265,17 +287,22 @@ class TrajectoryView(QWidget):
             ranges = (self.images[0].getLevels(), self.histogram.getLevels())
         else:
             ranges = tuple(self._auto_range(m) for m in self._mosaics)
+            if self.xt_over_alpha():
+                ranges = (ranges[1], ranges[1])                 # x0 + (σ/α) z in x0_hat's colours
         self._drawing = True
         try:
             for img, m, r in zip(self.images, self._mosaics, ranges):
                 img.setImage(m, autoLevels=False, levels=r)
             self.histogram.setLevels(*ranges[1])
             self.images[0].setLevels(ranges[0])
+            self.xt_bar.setLevels(ranges[0])
             self._fit_histogram(ranges[1])
         finally:
             self._drawing = False
         if reshaped:
             self.reset_view()
+        if self.show_spectrum:
+            self.x_curve.setData(*stats.radial_power_spectrum(np.asarray(f.x_t)))
         self.current = k
         self.slider.blockSignals(True)
         self.slider.setValue(k)
@@ -288,8 +315,8 @@ class TrajectoryView(QWidget):
         self.step_changed.emit(k)
 
     def _fit_histogram(self, levels: tuple[float, float]) -> None:
-        """The histogram's axes: counts up to their largest; values over the values and the levels,
-        re-ranged only when they leave it or fill less than half of it (a steady axis to read)."""
+        """The histogram's axes: counts up to their largest; values over the display range, so that
+        the axis beside the colour bar reads its colours (values beyond it are saturated)."""
         if not np.isfinite(self.images[1].image).any():
             self.histogram.plot.setData([], [])           # not the last frame's histogram
             return
@@ -297,12 +324,21 @@ class TrajectoryView(QWidget):
         if values is None or not len(values) or not np.isfinite(values).all() or not np.isfinite(counts).all():
             return                                    # no finite pixels: no histogram to range
         vb = self.histogram.vb                        # vertical: x = -count, y = value
-        lo, hi = min(values[0], levels[0]), max(values[-1], levels[1])
-        shown_lo, shown_hi = self.histogram.getHistogramRange()
-        if lo < shown_lo or hi > shown_hi or (hi - lo) < 0.5 * (shown_hi - shown_lo):
-            vb.setYRange(lo, hi, padding=0.1)
+        if self.histogram.getHistogramRange() != tuple(levels):
+            vb.setYRange(*levels, padding=0)          # the axis beside the colour bar: its numbers are the colours'
         vb.setXRange(-float(np.max(counts)), 0, padding=0.02)
         vb.updateMatrix()                             # now, not inside the paint (which would paint again)
+
+    def _blank_levels(self) -> None:
+        """Before a run: colour bars over the colour map's neutral range, not the last run's numbers."""
+        levels = (-1.0, 1.0) if self.colormap_box.currentText() == "diverging" else (0.0, 1.0)
+        self._drawing = True
+        try:
+            self.histogram.setLevels(*levels)
+            self.histogram.vb.setYRange(*levels, padding=0)
+            self.xt_bar.setLevels(levels)
+        finally:
+            self._drawing = False
 
     def _auto_range(self, mosaic: np.ndarray) -> tuple[float, float]:
         return render.default_display_range(mosaic, self.colormap_box.currentText() == "diverging")   # finite values
@@ -363,10 +399,12 @@ class TrajectoryView(QWidget):
         """(display range of the x_t panel, whether it shows x_t / α) as shown now."""
         return self.ranges()[0], self.xt_over_alpha()
 
-    def set_display(self, hints, stage=lambda frames, k: "") -> None:
-        """A model's display hints (colour map, what the level is, the panels' titles) and its
-        `stage(frames, k)`: what a frame shows being made."""
+    def set_display(self, hints, stage=lambda frames, k: "", reference: dict | None = None) -> None:
+        """A model's display hints (colour map, what the level is, the panels' titles), its
+        `stage(frames, k)`: what a frame shows being made, and its data's statistics `reference`
+        (`stats.summary`): the P(k) the second panel shows when the model has nothing to denoise."""
         self.stage = stage
+        self._show_spectrum(hints.panels is not None and hints.panels[1] is None, reference)
         self.level = hints.level
         self.sigma_plot.setLabel("left", hints.level)
         self.sigma_plot.getAxis("left").setTicks(None)
@@ -378,8 +416,20 @@ class TrajectoryView(QWidget):
         self.xt_box.setEnabled(hints.panels is None)
         if hints.panels is not None:
             self.xt_box.setCurrentText("x_t")
-        self._set_titles(*(hints.panels or (XT_MODES[self.xt_box.currentText()], X0_TITLE)))   # the mode kept
+        xt, x0 = hints.panels or (XT_MODES[self.xt_box.currentText()], X0_TITLE)    # the mode kept
+        self._set_titles(xt, x0 or "")
         self.set_colormap(hints.colormap)
+        self._blank_levels()
+
+    def _show_spectrum(self, on: bool, reference: dict | None) -> None:
+        """The second panel: x0_hat, or (on) P(k) of x against the data's `reference` P(k)."""
+        have = reference.get("power") if reference else None
+        self.reference_power = (np.asarray(reference["k"]), np.asarray(have)) if have else None
+        self.data_curve.setData(*(self.reference_power or ([], [])))
+        if on != self.show_spectrum:
+            self.canvas.ci.removeItem(self.spectrum if self.show_spectrum else self.boxes[1])
+            self.canvas.ci.addItem(self.boxes[1] if self.show_spectrum else self.spectrum, row=1, col=2)
+            self.show_spectrum = on
 
     def _set_titles(self, xt: str, x0: str) -> None:
         """The panels' titles, and both columns as wide at least as the wider title: the grid
@@ -389,7 +439,7 @@ class TrajectoryView(QWidget):
         for label, title in zip(self.panel_titles, (xt, x0)):
             label.setText(title, color="#333")
         widest = max(label.effectiveSizeHint(Qt.MinimumSize).width() for label in self.panel_titles)
-        for col in (0, 1):
+        for col in (1, 2):
             layout_.setColumnMinimumWidth(col, widest)
             layout_.setColumnPreferredWidth(col, widest)
 
@@ -398,6 +448,7 @@ class TrajectoryView(QWidget):
             self.colormap_box.setCurrentText(name)
             return
         self.histogram.gradient.setColorMap(color_map(name))
+        self.xt_bar.setColorMap(color_map(name))
         self.show_step(self.current)
 
     def _apply_lut(self, *_):

@@ -43,13 +43,14 @@ class DisplayHints:
     showing in the Scales tab (None: the tab's own default); level: what a Frame's sigma/alpha
     stands for (the slider's and the plot's label), a noise level unless the model says otherwise;
     panels: the titles of its x_t and x0_hat panels when they are not a noisy state and a
-    denoiser's estimate (None: those, with x_t also shown in the data's scale)."""
+    denoiser's estimate (None: those, with x_t also shown in the data's scale); a second title
+    None: nothing to denoise (x0_hat is x), the window shows x's power spectrum there instead."""
 
     colormap: str = "grey"
     J: int | None = None
     wavelet: str | None = None
     level: str = "σ/α"
-    panels: tuple[str, str] | None = None
+    panels: tuple[str, str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ class GaussianModel(ModelBase):
     @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data), level="rms missing",
-                            panels=("x: the shells k ≤ k_j so far", "the same x (nothing to denoise)"))
+                            panels=("x: the shells k ≤ k_j so far", None))
 
     def default_steps(self, sampler: str) -> int:
         return max(1, math.ceil(math.log2(len(self.power) - 1)))         # about one frame per octave

@@ -109,7 +109,7 @@ class ScatteringModel(ModelBase):
     @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data), level="statistics error",
-                            panels=("x: the L-BFGS iterate", "the same x (nothing to denoise)"))
+                            panels=("x: the L-BFGS iterate", None))
 
     def default_steps(self, sampler: str) -> int:
         return DEFAULT_STEPS
