@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
         self.compare.choose_pair_of(model.path)          # its own pair, when it is one of a pair
         self.setWindowTitle(f"explorer {__version__} — {model.name}")
         hints = model.display
-        self.view.set_display(hints, model.stage)
+        self.view.set_display(hints, model.stage, model.data.get("stats"))
         self.scales.set_colormap(hints.colormap)
         self.forks.set_colormap(hints.colormap)
         self.scales.set_wavelet(hints.J, hints.wavelet)
