@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from windows import open_window
+from windows import open_window, opened
 
 from explorer.core.models import checkpoint, open_model
 
@@ -129,3 +129,57 @@ def test_the_colour_bars_read_the_colour_scale(qtbot, window, tiny_ckpt):
     assert tuple(view.xt_bar.levels()) == pytest.approx(view.ranges()[0])
     window.view.clear("next")
     assert view.histogram.getLevels() == pytest.approx((0, 1)) and tuple(view.xt_bar.levels()) == pytest.approx((0, 1))
+
+
+def test_play_speed_and_loop(qtbot, window):
+    """Build item 6: the trajectory plays at a chosen speed and, looped, starts again after the last step."""
+    run(qtbot, window, sampler="ddim", steps=6, n=1)
+    view = window.view
+    view.speed_box.setCurrentText("50 frames/s")
+    assert view._play_timer.interval() == 20
+    view.loop_box.setChecked(True)
+    view.go(0)
+    view.toggle_play()
+    shown = []
+    view.step_changed.connect(shown.append)
+    qtbot.waitUntil(lambda: 6 in shown and 1 in shown[shown.index(6):], timeout=5000)     # after the last, round again
+    assert view._play_timer.isActive()
+    view.loop_box.setChecked(False)
+    qtbot.waitUntil(lambda: not view._play_timer.isActive(), timeout=5000)
+    assert view.current == 6 and view.play_button.text() == "Play"
+
+
+def test_the_run_panel_offers_the_model_s_samplers_only_and_keeps_its_size(qtbot, window, tiny_wcrg):
+    """Defect 13: greyed-out lbfgs / spectral listed for a diffusion model; the panel (and Run) changed
+    size with the model kind; the Scales tab wrote σ where the Trajectory tab writes σ/α."""
+    from explorer.core.sampling import samplers
+
+    panel = window.run_panel
+    listed = [panel.sampler_box.itemData(i) for i in range(panel.sampler_box.count())
+              if not panel.sampler_box.view().isRowHidden(i)]
+    assert set(listed) == set(window.model.samplers) and "lbfgs" not in listed
+    assert all(panel.sampler_box.itemData(i, Qt.ToolTipRole) for i in range(panel.sampler_box.count()))
+    before = panel.run_button.mapTo(window, QPoint(0, 0)), panel.run_button.size()
+    assert opened(qtbot, window, tiny_wcrg.path, remember=False)
+    qtbot.wait(50)
+    assert (panel.run_button.mapTo(window, QPoint(0, 0)), panel.run_button.size()) == before
+    assert panel.coarse_box.isEnabled()
+    run(qtbot, window, sampler="ddim", steps=2, n=1)
+    window.scales.show_frame(window.trajectory.frames[1], 1, len(window.trajectory.frames))
+    window.scales.redraw()
+    assert "σ/α = " in window.scales.title.text() and samplers.TIPS
+
+
+def test_no_minus_sign_on_zero():
+    """Defect 13: '-0.0' on the Basis tab."""
+    from explorer.core.display.render import number
+
+    assert number(-0.04, ".1f") == "0.0" and number(-0.06, ".1f") == "-0.1" and number(0.0, ".3f") == "0.000"
+
+
+def test_a_model_that_cannot_fork_says_so_after_a_run(qtbot, window, tiny_wcrg):
+    """Defect 13: Fork on a WCRG model did not say it refused once a run had cleared the tab."""
+    assert opened(qtbot, window, tiny_wcrg.path, remember=False)
+    run(qtbot, window, sampler="ddim", steps=2, n=1)
+    assert not window.forks.fork_button.isEnabled()
+    assert window.forks.status.text() == window.model.fork_refusal

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings, Qt
 from windows import open_window, opened, wait_open
 
 from explorer.app.main_window import MainWindow
-from explorer.core.display import export, render
+from explorer.core.display import export, figure, render
 from explorer.core.models import RunSpec, open_model, registry
 from explorer.core.sampling.trajectory import drain
 
@@ -155,7 +155,9 @@ def test_exports_from_the_window(qtbot, window, tmp_path):
     screen = render.to_rgb(window.view.displayed()[0], window.view.ranges()[0], window.view.display()[1], 4)
     assert window.view.ranges()[0] == pytest.approx((-0.3, 0.4))
     shot = np.asarray(Image.open(window.exports.png(tmp_path / "g.png")).convert("RGB"))
-    assert np.array_equal(shot[:, :screen.shape[1]], screen)
+    top, left, h, w = figure.frame_figure(window.trajectory, 3, "both", *window.view.display(), 4,
+                                          window.view.ranges()[0], True).boxes[0]
+    assert np.array_equal(shot[top:top + h, left:left + w], screen)
     assert len(window.exports.frames(tmp_path / "frames")) == 7
     assert window.exports.gif(tmp_path / "a.gif").stat().st_size > 0
     assert export.read_png_metadata(window.exports.sheet(tmp_path / "s.png"))["sampler"] == "ddim"
@@ -197,7 +199,7 @@ def test_the_first_model_gets_its_own_defaults_unless_the_settings_were_for_its_
         assert win.run_panel.sampler_box.currentData() == first
         assert win.run_panel.steps_box.value() == win.model.default_steps(first)
         assert win.run_panel.batch_box.value() == 5 and win.run_panel.seed_box.value() == 42
-        assert not win.run_panel.coarse_box.isVisibleTo(win.run_panel)      # a diffusion model has one scale
+        assert not win.run_panel.coarse_box.isEnabled()      # a diffusion model has one scale
         win.close()
 
 
@@ -230,18 +232,18 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     assert opened(qtbot, window, tiny_wcrg.path)
     assert window.model.kind == "wcrg" and "WCRG" in window.info.toPlainText()
     panel = window.run_panel
-    assert panel.coarse_box.isVisibleTo(panel) and panel.coarse_box.currentData() is None
-    assert not panel.coarse_steps_box.isVisibleTo(panel)          # "as above": no steps of its own to show
+    assert panel.coarse_box.isEnabled() and panel.coarse_box.currentData() is None
+    assert not panel.coarse_steps_box.isEnabled()          # "as above": no steps of its own to show
     configure(window, "ddim", 3, 2, 0)
     panel.set_spec(coarse_sampler="sde", coarse_steps=5)          # x_J by its own sampler, then the details
-    assert panel.coarse_steps_box.isVisibleTo(panel)
+    assert panel.coarse_steps_box.isEnabled()
     run_to_end(qtbot, window)
     assert len(window.trajectory.frames) == 6 + 2 * 4 and window.trajectory.meta["coarse_sampler"] == "sde"
     assert "ddim, 3 steps (coarse scale: sde, 5 steps), seed 0" in window.view.title.text()
     one_scale = open_model(tiny_ckpt.path)                        # e.g. the Compare tab's pair: the row is not theirs
     assert window._spec(one_scale).coarse_sampler is None and window._spec(tiny_wcrg).coarse_steps == 5
     panel.set_spec(coarse_sampler="")
-    assert panel.coarse_box.isVisibleTo(panel) and not panel.coarse_steps_box.isVisibleTo(panel)
+    assert panel.coarse_box.isEnabled() and not panel.coarse_steps_box.isEnabled()
     run_to_end(qtbot, window)
     frames = window.trajectory.frames
     assert len(frames) == 3 * 4 and [f.scale for f in frames][-1] == 1
@@ -333,24 +335,63 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     window.compare.choose_pair(0)
     assert opened(qtbot, window, other.path)                             # a model of a pair: its pair is chosen
     assert window.compare.current_pair() == (8, str(tiny_ckpt.path), str(other.path))
-    window.compare.samples_box.setValue(3)
-    window.compare.k_box.setValue(2)
-    configure(window, "ddim", 4, 1, 5)
+    view = window.compare
+    view.samples_box.setValue(3)
+    view.k_box.setValue(2)
+    view.sampler_box.setCurrentIndex(view.sampler_box.findData("ddim"))       # the tab's own choice
+    view.steps_box.setValue(4)
+    view.seed_box.setValue(5)
     assert window.start_compare()
     qtbot.waitUntil(lambda: not window.is_running() and window.compare.result is not None, timeout=60000)
-    view = window.compare
     s1, s2 = view.s1_frames, view.s2_frames
+    assert view.result["ran"] == {"S1": "tiny", "S2": "s2", "N": 8, "sampler": "ddim", "steps": 4, "seed": 5, "n": 3}
     assert len(s1) == len(s2) == 5 and np.array_equal(s1[0].x_t, s2[0].x_t)    # the same noise
     rows = view.result["analysis"]["samples"]
     assert view.table.rowCount() == 3
     assert np.allclose([r["cos_s1_s2"] for r in rows], cosine_pairs(s1[-1].x0_hat, s2[-1].x0_hat), atol=1e-5)
     assert view.result["neighbours"]["S1"].shape == (3, 2, 1, 16, 16)
-    assert "median cos(S1, S2)" in view.summary.text() and "Baseline" in view.summary.text()
+    assert "Median cos(S1, S2)" in view.summary.text() and "Baseline" in view.summary.text()
     view.slider.setValue(0)
     assert "step 0" in view.step_label.text()
+    along = view.result["along"]                                 # the along-the-run plot, its line at the step
+    assert view.sweep_tabs.currentIndex() == 0 and view.step_line.isVisible()
+    assert view.step_line.value() == pytest.approx(np.log10(along["level"][0]))
+    assert f"cos {along['cos_s1_s2']['samples'][0][1]:.2f}" in view.table.verticalHeaderItem(1).text()
+    view.step_line.setValue(np.log10(along["level"][2]) + 0.01)      # dragged near step 2: both runs go there
+    view.step_line.sigPositionChangeFinished.emit(view.step_line)
+    assert view.slider.value() == 2 and f"σ/α = {along['level'][2]:.3g}" in view.step_label.text()
+    view.shown_box.setCurrentIndex(view.shown_box.findData("x_t"))
+    assert "x_t shown" in view.step_label.text()
+    view.slider.setValue(4)
+    assert not view.step_line.isVisible()                            # the final denoised step: σ/α = 0
     assert window.run_panel.run_button.isEnabled(), window.statusBar().currentMessage()
     window.compare.add_pair(8, str(other.path), str(tiny_ckpt.path))     # another pair: not under the old result
     assert view.result is None and view.table.rowCount() == 0 and view.summary.text() == view.HINT
+
+
+def test_a_pair_runs_with_its_own_defaults_not_the_open_models_run_panel(qtbot, window, tiny_ckpt, tiny_wcrg, tmp_path):
+    """Defect 8: after opening a model of another kind and changing the Run panel, a pair still runs
+    with the S1 model's default sampler and steps and says what ran; the training sets are announced."""
+    from conftest import make_tiny_checkpoint
+    other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
+    view = window.compare
+    view.add_pair(8, str(tiny_ckpt.path), str(other.path))
+    assert opened(qtbot, window, tiny_wcrg.path)
+    configure(window, "ode", 7, 2, 9)
+    view.samples_box.setValue(2)
+    default = tiny_ckpt.samplers[0]
+    assert view.sampler_box.currentData() is None and view.sampler_box.currentText() == f"default: {default}"
+    assert view.steps_box.text() == f"default ({tiny_ckpt.default_steps(default)})"
+    told = []
+    window.controller.told.connect(told.append)
+    assert window.start_compare()
+    qtbot.waitUntil(lambda: not window.is_running() and view.result is not None, timeout=120000)
+    for side in ("S1", "S2"):
+        meta = view.result["meta"][side]
+        assert (meta["sampler"], meta["steps"], meta["seed"]) == (default, tiny_ckpt.default_steps(default), 0)
+    assert (f"Ran {default}, {tiny_ckpt.default_steps(default)} steps, seed 0, 2 samples per model; N = 8 training "
+            f"images each.") in view.summary.text()
+    assert told[:2] == [f"building the {s} training set (8 images; made once, then cached)…" for s in ("S1", "S2")]
 
 
 def faulty_factory(fault, at_step):

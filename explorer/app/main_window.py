@@ -303,6 +303,7 @@ class MainWindow(QMainWindow):
         hints = model.display
         self.view.set_display(hints, model.stage, model.data.get("stats"))
         self.scales.set_colormap(hints.colormap)
+        self.scales.level = hints.level
         self.forks.set_colormap(hints.colormap)
         self.scales.set_wavelet(hints.J, hints.wavelet)
         self.run_panel.set_model(model)

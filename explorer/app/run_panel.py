@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QPushButton, QSpinBox, QWidget
 
 from explorer.app.settings import CheckedSettings
@@ -34,7 +34,7 @@ class RunPanel(QWidget):
             self.sampler_box.addItem(label, key)
         self.sampler_box.currentIndexChanged.connect(self._sampler_changed)
         self.sampler_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.sampler_box.setMinimumContentsLength(16)          # the dock stays narrow; the list shows all
+        self.sampler_box.setMinimumContentsLength(12)          # the dock stays narrow; the list shows all
         self.sampler_box.view().setMinimumWidth(self.sampler_box.view().sizeHintForColumn(0) + 24)
         self.steps_box = QSpinBox(minimum=1, maximum=schema.MAX_STEPS, value=samplers.DEFAULT_STEPS["sde"])
         self._auto_steps = self.steps_box.value()             # the steps last set for the user, not by them
@@ -52,7 +52,7 @@ class RunPanel(QWidget):
         for key, label in samplers.LABELS.items():
             self.coarse_box.addItem(label, key)
         self.coarse_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.coarse_box.setMinimumContentsLength(10)
+        self.coarse_box.setMinimumContentsLength(5)             # with its steps beside it, no wider than the sampler
         self.coarse_steps_box = QSpinBox(minimum=1, maximum=schema.MAX_STEPS, value=200)
         self.coarse_box.currentIndexChanged.connect(lambda: self._show_coarse())
         coarse_row = QHBoxLayout()
@@ -61,6 +61,7 @@ class RunPanel(QWidget):
         tip = ("the sampler and steps of the coarsest scale x_J, drawn first ('as above': the sampler and steps "
                "above, which the details of every finer scale follow). For phi4-wcrg, x_J by the ODE is 7-8 % low in power at "
                "|k| = 2 at any steps; by the SDE with 200 steps it is within its error (docs/results/notebook.md)")
+        self._coarse_tip = tip
         self.coarse_box.setToolTip(tip)
         self.coarse_steps_box.setToolTip(tip)
         self.final_denoise = QCheckBox("final denoising step")
@@ -81,10 +82,23 @@ class RunPanel(QWidget):
         form.addRow("seed", seed_row)
         form.addRow("device", self.device_box)
         form.addRow("coarse scale", coarse_row)
-        self._form, self._coarse_row = form, coarse_row
         self._show_coarse()
         form.addRow("", self.final_denoise)
         form.addRow(buttons)
+        for widget, tip in ((self.steps_box, "the number of steps of the sampler's grid (frames: steps + 1)"),
+                            (self.batch_box, "samples drawn at once, from the same seed"),
+                            (self.seed_box, "the seed of the initial noise and of every random draw: the same seed, "
+                                            "the same run"),
+                            (self.device_box, "where the networks run: auto is a GPU when torch sees one"),
+                            (self.final_denoise, "end with x0_hat of the last step (Tweedie's estimate) rather than "
+                                                 "the last noisy x_t")):
+            widget.setToolTip(tip)
+        self._tips()
+
+    def _tips(self) -> None:
+        for box in (self.sampler_box, self.coarse_box):
+            for i in range(box.count()):
+                box.setItemData(i, samplers.TIPS.get(box.itemData(i), box.toolTip()), Qt.ToolTipRole)
 
     # --- the typed interface ------------------------------------------------------------------------
     def spec(self) -> RunSpec:
@@ -125,11 +139,10 @@ class RunPanel(QWidget):
         for key in model.samplers:
             if self.sampler_box.findData(key) < 0:
                 self.sampler_box.addItem(samplers.LABELS.get(key, key), key)
-        for i in range(self.sampler_box.count()):
-            self.sampler_box.model().item(i).setEnabled(self.sampler_box.itemData(i) in model.samplers)
+                self.sampler_box.setItemData(self.sampler_box.count() - 1, samplers.TIPS.get(key), Qt.ToolTipRole)
+        offer(self.sampler_box, model.samplers)
         coarse = model.coarse_samplers
-        for i in range(1, self.coarse_box.count()):
-            self.coarse_box.model().item(i).setEnabled(self.coarse_box.itemData(i) in coarse)
+        offer(self.coarse_box, (None, *coarse))
         if self.coarse_box.currentData() not in (None, *coarse) or last_kind != model.kind:
             self.coarse_box.setCurrentIndex(0)
         self._show_coarse()
@@ -151,17 +164,19 @@ class RunPanel(QWidget):
         return self._model is not None and bool(self._model.coarse_samplers)
 
     def _show_coarse(self) -> None:
-        """The coarse-scale row for a model with a coarse scale only, its steps only when it has a
-        sampler of its own."""
-        shown = self._coarse_scale()
-        self._form.setRowVisible(self._coarse_row, shown)
-        self.coarse_steps_box.setVisible(shown and self.coarse_box.currentData() is not None)
+        """The coarse-scale row: on for a model with a coarse scale only, its steps only when it has
+        a sampler of its own. Off, not hidden: the panel and its Run button keep their place."""
+        on = self._coarse_scale()
+        self.coarse_box.setEnabled(on)
+        self.coarse_steps_box.setEnabled(on and self.coarse_box.currentData() is not None)
+        self.coarse_box.setToolTip(self._coarse_tip if on else "for a model that draws a coarse scale first (a WCRG "
+                                   "model); the loaded model has one scale")
 
     def _sampler_changed(self) -> None:
         """A new sampler brings its default steps, unless the user typed a number of their own;
         the final denoising step is offered for the samplers on a time grid."""
         sampler = self.sampler_box.currentData()
-        self.final_denoise.setVisible(sampler in samplers.GRID_SAMPLERS)    # a time grid's last step only
+        self.final_denoise.setEnabled(sampler in samplers.GRID_SAMPLERS)    # a time grid's last step only
         if self._model is not None and sampler in self._model.samplers:
             default = self._model.default_steps(sampler)
         else:
@@ -189,3 +204,12 @@ class RunPanel(QWidget):
                                         for key, box in zip(("steps", "batch", "seed", "coarse_steps"), boxes))
         self.set_spec(steps=steps, n=n, seed=seed, device=s.text("device", "auto", ("auto", "cpu", "cuda")),
                       coarse_sampler=s.text("coarse_sampler"), coarse_steps=coarse_steps)
+
+
+def offer(box: QComboBox, keys) -> None:
+    """Show (and enable) only the entries of `box` whose data is in `keys`: a model's own samplers,
+    not greyed-out others."""
+    for i in range(box.count()):
+        on = box.itemData(i) in keys
+        box.model().item(i).setEnabled(on)
+        box.view().setRowHidden(i, not on)

@@ -87,8 +87,8 @@ class BasisView(ModelActions, QWidget):
         self.dimension_plot.addItem(pg.ErrorBarItem(x=np.log10(s), y=tr, height=2 * err, pen="#999"))
         self.dimension_plot.plot(s, tr, pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=4)
         self.status.setText(f"sample {sample}: the effective dimension tr A at every step with noise "
-                            f"(Hutchinson estimate, ± one standard error), of D = {dim}: from {tr[0]:.1f} at "
-                            f"σ/α = {s[0]:.3g} to {tr[-1]:.1f} at σ/α = {s[-1]:.3g}.")
+                            f"(Hutchinson estimate, ± one standard error), of D = {dim}: from {render.number(tr[0], '.1f')} at "
+                            f"σ/α = {s[0]:.3g} to {render.number(tr[-1], '.1f')} at σ/α = {s[-1]:.3g}.")
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)
@@ -99,7 +99,7 @@ class BasisView(ModelActions, QWidget):
         self.values_plot.hide()
         self.dimension_plot.clear()
         self.dimension_plot.hide()
-        self.status.setText(self.HINT)
+        self.status.setText(self.refusal or self.HINT)
 
     def show_pair(self, bases: tuple, names: tuple[str, str], overlap: float, step: int, sample: int,
                   note: str = "") -> None:
@@ -121,7 +121,8 @@ class BasisView(ModelActions, QWidget):
         s = bases[0].level
         self.status.setText(f"step {step}{note}, sample {sample}, σ/α = {s:.3g}: the same x_t through {names[0]} (blue) and "
                             f"{names[1]} (orange). Overlap of their top-{len(bases[0].values)} subspaces {overlap:.2f} "
-                            f"(1: the same basis); effective dimensions {bases[0].trace:.1f} and {bases[1].trace:.1f}.")
+                            f"(1: the same basis); effective dimensions {render.number(bases[0].trace, '.1f')} and "
+                            f"{render.number(bases[1].trace, '.1f')}.")
 
     def show_basis(self, basis, step: int, sample: int, note: str = "") -> None:
         """Draw `basis` (core.basis.Basis) of frame `step`, sample `sample`; `note` follows the step
@@ -132,7 +133,7 @@ class BasisView(ModelActions, QWidget):
         for i in range(k):
             v = basis.vectors[i][0]
             m = max(float(np.abs(v).max()), 1e-12)
-            self.canvas.addLabel(f"#{i + 1}: {basis.values[i]:.3f}", row=2 * (i // 4), col=i % 4, color="#333")
+            self.canvas.addLabel(f"#{i + 1}: {render.number(basis.values[i], '.3f')}", row=2 * (i // 4), col=i % 4, color="#333")
             box = self.canvas.addViewBox(row=2 * (i // 4) + 1, col=i % 4, lockAspect=True, invertY=True,
                                          enableMouse=False)
             box.addItem(pg.ImageItem(v, lut=lut, levels=(-m, m), axisOrder="row-major"))
@@ -143,5 +144,5 @@ class BasisView(ModelActions, QWidget):
         s = basis.level
         dim = basis.vectors[0].size
         self.status.setText(f"step {step}{note}, sample {sample}: σ/α = {s:.3g}; effective dimension (trace of A) "
-                            f"{basis.trace:.1f} of {dim}; asymmetry ‖A − Aᵀ‖/‖A‖ = {basis.asymmetry:.3g}. "
+                            f"{render.number(basis.trace, '.1f')} of {dim}; asymmetry ‖A − Aᵀ‖/‖A‖ = {basis.asymmetry:.3g}. "
                             f"Top {k} eigenvectors (blue − / white 0 / red +), each over its own range.")

@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.app.views.actions import ModelActions
+from explorer.app.views.trajectory import log_ticks
 from explorer.core.display import render
 
 
@@ -73,7 +74,7 @@ class ForkView(ModelActions, QWidget):
         self.canvas.clear()
         self.spread_plot.clear()
         self.spread_plot.hide()
-        self.status.setText(self.HINT)
+        self.status.setText(self.refusal or self.HINT)               # a model that cannot fork still says why
 
     def show_endings(self, start: np.ndarray, endings: np.ndarray, step: int, sigma_over_alpha: float,
                      spread: float) -> None:
@@ -96,5 +97,6 @@ class ForkView(ModelActions, QWidget):
         s = np.array([r["level"] for r in rows])
         v = np.array([r["spread"] for r in rows])
         self.spread_plot.plot(s, v, pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=5)
+        self.spread_plot.getAxis("bottom").setTicks(log_ticks(s.min(), s.max()))    # labels apart, not 0.050.060.07
         self.status.setText("the spread of the endings against the noise level of the fork: "
                             + ", ".join(f"{a:.3g}: {b:.3f}" for a, b in zip(s, v)))

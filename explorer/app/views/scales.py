@@ -60,6 +60,7 @@ class ScaleView(QWidget):
         lay.addWidget(self.key)
         lay.addLayout(steps)
         self.cmap = "grey"
+        self.level = "σ/α"                    # what a frame's level is (the model's DisplayHints.level)
         for w in (self.sample_box, self.J_box):
             w.valueChanged.connect(self.redraw)
         for w in (self.wavelet_box, self.field):
@@ -149,4 +150,4 @@ class ScaleView(QWidget):
                             row=1, col=right + 1, rowspan=len(rows))
         scale = (f", {self.stage}: no details are drawn yet (their panels are flat)" if self.stage.startswith("coarse")
                  else f", {self.stage}" if self.stage else "")
-        self.title.setText(f"step {self.frame.step}: σ = {self.frame.sigma:.3g}{scale}")
+        self.title.setText(f"step {self.frame.step}: {self.level} = {self.frame.level:.3g}{scale}")

@@ -23,6 +23,7 @@ from explorer.core.display import render
 from explorer.core.statistics import stats
 
 XT_MODES = {"x_t": "x_t  (noisy state, its own range)", "x_t / α": "x_t / α = x0 + (σ/α) z  (data scale: x0_hat's colours)"}
+PLAY_SPEEDS = {"3 frames/s": 3, "6 frames/s": 6, "12 frames/s": 12, "25 frames/s": 25, "50 frames/s": 50}
 X0_TITLE = "x0_hat  (denoiser's estimate)"
 
 
@@ -133,6 +134,16 @@ class TrajectoryView(QWidget):
         self.play_button = QPushButton("Play")
         self.play_button.setFocusPolicy(Qt.NoFocus)
         self.play_button.clicked.connect(self.toggle_play)
+        self.speed_box = QComboBox()
+        for label, fps in PLAY_SPEEDS.items():
+            self.speed_box.addItem(label, fps)
+        self.speed_box.setCurrentText("12 frames/s")
+        self.speed_box.setToolTip("play speed (Space plays and pauses)")
+        self.speed_box.setFocusPolicy(Qt.NoFocus)
+        self.speed_box.currentIndexChanged.connect(lambda: self._play_timer.setInterval(self.play_interval_ms()))
+        self.loop_box = QCheckBox("loop")
+        self.loop_box.setToolTip("play from the first step again after the last")
+        self.loop_box.setFocusPolicy(Qt.NoFocus)
         self.colormap_box = QComboBox()
         self.colormap_box.addItems(list(render.COLORMAPS))
         self.colormap_box.setFocusPolicy(Qt.NoFocus)
@@ -166,7 +177,8 @@ class TrajectoryView(QWidget):
         for w in (self.scale_caption, self.scale_slider, self.scale_label):
             w.hide()
         steps = QHBoxLayout()
-        steps.addWidget(self.play_button)
+        for w in (self.play_button, self.speed_box, self.loop_box):
+            steps.addWidget(w)
         steps.addWidget(self.slider, 1)
         where = QHBoxLayout()
         where.addWidget(self.scale_caption)
@@ -188,7 +200,7 @@ class TrajectoryView(QWidget):
 
         self._redraw_timer = QTimer(self, singleShot=True, interval=self.REDRAW_MS)
         self._redraw_timer.timeout.connect(self._catch_up)
-        self._play_timer = QTimer(self, interval=80)
+        self._play_timer = QTimer(self, interval=self.play_interval_ms())
         self._play_timer.timeout.connect(self._play_step)
         self._refit_timer = QTimer(self, singleShot=True, interval=50)
         self._refit_timer.timeout.connect(self.reset_view)
@@ -513,9 +525,17 @@ class TrajectoryView(QWidget):
             self._play_timer.start()
             self.play_button.setText("Pause")
 
+    def play_interval_ms(self) -> int:
+        """The time between two frames as the trajectory plays, from the chosen speed."""
+        return round(1000 / self.speed_box.currentData())
+
     def _play_step(self) -> None:
         if self.current >= len(self.frames) - 1:
-            self.toggle_play()
+            if self.loop_box.isChecked():
+                self.show_step(0)
+                self.follow = False
+            else:
+                self.toggle_play()
         else:
             self.show_step(self.current + 1)
             self.follow = False

@@ -25,6 +25,12 @@ def colormap(name: str) -> np.ndarray:
     return (lut * 255).round().astype(np.uint8)
 
 
+def number(value: float, spec: str) -> str:
+    """`value` formatted by `spec`, without the minus sign of a value that rounds to zero ("0.0", not "-0.0")."""
+    text = format(value, spec)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def default_display_range(x: np.ndarray, diverging: bool = False) -> tuple[float, float]:
     """Display range: 0.5-99.5 percentiles of the finite values (symmetric about 0 for a diverging
     map); (0, 1) when there are none."""
