@@ -88,7 +88,8 @@ class TrajectoryView(QWidget):
         layout_ = self.canvas.ci.layout
         for col, stretch in ((0, 0), (1, 1), (2, 1), (3, 0)):
             layout_.setColumnStretchFactor(col, stretch)
-        self.spectrum = pg.PlotItem(title="P(k): x (red) against the data (grey)")
+        self.spectrum = pg.PlotItem()
+        self.spectrum.setTitle("P(k): x (red) against the data (grey)", color="#333", size="10pt")
         self.spectrum.setLogMode(True, True)
         self.spectrum.setLabel("bottom", "|k|")
         self.spectrum.setLabel("left", "P(k)")
@@ -438,6 +439,10 @@ class TrajectoryView(QWidget):
         have = reference.get("power") if reference else None
         self.reference_power = (np.asarray(reference["k"]), np.asarray(have)) if have else None
         self.data_curve.setData(*(self.reference_power or ([], [])))
+        if self.reference_power is not None:                  # the data's decades, not a cut-off's 1e-15
+            p = self.reference_power[1][self.reference_power[1] > 0]
+            if p.size:
+                self.spectrum.setYRange(np.log10(max(p.min(), 1e-6 * p.max())), np.log10(p.max()), padding=0.05)
         if on != self.show_spectrum:
             self.canvas.ci.removeItem(self.spectrum if self.show_spectrum else self.boxes[1])
             self.canvas.ci.addItem(self.boxes[1] if self.show_spectrum else self.spectrum, row=1, col=2)
