@@ -308,7 +308,9 @@ def test_a_link_as_an_output_or_its_resume_file_is_refused_and_left_alone(tiny_c
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["target.bin", victim.name])
 
 
-def test_export_checks_every_frame_file_before_drawing_one(tmp_path, capsys, monkeypatch):
+def test_exported_frames_go_to_a_new_folder_beside_a_fifo_of_its_name(tmp_path, capsys):
+    """Every frame goes into a new folder named from the run: a FIFO (or anything) of that name in
+    the chosen folder is passed over and left as it was, never opened."""
     from explorer.core.display import export
 
     run = tmp_path / "r.npz"
@@ -317,12 +319,13 @@ def test_export_checks_every_frame_file_before_drawing_one(tmp_path, capsys, mon
              t=np.linspace(1, 0, frames), sigma=np.linspace(1, 0, frames),
              x_t=np.zeros((frames, 1, 1, 8, 8), np.float32), x0_hat=np.zeros((frames, 1, 1, 8, 8), np.float32))
     (tmp_path / "frames").mkdir()
-    os.mkfifo(tmp_path / "frames" / export.frame_name(2))
-    monkeypatch.setattr(export, "save_frame_png", lambda *a, **k: pytest.fail("drew a frame before refusing"))
-    assert main(["export", str(run), "--frames", str(tmp_path / "frames")]) == 2
-    assert "frame_0002.png" in one_error_line(capsys)
-    assert [p.name for p in (tmp_path / "frames").iterdir()] == ["frame_0002.png"]
-    assert stat.S_ISFIFO(os.lstat(tmp_path / "frames" / "frame_0002.png").st_mode)
+    os.mkfifo(tmp_path / "frames" / "c-ddim-seed0")
+    assert main(["export", str(run), "--frames", str(tmp_path / "frames")]) == 0
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["c-ddim-seed0", "c-ddim-seed0-2"]
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "frames" / "c-ddim-seed0").st_mode)
+    assert sorted(p.name for p in (tmp_path / "frames" / "c-ddim-seed0-2").iterdir()) == \
+        [export.frame_name(k) for k in range(frames)]
+    assert "4 frames into" in capsys.readouterr().err
 
 
 def test_stats_checks_the_qt_platform_of_its_plot_before_sampling(tiny_ckpt, tmp_path, capsys, monkeypatch):

@@ -13,7 +13,15 @@ from typing import Callable
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QSpinBox,
+    QWidget,
+)
 
 from explorer.core.display import export
 from explorer.core.errors import ExplorerError
@@ -39,6 +47,7 @@ class ExportActions:
             QAction("Export current frame as PNG…", parent, triggered=lambda: self.png()),
             QAction("Export all frames as PNGs…", parent, triggered=lambda: self.frames()),
             QAction("Export animated GIF…", parent, triggered=lambda: self.gif()),
+            QAction("Export video (MP4)…", parent, triggered=lambda: self.video()),
             QAction("Export contact sheet…", parent, triggered=lambda: self.sheet()),
             QAction("Export coarse-to-fine strip…", parent, triggered=lambda: self.strip()),
             QAction("Save run (.npz)…", parent, triggered=lambda: self.npz()),
@@ -51,8 +60,7 @@ class ExportActions:
     def suggested_path(self, suffix: str, with_step: bool = True) -> Path:
         """In the last export folder, MODEL-SAMPLER-seedS[-stepK]SUFFIX, with -2, -3, ... if taken."""
         folder = Path(str(self.settings.value("export_folder", str(Path.cwd()))))
-        m = self.shown.trajectory().meta
-        stem = f"{m.get('checkpoint', 'explorer')}-{m.get('sampler', 'run')}-seed{m.get('seed', 0)}"
+        stem = export.run_stem(self.shown.trajectory().meta)
         if with_step:
             stem += f"-step{max(self.shown.step(), 0):04d}"
         path, k = folder / f"{stem}{suffix}", 2
@@ -66,7 +74,9 @@ class ExportActions:
         path, _ = QFileDialog.getSaveFileName(self.parent, title, str(self.suggested_path(suffix, with_step)), filt)
         return Path(path) if path else None
 
-    def _write(self, path: Path | None, write: Callable[[Path], object]):
+    def _write(self, path: Path | None, write: Callable[[Path], object], folder: bool = False):
+        """write(path), reporting what it wrote; the next dialog opens where this one wrote: in
+        `path` itself when it is a folder (every frame), else in the file's folder."""
         if path is None or self.shown.trajectory() is None:
             return None
         try:
@@ -74,9 +84,8 @@ class ExportActions:
         except ExplorerError as e:
             self.fail(f"Export failed. {e}")
             return None
-        written = out if not isinstance(out, list) else Path(out[0]).parent
-        self.settings.setValue("export_folder", str(Path(written).parent))
-        self.report(f"wrote {written}")
+        self.settings.setValue("export_folder", str(Path(path) if folder else Path(path).parent))
+        self.report(f"wrote {len(out)} frames into {out[0].parent}" if isinstance(out, list) else f"wrote {out}")
         return out
 
     def _range_cmap(self, run_wide: bool = False) -> dict:
@@ -97,12 +106,39 @@ class ExportActions:
         folder = folder or QFileDialog.getExistingDirectory(self.parent, "Export all frames into folder",
                                                             str(self.settings.value("export_folder", ""))) or None
         return self._write(folder, lambda p: export.save_frame_sequence(p, self.shown.trajectory(), "both",
-                                                                        **self._range_cmap(run_wide=True)))
+                                                                        **self._range_cmap(run_wide=True)), folder=True)
 
     def gif(self, path: Path | None = None):
         path = path or self._ask("Export GIF", "GIF (*.gif)", ".gif")
         return self._write(path, lambda p: export.save_gif(p, self.shown.trajectory(), "both",
                                                          **self._range_cmap(run_wide=True)))
+
+    def video(self, path: Path | None = None, fps: int | None = None, seconds: float | None = None):
+        """An MP4 of the run; without a path, the frame rate and length are asked first."""
+        traj = self.shown.trajectory()
+        if path is None and traj is not None:
+            timing = self._ask_timing(len(traj.frames))
+            path = self._ask("Export video", "MP4 video (*.mp4)", ".mp4") if timing else None
+            fps, seconds = timing or (fps, seconds)
+        return self._write(path, lambda p: export.save_video(p, traj, fps, seconds, "both",
+                                                           **self._range_cmap(run_wide=True)))
+
+    def _ask_timing(self, n_frames: int) -> tuple[int, float] | None:
+        """(frames per second, seconds) from a small dialog, or None when cancelled."""
+        dialog = QDialog(self.parent)
+        dialog.setWindowTitle("Export video")
+        fps = QSpinBox(minimum=1, maximum=export.MAX_FPS, value=export.DEFAULT_FPS, suffix=" frames per second")
+        seconds = QDoubleSpinBox(minimum=0.1, maximum=export.MAX_SECONDS, decimals=1, suffix=" s",
+                                 value=export.default_video_seconds(n_frames, export.DEFAULT_FPS))
+        seconds.setToolTip(f"The run's {n_frames} frames spread over this time, the last held for the last second")
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form = QFormLayout(dialog)
+        form.addRow("Frame rate", fps)
+        form.addRow("Length", seconds)
+        form.addRow(buttons)
+        return (fps.value(), seconds.value()) if dialog.exec() == QDialog.Accepted else None
 
     def sheet(self, path: Path | None = None):
         path = path or self._ask("Export contact sheet", "PNG (*.png)", "-sheet.png")

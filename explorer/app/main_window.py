@@ -163,6 +163,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         for a in self.exports.actions:
             file_menu.addAction(a)
+        from explorer.app.figure_actions import FigureActions
+        self.figures = FigureActions(self, self.tabs, self.exports.report, self.exports.fail, self.settings)
+        file_menu.addActions(self.figures.actions)
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self.help = HelpMenu(self, self.menuBar().addMenu("&Help"))

@@ -48,11 +48,12 @@ def cmd_export(args) -> int:
     from explorer.core.files.io import all_or_nothing, check_output_folder, check_outputs
     from explorer.core.sampling.trajectory import Trajectory
 
-    for option, suffix in (("png", ".png"), ("gif", ".gif"), ("sheet", ".png"), ("strip", ".png")):
+    for option, suffix in (("png", ".png"), ("gif", ".gif"), ("sheet", ".png"), ("strip", ".png"), ("video", ".mp4")):
         check_suffix(vars(args)[option], (suffix,), f"--{option}")
-    files = {k: Path(vars(args)[k]) for k in ("png", "gif", "sheet", "strip") if vars(args)[k]}
+    files = {k: Path(vars(args)[k]) for k in ("png", "gif", "sheet", "strip", "video") if vars(args)[k]}
     if not (files or args.frames):
-        raise UsageError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE and/or --png FILE")
+        raise UsageError("say what to export: --gif FILE, --frames DIR, --sheet FILE, --strip FILE, --video FILE "
+                         "and/or --png FILE")
     check_outputs(list(files.values()), [args.run])
     if args.frames:
         check_output_folder(args.frames)
@@ -62,12 +63,11 @@ def cmd_export(args) -> int:
     step = len(traj.frames) - 1 if args.step is None else args.step
     if not -len(traj.frames) <= step < len(traj.frames):
         raise UsageError(f"--step {step}: the run has {len(traj.frames)} frames")
-    if args.frames and Path(args.frames).is_dir():            # every frame's file, before the first is drawn
-        check_outputs([Path(args.frames) / export.frame_name(k) for k in range(len(traj.frames))], [args.run])
     shown = {"display_range": tuple(args.display_range) if args.display_range else None,
              "cmap": args.cmap or (traj.meta.get("colormap") if traj.meta.get("colormap") in COLORMAPS else "grey")}
     frames = Path(args.frames) if args.frames else None
     created = frames is not None and not frames.exists()
+    before = set(frames.iterdir()) if frames is not None and not created else set()
     try:
         with all_or_nothing():
             if "png" in files:
@@ -78,15 +78,22 @@ def cmd_export(args) -> int:
                 export.save_contact_sheet(files["sheet"], traj, args.rows, "x0_hat", **shown)
             if "strip" in files:
                 export.save_coarse_to_fine_strip(files["strip"], traj, args.J, args.wavelet, **shown)
+            if "video" in files:
+                export.save_video(files["video"], traj, args.fps, args.seconds, "both", **shown)
             if frames is not None:
                 with progress_bar(len(traj.frames), "frames") as bar:
-                    export.save_frame_sequence(frames, traj, "both", **shown, progress=lambda k, n: bar.update(1))
+                    paths = export.save_frame_sequence(frames, traj, "both", **shown,
+                                                       progress=lambda k, n: bar.update(1))
     except BaseException:
-        if created and frames.is_dir() and not any(frames.iterdir()):
-            frames.rmdir()
+        if frames is not None and frames.is_dir():             # the run's folder made for its frames, left empty
+            for made in set(frames.iterdir()) - before:
+                if made.is_dir() and not made.is_symlink() and not any(made.iterdir()):
+                    made.rmdir()
+            if created and not any(frames.iterdir()):
+                frames.rmdir()
         raise
     written = [f"{what} {path}" for what, path in files.items()]
-    written += [f"{len(traj.frames)} frames into {frames}"] if frames else []
+    written += [f"{len(traj.frames)} frames into {paths[0].parent}"] if frames else []
     print(printable(f"exported from {args.run} (of {len(traj.frames)} frames): {'; '.join(written)}"), file=sys.stderr)
     return 0
 
@@ -114,11 +121,16 @@ def add_commands(sub) -> None:
     s.add_argument("--no-final-denoise", action="store_true")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)
-    s = sub.add_parser("export", help="export a run (.npz) as PNG frames, a GIF and a contact sheet")
+    s = sub.add_parser("export", help="export a run (.npz) as PNG frames, a GIF, a video and a contact sheet")
     s.add_argument("run", help="a run file (.npz) written by `explorer sample` or the window's File → Save run")
     s.add_argument("--gif", default=None)
     s.add_argument("--gif-frames", type=int_in(2, 1000), default=40, help="at most this many frames in the GIF, evenly spaced")
-    s.add_argument("--frames", default=None, help="folder for frame_0000.png, ...")
+    s.add_argument("--frames", default=None, help="folder for the frames: frame_0000.png, ... in a new folder of it "
+                   "named from the run (MODEL-SAMPLER-seedS, -2, -3, ... when taken)")
+    s.add_argument("--video", default=None, help="MP4 video (H.264) of the run, captioned; see --fps and --seconds")
+    s.add_argument("--fps", type=int_in(1, 60), default=None, help="frames per second of --video (default 12)")
+    s.add_argument("--seconds", type=float_in(0.1, 600), default=None,
+                   help="length of --video (default: each frame of the run once and a second on the last, 2-20 s)")
     s.add_argument("--sheet", default=None, help="contact sheet PNG (steps x samples)")
     s.add_argument("--png", default=None, help="one frame as PNG (see --step)")
     s.add_argument("--step", type=int_in(-10 ** 9, 10 ** 9), default=None,

@@ -2,6 +2,8 @@
 geometry of a batch, and frames turned into RGB pictures. No Qt, no files."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from explorer.core.errors import ExportError, UsageError
@@ -65,7 +67,7 @@ def check_picture(pixels: int, what: str = "the picture") -> None:
 
 
 def frame_picture_pixels(frame, show: str = "both", scale: int = 4, cols=None) -> int:
-    """The pixels of `frame_picture(frame, show, ..., scale, cols)`, computed from the shapes alone."""
+    """The pixels of `frame_panels(frame, show, ..., scale, cols)`, computed from the shapes alone."""
     b, _, h, w = np.shape(frame.x_t)
     cols = cols or int(np.ceil(np.sqrt(b)))
     rows = int(np.ceil(b / cols))
@@ -95,24 +97,34 @@ def x_t_shown(frame, over_alpha: bool = False) -> np.ndarray:
     return x / np.exp(-frame.t) if over_alpha else x          # alpha(t) = e^{-t}; render needs no torch
 
 
-def frame_picture(frame, show: str = "both", display_range=None, cmap: str = "grey", scale: int = 4,
-                  cols=None, xt_range=None, xt_over_alpha: bool = False) -> np.ndarray:
-    """The picture of one frame as uint8 RGB: x_t and x0_hat mosaics side by side ("both"),
-    or one of them ("x_t", "x0_hat"). Each panel has its own range, as on screen: x0_hat
-    `display_range`, x_t `xt_range` (None: each its own robust range, default_display_range,
-    since x_t's spread is e^{-t} x0's plus sigma(t) z's and at most steps far exceeds x0's).
-    xt_over_alpha shows x_t / alpha(t) = x0 + (sigma/alpha) z, the data's scale."""
+@dataclass(frozen=True)
+class Panel:
+    """One picture of a figure: `rgb` (H, W, 3) uint8, its title, and the range and colour map its
+    colour bar shows."""
+
+    rgb: np.ndarray
+    title: str
+    display_range: tuple[float, float]
+    cmap: str = "grey"
+
+
+def frame_panels(frame, show: str = "both", display_range=None, cmap: str = "grey", scale: int = 4,
+                 cols=None, xt_range=None, xt_over_alpha: bool = False) -> list[Panel]:
+    """The panels of one frame: the x_t and x0_hat mosaics ("both"), or one of them ("x_t",
+    "x0_hat"). Each panel has its own range, as on screen: x0_hat `display_range`, x_t `xt_range`
+    (None: each its own robust range, default_display_range, since x_t's spread is e^{-t} x0's
+    plus sigma(t) z's and at most steps far exceeds x0's). xt_over_alpha shows x_t / alpha(t) =
+    x0 + (sigma/alpha) z, the data's scale."""
     check_picture(frame_picture_pixels(frame, show, scale, cols))
     ranges = {"x_t": xt_range, "x0_hat": display_range}
-    names = ["x_t", "x0_hat"] if show == "both" else [show]
     panels = []
-    for name in names:
+    for name in ["x_t", "x0_hat"] if show == "both" else [show]:
         x = x_t_shown(frame, xt_over_alpha) if name == "x_t" else np.asarray(frame.x0_hat)
         mosaic = tile(x, cols)
-        panels.append(to_rgb(mosaic, ranges[name] or default_display_range(mosaic, cmap == "diverging"), cmap, scale))
-    if len(panels) == 2:
-        panels.insert(1, np.full((panels[0].shape[0], 2 * scale, 3), 255, np.uint8))    # a white gap between them
-    return np.concatenate(panels, 1)
+        shown = ranges[name] or default_display_range(mosaic, cmap == "diverging")
+        title = "x_t / α" if name == "x_t" and xt_over_alpha else name
+        panels.append(Panel(to_rgb(mosaic, shown, cmap, scale), title, shown, cmap))
+    return panels
 
 
 def coarse_to_fine_picture(x: np.ndarray, J: int, wavelet: str = "haar", display_range=None,
