@@ -3,6 +3,7 @@ import pytest
 
 from explorer.core.analysis import generalization as gen
 from explorer.core.models import RunSpec
+from explorer.core.sampling.trajectory import drain
 
 
 def test_cosine_of_identical_opposite_and_orthogonal_images():
@@ -143,3 +144,80 @@ def test_a_bad_sweep_file_is_refused_with_a_message(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(DataError, match=message):
         gen.read_sweep(path)
+
+
+def test_along_the_run_two_identical_models_never_part(tiny_ckpt):
+    """One model as S1 and as S2: cos(S1, S2) of x0_hat = 1 at every step; the last step's
+    nearest-training cosine is the table's (the same training set, the same search)."""
+    res = drain(gen.compare_run(tiny_ckpt, tiny_ckpt, RunSpec("ddim", 4, 3, 0), k=2))
+    a = res["along"]
+    assert a["step"] == [0, 1, 2, 3, 4] and a["level"][0] > a["level"][3] > 0 == a["level"][4]
+    assert np.allclose(a["cos_s1_s2"]["samples"], 1, atol=1e-5) and np.allclose(a["cos_s1_s2"]["q25"], 1, atol=1e-5)
+    assert a["settles"] == {"step": 0, "level": a["level"][0], "apart": False}
+    assert "join there and never part" in gen.settles_text(a)
+    own = [r["S1"]["cos_own"][0] for r in res["analysis"]["samples"]]
+    assert np.allclose(a["nearest_S1"]["samples"][-1], own, atol=1e-5) and a["nearest_S1"] == a["nearest_S2"]
+    assert res["ran"] == {"S1": "tiny", "S2": "tiny", "N": 8, "sampler": "ddim", "steps": 4, "seed": 0, "n": 3}
+
+
+def test_along_the_run_finds_where_the_two_part_and_a_copy_of_a_training_image():
+    """Together (S2 = 2 S1 + 1: cosine 1) for three steps, then each x0_hat a training image of its own
+    set: nearest-training cosine -> 1, cos(S1, S2) low, and the runs part at step 3."""
+    rng = np.random.default_rng(3)
+    train1, train2 = (rng.normal(size=(300, 1, 8, 8)).astype(np.float32) for _ in range(2))
+    K, B = 6, 4
+    x1 = rng.normal(size=(K, B, 1, 8, 8)).astype(np.float32)
+    x2 = 2 * x1 + 1
+    x1[3:], x2[3:] = train1[[5, 17, 42, 99]], train2[[1, 2, 3, 4]]
+    level = np.geomspace(100, 0.1, K)
+    a = gen.along_the_run(x1, x2, train1, train2, level, level / np.sqrt(1 + level ** 2))
+    near1, near2 = np.array(a["nearest_S1"]["samples"]), np.array(a["nearest_S2"]["samples"])
+    assert np.allclose(near1[3:], 1, atol=1e-5) and np.allclose(near2[3:], 1, atol=1e-5) and near1[:3].max() < 0.9
+    brute = gen.cosine_pairs(np.repeat(x1.reshape(K * B, 1, 64), 300, 1).reshape(-1, 64),
+                             np.tile(train1.reshape(300, 64), (K * B, 1))).reshape(K * B, 300).max(1)
+    assert np.allclose(near1.ravel(), brute, atol=1e-5)
+    assert np.allclose(gen.NeighbourIndex(train1).nearest_cosine(x1.reshape(K * B, -1), chunk=300 * 7), brute, atol=1e-5)
+    cos = np.array(a["cos_s1_s2"]["samples"])
+    assert np.allclose(cos[:3], 1, atol=1e-5) and np.abs(cos[3:]).max() < 0.5
+    assert a["settles"] == {"step": 3, "level": level[3], "apart": True} and "part there" in gen.settles_text(a)
+    assert len(gen.along_table(a, rows=4).splitlines()) == 1 + 4 + 1
+
+
+def test_compare_run_says_it_builds_the_training_sets_and_a_cancel_stops_it_there(tiny_ckpt, tmp_path, monkeypatch):
+    """Defect 9: the training sets, built before the first frame, are announced through
+    `interrupt.check` (the window's status bar), and a cancel stops their making between chunks."""
+    import threading
+
+    from conftest import make_tiny_checkpoint
+
+    from explorer.core import interrupt
+    other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
+    told, stop = [], threading.Event()
+    with interrupt.hooks(stop, told.append):
+        next(gen.compare_run(tiny_ckpt, other, RunSpec("ddim", 4, 2, 0)))
+    assert told == [f"building the {side} training set (8 images; made once, then cached)…" for side in ("S1", "S2")]
+    cold = tmp_path / "cold"
+    monkeypatch.setenv("EXPLORER_CACHE", str(cold))                   # nothing cached: the S1 set is made now
+    told.clear()
+    with interrupt.hooks(stop, lambda text: (told.append(text), stop.set())), pytest.raises(interrupt.Cancelled):
+        next(gen.compare_run(tiny_ckpt, other, RunSpec("ddim", 4, 2, 0)))
+    assert len(told) == 1 and "S1 training set" in told[0] and not list(cold.glob("train-*"))
+
+
+def test_explorer_compare_prints_the_run_and_writes_every_step_to_its_json(tiny_ckpt, tmp_path, capsys):
+    import json
+
+    from conftest import make_tiny_checkpoint
+
+    from explorer.cli import main
+    other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
+    out = tmp_path / "c.json"
+    assert main(["compare", "--s1", str(tiny_ckpt.path), "--s2", str(other.path), "--n", "2", "--steps", "3",
+                 "--sampler", "ddim", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "along the run (ddim, 3 steps, seed 0; --json has every step)" in text and "cos(S1,S2) of x0_hat" in text
+    res = json.loads(out.read_text())
+    assert res["models"] == {"S1": "tiny", "S2": "s2", "N": 8, "sampler": "ddim", "steps": 3, "seed": 0, "n": 2}
+    along = res["along"]
+    assert along["step"] == [0, 1, 2, 3] and len(along["nearest_S2"]["samples"]) == 4
+    assert len(along["cos_s1_s2"]["samples"][0]) == 2 and set(along["settles"]) == {"step", "level", "apart"}

@@ -161,7 +161,7 @@ def test_models_of_your_own_images_are_compared_without_a_baseline(qtbot, window
     assert "no fresh-image baseline" in capsys.readouterr().out
     window.compare.add_pair(8, *paths)
     window.compare.samples_box.setValue(2)
-    window.run_panel.set_spec(sampler="ddim", steps=3, device="cpu")
+    window.compare.set_run_choice("ddim", 3)
     assert window.start_compare()
     qtbot.waitUntil(lambda: not window.is_running() and window.compare.result is not None, timeout=60000)
     assert "No fresh-image baseline" in window.compare.summary.text()

@@ -329,6 +329,7 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):
     from conftest import make_tiny_checkpoint
 
+    from explorer.app.views.compare import pixmap
     from explorer.core.analysis.generalization import cosine_pairs
     other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
     window.compare.add_pair(8, str(tiny_ckpt.path), str(other.path))
@@ -338,9 +339,8 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     view = window.compare
     view.samples_box.setValue(3)
     view.k_box.setValue(2)
-    view.sampler_box.setCurrentIndex(view.sampler_box.findData("ddim"))       # the tab's own choice
-    view.steps_box.setValue(4)
-    view.seed_box.setValue(5)
+    view.set_run_choice("ddim", 4, 5)                                       # the tab's own choice
+    assert view.run_choice() == ("ddim", 4, 5)
     assert window.start_compare()
     qtbot.waitUntil(lambda: not window.is_running() and window.compare.result is not None, timeout=60000)
     s1, s2 = view.s1_frames, view.s2_frames
@@ -360,8 +360,11 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     view.step_line.setValue(np.log10(along["level"][2]) + 0.01)      # dragged near step 2: both runs go there
     view.step_line.sigPositionChangeFinished.emit(view.step_line)
     assert view.slider.value() == 2 and f"σ/α = {along['level'][2]:.3g}" in view.step_label.text()
-    view.shown_box.setCurrentIndex(view.shown_box.findData("x_t"))
-    assert "x_t shown" in view.step_label.text()
+    assert f"cos(S1, S2) {along['cos_s1_s2']['mean'][2]:.2f}" in view.along_plot.getPlotItem().titleLabel.text
+    view.shown_box.setCurrentIndex(view.shown_box.findData("x_t"))               # the samples' x_t at that step
+    x_t = np.asarray(s2[2].x_t)
+    assert view.table.cellWidget(0, 1).pixmap().toImage() == pixmap(render.tile(x_t[:1]),
+                                                                    render.default_display_range(x_t), "grey").toImage()
     view.slider.setValue(4)
     assert not view.step_line.isVisible()                            # the final denoised step: σ/α = 0
     assert window.run_panel.run_button.isEnabled(), window.statusBar().currentMessage()

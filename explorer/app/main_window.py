@@ -398,7 +398,9 @@ class MainWindow(QMainWindow):
                            total, spec.n)
 
     def start_compare(self) -> bool:
-        """Both models of the chosen S1/S2 pair from the same noise (sampler, steps, seed from the Run panel)."""
+        """Both models of the chosen S1/S2 pair from the same noise, with the Compare tab's sampler,
+        steps and seed (unless chosen there, the S1 model's default sampler and steps, for both);
+        of the Run panel, which is the open model's, only the device."""
         pair = self.compare.current_pair()
         if pair is None or self.is_running():
             return False
@@ -408,12 +410,11 @@ class MainWindow(QMainWindow):
             self.show_message(f"Could not open the pair. {e}")
             return False
         n, k = self.compare.settings()
-        spec = self._spec(model1, n=n)                     # as above, for each of the two runs
-        if spec is None:
-            return False
-        spec = replace(spec, keep_frames=False)
+        sampler, steps, seed = self.compare.run_choice()
+        spec = RunSpec(sampler=sampler, steps=steps, n=n, seed=seed, device=self.run_panel.spec().device,
+                       keep_frames=False)
         try:
-            pair_specs(model1, model2, spec)
+            spec = pair_specs(model1, model2, spec)[0]          # S1's defaults filled in: S2 runs the same
             self.state.set_pair(model1, model2)
         except ExplorerError as e:
             self.show_message(f"Could not compare the pair. {e}")

@@ -117,6 +117,8 @@ def cmd_compare(args) -> int:
              "no fresh-image baseline (the data set has no generator of fresh images)")
           + "\n(C: copies its nearest training image by L2 distance, nearest/second < 1/3; the cosine to that image is "
             "shown beside it and does not decide: it is low for a near-constant image)")
+    print(f"along the run ({res['models']['sampler']}, {res['models']['steps']} steps, seed {res['models']['seed']}; "
+          f"--json has every step):\n{gen.along_table(res['along'])}")
     if args.json:
         write_json(args.json, res)
     for traj, out in zip((traj1, traj2), outs):

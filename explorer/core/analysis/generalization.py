@@ -5,6 +5,8 @@ noise (and the same SDE increments). Per sample: cosine(S1 sample, S2 sample); i
 training images in its own set and in the other, by cosine (mean removed) and by L2; and one copy
 verdict (`copies`), the same in the window, `explorer compare` and `explorer sweep`. The baseline
 is the nearest-cosine statistic of fresh images of the data set: a sample at or below it is not a copy.
+Along the run (`along_the_run`): the same cosines of the two x0_hat at every step against σ/α,
+where the two models part (or never do).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explorer.core import interrupt
 from explorer.core.analysis.head_to_head import field_of
 from explorer.core.data import DUPLICATE_COSINE, fresh_images, training_set, unit_vectors
 from explorer.core.errors import DataError, ExplorerError, UsageError
@@ -38,9 +41,11 @@ def copies(cos_nearest: np.ndarray, l2_ratio: np.ndarray, threshold: float = MEM
 
 
 def pair_specs(model1: Model, model2: Model, spec: RunSpec) -> tuple[RunSpec, RunSpec]:
-    """`spec` checked against both models (a UsageError before any work), which `check_pair`."""
+    """`spec` with the S1 model's defaults filled in (S2 runs the same sampler and steps), checked
+    against both models (a UsageError before any work), which `check_pair`."""
     check_pair(model1, model2)
-    return spec.resolved(model1), spec.resolved(model2)
+    spec1 = spec.resolved(model1)
+    return spec1, spec1.resolved(model2)
 
 
 def check_pair(model1: Model, model2: Model) -> None:
@@ -55,13 +60,25 @@ def check_pair(model1: Model, model2: Model) -> None:
                          f"{' '.join(data[1])}): an S1/S2 pair is two models of one data set")
 
 
-def _same_noise(model1: Model, model2: Model, specs: tuple[RunSpec, RunSpec]):
+def _same_noise(model1: Model, model2: Model, specs: tuple[RunSpec, RunSpec], kept=(None, None)):
     """Yields the S1 frames, then the S2 frames, of the `pair_specs` of one spec: the same seed
-    gives both runs the same initial noise (and the same SDE increments). Returns both trajectories."""
-    spec1, spec2 = specs
-    traj1 = yield from model1.run(spec1)
-    traj2 = yield from model2.run(spec2)
-    return traj1, traj2
+    gives both runs the same initial noise (and the same SDE increments). kept: two lists (or None)
+    that receive (sigma, level, x0_hat) of each frame as it passes, x0_hat (B, C, H, W) as CPU
+    float32 numpy. Returns both trajectories."""
+    trajs = []
+    for model, spec, into in zip((model1, model2), specs, kept):
+        run = model.run(spec)
+        while True:
+            try:
+                frame = next(run)
+            except StopIteration as stop:
+                trajs.append(stop.value)
+                break
+            if into is not None:
+                into.append((frame.sigma, frame.level,
+                             torch.as_tensor(frame.x0_hat).detach().to("cpu", torch.float32).numpy().copy()))
+            yield frame
+    return tuple(trajs)
 
 
 def same_noise_runs(model1: Model, model2: Model, spec: RunSpec) -> tuple[Trajectory, Trajectory]:
@@ -102,6 +119,16 @@ class NeighbourIndex:
         self.mean = t.mean(1)
         self.centred = t - self.mean[:, None]
         self.norm = self.centred.norm(dim=1)
+
+    def nearest_cosine(self, queries: np.ndarray, chunk: int = 2 ** 22) -> np.ndarray:
+        """max_n cos(q, t_n) of each query (M, ...) (mean removed): the product q_c t_c^T in blocks
+        of at most `chunk` values. Returns (M,)."""
+        q = torch.as_tensor(np.asarray(queries, np.float32)).reshape(len(queries), -1).to(self.device)
+        q = q - q.mean(1, keepdim=True)
+        q = q / q.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        t = self.centred / self.norm[:, None].clamp_min(1e-12)
+        rows = max(1, chunk // max(self.n, 1))
+        return torch.cat([(q[i:i + rows] @ t.T).max(1).values for i in range(0, len(q), rows)]).cpu().numpy()
 
     def query(self, queries: np.ndarray, k: int = 3) -> "Neighbours":
         """The k nearest training images of each query (B, ...) by cosine and by L2."""
@@ -181,6 +208,72 @@ def analyse(s1: np.ndarray, s2: np.ndarray, train1: np.ndarray, train2: np.ndarr
     return {"summary": summary, "samples": rows}
 
 
+def along_the_run(x0_hat1: np.ndarray, x0_hat2: np.ndarray, train1: np.ndarray, train2: np.ndarray,
+                  level: np.ndarray, sigma: np.ndarray) -> dict:
+    """Where along two same-noise runs the S1 and S2 models part. x0_hat1, x0_hat2: (K, B, C, H, W),
+    the denoisers' estimates at the K steps of each run, paired by step; level, sigma: (K,), the S1
+    run's σ/α and σ. Per step k and sample b (mean-removed cosines):
+
+        cos_s1_s2[k, b] = cos(x0_hat1[k, b], x0_hat2[k, b]),
+        nearest_S1[k, b] = max_n cos(x0_hat1[k, b], S1_n),   nearest_S2[k, b] likewise in S2,
+
+    each as {"samples": (K, B), "mean", "q25", "q75": (K,)} lists (JSON-ready), with "step",
+    "level", "sigma" (K,), "settles" (`settles`) and the seconds the nearest-training search took."""
+    t0 = time.perf_counter()
+    K, B = x0_hat1.shape[:2]
+    curves = {"cos_s1_s2": cosine_pairs(x0_hat1.reshape(K * B, -1), x0_hat2.reshape(K * B, -1)).reshape(K, B)}
+    for side, x, train in (("S1", x0_hat1, train1), ("S2", x0_hat2, train2)):
+        interrupt.check(f"nearest {side} training image of x0_hat at every step ({K} x {B} against {len(train)})…")
+        curves[f"nearest_{side}"] = NeighbourIndex(train).nearest_cosine(x.reshape(K * B, -1)).reshape(K, B)
+    out = {"step": list(range(K)), "level": [float(v) for v in level], "sigma": [float(v) for v in sigma]}
+    for key, c in curves.items():
+        out[key] = {"samples": c.tolist(), "mean": c.mean(1).tolist(), "q25": np.quantile(c, 0.25, 1).tolist(),
+                    "q75": np.quantile(c, 0.75, 1).tolist()}
+    out["settles"] = settles(out)
+    out["seconds"] = round(time.perf_counter() - t0, 3)
+    return out
+
+
+TOGETHER_COSINE = 0.5
+
+
+def settles(along: dict, cosine: float = TOGETHER_COSINE) -> dict:
+    """Where the two runs settle for good: the first step k after which the mean cos(S1, S2) of
+    x0_hat stays on one side of `cosine` to the end. {"step", "level" (its σ/α), "apart": True
+    when below (the models part there, or never were together), False when above (they join
+    there and never part)}."""
+    mean = np.asarray(along["cos_s1_s2"]["mean"])
+    apart = bool(mean[-1] < cosine)
+    other = np.flatnonzero((mean < cosine) != apart)
+    k = 0 if len(other) == 0 else int(other[-1]) + 1
+    return {"step": k, "level": along["level"][k], "apart": apart}
+
+
+def settles_text(along: dict) -> str:
+    """`settles` in a sentence."""
+    s = along["settles"]
+    where = f"from step {s['step']} (σ/α = {s['level']:.3g}) on"
+    if not s["apart"]:
+        return f"mean cos(S1, S2) of x0_hat >= {TOGETHER_COSINE} {where}: the two models join there and never part"
+    return (f"mean cos(S1, S2) of x0_hat < {TOGETHER_COSINE} {where}: "
+            + ("the two models part there" if s["step"] else "the two models are never together"))
+
+
+def along_table(along: dict, rows: int = 11) -> str:
+    """`rows` steps of `along_the_run`, evenly spaced, and the last: σ/α, the mean [q25, q75] of
+    cos(S1, S2) and of each side's nearest-own-training cosine; then `settles_text`."""
+    K = len(along["step"])
+    picks = sorted({*np.linspace(0, K - 1, rows).round().astype(int).tolist()})
+
+    def cell(key: str, k: int) -> str:
+        return f"{along[key]['mean'][k]:.3f} [{along[key]['q25'][k]:.2f},{along[key]['q75'][k]:.2f}]"
+
+    lines = [f"{'step':>5} {'σ/α':>9} {'cos(S1,S2) of x0_hat':>21} {'S1: nearest own':>19} {'S2: nearest own':>19}"]
+    lines += [f"{k:5d} {along['level'][k]:9.3g} {cell('cos_s1_s2', k):>21} {cell('nearest_S1', k):>19} "
+              f"{cell('nearest_S2', k):>19}" for k in picks]
+    return "\n".join(lines + [settles_text(along) + " (mean over the samples, [q25, q75])"])
+
+
 def overlap(train1: np.ndarray, train2: np.ndarray, threshold: float = DUPLICATE_COSINE) -> int:
     """How many images of train1 are near-duplicates of one of train2 (cosine > threshold, mean
     removed, the rule that keeps S1 and S2 apart): 0 for a proper S1/S2 pair."""
@@ -221,13 +314,19 @@ def summary_text(summary: dict) -> str:
 
 def compare(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE) -> dict:
     """Run both models from the same noise and analyse their samples against both training sets:
-    `compare_run` drained, as {"summary", "samples", "baseline", "models", "seconds", "trajectories"}."""
+    `compare_run` drained, as {"summary", "samples", "baseline", "along", "models" (what ran), "seconds",
+    "trajectories"}."""
     t0 = time.perf_counter()
     res = drain(compare_run(model1, model2, spec, k, threshold))
-    traj1, _ = res["trajectories"]
-    return {**res["analysis"], "baseline": res["baseline"], "trajectories": res["trajectories"],
-            "models": {"S1": model1.name, "S2": model2.name, "N": model1.data.get("n"), "sampler": traj1.meta["sampler"],
-                       "seed": spec.seed, "steps": traj1.meta.get("steps")}, "seconds": round(time.perf_counter() - t0, 2)}
+    return {**res["analysis"], "baseline": res["baseline"], "along": res["along"], "trajectories": res["trajectories"],
+            "models": res["ran"], "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def what_ran(model1: Model, model2: Model, meta: dict) -> dict:
+    """The pair and the run that compared it (S1's run `meta`; S2 ran the same): S1, S2, N,
+    sampler, steps, seed, n (samples per model)."""
+    return {"S1": model1.name, "S2": model2.name, "N": model1.data.get("n"),
+            **{key: meta.get(key) for key in ("sampler", "steps", "seed", "n")}}
 
 
 def bundled_pairs() -> list[tuple[int, str, str]]:
@@ -348,17 +447,32 @@ def format_sweep_row(r: dict) -> str:
 
 
 def compare_run(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE):
-    """The S1/S2 run as one generator: yields the S1 frames, then the S2 frames (same noise),
-    and returns {"analysis", "baseline", "n_frames_s1", "neighbours": {side: (B, k, C, H, W) own
-    nearest training images by cosine}, "meta", "trajectories"}."""
+    """The S1/S2 run as one generator: builds both training sets (telling `interrupt.check` which,
+    and stopping there when cancelled), yields the S1 frames, then the S2 frames (same noise), and
+    returns {"analysis", "baseline", "n_frames_s1", "neighbours": {side: (B, k, C, H, W) own nearest
+    training images by cosine}, "along" (`along_the_run`), "ran" (`what_ran`), "meta", "trajectories"}."""
     specs = pair_specs(model1, model2, spec)                                  # bad input fails before any work
-    train1, train2 = training_images(model1), training_images(model2)
-    trajs = yield from _same_noise(model1, model2, specs)
+    trains = []
+    for side, model in (("S1", model1), ("S2", model2)):
+        n = model.data.get("n")
+        count = f"{n:_} images".replace("_", " ") if isinstance(n, int) else "its images"
+        interrupt.check(f"building the {side} training set ({count}; made once, then cached)…")
+        trains.append(training_images(model))
+    train1, train2 = trains
+    kept = ([], [])
+    trajs = yield from _same_noise(model1, model2, specs, kept)
     s1, s2 = (torch.as_tensor(t.sample).detach().cpu().float().numpy() for t in trajs)
+    interrupt.check("the samples' nearest training images…")
     res = analyse(s1, s2, train1, train2, k, threshold)
     idx = {side: np.array([r[side]["nearest_own"] for r in res["samples"]]) for side in ("S1", "S2")}
+    K = min(map(len, kept))                               # paired by step (an ascent stops where it stops)
+    sigma, level, x1 = zip(*kept[0][:K])
+    along = along_the_run(np.stack(x1), np.stack([x for *_, x in kept[1][:K]]), train1, train2,
+                          np.array(level), np.array(sigma))
+    interrupt.check(f"whether S1 and S2 share an image ({len(train1)} x {len(train2)} cosines)…")
     res["summary"]["shared_training_images"] = overlap(train1, train2)
     return {"analysis": res, "baseline": baseline(model1, train1),
             "n_frames_s1": trajs[0].frames[-1].step + 1,
-            "neighbours": {"S1": train1[idx["S1"]], "S2": train2[idx["S2"]]},
-            "meta": {"S1": trajs[0].meta, "S2": trajs[1].meta}, "trajectories": trajs}
+            "neighbours": {"S1": train1[idx["S1"]], "S2": train2[idx["S2"]]}, "along": along,
+            "ran": what_ran(model1, model2, trajs[0].meta), "meta": {"S1": trajs[0].meta, "S2": trajs[1].meta},
+            "trajectories": trajs}

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from explorer.core import interrupt
 from explorer.core.errors import DataError, ExplorerError
 
 _log = logging.getLogger("explorer")
@@ -202,10 +203,11 @@ def select_distinct(pool: Callable[[int, int], torch.Tensor], count: int, thresh
                     chunk: int = 512, limit: int | None = None) -> torch.Tensor:
     """The first `count` candidates of `pool(start, n)` whose cosine to every earlier kept one is
     <= threshold (of constant images, only the first is kept). Returns (count, C, H, W) float32;
-    raises DataError if the pool runs out."""
+    raises DataError if the pool runs out, `interrupt.Cancelled` between chunks once cancelled."""
     kept, kept_u, start, have_flat = [], None, 0, False
     per_image = int(np.prod(pool(0, 1).shape[1:]))         # candidates per chunk: at most 2^24 values (128 MB in float64)
     while sum(len(k) for k in kept) < count:
+        interrupt.check()
         n = min(chunk, max(1, 2 ** 24 // per_image), *(() if limit is None else (limit - start,)))
         cand = pool(start, n) if n > 0 else torch.empty(0)
         if len(cand) == 0:
