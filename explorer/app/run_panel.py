@@ -40,6 +40,7 @@ class RunPanel(QWidget):
         self._auto_steps = self.steps_box.value()             # the steps last set for the user, not by them
         self.batch_box = QSpinBox(minimum=1, maximum=1024, value=16)
         self.seed_box = QSpinBox(minimum=0, maximum=2 ** 31 - 1, value=0)
+        self.seed_box.setMinimumWidth(60)                     # not ten digits wide: the dock fits a 1000 px screen
         randomise = QPushButton("Randomise")
         randomise.clicked.connect(lambda: self.seed_box.setValue(random.randrange(2 ** 31 - 1)))
         seed_row = QHBoxLayout()
@@ -54,6 +55,7 @@ class RunPanel(QWidget):
         self.coarse_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.coarse_box.setMinimumContentsLength(5)             # with its steps beside it, no wider than the sampler
         self.coarse_steps_box = QSpinBox(minimum=1, maximum=schema.MAX_STEPS, value=200)
+        self.coarse_steps_box.setMinimumWidth(52)
         self.coarse_box.currentIndexChanged.connect(lambda: self._show_coarse())
         coarse_row = QHBoxLayout()
         coarse_row.addWidget(self.coarse_box, 1)
