@@ -53,3 +53,17 @@ def tiny_wcrg(tmp_path_factory):
     tc = TrainConfig(steps=3, batch=8, save_every=1000)
     recipe = wcrg.WCRGRecipe(levels=2, coarse_widths=[8, 16], conditional_widths=[8, 16])
     return wcrg.train(data, recipe, out, tc, tc, "cpu", progress=False)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_ckpt):
+    """The window on the tiny checkpoint, with settings of its own, shown; closed after the test."""
+    from PySide6.QtCore import QSettings
+    from windows import open_window
+
+    win = open_window(qtbot, QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
+    win.ask_before_closing_a_run = False
+    win.show()
+    yield win
+    if win.is_running():
+        win.controller.stop()

@@ -1,28 +1,13 @@
 """What a new user tripped on (#32): each test failed before its fix."""
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from windows import open_window, opened
+from windows import opened, run
 
 from explorer.core.models import checkpoint, open_model
 
 pytest.importorskip("pytestqt")
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, tiny_ckpt):
-    win = open_window(qtbot, QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
-    win.ask_before_closing_a_run = False
-    win.show()
-    yield win
-    win.controller.stop()
-
-
-def run(qtbot, win, **spec):
-    win.run_panel.set_spec(device="cpu", **spec)
-    assert win.start_run()
-    qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=60000)
 
 
 def test_the_window_fits_the_screen_and_shows_run(qtbot, window):

@@ -4,28 +4,13 @@ import os
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
-from windows import open_window, opened
+from windows import opened, run
 
 from explorer.core.models import checkpoint
 
 pytest.importorskip("pytestqt")
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, tiny_ckpt):
-    win = open_window(qtbot, QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path)
-    win.ask_before_closing_a_run = False
-    win.show()
-    yield win
-    win.controller.stop()
-
-
-def run(qtbot, win, **spec):
-    win.run_panel.set_spec(device="cpu", **spec)
-    assert win.start_run()
-    qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=60000)
 
 
 def saturated(mosaic: np.ndarray, levels) -> float:

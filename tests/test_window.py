@@ -16,17 +16,6 @@ from explorer.core.sampling.trajectory import drain
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, tiny_ckpt):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = open_window(qtbot, settings, checkpoint_path=tiny_ckpt.path)
-    win.ask_before_closing_a_run = False
-    win.show()
-    yield win
-    if win.is_running():
-        win.controller.stop()
-
-
 def configure(win, sampler="ddim", steps=8, n=4, seed=3):
     win.run_panel.set_spec(sampler=sampler, steps=steps, n=n, seed=seed, device="cpu")
 

@@ -23,3 +23,10 @@ def opened(qtbot, window: MainWindow, path, **kwargs) -> bool:
         return False
     wait_open(qtbot, window)
     return window.opener.last_error is None
+
+
+def run(qtbot, window: MainWindow, **spec) -> None:
+    """Run `window`'s model with the Run panel set to `spec` (on the CPU) to its end."""
+    window.run_panel.set_spec(device="cpu", **spec)
+    assert window.start_run()
+    qtbot.waitUntil(lambda: not window.is_running() and window.trajectory is not None, timeout=60000)
