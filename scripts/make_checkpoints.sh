@@ -200,6 +200,8 @@ if [[ $what == cosmic_web || $what == all ]]; then
   # the same 1024 fresh fields as field64.json (fresh fields are drawn by a fixed rule)
   [[ -f $out/cosmic_web/field64-diffusion.json ]] || $EXPLORER field "$out"/cosmic-web-N2000.safetensors \
     --n 96 --reference fresh --reference-n 1024 --json "$out/cosmic_web/field64-diffusion.json"
+  [[ -f $out/cosmic_web/field64-wcrg.json ]] || $EXPLORER field "$out"/cosmic-web-wcrg.wcrg \
+    --n 96 --reference fresh --reference-n 1024 --json "$out/cosmic_web/field64-wcrg.json"
 fi
 
 .venv/bin/python -m explorer.core.models.bundle "$out"

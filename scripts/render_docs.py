@@ -10,7 +10,7 @@ Sources (nothing else is read, and nothing but the pages above is written):
 - docs/results/hostile_corpus.json (scripts/hostile_corpus.py);
 - checkpoints/turbulence/odd.json (tests/benchmarks/bench_turbulence_odd.py);
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py) and
-  checkpoints/cosmic_web/field64.json, field64-diffusion.json, field256.json (`explorer field --json`),
+  checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
   those present;
 - checkpoints/index.json and the JSON record in the safetensors header of every bundled model
   (and of checkpoints/capacity/*.safetensors), plus each WCRG folder's index.json.
@@ -40,7 +40,7 @@ HOSTILE = "docs/results/hostile_corpus.json"
 TURBULENCE_ODD = "checkpoints/turbulence/odd.json"
 COSMIC_DATA = "checkpoints/cosmic_web/data.json"
 COSMIC_FIELDS = ("checkpoints/cosmic_web/field64.json", "checkpoints/cosmic_web/field64-diffusion.json",
-                 "checkpoints/cosmic_web/field256.json")
+                 "checkpoints/cosmic_web/field64-wcrg.json", "checkpoints/cosmic_web/field256.json")
 CAPACITY_DIR = "checkpoints/capacity"
 MAX_HEADER = 100 * 1024 * 1024
 
