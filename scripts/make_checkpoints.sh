@@ -73,6 +73,10 @@ fi
 if [[ $what == phi4 || $what == all ]]; then
   [[ -f explorer/core/data/phi4_critical.json ]] || $EXPLORER phi4 critical --sizes 16,32 \
     --betas 0.64,0.66,0.68,0.70,0.72 --chains 256 --burn-in 3000 --measure 3000 --out explorer/core/data/phi4_critical.json
+  # the crossing again with a burn-in of the 4050 sweeps measured at L = 32 (docs/results/phi4.md compares the two)
+  mkdir -p "$out/phi4"
+  [[ -f $out/phi4/critical-burn-in-4050.json ]] || $EXPLORER phi4 critical --sizes 16,32 --betas 0.64,0.66,0.68,0.70,0.72 \
+    --chains 256 --burn-in 4050 --measure 3000 --out "$out/phi4/critical-burn-in-4050.json"
   phi4_models 32  # phi4-N10000 and phi4-wcrg
 fi
 
