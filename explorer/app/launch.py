@@ -16,11 +16,16 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def launch(checkpoint_path: str | None = None) -> int:
+def launch(checkpoint_path: str | None = None, tour: int | None = None) -> int:
+    """The window; on the guided tour at stop `tour` (1 is the first), else the tour offered at a first launch."""
     app = application()
     app.setApplicationName("explorer")
     win = MainWindow(checkpoint_path=checkpoint_path)
     win.show()
     win.view.setFocus()
+    if tour:
+        win.tour.start(tour - 1)
+    else:
+        win.tour.offer()
     freeze_heap()
     return app.exec()

@@ -31,6 +31,7 @@ from explorer.app.run_controller import RunController
 from explorer.app.run_feed import RunFeed, Sink
 from explorer.app.run_panel import RunPanel
 from explorer.app.settings import CheckedSettings, RecentMenu, default_settings
+from explorer.app.tour import Tour
 from explorer.app.views.basis import BasisView
 from explorer.app.views.compare import CompareView
 from explorer.app.views.fork import ForkView
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
             remembered = checkpoint_path is None
             self.open_checkpoint(path, remember=not remembered,
                                  fallback=default if remembered and default != path else None, note=note)
+        self.tour = Tour(self)                     # Help → Guided tour; `offer` at a first launch
 
     @property
     def model(self) -> Model | None:

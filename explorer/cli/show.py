@@ -1,9 +1,10 @@
-"""Open, run and show: info, sample, export, screenshot and the window (gui)."""
+"""Open, run and show: info, sample, export, screenshot and the window (gui, and tour: on the guided tour)."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from explorer.app.tour_stops import STOPS
 from explorer.cli.arguments import SEED, STEPS, float_in, int_in, run_arguments, run_spec
 from explorer.core.errors import UsageError
 from explorer.core.files import schema
@@ -106,7 +107,7 @@ def cmd_screenshot(args) -> int:
 
 def cmd_gui(args) -> int:
     from explorer.app.launch import launch
-    return launch(getattr(args, "checkpoint", None))
+    return launch(getattr(args, "checkpoint", None), tour=getattr(args, "stop", None))
 
 
 def add_commands(sub) -> None:
@@ -159,4 +160,7 @@ def add_commands(sub) -> None:
     s.set_defaults(func=cmd_screenshot)
     s = sub.add_parser("gui", help="open the window (the same as no command)")
     s.add_argument("checkpoint", nargs="?")
+    s.set_defaults(func=cmd_gui)
+    s = sub.add_parser("tour", help="open the window on the guided tour of the lecture (Help → Guided tour)")
+    s.add_argument("--stop", type=int_in(1, len(STOPS)), default=1, help=f"the stop to begin at (1 to {len(STOPS)})")
     s.set_defaults(func=cmd_gui)
