@@ -19,3 +19,22 @@ def test_the_docs_site_builds_strictly(tmp_path):
     assert done.returncode == 0, done.stderr
     site = tmp_path / "site"
     assert (site / "index.html").exists() and (site / "results" / "generalisation" / "index.html").exists()
+
+
+def test_the_window_pictures_in_the_guide_are_of_this_version():
+    """The README showed version 0.1.0 with 4 tabs (#32): every window picture of the README and the
+    guide made by `explorer screenshot` (screenshot*.png) records the version that drew it."""
+    import re
+
+    from PIL import Image
+
+    from explorer import __version__
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    pictures = {(page.parent / m).resolve() for page in pages
+                for m in re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", page.read_text(encoding="utf-8"))}
+    windows = [p for p in pictures if p.name.startswith("screenshot")]
+    assert windows
+    for p in windows:
+        with Image.open(p) as im:
+            assert im.text.get("explorer_version") == __version__, f"{p.relative_to(ROOT)} is stale: re-make it"

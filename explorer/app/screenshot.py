@@ -100,8 +100,14 @@ def _quiet_offscreen(mode, context, message: str) -> None:
 
 
 def _png_bytes(pixmap) -> bytes:
+    """The PNG of `pixmap`, with the version of explorer that drew it as a text chunk (a stale
+    picture in the docs is then found: tests/test_docs.py)."""
+    from explorer import __version__
+
+    image = pixmap.toImage()
+    image.setText("explorer_version", __version__)
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.WriteOnly)
-    pixmap.save(buf, "PNG")
+    image.save(buf, "PNG")
     return bytes(data)

@@ -101,6 +101,7 @@ class TrajectoryView(QWidget):
         self.histogram.gradient.showTicks(False)
         for axis in (self.histogram.axis, self.xt_bar.axis):
             axis.setWidth(52)                   # tick labels of every range fit: no re-layout (a second paint) per frame
+            axis.enableAutoSIPrefix(False)      # 0.5, not 500 under "(x0.001)": the numbers are the values
         self.histogram.axis.setLabel("x0_hat")                # its colours; x_t has a range of its own
         # its range is set with each frame (`_fit_histogram`): left to auto-range, the histogram
         # re-ranged after the paint and the canvas painted twice per frame (2 x 8 ms while streaming)
