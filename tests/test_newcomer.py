@@ -171,3 +171,31 @@ def test_a_model_that_cannot_fork_says_so_after_a_run(qtbot, window, tiny_wcrg):
     run(qtbot, window, sampler="ddim", steps=2, n=1)
     assert not window.forks.fork_button.isEnabled()
     assert window.forks.status.text() == window.model.fork_refusal
+
+
+def axis_labels(axis) -> list[tuple[float, str]]:
+    """The (position, text) of every labelled tick of a pyqtgraph axis as it would draw them."""
+    lo, hi = axis.range
+    if axis._tickLevels is not None:
+        return [(v, s) for level in axis._tickLevels for v, s in level if lo <= v <= hi]
+    out = []
+    for spacing, values in axis.tickValues(lo, hi, axis.width()):
+        out += [(v, s) for v, s in zip(values, axis.tickStrings(values, axis.autoSIPrefixScale, spacing)) if s]
+    return out
+
+
+def test_the_fork_curve_s_log_axis_labels_stand_apart(qtbot, window):
+    """Defect 10: the spread curve's log axis wrote '0.050.060.070.08', one label on another."""
+    from PySide6.QtGui import QFontMetrics
+
+    view = window.forks
+    window.tabs.setCurrentWidget(view)
+    view.show_curve([{"level": s, "spread": 0.1 * s} for s in np.geomspace(0.02, 20, 8)])     # 8 forks along a run
+    qtbot.wait(50)
+    axis = view.spread_plot.getAxis("bottom")
+    lo, hi = axis.range
+    metrics = QFontMetrics(axis.style.get("tickFont") or view.font())
+    placed = sorted(((v - lo) / (hi - lo) * axis.width(), metrics.horizontalAdvance(s)) for v, s in axis_labels(axis))
+    assert placed
+    for (x1, w1), (x2, w2) in zip(placed, placed[1:]):
+        assert x2 - x1 > (w1 + w2) / 2, placed
