@@ -137,12 +137,15 @@ def test_play_speed_and_loop(qtbot, window):
     assert view.current == 6 and view.play_button.text() == "Play"
 
 
-def test_the_run_panel_offers_the_model_s_samplers_only_and_keeps_its_size(qtbot, window, tiny_wcrg):
+def test_the_run_panel_offers_the_model_s_samplers_only_and_keeps_its_size(qtbot, window, tiny_ckpt, tiny_wcrg):
     """Defect 13: greyed-out lbfgs / spectral listed for a diffusion model; the panel (and Run) changed
     size with the model kind; the Scales tab wrote σ where the Trajectory tab writes σ/α."""
     from explorer.core.sampling import samplers
 
     panel = window.run_panel
+    scattering = checkpoint.bundled_dir() / "phi4-scattering.scat.safetensors"
+    assert opened(qtbot, window, scattering, remember=False)             # adds its sampler, lbfgs, to the list
+    assert opened(qtbot, window, tiny_ckpt.path, remember=False)             # a diffusion model again
     listed = [panel.sampler_box.itemData(i) for i in range(panel.sampler_box.count())
               if not panel.sampler_box.view().isRowHidden(i)]
     assert set(listed) == set(window.model.samplers) and "lbfgs" not in listed
