@@ -62,7 +62,7 @@ def test_a_zip_opened_as_a_model_says_what_it_is(tmp_path):
 
 def test_the_open_dialog_hides_the_bundled_list(qtbot, tmp_path):
     """Defect 11: the Open model dialog offered checkpoints/index.json, which no model is."""
-    from PySide6.QtWidgets import QFileSystemModel
+    from PySide6.QtWidgets import QFileSystemModel, QWidget
 
     from explorer.app.model_dock import ModelFilter
 
@@ -72,8 +72,10 @@ def test_the_open_dialog_hides_the_bundled_list(qtbot, tmp_path):
         (wcrg / name).write_text("{}")
     (tmp_path / "index.json").write_text("{}")
     (tmp_path / "a.safetensors").write_text("")
-    source = QFileSystemModel()
-    proxy = ModelFilter()
+    owner = QWidget()                         # the model's file-watcher thread ends with the test, not at exit
+    qtbot.addWidget(owner)
+    source = QFileSystemModel(owner)
+    proxy = ModelFilter(owner)
     proxy.setSourceModel(source)
 
     def listed(folder):
