@@ -204,3 +204,14 @@ def test_the_fork_curve_s_log_axis_labels_stand_apart(qtbot, window):
     assert placed
     for (x1, w1), (x2, w2) in zip(placed, placed[1:]):
         assert x2 - x1 > (w1 + w2) / 2, placed
+
+
+def test_an_error_banner_can_be_closed(qtbot, window):
+    """Defect 11: error banners had no close button."""
+    from PySide6.QtWidgets import QToolButton
+
+    window.show_message("Something went wrong.")
+    assert window.message.isVisible()
+    (close,) = window.banner.findChildren(QToolButton)
+    close.click()
+    assert not window.message.isVisible() and not window.banner.isVisible()

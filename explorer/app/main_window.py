@@ -12,10 +12,13 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -88,13 +91,23 @@ class MainWindow(QMainWindow):
         self.compare.cancel_requested.connect(self.cancel_run)
         self.compare.set_pairs(self.compare.bundled_pairs())
         self.compare.load_sweep(*self.compare.sweep_paths())
-        self.message = QLabel()
+        self.message = QLabel()                         # the red banner: what went wrong, until closed or solved
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("QLabel { background: #fde2e1; color: #7a1712; padding: 6px; border-radius: 4px; }")
+        self.message.setStyleSheet("QLabel { color: #7a1712; padding: 6px; }")
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton(text="×", autoRaise=True, toolTip="Close this message")
+        close.clicked.connect(self.hide_message)
+        self.banner = QFrame()
+        self.banner.setStyleSheet("QFrame { background: #fde2e1; border-radius: 4px; }")
+        row = QHBoxLayout(self.banner)
+        row.setContentsMargins(0, 0, 4, 0)
+        row.addWidget(self.message, 1)
+        row.addWidget(close, 0, Qt.AlignTop)
+        self.banner.hide()
         self.message.hide()
         central = QWidget()
         lay = QVBoxLayout(central)
-        lay.addWidget(self.message)
+        lay.addWidget(self.banner)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -447,9 +460,11 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.show()
+        self.banner.show()
         self.statusBar().showMessage(text.splitlines()[0], 10000)
 
     def hide_message(self) -> None:
+        self.banner.hide()
         self.message.hide()
         self.message.setText("")
 
