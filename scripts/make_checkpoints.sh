@@ -182,9 +182,10 @@ if [[ $what == cosmic_web || $what == all ]]; then
   mkdir -p "$out/cosmic_web"
   [[ -f $out/cosmic_web/data.json ]] || .venv/bin/python tests/benchmarks/bench_cosmic_web.py --n 512 \
     --json "$out/cosmic_web/data.json"
-  # at 256 x 256 a scattering run holds 3 fields in explorer's 4 GiB (their statistics with gradients)
+  # at 256 x 256 a scattering run holds 3 fields in explorer's 4 GiB (their statistics with gradients): 32 fields
+  # are 11 runs, 41 min here on 2 threads beside other work
   [[ -f $out/cosmic_web/field256.json ]] || $EXPLORER field "$out"/cosmic-web256-gaussian.gauss.safetensors \
-    "$out"/cosmic-web256-scattering.scat.safetensors --n 3 --reference fresh --reference-n 64 \
+    "$out"/cosmic-web256-scattering.scat.safetensors --n 32 --reference fresh --reference-n 256 \
     --json "$out/cosmic_web/field256.json"
   models=("$out"/cosmic-web-gaussian.gauss.safetensors "$out"/cosmic-web-scattering.scat.safetensors
           "$out"/cosmic-web-scattering-L8.scat.safetensors)
