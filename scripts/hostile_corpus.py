@@ -1037,6 +1037,7 @@ def _bases() -> None:
         ("phi4", "critical"): (["phi4", "critical", "--sizes", "4,8", "--betas", "0.5,1.0", "--chains", "16", "--burn-in",
                                 "10", "--measure", "50"], ()),
         ("turbulence",): (["turbulence", "--size", "16", "--runs", "1", "--duration", "1", "--every", "0.5"], ()),
+        ("tour",): (["tour", "--stop", "1"], ()),          # only refusals are tried (a valid stop opens the window)
     })
 
 

@@ -215,3 +215,16 @@ def test_an_error_banner_can_be_closed(qtbot, window):
     (close,) = window.banner.findChildren(QToolButton)
     close.click()
     assert not window.message.isVisible() and not window.banner.isVisible()
+
+
+def test_what_a_new_user_met_in_the_second_look(qtbot, window, tmp_path):
+    """A second look as a new user (#32): the hint "End follows the run" stayed under a finished run;
+    a saved Statistics plot had no legend (it sat outside the plot); opening a run said "loaded MODEL"."""
+    run(qtbot, window, sampler="ddim", steps=6, n=4)
+    window.view.go(2)
+    assert "step 2/6" in window.view.label.text() and "End follows" not in window.view.label.text()
+    qtbot.waitUntil(lambda: window.statistics.spectrum.getPlotItem().legend is not None
+                    and len(window.statistics.spectrum.getPlotItem().legend.items) == 2, timeout=10000)
+    path = window.trajectory.save_npz(tmp_path / "r.npz")
+    assert window.open_run(path)
+    assert window.statusBar().currentMessage() == "opened the run r.npz: 7 frames"

@@ -48,7 +48,7 @@ class ExportActions:
             QAction("Export all frames as PNGs…", parent, triggered=lambda: self.frames()),
             QAction("Export animated GIF…", parent, triggered=lambda: self.gif()),
             QAction("Export video (MP4)…", parent, triggered=lambda: self.video()),
-            QAction("Export contact sheet…", parent, triggered=lambda: self.sheet()),
+            QAction("Export contact sheet of x0_hat (steps × samples)…", parent, triggered=lambda: self.sheet()),
             QAction("Export coarse-to-fine strip…", parent, triggered=lambda: self.strip()),
             QAction("Save run (.npz)…", parent, triggered=lambda: self.npz()),
         ]

@@ -510,6 +510,7 @@ class MainWindow(QMainWindow):
             if self.state.whole_run():                          # finished samples: their statistics
                 self._show_statistics(model, traj.frames)
         self._refresh_export_actions()
+        self.statusBar().showMessage(f"opened the run {Path(path).name}: {len(traj.frames)} frames", 8000)
         return True
 
     def _refresh_export_actions(self) -> None:

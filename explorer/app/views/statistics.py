@@ -77,6 +77,9 @@ class StatisticsView(QWidget):
         self.histogram.setLabel("bottom", "value")
         self.histogram.setLabel("left", "fraction of values")
         self.histogram.getAxis("left").enableAutoSIPrefix(False)
+        for plot in (self.spectrum, self.histogram):
+            # inside the plot, on white: a saved plot says which curve is which
+            plot.addLegend(offset=(-8, 8), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 210))
         self.bispectrum = pg.PlotWidget(background="w")
         self.bispectrum.setLabel("bottom", self.TRIANGLES_AXIS)
         self.bispectrum.setLabel("left", "b (±2 s.e.): 0 for a Gaussian field")
@@ -91,7 +94,6 @@ class StatisticsView(QWidget):
         for plot in (self.bispectrum, self.bispectrum_odd, self.trispectrum):
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("bottom").setStyle(tickFont=small)
-        self.legend = QLabel("")
         self.key = QLabel("")                   # what the polyspectra's numbered ticks stand for
         self.key.setWordWrap(True)
         plots = QHBoxLayout()
@@ -129,7 +131,6 @@ class StatisticsView(QWidget):
         bar.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
-        lay.addWidget(self.legend)
         lay.addLayout(plots, 1)
         lay.addWidget(self.key)
         lay.addLayout(bar)
@@ -143,7 +144,6 @@ class StatisticsView(QWidget):
         self._clear_table()
         self.field_status.setText("")
         self.summary.setText(why or self.HINT)
-        self.legend.setText("")
         self.key.setText("")
         for plot in (self.spectrum, self.histogram, self.bispectrum, self.bispectrum_odd, self.trispectrum):
             plot.clear()
@@ -165,13 +165,13 @@ class StatisticsView(QWidget):
         ref_pen, gen_pen = pg.mkPen("#333", width=2), pg.mkPen("#d62728", width=2)
         ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= max(r["k"])]
         self.spectrum.getAxis("bottom").setTicks([[(float(np.log10(k)), str(k)) for k in ks], []])
-        self.spectrum.plot(r["k"], r["power_reference"], pen=ref_pen)
-        self.spectrum.plot(r["k"], r["power_generated"], pen=gen_pen, symbol="o", symbolSize=5, symbolBrush="#d62728")
+        names = f"{label} ({r['n_reference']})", f"generated ({r['n_generated']})"
+        self.spectrum.plot(r["k"], r["power_reference"], pen=ref_pen, name=names[0])
+        self.spectrum.plot(r["k"], r["power_generated"], pen=gen_pen, symbol="o", symbolSize=5, symbolBrush="#d62728",
+                           name=names[1])
         edges = np.asarray(r["hist_edges"])
-        self.histogram.plot(edges, r["hist_reference"], stepMode="center", pen=ref_pen)
-        self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen)
-        self.legend.setText(f"<span style='color:#333'>━━</span> {label} ({r['n_reference']})   "
-                            f"<span style='color:#d62728'>━━●</span> generated ({r['n_generated']})")
+        self.histogram.plot(edges, r["hist_reference"], stepMode="center", pen=ref_pen, name=names[0])
+        self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen, name=names[1])
         bi, tri = r.get("bispectrum"), r.get("trispectrum")
         triangles = [tuple(t) for t in bi["triangles"]] if bi else []
         said = self._draw_polyspectrum(self.bispectrum, "Bispectrum", bi, "triangles",

@@ -390,7 +390,8 @@ class TrajectoryView(QWidget):
         if self.current < 0:
             return
         f = self.frames[self.current]
-        live = "" if self.follow else "   (scrubbing: End follows the run)"
+        running = len(self.frames) < self._expected               # a live run: End follows it again
+        live = "   (scrubbing: End follows the run)" if running and not self.follow else ""
         noise = f"   σ = {f.sigma:.3g}   t = {f.t:.3g}" if self.level == "σ/α" else ""
         last = max(len(self.frames), self._expected) - 1
         self.label.setText(f"step {self.current}/{last}   {self.level} = {f.level:.3g}{noise}{live}")
