@@ -100,12 +100,14 @@ def test_it_runs_in_the_window(qtbot, model_file, tmp_path, tiny_ckpt):
     assert "statistics error = " in view.label.text() and "σ = " not in view.label.text()
     assert view.panel_titles[0].text == "x: the L-BFGS iterate" and not view.xt_box.isEnabled()
     # the second panel: x's power spectrum against the data's, not the same x again (#32 defect 14)
-    assert view.show_spectrum and view.spectrum.scene() is view.canvas.scene() and view.boxes[1].scene() is None
+    assert view.show_spectrum and view.spectrum.isVisible() and not view.boxes[1].isVisible()
+    assert view.boxes[1].scene() is view.canvas.scene()                 # parked in the scene, not left to Python
     assert np.allclose(view.x_curve.yData, stats.radial_power_spectrum(np.asarray(win.trajectory.frames[-1].x_t))[1])
     assert len(view.data_curve.xData) == len(win.model.data["stats"]["k"])
     assert opened(qtbot, win, tiny_ckpt.path, remember=False)          # a diffusion model: a noise level again
     assert view.sigma_plot.getAxis("left").labelText == "σ/α" and view.xt_box.isEnabled()
-    assert view.panel_titles[1].text.startswith("x0_hat") and not view.show_spectrum and view.boxes[1].scene()
+    assert view.panel_titles[1].text.startswith("x0_hat") and not view.show_spectrum and view.boxes[1].isVisible()
+    assert view.spectrum.scene() is view.canvas.scene() and not view.spectrum.isVisible()
 
 
 def test_bad_files_give_one_line_checkpoint_errors(model_file, tmp_path, capsys):

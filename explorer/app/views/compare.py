@@ -226,6 +226,8 @@ class CompareView(QWidget):
                                          hoverPen=pg.mkPen("#000", width=3))
         self.step_line.setToolTip("The slider's step: drag it to move both runs")
         self.step_line.sigPositionChangeFinished.connect(self._step_line_moved)
+        self.along_plot.addItem(self.step_line)
+        self.step_line.hide()                             # until a pair has run
         upper = QWidget()
         ul = QVBoxLayout(upper)
         ul.setContentsMargins(0, 0, 0, 0)
@@ -362,6 +364,8 @@ class CompareView(QWidget):
         self.step_label.setText("")
         self.summary.setText(text)
         self.along_plot.clear()
+        self.along_plot.addItem(self.step_line)          # kept in a scene: an item of none outlives Qt at exit
+        self.step_line.hide()
         self.along_plot.setTitle("run a pair: its two runs' cosines at every step")
         self.along_legend.setText("")
 

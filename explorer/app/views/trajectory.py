@@ -98,6 +98,7 @@ class TrajectoryView(QWidget):
         self.x_curve = self.spectrum.plot([], [], pen=pg.mkPen("#d62728", width=2))
         self.reference_power: tuple[np.ndarray, np.ndarray] | None = None     # the data's (k, P(k))
         self.show_spectrum = False                # the second panel is the spectrum, not x0_hat
+        self._park(self.spectrum)
         self.histogram.gradient.showTicks(False)
         for axis in (self.histogram.axis, self.xt_bar.axis):
             axis.setWidth(52)                   # tick labels of every range fit: no re-layout (a second paint) per frame
@@ -446,9 +447,18 @@ class TrajectoryView(QWidget):
             if p.size:
                 self.spectrum.setYRange(np.log10(max(p.min(), 1e-6 * p.max())), np.log10(p.max()), padding=0.05)
         if on != self.show_spectrum:
-            self.canvas.ci.removeItem(self.spectrum if self.show_spectrum else self.boxes[1])
-            self.canvas.ci.addItem(self.boxes[1] if self.show_spectrum else self.spectrum, row=1, col=2)
+            shown, other = (self.spectrum, self.boxes[1]) if self.show_spectrum else (self.boxes[1], self.spectrum)
+            self.canvas.ci.removeItem(shown)
+            self._park(shown)
+            other.show()
+            self.canvas.ci.addItem(other, row=1, col=2)
             self.show_spectrum = on
+
+    def _park(self, item) -> None:
+        """`item` out of the layout but owned by the canvas's scene, hidden: an item of no scene
+        outlives the window and is destroyed after Qt at exit (a segfault once every test had passed)."""
+        self.canvas.scene().addItem(item)
+        item.hide()
 
     def _set_titles(self, xt: str, x0: str) -> None:
         """The panels' titles, and both columns as wide at least as the wider title: the grid
