@@ -47,17 +47,21 @@ def test_the_frames_dialog_opens_in_the_folder_chosen_last(window, tmp_path, mon
 def test_file_export_video_asks_the_frame_rate_and_length(qtbot, window, tmp_path, monkeypatch):
     import imageio_ffmpeg
 
+    offered = []
+
     def answer():                          # the timing dialog: 8 frames per second, 1.5 s
         dialog = QApplication.activeModalWidget()
         fps, seconds = dialog.findChildren(export_actions.QSpinBox)[0], dialog.findChildren(export_actions.QDoubleSpinBox)[0]
+        offered.append(fps.value())
         fps.setValue(8)
         seconds.setValue(1.5)
         dialog.accept()
+    window.view.speed_box.setCurrentText("25 frames/s")     # the dialog offers the speed the trajectory plays at
     QTimer.singleShot(200, answer)
     monkeypatch.setattr(export_actions.QFileDialog, "getSaveFileName",
                         lambda parent, title, suggested, filt: (str(tmp_path / "talk.mp4"), filt))
     video = window.exports.video()
-    assert video == tmp_path / "talk.mp4"
+    assert video == tmp_path / "talk.mp4" and offered == [25]
     assert imageio_ffmpeg.count_frames_and_secs(str(video)) == (12, 1.5)
     report = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(video)], capture_output=True,
                             text=True, timeout=60).stderr

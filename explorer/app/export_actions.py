@@ -37,6 +37,7 @@ class Shown:
     display: Callable[[], tuple[tuple[float, float], str]]     # (display_range, colormap)
     xt_display: Callable[[], tuple[tuple[float, float], bool]]  # (x_t panel's range, shows x_t / alpha)
     wavelet: Callable[[], tuple[int, str]]                     # (J, wavelet) for the strip
+    play_fps: Callable[[], int] = lambda: export.DEFAULT_FPS     # the trajectory's play speed: the video's default
 
 
 class ExportActions:
@@ -127,9 +128,10 @@ class ExportActions:
         """(frames per second, seconds) from a small dialog, or None when cancelled."""
         dialog = QDialog(self.parent)
         dialog.setWindowTitle("Export video")
-        fps = QSpinBox(minimum=1, maximum=export.MAX_FPS, value=export.DEFAULT_FPS, suffix=" frames per second")
+        rate = min(max(int(self.shown.play_fps()), 1), export.MAX_FPS)          # as the trajectory plays
+        fps = QSpinBox(minimum=1, maximum=export.MAX_FPS, value=rate, suffix=" frames per second")
         seconds = QDoubleSpinBox(minimum=0.1, maximum=export.MAX_SECONDS, decimals=1, suffix=" s",
-                                 value=export.default_video_seconds(n_frames, export.DEFAULT_FPS))
+                                 value=export.default_video_seconds(n_frames, rate))
         seconds.setToolTip(f"The run's {n_frames} frames spread over this time, the last held for the last second")
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(dialog.accept)

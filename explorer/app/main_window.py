@@ -113,7 +113,8 @@ class MainWindow(QMainWindow):
 
         self.exports = ExportActions(self, Shown(trajectory=lambda: self.trajectory, step=lambda: self.view.current,
                                                  display=self.view.display, xt_display=self.view.xt_display,
-                                                 wavelet=self.scales.wavelet_choice),
+                                                 wavelet=self.scales.wavelet_choice,
+                                                 play_fps=lambda: self.view.speed_box.currentData()),
                                      report=lambda text: self.statusBar().showMessage(text, 8000),
                                      fail=self.show_message, settings=self.settings)
         self._build_model_panel()
