@@ -231,7 +231,7 @@ def test_greek_letters_are_written_out_by_a_font_without_them():
     font = figure.label_font()
     assert figure.drawable("σ/α", font) in ("σ/α", "sigma/alpha")
     assert figure.ticks(-2.41, 2.4, 3) == [-2, 0, 2] and figure.ticks(0.0109, 0.997, 3) == [0.25, 0.5, 0.75]
-    assert figure.tick_text(-0.0) == "0" and figure.tick_text(3 * 0.1) == "0.3"
+    assert render.number(-0.0, ".3g") == "0" and render.number(3 * 0.1, ".3g") == "0.3"
 
 
 def test_gif_and_contact_sheet_frames_are_captioned(traj, tmp_path):

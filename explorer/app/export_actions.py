@@ -64,10 +64,7 @@ class ExportActions:
         stem = export.run_stem(self.shown.trajectory().meta)
         if with_step:
             stem += f"-step{max(self.shown.step(), 0):04d}"
-        path, k = folder / f"{stem}{suffix}", 2
-        while path.exists():
-            path, k = folder / f"{stem}-{k}{suffix}", k + 1
-        return path
+        return export.free_path(folder, stem, suffix)
 
     def _ask(self, title: str, filt: str, suffix: str, with_step: bool = False) -> Path | None:
         if self.shown.trajectory() is None:

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QTableView, QTabWidget, QWidget
 
+from explorer.core.display import export
 from explorer.core.errors import ExplorerError, ExportError
 from explorer.core.files.io import atomic_write
 
@@ -140,14 +141,16 @@ class FigureActions:
         name = name or next(iter(found))
         return name, found.get(name)
 
+    def _ask(self, title: str, name: str, suffix: str, filt: str) -> Path | None:
+        """A path from a save dialog that suggests `_suggested(name, suffix)`; None when cancelled."""
+        chosen, _ = QFileDialog.getSaveFileName(self.parent, title, str(self._suggested(name, suffix)), filt)
+        return Path(chosen) if chosen else None
+
     def _suggested(self, name: str, suffix: str) -> Path:
         """In the last export folder, the name as a file name, with -2, -3, ... if taken."""
         folder = Path(str(self.settings.value("export_folder", str(Path.cwd()))))
         stem = re.sub(r"[^\w.+=-]+", "-", name).strip("-.")[:80] or "plot"
-        path, k = folder / f"{stem}{suffix}", 2
-        while path.exists():
-            path, k = folder / f"{stem}-{k}{suffix}", k + 1
-        return path
+        return export.free_path(folder, stem, suffix)
 
     def _save(self, path: Path, data: Callable[[], bytes]) -> Path | None:
         try:
@@ -164,10 +167,7 @@ class FigureActions:
         name, view = self._pick(self.plots(), "plot", name)
         if view is None:
             return None
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self.parent, "Save plot", str(self._suggested(name, ".png")),
-                                                    "PNG image (*.png);;SVG drawing (*.svg)")
-            path = Path(chosen) if chosen else None
+        path = path or self._ask("Save plot", name, ".png", "PNG image (*.png);;SVG drawing (*.svg)")
         if path is None:
             return None
         suffix = Path(path).suffix.lower()
@@ -181,10 +181,7 @@ class FigureActions:
         name, table = self._pick(self.tables(), "table", name)
         if table is None:
             return None
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self.parent, "Save table", str(self._suggested(name, ".csv")),
-                                                    "CSV table (*.csv)")
-            path = Path(chosen) if chosen else None
+        path = path or self._ask("Save table", name, ".csv", "CSV table (*.csv)")
         if path is None:
             return None
         text = io.StringIO()

@@ -123,9 +123,7 @@ class NeighbourIndex:
     def nearest_cosine(self, queries: np.ndarray, chunk: int = 2 ** 22) -> np.ndarray:
         """max_n cos(q, t_n) of each query (M, ...) (mean removed): the product q_c t_c^T in blocks
         of at most `chunk` values. Returns (M,)."""
-        q = torch.as_tensor(np.asarray(queries, np.float32)).reshape(len(queries), -1).to(self.device)
-        q = q - q.mean(1, keepdim=True)
-        q = q / q.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        q = unit_vectors(torch.as_tensor(np.asarray(queries, np.float32)), torch.float32).to(self.device)
         t = self.centred / self.norm[:, None].clamp_min(1e-12)
         rows = max(1, chunk // max(self.n, 1))
         return torch.cat([(q[i:i + rows] @ t.T).max(1).values for i in range(0, len(q), rows)]).cpu().numpy()

@@ -82,11 +82,23 @@ def run_stem(meta: dict) -> str:
     return stem.encode()[:MAX_NAME_BYTES - 40].decode(errors="ignore")
 
 
+def numbered(folder: Path, stem: str, suffix: str = ""):
+    """folder/STEM SUFFIX, then STEM-2 SUFFIX, STEM-3 SUFFIX, ...: the names explorer tries rather
+    than replace what exists."""
+    yield folder / f"{stem}{suffix}"
+    for k in count(2):
+        yield folder / f"{stem}-{k}{suffix}"
+
+
+def free_path(folder: Path, stem: str, suffix: str) -> Path:
+    """The first of `numbered(folder, stem, suffix)` that does not exist (a name to suggest)."""
+    return next(path for path in numbered(folder, stem, suffix) if not path.exists())
+
+
 def new_folder(parent: Path, stem: str) -> Path:
     """parent/stem, or parent/stem-2, stem-3, ...: the first that does not exist, made now (never
     an existing folder, file or link)."""
-    for k in count(1):
-        path = parent / (stem if k == 1 else f"{stem}-{k}")
+    for path in numbered(parent, stem):
         try:
             path.mkdir()
             return path

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from explorer.core.display.render import Panel, colormap, frame_panels
+from explorer.core.display.render import Panel, colormap, frame_panels, number
 
 LABEL_PX = 20                 # the font's size in pixels: its capitals are about 15 px tall
 NAME_CHARS = 60               # a model name longer than this is cut in a caption
@@ -81,12 +81,6 @@ def ticks(lo: float, hi: float, most: int) -> list[float]:
     return [lo, hi]
 
 
-def tick_text(v: float) -> str:
-    """A colour bar's number: 3 significant digits, never "-0"."""
-    text = f"{v:.3g}"
-    return "0" if float(text) == 0 else text
-
-
 def _bar(height: int, width: int, display_range: tuple[float, float], cmap: str) -> np.ndarray:
     """A vertical colour bar (height, width, 3): the top colour is the range's high end."""
     u = np.linspace(1.0, 0.0, height)
@@ -116,7 +110,7 @@ def compose(caption: str, panels: list[Panel], row_labels: Iterable[tuple[float,
         h, w = p.rgb.shape[:2]
         lo, hi = p.display_range
         values = ticks(lo, hi, max(3, round(h / (1.5 * line))))
-        labels = [drawable(tick_text(v), font) for v in values]
+        labels = [drawable(number(v, ".3g"), font) for v in values]      # 3 significant digits, never "-0"
         bar_x = x + w + pad // 2
         layout.append((p, x, bar_x, values, labels))
         x = bar_x + bar_w + tick + 2 + max(int(measure(s, font=font)) for s in labels) + px
