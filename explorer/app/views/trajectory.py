@@ -96,7 +96,6 @@ class TrajectoryView(QWidget):
         self.spectrum.getViewBox().setBackgroundColor("w")
         self.data_curve = self.spectrum.plot([], [], pen=pg.mkPen("#555", width=2))
         self.x_curve = self.spectrum.plot([], [], pen=pg.mkPen("#d62728", width=2))
-        self.reference_power: tuple[np.ndarray, np.ndarray] | None = None     # the data's (k, P(k))
         self.show_spectrum = False                # the second panel is the spectrum, not x0_hat
         self._park(self.spectrum)
         self.histogram.gradient.showTicks(False)
@@ -116,6 +115,7 @@ class TrajectoryView(QWidget):
         self.sigma_plot.setLabel("left", "σ/α")
         self.sigma_plot.setLabel("bottom", "step")
         self.sigma_plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.sigma_plot.getAxis("left").enableAutoSIPrefix(False)       # "rms missing", not "rms missing (x0.001)"
         self.sigma_plot.setMouseEnabled(False, False)
         self.sigma_plot.setXRange(0, 1, padding=0.02)
         self.sigma_plot.setYRange(-1.5, 2.7, padding=0)           # log10 of σ/α from 0.03 to 500
@@ -439,13 +439,16 @@ class TrajectoryView(QWidget):
 
     def _show_spectrum(self, on: bool, reference: dict | None) -> None:
         """The second panel: x0_hat, or (on) P(k) of x against the data's `reference` P(k)."""
-        have = reference.get("power") if reference else None
-        self.reference_power = (np.asarray(reference["k"]), np.asarray(have)) if have else None
-        self.data_curve.setData(*(self.reference_power or ([], [])))
-        if self.reference_power is not None:                  # the data's decades, not a cut-off's 1e-15
-            p = self.reference_power[1][self.reference_power[1] > 0]
-            if p.size:
-                self.spectrum.setYRange(np.log10(max(p.min(), 1e-6 * p.max())), np.log10(p.max()), padding=0.05)
+        power = np.asarray((reference or {}).get("power") or [], float)
+        self.data_curve.setData(np.asarray(reference["k"]) if power.size else [], power)
+        p = power[power > 0]
+        if p.size:                                            # the data's decades, not a cut-off's 1e-15
+            lo = max(p.min(), 1e-6 * p.max())
+            self.spectrum.setYRange(np.log10(lo), np.log10(p.max()), padding=0.05)
+            k = np.asarray(reference["k"], float)
+            self.spectrum.getAxis("left").setTicks(log_ticks(lo, p.max()))     # labels apart, as on the σ/α plot
+            self.spectrum.getAxis("bottom").setTicks(log_ticks(k.min(), k.max()))
+        self.histogram.axis.setLabel("x" if on else "x0_hat")      # what the right-hand colour bar colours
         if on != self.show_spectrum:
             shown, other = (self.spectrum, self.boxes[1]) if self.show_spectrum else (self.boxes[1], self.spectrum)
             self.canvas.ci.removeItem(shown)
