@@ -44,6 +44,8 @@ COSMIC_DATA = "checkpoints/cosmic_web/data.json"
 COSMIC_FIELDS = ("checkpoints/cosmic_web/field64.json", "checkpoints/cosmic_web/field64-diffusion.json",
                  "checkpoints/cosmic_web/field64-wcrg.json", "checkpoints/cosmic_web/field256.json")
 CAPACITY_DIR = "checkpoints/capacity"
+PERF = ("docs/results/perf/gui.json", "docs/results/perf/scattering.json", "docs/results/perf/nn.json",
+        "docs/results/perf/train.json")
 MAX_HEADER = 100 * 1024 * 1024
 
 
@@ -595,6 +597,55 @@ def render_turbulence() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# ---------------------------------------------------------------- performance
+
+def median(values: list) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
+def render_gui(g: dict) -> list[str]:
+    st, su = g["stall_ms"], g["startup_s"]
+    rows = [[what, str(len(st[key])), f"{median(st[key]):.1f}", f"{max(st[key]):.1f}",
+             ", ".join(f"{v:.1f}" for v in st[key])]
+            for key, what in (("idle", "nothing running (the probe's own floor, 1 s)"),
+                              ("run", "a run streams (16 samples, 100 SDE steps)"),
+                              ("pair", "a pair streams in the Compare tab, to its result"),
+                              ("playing", "the trajectory plays at 50 frames/s while a run streams"))]
+    empty = median(su["empty_window"])
+    return [
+        "## The window",
+        "",
+        f"`tests/benchmarks/bench_gui.py --repeats {g['repeats']}` on {g['machine']['cores']} cores, Qt offscreen, "
+        f"model `{g['model']}`. A 2 ms timer records the longest gap between its ticks: the longest time the "
+        "window could not answer. Goal: under 16 ms (no missed frame at 60 Hz) in every run.",
+        "",
+        *table(["while", "runs", "median (ms)", "max (ms)", "every run (ms)"], rows, "lrrrl"),
+        "",
+        f"One slider step (both panels redrawn): median {g['slider_step_ms']['median']:.2f} ms, "
+        f"max {g['slider_step_ms']['max']:.2f} ms.",
+        "",
+        f"Start-up (new process to the window shown): median {median(su['window_shown']):.2f} s, "
+        f"{median(su['window_shown']) / empty:.1f}× an empty PySide6 window ({empty:.2f} s); with the default "
+        f"model open {median(su['model_open']):.2f} s.",
+        "",
+    ]
+
+
+def render_performance() -> str:
+    present = [rel for rel in PERF if (ROOT / rel).exists()]
+    lines = banner(
+        "Results: speed and smoothness", present,
+        "Every figure below is a median over repeats measured in one run of a benchmark against a baseline "
+        "of the same run (the machines are noisy: compare ratios, not seconds across pages).")
+    sections = {"gui.json": render_gui}
+    for rel in present:
+        name = rel.rsplit("/", 1)[1]
+        if name in sections:
+            lines += sections[name](read_json(rel))
+    return "\n".join(lines).rstrip() + "\n"
+
+
 PAGES = {
     "generalisation.md": render_generalisation,
     "phi4.md": render_phi4,
@@ -602,6 +653,7 @@ PAGES = {
     "cosmic-web.md": render_cosmic_web,
     "hostile-inputs.md": render_hostile,
     "turbulence.md": render_turbulence,
+    "performance.md": render_performance,
 }
 
 

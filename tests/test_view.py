@@ -202,9 +202,10 @@ def test_the_scales_tab_has_its_own_step_slider(qtbot, window):
     assert window.view.current == 2 and window.scales.frame is window.view.frames[2]
 
 
-def test_a_streamed_frame_costs_the_canvas_one_paint(qtbot, window, tiny_ckpt):
-    """Each extra paint of the image canvas is event-loop time lost while a run streams (#11):
-    a frame whose value range moves re-ranges the histogram without a second paint."""
+def test_a_streamed_frame_is_painted_twice_images_then_histogram(qtbot, window, tiny_ckpt):
+    """Each paint of the image canvas is event-loop time lost while a run streams (#11, #31): a
+    streamed frame costs exactly two paints, its images first and x0_hat's histogram in a turn of
+    its own (no paint holds both; a frame whose value range moves costs no third)."""
     from PySide6.QtCore import QEvent, QObject
 
     from explorer.core.models import RunSpec
@@ -218,18 +219,22 @@ def test_a_streamed_frame_costs_the_canvas_one_paint(qtbot, window, tiny_ckpt):
     class Counter(QObject):
         def eventFilter(self, obj, event):
             if event.type() == QEvent.Paint:
-                paints.append(view.current)
+                drawn, of_image = view.histogram.plot.getData()[1], view.images[1].getHistogram()[1]
+                paints.append((view.current, view._histogram_timer.isActive(),
+                               drawn is not None and of_image is not None and np.array_equal(drawn, of_image)))
             return False
 
     counter = Counter()
     view.canvas.viewport().installEventFilter(counter)
     for k, frame in enumerate(frames):
         view.add_frame(frame)
-        qtbot.waitUntil(lambda: view.current == k and k in paints, timeout=5000)
-        qtbot.wait(150)                                            # room for a second paint of frame k
+        qtbot.waitUntil(lambda: view.current == k and (k, False) in [p[:2] for p in paints], timeout=5000)
+        qtbot.wait(150)                                            # room for a third paint of frame k
     view.canvas.viewport().removeEventFilter(counter)
-    per_frame = [paints.count(k) for k in range(2, len(frames))]      # past the first layouts
-    assert per_frame == [1] * len(per_frame), (per_frame, paints)
+    for k in range(2, len(frames)):                                # past the first layouts
+        of_k = [p for p in paints if p[0] == k]
+        assert [p[1] for p in of_k] == [True, False], paints      # the images (histogram pending), then it
+        assert of_k[1][2], paints                                   # the second paint drew frame k's histogram
 
 
 def test_a_frame_with_infinite_or_no_finite_pixels_is_shown_without_error(qtbot, window, tiny_ckpt):

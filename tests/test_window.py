@@ -1,5 +1,6 @@
 """The real window, driven offscreen with a tiny checkpoint made in the test."""
 import threading
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from windows import open_window, opened, wait_open
 
 from explorer.app.main_window import MainWindow
+from explorer.app.run_process import run_model
 from explorer.core.display import export, figure, render
 from explorer.core.models import RunSpec, open_model, registry
 from explorer.core.sampling.trajectory import drain
@@ -101,19 +103,26 @@ def test_cancel_stops_within_one_step_and_keeps_frames(qtbot, window):
     assert len(window.trajectory.frames) == 5
 
 
-def test_cancel_stops_a_data_set_made_for_the_run(qtbot, window, monkeypatch):
+def phi4_data_for_hours():
+    """A run that first makes its phi4 data by Monte Carlo, with a burn-in of 10^6 sweeps (hours).
+    The run process imports its own phi4, so the burn-in is set here, in that process, and put back."""
+    from explorer.core.data import phi4
+    measured = phi4.equilibrium
+    phi4.equilibrium = lambda *a, **k: {"enough": True, "burn_in": 10 ** 6, "tau_int_abs_m": 4}
+    try:
+        phi4.samples(6, L=8, beta=0.53, chains=3, seed=125, progress=False)
+    finally:
+        phi4.equilibrium = measured
+    yield from ()
+
+
+def test_cancel_stops_a_data_set_made_for_the_run(qtbot, window):
     """A run that first makes its data (an S1/S2 pair's phi4 training sets, by Monte Carlo) shows
     how far that is in the status bar, and Cancel stops it there (it ran on for minutes)."""
-    from explorer.core.data import phi4
-    monkeypatch.setattr(phi4, "equilibrium", lambda *a, **k: {"enough": True, "burn_in": 10 ** 6, "tau_int_abs_m": 4})
-
-    def make_run():
-        phi4.samples(6, L=8, beta=0.53, chains=3, seed=125, progress=False)   # hours of sweeps
-        yield from ()
     from explorer.app.run_feed import Sink
     stopped = []
-    assert window._start(Sink(lambda f: None, lambda r, f: None, lambda note, f: stopped.append(note), ""), make_run,
-                         None, 1)
+    assert window._start(Sink(lambda f: None, lambda r, f: None, lambda note, f: stopped.append(note), ""),
+                         phi4_data_for_hours, None, 1)
     qtbot.waitUntil(lambda: "by Monte Carlo" in window.statusBar().currentMessage(), timeout=20000)
     window.cancel_run()
     qtbot.waitUntil(lambda: not window.is_running(), timeout=20000)
@@ -386,31 +395,40 @@ def test_a_pair_runs_with_its_own_defaults_not_the_open_models_run_panel(qtbot, 
     assert told[:2] == [f"building the {s} training set (8 images; made once, then cached)…" for s in ("S1", "S2")]
 
 
-def faulty_factory(fault, at_step):
-    """A run factory for the window: the real model's run, whose denoiser faults from call `at_step` on."""
+def faulty_run(fault, at_step, model, spec):
+    """A run for the window (a module-level function: runs travel to the run process by pickle):
+    the real model's run, whose denoiser faults from call `at_step` on."""
     from explorer.core.sampling import samplers as s
 
-    def factory(model, spec):
-        calls = {"n": 0}
+    calls = {"n": 0}
 
-        def denoiser(x, t):
-            calls["n"] += 1
-            y = model.denoiser(x, t)
-            return fault(y) if calls["n"] > at_step else y
-        x = s.initial_noise((spec.n, *model.image_shape), seed=spec.seed)
-        return s.sample(denoiser, x, spec.sampler, spec.steps, seed=spec.seed)
-    return factory
+    def denoiser(x, t):
+        calls["n"] += 1
+        y = model.denoiser(x, t)
+        return fault(y) if calls["n"] > at_step else y
+    x = s.initial_noise((spec.n, *model.image_shape), seed=spec.seed)
+    return s.sample(denoiser, x, spec.sampler, spec.steps, seed=spec.seed)
+
+
+def nan_fault(y):
+    return y * float("nan")
+
+
+def oom_fault(y):
+    import torch
+
+    raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
 
 
 def faulty_window(qtbot, tmp_path, tiny_ckpt, fault, at_step):
     win = open_window(qtbot, QSettings(str(tmp_path / "f.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path,
-                     run_factory=faulty_factory(fault, at_step))
+                     run_factory=partial(faulty_run, fault, at_step))
     win.show()
     return win
 
 
 def test_nan_mid_run_stops_with_the_step_and_keeps_the_frames(qtbot, tmp_path, tiny_ckpt):
-    window = faulty_window(qtbot, tmp_path, tiny_ckpt, lambda y: y * float("nan"), 4)
+    window = faulty_window(qtbot, tmp_path, tiny_ckpt, nan_fault, 4)
     configure(window, "ddim", 10, 2, 0)
     run_to_end(qtbot, window)
     assert "NaN or Inf at step 4" in window.message.text()
@@ -419,17 +437,12 @@ def test_nan_mid_run_stops_with_the_step_and_keeps_the_frames(qtbot, tmp_path, t
 
 
 def test_out_of_memory_mid_run_suggests_a_smaller_batch(qtbot, tmp_path, tiny_ckpt):
-    import torch
-
-    def oom(y):
-        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
-
-    window = faulty_window(qtbot, tmp_path, tiny_ckpt, oom, 3)
+    window = faulty_window(qtbot, tmp_path, tiny_ckpt, oom_fault, 3)
     configure(window, "ddim", 10, 2, 0)
     run_to_end(qtbot, window)
     assert "smaller batch" in window.message.text() and "CPU" in window.message.text()
     assert len(window.trajectory.frames) == 3
-    window.run_factory = lambda model, spec: model.run(spec)
+    window.run_factory = run_model
     configure(window, "ddim", 3, 2, 0)                          # still usable
     run_to_end(qtbot, window)
     assert len(window.trajectory.frames) == 4 and not window.message.isVisible()
@@ -484,6 +497,12 @@ def test_fork_tab_forks_the_run_and_draws_the_spread(qtbot, tiny_ckpt, tmp_path)
     assert len(win.forks.spread_plot.getPlotItem().listDataItems()) == 1
 
 
+def allocating_run(model, spec):
+    junk = [[i] for i in range(50000)]           # 5e4 containers: far past gen 0's threshold of 700
+    del junk
+    return (yield from model.run(spec))
+
+
 def test_garbage_is_collected_in_the_gui_thread_while_a_run_allocates(qtbot, tmp_path, tiny_ckpt):
     """Collected in a run's thread, a dead Qt object deadlocks the window (Qt's lock against the GIL)."""
     import threading
@@ -497,11 +516,6 @@ def test_garbage_is_collected_in_the_gui_thread_while_a_run_allocates(qtbot, tmp
 
         def __del__(self):
             threads.append(threading.current_thread())
-
-    def allocating_run(model, spec):
-        junk = [[i] for i in range(50000)]           # 5e4 containers: far past gen 0's threshold of 700
-        del junk
-        return (yield from model.run(spec))
 
     win = open_window(qtbot, QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat), checkpoint_path=tiny_ckpt.path,
                      run_factory=allocating_run)

@@ -4,11 +4,14 @@ field against its data (`core.head_to_head`), one computation at a time in a Run
 its own. Wiring only: the science is in core."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from PySide6.QtCore import QObject
 
 from explorer.app.run_controller import RunController
+from explorer.app.run_process import run_model
 from explorer.core.analysis.basis import basis_steps, effective_dimension_steps, pair_steps, subspace_overlap
 from explorer.core.analysis.fork import curve_steps, fork_spec, spread, spread_curve_steps
 from explorer.core.analysis.generalization import other_split
@@ -106,9 +109,9 @@ class Analysis(QObject):
 
             def done(pair) -> None:
                 view.show_pair(pair, names, subspace_overlap(*pair), k, sample, note)
-            return self._start(view, lambda: pair_steps(denoiser, twin.denoiser, x_t, frame.t, 16), 2 * x_t.numel(),
+            return self._start(view, partial(pair_steps, denoiser, twin.denoiser, x_t, frame.t, 16), 2 * x_t.numel(),
                                "Jacobian columns", done)
-        return self._start(view, lambda: basis_steps(denoiser, x_t, frame.t, 16), x_t.numel(),
+        return self._start(view, partial(basis_steps, denoiser, x_t, frame.t, 16), x_t.numel(),
                            "Jacobian columns", lambda b: view.show_basis(b, k, sample, note))
 
     def compute_effective_dimension(self, sample: int) -> bool:
@@ -119,7 +122,7 @@ class Analysis(QObject):
         frames = list(self.window.view.frames)
         sample = min(sample, len(frames[0].x_t) - 1)
         dim = frames[0].x_t[0].size
-        return self._start(self.window.basis, lambda: effective_dimension_steps(denoiser, frames, sample), len(frames),
+        return self._start(self.window.basis, partial(effective_dimension_steps, denoiser, frames, sample), len(frames),
                                     "steps", lambda rows: self.window.basis.show_dimension(rows, dim, sample))
 
     def _fork_source(self):
@@ -150,7 +153,7 @@ class Analysis(QObject):
         def done(result) -> None:
             endings = np.asarray(result.sample)
             self.window.forks.show_endings(start, endings, k, f.level, spread(endings))
-        return self._start(self.window.forks, lambda: model.run(spec), model.frame_count(spec), "steps", done)
+        return self._start(self.window.forks, partial(run_model, model, spec), model.frame_count(spec), "steps", done)
 
     def fork_curve(self, sample: int, n: int) -> bool:
         """The spread of the endings of forks at 8 steps of the shown run, in the background."""
@@ -158,7 +161,7 @@ class Analysis(QObject):
         if traj is None:
             return False
         ks, model = curve_steps(len(traj.frames)), self.window.model
-        return self._start(self.window.forks, lambda: spread_curve_steps(model, traj, ks, n, sample=sample), len(ks),
+        return self._start(self.window.forks, partial(spread_curve_steps, model, traj, ks, n, sample=sample), len(ks),
                                     "forks", self.window.forks.show_curve)
 
     def compare_field(self, n: int) -> bool:
@@ -172,6 +175,6 @@ class Analysis(QObject):
             return False
         models = bundled_of_field(model)                # a damaged bundled file: left out of the table
         label = f"training data of {model.name} ({reference['n']} {model.data.get('name')} images)"
-        return self._start(view, lambda: table_steps(models, reference, n, device="cpu"),
+        return self._start(view, partial(table_steps, models, reference, n, device="cpu"),
                            total_frames(models, n) or 0, f"frames ({len(models)} models)",
                            lambda rows: view.show_table(rows, label, field=model.data.get("name") in MAGNETISED))

@@ -1,10 +1,14 @@
-"""`explorer` with no command: the window, on a display, with the heap frozen once it is up."""
+"""`explorer` with no command: the window, on a display, with the heap frozen once it is up and
+its run process started."""
 from __future__ import annotations
 
 import gc
 
+from PySide6.QtCore import QTimer
+
 from explorer.app.main_window import MainWindow
 from explorer.app.qt_platform import application
+from explorer.app.run_process import POOL
 
 
 def freeze_heap() -> None:
@@ -28,4 +32,5 @@ def launch(checkpoint_path: str | None = None, tour: int | None = None) -> int:
     else:
         win.tour.offer()
     freeze_heap()
+    QTimer.singleShot(0, POOL.warm_up)            # the run process starts (imports torch) while the user looks
     return app.exec()

@@ -3,6 +3,7 @@ in the views, export them. It never asks which kind of model it holds."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Generator
 
@@ -33,6 +34,7 @@ from explorer.app.opener import ModelOpener, OpenRequest
 from explorer.app.run_controller import RunController
 from explorer.app.run_feed import RunFeed, Sink
 from explorer.app.run_panel import RunPanel
+from explorer.app.run_process import run_model
 from explorer.app.settings import CheckedSettings, RecentMenu, default_settings
 from explorer.app.tour import Tour
 from explorer.app.views.basis import BasisView
@@ -50,12 +52,7 @@ from explorer.core.sampling.trajectory import Frame, Trajectory, is_run_file
 from explorer.core.state import ExplorerState
 
 MAX_RECENT = 8
-RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]
-
-
-def run_model(model: Model, spec: RunSpec) -> Generator[Frame, None, Trajectory]:
-    """The window's default run factory: the model's own run."""
-    return model.run(spec)
+RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]    # picklable: it runs in a run process
 
 
 class MainWindow(QMainWindow):
@@ -410,7 +407,7 @@ class MainWindow(QMainWindow):
 
         self.view.setFocus()                                    # the arrow keys scrub at once
         stopping = samplers.STOPPING.get(spec.sampler, "")
-        return self._start(Sink(self.view.add_frame, returned, stopped, stopping), lambda: factory(model, spec),
+        return self._start(Sink(self.view.add_frame, returned, stopped, stopping), partial(factory, model, spec),
                            total, spec.n)
 
     def start_compare(self) -> bool:
@@ -443,7 +440,7 @@ class MainWindow(QMainWindow):
             self.compare.show_result(result, frames, cmap)
 
         return self._start(Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
-                           lambda: compare_run(model1, model2, spec, k), 2 * count if count else None, n)
+                           partial(compare_run, model1, model2, spec, k), 2 * count if count else None, n)
 
     def cancel_run(self) -> None:
         if self.is_running():

@@ -1,9 +1,11 @@
 """The run controller: owns each run's thread and worker from start to deletion.
 
 A run is any core generator of Frames (`model.run(spec)`, the S1/S2 comparison, ...) or of
-progress values (`basis.basis_steps`). The worker drains it in a QThread, moves each Frame to CPU
-numpy once (read-only) and emits it;
-nothing emitted is mutated. Cancel is checked after every frame, so a run stops within one step.
+progress values (`basis.basis_steps`), handed over as a picklable `make_run` (a functools.partial
+of a module-level function). It is drained in a process of its own (`run_process`: no Python of
+the run holds the window's GIL), which moves each Frame to CPU numpy once; a QThread of the window
+receives the messages and emits them; nothing emitted is mutated. Cancel is checked after every
+frame, so a run stops within one step.
 
 Signals, in the GUI thread, modelled on napari's thread_worker:
     yielded(frame)            each NumpyFrame, in order
@@ -18,31 +20,19 @@ Exactly one of returned / errored / aborted fires per run, before finished.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
-import traceback
 
-import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from explorer.core import interrupt
-from explorer.core.errors import ExplorerError
+from explorer.app.run_process import POOL, Pool, RunProcess
 from explorer.core.sampling.trajectory import Trajectory
 
 
-def out_of_memory_message(exc: BaseException, batch: int | None) -> str | None:
-    """The message for a CUDA out-of-memory error, or None if exc is not one."""
-    oom = isinstance(exc, torch.cuda.OutOfMemoryError) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc))
-    if not oom:
-        return None
-    return (f"The GPU ran out of memory{f' at batch {batch}' if batch else ''}. "
-            "Try a smaller batch, or choose the CPU as device.")
-
-
 class RunWorker(QObject):
-    """Drains `make_run()` in the thread it lives in; one terminal signal, then it moves itself
-    back to the GUI thread (a finished thread runs no deleteLater) and quits its thread."""
+    """Receives the messages of `make_run()` from a run process in the thread it lives in; one
+    terminal signal, then it moves itself back to the GUI thread (a finished thread runs no
+    deleteLater) and quits its thread."""
 
     yielded = Signal(object)
     returned = Signal(object)
@@ -50,17 +40,20 @@ class RunWorker(QObject):
     aborted = Signal()
     told = Signal(str)                      # progress of work that yields no frames (`core.interrupt`)
 
-    def __init__(self, make_run, batch: int | None, threads: int):
+    def __init__(self, make_run, batch: int | None, pool: Pool):
         super().__init__()
         self._make_run = make_run
         self._batch = batch
-        self._threads = threads
+        self._pool = pool
+        self._process: RunProcess | None = None
         self._stop = threading.Event()
         self.made = 0                       # frames made so far (read from the GUI thread)
 
     def cancel(self) -> None:
         """Thread-safe: the run stops after the step in progress."""
         self._stop.set()
+        if self._process is not None:
+            self._process.stop.set()
 
     @property
     def cancelled(self) -> bool:
@@ -68,31 +61,23 @@ class RunWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        torch.set_num_threads(self._threads)
+        signals = {"frame": self._frame, "told": self.told.emit, "returned": self.returned.emit,
+                   "errored": self.errored.emit, "aborted": lambda _: self.aborted.emit()}
+        process = self._pool.acquire()
+        self._process = process
+        if self._stop.is_set():                                   # cancelled while the process was found
+            process.stop.set()
         try:
-            with interrupt.hooks(self._stop, self.told.emit):      # long work between frames stops too
-                run = self._make_run()
-                while not self._stop.is_set():
-                    try:
-                        frame = next(run)
-                    except StopIteration as stop:
-                        self.returned.emit(stop.value)
-                        return
-                    frame = frame.to_numpy() if hasattr(frame, "to_numpy") else frame    # a Frame, or progress
-                    self.made += 1
-                    self.yielded.emit(frame)
-                run.close()
-            self.aborted.emit()
-        except interrupt.Cancelled:
-            self.aborted.emit()
-        except ExplorerError as e:
-            self.errored.emit(str(e))
-        except Exception as e:                                    # noqa: BLE001 - shown to the user
-            traceback.print_exc()
-            self.errored.emit(out_of_memory_message(e, self._batch) or f"The run failed: {type(e).__name__}: {e}")
+            for kind, value in process.run(self._make_run, self._batch):
+                signals[kind](value)
         finally:              # back to the GUI thread, where deleteLater() can run, then end this thread
+            self._pool.release(process)
             self.moveToThread(QCoreApplication.instance().thread())
             QThread.currentThread().quit()
+
+    def _frame(self, item) -> None:
+        self.made += 1
+        self.yielded.emit(item)
 
 
 class RunController(QObject):
@@ -105,9 +90,9 @@ class RunController(QObject):
     told = Signal(str)
     finished = Signal()
 
-    def __init__(self, parent=None, threads: int | None = None):
+    def __init__(self, parent=None, pool: Pool = POOL):
         super().__init__(parent)
-        self._threads = threads or max(1, (os.cpu_count() or 2) - 1)    # leave one core for the GUI
+        self._pool = pool
         self._thread: QThread | None = None
         self._worker: RunWorker | None = None
         self._frames: list = []
@@ -140,14 +125,14 @@ class RunController(QObject):
 
     # --- control --------------------------------------------------------------------------------
     def start(self, make_run, total: int | None = None, batch: int | None = None) -> bool:
-        """Run `make_run()` (a generator of Frames) in a new thread; False if a run is in progress."""
+        """Run `make_run()` (a generator of Frames; picklable) in a run process; False if a run is in progress."""
         if self.is_running():
             return False
         self._frames = []
         self.total = total or 0
         self.count = 0
         self._thread = QThread(self)
-        self._worker = RunWorker(make_run, batch, self._threads)
+        self._worker = RunWorker(make_run, batch, self._pool)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.yielded.connect(self._on_yielded)
