@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from explorer.core.errors import ConfigError
+from explorer.core.statistics import scattering
 from explorer.core.statistics.scattering import (
+    SUPPORT,
     ScatteringConfig,
     ScatteringSpectra,
     band_noise,
@@ -112,6 +114,59 @@ def test_the_raw_statistics_are_the_spatial_averages_they_claim(spectra):
     a = torch.fft.ifft2(torch.fft.fft2(m[:, 1]) * psi[12])
     b = torch.fft.ifft2(torch.fft.fft2(m[:, 6]) * psi[12])
     assert torch.allclose(raw[:, i4], (a * b.conj()).mean((-2, -1)), atol=1e-10)
+
+
+def plain_raw(spectra: ScatteringSpectra, x: torch.Tensor) -> torch.Tensor:
+    """The raw statistics of fields x (B, H, W) written from their definitions, in space, every
+    convolution at full size and over every frequency: (B, R) complex (isotropic: real parts)."""
+    c = spectra.config
+    psi = spectra.psi                                                          # (K, H, W), K = J L
+    z = torch.fft.ifft2(torch.fft.fft2(x)[:, None] * psi)                      # x * psi_a: (B, K, H, W)
+    m = z.abs()
+    outer = torch.fft.ifft2(torch.fft.fft2(m)[:, :, None] * psi)               # |x * psi_a| * psi_c: (B, K, K, H, W)
+    low = torch.fft.ifft2(torch.fft.fft2(x) * spectra.phi_hat).real
+    area = c.size ** 2
+    s3 = torch.einsum("bahw,bcahw->bac", z, outer.conj()) / area               # <(x * psi_a) conj(|x * psi_c| * psi_a)>
+    s4 = torch.einsum("bachw,bdchw->bcad", outer, outer.conj()) / area         # <(|x * psi_a| * psi_c) conj(|x * psi_d| * psi_c)>
+    one_point = {"mean": x, "absolute": x.abs(), "square": x * x, "lowpass": low * low}
+    values = []
+    for kind, *lams in spectra.keys:
+        i = [lam[0] * c.L + lam[1] for lam in lams]
+        if kind in one_point:
+            values.append(one_point[kind].mean((-2, -1)).to(z.dtype))
+        elif kind == "S1":
+            values.append(m[:, i[0]].mean((-2, -1)).to(z.dtype))
+        elif kind == "S2":
+            values.append((m[:, i[0]] ** 2).mean((-2, -1)).to(z.dtype))
+        elif kind == "S3":
+            values.append(s3[:, i[0], i[1]])
+        else:
+            values.append(s4[:, i[2], i[0], i[1]])
+    raw = torch.stack(values, 1)
+    return torch.complex(raw.real, torch.zeros_like(raw.real)) if c.isotropic else raw
+
+
+@pytest.mark.parametrize("config, filters", [(ScatteringConfig(16, 3, 2, isotropic=False), 4),
+                                             (ScatteringConfig(32, 4, 4, isotropic=False), 3),
+                                             (ScatteringConfig(64, 5, 4), None)], ids=str)
+def test_the_fast_statistics_and_their_gradient_equal_the_plain_definitions(config, filters, monkeypatch):
+    """raw (half-plane products over the outer wavelets' support, hand-written backward, the
+    moduli in groups of `filters`; None: CHUNK's, every filter at once here) against `plain_raw`,
+    normalised by the fields' own S2: the values and the gradient of a random linear function of
+    them, to the filter values left out below SUPPORT (1e-8) and round-off."""
+    if filters:
+        monkeypatch.setattr(scattering, "CHUNK", 2 * config.size ** 2 * filters)
+    spectra = ScatteringSpectra(config)
+    x = lognormal(2, config.size).requires_grad_(True)
+    norm = spectra.normaliser(spectra.power(x.detach()).mean(0))
+    fast, plain = spectra.raw(x) * norm, plain_raw(spectra, x) * norm
+    assert fast.shape == plain.shape == (2, config.raw_count())
+    assert float((fast - plain).abs().max()) < SUPPORT * float(plain.abs().max())    # products leave out psi_hat^2 < SUPPORT
+    assert bool(plain.imag.abs().max() > 1e-3) != config.isotropic            # anisotropic: the Im parts are compared too
+    w = torch.randn(plain.shape, generator=torch.Generator().manual_seed(1), dtype=torch.complex128)
+    (g_fast,) = torch.autograd.grad((fast * w).real.sum(), x)
+    (g_plain,) = torch.autograd.grad((plain * w).real.sum(), x)
+    assert float((g_fast - g_plain).abs().max()) < SUPPORT * float(g_plain.abs().max())
 
 
 def test_gaussian_noise_against_a_non_gaussian_field(spectra):

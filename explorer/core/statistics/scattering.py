@@ -20,7 +20,10 @@ model, a few dozen numbers more. It is linear in the power, as S2 is: log P(k) i
 each field for the data's geometric mean power and S2 for its arithmetic mean, which disagree on
 shells of few modes, and L-BFGS then stalls (a loss 4x higher after 40 iterations at 16 x 16). S3 and S4 are computed in Fourier,
 sum_w xhat(w) conj(Mhat_l2(w)) psi_hat_l1(w)^2 / (H W)^2, over the frequencies where the
-outer wavelet is not negligible. Normalised by the reference power sigma2(l) (the data's S2):
+outer wavelet is not negligible (psi_hat^2 > SUPPORT); S1 = Mhat(0) / (H W) and S2, lowpass by
+Parseval. Every product is at full size: the moduli |x * psi| are not band-limited, and computed
+on a grid 2x coarser than the full one, even at the coarsest scale of 64 x 64, J = 5, their S1
+moved by 5e-5 (relative; 6e-2 at j = 0), far above round-off. Normalised by the reference power sigma2(l) (the data's S2):
 S1 / sigma, S2 / sigma2, S3 and S4 / (sigma_l1 sigma_l2), P(k) by the data's mean P(k); the
 first four are left as they are.
 
@@ -47,6 +50,7 @@ from explorer.core.errors import ConfigError, ExplorerError
 from explorer.core.statistics.stats import shells
 
 SUPPORT = 1e-8          # frequencies where max_l psi_hat^2 of the outer wavelet is below this are left out
+CHUNK = 2 ** 18          # complex numbers per FFT of the moduli (4 MiB in float64), `_Moduli`
 MAX_BYTES = 4 * 2 ** 30  # the filter bank, its reduction and one field's statistics with their gradients (`memory`)
 KINDS = ("mean", "absolute", "square", "lowpass", "S1", "S2", "S3", "S4", "spectrum")
 
@@ -177,30 +181,40 @@ class ScatteringSpectra:
         self.config = c = config
         check_memory(c, "the scattering spectra")
         psi, phi, self.lp_raw = filter_bank(c.size, c.J, c.L)
+        self.lp = littlewood_paley(psi, phi)
+        K, L, half = c.J * c.L, c.L, c.size // 2 + 1
+        psi = psi.reshape(K, c.size, c.size)
+        self.psi = torch.from_numpy(psi)                                       # (K, H, W), K = J L
         phi = phi.copy()
         phi[0, 0] = 0.0                                                        # x * phi_J with the mean removed
         self.phi_hat = torch.from_numpy(phi)
-        self.lp = littlewood_paley(*filter_bank(c.size, c.J, c.L)[:2])
-        self.psi = torch.from_numpy(psi.reshape(c.J * c.L, c.size, c.size))         # (K, H, W), K = J L
-        # Outer wavelets on the rfft half-plane (x and |x * psi| are real, their transforms Hermitian):
+        # S2 and lowpass by Parseval: <|x * psi_l|^2> = sum_w |xhat(w)|^2 psi_hat_l(w)^2 / (H W)^2
+        self.power_weights = torch.from_numpy(np.concatenate([psi ** 2, phi[None] ** 2]).reshape(K + 1, -1))
+        # S3 and S4 on the rfft half-plane (x and |x * psi| are real, their transforms Hermitian):
         # sum over all w of P(w) psi_hat(w)^2, with P(-w) = conj P(w), is sum over the half-plane of
         # Re P (w2 + b w2_reflected) + i Im P (w2 - b w2_reflected), b = 0 on the columns kx = 0
-        # and kx = W/2, which hold their own reflections.
-        half = c.size // 2 + 1
-        sq = psi.reshape(c.J * c.L, c.size, c.size) ** 2
+        # and kx = W/2, which hold their own reflections; only the frequencies where a weight of
+        # the outer scale j exceeds SUPPORT are kept.
+        sq = psi ** 2
         b = np.ones(half)
         b[0] = b[-1] = 0.0
-        self.support = []            # per outer scale j: half-plane indices, the (L, 2S) weights of Re P and Im P
+        columns, self.outer = [], []    # per outer scale j: the (L, 2 n_j) weights of Re P and Im P, (Re, Im) interleaved
         for j in range(c.J):
-            outer = sq[j * c.L:(j + 1) * c.L]
+            outer = sq[j * L:(j + 1) * L]
             refl = reflect(outer)
-            even = (outer[..., :half] + b * refl[..., :half]).reshape(c.L, -1)
-            odd = (outer[..., :half] - b * refl[..., :half]).reshape(c.L, -1)
+            even = (outer[..., :half] + b * refl[..., :half]).reshape(L, -1)
+            odd = (outer[..., :half] - b * refl[..., :half]).reshape(L, -1)
             idx = np.nonzero(np.maximum(even, np.abs(odd)).max(0) > SUPPORT)[0]
-            sel = slice(None) if len(idx) > even.shape[1] // 2 else torch.from_numpy(idx)   # most: a view, no gather
-            pick = slice(None) if isinstance(sel, slice) else idx
-            self.support.append((sel, torch.from_numpy(np.concatenate([even[:, pick]] * 2, 1)),
-                                 torch.from_numpy(np.concatenate([odd[:, pick]] * 2, 1))))
+            columns.append(idx)
+            self.outer.append((torch.from_numpy(np.repeat(even[:, idx], 2, 1)), torch.from_numpy(np.repeat(odd[:, idx], 2, 1))))
+        # One gather from the half-plane transforms of the K moduli (B, K S): frequency 0 of each
+        # (S1 = that / (H W)), then per outer scale j the moduli of scales <= j at its frequencies.
+        S = c.size * half
+        self._m_index = torch.from_numpy(np.concatenate(
+            [np.arange(K) * S] + [(np.arange((j + 1) * L)[:, None] * S + idx).ravel() for j, idx in enumerate(columns)]))
+        self._m_split = [K] + [(j + 1) * L * len(idx) for j, idx in enumerate(columns)]
+        self._x_index = torch.from_numpy(np.concatenate(columns))
+        self._x_split = [len(idx) for idx in columns]
         if c.shells is None:
             raise ValueError("shells None (every shell the data resolve) is fixed when a model is fitted: give a number")
         k = shells(c.size, c.size).reshape(-1)
@@ -211,8 +225,9 @@ class ScatteringSpectra:
 
     def to(self, device: torch.device | str) -> "ScatteringSpectra":
         """The filters and reduction matrices moved to `device`."""
-        self.psi, self.phi_hat = self.psi.to(device), self.phi_hat.to(device)
-        self.support = [(i if isinstance(i, slice) else i.to(device), e.to(device), o.to(device)) for i, e, o in self.support]
+        self.psi, self.phi_hat, self.power_weights = (t.to(device) for t in (self.psi, self.phi_hat, self.power_weights))
+        self.outer = [(e.to(device), o.to(device)) for e, o in self.outer]
+        self._m_index, self._x_index = self._m_index.to(device), self._x_index.to(device)
         self._s4_pairs = [(a.to(device), b.to(device)) for a, b in self._s4_pairs]
         self._norm_index = self._norm_index.to(device)
         self._re_index, self._re_weight = self._re_index.to(device), self._re_weight.to(device)
@@ -234,59 +249,49 @@ class ScatteringSpectra:
         return keys
 
     def raw(self, x: torch.Tensor) -> torch.Tensor:
-        """The statistics before normalisation and reduction, complex (B, R); x: (B, H, W) or (B, 1, H, W)."""
+        """The statistics before normalisation and reduction, complex (B, R); x: (B, H, W) or (B, 1, H, W).
+
+        Per outer scale j, with a_k (B, 2 n_j) the half-plane transform of x or of |x * psi_k| at
+        its frequencies, (Re, Im) interleaved: Re S(a, b, l) = sum_s a_s even_l,s b_s and
+        Im S(a, b, l) = sum_s (-i a)_s odd_l,s b_s, divided by (H W)^2 (`_gram`)."""
         c = self.config
-        x = x.reshape(x.shape[0], c.size, c.size)
-        n2 = float(c.size ** 4)
-        psi = self.psi.to(x.dtype)
-        xh = torch.fft.fft2(x)
-        product = torch.view_as_complex(torch.view_as_real(xh)[:, None] * psi[..., None])   # real psi_hat: no complex mul
-        m = torch.fft.ifft2(product).abs()                                     # |x * psi_l|: (B, K, H, W)
-        mh = torch.fft.rfft2(m).flatten(2)                                     # (B, K, half-plane)
-        mh = torch.cat([mh.real, mh.imag], -1)                                 # (B, K, 2 S): Re, Im
-        xr = torch.fft.rfft2(x).flatten(1)
-        xr = torch.cat([xr.real, xr.imag], -1)                                 # (B, 2 S)
+        B, L, n2 = x.shape[0], c.L, float(c.size ** 4)
+        x = x.reshape(B, c.size, c.size)
+        power = self._modes(x) @ self.power_weights.to(x.dtype).T / c.size ** 2       # (B, K + 1): S2, lowpass
+        one_point = torch.stack([x.mean((-2, -1)), x.abs().mean((-2, -1)), (x * x).mean((-2, -1)), power[:, -1]], 1)
+        dc, *mh = _Moduli.apply(x, self.psi.to(x.dtype), self._m_index).split(self._m_split, 1)
+        xh = torch.fft.rfft2(x).flatten(1)[:, self._x_index].split(self._x_split, 1)
         with_im = not c.isotropic
-        if with_im:                                                            # (Im, -Re): i conj(.) as Re, Im
-            mh_rot = torch.cat([mh[..., mh.shape[-1] // 2:], -mh[..., :mh.shape[-1] // 2]], -1)
-            xr_rot = torch.cat([xr[..., xr.shape[-1] // 2:], -xr[..., :xr.shape[-1] // 2]], -1)
-        low = torch.fft.ifft2(xh * self.phi_hat.to(x.dtype)).real
-        one_point = torch.stack([x.mean((-2, -1)), x.abs().mean((-2, -1)), (x * x).mean((-2, -1)), (low * low).mean((-2, -1))], 1)
-        out_re = [one_point, m.mean((-2, -1)), (m * m).mean((-2, -1))]
-        out_im = [torch.zeros_like(a) for a in out_re]
-        for j1, (idx, even, odd) in enumerate(self.support):
-            inner = _columns(mh, (j1 + 1) * c.L, idx)                          # (B, K1, 2S)
-            # Re(a conj b) = a_r b_r + a_i b_i; Im(a conj b) = a_i b_r - a_r b_i
-            out_re.append(torch.einsum("bs,ls,bks->blk", _columns(xr[:, None], 1, idx)[:, 0], even.to(x.dtype),
-                                       inner).flatten(1) / n2)
+        s3_re, s3_im, s4_re, s4_im = [], [], [], []
+        for j, (a, v, (even, odd)) in enumerate(zip(xh, mh, self.outer)):
+            v = v.reshape(B, (j + 1) * L, -1)                                          # (B, K_j, n_j)
+            pairs = self._s4_pairs[j]
+            a_r, v_r = _interleaved(a[:, None]), _interleaved(v)
+            s3_re.append(_gram(a_r, even.to(x.dtype), v_r).flatten(1))
+            s4_re.append(_SquareGram.apply(v_r, even.to(x.dtype))[:, :, pairs[0], pairs[1]].flatten(1))
             if with_im:
-                out_im.append(torch.einsum("bs,ls,bks->blk", _columns(xr_rot[:, None], 1, idx)[:, 0],
-                                           odd.to(x.dtype), inner).flatten(1) / n2)
-        for j3, (idx, even, odd) in enumerate(self.support):
-            mm = _columns(mh, (j3 + 1) * c.L, idx)                              # (B, K3, 2S)
-            pairs = self._s4_pairs[j3]
-            out_re.append(torch.einsum("bks,ls,bms->blkm", mm, even.to(x.dtype), mm)[:, :, pairs[0], pairs[1]]
-                          .flatten(1) / n2)
-            if with_im:
-                rot = _columns(mh_rot, (j3 + 1) * c.L, idx)
-                out_im.append(torch.einsum("bks,ls,bms->blkm", rot, odd.to(x.dtype), mm)[:, :, pairs[0], pairs[1]]
-                              .flatten(1) / n2)
-        re = torch.cat(out_re, 1)
-        return torch.complex(re, torch.cat(out_im, 1) if with_im else torch.zeros_like(re))
+                s3_im.append(_gram(_interleaved(-1j * a[:, None]), odd.to(x.dtype), v_r).flatten(1))
+                s4_im.append(_gram(_interleaved(-1j * v), odd.to(x.dtype), v_r)[:, :, pairs[0], pairs[1]].flatten(1))
+        re = torch.cat([one_point, dc.real / c.size ** 2, power[:, :-1], *(s / n2 for s in s3_re + s4_re)], 1)
+        if not with_im:
+            return torch.complex(re, torch.zeros_like(re))
+        im = torch.cat([torch.zeros_like(re[:, :one_point.shape[1] + 2 * dc.shape[1]]), *(s / n2 for s in s3_im + s4_im)], 1)
+        return torch.complex(re, im)
 
     def power(self, x: torch.Tensor) -> torch.Tensor:
         """S2 = <|x * psi_l|^2>: (B, J, L)."""
         c = self.config
-        return (self._modes(x)[:, None] * self.psi.to(x.dtype) ** 2).sum((-2, -1)).reshape(-1, c.J, c.L) / c.size ** 2
+        weights = self.power_weights[:-1].to(x.dtype)
+        return (self._modes(x) @ weights.T).reshape(-1, c.J, c.L) / c.size ** 2
 
     def spectrum(self, x: torch.Tensor) -> torch.Tensor:
         """P(k), k = 1..shells: (B, shells)."""
-        return self._modes(x).flatten(1) @ self.shell_mean.to(x.dtype).T
+        return self._modes(x) @ self.shell_mean.to(x.dtype).T
 
     def _modes(self, x: torch.Tensor) -> torch.Tensor:
-        """|xhat(q)|^2 / (H W) of fields x (B, [1,] H, W): (B, H, W)."""
+        """|xhat(q)|^2 / (H W) of fields x (B, [1,] H, W): (B, H W)."""
         c = self.config
-        return torch.fft.fft2(x.reshape(x.shape[0], c.size, c.size)).abs() ** 2 / c.size ** 2
+        return (torch.fft.fft2(x.reshape(x.shape[0], c.size, c.size)).abs() ** 2).flatten(1) / c.size ** 2
 
     # --- normalisation and reduction ---------------------------------------------------------------
     def _build_reduction(self) -> None:
@@ -412,13 +417,73 @@ def band_noise(spectra: ScatteringSpectra, z: torch.Tensor, sigma2: torch.Tensor
     return torch.fft.ifft2(torch.fft.fft2(z.reshape(-1, c.size, c.size)) * g).real.reshape(z.shape)
 
 
-def _columns(a: torch.Tensor, k: int, idx) -> torch.Tensor:
-    """a[:, :k] at the half-plane frequencies `idx` of both halves (Re, Im) of its last axis."""
-    a = a[:, :k]
-    if isinstance(idx, slice):
-        return a
-    half = a.shape[-1] // 2
-    return torch.cat([a[..., idx], a[..., half + idx]], -1)
+class _Moduli(torch.autograd.Function):
+    """The half-plane transforms of the moduli |x * psi_k| at the frequencies `index`:
+    rfft2(|z_k|) flattened (B, K S), S = H (W/2 + 1), then index (T,), complex (B, T), of fields x
+    (B, H, W), real filters psi_hat (K, H, W), z_k = F^-1(xhat psi_hat_k). Backward by hand, in
+    real arithmetic (autograd's, through complex products, abs and rfft2, took 3x as long): with
+    G the gradient scattered back to the half-plane, the gradient of the moduli is
+    g = H W irfft2(G / c), c = 1 on the columns kx = 0 and W/2 and 2 between (the adjoint of
+    rfft2), and that of x is Re F^-1(sum_k psi_hat_k F(z_k g_k / |z_k|)) (0 where z_k = 0).
+    Both run over groups of filters of at most CHUNK complex numbers: an FFT of 28 x 256 x 256
+    took 20x as long as one of 7 x 256 x 256 (the arrays leave the cache)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, psi: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        b, h, w = x.shape
+        xh = torch.fft.fft2(x)[:, None]
+        ctx.groups, mh = [], []
+        for k in range(0, len(psi), max(1, CHUNK // (b * h * w))):
+            group = slice(k, k + max(1, CHUNK // (b * h * w)))
+            z = torch.view_as_real(torch.fft.ifft2(xh * psi[group]))                   # (B, k, H, W, 2)
+            m = torch.addcmul(z[..., 0] ** 2, z[..., 1], z[..., 1]).sqrt_()            # |z|, 4x faster than abs
+            ctx.groups.append((group, z, m))
+            mh.append(torch.fft.rfft2(m))
+        ctx.save_for_backward(psi, index)
+        return torch.cat(mh, 1).flatten(1).index_select(1, index)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        psi, index = ctx.saved_tensors
+        (b, _, h, w), half = ctx.groups[0][2].shape, ctx.groups[0][2].shape[-1] // 2 + 1
+        column = index % half
+        grad = torch.view_as_complex(torch.view_as_real(grad) * torch.where((column == 0) | (column == half - 1), 1.0, 0.5)
+                                     .to(grad.real.dtype)[:, None])
+        g = torch.zeros(b, len(psi) * h * half, dtype=grad.dtype, device=grad.device).index_add_(1, index, grad)
+        g = g.reshape(b, len(psi), h, half)
+        total = 0.0
+        for group, z, m in ctx.groups:
+            gm = h * w * torch.fft.irfft2(g[:, group], s=(h, w))
+            zh = torch.fft.fft2(torch.view_as_complex(z * torch.where(m > 0, gm / m, 0.0)[..., None]))
+            total = total + (torch.view_as_real(zh) * psi[group, ..., None]).sum(1)
+        return torch.fft.ifft2(torch.view_as_complex(total)).real, None, None
+
+
+def _interleaved(a: torch.Tensor) -> torch.Tensor:
+    """Complex (..., n) as real (..., 2 n): Re, Im of each entry side by side."""
+    return torch.view_as_real(a).flatten(-2)
+
+
+def _gram(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """sum_s a_ps w_ls b_qs: (B, L, P, Q) of a (B, P, S), w (L, S), b (B, Q, S)."""
+    return ((a[:, None] * w[:, None]).flatten(1, 2) @ b.mT).unflatten(1, (len(w), -1))
+
+
+class _SquareGram(torch.autograd.Function):
+    """C_l = a diag(w_l) a^T: (B, L, P, P) of a (B, P, S), w (L, S). Backward by hand, one product
+    over the saved A_l = a diag(w_l) (autograd's makes and reads more (B, L, P, S) tensors):
+    da = sum_l (G_l + G_l^T) A_l."""
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        aw = a[:, None] * w[:, None]                                           # (B, L, P, S)
+        ctx.save_for_backward(aw)
+        return (aw.flatten(1, 2) @ a.mT).unflatten(1, (len(w), -1))
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (aw,) = ctx.saved_tensors
+        return (g + g.mT).transpose(1, 2).flatten(2) @ aw.flatten(1, 2), None
 
 
 def _self_conjugate(group: tuple) -> bool:
