@@ -221,3 +221,61 @@ def test_explorer_compare_prints_the_run_and_writes_every_step_to_its_json(tiny_
     along = res["along"]
     assert along["step"] == [0, 1, 2, 3] and len(along["nearest_S2"]["samples"]) == 4
     assert len(along["cos_s1_s2"]["samples"][0]) == 2 and set(along["settles"]) == {"step", "level", "apart"}
+
+
+def _brute(queries: np.ndarray, train: np.ndarray, k: int):
+    """k nearest by cosine (mean removed) and by L2, in float64 over every pair."""
+    q, t = (np.asarray(x, np.float64).reshape(len(x), -1) for x in (queries, train))
+    qc, tc = q - q.mean(1, keepdims=True), t - t.mean(1, keepdims=True)
+    cos = (qc @ tc.T) / np.maximum(np.linalg.norm(qc, axis=1)[:, None] * np.linalg.norm(tc, axis=1)[None], 1e-12)
+    l2 = np.sqrt(((q[:, None] - t[None]) ** 2).sum(-1))
+    ci, li = np.argsort(-cos, 1, kind="stable")[:, :k], np.argsort(l2, 1, kind="stable")[:, :k]
+    return ci, np.take_along_axis(cos, ci, 1), li, np.take_along_axis(l2, li, 1), np.take_along_axis(cos, li, 1)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+@pytest.mark.parametrize("case", ["random", "copies", "alike", "offset"])
+def test_the_index_finds_the_same_neighbours_as_every_pair_in_float64(dtype, case):
+    """The index narrows the search with a cheap product (bfloat16 on CPUs that multiply it, or
+    float32) and proved bounds, in blocks of rows, then scores the candidates in float32: the same
+    neighbours and values as the brute force in float64, whatever the images. 'alike': every
+    cosine within the bound of the others, so that every row is a candidate (the float32 way)."""
+    import torch
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    train = rng.normal(size=(n, 1, 8, 8)).astype(np.float32)
+    queries = rng.normal(size=(12, 1, 8, 8)).astype(np.float32)
+    if case == "copies":
+        queries[:6] = train[[5, 900, 1500, 2999, 0, 77]] + 1e-3 * rng.normal(size=(6, 1, 8, 8)).astype(np.float32)
+        queries[6] = train[42]
+    if case == "alike":
+        train = (train[:1] + 0.05 * train).astype(np.float32)
+        queries = (train[:1] + 0.05 * queries).astype(np.float32)
+    if case == "offset":                                   # means far from 0 and norms of many sizes
+        train = (train * rng.uniform(0.1, 3, size=(n, 1, 1, 1)) + rng.uniform(-5, 5, size=(n, 1, 1, 1))).astype(np.float32)
+        queries = (queries + 2).astype(np.float32)
+    index = gen.NeighbourIndex(train, dtype=getattr(torch, dtype), block=700)
+    nb = index.query(queries, k=3)
+    ci, cv, li, lv, lc = _brute(queries, train, 3)
+    assert np.array_equal(nb.cos_index, ci) and np.array_equal(nb.l2_index, li)
+    assert np.allclose(nb.cos_value, cv, atol=2e-6) and np.allclose(nb.l2_cos, lc, atol=2e-6)
+    assert np.allclose(nb.l2_value, lv, rtol=1e-5, atol=1e-5)
+    assert np.allclose(index.nearest_cosine(queries, chunk=700 * 5), cv[:, 0], atol=2e-6)
+
+
+def test_a_query_runs_on_one_thread_and_gives_the_callers_setting_back():
+    import torch
+
+    rng = np.random.default_rng(8)
+    train, queries = rng.normal(size=(200, 1, 4, 4)), rng.normal(size=(3, 1, 4, 4))
+    flat = np.zeros((1, 1, 4, 4))                                      # no direction: cosine 0, L2 still
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        index = gen.NeighbourIndex(train)
+        nb = index.query(np.concatenate([queries, flat]), k=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert np.allclose(nb.cos_value[-1], 0) and np.array_equal(nb.l2_index[-1], _brute(flat, train, 2)[2][0])

@@ -136,3 +136,46 @@ def test_init_starts_from_a_checkpoint_of_the_same_data_and_network(tmp_path):
         train_diffusion(data, UNetConfig(**ARCH), tmp_path / "a.safetensors", TrainConfig(steps=1, batch=4),
                         "cpu", progress=False, init=tmp_path / "a.safetensors")
     assert (tmp_path / "a.safetensors").read_bytes() == before and not (tmp_path / "c.safetensors").exists()
+
+
+def test_fit_trains_the_plain_maths_in_its_faster_layout_and_optimiser(tmp_path, monkeypatch):
+    """fit runs channels-last with fused Adam on the CPU (`memory_format`, `adam_options`): the
+    same loss at every step, to float32 round-off, as the plain loop written out here (NCHW,
+    Adam's default loop), draw for draw, and an EMA model that denoises as well as the plain
+    loop's (the weights themselves part by up to ~lr where a gradient is ~0: Adam's m / sqrt(v)
+    turns round-off there into whole steps); the model it returns is laid out as usual."""
+    import copy
+
+    from explorer.core.training import train
+
+    monkeypatch.setattr(train, "LOSS_EVERY", 1)
+    x = shapes.images(0, 0, 16, size=16)
+    tc = TrainConfig(steps=8, batch=8, lr=3e-3, ema=0.9, seed=3, warmup=4)
+    cfg = UNetConfig(**ARCH)
+    assert train.memory_format(Denoiser(cfg), torch.device("cpu"), tc) == torch.channels_last
+    assert train.adam_options(torch.device("cpu")) == {"fused": True}
+    ema, stats = fit(train.seeded_model(cfg, 0), x, tc, tmp_path / "m.safetensors", "fp", torch.device("cpu"),
+                     progress=False)
+    model = train.seeded_model(cfg, 0)
+    ref = copy.deepcopy(model).requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    g = torch.Generator().manual_seed(tc.seed)
+    losses = []
+    for step in range(tc.steps):
+        idx = torch.randint(0, len(x), (tc.batch,), generator=g)
+        t = draw_times(tc.batch, g)
+        x0 = x[idx]
+        z = torch.randn(x0.shape, generator=g)
+        opt.param_groups[0]["lr"] = tc.lr_at(step)
+        loss = denoising_loss(model, x0, t, z)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pe, pm in zip(ref.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - min(tc.ema, (1 + step) / (10 + step)))
+        losses.append([step + 1, pytest.approx(loss.item(), abs=2e-5)])
+    assert stats["loss_curve"] == losses
+    assert fixed_loss(ema, x) == pytest.approx(fixed_loss(ref, x), rel=1e-3)
+    assert all(p.is_contiguous() for p in ema.parameters())

@@ -11,6 +11,7 @@ where the two models part (or never do).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,48 +104,190 @@ class Neighbours:
     l2_cos: np.ndarray      # (B, k): the cosine to each L2 neighbour
 
 
+@contextmanager
+def _one_thread(device: torch.device):
+    """torch on one thread for a query on the CPU, the caller's setting back after it: a query is
+    many short operations, and with two threads each waits for the slower one, which on a busy
+    machine is often descheduled (10^5 x 1024, 16 queries, 2 cores and a busy process: 0.06-0.07 s
+    on one thread, 0.08-0.28 s on two; quiet: 0.047 s against 0.039 s). The setting is the
+    process's: another thread's torch work meanwhile runs on one thread too."""
+    before = torch.get_num_threads()
+    if device.type != "cpu" or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _fast_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 where this CPU multiplies it in hardware (AMX or AVX512-BF16: 3-4x the float32
+    product of a (N, 1024) by (1024, 16) and half its bytes), else float32."""
+    if device.type != "cpu":
+        return torch.float32
+    cpu = getattr(torch, "cpu", None)
+    fast = any(getattr(cpu, name, lambda: False)() for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+    return torch.bfloat16 if fast else torch.float32
+
+
+def _cos_error(dtype: torch.dtype, dim: int) -> float:
+    """A bound on |cos~ - cos| for the product of unit rows stored in `dtype` (unit roundoff u) by
+    unit queries of D = dim values: inputs rounded (2 u + u^2 times sum_i |u_i q_i| <= 1, by
+    Cauchy-Schwarz), float32 accumulation (D 2^-24), and in bfloat16 the result rounded too (u);
+    with a margin of 1/4 on the rounding and 2 on the sum. bfloat16 (u = 2^-8), D = 1024: 0.0148."""
+    u = 2.0 ** -8 if dtype == torch.bfloat16 else 2.0 ** -24
+    return 1.25 * (3 * u + u * u) + 2 * dim * 2.0 ** -24
+
+
 class NeighbourIndex:
-    """A training set (N, ...) kept ready for nearest-neighbour queries: its mean-removed rows
-    t_c (N, D) float32, their norms and means m_t. One matrix product P = q_c t_c^T answers
-    both metrics:
+    """A training set (N, ...) kept ready for nearest-neighbour queries by cosine (mean removed)
+    and by L2, exact in float32 though most of the work runs in a cheaper precision:
 
-        cos(q, t) = P / (|q_c| |t_c|),   |q - t|^2 = |q_c|^2 + |t_c|^2 - 2 P + D (m_q - m_t)^2,
+    1. the product of the unit mean-removed rows u_n = t_c / |t_c| (stored in bfloat16 where the
+       CPU multiplies it in hardware, else float32) by the unit mean-removed queries gives every
+       cosine to within a proved bound e (`_cos_error`), hence every L2 distance too:
 
-    and the k L2 distances found are then recomputed exactly from the rows (float32 cancellation
-    in the expansion would blur the distances of near-copies)."""
+           |q - t|^2 = |q_c|^2 + |t_c|^2 - 2 |q_c| |t_c| cos + D (m_q - m_t)^2   (error <= 2 |q_c| |t_c| e);
 
-    def __init__(self, train: np.ndarray, device: str | torch.device = "cpu"):
-        t = torch.as_tensor(np.asarray(train, np.float32)).reshape(len(train), -1).to(device)
-        self.device, self.n, self.dim = torch.device(device), len(t), t.shape[1]
-        self.mean = t.mean(1)
-        self.centred = t - self.mean[:, None]
-        self.norm = self.centred.norm(dim=1)
+    2. the candidates of each query, the rows whose bounds reach its k-th best (a few hundred
+       among 10^5 unless the images are nearly alike), and only these are scored exactly in
+       float32 from the rows: the same neighbours and values as scoring every row in float32.
+
+    A query with too many candidates (or none: NaN) is scored against every row in float32.
+    Memory: the unit rows (N x D, 2 bytes each in bfloat16), norms and means (N) of its own, and a
+    view of `train` (no copy when it is a float32 array on the CPU: do not change it in place)."""
+
+    def __init__(self, train: np.ndarray, device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
+                 block: int = 8192):
+        rows = torch.as_tensor(np.asarray(train, np.float32)).reshape(len(train), -1).to(device)
+        self.device, self.n, self.dim = torch.device(device), len(rows), rows.shape[1]
+        self.dtype = dtype or _fast_dtype(self.device)
+        self.error = _cos_error(self.dtype, self.dim)
+        self.rows, self.block = rows, block
+        self.mean = rows.mean(1)
+        self.norm = torch.empty(self.n, device=self.device)
+        self.unit = torch.empty((self.n, self.dim), dtype=self.dtype, device=self.device)
+        for s in range(0, self.n, block):                        # no N x D float32 temporary
+            c = rows[s:s + block] - self.mean[s:s + block, None]
+            self.norm[s:s + block] = c.norm(dim=1)
+            self.unit[s:s + block] = c / self.norm[s:s + block, None].clamp_min(1e-12)
+
+    def _flat(self, queries: np.ndarray):
+        """Queries (B, ...) as float32 rows q (B, D) and their means, mean-removed rows and norms."""
+        q = torch.as_tensor(np.asarray(queries, np.float32)).reshape(len(queries), -1).to(self.device)
+        m = q.mean(1)
+        qc = q - m[:, None]
+        return q, m, qc, qc.norm(dim=1)
+
+    def _candidates(self, m, qc, qn, k: int, l2: bool):
+        """For each query b, rows certain to hold its k nearest by cosine (and by L2), from the
+        bounds of the cheap product, a block of rows at a time: (rows, queries) (P,) pairs."""
+        B, e = len(qc), self.error
+        qh = (qc / qn[:, None].clamp_min(1e-12)).to(self.dtype)
+        top_c = torch.full((B, k), -torch.inf, device=self.device)     # the k largest cos~ so far
+        top_d = torch.full((B, k), torch.inf, device=self.device)      # the k least upper bounds of |q - t|^2 - |q_c|^2
+        kept = []
+        for s in range(0, self.n, self.block):
+            p = self.unit[s:s + self.block] @ qh.T                              # (C, B): the faster way round
+            c = torch.empty(p.shape[::-1], device=self.device).copy_(p.T)      # (B, C) float32: |cos~ - cos| <= e
+            j = min(k, c.shape[1])
+            top_c = torch.cat([top_c, c.topk(j, 1).values], 1).topk(k, 1).values
+            keep = c >= top_c[:, -1:] - 2 * e                                   # cos >= c - e >= c_k - 2 e
+            low = None
+            if l2:
+                a, mt = self.norm[s:s + self.block], self.mean[s:s + self.block]
+                d2 = a * (a - 2 * qn[:, None] * c) + self.dim * (mt - m[:, None]) ** 2
+                slack = (2 * e) * qn[:, None] * a + 2 ** -20 * (a * a + (qn * qn)[:, None] + d2.abs())
+                low = d2 - slack
+                top_d = torch.cat([top_d, (d2 + slack).topk(j, 1, largest=False).values], 1).topk(
+                    k, 1, largest=False).values
+                keep |= low <= top_d[:, -1:]
+            b, r = keep.nonzero(as_tuple=True)
+            kept.append((r + s, b, c[b, r], None if low is None else low[b, r]))
+        rows, b, c, low = (torch.cat(v) if v[0] is not None else None for v in zip(*kept))
+        keep = c >= top_c[b, -1] - 2 * e                                        # the final thresholds
+        if l2:
+            keep |= low <= top_d[b, -1]
+        return rows[keep], b[keep]
+
+    def _dense(self, m, qc, qn, k: int, l2: bool):
+        """The k nearest of each query by float32 cosine (and by L2 expanded) over every row: (rows, queries)."""
+        best = []
+        for s in range(0, self.n, self.block):
+            tc = self.rows[s:s + self.block] - self.mean[s:s + self.block, None]
+            prod = qc @ tc.T                                                    # (B, C)
+            a = self.norm[s:s + self.block]
+            keys = [-(prod / (qn[:, None] * a).clamp_min(1e-12))]
+            if l2:
+                keys.append(a * a - 2 * prod + self.dim * (self.mean[s:s + self.block] - m[:, None]) ** 2)
+            for j, key in enumerate(keys):
+                v, i = key.topk(min(k, key.shape[1]), dim=1, largest=False)
+                if s:
+                    v, i = torch.cat([best[j][0], v], 1), torch.cat([best[j][1], i + s], 1)
+                    v, pick = v.topk(k, dim=1, largest=False)
+                    best[j] = (v, i.gather(1, pick))
+                else:
+                    best.append((v, i))
+        found = torch.zeros((len(qc), self.n), dtype=torch.bool, device=self.device)
+        for _, i in best:
+            found.scatter_(1, i, True)
+        b, rows = found.nonzero(as_tuple=True)
+        return rows, b
+
+    def _pairs(self, queries: np.ndarray, k: int, l2: bool):
+        """The candidate pairs of the queries, scored exactly: q (B, D); rows, queries, cos and
+        L2 distance (P,) (NaN without l2), by query."""
+        q, m, qc, qn = self._flat(queries)
+        rows, b = self._candidates(m, qc, qn, k, l2)
+        count = torch.bincount(b, minlength=len(q))
+        dense = ((count < k) | (count > max(256, self.n // 16))).nonzero().ravel()
+        if len(dense):                                  # images nearly alike, NaN: every row in float32
+            other = ~torch.isin(b, dense)
+            r2, b2 = self._dense(m[dense], qc[dense], qn[dense], k, l2)
+            rows, b = torch.cat([rows[other], r2]), torch.cat([b[other], dense[b2]])
+        order = torch.argsort(b, stable=True)
+        rows, b = rows[order], b[order]
+        cos, dist = torch.empty(len(rows), device=self.device), torch.full((len(rows),), torch.nan, device=self.device)
+        for s in range(0, len(rows), 512):                      # exact, in float32, 512 pairs at a time
+            r, bb = rows[s:s + 512], b[s:s + 512]
+            t = self.rows.index_select(0, r)
+            if l2:
+                dist[s:s + 512] = (q.index_select(0, bb) - t).norm(dim=1)
+            t -= self.mean.index_select(0, r)[:, None]
+            cos[s:s + 512] = (t * qc.index_select(0, bb)).sum(1) / (qn[bb] * self.norm[r]).clamp_min(1e-12)
+        return q, rows, b, cos, dist
 
     def nearest_cosine(self, queries: np.ndarray, chunk: int = 2 ** 22) -> np.ndarray:
-        """max_n cos(q, t_n) of each query (M, ...) (mean removed): the product q_c t_c^T in blocks
-        of at most `chunk` values. Returns (M,)."""
-        q = unit_vectors(torch.as_tensor(np.asarray(queries, np.float32)), torch.float32).to(self.device)
-        t = self.centred / self.norm[:, None].clamp_min(1e-12)
-        rows = max(1, chunk // max(self.n, 1))
-        return torch.cat([(q[i:i + rows] @ t.T).max(1).values for i in range(0, len(q), rows)]).cpu().numpy()
+        """max_n cos(q, t_n) of each query (M, ...) (mean removed), with at most about `chunk`
+        cosines held at a time. Returns (M,)."""
+        step, out = max(1, chunk // max(min(self.block, self.n), 1)), []
+        with _one_thread(self.device):
+            for i in range(0, len(queries), step):
+                q, _, b, cos, _ = self._pairs(queries[i:i + step], 1, l2=False)
+                out.append(torch.full((len(q),), -torch.inf, device=self.device).scatter_reduce(0, b, cos, "amax"))
+        return torch.cat(out).cpu().numpy() if out else np.zeros(0, np.float32)
 
     def query(self, queries: np.ndarray, k: int = 3) -> "Neighbours":
         """The k nearest training images of each query (B, ...) by cosine and by L2."""
         k = min(k, self.n)
-        q = torch.as_tensor(np.asarray(queries, np.float32)).reshape(len(queries), -1).to(self.device)
-        m = q.mean(1)
-        qc = q - m[:, None]
-        qn = qc.norm(dim=1)
-        prod = qc @ self.centred.T                                          # (B, N): the one product
-        cos = prod / (qn[:, None] * self.norm[None]).clamp_min(1e-12)
-        d2 = qn[:, None] ** 2 + self.norm[None] ** 2 - 2 * prod + self.dim * (m[:, None] - self.mean[None]) ** 2
-        c_val, c_idx = cos.topk(k, dim=1)
-        l_idx = d2.topk(k, dim=1, largest=False).indices
-        rows = self.centred[l_idx] + self.mean[l_idx][..., None]            # (B, k, D)
-        l_val, order = (q[:, None] - rows).norm(dim=2).sort(dim=1)
-        l_idx = l_idx.gather(1, order)
-        return Neighbours(c_idx.cpu().numpy(), c_val.cpu().numpy(), l_idx.cpu().numpy(), l_val.cpu().numpy(),
-                          cos.gather(1, l_idx).cpu().numpy())
+        if k == 0 or len(queries) == 0:
+            empty = np.zeros((len(queries), 0))
+            return Neighbours(empty.astype(np.int64), empty.astype(np.float32), empty.astype(np.int64),
+                              empty.astype(np.float32), empty.astype(np.float32))
+        with _one_thread(self.device):
+            q, rows, b, cos, dist = self._pairs(queries, k, l2=True)
+        count = torch.bincount(b, minlength=len(q))                          # >= k each, grouped by query
+        at = (count.cumsum(0) - count)[:, None] + torch.arange(k, device=self.device)
+
+        def least(key: torch.Tensor) -> torch.Tensor:                       # (B, k): the pairs of the k least keys
+            o = torch.argsort(key, stable=True)
+            return o[torch.argsort(b[o], stable=True)][at]
+
+        c, d = least(-cos), least(dist)
+        return Neighbours(rows[c].cpu().numpy(), cos[c].cpu().numpy(), rows[d].cpu().numpy(), dist[d].cpu().numpy(),
+                          cos[d].cpu().numpy())
 
 
 def nearest(queries: np.ndarray, train: np.ndarray, k: int = 3, device: str | torch.device = "cpu") -> "Neighbours":

@@ -5,8 +5,9 @@ whole range [sigma_over_alpha(T_MIN), sigma_over_alpha(T_MAX)], half from Karras
 N(-1.2, 1.2^2) where images form; with `noise_levels` = [lo, hi], half of each batch is drawn
 log-uniformly in [lo, hi] instead (a second stage, started from a trained model `init`, that
 sharpens the lowest levels). w = (s^2 + s_d^2)/(s s_d)^2 makes the preconditioned network's
-target unit-variance at every level. Adam, EMA of the weights (the EMA weights are what the
-checkpoint holds), optional bf16 autocast. Deterministic given the seed: every draw comes from
+target unit-variance at every level. Adam (fused where torch has it), EMA of the weights (the
+EMA weights are what the checkpoint holds), optional bf16 autocast; on the CPU in float32,
+channels-last tensors (`memory_format`). Deterministic given the seed: every draw comes from
 one torch.Generator, whose state is saved with the resume file, so a killed run resumed from
 its last periodic save ends with the same weights as an uninterrupted one.
 Resume files are safetensors too (weights, EMA, Adam moments, generator state): no pickles.
@@ -85,6 +86,29 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+def adam_options(device: torch.device) -> dict:
+    """The keyword arguments `fit` gives torch.optim.Adam besides the learning rate: the fused
+    implementation where torch has one (CPU, CUDA), the same update in one kernel (the step of a
+    293 k-parameter U-Net on the CPU: 0.5 ms, against 2.0 ms for the default loop and 1.4 ms
+    foreach)."""
+    return {"fused": True} if device.type in ("cpu", "cuda") else {}
+
+
+def memory_format(model: torch.nn.Module, device: torch.device, tc: TrainConfig) -> torch.memory_format:
+    """The layout `fit` trains in: channels-last on the CPU in float32 with zero padding, where the
+    convolutions run 13-34% faster on images and weights in that layout (32x32 and 64x64, 1 and 3
+    channels, bias-free too); not under bf16 autocast (20% slower at 32x32) nor with circular
+    padding (10-30% slower): the same network and maths, a different order in memory."""
+    cfg = getattr(model, "cfg", None)
+    if device.type == "cpu" and not tc.bf16 and getattr(cfg, "padding", "zeros") == "zeros":
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def _laid_out(x: torch.Tensor, layout: torch.memory_format) -> torch.Tensor:
+    return x.contiguous(memory_format=layout) if x.dim() == 4 else x
 
 
 def seeded_model(arch: UNetConfig, seed: int) -> Denoiser:
@@ -216,10 +240,10 @@ def _restore(st: _State, meta: dict, tensors: dict, rank: int) -> bool:
     params = st.opt.param_groups[0]["params"]
     for i, (n, _) in enumerate(st.model.named_parameters()):
         if f"adam.exp_avg.{n}" in tensors:
-            dev = params[i].device
-            st.opt.state[params[i]] = {"step": tensors[f"adam.step.{n}"].reshape(()).float(),
-                                       "exp_avg": tensors[f"adam.exp_avg.{n}"].to(dev),
-                                       "exp_avg_sq": tensors[f"adam.exp_avg_sq.{n}"].to(dev)}
+            p, fused = params[i], st.opt.param_groups[0].get("fused")
+            st.opt.state[p] = {"step": tensors[f"adam.step.{n}"].reshape(()).float().to(p.device if fused else "cpu"),
+                               "exp_avg": torch.empty_like(p).copy_(tensors[f"adam.exp_avg.{n}"]),   # p's layout
+                               "exp_avg_sq": torch.empty_like(p).copy_(tensors[f"adam.exp_avg_sq.{n}"])}
     st.generator.set_state(tensors["generator_state" if rank == 0 else f"generator_state.{rank}"])
     st.step, st.losses, st.curve, st.loss_curve = step, losses, curve, loss_curve
     return True
@@ -237,9 +261,10 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
     device = distributed.device_of(w, device)
     monitor_loss = loss_fn
     loss_fn = loss_fn or (lambda m, x0, t, z: denoising_loss(m, x0, t, z))
-    model = model.to(device)
+    layout = memory_format(model, device, tc)
+    model = model.to(device, memory_format=layout)
     st = _State(model=model, ema=copy.deepcopy(model).requires_grad_(False),
-                opt=torch.optim.Adam(model.parameters(), lr=tc.lr),
+                opt=torch.optim.Adam(model.parameters(), lr=tc.lr, **adam_options(device)),
                 generator=torch.Generator().manual_seed(tc.seed + 1_000_003 * w.rank))
     if w.size > 1:
         fingerprint += f" world={w.size}"
@@ -261,7 +286,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         idx = torch.randint(0, len(data), (batch,), generator=st.generator)
         t = draw_times(batch, st.generator, tc.noise_levels)
         x0 = data[idx.to(device)]
-        z = torch.randn(x0.shape, generator=st.generator).to(device)
+        z = _laid_out(torch.randn(x0.shape, generator=st.generator).to(device), layout)
+        x0 = _laid_out(x0, layout)                             # the batch, not the data set: no second copy of it
         for g in st.opt.param_groups:
             g["lr"] = tc.lr_at(st.step)
         with autocast:
@@ -304,7 +330,8 @@ def fit(model: Denoiser, data: torch.Tensor | list[torch.Tensor], tc: TrainConfi
         stats["loss_curve"] = st.loss_curve
     if w.size > 1:
         stats["processes"] = w.size
-    return st.ema.cpu().eval(), stats
+    model.to(memory_format=torch.contiguous_format)
+    return st.ema.cpu().to(memory_format=torch.contiguous_format).eval(), stats
 
 
 DERIVED_DATA_KEYS = ("mean", "std", "stats")        # computed from the training set, not chosen
