@@ -44,6 +44,7 @@ COSMIC_DATA = "checkpoints/cosmic_web/data.json"
 COSMIC_FIELDS = ("checkpoints/cosmic_web/field64.json", "checkpoints/cosmic_web/field64-diffusion.json",
                  "checkpoints/cosmic_web/field64-wcrg.json", "checkpoints/cosmic_web/field256.json")
 CAPACITY_DIR = "checkpoints/capacity"
+PERF_BEFORE = "docs/results/perf/gui-before.json"   # bench_gui.py run on commit c889c76 (runs in a thread), same machine
 PERF = ("docs/results/perf/gui.json", "docs/results/perf/scattering.json", "docs/results/perf/nn.json",
         "docs/results/perf/train.json")
 MAX_HEADER = 100 * 1024 * 1024
@@ -606,7 +607,9 @@ def median(values: list) -> float:
 
 def render_gui(g: dict) -> list[str]:
     st, su = g["stall_ms"], g["startup_s"]
-    rows = [[what, str(len(st[key])), f"{median(st[key]):.1f}", f"{max(st[key]):.1f}",
+    before = read_json(PERF_BEFORE)["stall_ms"] if (ROOT / PERF_BEFORE).exists() else {}
+    was = {k: f"{median(v):.1f} / {max(v):.1f}" for k, v in before.items()}
+    rows = [[what, str(len(st[key])), was.get(key, "–"), f"{median(st[key]):.1f}", f"{max(st[key]):.1f}",
              ", ".join(f"{v:.1f}" for v in st[key])]
             for key, what in (("idle", "nothing running (the probe's own floor, 1 s)"),
                               ("run", "a run streams (16 samples, 100 SDE steps)"),
@@ -618,9 +621,11 @@ def render_gui(g: dict) -> list[str]:
         "",
         f"`tests/benchmarks/bench_gui.py --repeats {g['repeats']}` on {g['machine']['cores']} cores, Qt offscreen, "
         f"model `{g['model']}`. A 2 ms timer records the longest gap between its ticks: the longest time the "
-        "window could not answer. Goal: under 16 ms (no missed frame at 60 Hz) in every run.",
+        "window could not answer. Goal: under 16 ms (no missed frame at 60 Hz) in every run. Before: the same "
+        f"benchmark on commit c889c76 (runs in a thread of the window's process), same machine (`{PERF_BEFORE}`).",
         "",
-        *table(["while", "runs", "median (ms)", "max (ms)", "every run (ms)"], rows, "lrrrl"),
+        *table(["while", "runs", "before: median / max (ms)", "median (ms)", "max (ms)", "every run (ms)"], rows,
+               "lrrrrl"),
         "",
         f"One slider step (both panels redrawn): median {g['slider_step_ms']['median']:.2f} ms, "
         f"max {g['slider_step_ms']['max']:.2f} ms.",
@@ -629,16 +634,85 @@ def render_gui(g: dict) -> list[str]:
         f"{median(su['window_shown']) / empty:.1f}× an empty PySide6 window ({empty:.2f} s); with the default "
         f"model open {median(su['model_open']):.2f} s.",
         "",
+    ] + ([
+        f"Opening the largest checkpoint explorer opens ({g['big_checkpoint']['gib']} GiB, 50 M parameters; "
+        f"larger ones are refused before they are read): median {median(g['big_checkpoint']['seconds']):.2f} s, "
+        f"the longest stall meanwhile median {median(g['big_checkpoint']['stall_ms']):.1f} ms "
+        f"(max {max(g['big_checkpoint']['stall_ms']):.1f}).",
+        "",
+    ] if "big_checkpoint" in g else []) + [
+        f"Load average (1 min) when the benchmark started: {g['machine']['load_average_1min']:.2f} "
+        "(2 cores: above 1, other work ran beside it).",
+        "",
+    ]
+
+
+def render_scattering_speed(sc: dict) -> list[str]:
+    labels = {"phi_and_gradient_16x64x64": "Φ and its gradient, 16 fields of 64²",
+              "generate_16x64x64_100_iterations": "16 fields of 64², 100 L-BFGS iterations",
+              "generate_1x256x256_100_iterations": "one field of 256², 100 L-BFGS iterations"}
+    rows = [[labels.get(k, k), f"{c['old']['median_s']:.3g}", f"{c['new']['median_s']:.3g}", f"{c['ratio']:.2f}×"]
+            for k, c in sc["cases"].items()]
+    m = sc["machine"]
+    return [
+        "## Scattering spectra",
+        "",
+        f"`tests/benchmarks/bench_scattering_speed.py`: the statistics of commit `{sc['baseline'][:9]}` (the "
+        f"baseline, taken with `git show`) against today's, in one run on {m['cpu_count']} cores (load average "
+        f"{m['loadavg_at_start'][0]:.2f} at the start), medians of {sc['repeats']}. Goal: 5× at 16 fields of 64².",
+        "",
+        *table(["case", "baseline (s)", "today (s)", "faster"], rows, "lrrr"),
+        "",
+    ]
+
+
+def render_nn_speed(nn: dict) -> list[str]:
+    rows = [[f"{r['N']:,}", r["load"], f"{1e3 * r['query_s']:.1f}", f"{1e3 * r['bare_product_s']:.1f}",
+             f"{r['ratio']:.2f}", f"{r['build_s']:.2f}", f"{r['index_own_MiB']:.0f}"] for r in nn["rows"]]
+    return [
+        "## Nearest training images",
+        "",
+        f"`tests/benchmarks/bench_nn.py --busy`: {nn['queries']} queries of 32×32 among N training images "
+        f"({nn['benchmark']}), medians of {nn['repeats']}; baseline: the bare float32 matrix product of that size in "
+        f"the same run; busy: another CPU-bound process beside it. {nn['machine']}. Goal: under 200 ms at N = 10⁵, "
+        "quiet and busy.",
+        "",
+        *table(["N", "machine", "query (ms)", "bare product (ms)", "ratio", "index build (s)", "index memory (MiB)"],
+               rows, "rlrrrrr"),
+        "",
+    ]
+
+
+def render_train_speed(tr: dict) -> list[str]:
+    ips = tr["images_per_s"]
+    rows = [[k, f"{v:.0f}"] for k, v in ips.items()]
+    c = tr["compile"]
+    st = tr["setup"]
+    return [
+        "## Training",
+        "",
+        f"`tests/benchmarks/bench_train.py --variants --compile`: {tr['benchmark']}; {st['data']} {st['size']}², "
+        f"widths {st['widths']}, batch {st['batch']}, {st['steps']} steps, medians of {st['repeats']}. "
+        f"{tr['machine']}. `explorer train` runs at 1/{tr['ratio_bare_over_ours']:.3f} of the bare loop's speed.",
+        "",
+        *table(["loop", "images/s"], rows, "lr"),
+        "",
+        f"torch.compile: {c['compile_s']:.0f} s to compile, then {c['compiled_images_per_s']:.0f} images/s against "
+        f"{c['eager_images_per_s']:.0f} eager: not used.",
+        "",
     ]
 
 
 def render_performance() -> str:
     present = [rel for rel in PERF if (ROOT / rel).exists()]
+    if (ROOT / PERF_BEFORE).exists():
+        present.insert(1, PERF_BEFORE)
     lines = banner(
         "Results: speed and smoothness", present,
         "Every figure below is a median over repeats measured in one run of a benchmark against a baseline "
         "of the same run (the machines are noisy: compare ratios, not seconds across pages).")
-    sections = {"gui.json": render_gui}
+    sections = {"gui.json": render_gui, "scattering.json": render_scattering_speed, "nn.json": render_nn_speed,
+                "train.json": render_train_speed}
     for rel in present:
         name = rel.rsplit("/", 1)[1]
         if name in sections:

@@ -23,8 +23,10 @@ def configure(win, sampler="ddim", steps=8, n=4, seed=3):
 
 
 def run_to_end(qtbot, win, timeout=60000):
+    """Run, and wait for the run and its samples' statistics (computed in the run process after it)."""
     assert win.start_run()
     qtbot.waitUntil(lambda: not win.is_running() and win.trajectory is not None, timeout=timeout)
+    qtbot.waitUntil(lambda: not win.stats_runs.is_running(), timeout=timeout)
 
 
 def test_run_shows_the_frames_the_core_made(qtbot, window, tiny_ckpt):
@@ -309,7 +311,8 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
     assert window.open_run(traj.save_npz(tmp_path / "w.npz"))
     assert window.model.sha256 == tiny_wcrg.sha256 and tiny_wcrg.name in window.info.toPlainText()
     assert len(window.view.frames) == len(traj.frames) and not window.message.isVisible()
-    assert window.statistics.result is not None and window.statistics.result["n_generated"] == 2
+    qtbot.waitUntil(lambda: window.statistics.result is not None, timeout=30000)   # computed in the run process
+    assert window.statistics.result["n_generated"] == 2
     spec = window.run_panel.spec()                                         # Run repeats the opened run
     assert (spec.sampler, spec.steps, spec.n, spec.seed) == ("ddim", 3, 2, 0)
 

@@ -50,6 +50,7 @@ from explorer.core.models import Model, RunSpec, checkpoint, open_maker, open_mo
 from explorer.core.sampling import samplers
 from explorer.core.sampling.trajectory import Frame, Trajectory, is_run_file
 from explorer.core.state import ExplorerState
+from explorer.core.statistics import stats
 
 MAX_RECENT = 8
 RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]    # picklable: it runs in a run process
@@ -66,6 +67,12 @@ class MainWindow(QMainWindow):
         self.state.observe("run", self._show_run)
         self.ask_before_closing_a_run = True
         self.controller = RunController(self)
+        self.stats_runs = RunController(self)                   # a finished run's statistics, in the run process
+        self._stats_job = self._stats_returned = None
+        self.stats_runs.returned.connect(lambda result, frames: self._stats_returned(result, frames))
+        self.stats_runs.errored.connect(lambda message, frames: self.statistics.clear(
+            f"The statistics could not be computed: {message}"))
+        self.stats_runs.finished.connect(self._start_statistics)
         self._closed = False
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
@@ -334,9 +341,30 @@ class MainWindow(QMainWindow):
         self.feed.reset()
 
     def _show_statistics(self, model: Model, frames: list) -> None:
-        """The Statistics tab for the final samples of a run of `model`."""
-        self.statistics.show_samples(np.asarray(frames[-1].x0_hat), model.data.get("stats"),
-                                     field=model.data.get("name") in MAGNETISED)
+        """The Statistics tab for the final samples of a run of `model`, compared with its data in the
+        run process (20-30 ms for 16 shapes on the window's thread; the bispectra of a field more)."""
+        reference, field = model.data.get("stats"), model.data.get("name") in MAGNETISED
+        if reference is None:
+            self.statistics.show_comparison(None, field=field)
+            return
+        self.statistics.clear("comparing the samples with the data…")
+        self.stats_runs.cancel()                                # an older run's comparison is not shown
+        self._stats_job = (partial(stats.compare_to_summary, np.asarray(frames[-1].x0_hat), reference), field,
+                           self.state.run)
+        self._start_statistics()
+
+    def _start_statistics(self) -> None:
+        if self._stats_job is None or self.stats_runs.is_running():
+            return                                              # the next starts when the one cancelled ends
+        job, field, run = self._stats_job
+        self._stats_job = None
+
+        def returned(result: dict, _frames: list) -> None:
+            if self.state.run is run:                           # still the run shown
+                self.statistics.show_comparison(result, field=field)
+
+        self._stats_returned = returned
+        self.stats_runs.start(job)
 
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()

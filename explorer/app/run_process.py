@@ -7,7 +7,8 @@ run in a thread, 4.4 ms beside the same run in a process (tests/benchmarks/bench
 
 A `RunProcess` is a spawned child (its own interpreter; no Qt is imported there) that serves one
 job at a time. A job is a picklable callable that returns a generator of Frames or progress values
-(`functools.partial(run_model, model, spec)`, `partial(compare_run, ...)`). Its networks (every
+(`functools.partial(run_model, model, spec)`, `partial(compare_run, ...)`), or a value (a
+computation too long for the window's thread: `partial(stats.compare_to_summary, ...)`). Its networks (every
 torch.nn.Module in it) travel once per child, their tensors by shared memory, and stay there while
 jobs use them; a job refers to them by number (`_Packer`). Pickling the shapes model whole took
 2.6-104 ms a run (torch's shared-memory handles), the rest of the job 0.04 ms. The child sends
@@ -64,6 +65,9 @@ def drain(make_run: Callable[[], Generator], stop, tell: Callable[[str], None], 
     try:
         with interrupt.hooks(stop, tell):
             run = make_run()
+            if not isinstance(run, Generator):                    # a plain computation: its value
+                yield "returned", run
+                return
             while not stop.is_set():
                 try:
                     item = next(run)

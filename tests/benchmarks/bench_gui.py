@@ -13,10 +13,10 @@
 4. The same stall while the Compare tab streams a pair (the first bundled pair, 6 samples, its
    default sampler and steps, to the result shown), and 5. while the trajectory plays at 50
    frames/s during a run (Play pressed after its 10th frame).
-6. With --big-checkpoint: the window opening a diffusion checkpoint of about 0.95 GiB (written by
-   explorer's own checkpoint writer, just under its 1 GiB limit): seconds from the request to the
-   model open, and the longest stall meanwhile (the file is read and the network built off the GUI
-   thread).
+6. With --big-checkpoint: the window opening the largest diffusion checkpoint explorer opens (50 M
+   parameters, 0.19 GiB: schema.MAX_PARAMETERS; a 1 GiB network is refused before it is read),
+   written by explorer's own checkpoint writer: seconds from the request to the model open, and the
+   longest stall meanwhile (the file is read and the network built off the GUI thread).
 Each stall figure is the largest gap of one run; median and max over the repeats, every value in
 the JSON (`--json`, for docs/results/perf/gui.json).
 """
@@ -80,12 +80,13 @@ def stall_probe(app, seconds_or_done, interval_ms=2):
 
 
 def big_checkpoint(folder: Path) -> Path:
-    """A diffusion checkpoint of about 0.95 GiB (255 M parameters), untrained, by explorer's own writer."""
+    """A diffusion checkpoint of 49.97 M parameters (0.19 GiB; explorer's limit is 50 M), untrained, by
+    explorer's own writer."""
     from explorer.core.models import checkpoint
     from explorer.core.nets.unet import UNetConfig
 
-    arch = UNetConfig(channels=1, size=32, widths=[512, 1024, 1984], blocks=1)
-    config = checkpoint.make_config("diffusion", arch, "big", "a 0.95 GiB network for bench_gui.py")
+    arch = UNetConfig(channels=1, size=32, widths=[256, 512, 820], blocks=1)
+    config = checkpoint.make_config("diffusion", arch, "big", "the largest network explorer opens, for bench_gui.py")
     return checkpoint.save(folder / "big.safetensors", checkpoint.build_model(config), config)
 
 
@@ -93,7 +94,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", help="write every measured value here")
-    p.add_argument("--big-checkpoint", action="store_true", help="also open a checkpoint of about 0.95 GiB")
+    p.add_argument("--big-checkpoint", action="store_true", help="also open the largest checkpoint explorer opens")
     a = p.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
@@ -201,7 +202,8 @@ def main() -> None:
         ms = lambda v: [round(1e3 * x, 2) for x in v]            # noqa: E731
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps({
-            "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "qt": "offscreen"},
+            "machine": {"cores": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
+                        "python": platform.python_version(), "qt": "offscreen"},
             "repeats": a.repeats, "model": model_name,
             "stall_ms": {"idle": ms(idles), "run": ms(stalls), "pair": ms(pair), "playing": ms(playing)},
             "slider_step_ms": {"median": round(1e3 * statistics.median(times), 3), "max": round(1e3 * max(times), 3),
@@ -210,3 +212,7 @@ def main() -> None:
                           "empty_window": [round(x, 3) for x in bare]},
             **({"big_checkpoint": big} if big else {}),
         }, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

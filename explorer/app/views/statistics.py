@@ -155,13 +155,19 @@ class StatisticsView(QWidget):
                      field: bool = False) -> None:
         """samples: (B, C, H, W) final samples; reference: data statistics (`stats.summary`), by
         default the training data's, recorded in the checkpoint; field: a field whose
-        magnetisation <|m|> is worth showing."""
+        magnetisation <|m|> is worth showing. Computed on the calling thread (`show_comparison`
+        draws a comparison computed elsewhere)."""
+        self.show_comparison(None if reference is None else stats.compare_to_summary(samples, reference), label, field)
+
+    def show_comparison(self, r: dict | None, label: str = "training data", field: bool = False) -> None:
+        """r: `stats.compare_to_summary` of the final samples against the reference (computed where
+        it does not hold the window: the run process), None when there is no reference."""
         self.clear()
-        if reference is None:
+        if r is None:
             self.summary.setText("This checkpoint records no statistics of its training data (trained by an older "
                                  "explorer): retrain it, or use `explorer stats` against fresh data.")
             return
-        r = self.result = stats.compare_to_summary(samples, reference)
+        self.result = r
         ref_pen, gen_pen = pg.mkPen("#333", width=2), pg.mkPen("#d62728", width=2)
         ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= max(r["k"])]
         self.spectrum.getAxis("bottom").setTicks([[(float(np.log10(k)), str(k)) for k in ks], []])

@@ -50,7 +50,8 @@ class TrajectoryView(QWidget):
 
     step_changed = Signal(int)
     REDRAW_MS = 30            # live frames are drawn at most this often
-    HISTOGRAM_AFTER_MS = 10   # ... and x0_hat's histogram this long after their images
+    HISTOGRAM_AFTER_MS = 10   # ... and x0_hat's histogram this long after their images (the blank colour
+                              # bars this long after `clear`): no paint holds both
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -212,6 +213,8 @@ class TrajectoryView(QWidget):
         self._play_timer.timeout.connect(self._play_step)
         self._histogram_timer = QTimer(self, singleShot=True, interval=self.HISTOGRAM_AFTER_MS)
         self._histogram_timer.timeout.connect(self._show_histogram)
+        self._blank_timer = QTimer(self, singleShot=True, interval=self.HISTOGRAM_AFTER_MS)   # likewise after `clear`
+        self._blank_timer.timeout.connect(self._blank_levels)
         self._refit_timer = QTimer(self, singleShot=True, interval=50)
         self._refit_timer.timeout.connect(self.reset_view)
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
@@ -233,7 +236,7 @@ class TrajectoryView(QWidget):
             img.clear()
         self.x_curve.setData([], [])
         self.histogram.plot.setData([], [])                    # not the last run's values
-        self._blank_levels()
+        self._blank_timer.start()                             # the colour bars' new axes: a paint of their own
         self.sigma_curve.setData([], [])
         self.expect(0)
         self.label.setText("")
@@ -314,6 +317,7 @@ class TrajectoryView(QWidget):
             ranges = tuple(self._auto_range(m) for m in self._mosaics)
             if self.xt_over_alpha():
                 ranges = (ranges[1], ranges[1])                 # x0 + (σ/α) z in x0_hat's colours
+        self._blank_timer.stop()                                # this frame's ranges, not the blank ones
         self._drawing = True
         try:
             for img, m, r in zip(self.images, self._mosaics, ranges):
