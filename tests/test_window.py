@@ -329,9 +329,10 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
 
 def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_ckpt, tmp_path):
     from conftest import make_tiny_checkpoint
+    from PySide6.QtWidgets import QLabel
 
     from explorer.app.views.compare import pixmap
-    from explorer.core.analysis.generalization import cosine_pairs
+    from explorer.core.analysis.generalization import cosine_pairs, verdict
     other = make_tiny_checkpoint(tmp_path / "s2.safetensors", split="S2", seed=1)
     window.compare.add_pair(8, str(tiny_ckpt.path), str(other.path))
     window.compare.choose_pair(0)
@@ -352,6 +353,21 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     assert np.allclose([r["cos_s1_s2"] for r in rows], cosine_pairs(s1[-1].x0_hat, s2[-1].x0_hat), atol=1e-5)
     assert view.result["neighbours"]["S1"].shape == (3, 2, 1, 16, 16)
     assert "Median cos(S1, S2)" in view.summary.text() and "Baseline" in view.summary.text()
+    # the rows' verdicts and nearest training images: one row an event-loop turn, every row in the end
+    qtbot.waitUntil(lambda: all(view.table.cellWidget(i, 4) is not None for i in range(3)), timeout=5000)
+    for i, r in enumerate(rows):
+        assert view.table.cellWidget(i, 2).text() == verdict(r)
+        labels = [w.text() for w in view.table.cellWidget(i, 3).findChildren(QLabel) if w.text()]
+        assert labels == [f"#{n}  {c:.3f}" for n, c in zip(r["S1"]["nearest_own"], r["S1"]["cos_own"])]
+    models = window.state.pair
+    assert window.start_compare()                                  # the same files: the same models, not reopened
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60000)
+    assert window.state.pair[0] is models[0] and window.state.pair[1] is models[1]
+    import os
+    os.utime(other.path, ns=(os.stat(other.path).st_atime_ns, os.stat(other.path).st_mtime_ns + 10 ** 9))
+    assert window.start_compare()                                  # a file changed since: opened again
+    qtbot.waitUntil(lambda: not window.is_running() and window.compare.result is not None, timeout=60000)
+    assert window.state.pair[0] is not models[0] and window.state.pair[1] is not models[1]
     view.slider.setValue(0)
     assert "step 0" in view.step_label.text()
     along = view.result["along"]                                 # the along-the-run plot, its line at the step

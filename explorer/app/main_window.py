@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.controller = RunController(self)
         self.stats_runs = RunController(self)                   # a finished run's statistics, in the run process
         self._stats_job = self._stats_returned = None
+        self._pair_opened = (None, None)                        # ((path, mtime, size) of each file, the models)
         self.stats_runs.returned.connect(lambda result, frames: self._stats_returned(result, frames))
         self.stats_runs.errored.connect(lambda message, frames: self.statistics.clear(
             f"The statistics could not be computed: {message}"))
@@ -446,7 +447,7 @@ class MainWindow(QMainWindow):
         if pair is None or self.is_running():
             return False
         try:
-            model1, model2 = (open_model(p) for p in pair[1:])
+            model1, model2 = self._pair_models(pair[1:])
         except ExplorerError as e:
             self.show_message(f"Could not open the pair. {e}")
             return False
@@ -469,6 +470,23 @@ class MainWindow(QMainWindow):
 
         return self._start(Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
                            partial(compare_run, model1, model2, spec, k), 2 * count if count else None, n)
+
+    def _pair_models(self, paths) -> tuple[Model, Model]:
+        """The two models of a pair: those of the last comparison when they are these files with the
+        same size and modification time (opening them again held the window 15-30 ms a click), else
+        opened now."""
+        def stamp(path) -> tuple:
+            st = Path(path).stat()
+            return str(path), st.st_mtime_ns, st.st_size
+        try:
+            stamps = tuple(stamp(p) for p in paths)
+        except OSError:
+            stamps = None                                       # opening them says what is wrong
+        if stamps is not None and self._pair_opened[0] == stamps:
+            return self._pair_opened[1]
+        models = tuple(open_model(p) for p in paths)
+        self._pair_opened = (stamps, models)
+        return models
 
     def cancel_run(self) -> None:
         if self.is_running():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -157,6 +157,9 @@ class CompareView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result: dict | None = None
+        self._rows_left: list[int] = []             # rows whose verdict and neighbours are still to be drawn
+        self._row_timer = QTimer(self, interval=5)  # one row an event-loop turn (all at once: 20-45 ms)
+        self._row_timer.timeout.connect(self._draw_next_row)
         self._running_pair = None                   # (N, path S1, path S2) of the run in progress
         self._defaults: dict[str, tuple[tuple[str, ...], dict[str, int]]] = {}   # S1 path: samplers, default steps
         self.frames: list = []
@@ -359,6 +362,8 @@ class CompareView(QWidget):
     def _clear_result(self, text: str) -> None:
         """No result shown: the table, the slider and the along-the-run plot emptied; `text` says why."""
         self.result, self.frames = None, []
+        self._rows_left = []
+        self._row_timer.stop()
         self.table.setRowCount(0)
         self.slider.setRange(0, 0)
         self.step_label.setText("")
@@ -420,23 +425,8 @@ class CompareView(QWidget):
         final = np.asarray(self.s1_frames[-1].x0_hat)
         self.display_range = render.default_display_range(final, cmap == "diverging")
         self.table.setRowCount(len(rows))
-        for i, r in enumerate(rows):
-            for col, side in ((3, "S1"), (4, "S2")):
-                neigh = result["neighbours"][side][i]                  # (k, C, H, W)
-                cell = QWidget()
-                lay = QHBoxLayout(cell)
-                lay.setContentsMargins(2, 2, 2, 2)
-                for j in range(len(neigh)):
-                    lab = QLabel()
-                    lab.setPixmap(pixmap(render.tile(neigh[j:j + 1]), self.display_range, cmap))
-                    lab.setToolTip(f"training image #{r[side]['nearest_own'][j]}")
-                    box = QVBoxLayout()
-                    box.addWidget(lab)
-                    box.addWidget(QLabel(f"#{r[side]['nearest_own'][j]}  {r[side]['cos_own'][j]:.3f}"))
-                    lay.addLayout(box)
-                self.table.setCellWidget(i, col, cell)
-            self.table.setCellWidget(i, 2, QLabel(verdict(r)))
-        self.table.resizeRowsToContents()
+        self._rows_left = list(range(len(rows)))
+        self._row_timer.start()
         s, ran = a["summary"], result["ran"]
         self.summary.setText(
             f"Ran {ran['sampler']}, {ran['steps']} steps, seed {ran['seed']}, {ran['n']} samples per model; N = "
@@ -452,6 +442,31 @@ class CompareView(QWidget):
         self.slider.setRange(0, max(len(self.s1_frames), len(self.s2_frames)) - 1)
         self.slider.setValue(self.slider.maximum())
         self.show_step(self.slider.maximum())
+
+    def _draw_next_row(self) -> None:
+        """Row i of the result: its verdict and each side's k nearest training images, with their
+        number and cosine."""
+        if not self._rows_left or self.result is None:
+            self._row_timer.stop()
+            return
+        i = self._rows_left.pop(0)
+        r = self.result["analysis"]["samples"][i]
+        for col, side in ((3, "S1"), (4, "S2")):
+            neigh = self.result["neighbours"][side][i]                  # (k, C, H, W)
+            cell = QWidget()
+            lay = QHBoxLayout(cell)
+            lay.setContentsMargins(2, 2, 2, 2)
+            for j in range(len(neigh)):
+                lab = QLabel()
+                lab.setPixmap(pixmap(render.tile(neigh[j:j + 1]), self.display_range, self.cmap))
+                lab.setToolTip(f"training image #{r[side]['nearest_own'][j]}")
+                box = QVBoxLayout()
+                box.addWidget(lab)
+                box.addWidget(QLabel(f"#{r[side]['nearest_own'][j]}  {r[side]['cos_own'][j]:.3f}"))
+                lay.addLayout(box)
+            self.table.setCellWidget(i, col, cell)
+        self.table.setCellWidget(i, 2, QLabel(verdict(r)))
+        self.table.resizeRowToContents(i)
 
     def show_step(self, k: int) -> None:
         """Step k of both runs: their x0_hat (or x_t) per sample, each row headed by its cos(S1, S2)
