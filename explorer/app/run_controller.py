@@ -47,13 +47,14 @@ class RunWorker(QObject):
         self._pool = pool
         self._process: RunProcess | None = None
         self._stop = threading.Event()
-        self.made = 0                       # frames made so far (read from the GUI thread)
+        self._received = 0
 
     def cancel(self) -> None:
         """Thread-safe: the run stops after the step in progress."""
         self._stop.set()
-        if self._process is not None:
-            self._process.stop.set()
+        process = self._process                                   # read once: the worker may let go of it
+        if process is not None:
+            process.stop.set()
 
     @property
     def cancelled(self) -> bool:
@@ -71,13 +72,20 @@ class RunWorker(QObject):
             for kind, value in process.run(self._make_run, self._batch):
                 signals[kind](value)
         finally:              # back to the GUI thread, where deleteLater() can run, then end this thread
+            self._process = None                                  # every frame received: `made` counts them
             self._pool.release(process)
             self.moveToThread(QCoreApplication.instance().thread())
             QThread.currentThread().quit()
 
     def _frame(self, item) -> None:
-        self.made += 1
+        self._received += 1
         self.yielded.emit(item)
+
+    @property
+    def made(self) -> int:
+        """Frames the run has made so far (read from the GUI thread), received or still on their way."""
+        process = self._process
+        return max(self._received, process.made.value) if process is not None else self._received
 
 
 class RunController(QObject):

@@ -123,7 +123,7 @@ class _Unpacker(pickle.Unpickler):
         return self.networks[number]
 
 
-def serve(jobs, results, stop, threads: int) -> None:
+def serve(jobs, results, stop, made, threads: int) -> None:
     """The child's loop: a job (new networks, job bytes, batch) at a time until None arrives or the
     window's process has gone. It keeps the networks of its last job only (the window keeps the same
     count: `RunProcess._held`)."""
@@ -146,6 +146,8 @@ def serve(jobs, results, stop, threads: int) -> None:
             results.send(("errored", f"The sampling process could not read this run ({type(e).__name__}: {e})."))
             continue
         for message in drain(make_run, stop, lambda text: results.send(("told", text)), batch):
+            if message[0] == "frame":
+                made.value += 1                                   # made, though perhaps not yet received
             try:
                 results.send(message)
             except (pickle.PicklingError, TypeError, AttributeError) as e:     # a result that cannot travel
@@ -158,9 +160,10 @@ class RunProcess:
     def __init__(self, threads: int):
         self._held: set[int] = set()          # numbers of the networks the child holds
         self.stop = _CONTEXT.Event()
+        self.made = _CONTEXT.Value("q", 0, lock=False)       # frames the child has made in this job
         jobs_end, self._jobs = _CONTEXT.Pipe(duplex=False)             # (reader, writer)
         self._results, results_end = _CONTEXT.Pipe(duplex=False)
-        self.process = _CONTEXT.Process(target=serve, args=(jobs_end, results_end, self.stop, threads),
+        self.process = _CONTEXT.Process(target=serve, args=(jobs_end, results_end, self.stop, self.made, threads),
                                         name="explorer-run", daemon=True)
         self.process.start()
         jobs_end.close()
@@ -236,6 +239,7 @@ class Pool:
                 p = self._idle.pop()
                 if p.alive:
                     p.stop.clear()
+                    p.made.value = 0
                     return p
             return self._start()
 

@@ -157,7 +157,7 @@ class CompareView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result: dict | None = None
-        self._rows_left: list[int] = []             # rows whose verdict and neighbours are still to be drawn
+        self._rows_left: list = []                  # "along" and the rows of the result still to be drawn
         self._row_timer = QTimer(self, interval=5)  # one row an event-loop turn (all at once: 20-45 ms)
         self._row_timer.timeout.connect(self._draw_next_row)
         self._running_pair = None                   # (N, path S1, path S2) of the run in progress
@@ -425,7 +425,7 @@ class CompareView(QWidget):
         final = np.asarray(self.s1_frames[-1].x0_hat)
         self.display_range = render.default_display_range(final, cmap == "diverging")
         self.table.setRowCount(len(rows))
-        self._rows_left = list(range(len(rows)))
+        self._rows_left = ["along", *range(len(rows))]        # the along-the-run plot first, then each row
         self._row_timer.start()
         s, ran = a["summary"], result["ran"]
         self.summary.setText(
@@ -436,20 +436,22 @@ class CompareView(QWidget):
             + (f"Baseline: fresh images of the data set have median nearest-training cosine {b['median']:.3f} "
                f"(a sample at or below it is not a copy)." if b else
                "No fresh-image baseline: this data set has no generator of fresh images."))
-        self.along_legend.setText(_draw_along(self.along_plot, result["along"]))
-        self.along_plot.addItem(self.step_line)
         self.sweep_tabs.setCurrentIndex(0)
         self.slider.setRange(0, max(len(self.s1_frames), len(self.s2_frames)) - 1)
         self.slider.setValue(self.slider.maximum())
         self.show_step(self.slider.maximum())
 
     def _draw_next_row(self) -> None:
-        """Row i of the result: its verdict and each side's k nearest training images, with their
-        number and cosine."""
+        """The next part of the result: the along-the-run plot, or row i: its verdict and each
+        side's k nearest training images, with their number and cosine."""
         if not self._rows_left or self.result is None:
             self._row_timer.stop()
             return
         i = self._rows_left.pop(0)
+        if i == "along":
+            self.along_legend.setText(_draw_along(self.along_plot, self.result["along"]))
+            self.along_plot.addItem(self.step_line)
+            return
         r = self.result["analysis"]["samples"][i]
         for col, side in ((3, "S1"), (4, "S2")):
             neigh = self.result["neighbours"][side][i]                  # (k, C, H, W)
