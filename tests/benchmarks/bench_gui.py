@@ -106,6 +106,7 @@ def main() -> None:
     from explorer.app.main_window import MainWindow
     from explorer.app.run_process import POOL
 
+    load_at_start = os.getloadavg()[0]
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = Path(tempfile.mkdtemp()) / "s.ini"
     win = MainWindow(QSettings(str(settings), QSettings.IniFormat))
@@ -124,6 +125,7 @@ def main() -> None:
     win.start_run()                                     # a first run: the run process holds the model after it
     stall_probe(app, done)
     for _ in range(a.repeats):
+        stall_probe(app, lambda: not win.stats_runs.is_running())     # the last run's statistics drawn
         idles.append(stall_probe(app, 1.0))
         win.start_run()
         stalls.append(stall_probe(app, done))
@@ -202,7 +204,7 @@ def main() -> None:
         ms = lambda v: [round(1e3 * x, 2) for x in v]            # noqa: E731
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps({
-            "machine": {"cores": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
+            "machine": {"cores": os.cpu_count(), "load_average_1min": load_at_start,
                         "python": platform.python_version(), "qt": "offscreen"},
             "repeats": a.repeats, "model": model_name,
             "stall_ms": {"idle": ms(idles), "run": ms(stalls), "pair": ms(pair), "playing": ms(playing)},
