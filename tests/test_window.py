@@ -382,7 +382,9 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     x_t = np.asarray(s2[2].x_t)
     assert view.table.cellWidget(0, 1).pixmap().toImage() == pixmap(render.tile(x_t[:1]),
                                                                     render.default_display_range(x_t), "grey").toImage()
+    label = view.table.cellWidget(0, 1)
     view.slider.setValue(4)
+    assert view.table.cellWidget(0, 1) is label                      # a step redraws the cell's label, not a new one
     assert not view.step_line.isVisible()                            # the final denoised step: σ/α = 0
     assert window.run_panel.run_button.isEnabled(), window.statusBar().currentMessage()
     window.compare.add_pair(8, str(other.path), str(tiny_ckpt.path))     # another pair: not under the old result

@@ -480,9 +480,11 @@ class CompareView(QWidget):
             x = np.asarray(getattr(frames[min(k, len(frames) - 1)], shown))
             span = self.display_range if shown == "x0_hat" else render.default_display_range(x, self.cmap == "diverging")
             for i in range(self.table.rowCount()):
-                lab = QLabel()
+                lab = self.table.cellWidget(i, col)
+                if not isinstance(lab, QLabel):               # the cell's label, made once per result
+                    lab = QLabel()
+                    self.table.setCellWidget(i, col, lab)
                 lab.setPixmap(pixmap(render.tile(x[i:i + 1]), span, self.cmap, 3))
-                self.table.setCellWidget(i, col, lab)
         along = self.result["along"]
         j = min(k, len(along["step"]) - 1)
         cos = along["cos_s1_s2"]["samples"][j]
