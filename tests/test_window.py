@@ -274,6 +274,25 @@ def test_wcrg_model_runs_and_the_scale_view_shows_its_pyramid(qtbot, window, tin
     assert export.read_png_metadata(strip)["columns"].startswith("x_2")
 
 
+def test_a_runs_statistics_arrive_from_the_run_process_only_while_it_is_the_run_shown(qtbot, window):
+    """The statistics of a finished run are computed in the run process; a run replaced before they
+    arrive (another run, a model change) does not get the old run's statistics drawn over it."""
+    configure(window, "ddim", 4, 3, 0)
+    run_to_end(qtbot, window)
+    shown = window.statistics.result
+    assert shown is not None and shown["n_generated"] == 3
+    frames = window.trajectory.frames
+    window._show_statistics(window.model, frames)                # the same run: computed again, shown
+    assert window.statistics.result is None and "comparing" in window.statistics.summary.text()
+    qtbot.waitUntil(lambda: not window.stats_runs.is_running() and window.statistics.result is not None, timeout=30000)
+    assert window.statistics.result["power_generated"] == shown["power_generated"]
+    window._show_statistics(window.model, frames)
+    window.state.set_run(None)                                   # replaced before the result arrives
+    qtbot.waitUntil(lambda: not window.stats_runs.is_running(), timeout=30000)
+    qtbot.wait(50)
+    assert window.statistics.result is None
+
+
 def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, window):
     configure(window, "ddim", 4, 6, 0)
     run_to_end(qtbot, window)
