@@ -26,6 +26,7 @@ import argparse
 import difflib
 import json
 import math
+import statistics
 import struct
 import sys
 from pathlib import Path
@@ -600,22 +601,17 @@ def render_turbulence() -> str:
 
 # ---------------------------------------------------------------- performance
 
-def median(values: list) -> float:
-    v = sorted(values)
-    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
-
-
 def render_gui(g: dict) -> list[str]:
     st, su = g["stall_ms"], g["startup_s"]
     before = read_json(PERF_BEFORE)["stall_ms"] if (ROOT / PERF_BEFORE).exists() else {}
-    was = {k: f"{median(v):.1f} / {max(v):.1f}" for k, v in before.items()}
-    rows = [[what, str(len(st[key])), was.get(key, "–"), f"{median(st[key]):.1f}", f"{max(st[key]):.1f}",
+    was = {k: f"{statistics.median(v):.1f} / {max(v):.1f}" for k, v in before.items()}
+    rows = [[what, str(len(st[key])), was.get(key, "–"), f"{statistics.median(st[key]):.1f}", f"{max(st[key]):.1f}",
              ", ".join(f"{v:.1f}" for v in st[key])]
             for key, what in (("idle", "nothing running (the probe's own floor, 1 s)"),
                               ("run", "a run streams (16 samples, 100 SDE steps)"),
                               ("pair", "a pair streams in the Compare tab, to its result"),
                               ("playing", "the trajectory plays at 50 frames/s while a run streams"))]
-    empty = median(su["empty_window"])
+    empty = statistics.median(su["empty_window"])
     return [
         "## The window",
         "",
@@ -630,14 +626,14 @@ def render_gui(g: dict) -> list[str]:
         f"One slider step (both panels redrawn): median {g['slider_step_ms']['median']:.2f} ms, "
         f"max {g['slider_step_ms']['max']:.2f} ms.",
         "",
-        f"Start-up (new process to the window shown): median {median(su['window_shown']):.2f} s, "
-        f"{median(su['window_shown']) / empty:.1f}× an empty PySide6 window ({empty:.2f} s); with the default "
-        f"model open {median(su['model_open']):.2f} s.",
+        f"Start-up (new process to the window shown): median {statistics.median(su['window_shown']):.2f} s, "
+        f"{statistics.median(su['window_shown']) / empty:.1f}× an empty PySide6 window ({empty:.2f} s); with the default "
+        f"model open {statistics.median(su['model_open']):.2f} s.",
         "",
     ] + ([
         f"Opening the largest checkpoint explorer opens ({g['big_checkpoint']['gib']} GiB, 50 M parameters; "
-        f"larger ones are refused before they are read): median {median(g['big_checkpoint']['seconds']):.2f} s, "
-        f"the longest stall meanwhile median {median(g['big_checkpoint']['stall_ms']):.1f} ms "
+        f"larger ones are refused before they are read): median {statistics.median(g['big_checkpoint']['seconds']):.2f} s, "
+        f"the longest stall meanwhile median {statistics.median(g['big_checkpoint']['stall_ms']):.1f} ms "
         f"(max {max(g['big_checkpoint']['stall_ms']):.1f}).",
         "",
     ] if "big_checkpoint" in g else []) + [

@@ -3,6 +3,7 @@ cancel; a child that dies; networks sent once; a job that cannot travel. The job
 functions: a job travels to the child by pickle."""
 import os
 import signal
+import threading
 import time
 from functools import partial
 
@@ -39,6 +40,14 @@ def long_work():
     while True:
         interrupt.check()
         time.sleep(0.01)
+
+
+def unsendable_frame():
+    """A frame that cannot be pickled, then more work: the job must end at the frame."""
+    yield 0
+    yield threading.Lock()
+    yield 2
+    return "never"
 
 
 def network_ids(net):
@@ -131,3 +140,11 @@ def test_a_job_that_cannot_travel_is_refused_with_a_message(pool):
     messages, p = run(pool, lambda: iter([1]))
     assert [m[0] for m in messages] == ["errored"] and "could not hand this run" in messages[0][1]
     assert run(pool, partial(counting, 1))[0][-1] == ("returned", "all done")        # still serving
+
+
+def test_a_frame_that_cannot_travel_ends_its_run_and_nothing_of_it_reaches_the_next(pool):
+    messages, _ = run(pool, unsendable_frame)
+    assert [m[0] for m in messages] == ["frame", "errored"] and "could not be sent" in messages[-1][1]
+    messages, _ = run(pool, partial(counting, 2))                # its own messages only, none of the last run's
+    assert [m[0] for m in messages] == ["frame", "frame", "returned"] and messages[-1] == ("returned", "all done")
+    assert len(pool._all) == len({id(p) for p in pool._all}) and all(p.alive for p in pool._all)   # dead ones dropped

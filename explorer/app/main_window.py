@@ -68,9 +68,10 @@ class MainWindow(QMainWindow):
         self.ask_before_closing_a_run = True
         self.controller = RunController(self)
         self.stats_runs = RunController(self)                   # a finished run's statistics, in the run process
-        self._stats_job = self._stats_returned = None
+        self._stats_job = None                                  # (job, field, run) waiting for stats_runs
+        self._stats_for = (False, None)                         # (field, run) of the comparison computing
         self._pair_opened = (None, None)                        # ((path, mtime, size) of each file, the models)
-        self.stats_runs.returned.connect(lambda result, frames: self._stats_returned(result, frames))
+        self.stats_runs.returned.connect(self._statistics_arrived)
         self.stats_runs.errored.connect(lambda message, frames: self.statistics.clear(
             f"The statistics could not be computed: {message}"))
         self.stats_runs.finished.connect(self._start_statistics)
@@ -357,15 +358,14 @@ class MainWindow(QMainWindow):
     def _start_statistics(self) -> None:
         if self._stats_job is None or self.stats_runs.is_running():
             return                                              # the next starts when the one cancelled ends
-        job, field, run = self._stats_job
+        job, *self._stats_for = self._stats_job
         self._stats_job = None
-
-        def returned(result: dict, _frames: list) -> None:
-            if self.state.run is run:                           # still the run shown
-                self.statistics.show_comparison(result, field=field)
-
-        self._stats_returned = returned
         self.stats_runs.start(job)
+
+    def _statistics_arrived(self, result: dict, _frames: list) -> None:
+        field, run = self._stats_for
+        if self.state.run is run:                               # still the run shown
+            self.statistics.show_comparison(result, field=field)
 
     def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()

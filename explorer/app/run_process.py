@@ -145,13 +145,16 @@ def serve(jobs, results, stop, made, threads: int) -> None:
         except Exception as e:                                    # noqa: BLE001 - shown to the user
             results.send(("errored", f"The sampling process could not read this run ({type(e).__name__}: {e})."))
             continue
-        for message in drain(make_run, stop, lambda text: results.send(("told", text)), batch):
+        messages = drain(make_run, stop, lambda text: results.send(("told", text)), batch)
+        for message in messages:
             if message[0] == "frame":
                 made.value += 1                                   # made, though perhaps not yet received
             try:
                 results.send(message)
-            except (pickle.PicklingError, TypeError, AttributeError) as e:     # a result that cannot travel
+            except (pickle.PicklingError, TypeError, AttributeError) as e:     # a frame or result that cannot travel
+                messages.close()                                  # the job ends here: one ending, nothing after it
                 results.send(("errored", f"The run's result could not be sent to the window ({e})."))
+                break
 
 
 class RunProcess:
@@ -244,9 +247,13 @@ class Pool:
             return self._start()
 
     def release(self, p: RunProcess) -> None:
+        """Back to the idle ones; a child that died is closed and forgotten (its pipes with it)."""
         with self._lock:
             if p.alive:
                 self._idle.append(p)
+            else:
+                p.close()
+                self._all.remove(p)
 
     def _start(self) -> RunProcess:
         p = RunProcess(self.threads)

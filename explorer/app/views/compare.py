@@ -481,7 +481,7 @@ class CompareView(QWidget):
             span = self.display_range if shown == "x0_hat" else render.default_display_range(x, self.cmap == "diverging")
             for i in range(self.table.rowCount()):
                 lab = self.table.cellWidget(i, col)
-                if not isinstance(lab, QLabel):               # the cell's label, made once per result
+                if not isinstance(lab, QLabel):               # the cell's label, made once and redrawn
                     lab = QLabel()
                     self.table.setCellWidget(i, col, lab)
                 lab.setPixmap(pixmap(render.tile(x[i:i + 1]), span, self.cmap, 3))
