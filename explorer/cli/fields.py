@@ -59,14 +59,15 @@ def cmd_turbulence(args) -> int:
     check_record({"name": "turbulence", "n": 1, "params": params}, "--size and --data-params", UsageError)
     solver = turbulence.parameters(error=UsageError, **params)
     turbulence.check_recording(args.duration, args.every, solver["dt"], UsageError)
-    turbulence.check_memory(args.runs, args.size, args.duration, args.every)
+    turbulence.check_memory(args.runs, int(params.get("grid", args.size)), args.duration, args.every)
     res = turbulence.spin_up(runs=args.runs, duration=args.duration, every=args.every,
                              log=lambda s: print(s, file=sys.stderr), **params)
     for row in res["curve"][::max(1, len(res["curve"]) // 40)]:
         print(f"t {row['t']:7.1f}  E {row['E']:.4f}  Z {row['Z']:.4f}")
     print(f"stationary E = {res['E']:.4f}, Z = {res['Z']:.4f}; spin-up {res['spin_up']:.1f} time units (both within "
           f"{turbulence.STATIONARY_TOLERANCE:.0%}); L_int = {res['L_int']:.3f}, u_rms = {res['u_rms']:.3f}, "
-          f"turnover T = {res['T']:.2f}; tau_int(omega) = {res['tau_int']:.2f}; omega_rms = {res['omega_rms']:.3f}, "
+          f"turnover T = {res['T']:.2f}; tau_int(omega) = {res['tau_int']:.2f}, the |k| = 1 modes' tau_1 = "
+          f"{res['tau_1']:.2f}, their energy fraction {res['box_energy_fraction']:.3f}; omega_rms = {res['omega_rms']:.3f}, "
           f"kurtosis {res['kurtosis']:.2f}; {res['seconds_per_step_per_run'] * 1e3:.2f} ms per step per run"
           + ("" if res["enough"] else "; NOT stationary in the first half of the window: measure longer"))
     if args.out:

@@ -44,7 +44,7 @@ PARAMS = {
     "phi4": {"L": (int, 4, 256), "beta": (float, 0.01, 10.0), "lam": (float, 0.0, 100.0)},
     "turbulence": {"size": (int, 16, 256), "k_f": (float, 1.0, 64.0), "mu": (float, 0.0, 10.0),
                    "nu": (float, 0.0, 1.0), "nu_h": (float, 0.0, 1.0), "eps": (float, 1e-6, 100.0),
-                   "dt": (float, 1e-4, 1.0)},
+                   "dt": (float, 1e-4, 1.0), "k_drag": (float, 0.0, 256.0), "grid": (int, 16, 512)},
     "cosmic_web": {"size": (int, 8, 1024), "box": (float, 1.0, 10_000.0), "depth": (float, 0.1, 10_000.0),
                    "z": (float, 0.0, 20.0)},
     "user": {"size": (int, 4, 1024), "channels": (int, 1, 3)},
@@ -70,6 +70,13 @@ def check_record(data: object, where: str, error: type[ExplorerError] = DataErro
         schema.value(params, key, kind, f"{where}: params", error, lo=lo, hi=hi)
     if params.get("decay_min", 0.6) > params.get("decay_max", 1.6):
         raise error(f"{where}: params: decay_min must not exceed decay_max")
+    if name == "turbulence" and ({"grid", "k_drag", "k_f"} & set(params)):
+        from explorer.core.data import turbulence
+        try:                                        # grid >= size, the forcing on the grid, the drag below it
+            turbulence.parameters(int(params.get("size", 32)), error=error,
+                                  **{k: v for k, v in params.items() if k != "size"})
+        except ExplorerError as e:
+            raise error(f"{where}: params: {e}") from None
     if name == "cosmic_web" and params.get("depth", 16.0) > params.get("box", 256.0):
         raise error(f"{where}: params: the slab's depth must not exceed the box")
     if name == "user":
@@ -116,9 +123,11 @@ def data_shape(data: dict) -> tuple[int, int]:
 
 def resolved_k(data: dict) -> int | None:
     """The largest |k| a data set resolves, when it is less than the grid's: a dealiased field
-    (turbulence, 2/3 rule) has no dynamics above size / 3. None: every |k| up to size / 2."""
+    (turbulence, 2/3 rule) has no dynamics above size / 3; a turbulence field truncated from a
+    larger `grid` holds every |k_x|, |k_y| < size / 2 (up to grid / 3). None: every |k| up to size / 2."""
     if data.get("name") == "turbulence":
-        return data_shape(data)[0] // 3
+        side, grid = data_shape(data)[0], (data.get("params") or {}).get("grid")
+        return min(grid // 3, (side - 1) // 2) if grid and grid > side else side // 3
     return None
 
 

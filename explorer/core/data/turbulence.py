@@ -38,12 +38,47 @@ DEFAULTS = {"size": 64, "k_f": 4.0, "mu": 0.05, "nu": 0.0, "eps": 0.1, "dt": 0.0
 
 
 def parameters(size: int = 64, error: type[ExplorerError] = DataError, **params) -> dict:
-    """All the solver's parameters: DEFAULTS, then `params`; nu_h defaults to 2e-10 (64 / size)^8, so
-    that the hyperviscous rate nu_h k^8 at the dealiasing cutoff k = size/3 is the same (~7.6) at
-    every size. The forcing must lie on the grid (`check_forcing`; `error` if not)."""
-    p = {**DEFAULTS, "nu_h": 2e-10 * (64 / size) ** 8, **params, "size": size}
-    check_forcing(size, p["k_f"], error)
+    """All the solver's parameters: DEFAULTS, then `params`; nu_h defaults to 2e-10 (64 / grid)^8, so
+    that the hyperviscous rate nu_h k^8 at the dealiasing cutoff k = grid/3 is the same (~7.6) at
+    every grid. `grid` (optional): the side of the simulation when it is larger than the fields'
+    `size`, which are then its Fourier truncation (`coarse_grain`; grid = size: the same runs'
+    fields untruncated); `k_drag` (optional, 0 = every mode): the drag mu acts on |k| <= k_drag
+    only. Both are kept out of the dict when not given, so today's parameter sets (and their cached
+    data) stay as they were. The forcing must lie on the
+    grid (`check_forcing`; `error` if not), and the drag below the forcing (`check_drag`)."""
+    grid = int(params.get("grid", size))
+    if grid < size:
+        raise error(f"the simulation grid {grid} is smaller than the fields' size {size}: the fields are a Fourier "
+                    f"truncation of the grid's, so grid must be at least size (or leave grid out)")
+    p = {**DEFAULTS, "nu_h": 2e-10 * (64 / grid) ** 8, **params, "size": size}
+    check_forcing(grid, p["k_f"], error)
+    check_drag(p.get("k_drag", 0.0), p["k_f"], error)
     return p
+
+
+def check_drag(k_drag: float, k_f: float, error: type[ExplorerError] = DataError) -> None:
+    """A drag restricted to the large scales (k_drag > 0) must stay below the forcing ring
+    |k| >= k_f - 1: a drag on the forced modes is not a large-scale drag."""
+    if k_drag > 0 and not k_drag < k_f - 1:
+        raise error(f"k_drag = {k_drag:g} reaches the forcing ring |k| = k_f ± 1 = {k_f - 1:g}..{k_f + 1:g}: the "
+                    f"large-scale drag must act below it (k_drag < {k_f - 1:g}; 0 puts the drag on every mode)")
+
+
+def coarse_grain(omega: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
+    """The Fourier truncation of periodic fields omega (..., g, g) to (..., size, size): the modes
+    |k_x|, |k_y| < size/2 kept exactly (the Nyquist row and column of an even size dropped), every
+    other mode removed, sampled on the coarse grid. It keeps the large scales and the periodicity:
+    rfft2(coarse) * (g/size)^2 equals rfft2(omega) on the kept modes."""
+    w = torch.as_tensor(omega)
+    g = w.shape[-1]
+    if size == g:
+        return w.clone()
+    half = (size - 1) // 2                                         # the largest |k| kept on each axis
+    wh = torch.fft.rfft2(w.to(torch.float64))
+    out = torch.zeros(*wh.shape[:-2], size, size // 2 + 1, dtype=wh.dtype)
+    out[..., :half + 1, :half + 1] = wh[..., :half + 1, :half + 1]
+    out[..., size - half:, :half + 1] = wh[..., g - half:, :half + 1]
+    return (torch.fft.irfft2(out, s=(size, size)) * (size / g) ** 2).to(w.dtype)
 
 
 def check_forcing(size: int, k_f: float, error: type[ExplorerError] = DataError) -> None:
@@ -73,7 +108,7 @@ class Solver:
     """B vorticity fields on an n x n grid advanced together; `omega_hat`: (B, n, n//2+1) complex128."""
 
     def __init__(self, size: int, k_f: float = 4.0, mu: float = 0.05, nu: float = 0.0, nu_h: float = 2e-10,
-                 eps: float = 0.1, dt: float = 0.015, runs: int = 1, seed: int = 0):
+                 eps: float = 0.1, dt: float = 0.015, k_drag: float = 0.0, runs: int = 1, seed: int = 0):
         n = self.n = size
         self.dt, self.eps = dt, eps
         ky = torch.fft.fftfreq(n, 1.0 / n, dtype=torch.float64)[:, None]
@@ -83,7 +118,8 @@ class Solver:
         self.inv_k2 = torch.where(self.k2 > 0, 1.0 / self.k2.clamp_min(1.0), torch.zeros(()))
         self.dealias = ((kx.abs() <= n // 3) & (ky.abs() <= n // 3)).to(torch.float64)
         self.dealias[0, 0] = 0.0                          # the mean vorticity stays zero
-        linear = -(nu * self.k2 + nu_h * self.k2 ** 4 + mu)
+        self.drag = mu * (self.k2 <= k_drag ** 2).to(torch.float64) if k_drag > 0 else mu * torch.ones_like(self.k2)
+        linear = -(nu * self.k2 + nu_h * self.k2 ** 4 + self.drag)
         self.half = torch.exp(linear * dt / 2)           # integrating factor over dt/2
         ring = ((self.k2.sqrt() - k_f).abs() <= 1.0) & (self.k2 > 0)
         full_k2 = (torch.fft.fftfreq(n, 1.0 / n, dtype=torch.float64)[:, None] ** 2
@@ -162,6 +198,30 @@ class Solver:
         return torch.fft.irfft2(self.omega_hat, s=(self.n, self.n))
 
 
+def solver_args(p: dict) -> dict:
+    """The Solver's keyword arguments of a parameter set (`parameters`): the simulation's side is
+    `grid` when given, else `size`."""
+    return {**{k: v for k, v in p.items() if k != "grid"}, "size": int(p.get("grid", p["size"]))}
+
+
+def box_modes(omega_hat: torch.Tensor) -> torch.Tensor:
+    """The box-scale Fourier modes |k| = 1 of rfft2 vorticity (B, n, n//2+1): omega_hat at
+    (k_x, k_y) = (1, 0) and (0, 1) (their mirror images (-1, 0), (0, -1) are their conjugates): (B, 2)."""
+    return torch.stack([omega_hat[:, 0, 1], omega_hat[:, 1, 0]], 1)
+
+
+def box_correlation(modes: np.ndarray, every: float, floor: float = 0.05) -> tuple[list[float], float]:
+    """The autocorrelation of the |k| = 1 modes, C(tau) = Re <conj(w(t)) w(t + tau)> / <|w|^2> over
+    times, runs and both modes (modes (T, B, 2) complex, recorded every `every`; their mean is 0 by
+    symmetry), and its integrated time tau_1 = every (1/2 + sum_{lag >= 1} C) summed until C first
+    drops below `floor`. Returns (C at lags 0, 1, ... up to that point, tau_1)."""
+    m = np.asarray(modes)
+    c0 = float((np.abs(m) ** 2).mean())
+    corr = [float((np.conj(m[:len(m) - lag]) * m[lag:]).real.mean() / c0) for lag in range(len(m) // 2)]
+    below = next((i for i, c in enumerate(corr) if c < floor), len(corr))
+    return corr[:below + 1], float(every * (0.5 + sum(corr[1:below])))
+
+
 def kurtosis(x: np.ndarray) -> float:
     """<(x - <x>)^4> / <(x - <x>)^2>^2 over all values (3 for a Gaussian)."""
     x = np.asarray(x, np.float64).ravel()
@@ -181,9 +241,9 @@ def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: floa
     until it first drops below 0.05). `enough`: the spin-up ends in the first half of the window."""
     p = parameters(size, **params)
     check_recording(duration, every, p["dt"], DataError)
-    solver = Solver(**p, runs=runs, seed=seed)
+    solver = Solver(**solver_args(p), runs=runs, seed=seed)
     t0 = time.perf_counter()
-    times, energy, enstrophy, snaps, scales, cfl = [], [], [], [], [], []
+    times, energy, enstrophy, snaps, scales, cfl, box = [], [], [], [], [], [], []
     steps_every = max(1, int(round(every / p["dt"])))
     for k in range(int(round(duration / every))):
         interrupt.check(f"turbulence: measuring the spin-up (once, cached after), t = {solver.time:.0f} of {duration:.0f}")
@@ -193,6 +253,7 @@ def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: floa
         energy.append(float(solver.energy().mean()))
         enstrophy.append(float(solver.enstrophy().mean()))
         snaps.append(solver.vorticity().float())
+        box.append(box_modes(solver.omega_hat))
         scales.append(float(solver.integral_scale().mean()))
         cfl.append(solver.cfl())
         if log and (k + 1) % max(1, len(range(int(round(duration / every)))) // 10) == 0:
@@ -214,12 +275,24 @@ def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: floa
     corr = [float((w[:len(w) - lag] * w[lag:]).mean() / w_rms ** 2) for lag in range(len(w) // 2)]
     below = next((i for i, c in enumerate(corr) if c < 0.05), len(corr))
     tau = every * (0.5 + sum(corr[1:below])) if below > 1 else every * 0.5
+    b = torch.stack([m for m, ok in zip(box, stationary) if ok]).numpy()                   # (T, B, 2) complex
+    corr1, tau1 = box_correlation(b, every)
+    g = solver.n
+    power = np.zeros((g, g // 2 + 1))
+    for snap in w:                                                                          # (B, g, g) per time
+        power += (solver._weights() * torch.fft.rfft2(torch.from_numpy(snap)).abs() ** 2).mean(0).numpy() / g ** 4
+    power /= max(len(w), 1)
+    cheb = np.maximum(np.abs(solver.kx.numpy()), np.abs(solver.ky.numpy()))
+    trunc = [float(np.sqrt(power[cheb <= h].sum())) for h in range(g // 2 + 1)]
+    energy_k = power * solver.inv_k2.numpy()
     return {"params": p, "runs": runs, "duration": duration, "seed": seed,
             "curve": [{"t": float(a), "E": float(b), "Z": float(c)} for a, b, c in zip(t, e, z)],
             "E": float(e_stat), "Z": float(z_stat), "spin_up": t_spin, "band": [band_e, band_z],
             "u_rms": u_rms, "L_int": l_int, "T": l_int / u_rms, "omega_rms": w_rms,
             "kurtosis": kurtosis(w) if len(w) else float("nan"), "tau_int": float(tau),
-            "autocorrelation": corr[:below + 1], "cfl": max(cfl), "seconds": seconds,
+            "autocorrelation": corr[:below + 1], "box_autocorrelation": corr1, "tau_1": tau1,
+            "box_energy_fraction": float(energy_k[solver.k2.numpy() == 1].sum() / energy_k.sum()),
+            "omega_rms_truncated": trunc, "cfl": max(cfl), "seconds": seconds,
             "seconds_per_step_per_run": seconds / (len(t) * steps_every * runs),
             "enough": bool(t_spin <= 0.5 * duration), "algorithm": ALGORITHM}
 
@@ -234,6 +307,8 @@ def samples(count: int, size: int = 64, seed: int = 0, runs: int = 32, progress:
 
     p = parameters(size, **params)
     say = (lambda s: print(f"turbulence: {s}", file=sys.stderr)) if progress else None
+    if "grid" in p:
+        return _coarse_samples(count, p, seed, say)
 
     def measure() -> np.ndarray:
         m = spin_up(log=say, **p)
@@ -264,6 +339,93 @@ def samples(count: int, size: int = 64, seed: int = 0, runs: int = 32, progress:
         return torch.stack(out, 1).reshape(-1, 1, size, size)[:count].numpy().astype(np.float32)
 
     return cached_array("turbulence", {**p, "seed": seed, "runs": runs, "count": count, "algorithm": ALGORITHM}, make)
+
+
+PILOT = {"runs": 2, "duration": 60.0, "every": 0.25}      # the measurement of a `grid` parameter set
+PER_RUN = 48                                                # snapshots per run of a `grid` parameter set
+
+
+def measure_grid(p: dict, say=None) -> dict:
+    """The measurement behind a `grid` parameter set (`parameters`), cached per simulation (the
+    fields' size aside): `spin_up` of PILOT runs on the grid. Returns {"spin_up", "T", "tau_int",
+    "tau_1", "spacing", "omega_rms_truncated"}: spacing = max(T, 2 tau_int(omega), tau_1) rounded up
+    to whole steps, tau_1 the |k| = 1 modes' correlation time; omega_rms_truncated[h] the stationary
+    rms vorticity of the Fourier truncation to |k_x|, |k_y| <= h."""
+    from explorer.core.data import cached_array
+
+    sim = {**p, "size": p["grid"]}
+
+    def measure() -> np.ndarray:
+        m = spin_up(log=say, **PILOT, **sim)
+        if not m["enough"]:
+            raise DataError(f"turbulence {sim}: not stationary within {m['duration']} time units "
+                            f"(spin-up {m['spin_up']}); lower the drag time 1/mu")
+        if say:
+            say(f"spin-up {m['spin_up']:.1f}, T = {m['T']:.2f}, tau_int = {m['tau_int']:.2f}, tau_1 = {m['tau_1']:.2f}, "
+                f"|k| = 1 energy fraction {m['box_energy_fraction']:.3f}, omega_rms = {m['omega_rms']:.3f}, "
+                f"kurtosis {m['kurtosis']:.2f}, CFL {m['cfl']:.2f}")
+        return np.array([m["spin_up"], m["T"], m["tau_int"], m["tau_1"], *m["omega_rms_truncated"]], np.float64)
+
+    a = cached_array("turbulence-grid-spin-up", {**sim, **PILOT, "algorithm": ALGORITHM}, measure)
+    spacing = p["dt"] * math.ceil(max(a[1], 2 * a[2], a[3]) / p["dt"] - 1e-9)
+    return {"spin_up": float(a[0]), "T": float(a[1]), "tau_int": float(a[2]), "tau_1": float(a[3]),
+            "spacing": spacing, "omega_rms_truncated": a[4:].tolist()}
+
+
+def grid_run(p: dict, seed: int, run: int, say=None) -> np.ndarray:
+    """Run `run` of seed `seed` of a `grid` parameter set, cached: from rest, spun up, then PER_RUN
+    vorticity snapshots (PER_RUN, grid, grid) float32 in the solver's units, `spacing` apart
+    (`measure_grid`). Each run is its own cache entry, so a long job resumes at the run it was on.
+    Beside it (cache kind turbulence-grid-box) the |k| = 1 modes every 0.25 time units after the
+    spin-up, (steps, 2) complex as (steps, 2, 2) float64, for their correlation time."""
+    from explorer.core.data import cached_array
+
+    m = measure_grid(p, say)
+    sim = {**p, "size": p["grid"]}
+    key = {**sim, "seed": seed, "run": run, "per_run": PER_RUN, "spin_up": m["spin_up"], "spacing": m["spacing"],
+           "algorithm": ALGORITHM}
+
+    def make() -> np.ndarray:
+        solver = Solver(**solver_args(p), runs=1, seed=seed * 4096 + run)
+        if say:
+            say(f"seed {seed} run {run}: {m['spin_up']:.0f} spin-up + {PER_RUN} x {m['spacing']:.2f} time units "
+                f"on {p['grid']}^2, dt {p['dt']}")
+        t0 = time.perf_counter()
+        solver.advance(m["spin_up"])
+        every = max(1, int(round(0.25 / p["dt"])))
+        steps = int(round(m["spacing"] / p["dt"]))
+        out, box, k = [], [], 0
+        for i in range(PER_RUN):
+            interrupt.check(f"turbulence: run {run} of seed {seed}, snapshot {i + 1} of {PER_RUN} (cached after)")
+            for _ in range(steps):
+                solver.step()
+                k += 1
+                if k % every == 0:
+                    box.append(box_modes(solver.omega_hat)[0])
+            out.append(solver.vorticity()[0].float())
+        if say:
+            say(f"seed {seed} run {run}: {time.perf_counter() - t0:.0f} s")
+        b = torch.stack(box)
+        cached_array("turbulence-grid-box", key, lambda: torch.stack([b.real, b.imag], -1).numpy())
+        return torch.stack(out).numpy()
+
+    return cached_array("turbulence-grid-run", key, make,
+                        lambda a: a.shape == (PER_RUN, p["grid"], p["grid"]) and bool(np.isfinite(a).all()))
+
+
+def _coarse_samples(count: int, p: dict, seed: int, say=None) -> np.ndarray:
+    """`samples` of a `grid` parameter set: the first `count` snapshots of the runs 0, 1, ... of
+    `seed` (`grid_run`, PER_RUN each, run after run), truncated to `size` (`coarse_grain`) and
+    divided by the stationary rms of that truncation (one constant per parameter set and size).
+    The fields of every size come from the same runs; a smaller count is a prefix of a larger."""
+    m = measure_grid(p, say)
+    size = p["size"]
+    w_rms = m["omega_rms_truncated"][min((size - 1) // 2, len(m["omega_rms_truncated"]) - 1)]
+    out = []
+    for run in range(math.ceil(count / PER_RUN)):
+        fields = grid_run(p, seed, run, say)[:count - run * PER_RUN]
+        out.append((coarse_grain(torch.from_numpy(fields).double(), size) / w_rms).float())
+    return torch.cat(out)[:, None].numpy()
 
 
 def check_memory(runs: int, size: int, duration: float, every: float) -> None:
