@@ -75,7 +75,7 @@ def test_effective_dimension_along_a_run(tiny_ckpt):
 
 def test_two_models_bases_at_the_same_point(tiny_ckpt):
     from explorer.core.analysis.basis import pair_steps, subspace_overlap
-    from explorer.core.analysis.generalization import bundled_pairs, other_split
+    from explorer.core.models.bundle import bundled_pairs, other_split
     from explorer.core.sampling.trajectory import drain
     x = torch.randn(1, 16, 16, generator=torch.Generator().manual_seed(0))
     progress = []

@@ -14,7 +14,7 @@ from explorer.core.errors import (
     TruncatedCheckpoint,
     UnknownKind,
 )
-from explorer.core.models import checkpoint
+from explorer.core.models import bundle, checkpoint
 from explorer.core.nets.unet import Denoiser, UNetConfig
 
 
@@ -98,13 +98,13 @@ def test_expect_kind(tiny_ckpt):
 
 
 def test_bundled_index_points_at_loadable_checkpoints():
-    entries = checkpoint.bundled_index()
+    entries = bundle.bundled_index()
     assert entries, "checkpoints/index.json lists the bundled checkpoints"
     assert sum(e["default"] for e in entries) == 1
-    ckpt = checkpoint.load(checkpoint.default_checkpoint())
+    ckpt = checkpoint.load(bundle.default_checkpoint())
     assert ckpt.kind == "diffusion"
     names = {e["name"] for e in entries}
     for e in entries:
-        assert (checkpoint.bundled_dir() / e["file"]).exists()
-    assert json.loads((checkpoint.bundled_dir() / "index.json").read_text())["checkpoints"]
+        assert (bundle.bundled_dir() / e["file"]).exists()
+    assert json.loads((bundle.bundled_dir() / "index.json").read_text())["checkpoints"]
     assert ckpt.name in names

@@ -117,16 +117,16 @@ def test_export_uses_the_runs_own_colour_map(tiny_ckpt, tmp_path):
 def test_what_a_new_user_types_is_understood_or_answered_with_what_to_do(tmp_path, capsys):
     """From a new user's first session: a bundled model by the name the window lists, the samplers
     `explorer info` promises, and mistakes answered before any work with what to do instead."""
-    from explorer.core.models import checkpoint
-    name = checkpoint.bundled_index()[0]["name"]
+    from explorer.core.models import bundle
+    name = bundle.bundled_index()[0]["name"]
     assert main(["info", name]) == 0
     assert "samplers  " in capsys.readouterr().out
     assert main(["info", name, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["samplers"]
-    for argv, says in ((["info", str(checkpoint.bundled_dir())], "folder of the bundled models"),
+    for argv, says in ((["info", str(bundle.bundled_dir())], "folder of the bundled models"),
                        (["info", "no-such-model"], "the bundled models are in"),
                        (["sample", name, "--out", str(tmp_path / "run.png")], "the file is .npz"),
-                       (["export", str(checkpoint.default_checkpoint()), "--gif", str(tmp_path / "a.gif")],
+                       (["export", str(bundle.default_checkpoint()), "--gif", str(tmp_path / "a.gif")],
                         "is a model, not a run"),
                        (["sample", name, "--out", "/proc/run.npz"], "holds no files")):
         assert main(argv) == 2, argv

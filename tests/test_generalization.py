@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from explorer.core.analysis import generalization as gen
+from explorer.core.analysis.sweep_file import read_sweep
 from explorer.core.models import RunSpec
 from explorer.core.sampling.trajectory import drain
 
@@ -121,7 +122,7 @@ def test_sweep_over_a_folder_gives_one_curve_per_network_size(tmp_path, capsys, 
     out = tmp_path / "sweep.json"
     assert main(["sweep", "--folder", str(folder), "--n", "2", "--steps", "3", "--sampler", "ddim", "--json", str(out)]) == 0
     assert "N* (median cos(S1, S2) crosses 0.5)" in capsys.readouterr().out
-    curves = gen.read_sweep(out)
+    curves = read_sweep(out)
     assert [c["widths"] for c in curves] == [[4, 8], [8, 16]] and all(len(c["rows"]) == 2 for c in curves)
     panel = CompareView()
     qtbot.addWidget(panel)
@@ -143,7 +144,7 @@ def test_a_bad_sweep_file_is_refused_with_a_message(tmp_path, text, message):
     path = tmp_path / "sweep.json"
     path.write_text(text)
     with pytest.raises(DataError, match=message):
-        gen.read_sweep(path)
+        read_sweep(path)
 
 
 def test_along_the_run_two_identical_models_never_part(tiny_ckpt):

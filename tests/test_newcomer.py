@@ -5,7 +5,7 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from windows import opened, run
 
-from explorer.core.models import checkpoint, open_model
+from explorer.core.models import bundle, open_model
 
 pytest.importorskip("pytestqt")
 
@@ -92,7 +92,7 @@ def test_a_bundled_model_tooltip_says_each_thing_once(qtbot):
     """Defect 12: the tooltip repeated the data, N and split its description gives."""
     from explorer.app.model_dock import tooltip
 
-    for e in checkpoint.bundled_index():
+    for e in bundle.bundled_index():
         tip = tooltip(e)
         assert tip.count(f"N={e['n']}") + tip.count(f"N = {e['n']}") <= 1, tip
         assert e["file"] in tip
@@ -143,10 +143,10 @@ def test_play_speed_and_loop(qtbot, window):
 def test_the_run_panel_offers_the_model_s_samplers_only_and_keeps_its_size(qtbot, window, tiny_ckpt, tiny_wcrg):
     """Defect 13: greyed-out lbfgs / spectral listed for a diffusion model; the panel (and Run) changed
     size with the model kind; the Scales tab wrote σ where the Trajectory tab writes σ/α."""
-    from explorer.core.sampling import samplers
+    from explorer.core.sampling import catalogue
 
     panel = window.run_panel
-    scattering = checkpoint.bundled_dir() / "phi4-scattering.scat.safetensors"
+    scattering = bundle.bundled_dir() / "phi4-scattering.scat.safetensors"
     assert opened(qtbot, window, scattering, remember=False)             # adds its sampler, lbfgs, to the list
     assert opened(qtbot, window, tiny_ckpt.path, remember=False)             # a diffusion model again
     listed = [panel.sampler_box.itemData(i) for i in range(panel.sampler_box.count())
@@ -161,7 +161,7 @@ def test_the_run_panel_offers_the_model_s_samplers_only_and_keeps_its_size(qtbot
     run(qtbot, window, sampler="ddim", steps=2, n=1)
     window.scales.show_frame(window.trajectory.frames[1], 1, len(window.trajectory.frames))
     window.scales.redraw()
-    assert "σ/α = " in window.scales.title.text() and samplers.TIPS
+    assert "σ/α = " in window.scales.title.text() and catalogue.TIPS
 
 
 def test_no_minus_sign_on_zero():

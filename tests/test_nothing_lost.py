@@ -19,7 +19,7 @@ from explorer.cli import main
 from explorer.core.data import cached_array
 from explorer.core.errors import CheckpointError, ExportError
 from explorer.core.files.io import atomic_write
-from explorer.core.models import checkpoint, open_model
+from explorer.core.models import bundle, checkpoint, open_model
 from explorer.core.nets.unet import UNetConfig
 from explorer.core.training import train
 
@@ -164,7 +164,7 @@ def test_the_window_opens_whatever_its_settings_hold(qtbot, tmp_path, tiny_ckpt)
     window = open_window(qtbot, settings=QSettings(str(ini), QSettings.IniFormat))
     window.ask_before_closing_a_run = False
     text = window.message.text()
-    assert window.model is not None and window.model.path == checkpoint.default_checkpoint()   # the default model
+    assert window.model is not None and window.model.path == bundle.default_checkpoint()   # the default model
     assert "FIFO" in text and "dropped" in text
     for key in ("batch", "seed", "steps", "device", "geometry", "recent"):
         assert key in text

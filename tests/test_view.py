@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 from windows import opened, run
 
-from explorer.core.models import checkpoint
+from explorer.core.models import bundle
 
 pytest.importorskip("pytestqt")
 
@@ -68,13 +68,13 @@ def test_loading_another_model_clears_the_old_run(qtbot, window, tiny_ckpt, tmp_
 
 
 def test_the_bundled_list_follows_the_loaded_model(qtbot, window):
-    entries = checkpoint.bundled_index()
+    entries = bundle.bundled_index()
     if len(entries) < 2:
         pytest.skip("needs two bundled models")
-    path = checkpoint.bundled_dir() / entries[1]["file"]
+    path = bundle.bundled_dir() / entries[1]["file"]
     assert opened(qtbot, window, path)
     assert window.bundled.currentItem().text().startswith(entries[1]["name"])
-    last = checkpoint.bundled_dir() / entries[-1]["file"]
+    last = bundle.bundled_dir() / entries[-1]["file"]
     assert opened(qtbot, window, last)
     window.resize(1000, 700)                                           # a short list: scrolled to it
     qtbot.waitUntil(lambda: 0 <= window.bundled.visualItemRect(window.bundled.currentItem()).top() and

@@ -421,6 +421,8 @@ def test_a_pair_runs_with_its_own_defaults_not_the_open_models_run_panel(qtbot, 
     configure(window, "ode", 7, 2, 9)
     view.samples_box.setValue(2)
     default = tiny_ckpt.samplers[0]
+    assert view.sampler_box.count() == 0                          # the pair's samplers are read when the tab is shown
+    window.tabs.setCurrentWidget(view)
     assert view.sampler_box.currentData() is None and view.sampler_box.currentText() == f"default: {default}"
     assert view.steps_box.text() == f"default ({tiny_ckpt.default_steps(default)})"
     told = []

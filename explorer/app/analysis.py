@@ -7,18 +7,20 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-import torch
 from PySide6.QtCore import QObject
 
 from explorer.app.run_controller import RunController
 from explorer.app.run_process import run_model
-from explorer.core.analysis.basis import basis_steps, effective_dimension_steps, pair_steps, subspace_overlap
-from explorer.core.analysis.fork import curve_steps, fork_spec, spread, spread_curve_steps
-from explorer.core.analysis.generalization import other_split
-from explorer.core.analysis.head_to_head import bundled_of_field, table_steps, total_frames
-from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
-from explorer.core.models import check_made_by, open_model
+from explorer.core.lazy import Later
+from explorer.core.models import bundle, check_made_by
+
+torch = Later("torch")                                          # imported by the first computation
+basis = Later("explorer.core.analysis.basis")
+fork = Later("explorer.core.analysis.fork")
+head_to_head = Later("explorer.core.analysis.head_to_head")
+data = Later("explorer.core.data")
+registry = Later("explorer.core.models.registry")
 
 
 def no_denoiser(model) -> str:
@@ -94,13 +96,13 @@ class Analysis(QObject):
         x_t = torch.tensor(np.asarray(frame.x_t[sample]))
         view = self.window.basis
         if view.pair_box.isChecked():
-            other = other_split(self.window.model.path)
+            other = bundle.other_split(self.window.model.path)
             if other is None:
                 view.clear()                                   # not the last basis under this refusal
                 view.show_message(f"{self.window.model.name} is not one of the bundled S1/S2 pairs.")
                 return False
             try:
-                twin = open_model(other)
+                twin = registry.open_model(other)
             except ExplorerError as e:
                 view.clear()
                 view.show_message(str(e))
@@ -108,10 +110,10 @@ class Analysis(QObject):
             names = (self.window.model.name, twin.name)
 
             def done(pair) -> None:
-                view.show_pair(pair, names, subspace_overlap(*pair), k, sample, note)
-            return self._start(view, partial(pair_steps, denoiser, twin.denoiser, x_t, frame.t, 16), 2 * x_t.numel(),
+                view.show_pair(pair, names, basis.subspace_overlap(*pair), k, sample, note)
+            return self._start(view, partial(basis.pair_steps, denoiser, twin.denoiser, x_t, frame.t, 16), 2 * x_t.numel(),
                                "Jacobian columns", done)
-        return self._start(view, partial(basis_steps, denoiser, x_t, frame.t, 16), x_t.numel(),
+        return self._start(view, partial(basis.basis_steps, denoiser, x_t, frame.t, 16), x_t.numel(),
                            "Jacobian columns", lambda b: view.show_basis(b, k, sample, note))
 
     def compute_effective_dimension(self, sample: int) -> bool:
@@ -122,7 +124,7 @@ class Analysis(QObject):
         frames = list(self.window.view.frames)
         sample = min(sample, len(frames[0].x_t) - 1)
         dim = frames[0].x_t[0].size
-        return self._start(self.window.basis, partial(effective_dimension_steps, denoiser, frames, sample), len(frames),
+        return self._start(self.window.basis, partial(basis.effective_dimension_steps, denoiser, frames, sample), len(frames),
                                     "steps", lambda rows: self.window.basis.show_dimension(rows, dim, sample))
 
     def _fork_source(self):
@@ -143,7 +145,7 @@ class Analysis(QObject):
             return False
         k = min(self.window.view.current, len(traj.frames) - 2)
         try:
-            spec = fork_spec(self.window.model, traj, k, n, seed=self.window.run_panel.spec().seed, sample=sample)
+            spec = fork.fork_spec(self.window.model, traj, k, n, seed=self.window.run_panel.spec().seed, sample=sample)
         except ExplorerError as e:
             self.window.forks.show_message(str(e))
             return False
@@ -152,7 +154,7 @@ class Analysis(QObject):
 
         def done(result) -> None:
             endings = np.asarray(result.sample)
-            self.window.forks.show_endings(start, endings, k, f.level, spread(endings))
+            self.window.forks.show_endings(start, endings, k, f.level, fork.spread(endings))
         return self._start(self.window.forks, partial(run_model, model, spec), model.frame_count(spec), "steps", done)
 
     def fork_curve(self, sample: int, n: int) -> bool:
@@ -160,8 +162,8 @@ class Analysis(QObject):
         traj = self._fork_source()
         if traj is None:
             return False
-        ks, model = curve_steps(len(traj.frames)), self.window.model
-        return self._start(self.window.forks, partial(spread_curve_steps, model, traj, ks, n, sample=sample), len(ks),
+        ks, model = fork.curve_steps(len(traj.frames)), self.window.model
+        return self._start(self.window.forks, partial(fork.spread_curve_steps, model, traj, ks, n, sample=sample), len(ks),
                                     "forks", self.window.forks.show_curve)
 
     def compare_field(self, n: int) -> bool:
@@ -173,8 +175,8 @@ class Analysis(QObject):
             view.show_message("Open a model that records its training data's statistics first." if model is None else
                               f"{model.name} records no statistics of its training data (trained by an older explorer).")
             return False
-        models = bundled_of_field(model)                # a damaged bundled file: left out of the table
+        models = head_to_head.bundled_of_field(model)                # a damaged bundled file: left out of the table
         label = f"training data of {model.name} ({reference['n']} {model.data.get('name')} images)"
-        return self._start(view, partial(table_steps, models, reference, n, device="cpu"),
-                           total_frames(models, n) or 0, f"frames ({len(models)} models)",
-                           lambda rows: view.show_table(rows, label, field=model.data.get("name") in MAGNETISED))
+        return self._start(view, partial(head_to_head.table_steps, models, reference, n, device="cpu"),
+                           head_to_head.total_frames(models, n) or 0, f"frames ({len(models)} models)",
+                           lambda rows: view.show_table(rows, label, field=model.data.get("name") in data.MAGNETISED))

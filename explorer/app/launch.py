@@ -1,10 +1,11 @@
-"""`explorer` with no command: the window, on a display, with the heap frozen once it is up and
-its run process started."""
+"""`explorer` with no command: the window, on a display. It paints before torch is loaded: its
+first model (and torch with it) is opened after the first paint, then the heap is frozen and the
+run process started."""
 from __future__ import annotations
 
 import gc
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 
 from explorer.app.main_window import MainWindow
 from explorer.app.qt_platform import application
@@ -20,17 +21,24 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def show_window(checkpoint_path: str | None = None, settings: QSettings | None = None) -> MainWindow:
+    """The window shown; its first model opens once it has painted, and then the heap is frozen."""
+    win = MainWindow(settings, checkpoint_path=checkpoint_path, open_when_painted=True)
+    for signal in (win.opener.opened, win.opener.failed):
+        signal.connect(freeze_heap, Qt.SingleShotConnection)      # torch's objects are in by then
+    win.show()
+    win.view.setFocus()
+    return win
+
+
 def launch(checkpoint_path: str | None = None, tour: int | None = None) -> int:
     """The window; on the guided tour at stop `tour` (1 is the first), else the tour offered at a first launch."""
     app = application()
     app.setApplicationName("explorer")
-    win = MainWindow(checkpoint_path=checkpoint_path)
-    win.show()
-    win.view.setFocus()
+    win = show_window(checkpoint_path)
     if tour:
         win.tour.start(tour - 1)
     else:
         win.tour.offer()
-    freeze_heap()
     QTimer.singleShot(0, POOL.warm_up)            # the run process starts (imports torch) while the user looks
     return app.exec()

@@ -2,13 +2,14 @@
 in the views, export them. It never asks which kind of model it holds."""
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Generator
 
 import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -43,22 +44,27 @@ from explorer.app.views.fork import ForkView
 from explorer.app.views.scales import ScaleView
 from explorer.app.views.statistics import StatisticsView
 from explorer.app.views.trajectory import TrajectoryView
-from explorer.core.analysis.generalization import check_pair, compare_run, pair_specs
-from explorer.core.data import MAGNETISED
 from explorer.core.errors import ExplorerError
-from explorer.core.models import Model, RunSpec, checkpoint, open_maker, open_model, run_meta, run_title
-from explorer.core.sampling import samplers
+from explorer.core.lazy import Later
+from explorer.core.models import Model, RunSpec, bundle, run_meta, run_title
+from explorer.core.sampling import catalogue
 from explorer.core.sampling.trajectory import Frame, Trajectory, is_run_file
 from explorer.core.state import ExplorerState
 from explorer.core.statistics import stats
 
 MAX_RECENT = 8
+# the core that needs torch, imported where first used: after the first paint (the model's opener imports torch)
+generalization = Later("explorer.core.analysis.generalization")
+data = Later("explorer.core.data")
+registry = Later("explorer.core.models.registry")
 RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]    # picklable: it runs in a run process
 
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, checkpoint_path: str | Path | None = None,
-                 run_factory: RunFactory = run_model):
+                 run_factory: RunFactory = run_model, open_when_painted: bool = False):
+        """`open_when_painted`: the first model (and torch, which opening it imports) waits until
+        the window has painted once (`explorer gui`); else it starts opening at once."""
         super().__init__()
         self.settings, self._settings_note = (settings, "") if settings is not None else default_settings()
         self.run_factory = run_factory
@@ -136,6 +142,9 @@ class MainWindow(QMainWindow):
         self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
         GuiThreadGarbage.hold()
         self.opener = ModelOpener(self, opened=self._opened, failed=self._open_failed)
+        if open_when_painted:
+            self.opener.hold()
+            self.tabs.installEventFilter(self)               # released after the first paint (`eventFilter`)
         checked = self._restore_settings()
         self._refresh_export_actions()
         default = self._default_checkpoint()
@@ -151,6 +160,13 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(path, remember=not remembered,
                                  fallback=default if remembered and default != path else None, note=note)
         self.tour = Tour(self)                     # Help → Guided tour; `offer` at a first launch
+
+    def eventFilter(self, watched, event) -> bool:
+        """The window's first paint: the opener's held request goes, once the paint has ended."""
+        if watched is self.tabs and event.type() == QEvent.Paint:
+            self.tabs.removeEventFilter(self)
+            QTimer.singleShot(0, self.opener.release)
+        return False
 
     @property
     def model(self) -> Model | None:
@@ -232,13 +248,13 @@ class MainWindow(QMainWindow):
     @staticmethod
     def _default_checkpoint() -> str | None:
         try:
-            return str(checkpoint.default_checkpoint())
+            return str(bundle.default_checkpoint())
         except ExplorerError:
             return None
 
     def _models_folder(self) -> str:
         """Where a model file dialog starts: the loaded model's folder, else the bundled models'."""
-        return str(Path(self.model.path).parent if self.model is not None else checkpoint.bundled_dir())
+        return str(Path(self.model.path).parent if self.model is not None else bundle.bundled_dir())
 
     def open_dialog(self) -> None:
         path = ask_model_path(self, "Open model", self._models_folder())
@@ -257,8 +273,8 @@ class MainWindow(QMainWindow):
                 return
             paths.append(path)
         try:
-            s1, s2 = (open_model(p) for p in paths)
-            check_pair(s1, s2)                                 # refused now, not at Run both
+            s1, s2 = (registry.open_model(p) for p in paths)
+            generalization.check_pair(s1, s2)                                 # refused now, not at Run both
         except ExplorerError as e:
             self.show_message(f"Could not pair these models. {e}")
             return
@@ -277,7 +293,8 @@ class MainWindow(QMainWindow):
             return False
         if is_run_file(path):                                  # a saved run dropped or chosen: shown as a run
             return self.open_run(path)
-        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        first = "torch" not in sys.modules                     # the first open loads torch (about a second)
+        self.statusBar().showMessage(f"Opening {Path(path).name}" + (", loading torch first…" if first else "…"))
         self.opener.open(path, OpenRequest(str(path), remember, fallback, note))
         return True
 
@@ -345,7 +362,7 @@ class MainWindow(QMainWindow):
     def _show_statistics(self, model: Model, frames: list) -> None:
         """The Statistics tab for the final samples of a run of `model`, compared with its data in the
         run process (20-30 ms for 16 shapes on the window's thread; the bispectra of a field more)."""
-        reference, field = model.data.get("stats"), model.data.get("name") in MAGNETISED
+        reference, field = model.data.get("stats"), model.data.get("name") in data.MAGNETISED
         if reference is None:
             self.statistics.show_comparison(None, field=field)
             return
@@ -435,7 +452,7 @@ class MainWindow(QMainWindow):
                                   "they are not compared with the data. Run it to its end.")
 
         self.view.setFocus()                                    # the arrow keys scrub at once
-        stopping = samplers.STOPPING.get(spec.sampler, "")
+        stopping = catalogue.STOPPING.get(spec.sampler, "")
         return self._start(Sink(self.view.add_frame, returned, stopped, stopping), partial(factory, model, spec),
                            total, spec.n)
 
@@ -456,7 +473,7 @@ class MainWindow(QMainWindow):
         spec = RunSpec(sampler=sampler, steps=steps, n=n, seed=seed, device=self.run_panel.spec().device,
                        keep_frames=False)
         try:
-            spec = pair_specs(model1, model2, spec)[0]          # S1's defaults filled in: S2 runs the same
+            spec = generalization.pair_specs(model1, model2, spec)[0]          # S1's defaults filled in: S2 runs the same
             self.state.set_pair(model1, model2)
         except ExplorerError as e:
             self.show_message(f"Could not compare the pair. {e}")
@@ -469,7 +486,7 @@ class MainWindow(QMainWindow):
             self.compare.show_result(result, frames, cmap)
 
         return self._start(Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
-                           partial(compare_run, model1, model2, spec, k), 2 * count if count else None, n)
+                           partial(generalization.compare_run, model1, model2, spec, k), 2 * count if count else None, n)
 
     def _pair_models(self, paths) -> tuple[Model, Model]:
         """The two models of a pair: those of the last comparison when they are these files with the
@@ -484,7 +501,7 @@ class MainWindow(QMainWindow):
             stamps = None                                       # opening them says what is wrong
         if stamps is not None and self._pair_opened[0] == stamps:
             return self._pair_opened[1]
-        models = tuple(open_model(p) for p in paths)
+        models = tuple(registry.open_model(p) for p in paths)
         self._pair_opened = (stamps, models)
         return models
 
@@ -534,7 +551,7 @@ class MainWindow(QMainWindow):
         why = ""
         if self.model is None or traj.meta.get("checkpoint_sha256") != self.model.sha256:   # not the loaded model's
             try:
-                maker = open_maker(traj.meta)
+                maker = registry.open_maker(traj.meta)
             except ExplorerError as e:
                 why = str(e)
             else:

@@ -7,7 +7,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from explorer.core.errors import ExplorerError
-from explorer.core.models import Model, checkpoint, samplers_text
+from explorer.core.models import Model, bundle, samplers_text
 
 
 class ModelDock(QWidget):
@@ -24,12 +24,12 @@ class ModelDock(QWidget):
         self.bundled = QListWidget()
         self.problem = ""                                      # why the bundled models cannot be listed
         try:
-            entries = checkpoint.bundled_index()
+            entries = bundle.bundled_index()
         except ExplorerError as e:
             entries, self.problem = [], f"The bundled models cannot be listed: {e}"
         for e in entries:
             item = QListWidgetItem(e["name"])          # the names say field, N and split; the rest clipped them
-            item.setData(Qt.UserRole, str(checkpoint.bundled_dir() / e["file"]))
+            item.setData(Qt.UserRole, str(bundle.bundled_dir() / e["file"]))
             item.setToolTip(tooltip(e))
             self.bundled.addItem(item)
         self.bundled.verticalScrollBar().rangeChanged.connect(    # resized: keep the loaded model in sight

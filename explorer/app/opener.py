@@ -1,5 +1,6 @@
 """Models opened on a worker thread: a slow file (a large diffusers folder, a scattering bank to
-build) never freezes the window, the window's first paint included."""
+build) never freezes the window, the window's first paint included: the first open imports torch,
+on the worker thread, after the window is up."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,10 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 
 from explorer.core.errors import ExplorerError
-from explorer.core.models import Model, registry
+from explorer.core.lazy import Later
+from explorer.core.models import Model
+
+registry = Later("explorer.core.models.registry")     # torch and every kind: imported by the first open, here
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class ModelOpener(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-open")
         self._ticket = 0
         self._pending = 0
+        self._held: list[tuple] | None = None      # requests waiting for `release` (`hold`)
         self.last_error: str | None = None
         self._arrived.connect(self._deliver)
 
@@ -51,7 +56,20 @@ class ModelOpener(QObject):
     def open(self, path: str | Path, request: object = None) -> None:
         self._ticket += 1
         self._pending += 1
-        self._pool.submit(self._work, self._ticket, path, request)
+        if self._held is not None:
+            self._held.append((self._ticket, path, request))
+        else:
+            self._pool.submit(self._work, self._ticket, path, request)
+
+    def hold(self) -> None:
+        """Requests from now on wait (busy) until `release`: the window holds its first model until it
+        has painted, so that torch, which the first open imports, does not delay the first paint."""
+        self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held or [], None
+        for args in held:
+            self._pool.submit(self._work, *args)
 
     def _work(self, ticket: int, path: str | Path, request: object) -> None:
         try:

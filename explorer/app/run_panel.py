@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QP
 from explorer.app.settings import CheckedSettings
 from explorer.core.files import schema
 from explorer.core.models import Model, RunSpec
-from explorer.core.sampling import samplers
+from explorer.core.sampling import catalogue
 
 SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of model they were for, and the coarse scale's
 AS_DETAILS = "as above"
@@ -30,13 +30,13 @@ class RunPanel(QWidget):
         self._model: Model | None = None
         self._settings_kind: str | None = None                 # the kind of model the restored settings were for
         self.sampler_box = QComboBox()
-        for key, label in samplers.LABELS.items():
+        for key, label in catalogue.LABELS.items():
             self.sampler_box.addItem(label, key)
         self.sampler_box.currentIndexChanged.connect(self._sampler_changed)
         self.sampler_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.sampler_box.setMinimumContentsLength(12)          # the dock stays narrow; the list shows all
         self.sampler_box.view().setMinimumWidth(self.sampler_box.view().sizeHintForColumn(0) + 24)
-        self.steps_box = QSpinBox(minimum=1, maximum=schema.MAX_STEPS, value=samplers.DEFAULT_STEPS["sde"])
+        self.steps_box = QSpinBox(minimum=1, maximum=schema.MAX_STEPS, value=catalogue.DEFAULT_STEPS["sde"])
         self._auto_steps = self.steps_box.value()             # the steps last set for the user, not by them
         self.batch_box = QSpinBox(minimum=1, maximum=1024, value=16)
         self.seed_box = QSpinBox(minimum=0, maximum=2 ** 31 - 1, value=0)
@@ -50,7 +50,7 @@ class RunPanel(QWidget):
         self.device_box.addItems(["auto", "cpu", "cuda"])
         self.coarse_box = QComboBox()                          # shown for models with coarse_samplers only
         self.coarse_box.addItem(AS_DETAILS, None)
-        for key, label in samplers.LABELS.items():
+        for key, label in catalogue.LABELS.items():
             self.coarse_box.addItem(label, key)
         self.coarse_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.coarse_box.setMinimumContentsLength(5)             # with its steps beside it, no wider than the sampler
@@ -100,7 +100,7 @@ class RunPanel(QWidget):
     def _tips(self) -> None:
         for box in (self.sampler_box, self.coarse_box):
             for i in range(box.count()):
-                box.setItemData(i, samplers.TIPS.get(box.itemData(i), box.toolTip()), Qt.ToolTipRole)
+                box.setItemData(i, catalogue.TIPS.get(box.itemData(i), box.toolTip()), Qt.ToolTipRole)
 
     # --- the typed interface ------------------------------------------------------------------------
     def spec(self) -> RunSpec:
@@ -140,8 +140,8 @@ class RunPanel(QWidget):
         last_kind = previous.kind if previous is not None else self._settings_kind
         for key in model.samplers:
             if self.sampler_box.findData(key) < 0:
-                self.sampler_box.addItem(samplers.LABELS.get(key, key), key)
-                self.sampler_box.setItemData(self.sampler_box.count() - 1, samplers.TIPS.get(key), Qt.ToolTipRole)
+                self.sampler_box.addItem(catalogue.LABELS.get(key, key), key)
+                self.sampler_box.setItemData(self.sampler_box.count() - 1, catalogue.TIPS.get(key), Qt.ToolTipRole)
         offer(self.sampler_box, model.samplers)
         coarse = model.coarse_samplers
         offer(self.coarse_box, (None, *coarse))
@@ -178,11 +178,11 @@ class RunPanel(QWidget):
         """A new sampler brings its default steps, unless the user typed a number of their own;
         the final denoising step is offered for the samplers on a time grid."""
         sampler = self.sampler_box.currentData()
-        self.final_denoise.setEnabled(sampler in samplers.GRID_SAMPLERS)    # a time grid's last step only
+        self.final_denoise.setEnabled(sampler in catalogue.GRID_SAMPLERS)    # a time grid's last step only
         if self._model is not None and sampler in self._model.samplers:
             default = self._model.default_steps(sampler)
         else:
-            default = samplers.DEFAULT_STEPS.get(sampler)
+            default = catalogue.DEFAULT_STEPS.get(sampler)
         if default is not None and self.steps_box.value() == self._auto_steps:
             self.steps_box.setValue(default)
             self._auto_steps = default

@@ -27,9 +27,9 @@ def screenshot(out: Path, checkpoint_path: str | None = None, step: int | None =
     """Open the window on `checkpoint_path`, run it with `run` (sampler, steps, n, seed; pair for
     the compare view), show step `step` (default: the middle) of tab `view` and save the window.
     The window's settings go to `settings_path`, else to a temporary folder removed afterwards."""
-    from explorer.core.models import checkpoint
+    from explorer.core.models import bundle
 
-    (out,) = check_outputs([out], [checkpoint_path or checkpoint.default_checkpoint()])
+    (out,) = check_outputs([out], [checkpoint_path or bundle.default_checkpoint()])
     qInstallMessageHandler(_quiet_offscreen)
     app = application(offscreen=True)
     with tempfile.TemporaryDirectory(prefix="explorer-screenshot-") as tmp:

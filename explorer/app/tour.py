@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from explorer.app.tour_stops import STOPS, Stop
 from explorer.core import interrupt
 from explorer.core.errors import ExplorerError
-from explorer.core.models import checkpoint
+from explorer.core.models import bundle
 
 OFFERED = "tour/offered"                 # the settings key: the tour was offered at a first launch
 
@@ -283,7 +283,7 @@ class Tour(QObject):
         if stop.pair is not None:
             pairs = self._pairs(stop.pair)
             return pairs[0][1] if pairs else None
-        return str(checkpoint.bundled_dir() / stop.model)
+        return str(bundle.bundled_dir() / stop.model)
 
     def _tick(self) -> None:
         """One step of the stop's phases, when the window is free for it."""

@@ -128,18 +128,18 @@ def cmd_compare(args) -> int:
 def cmd_sweep(args) -> int:
     from explorer.core.analysis import generalization as gen
     from explorer.core.files.io import check_outputs
-    from explorer.core.models import checkpoint
+    from explorer.core.models import bundle
 
     if args.folder:
         if not Path(args.folder).is_dir():
             raise UsageError(f"{args.folder}: not a folder")
         paths = sorted(Path(args.folder).glob("*.safetensors"))
     else:
-        paths = [checkpoint.bundled_dir() / e["file"] for e in checkpoint.bundled_index() if e["kind"] == "diffusion"]
+        paths = [bundle.bundled_dir() / e["file"] for e in bundle.bundled_index() if e["kind"] == "diffusion"]
     check_outputs([args.json] if args.json else [], paths)      # never over one of the models it sweeps
     groups = gen.pair_groups(paths)
     if not groups:
-        raise UsageError(f"no S1/S2 pairs among the checkpoints in {args.folder or checkpoint.bundled_dir()}")
+        raise UsageError(f"no S1/S2 pairs among the checkpoints in {args.folder or bundle.bundled_dir()}")
     curves = gen.sweep_groups(run_spec(args), groups, log=print)
     if args.json:
         write_json(args.json, {"sampler": args.sampler, "steps": args.steps, "n": args.n, "seed": args.seed,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from explorer.core.analysis.generalization import check_pair
 from explorer.core.models import Model, RunSpec, is_whole_run
 from explorer.core.sampling.trajectory import Trajectory
 
@@ -50,6 +49,8 @@ class ExplorerState:
 
     def set_pair(self, s1: Model, s2: Model) -> None:
         """The S1/S2 pair, checked (`check_pair`: a UsageError before any work)."""
+        from explorer.core.analysis.generalization import check_pair  # torch: when a pair is set
+
         check_pair(s1, s2)
         self.pair = (s1, s2)
         self._emit("pair", self.pair)

@@ -39,12 +39,12 @@ from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
 if sys.argv[1] == "explorer":
     from PySide6.QtCore import QSettings
-    from explorer.app.main_window import MainWindow
-    w = MainWindow(QSettings(sys.argv[2], QSettings.IniFormat))
+    from explorer.app.launch import show_window
+    w = show_window(settings=QSettings(sys.argv[2], QSettings.IniFormat))      # as `explorer gui` does
 else:
     from PySide6.QtWidgets import QMainWindow
     w = QMainWindow()
-w.show()
+    w.show()
 app.processEvents()
 shown = time.perf_counter()
 while sys.argv[1] == "explorer" and w.opener.busy:     # the model opens off the GUI thread

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from explorer.core.models import RunSpec, checkpoint, diffusion
+from explorer.core.models import RunSpec, bundle, diffusion
 from explorer.core.sampling import samplers
 from explorer.core.sampling.trajectory import drain
 
@@ -32,7 +32,7 @@ def main() -> None:
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--device", default="cpu")
     a = p.parse_args()
-    ckpt = diffusion.load(a.checkpoint or checkpoint.default_checkpoint())
+    ckpt = diffusion.load(a.checkpoint or bundle.default_checkpoint())
     model = ckpt.denoiser.to(a.device)
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     print(f"machine: {platform.machine()} {platform.processor() or ''}, torch {torch.__version__}, "

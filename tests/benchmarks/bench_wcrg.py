@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from explorer.core.data import fresh_images, training_set
-from explorer.core.models import RunSpec, checkpoint, final_samples, open_model
+from explorer.core.models import RunSpec, bundle, final_samples, open_model
 from explorer.core.sampling import samplers
 from explorer.core.statistics import stats
 
@@ -65,8 +65,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=1000, help="samples per row")
     p.add_argument("--reference-n", type=int, default=1000, help="fresh MCMC fields in the reference")
-    p.add_argument("--plain", default=str(checkpoint.bundled_dir() / "phi4-N10000.safetensors"))
-    p.add_argument("--wcrg", default=str(checkpoint.bundled_dir() / "phi4-wcrg.wcrg"))
+    p.add_argument("--plain", default=str(bundle.bundled_dir() / "phi4-N10000.safetensors"))
+    p.add_argument("--wcrg", default=str(bundle.bundled_dir() / "phi4-wcrg.wcrg"))
     p.add_argument("--plain-steps", default="10,20,50,100")
     p.add_argument("--wcrg-steps", default="3,5,10,20")
     p.add_argument("--wcrg-coarse", default=None, metavar="SAMPLER:STEPS",

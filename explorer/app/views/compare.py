@@ -28,12 +28,16 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.app.views.slider import step_slider
-from explorer.core.analysis.generalization import settles_text, summary_text, verdict
+from explorer.core.analysis.sweep_file import read_sweep
 from explorer.core.display import render
 from explorer.core.errors import ExplorerError
 from explorer.core.files import schema
-from explorer.core.models import checkpoint, open_model
-from explorer.core.sampling.samplers import LABELS
+from explorer.core.lazy import Later
+from explorer.core.models import bundle
+from explorer.core.sampling.catalogue import LABELS
+
+generalization = Later("explorer.core.analysis.generalization")      # torch: its texts are needed after a run
+registry = Later("explorer.core.models.registry")
 
 COLUMNS = ("S1 sample", "S2 sample", "verdict", "nearest S1 training images (cos)", "nearest S2 training images (cos)")
 SWEEP_CURVES = (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
@@ -131,7 +135,8 @@ def _draw_along(plot: pg.PlotWidget, along: dict) -> str:
     entries = [f"<span style='color:{c}'>{'━━' if st == Qt.SolidLine else '╍╍'}</span>&nbsp;{label.replace(' ', '&nbsp;')}"
                for _, c, st, label in ALONG_CURVES]
     return ("  ".join(entries) + "  (lines: the mean over the samples; bands: q25 to q75)<br>"
-            + html.escape(settles_text(along)) + (" (the final step, σ/α = 0, is off the log axis)." if not on.all() else "."))
+            + html.escape(generalization.settles_text(along))
+            + (" (the final step, σ/α = 0, is off the log axis)." if not on.all() else "."))
 
 
 def _2f(v: float) -> str:
@@ -162,6 +167,7 @@ class CompareView(QWidget):
         self._row_timer.timeout.connect(self._draw_next_row)
         self._running_pair = None                   # (N, path S1, path S2) of the run in progress
         self._defaults: dict[str, tuple[tuple[str, ...], dict[str, int]]] = {}   # S1 path: samplers, default steps
+        self._samplers_stale = False                                              # the pair changed while hidden
         self.frames: list = []
         self.cmap = "grey"
         self.pairs = []
@@ -261,6 +267,11 @@ class CompareView(QWidget):
         self.pair_box.currentIndexChanged.connect(self._forget_other_pair)
         self.pair_box.currentIndexChanged.connect(self._offer_samplers)
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._samplers_stale:
+            self._offer_samplers()
+
     # --- pairs and the sweep -------------------------------------------------------------------------------
     def set_pairs(self, pairs: list[tuple[int, str, str]]) -> None:
         self.pairs = pairs
@@ -298,19 +309,23 @@ class CompareView(QWidget):
     def set_run_choice(self, sampler: str | None, steps: int | None, seed: int = 0) -> None:
         """Choose the pair's sampler and steps (None: the S1 model's default; a sampler the pair's
         S1 model does not run is the default) and seed, as `run_choice` gives them back."""
+        if self._samplers_stale:
+            self._offer_samplers(now=True)
         self.sampler_box.setCurrentIndex(max(0, self.sampler_box.findData(sampler)) if sampler else 0)
         self.steps_box.setValue(steps or 0)
         self.seed_box.setValue(seed)
 
-    def _offer_samplers(self, *_) -> None:
+    def _offer_samplers(self, *_, now: bool = False) -> None:
         """The sampler list of the chosen pair's S1 model, its default first ("default: …"); a
-        sampler chosen before stays chosen when this model runs it."""
+        sampler chosen before stays chosen when this model runs it. Read when the tab is shown (or
+        `now`): opening the model needs torch, which the window's first paint does not wait for."""
         pair, chosen = self.current_pair(), self.sampler_box.currentData()
-        if pair is None:
+        self._samplers_stale = not (now or self.isVisible())
+        if pair is None or self._samplers_stale:
             return
         if pair[1] not in self._defaults:
             try:
-                model = open_model(pair[1])
+                model = registry.open_model(pair[1])
                 self._defaults[pair[1]] = model.samplers, {s: model.default_steps(s) for s in model.samplers}
             except ExplorerError:                       # an unreadable file: Run both says why
                 self._defaults[pair[1]] = (), {}
@@ -335,8 +350,6 @@ class CompareView(QWidget):
     def load_sweep(self, path: Path, capacity: Path | None = None) -> bool:
         """The bundled pairs' sweep (`path`: its curves against N, with the fresh baseline) and the
         capacity axis (`capacity`: cos(S1, S2) per network size, with N*); False if `path` is missing."""
-        from explorer.core.analysis.generalization import read_sweep
-
         shown = False
         for plot, legend, file, hint in ((self.sweep_plot, self.sweep_legend, path, "--json checkpoints/sweep.json"),
                                          (self.capacity_plot, self.capacity_legend, capacity,
@@ -432,7 +445,7 @@ class CompareView(QWidget):
             f"Ran {ran['sampler']}, {ran['steps']} steps, seed {ran['seed']}, {ran['n']} samples per model; N = "
             f"{ran['N']} training images each.  "
             f"Median cos(S1, S2) = {s['cos_s1_s2_median']:.3f};  median cos(sample, nearest own training image) = "
-            f"{s['cos_nearest_own_median']:.3f};  {summary_text(s)}.   "
+            f"{s['cos_nearest_own_median']:.3f};  {generalization.summary_text(s)}.   "
             + (f"Baseline: fresh images of the data set have median nearest-training cosine {b['median']:.3f} "
                f"(a sample at or below it is not a copy)." if b else
                "No fresh-image baseline: this data set has no generator of fresh images."))
@@ -467,7 +480,7 @@ class CompareView(QWidget):
                 box.addWidget(QLabel(f"#{r[side]['nearest_own'][j]}  {r[side]['cos_own'][j]:.3f}"))
                 lay.addLayout(box)
             self.table.setCellWidget(i, col, cell)
-        self.table.setCellWidget(i, 2, QLabel(verdict(r)))
+        self.table.setCellWidget(i, 2, QLabel(generalization.verdict(r)))
         self.table.resizeRowToContents(i)
 
     def show_step(self, k: int) -> None:
@@ -506,12 +519,11 @@ class CompareView(QWidget):
             self.slider.setValue(int(on[np.argmin(np.abs(np.log10(level[on]) - line.value()))]))
 
     def bundled_pairs(self) -> list:
-        from explorer.core.analysis.generalization import bundled_pairs
         try:
-            return bundled_pairs()
+            return bundle.bundled_pairs()
         except (ExplorerError, OSError, ValueError, KeyError):      # a damaged bundled folder: no pairs offered
             return []
 
     def sweep_paths(self) -> tuple[Path, Path]:
         """The bundled pairs' sweep and the capacity axis's."""
-        return checkpoint.bundled_dir() / "sweep.json", checkpoint.bundled_dir() / "capacity" / "sweep.json"
+        return bundle.bundled_dir() / "sweep.json", bundle.bundled_dir() / "capacity" / "sweep.json"

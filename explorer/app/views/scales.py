@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.app.views.slider import step_slider
 from explorer.core.display import render
-from explorer.core.statistics import wavelets
+from explorer.core.lazy import Later
+
+torch = Later("torch")                                    # a pyramid is drawn after a run, when torch is in
+wavelets = Later("explorer.core.statistics.wavelets")
 
 COLUMNS = ("low-pass x_j", "detail H", "detail V", "detail D", "x_j−1 = W⁻¹(x_j, details)")
 

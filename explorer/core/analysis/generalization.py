@@ -13,13 +13,13 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from explorer.core import interrupt
 from explorer.core.analysis.head_to_head import field_of
+from explorer.core.analysis.sweep_file import SWEEP_HEADER, format_sweep_row
 from explorer.core.data import DUPLICATE_COSINE, fresh_images, training_set, unit_vectors
 from explorer.core.errors import DataError, ExplorerError, UsageError
 from explorer.core.models import Model, RunSpec, checkpoint, open_model
@@ -470,27 +470,6 @@ def what_ran(model1: Model, model2: Model, meta: dict) -> dict:
             **{key: meta.get(key) for key in ("sampler", "steps", "seed", "n")}}
 
 
-def bundled_pairs() -> list[tuple[int, str, str]]:
-    """(N, S1 file, S2 file) for the bundled S1/S2 pairs, by increasing N."""
-    entries = checkpoint.bundled_index()
-    by = {}
-    for e in entries:
-        if e.get("split") in ("S1", "S2") and e.get("kind") == "diffusion":
-            by.setdefault((e["data"], e["n"]), {})[e["split"]] = str(checkpoint.bundled_dir() / e["file"])
-    return sorted((n, d["S1"], d["S2"]) for (data, n), d in by.items() if "S1" in d and "S2" in d)
-
-
-def other_split(path: str | Path) -> str | None:
-    """The bundled model trained on the other split (S2 for S1 and back) at the same N, if any."""
-    p = Path(path).resolve()
-    for _, f1, f2 in bundled_pairs():
-        if Path(f1).resolve() == p:
-            return f2
-        if Path(f2).resolve() == p:
-            return f1
-    return None
-
-
 def pair_groups(paths) -> list[dict]:
     """The S1/S2 pairs among checkpoint files, one group per network and data set (the capacity
     axis: one curve per network size). Each group: {"label", "parameters", "widths", "size",
@@ -553,38 +532,6 @@ def sweep_groups(spec: RunSpec, groups: list[dict], log=None) -> list[dict]:
             n_star = curves[-1]["N_star"]
             log(f"N* (median cos(S1, S2) crosses 0.5): {'not bracketed' if n_star is None else f'{n_star:.1f}'}")
     return curves
-
-
-def read_sweep(path: str | Path) -> list[dict]:
-    """The curves of a sweep file written by `explorer sweep --json`, checked before use."""
-    from explorer.core.files import schema
-    from explorer.core.files.io import parse_json, read_regular
-
-    value = parse_json(read_regular(Path(path), "sweep file", 2 ** 22, DataError), str(path), DataError)
-    curves = schema.value(value if isinstance(value, dict) else {}, "curves", list, str(path), DataError)
-    for curve in curves:
-        where = f"{path}: a curve"
-        schema.value(curve if isinstance(curve, dict) else {}, "label", str, where, DataError)
-        for row in schema.value(curve, "rows", list, where, DataError):
-            if not isinstance(row, dict):
-                raise DataError(f"{where}: a row must be an object")
-            schema.value(row, "N", int, where, DataError, lo=1)
-            for key in ("cos_s1_s2", "cos_nearest_own", "baseline"):
-                for q in ("median", "q25", "q75"):
-                    if row.get(f"{key}_{q}") is not None:
-                        schema.value(row, f"{key}_{q}", float, where, DataError, lo=-1.0001, hi=1.0001)
-    return curves
-
-
-SWEEP_HEADER = (f"{'N':>6} {'cos(S1,S2) median [q25,q75]':>30} {'cos(nearest own) median [q25,q75]':>36} "
-                f"{'copies':>7} {'cos>=0.95':>9} {'fresh baseline':>15}")
-
-
-def format_sweep_row(r: dict) -> str:
-    return (f"{r['N']:6d} {r['cos_s1_s2_median']:13.3f} [{r['cos_s1_s2_q25']:.3f},{r['cos_s1_s2_q75']:.3f}] "
-            f"{r['cos_nearest_own_median']:19.3f} [{r['cos_nearest_own_q25']:.3f},{r['cos_nearest_own_q75']:.3f}] "
-            f"{r['memorised_fraction']:7.0%} {r['cos_memorised_fraction']:9.0%} "
-            + (f"{r['baseline_median']:15.3f}" if r.get("baseline_median") is not None else f"{'-':>15}"))
 
 
 def compare_run(model1: Model, model2: Model, spec: RunSpec, k: int = 3, threshold: float = MEMORISED_COSINE):

@@ -57,15 +57,15 @@ def bundled_of_field(model: Model, skipped=None) -> list[Model]:
     cannot be read, or whose entries cannot be resolved in the folder (outside it, a symbolic link
     that loops), is a CheckpointError: the bundled folder itself is damaged."""
     from explorer.core.errors import ExplorerError
-    from explorer.core.models import checkpoint, open_model
+    from explorer.core.models import bundle, open_model
 
-    entries = checkpoint.bundled_index()            # a looping or escaping entry: a CheckpointError (`io.inside`)
+    entries = bundle.bundled_index()            # a looping or escaping entry: a CheckpointError (`io.inside`)
     others = []
     for e in entries:
         if e.get("data") != model.data.get("name"):
             continue
         try:
-            others.append(open_model(checkpoint.bundled_dir() / e["file"]))
+            others.append(open_model(bundle.bundled_dir() / e["file"]))
         except ExplorerError as err:
             if skipped is not None:
                 skipped(e["file"], err)

@@ -11,20 +11,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Generator, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Generator, Protocol, runtime_checkable
 
 import numpy as np
-import torch
 
 from explorer import __version__
 from explorer.core.errors import UsageError
 from explorer.core.files import schema
-from explorer.core.sampling.samplers import GRID_SAMPLERS
+from explorer.core.sampling.catalogue import GRID_SAMPLERS
 from explorer.core.sampling.trajectory import Frame, Trajectory, drain
+
+if TYPE_CHECKING:
+    import torch
 
 
 def resolve_device(device: str = "auto") -> torch.device:
     """"auto": CUDA when present, else the CPU; "cuda" without a GPU is a UsageError."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():

@@ -31,7 +31,7 @@ from explorer.core.errors import (
     UsageError,
 )
 from explorer.core.files import schema
-from explorer.core.files.io import inside, parse_json, read_regular
+from explorer.core.files.io import parse_json, read_regular
 from explorer.core.nets.unet import Denoiser, UNetConfig, count_parameters
 
 FORMAT = "explorer-checkpoint"
@@ -356,45 +356,3 @@ def load(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> 
     model.load_state_dict({k: v.float() for k, v in state.items()})
     model.eval()
     return Checkpoint(path=path, config=config, denoiser=model, sha256=hashlib.sha256(blob).hexdigest())
-
-
-def bundled_dir() -> Path:
-    """The bundled checkpoints: $EXPLORER_CHECKPOINTS if set; else checkpoints/ beside the package
-    (a source checkout or an editable install); else <prefix>/share/explorer/checkpoints, where a
-    regular install (a wheel) puts them."""
-    import os
-    import sys
-
-    if os.environ.get("EXPLORER_CHECKPOINTS"):
-        return Path(os.environ["EXPLORER_CHECKPOINTS"])
-    source = Path(__file__).resolve().parents[3] / "checkpoints"
-    if (source / "index.json").exists():
-        return source
-    return Path(sys.prefix) / "share" / "explorer" / "checkpoints"
-
-
-def bundled_index() -> list[dict]:
-    """Entries of checkpoints/index.json: name, file, kind, data, n, split, size, description."""
-    folder = bundled_dir()
-    index = folder / "index.json"
-    if not index.exists():
-        return []
-    value = parse_json(read_regular(index, "bundled index", 2 ** 20, CheckpointError), str(index), CheckpointError)
-    entries = schema.value(value if isinstance(value, dict) else {}, "checkpoints", list, str(index), CheckpointError)
-    for e in entries:
-        if not isinstance(e, dict):
-            raise CheckpointError(f"{index}: each entry must be an object")
-        inside(folder, schema.value(e, "file", str, str(index), CheckpointError), str(index), CheckpointError)
-        for key, kind in (("name", str), ("kind", str), ("data", str), ("split", str), ("description", str),
-                          ("n", int), ("size", int), ("default", bool)):
-            schema.value(e, key, kind, f"{index}: {e['file']}", CheckpointError, default=None)
-    return entries
-
-
-def default_checkpoint() -> Path:
-    """The checkpoint the window opens first: the index's entry marked default, else the first."""
-    entries = bundled_index()
-    if not entries:
-        raise CheckpointError(f"no bundled checkpoints in {bundled_dir()}")
-    entry = next((e for e in entries if e.get("default")), entries[0])
-    return bundled_dir() / entry["file"]

@@ -8,7 +8,7 @@ from typing import Generator
 from explorer.core.data import colormap_for
 from explorer.core.models import checkpoint
 from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
-from explorer.core.sampling import samplers
+from explorer.core.sampling import catalogue, samplers
 from explorer.core.sampling.trajectory import Frame, Trajectory
 
 
@@ -65,7 +65,7 @@ class DiffusionModel(ModelBase):
         return DisplayHints(colormap=colormap_for(self.data))
 
     def default_steps(self, sampler: str) -> int:
-        return samplers.DEFAULT_STEPS[sampler]
+        return catalogue.DEFAULT_STEPS[sampler]
 
     def describe(self) -> str:
         return checkpoint.describe(self.checkpoint)

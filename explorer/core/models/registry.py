@@ -12,7 +12,7 @@ from explorer.core.errors import CheckpointError, UsageError
 from explorer.core.files.io import kind_of
 from explorer.core.models import diffusion, gaussian_model, hf_diffusers, scattering_model, wcrg
 from explorer.core.models.base import Model
-from explorer.core.models.checkpoint import bundled_dir, bundled_index
+from explorer.core.models.bundle import bundled_dir, bundled_index
 
 
 @dataclass(frozen=True)

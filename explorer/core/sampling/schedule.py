@@ -4,13 +4,19 @@
     alpha(t) = e^{-t},  sigma(t)^2 = 1 - e^{-2t},  z ~ N(0, I).
 
 The noise-to-signal ratio ("VE sigma") is sigma_over_alpha(t) = sigma/alpha = sqrt(e^{2t} - 1), and
-t = 1/2 ln(1 + sigma_over_alpha^2). Every function accepts floats or tensors.
+t = 1/2 ln(1 + sigma_over_alpha^2). Every function accepts numbers, numpy arrays or tensors (torch is imported
+only for a grid or a tensor: the window's first paint does not wait for it).
 """
 from __future__ import annotations
 
 import math
+from numbers import Real
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 T_MIN = 1e-3  # sigma_over_alpha(T_MIN) ~ 0.045: below the pixel noise a viewer can see
 T_MAX = 6.0   # alpha(T_MAX) ~ 0.0025: x_T is N(0, I) for unit-scale data
@@ -18,50 +24,41 @@ T_MAX = 6.0   # alpha(T_MAX) ~ 0.0025: x_T is N(0, I) for unit-scale data
 SPACINGS = ("log-sigma", "uniform")
 
 
-def _exp(x):
-    return torch.exp(x) if torch.is_tensor(x) else math.exp(x)
-
-
-def _expm1(x):
-    return torch.expm1(x) if torch.is_tensor(x) else math.expm1(x)
-
-
-def _sqrt(x):
-    return torch.sqrt(x) if torch.is_tensor(x) else math.sqrt(x)
-
-
-def _log1p(x):
-    return torch.log1p(x) if torch.is_tensor(x) else math.log1p(x)
+def _f(name: str, x):
+    """math.NAME of a number, numpy.NAME of an array, x.NAME() of a tensor."""
+    if isinstance(x, Real):
+        return getattr(math, name)(x)
+    return getattr(np, name)(x) if isinstance(x, np.ndarray) else getattr(x, name)()
 
 
 def alpha(t):
     """alpha(t) = e^{-t}."""
-    return _exp(-t)
+    return _f("exp", -t)
 
 
 def sigma(t):
     """sigma(t) = sqrt(1 - e^{-2t})."""
-    return _sqrt(-_expm1(-2 * t))
+    return _f("sqrt", -_f("expm1", -2 * t))
 
 
 def sigma_over_alpha(t):
     """Noise-to-signal ratio sigma/alpha = sqrt(e^{2t} - 1)."""
-    return _sqrt(_expm1(2 * t))
+    return _f("sqrt", _f("expm1", 2 * t))
 
 
 def t_from_sigma_over_alpha(s):
     """Inverse of sigma_over_alpha: t = 1/2 ln(1 + s^2)."""
-    return 0.5 * _log1p(s * s)
+    return 0.5 * _f("log1p", s * s)
 
 
 def t_from_sigma(s):
     """Inverse of sigma: t = -1/2 ln(1 - s^2), for 0 <= s < 1."""
-    return -0.5 * (torch.log1p(-s * s) if torch.is_tensor(s) else math.log1p(-s * s))
+    return -0.5 * _f("log1p", -s * s)
 
 
 def forward(x0: torch.Tensor, t: float, noise: torch.Tensor) -> torch.Tensor:
     """x_t = alpha(t) x0 + sigma(t) noise; x0, noise: (B, C, H, W), t a float or (B,) tensor."""
-    if torch.is_tensor(t) and t.ndim == 1:
+    if not isinstance(t, Real) and t.ndim == 1:
         t = t.view(-1, *([1] * (x0.ndim - 1)))
     return alpha(t) * x0 + sigma(t) * noise
 
@@ -73,6 +70,8 @@ def time_grid(steps: int, t_min: float = T_MIN, t_max: float = T_MAX,
     "log-sigma": uniform in log sigma_over_alpha (steps where the image forms);
     "uniform": uniform in t.
     """
+    import torch
+
     if steps < 1:
         raise ValueError("steps must be at least 1")
     if not 0 < t_min < t_max:

@@ -3,23 +3,33 @@
 A run is a generator: it yields one Frame per step and returns a Trajectory (all the frames, or
 only the last with keep_frames=False). Inside the core a Frame holds torch tensors
 (`Frame[torch.Tensor]`); `Frame.to_numpy()` makes the read-only CPU copy (`NumpyFrame`) that
-views and exporters read.
+views and exporters read. The module imports no torch (the window reads Frames before torch is
+loaded); a Frame can hold a tensor only once something has imported torch.
 """
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Generator, Generic, TypeVar
+from typing import TYPE_CHECKING, Callable, Generator, Generic, TypeVar
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 from explorer import __version__
 from explorer.core.errors import ExplorerError
 from explorer.core.sampling.schedule import sigma_over_alpha
 
-ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
+ArrayT = TypeVar("ArrayT", "torch.Tensor", np.ndarray)
+
+
+def is_tensor(a) -> bool:
+    """`a` is a torch tensor (without importing torch: before it is imported nothing is one)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.is_tensor(a)
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ class Frame(Generic[ArrayT]):
         """A copy with CPU float32 numpy arrays, made read-only so no one mutates them."""
         arrays = []
         for a in (self.x_t, self.x0_hat):
-            a = a.detach().to("cpu", torch.float32).numpy().copy() if torch.is_tensor(a) else np.array(a, np.float32)
+            a = a.detach().cpu().float().numpy().copy() if is_tensor(a) else np.array(a, np.float32)
             a.setflags(write=False)
             arrays.append(a)
         return replace(self, x_t=arrays[0], x0_hat=arrays[1])
@@ -79,7 +89,7 @@ class Trajectory:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """t, sigma, level: (F,); x_t, x0_hat: (F, B, C, H, W) float32; scale: (F,) int (-1: none)."""
-        frames = [f.to_numpy() if torch.is_tensor(f.x_t) else f for f in self.frames]
+        frames = [f.to_numpy() if is_tensor(f.x_t) else f for f in self.frames]
         out = {
             "t": np.array([f.t for f in frames], np.float64),
             "sigma": np.array([f.sigma for f in frames], np.float64),
@@ -159,7 +169,7 @@ def check_run(arrays: dict, where: str) -> tuple:
     t, sig, x_t, x0 = (arrays[k] for k in ("t", "sigma", "x_t", "x0_hat"))
     level = arrays.get("level")
     if level is None and t.dtype.kind in "fiu":
-        level = sigma_over_alpha(torch.as_tensor(t, dtype=torch.float64)).numpy()
+        level = sigma_over_alpha(t.astype(np.float64))
     for name, a, ndim in (("t", t, 1), ("sigma", sig, 1), ("level", level if level is not None else t, 1),
                           ("x_t", x_t, 5), ("x0_hat", x0, 5)):
         if a.ndim != ndim or a.dtype.kind not in "fiu":
