@@ -1,5 +1,5 @@
-"""The window paints before torch is loaded (#31): its modules import no torch, and its first
-model, which imports torch, is opened only once the window has painted."""
+"""The window paints before pyqtgraph and torch are loaded (#31): its modules import neither, its
+views are built and its first model (torch) opened once the window has painted."""
 import os
 import subprocess
 import sys
@@ -12,11 +12,11 @@ def _run(code: str) -> str:
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=120).stdout
 
 
-def test_the_window_s_modules_import_no_torch():
+def test_the_window_s_modules_import_neither_torch_nor_pyqtgraph():
     out = _run("""
         import sys
         import explorer.app.launch, explorer.app.main_window
-        heavy = sorted(m for m in ("torch", "safetensors", "scipy", "kymatio", "diffusers") if m in sys.modules)
+        heavy = sorted(m for m in ("torch", "pyqtgraph", "safetensors", "scipy", "kymatio", "diffusers") if m in sys.modules)
         print(heavy)
     """)
     assert out.strip() == "[]"
@@ -29,18 +29,19 @@ def test_the_first_model_waits_for_the_first_paint(tmp_path):
         from PySide6.QtWidgets import QApplication
         app = QApplication([])
         from explorer.app.main_window import MainWindow
-        w = MainWindow(QSettings({str(tmp_path / "s.ini")!r}, QSettings.IniFormat), open_when_painted=True)
+        w = MainWindow(QSettings({str(tmp_path / "s.ini")!r}, QSettings.IniFormat), paint_first=True)
         end = time.monotonic() + 0.5
         while time.monotonic() < end:                     # not shown: never painted
             app.processEvents()
-        print(w.opener.busy, w.model is None, "torch" in sys.modules, w.start_run())
+        print(w.opening, w.model is None, "torch" in sys.modules, "pyqtgraph" in sys.modules, w.start_run(),
+              "A model is opening" in w.message.text())
         w.show()
         end = time.monotonic() + 60
-        while w.opener.busy and time.monotonic() < end:
+        while w.opening and time.monotonic() < end:
             app.processEvents()
-        print(w.model is not None, "torch" in sys.modules)
+        print(w.model is not None, "torch" in sys.modules, w.tabs.widget(0) is w.view)
         import os; os._exit(0)
     """)
     before, after = out.split("\n")[:2]
-    assert before == "True True False False"          # waiting, no torch, Run refused ("A model is opening")
-    assert after == "True True"
+    assert before == "True True False False False True"      # waiting, no torch nor views, Run refused
+    assert after == "True True True"

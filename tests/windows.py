@@ -6,7 +6,7 @@ from explorer.app.main_window import MainWindow
 
 def wait_open(qtbot, window: MainWindow) -> MainWindow:
     """Wait until every model `window` is opening has arrived (or failed)."""
-    qtbot.waitUntil(lambda: not window.opener.busy, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.opening, timeout=60_000)
     return window
 
 

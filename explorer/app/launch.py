@@ -22,12 +22,13 @@ def freeze_heap() -> None:
 
 
 def show_window(checkpoint_path: str | None = None, settings: QSettings | None = None) -> MainWindow:
-    """The window shown; its first model opens once it has painted, and then the heap is frozen."""
-    win = MainWindow(settings, checkpoint_path=checkpoint_path, open_when_painted=True)
+    """The window shown: it paints, then builds its views and opens its first model; the heap is
+    frozen when the model has arrived."""
+    win = MainWindow(settings, checkpoint_path=checkpoint_path, paint_first=True)
     for signal in (win.opener.opened, win.opener.failed):
         signal.connect(freeze_heap, Qt.SingleShotConnection)      # torch's objects are in by then
     win.show()
-    win.view.setFocus()
+    win.when_built(lambda: win.view.setFocus())                   # the arrow keys scrub at once
     return win
 
 
@@ -37,7 +38,7 @@ def launch(checkpoint_path: str | None = None, tour: int | None = None) -> int:
     app.setApplicationName("explorer")
     win = show_window(checkpoint_path)
     if tour:
-        win.tour.start(tour - 1)
+        win.when_built(lambda: win.tour.start(tour - 1))
     else:
         win.tour.offer()
     QTimer.singleShot(0, POOL.warm_up)            # the run process starts (imports torch) while the user looks

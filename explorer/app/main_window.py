@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 from explorer import __version__
 from explorer.app.analysis import Analysis, no_denoiser
 from explorer.app.export_actions import ExportActions, Shown
-from explorer.app.garbage import GuiThreadGarbage
 from explorer.app.help import HelpMenu
 from explorer.app.model_dock import ModelDock, ask_model_path
 from explorer.app.opener import ModelOpener, OpenRequest
@@ -38,12 +37,6 @@ from explorer.app.run_panel import RunPanel
 from explorer.app.run_process import run_model
 from explorer.app.settings import CheckedSettings, RecentMenu, default_settings
 from explorer.app.tour import Tour
-from explorer.app.views.basis import BasisView
-from explorer.app.views.compare import CompareView
-from explorer.app.views.fork import ForkView
-from explorer.app.views.scales import ScaleView
-from explorer.app.views.statistics import StatisticsView
-from explorer.app.views.trajectory import TrajectoryView
 from explorer.core.errors import ExplorerError
 from explorer.core.lazy import Later
 from explorer.core.models import Model, RunSpec, bundle, run_meta, run_title
@@ -53,6 +46,7 @@ from explorer.core.state import ExplorerState
 from explorer.core.statistics import stats
 
 MAX_RECENT = 8
+TAB_NAMES = ("Trajectory", "Scales", "Compare S1 / S2", "Statistics", "Basis", "Fork")
 # the core that needs torch, imported where first used: after the first paint (the model's opener imports torch)
 generalization = Later("explorer.core.analysis.generalization")
 data = Later("explorer.core.data")
@@ -62,9 +56,9 @@ RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]    #
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, checkpoint_path: str | Path | None = None,
-                 run_factory: RunFactory = run_model, open_when_painted: bool = False):
-        """`open_when_painted`: the first model (and torch, which opening it imports) waits until
-        the window has painted once (`explorer gui`); else it starts opening at once."""
+                 run_factory: RunFactory = run_model, paint_first: bool = False):
+        """`paint_first`: the window paints once with its docks, menus and empty tabs, then builds
+        its views (pyqtgraph) and opens its first model (torch) (`explorer gui`); else all at once."""
         super().__init__()
         self.settings, self._settings_note = (settings, "") if settings is not None else default_settings()
         self.run_factory = run_factory
@@ -85,24 +79,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
 
-        self.view = TrajectoryView()
-        self.scales = ScaleView()
-        self.compare = CompareView()
-        self.statistics = StatisticsView()
-        self.basis = BasisView()
-        self.forks = ForkView()
         self.tabs = QTabWidget()
-        for w, name in ((self.view, "Trajectory"), (self.scales, "Scales"), (self.compare, "Compare S1 / S2"),
-                        (self.statistics, "Statistics"), (self.basis, "Basis"), (self.forks, "Fork")):
-            self.tabs.addTab(w, name)
-        self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k], k, len(self.view.frames),
-                                                                        self.view.stage(self.view.frames, k)))
-        self.scales.step_requested.connect(self.view.go)
-        self.compare.run_requested.connect(self.start_compare)
-        self.compare.choose_requested.connect(self.compare_dialog)
-        self.compare.cancel_requested.connect(self.cancel_run)
-        self.compare.set_pairs(self.compare.bundled_pairs())
-        self.compare.load_sweep(*self.compare.sweep_paths())
         self.message = QLabel()                         # the red banner: what went wrong, until closed or solved
         self.message.setWordWrap(True)
         self.message.setStyleSheet("QLabel { color: #7a1712; padding: 6px; }")
@@ -123,12 +100,6 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self.exports = ExportActions(self, Shown(trajectory=lambda: self.trajectory, step=lambda: self.view.current,
-                                                 display=self.view.display, xt_display=self.view.xt_display,
-                                                 wavelet=self.scales.wavelet_choice,
-                                                 play_fps=lambda: self.view.speed_box.currentData()),
-                                     report=lambda text: self.statusBar().showMessage(text, 8000),
-                                     fail=self.show_message, settings=self.settings)
         self._build_model_panel()
         self.run_panel = RunPanel()
         self.run_panel.run_clicked.connect(self.start_run)
@@ -139,14 +110,8 @@ class MainWindow(QMainWindow):
                             level=lambda: self.model.display.level, ended=self._run_ended,
                             samples=lambda n: (self.basis.set_samples(n), self.forks.set_samples(n)))
         self.progress, self.rate_label = self.feed.progress, self.feed.rate_label
-        self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
-        GuiThreadGarbage.hold()
         self.opener = ModelOpener(self, opened=self._opened, failed=self._open_failed)
-        if open_when_painted:
-            self.opener.hold()
-            self.tabs.installEventFilter(self)               # released after the first paint (`eventFilter`)
         checked = self._restore_settings()
-        self._refresh_export_actions()
         default = self._default_checkpoint()
         path = checkpoint_path or checked.path("last_checkpoint") or default
         notes = [n for n in (self._settings_note, self.model_dock.problem) if n]
@@ -155,22 +120,92 @@ class MainWindow(QMainWindow):
         note = " ".join(notes)
         if note:
             self.show_message(note)
-        if path:                  # the remembered model, off the GUI thread; if it fails, the default
-            remembered = checkpoint_path is None
-            self.open_checkpoint(path, remember=not remembered,
-                                 fallback=default if remembered and default != path else None, note=note)
+        remembered = checkpoint_path is None          # the remembered model, off the GUI thread; if it fails, the default
+        self._first_open = partial(self.open_checkpoint, path, remember=not remembered, note=note,
+                                   fallback=default if remembered and default != path else None) if path else None
         self.tour = Tour(self)                     # Help → Guided tour; `offer` at a first launch
+        self._when_built: list[Callable[[], None]] | None = []
+        if paint_first:
+            for name in TAB_NAMES:
+                self.tabs.addTab(QLabel("Preparing the views; then the model opens (torch loads first, once).",
+                                        alignment=Qt.AlignCenter), name)
+            self.statusBar().showMessage("Preparing the views…")
+            self.tabs.installEventFilter(self)               # built after the first paint (`eventFilter`)
+        else:
+            self._build_views()
 
     def eventFilter(self, watched, event) -> bool:
-        """The window's first paint: the opener's held request goes, once the paint has ended."""
+        """The window's first paint: once it has ended, the views are built and the model opened."""
         if watched is self.tabs and event.type() == QEvent.Paint:
             self.tabs.removeEventFilter(self)
-            QTimer.singleShot(0, self.opener.release)
+            QTimer.singleShot(0, self._build_views)
         return False
+
+    def _build_views(self) -> None:
+        """The six tabs (pyqtgraph, imported here), the export and figure actions, the Basis and
+        Fork tabs' background work; then the first model opens (torch with it)."""
+        from explorer.app.figure_actions import FigureActions
+        from explorer.app.garbage import GuiThreadGarbage
+        from explorer.app.views.basis import BasisView
+        from explorer.app.views.compare import CompareView
+        from explorer.app.views.fork import ForkView
+        from explorer.app.views.scales import ScaleView
+        from explorer.app.views.statistics import StatisticsView
+        from explorer.app.views.trajectory import TrajectoryView
+
+        self.view = TrajectoryView()
+        self.scales = ScaleView()
+        self.compare = CompareView()
+        self.statistics = StatisticsView()
+        self.basis = BasisView()
+        self.forks = ForkView()
+        self.tabs.setUpdatesEnabled(False)
+        self.tabs.clear()                               # the placeholders of the first paint, if any
+        for w, name in zip((self.view, self.scales, self.compare, self.statistics, self.basis, self.forks), TAB_NAMES):
+            self.tabs.addTab(w, name)
+        self.tabs.setUpdatesEnabled(True)
+        self.view.step_changed.connect(lambda k: self.scales.show_frame(self.view.frames[k], k, len(self.view.frames),
+                                                                        self.view.stage(self.view.frames, k)))
+        self.scales.step_requested.connect(self.view.go)
+        self.compare.run_requested.connect(self.start_compare)
+        self.compare.choose_requested.connect(self.compare_dialog)
+        self.compare.cancel_requested.connect(self.cancel_run)
+        self.compare.set_pairs(self.compare.bundled_pairs())
+        self.compare.load_sweep(*self.compare.sweep_paths())
+        self.exports = ExportActions(self, Shown(trajectory=lambda: self.trajectory, step=lambda: self.view.current,
+                                                 display=self.view.display, xt_display=self.view.xt_display,
+                                                 wavelet=self.scales.wavelet_choice,
+                                                 play_fps=lambda: self.view.speed_box.currentData()),
+                                     report=lambda text: self.statusBar().showMessage(text, 8000),
+                                     fail=self.show_message, settings=self.settings)
+        self.figures = FigureActions(self, self.tabs, self.exports.report, self.exports.fail, self.settings)
+        self.file_menu.insertActions(self._quit_separator, [*self.exports.actions, *self.figures.actions])
+        self.analysis = Analysis(self)                  # the Basis and Fork tabs' background work
+        GuiThreadGarbage.hold()
+        self._refresh_export_actions()
+        self.statusBar().clearMessage()
+        first, self._first_open = self._first_open, None
+        if first is not None:
+            first()
+        done, self._when_built = self._when_built, None
+        for fn in done:
+            fn()
+
+    def when_built(self, fn: Callable[[], None]) -> None:
+        """`fn()` once the views are built (now, if they are)."""
+        if self._when_built is None:
+            fn()
+        else:
+            self._when_built.append(fn)
 
     @property
     def model(self) -> Model | None:
         return self.state.model
+
+    @property
+    def opening(self) -> bool:
+        """A model is on its way: being opened off the GUI thread, or the first, waiting for the views."""
+        return self.opener.busy or self._first_open is not None
 
     @property
     def trajectory(self) -> Trajectory | None:
@@ -193,18 +228,13 @@ class MainWindow(QMainWindow):
         self._add_dock("Model", self.model_dock)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        self.file_menu = file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(QAction("&Open model…", self, shortcut=QKeySequence.Open, triggered=self.open_dialog))
         self.recent = RecentMenu(file_menu.addMenu("Open &recent"), self.settings, self.open_checkpoint, MAX_RECENT)
         file_menu.addAction(QAction("Open &run (.npz)…", self, triggered=self.open_run_dialog))
         file_menu.addAction(QAction("&Compare two checkpoints…", self, triggered=self.compare_dialog))
         file_menu.addSeparator()
-        for a in self.exports.actions:
-            file_menu.addAction(a)
-        from explorer.app.figure_actions import FigureActions
-        self.figures = FigureActions(self, self.tabs, self.exports.report, self.exports.fail, self.settings)
-        file_menu.addActions(self.figures.actions)
-        file_menu.addSeparator()
+        self._quit_separator = file_menu.addSeparator()            # the export and figure actions go above it
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self.help = HelpMenu(self, self.menuBar().addMenu("&Help"))
 
@@ -421,8 +451,8 @@ class MainWindow(QMainWindow):
 
     def start_run(self) -> bool:
         """Run the model with the Run panel's spec; frames stream into the Trajectory tab."""
-        if self.model is None or self.opener.busy:
-            self.show_message("A model is opening: press Run when it has opened." if self.opener.busy else
+        if self.model is None or self.opening:
+            self.show_message("A model is opening: press Run when it has opened." if self.opening else
                               "Open a model first (File → Open model…, or drop a .safetensors file here).")
             return False
         if self.is_running():
@@ -539,7 +569,7 @@ class MainWindow(QMainWindow):
         """Show a saved run with the model that made it: the loaded one, else the run's recorded
         file (`open_maker`). When that cannot be opened the run is shown alone, and a message says
         that Run, Basis and Fork belong to the loaded model (Basis and Fork then refuse the run)."""
-        if self.is_running() or self.opener.busy:
+        if self.is_running() or self.opening:
             self.show_message("Cancel the current run before opening another." if self.is_running() else
                               "A model is opening: open the run when it has opened.")
             return False
@@ -597,5 +627,7 @@ class MainWindow(QMainWindow):
         if not self._closed:
             self._closed = True
             self.opener.close()
-            GuiThreadGarbage.release()
+            if self._when_built is None:                       # the views were built: they hold it
+                from explorer.app.garbage import GuiThreadGarbage
+                GuiThreadGarbage.release()
         event.accept()

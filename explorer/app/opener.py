@@ -45,7 +45,6 @@ class ModelOpener(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-open")
         self._ticket = 0
         self._pending = 0
-        self._held: list[tuple] | None = None      # requests waiting for `release` (`hold`)
         self.last_error: str | None = None
         self._arrived.connect(self._deliver)
 
@@ -56,20 +55,7 @@ class ModelOpener(QObject):
     def open(self, path: str | Path, request: object = None) -> None:
         self._ticket += 1
         self._pending += 1
-        if self._held is not None:
-            self._held.append((self._ticket, path, request))
-        else:
-            self._pool.submit(self._work, self._ticket, path, request)
-
-    def hold(self) -> None:
-        """Requests from now on wait (busy) until `release`: the window holds its first model until it
-        has painted, so that torch, which the first open imports, does not delay the first paint."""
-        self._held = []
-
-    def release(self) -> None:
-        held, self._held = self._held or [], None
-        for args in held:
-            self._pool.submit(self._work, *args)
+        self._pool.submit(self._work, self._ticket, path, request)
 
     def _work(self, ticket: int, path: str | Path, request: object) -> None:
         try:

@@ -45,7 +45,7 @@ def _screenshot(app, settings, out, checkpoint_path, step, view, run) -> Path:
 
     win = MainWindow(settings, checkpoint_path=checkpoint_path)
     try:
-        while win.opener.busy:                          # the model opens off the GUI thread
+        while win.opening:                          # the model opens off the GUI thread
             app.processEvents()
             time.sleep(0.005)
         if win.model is None:

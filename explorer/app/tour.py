@@ -263,7 +263,7 @@ class Tour(QObject):
 
     def _busy(self) -> bool:
         w = self.window
-        return w.is_running() or w.analysis.is_running() or w.opener.busy
+        return w.is_running() or w.analysis.is_running() or w.opening
 
     def _cancel(self) -> None:
         if self.window.is_running():
@@ -301,7 +301,7 @@ class Tour(QObject):
             if not w.open_checkpoint(path, remember=False):
                 return self._fail(w.message.text())
             self._enter("open", f"opening {Path(path).name}…")
-        elif phase == "open" and not w.opener.busy:
+        elif phase == "open" and not w.opening:
             if w.model is None or Path(w.model.path).resolve() != Path(self._model_path(stop)).resolve():
                 return self._fail(w.opener.last_error or w.message.text() or "the model did not open.")
             self._enter("show")

@@ -47,7 +47,7 @@ else:
     w.show()
 app.processEvents()
 shown = time.perf_counter()
-while sys.argv[1] == "explorer" and w.opener.busy:     # the model opens off the GUI thread
+while sys.argv[1] == "explorer" and w.opening:     # the model opens off the GUI thread
     app.processEvents()
     time.sleep(0.001)
 assert sys.argv[1] != "explorer" or w.model is not None
