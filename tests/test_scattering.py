@@ -200,6 +200,16 @@ def test_phi_has_gradients(spectra):
     assert x.grad is not None and bool(torch.isfinite(x.grad).all()) and float(x.grad.abs().max()) > 0
 
 
+def test_the_gradient_where_the_moduli_vanish_is_finite_and_runs_once(spectra):
+    """A constant field: every x * psi is 0 (psi_hat(0) = 0), and the moduli's backward divides by |x * psi|."""
+    x = torch.full((2, 32, 32), 0.7, dtype=torch.float64, requires_grad=True)
+    raw = spectra.raw(x)
+    (g,) = torch.autograd.grad((raw.real * torch.arange(raw.shape[1])).sum(), x, retain_graph=True)
+    assert bool(torch.isfinite(g).all())
+    with pytest.raises(RuntimeError, match="runs once"):
+        torch.autograd.grad(raw.real.sum(), x)
+
+
 def test_configs_are_checked():
     assert ScatteringConfig.from_dict({"size": 64, "J": 5}, "c") == ScatteringConfig(64, 5, 4, True, False, 0)
     assert ScatteringConfig.from_dict({"size": 64, "J": 5, "shells": 32}, "c").shells == 32

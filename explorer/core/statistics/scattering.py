@@ -207,14 +207,17 @@ class ScatteringSpectra:
             idx = np.nonzero(np.maximum(even, np.abs(odd)).max(0) > SUPPORT)[0]
             columns.append(idx)
             self.outer.append((torch.from_numpy(np.repeat(even[:, idx], 2, 1)), torch.from_numpy(np.repeat(odd[:, idx], 2, 1))))
-        # One gather from the half-plane transforms of the K moduli (B, K S): frequency 0 of each
-        # (S1 = that / (H W)), then per outer scale j the moduli of scales <= j at its frequencies.
+        # Gathers from the half-plane transforms of the K moduli and of x (B, (K + 1) S), `_Moduli`:
+        # frequency 0 of each modulus (S1 = that / (H W)), then per outer scale j, at its frequencies,
+        # x and the moduli of scales <= j, (1 + K_j, n_j) row by row. With each, the adjoint of the
+        # gather and rfft2 (`_Moduli.backward`): H W on the columns kx = 0 and W/2, which hold their
+        # own reflections, H W / 2 between.
         S = c.size * half
-        self._m_index = torch.from_numpy(np.concatenate(
-            [np.arange(K) * S] + [(np.arange((j + 1) * L)[:, None] * S + idx).ravel() for j, idx in enumerate(columns)]))
-        self._m_split = [K] + [(j + 1) * L * len(idx) for j, idx in enumerate(columns)]
-        self._x_index = torch.from_numpy(np.concatenate(columns))
-        self._x_split = [len(idx) for idx in columns]
+        self._gathers = [torch.from_numpy(np.arange(K) * S)] + [
+            torch.from_numpy(np.concatenate([K * S + idx, (np.arange((j + 1) * L)[:, None] * S + idx).ravel()]))
+            for j, idx in enumerate(columns)]
+        self._adjoints = [torch.where((i % half == 0) | (i % half == half - 1), 1.0, 0.5).double() * c.size ** 2
+                          for i in self._gathers]
         if c.shells is None:
             raise ValueError("shells None (every shell the data resolve) is fixed when a model is fitted: give a number")
         k = shells(c.size, c.size).reshape(-1)
@@ -227,8 +230,8 @@ class ScatteringSpectra:
         """The filters and reduction matrices moved to `device`."""
         self.psi, self.phi_hat, self.power_weights = (t.to(device) for t in (self.psi, self.phi_hat, self.power_weights))
         self.outer = [(e.to(device), o.to(device)) for e, o in self.outer]
-        self._m_index, self._x_index = self._m_index.to(device), self._x_index.to(device)
-        self._s4_pairs = [(a.to(device), b.to(device)) for a, b in self._s4_pairs]
+        self._gathers, self._adjoints = [i.to(device) for i in self._gathers], [a.to(device) for a in self._adjoints]
+        self._gram_index = self._gram_index.to(device)
         self._norm_index = self._norm_index.to(device)
         self._re_index, self._re_weight = self._re_index.to(device), self._re_weight.to(device)
         self._im_index, self._im_weight = self._im_index.to(device), self._im_weight.to(device)
@@ -248,35 +251,36 @@ class ScatteringSpectra:
             keys += [("S4", a, b, (j3, l3)) for l3 in range(L) for a in inner for b in inner if a[0] <= b[0]]
         return keys
 
-    def raw(self, x: torch.Tensor) -> torch.Tensor:
-        """The statistics before normalisation and reduction, complex (B, R); x: (B, H, W) or (B, 1, H, W).
+    def raw(self, x: torch.Tensor, modes: torch.Tensor | None = None) -> torch.Tensor:
+        """The statistics before normalisation and reduction, complex (B, R); x: (B, H, W) or (B, 1, H, W)
+        (modes: `_modes(x)`, when the caller has it).
 
-        Per outer scale j, with a_k (B, 2 n_j) the half-plane transform of x or of |x * psi_k| at
-        its frequencies, (Re, Im) interleaved: Re S(a, b, l) = sum_s a_s even_l,s b_s and
-        Im S(a, b, l) = sum_s (-i a)_s odd_l,s b_s, divided by (H W)^2 (`_gram`)."""
+        Per outer scale j, with r (B, 1 + K_j, 2 n_j) the half-plane transforms of x and of the K_j
+        moduli |x * psi_k| of scales <= j at its frequencies, (Re, Im) interleaved, one Gram per
+        orientation l of the outer wavelet: Re C_l = r diag(even_l) r^T holds S3 (row 0: x against
+        the moduli) and S4 (moduli against moduli), Im C_l = (-i r) diag(odd_l) r^T their imaginary
+        parts; divided by (H W)^2 (`_SquareGram`, `_gram`). One gather then puts them in key order."""
         c = self.config
         B, L, n2 = x.shape[0], c.L, float(c.size ** 4)
         x = x.reshape(B, c.size, c.size)
-        power = self._modes(x) @ self.power_weights.to(x.dtype).T / c.size ** 2       # (B, K + 1): S2, lowpass
+        if modes is None:
+            modes = self._modes(x)
+        power = modes @ self.power_weights.to(x.dtype).T / c.size ** 2                # (B, K + 1): S2, lowpass
         one_point = torch.stack([x.mean((-2, -1)), x.abs().mean((-2, -1)), (x * x).mean((-2, -1)), power[:, -1]], 1)
-        dc, *mh = _Moduli.apply(x, self.psi.to(x.dtype), self._m_index).split(self._m_split, 1)
-        xh = torch.fft.rfft2(x).flatten(1)[:, self._x_index].split(self._x_split, 1)
-        with_im = not c.isotropic
-        s3_re, s3_im, s4_re, s4_im = [], [], [], []
-        for j, (a, v, (even, odd)) in enumerate(zip(xh, mh, self.outer)):
-            v = v.reshape(B, (j + 1) * L, -1)                                          # (B, K_j, n_j)
-            pairs = self._s4_pairs[j]
-            a_r, v_r = _interleaved(a[:, None]), _interleaved(v)
-            s3_re.append(_gram(a_r, even.to(x.dtype), v_r).flatten(1))
-            s4_re.append(_SquareGram.apply(v_r, even.to(x.dtype))[:, :, pairs[0], pairs[1]].flatten(1))
-            if with_im:
-                s3_im.append(_gram(_interleaved(-1j * a[:, None]), odd.to(x.dtype), v_r).flatten(1))
-                s4_im.append(_gram(_interleaved(-1j * v), odd.to(x.dtype), v_r)[:, :, pairs[0], pairs[1]].flatten(1))
-        re = torch.cat([one_point, dc.real / c.size ** 2, power[:, :-1], *(s / n2 for s in s3_re + s4_re)], 1)
-        if not with_im:
+        dc, *pieces = _Moduli.apply(x, self.psi.to(x.dtype), self._gathers, [a.to(x.dtype) for a in self._adjoints])
+        re, im = [], []
+        for j, (piece, (even, odd)) in enumerate(zip(pieces, self.outer)):
+            rows = piece.reshape(B, 1 + (j + 1) * L, -1)                                   # (B, 1 + K_j, n_j)
+            r = _interleaved(rows)
+            re.append(_SquareGram.apply(r, even.to(x.dtype)).flatten(1))
+            if not c.isotropic:
+                im.append(_gram(_interleaved(-1j * rows), odd.to(x.dtype), r).flatten(1))
+        re = torch.cat([one_point, dc.real / c.size ** 2, power[:, :-1],
+                        torch.cat(re, 1).index_select(1, self._gram_index) / n2], 1)
+        if c.isotropic:
             return torch.complex(re, torch.zeros_like(re))
-        im = torch.cat([torch.zeros_like(re[:, :one_point.shape[1] + 2 * dc.shape[1]]), *(s / n2 for s in s3_im + s4_im)], 1)
-        return torch.complex(re, im)
+        im = torch.cat(im, 1).index_select(1, self._gram_index) / n2
+        return torch.complex(re, torch.cat([torch.zeros_like(re[:, :re.shape[1] - im.shape[1]]), im], 1))
 
     def power(self, x: torch.Tensor) -> torch.Tensor:
         """S2 = <|x * psi_l|^2>: (B, J, L)."""
@@ -291,7 +295,8 @@ class ScatteringSpectra:
     def _modes(self, x: torch.Tensor) -> torch.Tensor:
         """|xhat(q)|^2 / (H W) of fields x (B, [1,] H, W): (B, H W)."""
         c = self.config
-        return (torch.fft.fft2(x.reshape(x.shape[0], c.size, c.size)).abs() ** 2).flatten(1) / c.size ** 2
+        xh = torch.view_as_real(torch.fft.fft2(x.reshape(x.shape[0], c.size, c.size)))
+        return (xh * xh).sum(-1).flatten(1) / c.size ** 2
 
     # --- normalisation and reduction ---------------------------------------------------------------
     def _build_reduction(self) -> None:
@@ -299,11 +304,17 @@ class ScatteringSpectra:
         reduced ones: Re part (rows: groups) and, without isotropy, the signed Im part."""
         c = self.config
         J, L = c.J, c.L
-        self._s4_pairs = []
-        for j3 in range(J):
-            inner = [(j, ll) for j in range(j3 + 1) for ll in range(L)]
-            pairs = [(i, k) for i, a in enumerate(inner) for k, b in enumerate(inner) if a[0] <= b[0]]
-            self._s4_pairs.append((torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs])))
+        # where S3 and S4 are in the flattened Grams of `raw`, (B, L, P_j, P_j) per outer scale j with
+        # P_j = 1 + (j + 1) L rows (x, then the moduli of scales <= j): S3 of every scale, then S4
+        offsets = np.cumsum([0] + [L * (1 + (j + 1) * L) ** 2 for j in range(J)])
+        s3, s4 = [], []
+        for j in range(J):
+            P = 1 + (j + 1) * L
+            inner = range((j + 1) * L)
+            s3 += [offsets[j] + (l1 * P + 0) * P + 1 + k for l1 in range(L) for k in inner]
+            pairs = [(p, q) for p in inner for q in inner if p // L <= q // L]
+            s4 += [offsets[j] + (l3 * P + 1 + p) * P + 1 + q for l3 in range(L) for p, q in pairs]
+        self._gram_index = torch.tensor(s3 + s4)
 
         def reduce(key: tuple) -> tuple[tuple, int]:
             """The group key of a raw statistic and the sign its imaginary part takes in the group."""
@@ -375,14 +386,15 @@ class ScatteringSpectra:
     def __call__(self, x: torch.Tensor, sigma2: torch.Tensor, spectrum: torch.Tensor | None = None) -> torch.Tensor:
         """Phi(x): normalised by sigma2 (J, L) and reduced, then P(k) / spectrum (shells,), the
         reference P(k) (needed when shells > 0), real (B, count)."""
-        raw = self.raw(x) * self.normaliser(sigma2).to(x.dtype)
+        modes = self._modes(x)
+        raw = self.raw(x, modes) * self.normaliser(sigma2).to(x.dtype)
         out = [_reduce(raw.real, self._re_index, self._re_weight, self._re_rows)]
         if self._im_rows:
             out.append(_reduce(raw.imag, self._im_index, self._im_weight, self._im_rows))
         if self.config.shells:
             if spectrum is None:
                 raise ValueError("the statistics hold P(k): give the reference spectrum")
-            out.append(self.spectrum(x) / spectrum.to(x.dtype))
+            out.append(modes @ self.shell_mean.to(x.dtype).T / spectrum.to(x.dtype))
         return torch.cat(out, 1)
 
     def describe(self) -> str:
@@ -418,45 +430,57 @@ def band_noise(spectra: ScatteringSpectra, z: torch.Tensor, sigma2: torch.Tensor
 
 
 class _Moduli(torch.autograd.Function):
-    """The half-plane transforms of the moduli |x * psi_k| at the frequencies `index`:
-    rfft2(|z_k|) flattened (B, K S), S = H (W/2 + 1), then index (T,), complex (B, T), of fields x
-    (B, H, W), real filters psi_hat (K, H, W), z_k = F^-1(xhat psi_hat_k). Backward by hand, in
-    real arithmetic (autograd's, through complex products, abs and rfft2, took 3x as long): with
-    G the gradient scattered back to the half-plane, the gradient of the moduli is
+    """The half-plane transforms of the moduli |x * psi_k| and of x at the frequencies `gathers`:
+    rfft2 of (|z_0|, ..., |z_K-1|, x) flattened (B, (K + 1) S), S = H (W/2 + 1), then each index
+    (T_i,) of gathers: complex (B, T_i) each, of fields x (B, H, W), real filters psi_hat (K, H, W),
+    z_k = F^-1(xhat psi_hat_k). Backward by hand, in real arithmetic (autograd's, through complex
+    products, abs and rfft2, took 3x as long): with G the gradient scattered back to the
+    half-plane, the gradient of the moduli (and of x through its own rfft2) is
     g = H W irfft2(G / c), c = 1 on the columns kx = 0 and W/2 and 2 between (the adjoint of
-    rfft2), and that of x is Re F^-1(sum_k psi_hat_k F(z_k g_k / |z_k|)) (0 where z_k = 0).
-    Both run over groups of filters of at most CHUNK complex numbers: an FFT of 28 x 256 x 256
-    took 20x as long as one of 7 x 256 x 256 (the arrays leave the cache)."""
+    rfft2; `adjoints` hold H W / c of each gathered frequency), and that of x through the moduli
+    Re F^-1(sum_k psi_hat_k F(z_k g_k / |z_k|)) (0 where z_k = 0). Both run over groups of filters
+    of at most CHUNK complex numbers: an FFT of 28 x 256 x 256 took 20x as long as one of
+    7 x 256 x 256 (the arrays leave the cache). The backward reuses the forward's arrays in
+    place: it runs once."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, psi: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, psi: torch.Tensor, gathers: list, adjoints: list) -> tuple[torch.Tensor, ...]:
         b, h, w = x.shape
         xh = torch.fft.fft2(x)[:, None]
         ctx.groups, mh = [], []
-        for k in range(0, len(psi), max(1, CHUNK // (b * h * w))):
-            group = slice(k, k + max(1, CHUNK // (b * h * w)))
+        step = max(1, CHUNK // (b * h * w))
+        for k in range(0, len(psi), step):
+            group = slice(k, min(k + step, len(psi)))
             z = torch.view_as_real(torch.fft.ifft2(xh * psi[group]))                   # (B, k, H, W, 2)
             m = torch.addcmul(z[..., 0] ** 2, z[..., 1], z[..., 1]).sqrt_()            # |z|, 4x faster than abs
             ctx.groups.append((group, z, m))
             mh.append(torch.fft.rfft2(m))
-        ctx.save_for_backward(psi, index)
-        return torch.cat(mh, 1).flatten(1).index_select(1, index)
+        mh.append(torch.fft.rfft2(x)[:, None])
+        ctx.save_for_backward(psi)
+        ctx.gathers, ctx.adjoints, ctx.shape = gathers, adjoints, (b, len(psi), h, w)
+        mh = torch.cat(mh, 1).flatten(1)
+        return tuple(mh.index_select(1, i) for i in gathers)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        psi, index = ctx.saved_tensors
-        (b, _, h, w), half = ctx.groups[0][2].shape, ctx.groups[0][2].shape[-1] // 2 + 1
-        column = index % half
-        grad = torch.view_as_complex(torch.view_as_real(grad) * torch.where((column == 0) | (column == half - 1), 1.0, 0.5)
-                                     .to(grad.real.dtype)[:, None])
-        g = torch.zeros(b, len(psi) * h * half, dtype=grad.dtype, device=grad.device).index_add_(1, index, grad)
-        g = g.reshape(b, len(psi), h, half)
-        total = 0.0
+    def backward(ctx, *grads: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
+        (psi,) = ctx.saved_tensors
+        if not ctx.groups:
+            raise RuntimeError("the moduli's backward runs once (it reuses the forward's arrays)")
+        b, k, h, w = ctx.shape
+        g = torch.zeros(b, (k + 1) * h * (w // 2 + 1), dtype=psi.dtype.to_complex(), device=psi.device)
+        for grad, index, adjoint in zip(grads, ctx.gathers, ctx.adjoints):
+            if grad is not None:
+                g.index_add_(1, index, torch.view_as_complex(torch.view_as_real(grad) * adjoint[:, None]))
+        g = g.reshape(b, k + 1, h, w // 2 + 1)
+        total = None
+        floor = torch.finfo(psi.dtype).tiny ** 0.5             # where |z| is below it, z g / floor: z = 0 gives 0
         for group, z, m in ctx.groups:
-            gm = h * w * torch.fft.irfft2(g[:, group], s=(h, w))
-            zh = torch.fft.fft2(torch.view_as_complex(z * torch.where(m > 0, gm / m, 0.0)[..., None]))
-            total = total + (torch.view_as_real(zh) * psi[group, ..., None]).sum(1)
-        return torch.fft.ifft2(torch.view_as_complex(total)).real, None, None
+            gm = torch.fft.irfft2(g[:, group], s=(h, w)).div_(m.clamp_min_(floor))
+            zh = torch.view_as_real(torch.fft.fft2(torch.view_as_complex(z.mul_(gm[..., None]))))
+            part = zh.mul_(psi[group, ..., None]).sum(1)
+            total = part if total is None else total.add_(part)
+        ctx.groups = []
+        return torch.fft.ifft2(torch.view_as_complex(total)).real + torch.fft.irfft2(g[:, k], s=(h, w)), None, None, None
 
 
 def _interleaved(a: torch.Tensor) -> torch.Tensor:
