@@ -188,6 +188,23 @@ def test_lbfgs_minimises_each_sample_on_its_own():
     assert torch.equal(alone[0], list(scattering_model.lbfgs(value_and_grad, start, 30))[-1][0][1])
 
 
+def test_lbfgs_backtracks_to_the_minimum_of_the_parabola():
+    # f = 500 x^2 from x = 0.01: the first step (t = 1, |d| = 1) lands at -0.99; the parabola through
+    # f(0), f'(0), f(1) has its minimum at t = 0.01, kept to t/10 = 0.1, then reached exactly
+    calls = []
+
+    def value_and_grad(x):
+        calls.append(len(x))
+        return (500 * x * x).sum(1), 1000 * x
+
+    start = torch.tensor([[0.01]], dtype=torch.float64)
+    (_, f0), (x1, f1) = list(scattering_model.lbfgs(value_and_grad, start, 1))
+    assert calls == [1, 1, 1, 1] and abs(float(x1)) < 1e-15 and float(f1) < 1e-27
+    calls.clear()
+    (_, _), (x1, f1) = list(scattering_model.lbfgs(value_and_grad, start, 1, interpolate=False))
+    assert len(calls) == 8 and float(x1) == 0.01 - 2.0 ** -6                       # halving: 1, 1/2, ..., 1/64
+
+
 def test_the_config_validator_on_any_field_value():
     pytest.importorskip("hypothesis")
     from hypothesis import given, settings

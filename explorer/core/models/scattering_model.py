@@ -188,16 +188,27 @@ class ScatteringModel(ModelBase):
         return Trajectory(frames=frames, meta=meta, x_init=x_init.float().cpu())
 
 
-def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 20, armijo: float = 1e-4, halvings: int = 40):
+def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 20, armijo: float = 1e-4, halvings: int = 40,
+          interpolate: bool = True):
     """Minimise independent losses f_i(x_i) of a batch x (B, ...) by L-BFGS, one history per sample.
 
     value_and_grad(x) -> (f (B,), grad (B, D)). Yields (x_k, f(x_k)) for k = 0..steps. Direction:
     the two-loop recursion over the last `memory` pairs (s, y) with s.y > 0, scaled by s.y / y.y
     (the first: steepest descent of step 1 / |g|_1); a sample whose direction is not a descent
-    direction takes -g. Step: backtracking from t = 1, halving until f(x + t d) <= f + armijo t g.d
-    (a sample that finds none stays put). Unlike torch.optim.LBFGS, whose strong-Wolfe search can
-    give up after an overlong first quasi-Newton step and whose single history couples the samples,
-    sample i here is the same whatever the batch."""
+    direction takes -g. Step: backtracking from t = 1 until f(x + t d) <= f + armijo t g.d, at most
+    `halvings` tries (a sample that finds none stays put); after a failed try the next t is the
+    minimum of the parabola through f(0), f'(0) = g.d and f(t), kept within [t/10, t/2]
+    (`interpolate`; else t/2). Unlike torch.optim.LBFGS, whose strong-Wolfe search can give up
+    after an overlong first quasi-Newton step and whose single history couples the samples, sample
+    i here is the same whatever the batch.
+
+    The parabola, against halving (the bundled models, 16 fields, 100 iterations, seeds 0-2):
+    turbulence (64 x 64 and 32 x 32) reaches halving's loss after 100 iterations in 64-81
+    iterations, with 18-20 % fewer evaluations (halving: every 21 iterations, as the history's
+    pairs from the first fast descent leave it, all samples overshoot ~250x and halve 8 times);
+    phi^4 and the cosmic web, where t = 1 nearly always holds, take the same evaluations (+-0.5 %)
+    and end within 1 % of halving's loss, either way (a chaotic optimiser: one iteration earlier at
+    some losses, one later at others)."""
     b = x.shape[0]
     x = x.detach().clone()
     f, g = value_and_grad(x)
@@ -207,12 +218,12 @@ def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 20, armijo:
     for _ in range(steps):
         q, alphas = g.clone(), []
         for s, y, rho in reversed(pairs):
-            a = rho * (s * q).sum(1)
-            q -= a[:, None] * y
+            a = rho * torch.linalg.vecdot(s, q)
+            q.addcmul_(a[:, None], y, value=-1.0)
             alphas.append(a)
         r = gamma[:, None] * q
         for (s, y, rho), a in zip(pairs, reversed(alphas)):
-            r += s * (a - rho * (y * r).sum(1))[:, None]
+            r.addcmul_((a - rho * torch.linalg.vecdot(y, r))[:, None], s)
         d = -r
         gtd = (g * d).sum(1)
         bad = gtd >= 0
@@ -229,7 +240,12 @@ def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 20, armijo:
             todo[i[ok]] = False
             if not todo.any():
                 break
-            t[todo] *= 0.5
+            if interpolate:        # the minimum of the parabola through f(0), f'(0), f(t), within [t/10, t/2]
+                bad, tb = i[~ok], t[i[~ok]]
+                curve = (ft[~ok] - f[bad] - gtd[bad] * tb).clamp_min(1e-300)
+                t[bad] = torch.minimum(torch.maximum(-gtd[bad] * tb * tb / (2 * curve), 0.1 * tb), 0.5 * tb)
+            else:
+                t[todo] *= 0.5
         t[todo] = 0.0                                                          # no decrease found: stay
         step = t[:, None] * d
         x = x + step.reshape(x.shape)
