@@ -108,3 +108,26 @@ def test_bundled_index_points_at_loadable_checkpoints():
         assert (bundle.bundled_dir() / e["file"]).exists()
     assert json.loads((bundle.bundled_dir() / "index.json").read_text())["checkpoints"]
     assert ckpt.name in names
+
+
+def test_the_tensors_are_read_as_safetensors_reads_them_and_checked(tmp_path):
+    """`read_tensors` (a copy per tensor, so that the window's thread runs between them) gives what
+    safetensors' own load gives, for every dtype explorer reads; an entry whose bytes do not fit
+    its shape is refused with what is wrong."""
+    from safetensors.torch import load, save
+
+    g = torch.Generator().manual_seed(0)
+    tensors = {name: (torch.randn(3, 4, 5, generator=g) * 50).to(dtype) for name, dtype in checkpoint.DTYPES.items()}
+    tensors["empty"], tensors["scalar"] = torch.zeros(0, 3), torch.tensor(2.5, dtype=torch.float64)
+    blob = save(tensors, metadata={"a": "b"})
+    ours, theirs = checkpoint.read_tensors(tmp_path / "t.safetensors", blob), load(blob)
+    assert ours.keys() == theirs.keys()
+    for k in theirs:
+        assert ours[k].dtype == theirs[k].dtype and ours[k].shape == theirs[k].shape and torch.equal(ours[k], theirs[k]), k
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    header["F32"]["shape"] = [3, 4, 6]                                   # 72 values for 60 values' bytes
+    text = json.dumps(header).encode()
+    bad = struct.pack("<Q", len(text)) + text + blob[8 + n:]
+    with pytest.raises(CheckpointError, match=r"'F32' of shape \[3, 4, 6\] needs 288 bytes, its entry gives 240"):
+        checkpoint.read_tensors(tmp_path / "t.safetensors", bad)

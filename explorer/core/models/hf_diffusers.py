@@ -29,6 +29,7 @@ from explorer.core.errors import CheckpointError, ConfigError, UsageError
 from explorer.core.files import schema
 from explorer.core.files.io import inside, parse_json, read_regular
 from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
+from explorer.core.models.checkpoint import read_tensors
 from explorer.core.sampling import samplers
 from explorer.core.sampling.trajectory import Frame, Trajectory
 
@@ -317,15 +318,14 @@ def load(path: str | Path) -> DiffusersModel:
     check_unet_config(unet_cfg, str(unet_dir / "config.json"))
     check_scheduler_config(sched_cfg, str(sched_dir / "scheduler_config.json"))
     count_parameters(unet_cfg, str(unet_dir / "config.json"))
-    blob = read_regular(inside(unet_dir, WEIGHTS, str(unet_dir), CheckpointError), "weights", 2 ** 30, CheckpointError)
-    from safetensors import SafetensorError
-    from safetensors.torch import load as st_load
+    weights = inside(unet_dir, WEIGHTS, str(unet_dir), CheckpointError)
+    blob = read_regular(weights, "weights", 2 ** 30, CheckpointError)
+    state = read_tensors(weights, blob)
     try:
-        state = st_load(blob)
         unet = diffusers.UNet2DModel.from_config(unet_cfg)
         unet.load_state_dict(state, strict=True)
         scheduler = getattr(diffusers, sched_cfg["_class_name"]).from_config(sched_cfg)
-    except (SafetensorError, RuntimeError, ValueError, TypeError, KeyError) as e:
+    except (RuntimeError, ValueError, TypeError, KeyError) as e:
         raise CheckpointError(f"{path}: the diffusers model cannot be built from its files ({str(e)[:200]})") from None
     if sum(p.numel() for p in unet.parameters()) > schema.MAX_PARAMETERS:
         raise CheckpointError(f"{path}: more than {schema.MAX_PARAMETERS:,} parameters")
