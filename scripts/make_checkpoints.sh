@@ -12,6 +12,10 @@ EXPLORER=${EXPLORER:-.venv/bin/explorer}
 what=${1:-all}
 out=${OUT:-checkpoints}
 common=(--widths 16,32,64 --blocks 1 --batch 64 --lr 2e-3 --seed 0 --save-every 250)
+# the turbulence data (#29 item 2): simulated on 256x256, truncated to the size given (bench_turbulence_data.py PARAMS)
+turb_sim='"grid": 256, "k_f": 5.0, "k_drag": 3.0, "mu": 0.5, "dt": 0.003'
+turb="{\"size\": 64, $turb_sim}"
+turb32="{\"size\": 32, $turb_sim}"
 
 phi4_models() {  # L: WCRG (J = 2) and plain diffusion of phi4 at beta_c, side L
   # The compute experiment of #12 C (tests/benchmarks/bench_wcrg.py): one recipe at every L,
@@ -91,23 +95,25 @@ fi
 [[ $what == phi4-16 || $what == all ]] && phi4_models 16
 
 if [[ $what == scattering || $what == all ]]; then
-  # Scattering-spectra models (#13): the data's statistics, seconds to make once the data exist
-  # (the turbulence runs take ~10 min on one core the first time; phi4 reuses the MCMC cache).
+  # Scattering-spectra models (#13): the data's statistics, seconds to make once the data exist.
+  # Turbulence (#29 item 2): 256x256 runs (drag mu = 0.5 on |k| <= 3 only, forcing at k_f = 5, hyperviscosity),
+  # the fields Fourier-truncated to 64x64 and 32x32 from the same runs (turbulence.grid_run: 6 runs of 48
+  # snapshots for seed 0, 5 more for the fresh fields, about 1 h on one core the first time, cached run by run).
   [[ -f $out/turbulence-scattering.scat.safetensors ]] || $EXPLORER train scattering --data turbulence \
-    --data-params '{"size": 64}' --n 256 --split S1 --size 64 --name turbulence-scattering \
-    --description "scattering spectra of 2-D forced turbulence (vorticity), 64x64, N=256" \
+    --data-params "$turb" --n 256 --split S1 --size 64 --name turbulence-scattering \
+    --description "scattering spectra of 2-D forced turbulence (vorticity, 256x256 runs truncated to 64x64), N=256" \
     --out "$out/turbulence-scattering.scat.safetensors"
   beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
-  # the same 2000 fields as the diffusion model turbulence32-N2000 (make_checkpoints.sh turbulence)
+  # the same runs' fields truncated to 32x32: the first 256 of seed 0 (the pool of turbulence-scattering's S1)
   [[ -f $out/turbulence32-scattering.scat.safetensors ]] || $EXPLORER train scattering --data turbulence \
-    --data-params '{"size": 32}' --n 2000 --split all --size 32 --name turbulence32-scattering \
-    --description "scattering spectra of 2-D forced turbulence (vorticity), 32x32, N=2000" \
+    --data-params "$turb32" --n 256 --split all --size 32 --name turbulence32-scattering \
+    --description "scattering spectra of 2-D forced turbulence (vorticity, 256x256 runs truncated to 32x32), N=256" \
     --out "$out/turbulence32-scattering.scat.safetensors"
   # Gaussian models (the mean and P(k)), beside them in the Statistics tab's table: the training sets
-  # of turbulence32-N2000 and of phi4-scattering
+  # of turbulence32-scattering and of phi4-scattering
   [[ -f $out/turbulence32-gaussian.gauss.safetensors ]] || $EXPLORER train gaussian --data turbulence \
-    --data-params '{"size": 32}' --n 2000 --split all --size 32 --name turbulence32-gaussian \
-    --description "Gaussian field with the power spectrum of 2-D forced turbulence, 32x32, N=2000" \
+    --data-params "$turb32" --n 256 --split all --size 32 --name turbulence32-gaussian \
+    --description "Gaussian field with the power spectrum of 2-D forced turbulence (256x256 runs truncated to 32x32), N=256" \
     --out "$out/turbulence32-gaussian.gauss.safetensors"
   [[ -f $out/phi4-gaussian.gauss.safetensors ]] || $EXPLORER train gaussian --data phi4 \
     --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-gaussian \
@@ -117,10 +123,13 @@ if [[ $what == scattering || $what == all ]]; then
     --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-scattering \
     --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=256" \
     --out "$out/phi4-scattering.scat.safetensors"
-  # the third order of turbulence against the 64x64 model (#29; docs/results/turbulence.md)
+  # the data's physics on its 256x256 runs (slope, fluxes, |k| = 1), then the third order of turbulence
+  # against the 64x64 model, 240 fresh fields = 5 runs (#29; docs/results/turbulence.md)
   mkdir -p "$out/turbulence"
+  [[ -f $out/turbulence/data.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_data.py \
+    --json "$out/turbulence/data.json"
   [[ -f $out/turbulence/odd.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_odd.py \
-    --model "$out/turbulence-scattering.scat.safetensors" --json "$out/turbulence/odd.json"
+    --model "$out/turbulence-scattering.scat.safetensors" --fresh 240 --json "$out/turbulence/odd.json"
 fi
 
 if [[ $what == turbulence || $what == all ]]; then

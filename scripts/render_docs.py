@@ -9,7 +9,8 @@ Sources (nothing else is read, and nothing but the pages above is written):
 - explorer/core/data/phi4_critical.json, checkpoints/phi4/critical-burn-in-4050.json,
   explorer/core/data/phi4_equilibrium_L32.json (`explorer phi4`);
 - docs/results/hostile_corpus.json (scripts/hostile_corpus.py);
-- checkpoints/turbulence/odd.json (tests/benchmarks/bench_turbulence_odd.py);
+- checkpoints/turbulence/odd.json (tests/benchmarks/bench_turbulence_odd.py) and
+  checkpoints/turbulence/data.json (tests/benchmarks/bench_turbulence_data.py), if present;
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py) and
   checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
   those present;
@@ -41,6 +42,7 @@ PHI4_EQUILIBRIUM = "explorer/core/data/phi4_equilibrium_L32.json"
 INDEX = "checkpoints/index.json"
 HOSTILE = "docs/results/hostile_corpus.json"
 TURBULENCE_ODD = "checkpoints/turbulence/odd.json"
+TURBULENCE_DATA = "checkpoints/turbulence/data.json"
 COSMIC_DATA = "checkpoints/cosmic_web/data.json"
 COSMIC_FIELDS = ("checkpoints/cosmic_web/field64.json", "checkpoints/cosmic_web/field64-diffusion.json",
                  "checkpoints/cosmic_web/field64-wcrg.json", "checkpoints/cosmic_web/field256.json")
@@ -558,42 +560,105 @@ def render_hostile() -> str:
 
 # ---------------------------------------------------------------- the third order of turbulence
 
+def turbulence_data_section(d: dict) -> list[str]:
+    """The data set's own physics, measured on its simulation grid (bench_turbulence_data.py)."""
+    p, f, pilot = d["params"], d["fit"], d["pilot"]
+    g = p["grid"]
+    lines = ["## The data", "",
+             f"One run of {g}×{g} per seed (seeds {', '.join(map(str, d['seeds']))}), spun up for {d['spin_up']:g} time "
+             f"units from rest, then {', '.join(map(str, d['blocks_per_seed']))} blocks of {d['per_run']} snapshots: "
+             f"{d['fields']} fields in all; parameters {p} ({d['algorithm']}). The "
+             f"drag μ acts on |k| ≤ {p.get('k_drag', 0):g} only, below the forcing ring |k| = {p['k_f'] - 1:g}…{p['k_f'] + 1:g}; "
+             f"ν_h|k|⁸ dissipates at the small scales. The 32×32 and 64×64 fields are the Fourier truncation of "
+             "these snapshots (every |k_x|, |k_y| < size/2 kept exactly), divided by the rms of that truncation.", "",
+             "```", d["command"], "```", "",
+             "| quantity | value |", "| --- | ---: |",
+             f"| E(k) slope over k = {f['k'][0]}–{f['k'][1]} (least squares in log-log; jackknife over blocks) | "
+             f"{f['slope']:.2f} ± {f['se']:.2f} |"]
+    for o in d["octaves"]:
+        lines.append(f"| local slope over k = {o['k'][0]}–{o['k'][1]} | {o['slope']:.2f} ± {o['se']:.2f} |")
+    pz, pe = d["Pi_Z_plateau"], d["Pi_E_below"]
+    lines += [f"| energy E = ⟨\\|u\\|²⟩/2 | {sig(d['energy'])} |",
+              f"| energy at \\|k\\| = 1 (the four box modes), fraction of E | {percent(d['box_energy_fraction'], 2)} "
+              f"± {percent(d['box_energy_fraction_se'], 2)} |",
+              f"| injection ε (energy), η (enstrophy) | {sig(d['eps'])}, {sig(d['eta'])} |",
+              f"| drag's dissipation, fraction of ε and of η | {percent(d['drag_energy_rate'] / d['eps'])}, "
+              f"{percent(d['drag_enstrophy_rate'] / d['eta'])} |",
+              f"| Π_Z(k)/η over k = {pz['k'][0]}–{pz['k'][1]}: min, mean, max | {pz['min'] / d['eta']:.3f}, "
+              f"{pz['mean'] / d['eta']:.3f}, {pz['max'] / d['eta']:.3f} |",
+              "| Π_E(k)/ε below the forcing, k = " + ", ".join(map(str, pe["k"])) + " | "
+              + ", ".join(f"{v / d['eps']:+.3f} ± {e / d['eps']:.3f}" for v, e in zip(pe["values"], pe["se"])) + " |",
+              f"| \\|k\\| = 1 correlation time τ₁ (the modes' autocorrelation, integrated): pilot, data runs | "
+              f"{pilot['tau_1']:.2f}, {d['tau_1_runs']:.2f} |",
+              f"| turnover T, τ_int of ω (pointwise), spin-up (pilot) | {pilot['T']:.2f}, {pilot['tau_int']:.2f}, "
+              f"{pilot['spin_up']:.1f} |",
+              f"| snapshot spacing; the \\|k\\| = 1 autocorrelation at that lag (data runs) | {d['spacing']:.3f}; "
+              f"{d['box_autocorrelation_at_spacing']:.2f} |", ""]
+    lines += ["Energy per block, in the order of the runs (a drift after the spin-up would show here): "
+              + ", ".join(f"{e:.3f}" for e in d["energy_per_block"]) + ".", "",
+              "Spectral fluxes on the simulation grid (mean over blocks ± the standard error over blocks):", ""]
+    rows = []
+    for i, k in enumerate(d["flux_k"]):
+        if k <= 8 or k in (10, 12, 16, 20, 24, 32, 40, 48, 56, 64, 72, 80) or k == d["flux_k"][-1]:
+            rows.append([str(k), plus_minus(d["Pi_Z"][i] / d["eta"], d["Pi_Z_se"][i] / d["eta"]),
+                         plus_minus(d["Pi_E"][i] / d["eps"], d["Pi_E_se"][i] / d["eps"])])
+    lines += table(["k", "Π_Z / η", "Π_E / ε"], rows, "lrr")
+    lines += ["b_odd of these fields at 64×64 (in the units of the data set) per scalene triangle: the errors over "
+              "fields (jackknife) and over blocks (jackknife by block, the nearly independent units).", ""]
+    rows = [[",".join(map(str, t)), sig(v), sig(e1, 2), sig(e2, 2), z_of(v, e2)]
+            for t, v, e1, e2 in zip(d["triangles"], d["b_odd"], d["b_odd_se_fields"], d["b_odd_se_blocks"])]
+    lines += table(["k1,k2,k3", "b_odd", "error (fields)", "error (blocks)", "z (blocks)"], rows, "lrrrr")
+    return lines
+
+
 def render_turbulence() -> str:
     t = read_json(TURBULENCE_ODD)
+    data = read_json(TURBULENCE_DATA) if (ROOT / TURBULENCE_DATA).exists() else None
     lines = banner(
         "Results: the third order of 2-D turbulence",
-        [TURBULENCE_ODD],
+        [TURBULENCE_ODD] + ([TURBULENCE_DATA] if data else []),
         "2-D vorticity is odd under a mirror image together with ω → −ω, so its isotropic bispectrum is 0, but the "
         "part of the bispectrum that tells a triangle from its mirror image is not: it is the signature of the "
         "enstrophy cascade, like the spectral fluxes. Both are measured on fresh fields (never trained on) and on the "
         "samples of a model; [the estimators](../science/cosmic-web.md#what-the-literature-expects-and-what-explorer-measures).",
     )
-    lines += [f"{t['n_data']} fresh fields (turbulence {t['data_params']}) against {t['n_model']} samples of `{t['model']}` "
-              f"({t['kind']}, {integer(t['parameters'])} parameters). The fields are one turnover time apart, where "
-              "the largest-scale modes are still correlated: the errors of the first shells are too small.", "",
+    if data:
+        lines += turbulence_data_section(data)
+    d, m = t["data"]["bispectrum"], t["model_samples"]["bispectrum"]
+    runs = t["data"].get("blocks")
+    lines += ["## A model against fresh fields", "",
+              f"{t['n_data']} fresh fields (turbulence {t['data_params']}) against {t['n_model']} samples of `{t['model']}` "
+              f"({t['kind']}, {integer(t['parameters'])} parameters). "
+              + (f"The fresh fields are {runs} blocks of consecutive snapshots of one run; the data's errors below are "
+                 "the jackknife's over blocks, which holds the correlation of consecutive snapshots." if runs else
+                 "The fields are one turnover time apart, where the largest-scale modes are still correlated: the "
+                 "errors of the first shells are too small."), "",
               "```", t["command"], "```", "",
-              "## The parity-odd bispectrum", "",
+              "### The parity-odd bispectrum", "",
               "b_odd per scalene triangle with its jackknife error; z: the data's value in its errors, and the model's "
               "difference in the errors of both.", ""]
-    d, m = t["data"]["bispectrum"], t["model_samples"]["bispectrum"]
+    d_se = d.get("odd_se_blocks", d["odd_se"])
     rows = []
     for i, tri in enumerate(t["triangles"]):
-        rows.append([",".join(map(str, tri)), plus_minus(d["odd"][i], d["odd_se"][i]), z_of(d["odd"][i], d["odd_se"][i]),
+        rows.append([",".join(map(str, tri)), plus_minus(d["odd"][i], d_se[i]), z_of(d["odd"][i], d_se[i]),
                      plus_minus(m["odd"][i], m["odd_se"][i]),
-                     z_difference(m["odd"][i], m["odd_se"][i], d["odd"][i], d["odd_se"][i])])
+                     z_difference(m["odd"][i], m["odd_se"][i], d["odd"][i], d_se[i])])
     lines += table(["k1,k2,k3", "data", "z", "model", "difference z"], rows, "lrrrr")
-    lines += ["## Spectral fluxes", "",
-              "Π_Z(k) and Π_E(k), the enstrophy and energy carried through |k| by the nonlinear term (> 0: towards "
-              "small scales), with standard errors over fields.", ""]
+    lines += ["### Spectral fluxes", "",
+              "Π_Z(k) and Π_E(k), the enstrophy and energy carried through |k| by the nonlinear term of the fields "
+              "as given (> 0: towards small scales), with standard errors over "
+              + ("blocks (data) and fields (model)." if runs else "fields."), ""]
     fd, fm = t["data"]["fluxes"], t["model_samples"]["fluxes"]
+    top = t["data_params"].get("size", 64) // 3
     rows = []
     for i, k in enumerate(fd["k"]):
-        if k > 21 or not (k <= 6 or k % 2 == 0):
+        if k > top or not (k <= 6 or k % 2 == 0):
             continue
         row = [str(k)]
         for key in ("enstrophy", "energy"):
-            row += [plus_minus(fd[key][i], fd[f"{key}_se"][i]), plus_minus(fm[key][i], fm[f"{key}_se"][i]),
-                    z_difference(fm[key][i], fm[f"{key}_se"][i], fd[key][i], fd[f"{key}_se"][i])]
+            se = fd.get(f"{key}_se_blocks", fd[f"{key}_se"])
+            row += [plus_minus(fd[key][i], se[i]), plus_minus(fm[key][i], fm[f"{key}_se"][i]),
+                    z_difference(fm[key][i], fm[f"{key}_se"][i], fd[key][i], se[i])]
         rows.append(row)
     lines += table(["k", "Π_Z data", "Π_Z model", "z", "Π_E data", "Π_E model", "z"], rows, "lrrrrrr")
     return "\n".join(lines).rstrip() + "\n"
@@ -647,18 +712,35 @@ def render_scattering_speed(sc: dict) -> list[str]:
     labels = {"phi_and_gradient_16x64x64": "Φ and its gradient, 16 fields of 64²",
               "generate_16x64x64_100_iterations": "16 fields of 64², 100 L-BFGS iterations",
               "generate_1x256x256_100_iterations": "one field of 256², 100 L-BFGS iterations"}
-    rows = [[labels.get(k, k), f"{c['old']['median_s']:.3g}", f"{c['new']['median_s']:.3g}", f"{c['ratio']:.2f}×"]
-            for k, c in sc["cases"].items()]
+    rows = [[labels.get(k, k), f"{c['old']['median_s']:.3g}" if "old" in c else "–", f"{c['new']['median_s']:.3g}",
+             f"{c['ratio']:.2f}×" if "ratio" in c else "–"] for k, c in sc["cases"].items()]
     m = sc["machine"]
+    reach, lb = sc.get("time_to_baseline_loss_16x64x64"), sc.get("lbfgs_16x64x64")
+    if reach and reach.get("median_s"):
+        rows.insert(2, ["16 fields of 64², to the baseline's loss after 100 iterations",
+                        rows[1][1], f"{reach['median_s']:.3g}", f"{reach['ratio']:.2f}×"])
+    extra = []
+    if lb:
+        extra = [f"Fields evaluated in the 100 iterations (Φ and gradient, line search included): baseline "
+                 f"{', '.join(map(str, lb['old']['fields_evaluated']))}, today "
+                 f"{', '.join(map(str, lb['new']['fields_evaluated']))}; last rms statistics error: baseline "
+                 f"{', '.join(f'{e:.3f}' for e in lb['old']['last_rms_error'])}, today "
+                 f"{', '.join(f'{e:.3f}' for e in lb['new']['last_rms_error'])}"
+                 + (f"; today reaches the baseline's last error at iterations "
+                    f"{', '.join(str(i) for i in reach['iterations'])}." if reach else "."), ""]
+    d = sc["statistics_difference"]
     return [
         "## Scattering spectra",
         "",
-        f"`tests/benchmarks/bench_scattering_speed.py`: the statistics of commit `{sc['baseline'][:9]}` (the "
-        f"baseline, taken with `git show`) against today's, in one run on {m['cpu_count']} cores (load average "
-        f"{m['loadavg_at_start'][0]:.2f} at the start), medians of {sc['repeats']}. Goal: 5× at 16 fields of 64².",
+        f"`tests/benchmarks/bench_scattering_speed.py`: the statistics and L-BFGS of commit `{sc['baseline'][:9]}` "
+        f"(the baseline, taken with `git show`) against today's, in one run on {m['cpu_count']} cores, torch on "
+        f"{m.get('threads', '?')} thread(s) (load average {m['loadavg_at_start'][0]:.2f} at the start), medians of "
+        f"{sc['repeats']}. Goal: 5× at 16 fields of 64². Φ against the baseline: max |ΔΦ|/s "
+        f"{d['max_abs_diff_over_scale']:.1e}, max |ΔΦ|/|Φ| {d['max_rel_diff']:.1e}.",
         "",
         *table(["case", "baseline (s)", "today (s)", "faster"], rows, "lrrr"),
         "",
+        *extra,
     ]
 
 

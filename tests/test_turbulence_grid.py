@@ -102,6 +102,6 @@ def test_fields_of_every_size_come_from_the_same_runs(tmp_path, monkeypatch):
     assert np.allclose(c * ratio, small[:, 0], atol=1e-4) and ratio > 1
     assert 0.5 < float(small.std()) < 2.0
     m = turbulence.measure_grid(turbulence.parameters(32, **p))
-    assert m["spacing"] >= max(m["T"], m["tau_1"], 2 * m["tau_int"]) and m["tau_1"] > 0
+    assert m["spacing"] >= turbulence.SPACING * max(m["T"], m["tau_1"], 2 * m["tau_int"]) and m["tau_1"] > 0
     fresh = data.fresh_images({"name": "turbulence", "params": {"size": 16, **p}, "seed": 0}, 3)
     assert fresh.shape == (3, 1, 16, 16) and not np.allclose(fresh, small[:3])          # other runs

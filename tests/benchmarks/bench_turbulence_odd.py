@@ -1,6 +1,9 @@
 """The third order of 2-D turbulence: the parity-odd bispectrum on scalene triangles and the spectral
 fluxes Pi_Z(k), Pi_E(k) of fresh 64 x 64 vorticity fields (never trained on), against the samples
-of a bundled model of them (default: the 64 x 64 scattering-spectra model).
+of a bundled model of them (default: the 64 x 64 scattering-spectra model). The data's errors are
+given twice: the jackknife's over fields, and over blocks of consecutive fields (fields of one run
+are correlated at the largest scales; a data set simulated on a larger `grid` comes in blocks of
+turbulence.PER_RUN consecutive snapshots, many |k| = 1 correlation times long).
 
     python tests/benchmarks/bench_turbulence_odd.py --json checkpoints/turbulence/odd.json
 """
@@ -39,6 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     for key, x in (("data", data), ("model_samples", sample)):
         parts = stats.bispectrum_parts(x, triangles)
         out[key] = {"bispectrum": {k: v.tolist() for k, v in parts.items()}, "fluxes": turbulence.spectral_fluxes(x)}
+    if (model.data.get("params") or {}).get("grid"):
+        block = np.arange(len(data)) // turbulence.PER_RUN
+        blocks = int(block.max()) + 1
+
+        def per_block(fn) -> list[float]:                   # the jackknife over blocks of fn(fields) (a 1-D array)
+            loo = np.stack([np.asarray(fn(data[block != b])) for b in range(blocks)])
+            return np.sqrt((blocks - 1) / blocks * ((loo - loo.mean(0)) ** 2).sum(0)).tolist()
+
+        out["data"]["blocks"] = blocks
+        out["data"]["bispectrum"]["odd_se_blocks"] = per_block(lambda x: stats.bispectrum_parts(x, triangles)["odd"])
+        for key in ("enstrophy", "energy"):
+            out["data"]["fluxes"][f"{key}_se_blocks"] = per_block(lambda x, key=key: turbulence.spectral_fluxes(x)[key])
     out["seconds"] = time.perf_counter() - t0
     atomic_write(Path(a.json), lambda f: f.write(json.dumps(out, indent=1).encode()))
     print(f"wrote {a.json} in {out['seconds']:.0f} s")

@@ -342,14 +342,16 @@ def samples(count: int, size: int = 64, seed: int = 0, runs: int = 32, progress:
 
 
 PILOT = {"runs": 2, "duration": 60.0, "every": 0.25}      # the measurement of a `grid` parameter set
-PER_RUN = 48                                                # snapshots per run of a `grid` parameter set
+PER_RUN = 48                                                # snapshots per block of a `grid` run
+SPACING = 0.5       # snapshots of a `grid` run: this fraction of max(T, 2 tau_int(omega), tau_1) apart (what one
+                    # core affords at 256^2); the correlation left between them is in the errors, taken over blocks
 
 
 def measure_grid(p: dict, say=None) -> dict:
     """The measurement behind a `grid` parameter set (`parameters`), cached per simulation (the
     fields' size aside): `spin_up` of PILOT runs on the grid. Returns {"spin_up", "T", "tau_int",
-    "tau_1", "spacing", "omega_rms_truncated"}: spacing = max(T, 2 tau_int(omega), tau_1) rounded up
-    to whole steps, tau_1 the |k| = 1 modes' correlation time; omega_rms_truncated[h] the stationary
+    "tau_1", "spacing", "omega_rms_truncated"}: spacing = SPACING max(T, 2 tau_int(omega), tau_1)
+    rounded up to whole steps, tau_1 the |k| = 1 modes' correlation time; omega_rms_truncated[h] the stationary
     rms vorticity of the Fourier truncation to |k_x|, |k_y| <= h."""
     from explorer.core.data import cached_array
 
@@ -367,36 +369,62 @@ def measure_grid(p: dict, say=None) -> dict:
         return np.array([m["spin_up"], m["T"], m["tau_int"], m["tau_1"], *m["omega_rms_truncated"]], np.float64)
 
     a = cached_array("turbulence-grid-spin-up", {**sim, **PILOT, "algorithm": ALGORITHM}, measure)
-    spacing = p["dt"] * math.ceil(max(a[1], 2 * a[2], a[3]) / p["dt"] - 1e-9)
+    spacing = p["dt"] * math.ceil(SPACING * max(a[1], 2 * a[2], a[3]) / p["dt"] - 1e-9)
     return {"spin_up": float(a[0]), "T": float(a[1]), "tau_int": float(a[2]), "tau_1": float(a[3]),
             "spacing": spacing, "omega_rms_truncated": a[4:].tolist()}
 
 
-def grid_run(p: dict, seed: int, run: int, say=None) -> np.ndarray:
-    """Run `run` of seed `seed` of a `grid` parameter set, cached: from rest, spun up, then PER_RUN
-    vorticity snapshots (PER_RUN, grid, grid) float32 in the solver's units, `spacing` apart
-    (`measure_grid`). Each run is its own cache entry, so a long job resumes at the run it was on.
-    Beside it (cache kind turbulence-grid-box) the |k| = 1 modes every 0.25 time units after the
-    spin-up, (steps, 2) complex as (steps, 2, 2) float64, for their correlation time."""
+def _grid_key(p: dict, seed: int, block: int, m: dict) -> tuple[float, dict]:
+    """(the spin-up of the run, the cache key of block `block` of seed `seed`)."""
+    spin = max(m["spin_up"], PILOT["duration"])
+    return spin, {**p, "size": p["grid"], "seed": seed, "block": block, "per_run": PER_RUN, "spin_up": spin,
+                  "spacing": m["spacing"], "algorithm": ALGORITHM}
+
+
+def grid_box(p: dict, seed: int, block: int) -> np.ndarray:
+    """The |k| = 1 modes recorded beside block `block` of seed `seed` (`grid_run`, made first if
+    missing): (steps, 2) complex, every 0.25 time units."""
+    from explorer.core.data import cached_array
+
+    grid_run(p, seed, block)
+    b = cached_array("turbulence-grid-box", _grid_key(p, seed, block, measure_grid(p))[1],
+                     lambda: (_ for _ in ()).throw(DataError("the |k| = 1 record of a cached block is missing; "
+                                                             "remove the block from the cache to remake both")))
+    return b[..., 0] + 1j * b[..., 1]
+
+
+def grid_run(p: dict, seed: int, block: int, say=None) -> np.ndarray:
+    """Block `block` of the run of seed `seed` of a `grid` parameter set, cached: PER_RUN vorticity
+    snapshots (PER_RUN, grid, grid) float32 in the solver's units, `spacing` apart (`measure_grid`).
+    One run per seed, cut into blocks: block 0 starts from rest after a spin-up of the pilot's whole
+    window (max(its spin-up, PILOT duration): the pilot's 2 runs fluctuate, the window is the safe
+    bound); block b > 0 starts from the last snapshot of block b - 1 as stored (float32, so the
+    run is the same whether that block was just made or read from the cache) with the forcing's
+    generator seeded by (seed, b). Each block is its own cache entry: a long job resumes at the block
+    it was on. Beside it (cache kind turbulence-grid-box) the |k| = 1 modes every 0.25 time units,
+    (steps, 2) complex as (steps, 2, 2) float64, for their correlation time."""
     from explorer.core.data import cached_array
 
     m = measure_grid(p, say)
-    sim = {**p, "size": p["grid"]}
-    key = {**sim, "seed": seed, "run": run, "per_run": PER_RUN, "spin_up": m["spin_up"], "spacing": m["spacing"],
-           "algorithm": ALGORITHM}
+    spin, key = _grid_key(p, seed, block, m)
 
     def make() -> np.ndarray:
-        solver = Solver(**solver_args(p), runs=1, seed=seed * 4096 + run)
-        if say:
-            say(f"seed {seed} run {run}: {m['spin_up']:.0f} spin-up + {PER_RUN} x {m['spacing']:.2f} time units "
-                f"on {p['grid']}^2, dt {p['dt']}")
+        solver = Solver(**solver_args(p), runs=1, seed=seed * 4096 + block)
         t0 = time.perf_counter()
-        solver.advance(m["spin_up"])
+        if block == 0:
+            if say:
+                say(f"seed {seed}: {spin:.0f} time units of spin-up on {p['grid']}^2, dt {p['dt']}")
+            solver.advance(spin)
+        else:
+            last = torch.from_numpy(grid_run(p, seed, block - 1, say)[-1].astype(np.float64))
+            solver.omega_hat = torch.fft.rfft2(last)[None] * solver.dealias
+        if say:
+            say(f"seed {seed} block {block}: {PER_RUN} x {m['spacing']:.2f} time units")
         every = max(1, int(round(0.25 / p["dt"])))
         steps = int(round(m["spacing"] / p["dt"]))
         out, box, k = [], [], 0
         for i in range(PER_RUN):
-            interrupt.check(f"turbulence: run {run} of seed {seed}, snapshot {i + 1} of {PER_RUN} (cached after)")
+            interrupt.check(f"turbulence: block {block} of seed {seed}, snapshot {i + 1} of {PER_RUN} (cached after)")
             for _ in range(steps):
                 solver.step()
                 k += 1
@@ -404,7 +432,7 @@ def grid_run(p: dict, seed: int, run: int, say=None) -> np.ndarray:
                     box.append(box_modes(solver.omega_hat)[0])
             out.append(solver.vorticity()[0].float())
         if say:
-            say(f"seed {seed} run {run}: {time.perf_counter() - t0:.0f} s")
+            say(f"seed {seed} block {block}: {time.perf_counter() - t0:.0f} s")
         b = torch.stack(box)
         cached_array("turbulence-grid-box", key, lambda: torch.stack([b.real, b.imag], -1).numpy())
         return torch.stack(out).numpy()
@@ -414,16 +442,16 @@ def grid_run(p: dict, seed: int, run: int, say=None) -> np.ndarray:
 
 
 def _coarse_samples(count: int, p: dict, seed: int, say=None) -> np.ndarray:
-    """`samples` of a `grid` parameter set: the first `count` snapshots of the runs 0, 1, ... of
-    `seed` (`grid_run`, PER_RUN each, run after run), truncated to `size` (`coarse_grain`) and
+    """`samples` of a `grid` parameter set: the first `count` snapshots of the run of `seed`
+    (`grid_run`, PER_RUN per block, block after block), truncated to `size` (`coarse_grain`) and
     divided by the stationary rms of that truncation (one constant per parameter set and size).
-    The fields of every size come from the same runs; a smaller count is a prefix of a larger."""
+    The fields of every size come from the same run; a smaller count is a prefix of a larger."""
     m = measure_grid(p, say)
     size = p["size"]
     w_rms = m["omega_rms_truncated"][min((size - 1) // 2, len(m["omega_rms_truncated"]) - 1)]
     out = []
-    for run in range(math.ceil(count / PER_RUN)):
-        fields = grid_run(p, seed, run, say)[:count - run * PER_RUN]
+    for block in range(math.ceil(count / PER_RUN)):
+        fields = grid_run(p, seed, block, say)[:count - block * PER_RUN]
         out.append((coarse_grain(torch.from_numpy(fields).double(), size) / w_rms).float())
     return torch.cat(out)[:, None].numpy()
 
