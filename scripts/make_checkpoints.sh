@@ -218,7 +218,7 @@ if [[ $what == cosmic_web || $what == all ]]; then
     --n 96 --reference fresh --reference-n 1024 --json "$out/cosmic_web/field64-wcrg.json"
 fi
 
-.venv/bin/python -m explorer.core.models.bundle "$out"
+.venv/bin/python -m explorer.core.models.index "$out"
 
 if [[ $what == shapes || $what == all ]]; then
   # the bundled pairs against N (after the index: it lists the pairs; the sweep records its command)
