@@ -117,9 +117,11 @@ def test_the_colour_bars_read_the_colour_scale(qtbot, window, tiny_ckpt):
     view.go(10)
     assert view.histogram.getHistogramRange() == pytest.approx(view.histogram.getLevels())
     assert tuple(view.xt_bar.levels()) == pytest.approx(view.ranges()[0])
+    assert view.histogram.region.isVisible()                      # the levels' region over the histogram
     window.view.clear("next")                                     # blanked in an event-loop turn of their own
     qtbot.waitUntil(lambda: view.histogram.getLevels() == pytest.approx((0, 1)), timeout=2000)
     assert tuple(view.xt_bar.levels()) == pytest.approx((0, 1))
+    assert not view.histogram.region.isVisible()                  # no blue band over an empty histogram
 
 
 def test_play_speed_and_loop(qtbot, window):

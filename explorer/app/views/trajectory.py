@@ -350,6 +350,7 @@ class TrajectoryView(QWidget):
         if self.images[1].image is None:
             return
         levels = self.images[1].getLevels()
+        self.histogram.region.show()                  # hidden while there was nothing to range (`_blank_levels`)
         self._drawing = True
         try:
             self.histogram.imageChanged()
@@ -374,8 +375,10 @@ class TrajectoryView(QWidget):
         vb.updateMatrix()                             # now, not inside the paint (which would paint again)
 
     def _blank_levels(self) -> None:
-        """Before a run: colour bars over the colour map's neutral range, not the last run's numbers."""
+        """Before a run: colour bars over the colour map's neutral range, not the last run's numbers,
+        and no level region over an empty histogram."""
         levels = (-1.0, 1.0) if self.colormap_box.currentText() == "diverging" else (0.0, 1.0)
+        self.histogram.region.hide()
         self._drawing = True
         try:
             self.histogram.setLevels(*levels)
