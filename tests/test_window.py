@@ -406,6 +406,10 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     assert view.table.cellWidget(0, 1) is label                      # a step redraws the cell's label, not a new one
     assert not view.step_line.isVisible()                            # the final denoised step: σ/α = 0
     assert window.run_panel.run_button.isEnabled(), window.statusBar().currentMessage()
+    last = view.table.rowCount() - 1
+    view.show_result(dict(view.result), view.frames, "grey")           # as many rows again: none shows the old cells
+    assert view.table.cellWidget(last, 3) is None and view.table.cellWidget(last, 2) is None
+    qtbot.waitUntil(lambda: view.table.cellWidget(last, 3) is not None, timeout=5000)
     window.compare.add_pair(8, str(other.path), str(tiny_ckpt.path))     # another pair: not under the old result
     assert view.result is None and view.table.rowCount() == 0 and view.summary.text() == view.HINT
 

@@ -438,6 +438,9 @@ class CompareView(QWidget):
         final = np.asarray(self.s1_frames[-1].x0_hat)
         self.display_range = render.default_display_range(final, cmap == "diverging")
         self.table.setRowCount(len(rows))
+        for i in range(len(rows)):                            # a row not drawn yet is empty, not the last result's
+            for col in (2, 3, 4):
+                self.table.removeCellWidget(i, col)
         self._rows_left = ["along", *range(len(rows))]        # the along-the-run plot first, then each row
         self._row_timer.start()
         s, ran = a["summary"], result["ran"]
