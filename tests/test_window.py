@@ -384,8 +384,9 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     assert window.state.pair[0] is models[0] and window.state.pair[1] is models[1]
     import os
     os.utime(other.path, ns=(os.stat(other.path).st_atime_ns, os.stat(other.path).st_mtime_ns + 10 ** 9))
-    assert window.start_compare()                                  # a file changed since: opened again
-    qtbot.waitUntil(lambda: not window.is_running() and window.compare.result is not None, timeout=60000)
+    assert window.start_compare()                                  # a file changed since: opened again, off the GUI thread
+    assert window.pair_opener.busy
+    qtbot.waitUntil(lambda: not window.pair_opener.busy and not window.is_running(), timeout=60000)
     assert window.state.pair[0] is not models[0] and window.state.pair[1] is not models[1]
     view.slider.setValue(0)
     assert "step 0" in view.step_label.text()
@@ -426,8 +427,9 @@ def test_a_pair_runs_with_its_own_defaults_not_the_open_models_run_panel(qtbot, 
     view.samples_box.setValue(2)
     default = tiny_ckpt.samplers[0]
     assert view.sampler_box.count() == 0                          # the pair's samplers are read when the tab is shown
-    window.tabs.setCurrentWidget(view)
-    assert view.sampler_box.currentData() is None and view.sampler_box.currentText() == f"default: {default}"
+    window.tabs.setCurrentWidget(view)                            # ... off the GUI thread: the pair opens
+    qtbot.waitUntil(lambda: view.sampler_box.currentText() == f"default: {default}", timeout=10000)
+    assert view.sampler_box.currentData() is None
     assert view.steps_box.text() == f"default ({tiny_ckpt.default_steps(default)})"
     told = []
     window.controller.told.connect(told.append)
@@ -611,7 +613,8 @@ def test_choosing_two_models_that_cannot_pair_is_refused_at_once(qtbot, window, 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: next(answers))
     pairs = window.compare.pair_count()
     window.compare_dialog()
-    assert window.compare.pair_count() == pairs and "Could not pair these models" in window.message.text()
+    qtbot.waitUntil(lambda: "Could not pair these models" in window.message.text(), timeout=10000)
+    assert window.compare.pair_count() == pairs
 
 
 def test_what_a_model_cannot_do_is_shown_when_it_loads(qtbot, window, tiny_wcrg, tiny_ckpt):

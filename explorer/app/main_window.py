@@ -30,7 +30,7 @@ from explorer.app.analysis import Analysis, no_denoiser
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.help import HelpMenu
 from explorer.app.model_dock import ModelDock, ask_model_path
-from explorer.app.opener import ModelOpener, OpenRequest
+from explorer.app.opener import ModelOpener, OpenRequest, open_models
 from explorer.app.run_controller import RunController
 from explorer.app.run_feed import RunFeed, Sink
 from explorer.app.run_panel import RunPanel
@@ -111,6 +111,8 @@ class MainWindow(QMainWindow):
                             samples=lambda n: (self.basis.set_samples(n), self.forks.set_samples(n)))
         self.progress, self.rate_label = self.feed.progress, self.feed.rate_label
         self.opener = ModelOpener(self, opened=self._opened, failed=self._open_failed)
+        self.pair_opener = ModelOpener(self, open_fn=open_models, opened=lambda models, then: then[0](models),
+                                       failed=lambda error, then: then[1](error))      # the Compare tab's pairs
         checked = self._restore_settings()
         default = self._default_checkpoint()
         path = checkpoint_path or checked.path("last_checkpoint") or default
@@ -170,6 +172,7 @@ class MainWindow(QMainWindow):
         self.compare.run_requested.connect(self.start_compare)
         self.compare.choose_requested.connect(self.compare_dialog)
         self.compare.cancel_requested.connect(self.cancel_run)
+        self.compare.samplers_wanted.connect(lambda pair: self.with_pair(pair[1:], lambda models: None, lambda error: None))
         self.compare.set_pairs(self.compare.bundled_pairs())
         self.compare.load_sweep(*self.compare.sweep_paths())
         self.exports = ExportActions(self, Shown(trajectory=lambda: self.trajectory, step=lambda: self.view.current,
@@ -302,15 +305,15 @@ class MainWindow(QMainWindow):
             if not path:
                 return
             paths.append(path)
-        try:
-            s1, s2 = (registry.open_model(p) for p in paths)
-            generalization.check_pair(s1, s2)                                 # refused now, not at Run both
-        except ExplorerError as e:
-            self.show_message(f"Could not pair these models. {e}")
-            return
-        self.hide_message()
-        self.compare.add_pair(s1.data.get("n"), *paths)
-        self.tabs.setCurrentWidget(self.compare)
+        def add(models) -> None:
+            try:
+                generalization.check_pair(*models)                            # refused now, not at Run both
+            except ExplorerError as e:
+                return self.show_message(f"Could not pair these models. {e}")
+            self.hide_message()
+            self.compare.add_pair(models[0].data.get("n"), *paths)
+            self.tabs.setCurrentWidget(self.compare)
+        self.with_pair(paths, add, lambda error: self.show_message(f"Could not pair these models. {error}"))
 
     def open_checkpoint(self, path: str | Path, remember: bool = True, fallback: str | None = None,
                         note: str = "") -> bool:
@@ -493,10 +496,11 @@ class MainWindow(QMainWindow):
         pair = self.compare.current_pair()
         if pair is None or self.is_running():
             return False
-        try:
-            model1, model2 = self._pair_models(pair[1:])
-        except ExplorerError as e:
-            self.show_message(f"Could not open the pair. {e}")
+        return self.with_pair(pair[1:], lambda models: self._run_pair(*models),
+                              lambda error: self.show_message(f"Could not open the pair. {error}"))
+
+    def _run_pair(self, model1: Model, model2: Model) -> bool:
+        if self.is_running():
             return False
         n, k = self.compare.settings()
         sampler, steps, seed = self.compare.run_choice()
@@ -518,10 +522,11 @@ class MainWindow(QMainWindow):
         return self._start(Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
                            partial(generalization.compare_run, model1, model2, spec, k), 2 * count if count else None, n)
 
-    def _pair_models(self, paths) -> tuple[Model, Model]:
-        """The two models of a pair: those of the last comparison when they are these files with the
-        same size and modification time (opening them again held the window 15-30 ms a click), else
-        opened now."""
+    def with_pair(self, paths, then: Callable[[tuple], object], failed: Callable[[str], None]) -> bool:
+        """`then(models)` with the models of `paths` (an S1/S2 pair): at once when they are those of
+        the last pair, the same files with the same size and modification time, else once they have
+        been opened off the GUI thread (on the GUI thread, opening a pair held the window 15-70 ms;
+        a large model would hold it for seconds); `failed(message)` if they cannot be. True: started."""
         def stamp(path) -> tuple:
             st = Path(path).stat()
             return str(path), st.st_mtime_ns, st.st_size
@@ -530,10 +535,16 @@ class MainWindow(QMainWindow):
         except OSError:
             stamps = None                                       # opening them says what is wrong
         if stamps is not None and self._pair_opened[0] == stamps:
-            return self._pair_opened[1]
-        models = tuple(registry.open_model(p) for p in paths)
-        self._pair_opened = (stamps, models)
-        return models
+            return then(self._pair_opened[1]) is not False
+
+        def arrived(models) -> None:
+            self._pair_opened = (stamps, models)
+            self.statusBar().clearMessage()
+            self.compare.set_samplers(str(paths[0]), models[0])        # the tab's list, whatever asked for the pair
+            then(models)
+        self.statusBar().showMessage("Opening the pair's models…")
+        self.pair_opener.open(tuple(paths), (arrived, failed))
+        return True
 
     def cancel_run(self) -> None:
         if self.is_running():

@@ -17,6 +17,11 @@ from explorer.core.models import Model
 registry = Later("explorer.core.models.registry")     # torch and every kind: imported by the first open, here
 
 
+def open_models(paths) -> tuple[Model, ...]:
+    """Each of `paths` opened (the two models of an S1/S2 pair)."""
+    return tuple(registry.open_model(p) for p in paths)
+
+
 @dataclass(frozen=True)
 class OpenRequest:
     """A model asked for: whether it joins the recent files, and what to open if it fails."""

@@ -318,7 +318,7 @@ class Tour(QObject):
             if not started:
                 return self._fail(w.message.text() or "the run did not start.")
             self._enter("run", "running…")
-        elif phase == "run" and not w.is_running():
+        elif phase == "run" and not w.is_running() and not w.pair_opener.busy:
             self._ran(stop)
         elif phase == "then" and not w.analysis.is_running():
             if not self._then:

@@ -161,11 +161,11 @@ def main() -> None:
     win.compare.choose_pair(0)
     win.tabs.setCurrentWidget(win.compare)
     stall_probe(app, lambda: not win.opener.busy)
-    win.start_compare()                                 # a first pair: its training sets made and cached
-    stall_probe(app, lambda: not win.is_running())
+    win.start_compare()                                 # a first pair: opened, its training sets made and cached
+    stall_probe(app, lambda: not win.is_running() and not win.pair_opener.busy)
     for _ in range(a.repeats):
         win.start_compare()
-        pair.append(stall_probe(app, lambda: not win.is_running()))
+        pair.append(stall_probe(app, lambda: not win.is_running() and not win.pair_opener.busy))
     big = {}
     if a.big_checkpoint:
         path = big_checkpoint(Path(tempfile.mkdtemp()))

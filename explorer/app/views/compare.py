@@ -37,7 +37,6 @@ from explorer.core.models import bundle
 from explorer.core.sampling.catalogue import LABELS
 
 generalization = Later("explorer.core.analysis.generalization")      # torch: its texts are needed after a run
-registry = Later("explorer.core.models.registry")
 
 COLUMNS = ("S1 sample", "S2 sample", "verdict", "nearest S1 training images (cos)", "nearest S2 training images (cos)")
 SWEEP_CURVES = (("cos_s1_s2", "#1f77b4", "cos(S1 sample, S2 sample)"),
@@ -155,6 +154,7 @@ class CompareView(QWidget):
     run_requested = Signal()
     cancel_requested = Signal()
     choose_requested = Signal()                 # the user wants to pick two models of their own
+    samplers_wanted = Signal(object)            # (N, S1 path, S2 path): open the pair, then `set_samplers`
 
     HINT = ("A pair runs with the S1 model's default sampler and steps unless chosen here, and with this tab's "
             "seed (the Run panel is the open model's).")
@@ -168,6 +168,7 @@ class CompareView(QWidget):
         self._running_pair = None                   # (N, path S1, path S2) of the run in progress
         self._defaults: dict[str, tuple[tuple[str, ...], dict[str, int]]] = {}   # S1 path: samplers, default steps
         self._samplers_stale = False                                              # the pair changed while hidden
+        self._wanted_sampler: str | None = None                                   # chosen before the samplers were known
         self.frames: list = []
         self.cmap = "grey"
         self.pairs = []
@@ -304,32 +305,40 @@ class CompareView(QWidget):
 
     def run_choice(self) -> tuple[str | None, int | None, int]:
         """(sampler, steps, seed) chosen in this tab; None: the pair's own default."""
-        return self.sampler_box.currentData(), self.steps_box.value() or None, self.seed_box.value()
+        return self.sampler_box.currentData() or self._wanted_sampler, self.steps_box.value() or None, self.seed_box.value()
 
     def set_run_choice(self, sampler: str | None, steps: int | None, seed: int = 0) -> None:
         """Choose the pair's sampler and steps (None: the S1 model's default; a sampler the pair's
-        S1 model does not run is the default) and seed, as `run_choice` gives them back."""
-        if self._samplers_stale:
-            self._offer_samplers(now=True)
+        S1 model does not run is the default) and seed, as `run_choice` gives them back; a sampler
+        chosen before the pair's samplers are known is chosen when they are."""
+        self._wanted_sampler = sampler
         self.sampler_box.setCurrentIndex(max(0, self.sampler_box.findData(sampler)) if sampler else 0)
         self.steps_box.setValue(steps or 0)
         self.seed_box.setValue(seed)
 
-    def _offer_samplers(self, *_, now: bool = False) -> None:
+    def set_samplers(self, path: str, model) -> None:
+        """The samplers and default steps of the model at `path` (the S1 model of a pair), which
+        the window opened off its thread after `samplers_wanted`; shown if its pair is chosen."""
+        self._defaults[path] = model.samplers, {s: model.default_steps(s) for s in model.samplers}
+        pair = self.current_pair()
+        if pair is not None and pair[1] == path:
+            self._offer_samplers()
+
+    def _offer_samplers(self, *_) -> None:
         """The sampler list of the chosen pair's S1 model, its default first ("default: …"); a
-        sampler chosen before stays chosen when this model runs it. Read when the tab is shown (or
-        `now`): opening the model needs torch, which the window's first paint does not wait for."""
-        pair, chosen = self.current_pair(), self.sampler_box.currentData()
-        self._samplers_stale = not (now or self.isVisible())
+        sampler chosen before stays chosen when this model runs it. Unknown until the window has
+        opened the pair (`samplers_wanted`), which it is asked to do when the tab is shown: torch
+        is not loaded for it at the window's start."""
+        pair = self.current_pair()
+        chosen = self.sampler_box.currentData() or self._wanted_sampler
+        self._samplers_stale = not self.isVisible()
         if pair is None or self._samplers_stale:
             return
         if pair[1] not in self._defaults:
-            try:
-                model = registry.open_model(pair[1])
-                self._defaults[pair[1]] = model.samplers, {s: model.default_steps(s) for s in model.samplers}
-            except ExplorerError:                       # an unreadable file: Run both says why
-                self._defaults[pair[1]] = (), {}
-        samplers, _ = self._defaults[pair[1]]
+            self.samplers_wanted.emit(pair)
+        samplers, _ = self._defaults.get(pair[1], ((), {}))
+        if samplers:
+            self._wanted_sampler = None
         self.sampler_box.blockSignals(True)
         self.sampler_box.clear()
         self.sampler_box.addItem(f"default: {samplers[0]}" if samplers else "the model's default", None)
