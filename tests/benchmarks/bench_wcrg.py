@@ -1,59 +1,109 @@
-"""WCRG against plain diffusion on phi^4: network evaluations to the same power-spectrum error.
+"""WCRG against plain diffusion on phi^4, measured fairly (issue #30 items 1-2; SCIENCE §13).
 
-    python tests/benchmarks/bench_wcrg.py [--n 500] [--reference-n 1000] [--plain checkpoints/phi4-N10000.safetensors]
-                                          [--wcrg checkpoints/phi4-wcrg.wcrg] [--wcrg-coarse sde:200]
+    python tests/benchmarks/bench_wcrg.py --size 16 [--size 32] [--n 400] [--reference-n 4000]
+        [--floor-n 400] [--chains 880] [--steps 3,5,10,20,50] [--boot 400] [--json checkpoints/phi4/hierarchy.json]
 
-Reference: fresh MCMC samples at the models' beta (never trained on). For each step count, the
-ODE sampler's samples give: mean |relative error| of P(k) over k (± its bootstrap standard error,
-both sets resampled), the error per frequency band (and the s.e. at |k| = 1),
-the histogram total-variation distance (± its bootstrap s.e. over fields), <|m|> and the fraction
-of fields with m > 0; the first row, n training fields drawn at random, is what a perfect model
-would show (the floor of every column); for the most steps of each model, dP/P at every
-|k| with its bootstrap standard error. Evaluations are denoiser calls (Heun: 2K - 1
-per run; WCRG: that per scale, J + 1 runs, on images 2^j times smaller; `--wcrg-coarse
-SAMPLER:STEPS` draws the coarse x_J by another sampler, the same in every WCRG row). The last line gives
-the fewest WCRG evaluations that reach plain diffusion's best spectrum error (within one
-standard error of the difference), and the ratio of evaluations, plain and pixel-weighted.
+For each lattice size L the bundled plain model (phi4-[L16-]N10000) and WCRG (phi4-[L16-]wcrg)
+make n samples at every step count of ONE grid, by the same sampler (ODE/Heun; for the WCRG every
+scale, the coarse x_J included, runs the row's steps). Then each bundled model at its own
+default sampler and steps (a row of its own where the grid has none).
+
+Reference: fresh equilibrium MCMC fields at the models' (L, beta, lambda), never trained on:
+`chains` chains of `phi4.Chains` from a hot start, the burn-in, then one field every 2 tau_int
+sweeps (burn-in and tau_int: L = 32 from the project's recorded measurement
+`explorer/core/data/phi4_equilibrium_L32.json`, other L measured here by `phi4.equilibrium`
+with 64 chains, 6000 sweeps), cached on disk. The first reference-n fields (whole chains) are
+the reference of every row; the next floor-n (other chains) are the "fresh fields" row: the
+metric's noise floor, what a perfect generator's floor-n samples show.
+
+Metric: mean over |k| = 1..L/2 of |dP/P|, dP/P = mean_fields P_gen(k) / mean_fields P_ref(k) - 1.
+Errors: a PAIRED bootstrap (`compute.paired_bootstrap`): every draw resamples the reference with
+one index set for all rows, and the samples with one index set (rows share their seed, so sample
+i of every row of a model starts from the same noise). The s.e. of a difference of rows is the
+spread of the difference of the draws (printed beside the unpaired quadrature for comparison).
+
+Compute: FLOPs per sample counted by torch's FlopCounterMode on one evaluation of each network
+at its own resolution, times the evaluations of the run (`compute.run_flops`); the whole run of
+one sample is counted by FlopCounterMode too (it adds the wavelet transforms) as a check. Wall
+time: the median over the run's batches, per sample (the machine is shared: compare ratios).
+
+Reaches: a run reaches when its error <= best + floor, best the lowest error of ANY grid run (of
+either generator), floor the fresh fields' error. For each generator the cheapest run (FLOPs)
+that reaches; the ratio of their FLOPs (goal <= 1/4) and of their wall times.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from explorer.core.data import fresh_images, training_set
+from explorer.core.analysis import compute
+from explorer.core.data import cached_array, phi4
 from explorer.core.models import RunSpec, bundle, final_samples, open_model
-from explorer.core.sampling import samplers
 from explorer.core.statistics import stats
 
-
-def bootstrap_se(p_gen: np.ndarray, p_ref: np.ndarray, boot: int = 200) -> tuple[float, np.ndarray]:
-    """Bootstrap standard errors (both sets resampled) of mean_k |dP/P| and of dP/P at each |k|."""
-    rng = np.random.default_rng(0)
-    draws = []
-    for _ in range(boot):
-        rel = (p_gen[rng.integers(0, len(p_gen), len(p_gen))].mean(0)
-               / p_ref[rng.integers(0, len(p_ref), len(p_ref))].mean(0) - 1)
-        draws.append(np.concatenate([[np.abs(rel).mean()], rel]))
-    se = np.std(draws, axis=0)
-    return float(se[0]), se[1:]
+MODELS = {16: ("phi4-L16-N10000.safetensors", "phi4-L16-wcrg.wcrg"), 32: ("phi4-N10000.safetensors", "phi4-wcrg.wcrg")}
+RECORDED = Path(phi4.__file__).with_name("phi4_equilibrium_L32.json")
 
 
-def row(name, evals, pixels, x, ref, p_ref, per_k=False):
-    r = stats.compare(x, ref)
-    rel = np.array(r["spectrum"]["relative_error"])
-    err = np.abs(rel)
-    se_mean, se_k = bootstrap_se(stats.field_power_spectra(x), p_ref)
-    bands = "  ".join(f"{b['relative_error']:+6.1%}" for b in r["bands"])
-    print(f"{name:18} {evals:6d} {pixels:10.0f} {err.mean():6.1%} ±{se_mean:4.1%} {bands}  (k=1 ±{se_k[0]:.1%})  "
-          f"{r['histogram_tv']:6.3f} ±{r['histogram_tv_se']:5.3f} {r['abs_m']['generated']:7.4f} {positive(x):6.1%}  "
-          f"max_k {err.max():5.1%} at k={int(err.argmax()) + 1}")
-    if per_k:
-        print(f"{'':18} dP/P per |k| = 1 ..: " + " ".join(f"{v:+.1%}±{s:.1%}" for v, s in zip(rel, se_k)))
-    return err.mean(), se_mean
+def say(s: str) -> None:
+    print(s, flush=True)
+
+
+def equilibrium_of(L: int, beta: float, lam: float) -> dict:
+    """Burn-in and tau_int of |m|: the project's record where it is for this (L, beta, lam),
+    else measured (64 chains, 6000 sweeps) and cached."""
+    if RECORDED.exists():
+        rec = json.loads(RECORDED.read_text())
+        if rec["L"] == L and math.isclose(rec["beta"], beta) and math.isclose(rec["lam"], lam):
+            return {"burn_in": int(rec["burn_in"]), "tau_int": float(rec["tau_int_abs_m"]),
+                    "source": f"{RECORDED.name} ({rec['chains']} chains, {rec['sweeps']} sweeps)"}
+    chains, sweeps = 64, 6000
+
+    def measure() -> np.ndarray:
+        eq = phi4.equilibrium(L, beta, lam, chains=chains, sweeps=sweeps, seed=101, log=say)
+        if not eq["enough"]:
+            raise SystemExit(f"no equilibrium at L = {L} within {sweeps} sweeps")
+        return np.array([eq["burn_in"], eq["tau_int_abs_m"]], np.float64)
+    burn_in, tau = cached_array("bench-phi4-equilibrium", {"L": L, "beta": beta, "lam": lam, "chains": chains,
+                                                            "sweeps": sweeps, "algorithm": phi4.ALGORITHM}, measure)
+    return {"burn_in": int(burn_in), "tau_int": float(tau),
+            "source": f"measured here by phi4.equilibrium ({chains} chains, {sweeps} sweeps, seed 101)"}
+
+
+def fresh_fields(data: dict, count: int, chains: int) -> tuple[np.ndarray, dict]:
+    """`count` equilibrium fields (count, 1, L, L), chain-major (field i from chain i // per_chain),
+    from `chains` chains seeded by the data's seed + 7919 (the fresh-data rule), cached."""
+    p = dict(data.get("params") or {})
+    L, beta, lam = int(p["L"]), float(p["beta"]), float(p.get("lam", 0.5))
+    eq = equilibrium_of(L, beta, lam)
+    spacing = max(1, math.ceil(2 * eq["tau_int"]))
+    per_chain = math.ceil(count / chains)
+    seed = int(data.get("seed", 0)) + 7919
+    key = {"L": L, "beta": beta, "lam": lam, "seed": seed, "chains": chains, "count": count,
+           "burn_in": eq["burn_in"], "spacing": spacing, "algorithm": phi4.ALGORITHM}
+    t0 = time.perf_counter()
+
+    def make() -> np.ndarray:
+        say(f"MCMC L={L}: {chains} chains x ({eq['burn_in']} + {per_chain} x {spacing}) sweeps")
+        ch = phi4.Chains(L, beta, lam, chains, seed, "hot")
+        ch.run(eq["burn_in"], eq["burn_in"])
+        out = []
+        for i in range(per_chain):
+            ch.run(spacing, spacing)
+            out.append(ch.phi.clone())
+            say(f"  field {i + 1} of {per_chain} per chain, {time.perf_counter() - t0:.0f} s")
+        return torch.stack(out, 1).reshape(-1, 1, L, L)[:count].numpy().astype(np.float32)
+    x = cached_array("bench-phi4-fresh", key, make)
+    return x, {**eq, "spacing": spacing, "chains": chains, "per_chain": per_chain, "seed": seed,
+               "seconds": time.perf_counter() - t0}
 
 
 def positive(x: np.ndarray) -> float:
@@ -61,66 +111,174 @@ def positive(x: np.ndarray) -> float:
     return float((np.asarray(x).mean(axis=(1, 2, 3)) > 0).mean())
 
 
+def sample_row(model, sampler: str, steps: int, n: int, batch: int) -> tuple[np.ndarray, float]:
+    """n final samples of one run and the median wall seconds per sample over its batches."""
+    times, last = [], [time.perf_counter(), 0]
+
+    def tick(done: int, total: int) -> None:
+        now = time.perf_counter()
+        times.append((now - last[0]) / (done - last[1]))
+        last[:] = [now, done]
+    x = final_samples(model, RunSpec(sampler, steps, n, 0), batch=batch, progress=tick)
+    return x, float(np.median(times))
+
+
+def counted_run_flops(model, sampler: str, steps: int) -> int:
+    """FlopCounterMode over a whole run of one sample (networks and the wavelet transforms)."""
+    return compute.flops_of(lambda: final_samples(model, RunSpec(sampler, steps, 1, 0), batch=1))
+
+
+def measure_size(L: int, a) -> dict:
+    plain_file, wcrg_file = MODELS[L]
+    plain, wcrg = open_model(bundle.bundled_dir() / plain_file), open_model(bundle.bundled_dir() / wcrg_file)
+    fields, ref_info = fresh_fields(plain.data, a.reference_n + a.floor_n, a.chains)
+    ref, fresh = fields[:a.reference_n], fields[a.reference_n:]
+    say(f"L = {L}: reference {len(ref)} fresh MCMC fields, floor set {len(fresh)} more (other chains); "
+        f"burn-in {ref_info['burn_in']}, spacing {ref_info['spacing']} sweeps ({ref_info['source']})")
+    nets = {"plain": compute.network_flops(plain), "WCRG": compute.network_flops(wcrg)}
+    models = {"plain": plain, "WCRG": wcrg}
+    steps = [int(s) for s in a.steps.split(",")]
+    runs = [("fresh", None, None, True)]
+    runs += [(g, "ode", k, True) for k in steps for g in ("plain", "WCRG")]     # so that a stop leaves one grid
+    for g, m in models.items():                         # each model at its defaults
+        d = (m.samplers[0], m.default_steps(m.samplers[0]))
+        if not (d[0] == "ode" and d[1] in steps):
+            runs.append((g, *d, False))
+    rows, samples, skipped = [], [], []
+    for g, sampler, k, grid in runs:
+        if g != "fresh" and a.stop_at and time.strftime("%H:%M", time.gmtime()) >= a.stop_at:
+            skipped.append(f"{g} {sampler.upper()} {k}")         # no new run after --stop-at: say which
+            say(f"  {skipped[-1]}: not run (past --stop-at {a.stop_at} UTC)")
+            continue
+        if g == "fresh":
+            x, sec, fl = fresh, 0.0, {"flops": 0, "evaluations": 0, "levels": []}
+            counted = 0
+        else:
+            m = models[g]
+            t0 = time.perf_counter()
+            x, sec = sample_row(m, sampler, k, a.n, a.batch)
+            fl = compute.run_flops(nets[g], sampler, k)
+            counted = counted_run_flops(m, sampler, k)
+            say(f"  {g} {sampler} {k}: {time.perf_counter() - t0:.0f} s")
+        default = g != "fresh" and (sampler, k) == (models[g].samplers[0], models[g].default_steps(models[g].samplers[0]))
+        r = stats.compare(x, ref)
+        am = np.abs(np.asarray(x, np.float64).reshape(len(x), -1).mean(1))
+        rows.append({"generator": g, "label": "fresh fields" if g == "fresh" else f"{g} {sampler.upper()} {k}",
+                     "sampler": sampler, "steps": k, "grid": grid and g != "fresh", "default": default,
+                     "n": len(x), "flops": fl["flops"], "evaluations": fl["evaluations"], "flops_levels": fl["levels"],
+                     "flops_run_counted": counted, "seconds_per_sample": sec,
+                     "bands": [{"k": b["k"], "relative_error": b["relative_error"]} for b in r["bands"]],
+                     "tv": r["histogram_tv"], "tv_se": r["histogram_tv_se"],
+                     "abs_m": float(am.mean()), "abs_m_se": float(am.std(ddof=1) / np.sqrt(len(am))),
+                     "positive": positive(x)})
+        samples.append(stats.field_power_spectra(x))
+        write_partial(a, L, {"L": L, "complete": False, "rows": rows})
+    p_ref = stats.field_power_spectra(ref)
+    K = p_ref.shape[1]
+
+    def metric(g, r):
+        rel = compute.spectrum_error(g, r)
+        return np.concatenate([[np.abs(rel).mean()], rel])
+    draws = compute.paired_bootstrap(samples, p_ref, boot=a.boot, metric=metric)       # (boot, rows, 1 + K)
+    for i, (row, pg) in enumerate(zip(rows, samples)):
+        rel = compute.spectrum_error(pg, p_ref)
+        row.update(error=float(np.abs(rel).mean()), se=float(draws[:, i, 0].std()),
+                   per_k=rel.tolist(), per_k_se=draws[:, i, 1:].std(0).tolist())
+    both = {r["steps"] for r in rows if r["grid"] and r["generator"] == "plain"} & \
+        {r["steps"] for r in rows if r["grid"] and r["generator"] == "WCRG"}
+    for r in rows:                                      # the grid is what both generators ran
+        r["grid"] = r["grid"] and r["steps"] in both
+    floor_row = rows[0]
+    floor = floor_row["error"]
+    grid_rows = [r for r in rows if r["grid"]]
+    sel = compute.cheapest_within(grid_rows, floor)
+    b = rows.index(sel["best"])
+    for i, row in enumerate(rows):
+        d = draws[:, i, 0] - draws[:, b, 0]
+        row.update(diff_best=row["error"] - rows[b]["error"], diff_best_se=float(d.std()),
+                   diff_best_se_unpaired=float(math.hypot(row["se"], rows[b]["se"])),
+                   reaches=row["grid"] and row["error"] <= sel["threshold"])
+    cheapest = {g: r["label"] for g, r in sel["cheapest"].items()}
+    out = {"L": L, "complete": True, "k": list(range(1, K + 1)), "n": a.n, "boot": a.boot,
+           "reference": {"n": len(ref), "floor_n": len(fresh), "abs_m": stats.mean_abs_magnetisation(ref),
+                         **{k: v for k, v in ref_info.items()}},
+           "models": {g: {"file": f, "parameters": models[g].parameters, "networks": nets[g]}
+                      for g, f in zip(("plain", "WCRG"), (plain_file, wcrg_file))},
+           "floor": {"error": floor, "se": floor_row["se"]},
+           "best": rows[b]["label"], "best_error": rows[b]["error"], "threshold": sel["threshold"],
+           "cheapest": cheapest, "rows": rows, "not_run": skipped}
+    if set(cheapest) == {"plain", "WCRG"}:
+        pr, wr = sel["cheapest"]["plain"], sel["cheapest"]["WCRG"]
+        out["flop_ratio"] = wr["flops"] / pr["flops"]
+        out["wall_ratio"] = (wr["seconds_per_sample"] / pr["seconds_per_sample"]) if pr["seconds_per_sample"] else None
+    report(out)
+    return out
+
+
+def report(d: dict) -> None:
+    L = d["L"]
+    say(f"\nL = {L}: reference {d['reference']['n']} fresh fields; n = {d['n']} per row; floor (fresh fields, "
+        f"n = {d['reference']['floor_n']}): {d['floor']['error']:.2%} ± {d['floor']['se']:.2%}")
+    say(f"{'run':16} {'GFLOP/sample':>12} {'ms/sample':>9} {'mean|dP/P| ± s.e.':>18} {'- best ± paired (unpaired)':>28} "
+        f"{'TV ± s.e.':>14} {'<|m|>':>7} reaches")
+    for r in d["rows"]:
+        say(f"{r['label']:16} {r['flops'] / 1e9:12.4f} {r['seconds_per_sample'] * 1e3:9.2f} "
+            f"{r['error']:8.2%} ± {r['se']:5.2%}   {r['diff_best']:+7.2%} ± {r['diff_best_se']:5.2%} "
+            f"({r['diff_best_se_unpaired']:5.2%})   {r['tv']:.3f} ± {r['tv_se']:.3f} {r['abs_m']:7.4f} "
+            f"{'yes' if r['reaches'] else ('-' if not r['grid'] else 'no')}")
+    say(f"best {d['best']} ({d['best_error']:.2%}); reaches = error <= best + floor = {d['threshold']:.2%}; "
+        f"cheapest: {d['cheapest']}")
+    if "flop_ratio" in d:
+        say(f"FLOPs WCRG / plain at the cheapest runs that reach: {d['flop_ratio']:.3f} (goal <= 0.25); "
+            f"wall time {d['wall_ratio']:.3f}")
+
+
+def write_partial(a, L: int, entry: dict) -> None:
+    if not a.json:
+        return
+    path = Path(a.json)
+    doc = json.loads(path.read_text()) if path.exists() else {}
+    doc.setdefault("sizes", {})
+    if doc["sizes"].get(str(L), {}).get("complete") and not entry.get("complete"):
+        return                                          # never replace a finished size by a partial one
+    doc["sizes"][str(L)] = entry
+    doc.update(meta(a))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+def meta(a) -> dict:
+    return {"benchmark": "tests/benchmarks/bench_wcrg.py", "command": " ".join(["bench_wcrg.py", *sys.argv[1:]]),
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, shared with other jobs",
+            "torch": torch.__version__, "metric": "mean over |k| = 1..L/2 of |dP/P|",
+            "reaches": "error <= best error of any grid run + floor (the fresh fields' error)"}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--n", type=int, default=1000, help="samples per row")
-    p.add_argument("--reference-n", type=int, default=1000, help="fresh MCMC fields in the reference")
-    p.add_argument("--plain", default=str(bundle.bundled_dir() / "phi4-N10000.safetensors"))
-    p.add_argument("--wcrg", default=str(bundle.bundled_dir() / "phi4-wcrg.wcrg"))
-    p.add_argument("--plain-steps", default="10,20,50,100")
-    p.add_argument("--wcrg-steps", default="3,5,10,20")
-    p.add_argument("--wcrg-coarse", default=None, metavar="SAMPLER:STEPS",
-                   help="the coarse x_J by this sampler and steps (default: ODE, the steps of the row)")
+    p.add_argument("--size", type=int, action="append", choices=sorted(MODELS), help="lattice size(s) L")
+    p.add_argument("--n", type=int, default=400, help="samples per row")
+    p.add_argument("--reference-n", type=int, default=4000, help="fresh MCMC fields in the reference")
+    p.add_argument("--floor-n", type=int, default=None, help="more fresh fields, the floor row (default: n)")
+    p.add_argument("--chains", type=int, default=1000, help="MCMC chains for the fresh fields")
+    p.add_argument("--steps", default="3,5,10,20,50", help="the one grid of step counts of both generators")
+    p.add_argument("--batch", type=int, default=200)
+    p.add_argument("--boot", type=int, default=400)
+    p.add_argument("--stop-at", default=None, metavar="HH:MM",
+                   help="start no run after this UTC time; the rows made are analysed, the others listed as not run")
+    p.add_argument("--reference-only", action="store_true", help="make (and cache) the fresh fields, then stop")
+    p.add_argument("--json", default=None)
     a = p.parse_args()
-    plain, model = open_model(a.plain), open_model(a.wcrg)
-    coarse = None
-    if a.wcrg_coarse:
-        sampler, steps = a.wcrg_coarse.split(":")
-        coarse = (sampler, int(steps))
-    size = plain.image_shape[-1]
-    t0 = time.perf_counter()
-    ref = fresh_images(plain.data, a.reference_n)
-    print(f"machine: {platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"reference: {len(ref)} fresh MCMC fields ({time.perf_counter() - t0:.0f} s); "
-          f"plain {plain.parameters:,} parameters, WCRG {model.parameters:,} (J = {model.J})")
-    print(f"<|m|> of the reference: {stats.mean_abs_magnetisation(ref):.4f}; fields with m > 0: {positive(ref):.1%} "
-          f"(binomial s.e. {0.5 / np.sqrt(len(ref)):.1%}). Whole fields flip sign at the critical point: the "
-          f"histogram TV's error is set by the number of fields, and its s.e. is bootstrapped over them")
-    p_ref = stats.field_power_spectra(ref)
-    bands = "octave bands " + ", ".join(f"{lo}-{hi - 1}" for lo, hi in stats.octave_bands(size // 2))
-    print(f"{'model, steps':18} {'evals':>6} {'evals x px':>10} {'|dP/P| ± s.e.':>14} {bands:>30}  "
-          f"{'':13} {'hist TV ± s.e.':>13} {'<|m|>':>7} {'m > 0':>6}")
-    floor = training_set(plain.data)
-    floor = floor[np.random.default_rng(0).choice(len(floor), min(a.n, len(floor)), replace=False)]
-    row("training fields", 0, 0, floor, ref, p_ref)     # what a perfect model's n samples would show
-    best_plain = None                                   # (error, its s.e.)
-    plain_steps = [int(v) for v in a.plain_steps.split(",")]
-    wcrg_steps = [int(v) for v in a.wcrg_steps.split(",")]
-    for k in plain_steps:
-        x = final_samples(plain, RunSpec("ode", k, a.n, 0))
-        evals = samplers.evaluations("ode", k)
-        e = row(f"plain ODE K={k}", evals, evals * size ** 2, x, ref, p_ref, per_k=k == max(plain_steps))
-        best_plain = e if best_plain is None else min(best_plain, e)
-    reached = None                                      # within the two errors' combined s.e. of the best
-    for s in wcrg_steps:
-        per_scale = samplers.evaluations("ode", s)
-        at_coarse = samplers.evaluations(*coarse) if coarse else per_scale
-        evals = model.J * per_scale + at_coarse
-        px = per_scale * sum((size >> j) ** 2 for j in range(1, model.J + 1)) + at_coarse * (size >> model.J) ** 2
-        label = f"WCRG ODE {s}/scale" + (f", x_J {coarse[0].upper()} {coarse[1]}" if coarse else "")
-        spec = RunSpec("ode", s, a.n, 0, coarse_sampler=coarse and coarse[0], coarse_steps=coarse and coarse[1])
-        e = row(label, evals, px, final_samples(model, spec, batch=250), ref, p_ref,
-                per_k=s == max(wcrg_steps))
-        if reached is None and e[0] - best_plain[0] <= np.hypot(e[1], best_plain[1]):
-            reached = (evals, px, e[0])
-    plain_evals = samplers.evaluations("ode", max(plain_steps))
-    best = f"plain diffusion's best spectrum error ({best_plain[0]:.1%} ± {best_plain[1]:.1%})"
-    if reached:
-        print(f"WCRG reaches {best} within one combined standard error ({reached[2]:.1%}) with {reached[0]} evaluations "
-              f"against {plain_evals}: ratio {reached[0] / plain_evals:.3f} (pixel-weighted "
-              f"{reached[1] / (plain_evals * size ** 2):.3f}); goal <= 0.25")
-    else:
-        print(f"WCRG does not reach {best}, within one combined standard error, at these step counts")
+    a.floor_n = a.floor_n or a.n
+    for L in a.size or [16, 32]:
+        if a.reference_only:
+            plain = open_model(bundle.bundled_dir() / MODELS[L][0])
+            x, info = fresh_fields(plain.data, a.reference_n + a.floor_n, a.chains)
+            say(f"L = {L}: {len(x)} fields, {info}")
+            continue
+        write_partial(a, L, measure_size(L, a))
 
 
 if __name__ == "__main__":

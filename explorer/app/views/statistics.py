@@ -37,6 +37,9 @@ TABLE_TIPS = {
                                 "errors), and in standard errors (about 2.5 is the noise of the largest of 10); "
                                 "the fourth-order statistic that tells a field even under x → −x from a Gaussian one",
     "⟨|m|⟩ (data)": "the magnetisation: the mean over fields of |field mean|, generated (and of the data)",
+    "GFLOP per sample": "the compute of one sample: the FLOPs of one evaluation of each network at its own "
+                        "resolution (counted by torch) times the evaluations of the run; – for a model without a "
+                        "network",
     "seconds": "the time the model took to make its samples",
 }
 TABLE_COLUMNS = (
@@ -52,6 +55,7 @@ TABLE_COLUMNS = (
      f"{'–' if r['trispectrum_error'] is None else format(r['trispectrum_error'], '.0%')} "
      f"({r['trispectrum_z']:.1f})"),
     ("⟨|m|⟩ (data)", lambda r: f"{r['abs_m']:.3f} ({r['abs_m_reference']:.3f})"),
+    ("GFLOP per sample", lambda r: "–" if r.get("flops") is None else f"{r['flops'] / 1e9:.3g}"),
     ("seconds", lambda r: f"{r['seconds']:.0f}"),
 )
 

@@ -11,7 +11,8 @@ steps, from one seed, and `stats.compare_to_summary` judges them against one ref
     over the configurations in standard errors, None when the reference records none),
     bispectrum_error and trispectrum_error (max |gen − ref| relative to max |ref|; None when the
     reference is Gaussian within its errors), abs_m and abs_m_reference (⟨|m|⟩ = mean
-    |field mean|, generated and of the reference), seconds, and details: the per-shell P(k) errors
+    |field mean|, generated and of the reference), flops (per sample, counted by torch:
+    `compute.run_flops`; None for a model without a network), seconds, and details: the per-shell P(k) errors
     and the polyspectra per configuration, generated and reference with their errors.
 """
 from __future__ import annotations
@@ -114,10 +115,21 @@ def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0
                      "trispectrum_z": stats.difference_z(r.get("trispectrum")),
                      "trispectrum_error": stats.relative_difference(r.get("trispectrum")),
                      "abs_m": r["abs_m_generated"], "abs_m_reference": r["abs_m_reference"],
-                     "seconds": time.perf_counter() - t0,
+                     "flops": flops_per_sample(model, spec), "seconds": time.perf_counter() - t0,
                      "details": {"k": r["k"], "power_relative_error": r["power_relative_error"],
                                  **{key: r[key] for key in ("bispectrum", "bispectrum_odd", "trispectrum") if key in r}}})
     return rows
+
+
+def flops_per_sample(model: Model, spec: RunSpec) -> int | None:
+    """FLOPs of the networks per sample of the run `spec` (`compute.run_flops`); None for a model
+    with no network (scattering, Gaussian)."""
+    from explorer.core.analysis import compute
+
+    levels = compute.network_flops(model)
+    if not levels:
+        return None
+    return compute.run_flops(levels, spec.sampler, spec.steps, spec.coarse_sampler, spec.coarse_steps)["flops"]
 
 
 def total_frames(models: list[Model], n: int = 16, seed: int = 0) -> int | None:
@@ -132,7 +144,7 @@ def format_rows(rows: list[dict], reference_label: str) -> str:
     lines = [f"against {reference_label}{ref_m}",
              f"{'model':24} {'kind':10} {'parameters':>10} {'sampler, steps':>16} {'max |dP/P|':>10} "
              f"{'hist TV ± s.e.':>14} {'bispec':>7} {'z':>5} {'odd z':>5} {'trispec':>7} {'z':>5} {'<|m|>':>7} "
-             f"{'seconds':>8}"]
+             f"{'GFLOP':>7} {'seconds':>8}"]
 
     def number(v, form):
         return "-" if v is None else format(v, form)
@@ -143,5 +155,6 @@ def format_rows(rows: list[dict], reference_label: str) -> str:
                      f"{number(r.get('bispectrum_error'), '.0%'):>7} {number(r['bispectrum_z'], '.1f'):>5} "
                      f"{number(r.get('bispectrum_odd_z'), '.1f'):>5} "
                      f"{number(r['trispectrum_error'], '.0%'):>7} {number(r['trispectrum_z'], '.1f'):>5} "
-                     f"{r['abs_m']:7.3f} {r['seconds']:8.1f}")
+                     f"{r['abs_m']:7.3f} {number(None if r.get('flops') is None else r['flops'] / 1e9, '7.3g'):>7} "
+                     f"{r['seconds']:8.1f}")
     return "\n".join(lines)
