@@ -133,7 +133,9 @@ if [[ $what == scattering || $what == all ]]; then
 fi
 
 if [[ $what == turbulence || $what == all ]]; then
-  # A diffusion model of 2-D turbulence (#13), 32x32 (the quick size), circular padding
+  # A diffusion model of 2-D turbulence (#13), 32x32 (the quick size), circular padding. These two are still
+  # made on the earlier data ({"size": 32}: simulated at 32x32, drag on every mode), not on the 256x256 runs of
+  # #29 item 2: 2500 steps ran at 5.4 s per step on this shared machine (3.7 h), more than the time there was.
   [[ -f $out/turbulence32-N2000.safetensors ]] || $EXPLORER train diffusion --data turbulence \
     --data-params '{"size": 32}' --n 2000 --split all --size 32 --steps 2500 "${common[@]}" --lr-schedule cosine \
     --name turbulence32-N2000 --description "2-D forced turbulence (vorticity), 32x32, N=2000" \
