@@ -384,9 +384,13 @@ def test_compare_view_runs_both_models_from_the_same_noise(qtbot, window, tiny_c
     assert window.state.pair[0] is models[0] and window.state.pair[1] is models[1]
     import os
     os.utime(other.path, ns=(os.stat(other.path).st_atime_ns, os.stat(other.path).st_mtime_ns + 10 ** 9))
-    assert window.start_compare()                                  # a file changed since: opened again, off the GUI thread
-    assert window.pair_opener.busy
-    qtbot.waitUntil(lambda: not window.pair_opener.busy and not window.is_running(), timeout=60000)
+    assert window.start_compare() and window.models_opener.busy    # a file changed since: opened again, off the GUI thread
+    window.cancel_run()                                            # cancelled while the pair opens: it does not run
+    qtbot.waitUntil(lambda: not window.models_opener.busy, timeout=60000)
+    qtbot.wait(50)
+    assert not window.is_running() and window.state.pair[0] is models[0]
+    assert window.start_compare() and window.models_opener.busy
+    qtbot.waitUntil(lambda: not window.models_opener.busy and not window.is_running(), timeout=60000)
     assert window.state.pair[0] is not models[0] and window.state.pair[1] is not models[1]
     view.slider.setValue(0)
     assert "step 0" in view.step_label.text()

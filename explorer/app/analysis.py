@@ -20,7 +20,6 @@ basis = Later("explorer.core.analysis.basis")
 fork = Later("explorer.core.analysis.fork")
 head_to_head = Later("explorer.core.analysis.head_to_head")
 data = Later("explorer.core.data")
-registry = Later("explorer.core.models.registry")
 
 
 def no_denoiser(model) -> str:
@@ -101,18 +100,19 @@ class Analysis(QObject):
                 view.clear()                                   # not the last basis under this refusal
                 view.show_message(f"{self.window.model.name} is not one of the bundled S1/S2 pairs.")
                 return False
-            try:
-                twin = registry.open_model(other)
-            except ExplorerError as e:
-                view.clear()
-                view.show_message(str(e))
-                return False
-            names = (self.window.model.name, twin.name)
 
-            def done(pair) -> None:
-                view.show_pair(pair, names, basis.subspace_overlap(*pair), k, sample, note)
-            return self._start(view, partial(basis.pair_steps, denoiser, twin.denoiser, x_t, frame.t, 16), 2 * x_t.numel(),
-                               "Jacobian columns", done)
+            def failed(message: str) -> None:
+                view.clear()
+                view.show_message(message)
+
+            def with_twin(models) -> bool:                     # the other split's model, opened off the GUI thread
+                names = (self.window.model.name, models[0].name)
+
+                def done(pair) -> None:
+                    view.show_pair(pair, names, basis.subspace_overlap(*pair), k, sample, note)
+                return self._start(view, partial(basis.pair_steps, denoiser, models[0].denoiser, x_t, frame.t, 16),
+                                   2 * x_t.numel(), "Jacobian columns", done)
+            return self.window.with_models((other,), with_twin, failed)
         return self._start(view, partial(basis.basis_steps, denoiser, x_t, frame.t, 16), x_t.numel(),
                            "Jacobian columns", lambda b: view.show_basis(b, k, sample, note))
 

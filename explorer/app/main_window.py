@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self.stats_runs = RunController(self)                   # a finished run's statistics, in the run process
         self._stats_job = None                                  # (job, field, run) waiting for stats_runs
         self._stats_for = (False, None)                         # (field, run) of the comparison computing
-        self._pair_opened = (None, None)                        # ((path, mtime, size) of each file, the models)
+        self._models_opened = (None, None)                      # ((path, mtime, size) of each file, the models)
         self.stats_runs.returned.connect(self._statistics_arrived)
         self.stats_runs.errored.connect(lambda message, frames: self.statistics.clear(
             f"The statistics could not be computed: {message}"))
@@ -111,8 +111,8 @@ class MainWindow(QMainWindow):
                             samples=lambda n: (self.basis.set_samples(n), self.forks.set_samples(n)))
         self.progress, self.rate_label = self.feed.progress, self.feed.rate_label
         self.opener = ModelOpener(self, opened=self._opened, failed=self._open_failed)
-        self.pair_opener = ModelOpener(self, open_fn=open_models, opened=lambda models, then: then[0](models),
-                                       failed=lambda error, then: then[1](error))      # the Compare tab's pairs
+        self.models_opener = ModelOpener(self, open_fn=open_models, opened=lambda models, then: then[0](models),
+                                         failed=lambda error, then: then[1](error))    # `with_models`
         checked = self._restore_settings()
         default = self._default_checkpoint()
         path = checkpoint_path or checked.path("last_checkpoint") or default
@@ -172,7 +172,8 @@ class MainWindow(QMainWindow):
         self.compare.run_requested.connect(self.start_compare)
         self.compare.choose_requested.connect(self.compare_dialog)
         self.compare.cancel_requested.connect(self.cancel_run)
-        self.compare.samplers_wanted.connect(lambda pair: self.with_pair(pair[1:], lambda models: None, lambda error: None))
+        self.compare.samplers_wanted.connect(lambda pair: self.with_models(
+            pair[1:], lambda models: self.compare.set_samplers(pair[1], models[0]), lambda error: None))
         self.compare.set_pairs(self.compare.bundled_pairs())
         self.compare.load_sweep(*self.compare.sweep_paths())
         self.exports = ExportActions(self, Shown(trajectory=lambda: self.trajectory, step=lambda: self.view.current,
@@ -313,7 +314,7 @@ class MainWindow(QMainWindow):
             self.hide_message()
             self.compare.add_pair(models[0].data.get("n"), *paths)
             self.tabs.setCurrentWidget(self.compare)
-        self.with_pair(paths, add, lambda error: self.show_message(f"Could not pair these models. {error}"))
+        self.with_models(paths, add, lambda error: self.show_message(f"Could not pair these models. {error}"))
 
     def open_checkpoint(self, path: str | Path, remember: bool = True, fallback: str | None = None,
                         note: str = "") -> bool:
@@ -496,12 +497,13 @@ class MainWindow(QMainWindow):
         pair = self.compare.current_pair()
         if pair is None or self.is_running():
             return False
-        return self.with_pair(pair[1:], lambda models: self._run_pair(*models),
+        return self.with_models(pair[1:], lambda models: self._run_pair(*models),
                               lambda error: self.show_message(f"Could not open the pair. {error}"))
 
     def _run_pair(self, model1: Model, model2: Model) -> bool:
         if self.is_running():
             return False
+        self.compare.set_samplers(str(model1.path), model1)         # the tab's list, if it was not known yet
         n, k = self.compare.settings()
         sampler, steps, seed = self.compare.run_choice()
         spec = RunSpec(sampler=sampler, steps=steps, n=n, seed=seed, device=self.run_panel.spec().device,
@@ -522,11 +524,12 @@ class MainWindow(QMainWindow):
         return self._start(Sink(self.compare.add_frame, returned, lambda note, frames: self.compare.show_stopped(note)),
                            partial(generalization.compare_run, model1, model2, spec, k), 2 * count if count else None, n)
 
-    def with_pair(self, paths, then: Callable[[tuple], object], failed: Callable[[str], None]) -> bool:
-        """`then(models)` with the models of `paths` (an S1/S2 pair): at once when they are those of
-        the last pair, the same files with the same size and modification time, else once they have
-        been opened off the GUI thread (on the GUI thread, opening a pair held the window 15-70 ms;
-        a large model would hold it for seconds); `failed(message)` if they cannot be. True: started."""
+    def with_models(self, paths, then: Callable[[tuple], object], failed: Callable[[str], None]) -> bool:
+        """`then(models)` with the models of `paths` (an S1/S2 pair, a model's twin): at once when
+        they are those asked for last, the same files with the same size and modification time,
+        else once they have been opened off the GUI thread (on it, opening a pair held the window
+        15-70 ms; a large model would hold it for seconds); `failed(message)` if they cannot be.
+        The newest request wins. True: done or under way."""
         def stamp(path) -> tuple:
             st = Path(path).stat()
             return str(path), st.st_mtime_ns, st.st_size
@@ -534,19 +537,22 @@ class MainWindow(QMainWindow):
             stamps = tuple(stamp(p) for p in paths)
         except OSError:
             stamps = None                                       # opening them says what is wrong
-        if stamps is not None and self._pair_opened[0] == stamps:
-            return then(self._pair_opened[1]) is not False
+        if stamps is not None and self._models_opened[0] == stamps:
+            return then(self._models_opened[1]) is not False
 
         def arrived(models) -> None:
-            self._pair_opened = (stamps, models)
+            self._models_opened = (stamps, models)
             self.statusBar().clearMessage()
-            self.compare.set_samplers(str(paths[0]), models[0])        # the tab's list, whatever asked for the pair
             then(models)
-        self.statusBar().showMessage("Opening the pair's models…")
-        self.pair_opener.open(tuple(paths), (arrived, failed))
+        self.statusBar().showMessage(f"Opening {', '.join(Path(p).name for p in paths)}…")
+        self.models_opener.open(tuple(paths), (arrived, failed))
         return True
 
     def cancel_run(self) -> None:
+        """Cancel the run (within a step), or a pair still opening to run."""
+        if self.models_opener.busy:
+            self.models_opener.cancel()
+            self.statusBar().showMessage("cancelled", 5000)
         if self.is_running():
             self.controller.cancel()
             self.run_panel.set_cancelling()

@@ -62,6 +62,10 @@ class ModelOpener(QObject):
         self._pending += 1
         self._pool.submit(self._work, self._ticket, path, request)
 
+    def cancel(self) -> None:
+        """The request under way is dropped when it arrives (busy until then)."""
+        self._ticket += 1
+
     def _work(self, ticket: int, path: str | Path, request: object) -> None:
         try:
             model, error = self._open_fn(path), ""

@@ -266,8 +266,7 @@ class Tour(QObject):
         return w.is_running() or w.analysis.is_running() or w.opening
 
     def _cancel(self) -> None:
-        if self.window.is_running():
-            self.window.cancel_run()
+        self.window.cancel_run()                  # a run, or a pair opening to run
         self.window.analysis.controller.cancel()
 
     def _enter(self, phase: str, status: str = "") -> None:
@@ -318,7 +317,7 @@ class Tour(QObject):
             if not started:
                 return self._fail(w.message.text() or "the run did not start.")
             self._enter("run", "running…")
-        elif phase == "run" and not w.is_running() and not w.pair_opener.busy:
+        elif phase == "run" and not w.is_running() and not w.models_opener.busy:
             self._ran(stop)
         elif phase == "then" and not w.analysis.is_running():
             if not self._then:

@@ -162,10 +162,10 @@ def main() -> None:
     win.tabs.setCurrentWidget(win.compare)
     stall_probe(app, lambda: not win.opener.busy)
     win.start_compare()                                 # a first pair: opened, its training sets made and cached
-    stall_probe(app, lambda: not win.is_running() and not win.pair_opener.busy)
+    stall_probe(app, lambda: not win.is_running() and not win.models_opener.busy)
     for _ in range(a.repeats):
         win.start_compare()
-        pair.append(stall_probe(app, lambda: not win.is_running() and not win.pair_opener.busy))
+        pair.append(stall_probe(app, lambda: not win.is_running() and not win.models_opener.busy))
     big = {}
     if a.big_checkpoint:
         path = big_checkpoint(Path(tempfile.mkdtemp()))
