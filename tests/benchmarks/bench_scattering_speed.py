@@ -1,19 +1,26 @@
-"""Scattering spectra: today's statistics against the baseline, in the same run (issue #31, item 3).
+"""Scattering spectra: today's statistics and L-BFGS against the baseline's, in the same run (issue #31, item 3).
 
     flock /tmp/bench.lock python tests/benchmarks/bench_scattering_speed.py [--repeats 3]
-        [--phi-repeats 10] [--old-256] [--json docs/results/perf/scattering.json]
+        [--phi-repeats 10] [--threads 1] [--old-256] [--json docs/results/perf/scattering.json]
 
-The baseline is `explorer/core/statistics/scattering.py` as it was at BASELINE (before the
-hand-written backward and the grouped FFTs), extracted with `git show` into a temporary folder
-and imported under its own name; the model is the same object with its `spectra` swapped, so
-both run the same L-BFGS. Cases, medians over the repeats (old and new alternate):
-- phi: Phi and its gradient of 16 fields of 64 x 64 (the bank of turbulence-scattering: J 5, L 4, 21 shells);
+The baseline is commit BASELINE (before any speed-up): its `explorer/core/statistics/scattering.py`
+and `explorer/core/models/scattering_model.py` (the model with its L-BFGS), extracted with
+`git show` into a temporary folder and imported under their own names, the old model importing the
+old statistics. Cases, medians over the repeats (old and new alternate):
+- phi: Phi and its gradient (the loss's value and gradient) of 16 fields of 64 x 64 (the bank of
+  turbulence-scattering: J 5, L 4, 21 shells);
 - generate 64: checkpoints/turbulence-scattering.scat.safetensors, 16 fields, 100 L-BFGS iterations;
+  with the number of fields' evaluations of Phi and its gradient, the last rms statistics error, and
+  the time today's run takes to reach the baseline's last error (its loss after 100 iterations);
 - generate 256: checkpoints/cosmic-web256-scattering.scat.safetensors (J 7, L 4), one field, 100
-  iterations (the baseline's only with --old-256: it takes minutes).
-The statistics: Phi of the same fields (the 64 x 64 model's training fields and its white noise)
-by both, the largest difference in units of the model's scale s (what the loss sees) and
-relative to |Phi| over the statistics with |Phi| > 1e-3 (Phi of a zero mean is round-off).
+  iterations, `repeats` times; with --old-256 the baseline's too, once each (it takes minutes).
+The statistics: Phi of the same fields (the 64 x 64 model's training fields and white noise) by
+both, the largest difference in units of the model's scale s (what the loss sees) and relative to
+|Phi| over the statistics with |Phi| > 1e-3 (Phi of a zero mean is round-off).
+
+torch's threads (--threads, default 1, as the window's run process uses on 2 cores): with 2
+threads and a niced single-threaded job on the other core, each of torch's parallel regions waits
+for the descheduled thread, and Phi with its gradient took 3 s instead of 0.09 s.
 """
 from __future__ import annotations
 
@@ -35,42 +42,69 @@ from explorer.core.data import training_set
 from explorer.core.models import RunSpec, open_model
 from explorer.core.statistics.scattering import ScatteringSpectra
 
-BASELINE = "129fac01776d1bff923dcfda134b4b3fdbec0c04"      # the last commit of the old scattering.py
+BASELINE = "c889c76"          # the commit before any speed-up of the scattering statistics and model
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_64 = ROOT / "checkpoints/turbulence-scattering.scat.safetensors"
 MODEL_256 = ROOT / "checkpoints/cosmic-web256-scattering.scat.safetensors"
 
 
-def baseline_module():
-    """The baseline's scattering module, from git, as `scattering_baseline`."""
-    source = subprocess.run(["git", "show", f"{BASELINE}:explorer/core/statistics/scattering.py"], cwd=ROOT,
-                            check=True, capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "scattering_baseline.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("scattering_baseline", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["scattering_baseline"] = module
-    spec.loader.exec_module(module)
-    return module
+def baseline_modules():
+    """The baseline's statistics and model modules, from git, as `scattering_baseline` and
+    `scattering_model_baseline` (the model importing the baseline's statistics)."""
+    folder = Path(tempfile.mkdtemp())
+    modules = []
+    for name, rel, edit in (("scattering_baseline", "explorer/core/statistics/scattering.py", None),
+                            ("scattering_model_baseline", "explorer/core/models/scattering_model.py",
+                             ("from explorer.core.statistics.scattering import", "from scattering_baseline import"))):
+        source = subprocess.run(["git", "show", f"{BASELINE}:{rel}"], cwd=ROOT, check=True, capture_output=True,
+                                text=True).stdout
+        if edit:
+            assert edit[0] in source
+            source = source.replace(*edit)
+        path = folder / f"{name}.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        modules.append(module)
+    return modules
 
 
-def with_spectra(path: Path, old, baseline: bool):
-    """The model at `path`, its statistics the baseline's or today's."""
-    model = open_model(path)
-    if baseline:
-        model.spectra = old.ScatteringSpectra(old.ScatteringConfig(**model.spectra.config.to_dict()))
-    return model
+def open_both(path: Path, old_model) -> dict:
+    """The model at `path` as the baseline loads it and as today's does."""
+    return {"old": old_model.load(path), "new": open_model(path)}
 
 
-def generate(model, n: int, steps: int) -> tuple[float, float]:
-    """Seconds for n fields, `steps` L-BFGS iterations, and the last rms statistics error."""
-    start = time.perf_counter()
-    run = model.run(RunSpec(sampler="lbfgs", steps=steps, n=n, seed=0))
+class Counted:
+    """A model's value_and_grad, counting the fields it evaluates."""
+
+    def __init__(self, model):
+        self.model, self.fields, self.inner = model, 0, model._value_and_grad
+
+    def __call__(self, x):
+        self.fields += len(x)
+        return self.inner(x)
+
+
+def generate(model, n: int, steps: int) -> dict:
+    """n fields, `steps` L-BFGS iterations: seconds, the seconds at each iteration, the rms
+    statistics errors, and the fields evaluated."""
+    counted = Counted(model)
+    model._value_and_grad = counted
     try:
-        while True:
-            next(run)
-    except StopIteration as done:
-        return time.perf_counter() - start, done.value.meta["rms_error"][-1]
+        start = time.perf_counter()
+        run = model.run(RunSpec(sampler="lbfgs", steps=steps, n=n, seed=0))
+        at = []
+        try:
+            while True:
+                next(run)
+                at.append(time.perf_counter() - start)
+        except StopIteration as done:
+            errors = done.value.meta["rms_error"]
+        return {"seconds": time.perf_counter() - start, "at": at, "errors": errors, "fields": counted.fields}
+    finally:
+        del model._value_and_grad
 
 
 def phi_and_grad(model, x: torch.Tensor) -> float:
@@ -103,15 +137,17 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="runs of each generation case")
     p.add_argument("--phi-repeats", type=int, default=10, help="runs of the Phi-and-gradient case")
     p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (1: as the window's run process)")
     p.add_argument("--old-256", action="store_true", help="also time the baseline at 256 x 256 (minutes)")
     p.add_argument("--json", type=Path, default=None, help="write the results there")
     a = p.parse_args()
-    old = baseline_module()
+    torch.set_num_threads(a.threads)
+    old_stats, old_model = baseline_modules()
     machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
                "threads": torch.get_num_threads(), "loadavg_at_start": os.getloadavg()}
     print(f"machine: {machine}")
-    models = {name: with_spectra(MODEL_64, old, name == "old") for name in ("old", "new")}
-    diff = difference(old, models["new"])
+    models = open_both(MODEL_64, old_model)
+    diff = difference(old_stats, models["new"])
     print(f"Phi, baseline against today, {diff['fields']} fields x {diff['statistics']} statistics: max |dPhi| / s "
           f"{diff['max_abs_diff_over_scale']:.2e}, max |dPhi| / |Phi| (|Phi| > 1e-3) {diff['max_rel_diff']:.2e}")
     cases = {}
@@ -121,18 +157,21 @@ def main() -> None:
         for name in times:
             times[name].append(phi_and_grad(models[name], x))
     cases["phi_and_gradient_16x64x64"] = times
-    times, errors = {"old": [], "new": []}, {"old": [], "new": []}
+    runs = {"old": [], "new": []}
     for _ in range(a.repeats):
-        for name in times:
-            t, e = generate(models[name], 16, a.steps)
-            times[name].append(t)
-            errors[name].append(e)
-    cases[f"generate_16x64x64_{a.steps}_iterations"] = times
-    big = {name: with_spectra(MODEL_256, old, name == "old") for name in (("old", "new") if a.old_256 else ("new",))}
+        for name in runs:
+            runs[name].append(generate(models[name], 16, a.steps))
+    cases[f"generate_16x64x64_{a.steps}_iterations"] = {name: [r["seconds"] for r in v] for name, v in runs.items()}
+    # today's time to the baseline's last error, pairing the repeats (every run starts from the same noise)
+    reach = []
+    for old, new in zip(runs["old"], runs["new"]):
+        first = next((i for i, e in enumerate(new["errors"]) if e <= old["errors"][-1]), None)
+        reach.append({"iteration": first, "seconds": None if first is None else new["at"][first]})
+    big = {name: m for name, m in open_both(MODEL_256, old_model).items() if a.old_256 or name == "new"}
     times = {name: [] for name in big}
-    for _ in range(a.repeats if not a.old_256 else 1):
+    for _ in range(a.repeats if not a.old_256 else 1):                  # with the baseline: once each (minutes)
         for name in times:
-            times[name].append(generate(big[name], 1, a.steps)[0])
+            times[name].append(generate(big[name], 1, a.steps)["seconds"])
     cases[f"generate_1x256x256_{a.steps}_iterations"] = times
     rows = {}
     print(f"{'case':40} {'old median s':>13} {'new median s':>13} {'ratio':>7}")
@@ -143,15 +182,26 @@ def main() -> None:
         rows[case] = row
         print(f"{case:40} {row['old']['median_s'] if 'old' in row else float('nan'):13.3f} "
               f"{row['new']['median_s']:13.3f} {row.get('ratio', float('nan')):7.2f}")
-    print(f"last rms statistics error of the 64 x 64 runs: old {errors['old']}, new {errors['new']}")
+    lbfgs = {name: {"fields_evaluated": [r["fields"] for r in v], "last_rms_error": [r["errors"][-1] for r in v]}
+             for name, v in runs.items()}
+    seconds = [r["seconds"] for r in reach if r["seconds"] is not None]
+    old_median = rows[f"generate_16x64x64_{a.steps}_iterations"]["old"]["median_s"]
+    to_loss = {"iterations": [r["iteration"] for r in reach],
+               "seconds": [None if s is None else round(s, 3) for s in (r["seconds"] for r in reach)],
+               "median_s": round(statistics.median(seconds), 4) if len(seconds) == len(reach) else None}
+    to_loss["ratio"] = round(old_median / to_loss["median_s"], 2) if to_loss["median_s"] else None
+    print(f"16 x 64 x 64: fields evaluated old {lbfgs['old']['fields_evaluated']}, new {lbfgs['new']['fields_evaluated']}; "
+          f"last rms error old {lbfgs['old']['last_rms_error']}, new {lbfgs['new']['last_rms_error']}")
+    print(f"today reaches the baseline's last error at iterations {to_loss['iterations']}, after {to_loss['seconds']} s "
+          f"(median {to_loss['median_s']} s: {to_loss['ratio']}x the baseline's {a.steps} iterations)")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps({
-            "benchmark": "scattering spectra, baseline (git show BASELINE) against today, same run",
+            "benchmark": "scattering spectra and their L-BFGS, baseline (git show BASELINE) against today, same run",
             "baseline": BASELINE, "machine": machine, "repeats": a.repeats, "phi_repeats": a.phi_repeats,
-            "steps": a.steps, "cases": rows,
+            "steps": a.steps, "cases": rows, "lbfgs_16x64x64": lbfgs, "time_to_baseline_loss_16x64x64": to_loss,
             "seconds_256x256_one_field": rows[f"generate_1x256x256_{a.steps}_iterations"]["new"]["median_s"],
-            "rms_error_64": errors, "statistics_difference": diff}, indent=1) + "\n")
+            "statistics_difference": diff}, indent=1) + "\n")
         print(f"wrote {a.json}")
 
 
