@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from windows import opened, run
+from windows import opened, run, wait_open
 
 from explorer.core.models import bundle, open_model
 
@@ -47,6 +47,7 @@ def test_a_dropped_run_opens_as_a_run(qtbot, window, tmp_path):
     data.setUrls([QUrl.fromLocalFile(str(path))])
     event = QDropEvent(QPoint(5, 5), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
     window.dropEvent(event)
+    wait_open(qtbot, window)
     assert len(window.view.frames) == frames and not window.message.isVisible()
 
 
@@ -230,4 +231,5 @@ def test_what_a_new_user_met_in_the_second_look(qtbot, window, tmp_path):
                     and len(window.statistics.spectrum.getPlotItem().legend.items) == 2, timeout=10000)
     path = window.trajectory.save_npz(tmp_path / "r.npz")
     assert window.open_run(path)
+    wait_open(qtbot, window)
     assert window.statusBar().currentMessage() == "opened the run r.npz: 7 frames"

@@ -328,6 +328,7 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
     from conftest import make_tiny_checkpoint
     traj = drain(tiny_wcrg.run(RunSpec("ddim", 3, 2, 0)))
     assert window.open_run(traj.save_npz(tmp_path / "w.npz"))
+    wait_open(qtbot, window)
     assert window.model.sha256 == tiny_wcrg.sha256 and tiny_wcrg.name in window.info.toPlainText()
     assert len(window.view.frames) == len(traj.frames) and not window.message.isVisible()
     qtbot.waitUntil(lambda: window.statistics.result is not None, timeout=30000)   # computed in the run process
@@ -339,6 +340,7 @@ def test_an_opened_run_comes_with_the_model_that_made_it(qtbot, window, tiny_ckp
     run = drain(gone.run(RunSpec("sde", 4, 2, 0))).save_npz(tmp_path / "gone.npz")
     gone.path.unlink()
     assert opened(qtbot, window, tiny_ckpt.path) and window.open_run(run)
+    wait_open(qtbot, window)
     assert window.model.sha256 == tiny_ckpt.sha256 and len(window.view.frames) == 5
     assert "shown alone" in window.message.text() and window.statistics.result is None
     window.view.go(2)
@@ -604,7 +606,9 @@ def test_basis_and_fork_with_no_model_loaded_ask_for_one(qtbot, tmp_path, tiny_c
     run = drain(gone.run(RunSpec("sde", 4, 2, 0))).save_npz(tmp_path / "gone.npz")
     gone.path.unlink()
     win = open_window(qtbot, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), checkpoint_path=tmp_path / "missing")
-    assert win.model is None and win.open_run(run) and "shown alone" in win.message.text()
+    assert win.model is None and win.open_run(run)
+    wait_open(qtbot, win)
+    assert "shown alone" in win.message.text()
     assert not win.analysis.compute_basis(0) and win.basis.status.text() == "Open a model first."
     assert not win.analysis.fork_here(0, 2) and win.forks.status.text() == "Open a model first."
 

@@ -30,7 +30,7 @@ from explorer.app.analysis import Analysis, no_denoiser
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.help import HelpMenu
 from explorer.app.model_dock import ModelDock, ask_model_path
-from explorer.app.opener import ModelOpener, OpenRequest, open_models
+from explorer.app.opener import ModelOpener, OpenRequest, open_models, read_run
 from explorer.app.run_controller import RunController
 from explorer.app.run_feed import RunFeed, Sink
 from explorer.app.run_panel import RunPanel
@@ -50,7 +50,6 @@ TAB_NAMES = ("Trajectory", "Scales", "Compare S1 / S2", "Statistics", "Basis", "
 # the core that needs torch, imported where first used: after the first paint (the model's opener imports torch)
 generalization = Later("explorer.core.analysis.generalization")
 data = Later("explorer.core.data")
-registry = Later("explorer.core.models.registry")
 RunFactory = Callable[[Model, RunSpec], Generator[Frame, None, Trajectory]]    # picklable: it runs in a run process
 
 
@@ -111,6 +110,8 @@ class MainWindow(QMainWindow):
                             samples=lambda n: (self.basis.set_samples(n), self.forks.set_samples(n)))
         self.progress, self.rate_label = self.feed.progress, self.feed.rate_label
         self.opener = ModelOpener(self, opened=self._opened, failed=self._open_failed)
+        self.run_opener = ModelOpener(self, open_fn=lambda job: read_run(*job), opened=self._run_arrived,
+                                      failed=self._run_failed)                                    # saved runs
         self.models_opener = ModelOpener(self, open_fn=open_models, opened=lambda models, then: then[0](models),
                                          failed=lambda error, then: then[1](error))    # `with_models`
         checked = self._restore_settings()
@@ -208,8 +209,9 @@ class MainWindow(QMainWindow):
 
     @property
     def opening(self) -> bool:
-        """A model is on its way: being opened off the GUI thread, or the first, waiting for the views."""
-        return self.opener.busy or self._first_open is not None
+        """A model (or a saved run) is on its way: being opened off the GUI thread, or the first,
+        waiting for the views."""
+        return self.opener.busy or self.run_opener.busy or self._first_open is not None
 
     @property
     def trajectory(self) -> Trajectory | None:
@@ -585,25 +587,25 @@ class MainWindow(QMainWindow):
     def open_run(self, path) -> bool:
         """Show a saved run with the model that made it: the loaded one, else the run's recorded
         file (`open_maker`). When that cannot be opened the run is shown alone, and a message says
-        that Run, Basis and Fork belong to the loaded model (Basis and Fork then refuse the run)."""
+        that Run, Basis and Fork belong to the loaded model (Basis and Fork then refuse the run).
+        Read off the GUI thread (a run of large fields is hundreds of MB); False: refused now."""
         if self.is_running() or self.opening:
             self.show_message("Cancel the current run before opening another." if self.is_running() else
                               "A model is opening: open the run when it has opened.")
             return False
-        try:
-            traj = Trajectory.load_npz(path)
-        except ExplorerError as e:
-            self.show_message(str(e))
-            return False
-        why = ""
-        if self.model is None or traj.meta.get("checkpoint_sha256") != self.model.sha256:   # not the loaded model's
-            try:
-                maker = registry.open_maker(traj.meta)
-            except ExplorerError as e:
-                why = str(e)
-            else:
-                self.state.set_run(None)
-                self._adopt(maker, remember=True)
+        self.statusBar().showMessage(f"Opening the run {Path(path).name}…")
+        self.run_opener.open((path, None if self.model is None else self.model.sha256), path)
+        return True
+
+    def _run_failed(self, error: str, path) -> None:
+        self.statusBar().clearMessage()
+        self.show_message(error)
+
+    def _run_arrived(self, read: tuple, path) -> None:
+        traj, maker, why = read
+        if maker is not None:
+            self.state.set_run(None)
+            self._adopt(maker, remember=True)
         self.hide_message()
         self._clear_run_views()
         self._keep(traj)
@@ -619,7 +621,6 @@ class MainWindow(QMainWindow):
                 self._show_statistics(model, traj.frames)
         self._refresh_export_actions()
         self.statusBar().showMessage(f"opened the run {Path(path).name}: {len(traj.frames)} frames", 8000)
-        return True
 
     def _refresh_export_actions(self) -> None:
         self.exports.set_enabled(self.trajectory is not None and bool(self.trajectory.frames) and not self.is_running())

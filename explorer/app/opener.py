@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from explorer.core.errors import ExplorerError
 from explorer.core.lazy import Later
 from explorer.core.models import Model
+from explorer.core.sampling.trajectory import Trajectory
 
 registry = Later("explorer.core.models.registry")     # torch and every kind: imported by the first open, here
 
@@ -20,6 +21,18 @@ registry = Later("explorer.core.models.registry")     # torch and every kind: im
 def open_models(paths) -> tuple[Model, ...]:
     """Each of `paths` opened (the two models of an S1/S2 pair)."""
     return tuple(registry.open_model(p) for p in paths)
+
+
+def read_run(path: str | Path, loaded_sha256: str | None) -> tuple[Trajectory, Model | None, str]:
+    """A saved run and the model that made it: (run, None, "") when it is the loaded model's
+    (`loaded_sha256`), (run, its maker, "") when its recorded file opens, else (run, None, why)."""
+    traj = Trajectory.load_npz(path)
+    if loaded_sha256 is not None and traj.meta.get("checkpoint_sha256") == loaded_sha256:
+        return traj, None, ""
+    try:
+        return traj, registry.open_maker(traj.meta), ""
+    except ExplorerError as e:
+        return traj, None, str(e)
 
 
 @dataclass(frozen=True)
