@@ -94,6 +94,17 @@ fi
 
 [[ $what == phi4-16 || $what == all ]] && phi4_models 16
 
+if [[ $what == phi4 || $what == phi4-16 || $what == all ]]; then
+  # WCRG against plain diffusion at L = 16 and 32 (#30 items 1-2): FLOPs, paired bootstrap, the floor
+  # (docs/results/hierarchy.md). The fresh MCMC fields are cached on disk; the JSON, once made, is kept.
+  [[ -f $out/phi4/hierarchy.json ]] || for L in 16 32; do
+    if [[ $L == 16 ]]; then ref=(--reference-n 4000 --floor-n 400 --chains 880)
+    else ref=(--reference-n 1200 --floor-n 400 --chains 320); fi
+    .venv/bin/python tests/benchmarks/bench_wcrg.py --size $L "${ref[@]}" --n 400 --batch 100 --steps 3,5,10,15,20,30,50 \
+      --json "$out/phi4/hierarchy.json"
+  done
+fi
+
 if [[ $what == scattering || $what == all ]]; then
   # Scattering-spectra models (#13): the data's statistics, seconds to make once the data exist.
   # Turbulence (#29 item 2): 256x256 runs (drag mu = 0.5 on |k| <= 3 only, forcing at k_f = 5, hyperviscosity),

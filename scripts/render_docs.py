@@ -14,6 +14,8 @@ Sources (nothing else is read, and nothing but the pages above is written):
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py) and
   checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
   those present;
+- checkpoints/phi4/hierarchy.json (tests/benchmarks/bench_wcrg.py: WCRG against plain diffusion, FLOPs and the
+  paired bootstrap);
 - checkpoints/index.json and the JSON record in the safetensors header of every bundled model
   (and of checkpoints/capacity/*.safetensors), plus each WCRG folder's index.json.
 
@@ -50,6 +52,7 @@ CAPACITY_DIR = "checkpoints/capacity"
 PERF_BEFORE = "docs/results/perf/gui-before.json"   # bench_gui.py run on commit c889c76 (runs in a thread), same machine
 PERF = ("docs/results/perf/gui.json", "docs/results/perf/scattering.json", "docs/results/perf/nn.json",
         "docs/results/perf/train.json")
+HIERARCHY = "checkpoints/phi4/hierarchy.json"
 MAX_HEADER = 100 * 1024 * 1024
 
 
@@ -271,6 +274,134 @@ def render_phi4() -> str:
               "The two starts meet after the burn-in; the curve as recorded.", ""]
     rows = [[integer(p["sweep"]), num(p["hot"], 4), num(p["cold"], 4)] for p in e.get("curve", [])]
     lines += table(["sweep", "hot start", "cold start"], rows, "rrr")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- the hierarchy, measured fairly
+
+def mflops(x) -> str:
+    return "–" if x is None else f"{x / 1e6:,.1f}"
+
+
+def hierarchy_size(d: dict, command: str) -> list[str]:
+    L, rows = d["L"], d["rows"]
+    lines = [f"## L = {L}", "", "```", command, "```", ""]
+    if not d.get("complete"):
+        return lines + [f"Incomplete: the benchmark stopped after {len(rows)} rows; no verdict.", ""]
+    ref = d["reference"]
+    lines += [f"Reference: **{integer(ref['n'])} fresh MCMC fields** at the models' β and λ, from {integer(ref['chains'])} "
+              f"chains ({integer(ref['burn_in'])} sweeps of burn-in, then one field every {integer(ref['spacing'])} sweeps "
+              f"= 2 τ_int; burn-in and τ_int: {ref['source']}); ⟨|m|⟩ of the reference {num(ref['abs_m'], 4)}. "
+              f"The floor row: {integer(ref['floor_n'])} more fresh fields from other chains. "
+              f"{integer(d['n'])} samples per generated row; {integer(d['boot'])} paired bootstrap draws.", ""]
+    plain_eval = d["models"]["plain"]["networks"][0]["flops"]
+    rows_n = []
+    for g, m in d["models"].items():
+        for lv in m["networks"]:
+            rows_n.append([f"{g} ({m['file']})", lv["level"], f"{lv['side']} × {lv['side']}", mflops(lv["flops"]),
+                           num(lv["flops"] / plain_eval, 3)])
+    lines += ["Networks: FLOPs of one evaluation per sample, counted by `torch.utils.flop_counter.FlopCounterMode`, "
+              "each at its own resolution:", ""]
+    lines += table(["model", "level", "size", "MFLOP", "of a plain evaluation"], rows_n, "llrrr")
+    lines += ["Runs (ODE/Heun, the same step grid for both; for WCRG every scale and the coarse x_J run the row's "
+              "steps). GFLOP: per sample, evaluations × the networks' counts above; ms: median wall time per "
+              "sample over the run's batches (a shared 2-core machine: compare ratios). Error: mean over |k| of "
+              "|ΔP/P| ± its bootstrap s.e.; − best: the difference from the best run, ± its paired s.e. (in "
+              "brackets the two errors added in quadrature, which ignores the shared reference).", ""]
+    out = []
+    for r in rows:
+        reach = "–" if not r["grid"] else ("**yes**" if r["reaches"] else "no")
+        made = r["generator"] != "fresh"
+        out.append([r["label"] + (" (default)" if r.get("default") else ""), integer(r["evaluations"]) if made else "–",
+                    num(r["flops"] / 1e9, 3) if made else "–", num(1e3 * r["seconds_per_sample"], 2) if made else "–",
+                    f"{percent(r['error'], 2)} ± {percent(r['se'], 2)}",
+                    f"{100 * r['diff_best']:+.2f} ± {100 * r['diff_best_se']:.2f} ({100 * r['diff_best_se_unpaired']:.2f})",
+                    f"{num(r['tv'], 3)} ± {num(r['tv_se'], 3)}", f"{num(r['abs_m'], 4)} ± {num(r['abs_m_se'], 4)}", reach])
+    lines += table(["run", "evaluations", "GFLOP", "ms", "mean \\|ΔP/P\\|", "− best (points)", "histogram TV",
+                    "⟨\\|m\\|⟩", "reaches"], out, "lrrrrrrrl")
+    made = [r for r in rows if r["generator"] != "fresh" and r.get("flops_run_counted")]
+    if made:
+        extra = [r["flops_run_counted"] / r["flops"] - 1 for r in made]
+        lines += [f"Check: torch's count of a whole run of one sample (every operation it counts, the wavelet transforms "
+                  f"included) exceeds the networks' count by {percent(min(extra), 2)} to {percent(max(extra), 2)}.", ""]
+    lines += [f"**Floor** (the fresh fields' error): {percent(d['floor']['error'], 2)} ± {percent(d['floor']['se'], 2)}. "
+              f"Best run: {d['best']} ({percent(d['best_error'], 2)}); a run reaches when its error ≤ best + floor = "
+              f"{percent(d['threshold'], 2)}.", ""]
+    by = {r["label"]: r for r in rows}
+    for g in ("plain", "WCRG"):
+        c = d["cheapest"].get(g)
+        lines += [f"- cheapest {g} run that reaches: " + (
+            f"**{c}**, {num(by[c]['flops'] / 1e9, 3)} GFLOP per sample" if c else "none at these step counts")]
+    if d.get("flop_ratio") is not None:
+        lines += [f"- **WCRG / plain: {percent(d['flop_ratio'])} of the FLOPs**, {percent(d['wall_ratio'])} of the wall "
+                  "time (goal ≤ 25 % of the FLOPs: " + ("met" if d["flop_ratio"] <= 0.25 else "not met") + ")."]
+    nets = {g: sum(lv["flops"] for lv in m["networks"]) for g, m in d["models"].items()}
+    if set(d["cheapest"]) == {"plain", "WCRG"}:
+        kp, kw = by[d["cheapest"]["plain"]]["steps"], by[d["cheapest"]["WCRG"]]["steps"]
+        below = {g: max((r["steps"] for r in rows if r["grid"] and r["generator"] == g and r["steps"] < k), default=None)
+                 for g, k in (("plain", kp), ("WCRG", kw))}
+        lines += [f"- why: one step of every WCRG network (x_J and each scale, each at its own size) costs "
+                  f"{percent(nets['WCRG'] / nets['plain'])} of a plain step, so the FLOP ratio is that times the ratio "
+                  f"of the steps each needs: {kw} against {kp} (WCRG at {below['WCRG']} and plain at {below['plain']} steps, "
+                  f"the grid's next lower counts, do not reach; a finer grid could move either)."]
+        for g in ("WCRG", "plain"):
+            r = next((r for r in rows if r["grid"] and r["generator"] == g and r["steps"] == below[g]), None)
+            if r:
+                lines += [f"- how sharp: {r['label']} misses by {100 * (r['error'] - d['threshold']):.2f} points; its "
+                          f"paired s.e. against the best run is {100 * r['diff_best_se']:.2f} points."]
+    if d.get("not_run"):
+        lines += [f"- not run (the benchmark's time ran out): {', '.join(d['not_run'])}."]
+    lines += [""]
+    defaults = [r for r in rows if r.get("default")]
+    if defaults:
+        lines += ["### Each bundled model at its defaults", "",
+                  "ΔP/P per |k| ± bootstrap s.e. (the reference resampled too); the fresh fields for scale.", ""]
+        cols = defaults + [rows[0]]
+        krows = [[str(k)] + [f"{100 * c['per_k'][i]:+.1f} ± {100 * c['per_k_se'][i]:.1f} %" for c in cols]
+                 for i, k in enumerate(d["k"])]
+        krows.append(["histogram TV"] + [f"{num(c['tv'], 3)} ± {num(c['tv_se'], 3)}" for c in cols])
+        krows.append(["⟨|m|⟩ (reference " + num(ref["abs_m"], 4) + ")"]
+                     + [f"{num(c['abs_m'], 4)} ± {num(c['abs_m_se'], 4)}" for c in cols])
+        krows.append(["largest |ΔP/P|"] + [percent(max(abs(v) for v in c["per_k"])) for c in cols])
+        lines += table(["\\|k\\|"] + [c["label"] for c in cols], krows, "l" + "r" * len(cols))
+    return lines
+
+
+def render_hierarchy() -> str:
+    h = read_json(HIERARCHY)
+    sizes = [h["sizes"][k] for k in sorted(h["sizes"], key=int)]
+    lines = banner(
+        "Results: the hierarchy, measured fairly",
+        [HIERARCHY],
+        "The wavelet renormalisation group (WCRG: a coarse model of x_J and one conditional denoiser per scale, "
+        "[the science](../science/wavelet-rg.md)) against plain score diffusion on φ⁴ at its critical point, each "
+        "bundled model as it is, by the rules of a fair comparison: compute counted by torch, one reference for "
+        "every row, a paired bootstrap, the metric's noise floor, one grid of settings for both, and \"reaches\" "
+        "read one way only.",
+    )
+    done = [d for d in sizes if d.get("complete") and d.get("cheapest")]
+    if done:
+        top = done[-1]
+        c = top["cheapest"]
+        verdict = (f"At the largest L measured, L = {top['L']}, WCRG reaches the best error within the floor with "
+                   f"**{percent(top['flop_ratio'])} of plain diffusion's FLOPs** ({c['WCRG']} against {c['plain']}): the "
+                   "goal of ≤ 25 % is " + ("met." if top["flop_ratio"] <= 0.25 else "**not met**.")
+                   if top.get("flop_ratio") is not None else
+                   f"At the largest L measured, L = {top['L']}, only " + " and ".join(c) + " reaches the best error "
+                   "within the floor: no ratio.")
+        lines += [verdict, ""]
+    lines += ["How it is measured (`" + h["benchmark"] + "`):", "",
+              f"- metric: {h['metric']}, ΔP/P = mean P_generated(k) / mean P_reference(k) − 1 (means over fields);",
+              "- FLOPs per sample: one evaluation of each network at its own resolution counted by `FlopCounterMode`, "
+              "times the run's evaluations (Heun: 2K − 1 per run; WCRG: one run per scale and one for x_J);",
+              "- paired bootstrap: every draw resamples the reference with one set of indices for all rows, and the "
+              "samples with one set (the rows of a model share their seed, so sample i of each starts from the same "
+              "noise); a difference's s.e. is the spread of the draws' differences;",
+              "- floor: the metric for fresh MCMC fields (not the reference, not trained on) against the reference;",
+              f"- reaches: {h['reaches']}; for each generator the cheapest run (FLOPs) that reaches.", "",
+              f"Machine: {h['machine']}, torch {h['torch']}.", ""]
+    for d in sizes:
+        lines += hierarchy_size(d, h.get("commands", {}).get(str(d["L"]), h.get("command", "")))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -806,6 +937,7 @@ PAGES = {
     "hostile-inputs.md": render_hostile,
     "turbulence.md": render_turbulence,
     "performance.md": render_performance,
+    "hierarchy.md": render_hierarchy,
 }
 
 

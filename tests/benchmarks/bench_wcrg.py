@@ -1,7 +1,7 @@
 """WCRG against plain diffusion on phi^4, measured fairly (issue #30 items 1-2; SCIENCE §13).
 
-    python tests/benchmarks/bench_wcrg.py --size 16 [--size 32] [--n 400] [--reference-n 4000]
-        [--floor-n 400] [--chains 880] [--steps 3,5,10,20,50] [--boot 400] [--json checkpoints/phi4/hierarchy.json]
+    python tests/benchmarks/bench_wcrg.py --size 16 [--size 32] [--n 400] [--batch 100] [--reference-n 4000]
+        [--floor-n 400] [--chains 880] [--steps 3,5,10,15,20,30,50] [--boot 400] [--json checkpoints/phi4/hierarchy.json]
 
 For each lattice size L the bundled plain model (phi4-[L16-]N10000) and WCRG (phi4-[L16-]wcrg)
 make n samples at every step count of ONE grid, by the same sampler (ODE/Heun; for the WCRG every
@@ -37,6 +37,7 @@ import argparse
 import json
 import math
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -132,7 +133,7 @@ def measure_size(L: int, a) -> dict:
     plain_file, wcrg_file = MODELS[L]
     plain, wcrg = open_model(bundle.bundled_dir() / plain_file), open_model(bundle.bundled_dir() / wcrg_file)
     fields, ref_info = fresh_fields(plain.data, a.reference_n + a.floor_n, a.chains)
-    ref, fresh = fields[:a.reference_n], fields[a.reference_n:]
+    ref, fresh = fields[:a.reference_n], fields[a.reference_n:][:a.n]      # the floor: as many fields as a row
     say(f"L = {L}: reference {len(ref)} fresh MCMC fields, floor set {len(fresh)} more (other chains); "
         f"burn-in {ref_info['burn_in']}, spacing {ref_info['spacing']} sweeps ({ref_info['source']})")
     nets = {"plain": compute.network_flops(plain), "WCRG": compute.network_flops(wcrg)}
@@ -242,7 +243,12 @@ def write_partial(a, L: int, entry: dict) -> None:
     if doc["sizes"].get(str(L), {}).get("complete") and not entry.get("complete"):
         return                                          # never replace a finished size by a partial one
     doc["sizes"][str(L)] = entry
+    commands = doc.get("commands", {})
+    earlier = re.search(r"--size (\d+)", doc.get("command", ""))      # a file written before commands per size
+    if earlier and earlier.group(1) not in commands:
+        commands[earlier.group(1)] = doc["command"]
     doc.update(meta(a))
+    doc["commands"] = {**commands, str(L): doc["command"]}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
@@ -263,8 +269,8 @@ def main() -> None:
     p.add_argument("--reference-n", type=int, default=4000, help="fresh MCMC fields in the reference")
     p.add_argument("--floor-n", type=int, default=None, help="more fresh fields, the floor row (default: n)")
     p.add_argument("--chains", type=int, default=1000, help="MCMC chains for the fresh fields")
-    p.add_argument("--steps", default="3,5,10,20,50", help="the one grid of step counts of both generators")
-    p.add_argument("--batch", type=int, default=200)
+    p.add_argument("--steps", default="3,5,10,15,20,30,50", help="the one grid of step counts of both generators")
+    p.add_argument("--batch", type=int, default=100)
     p.add_argument("--boot", type=int, default=400)
     p.add_argument("--stop-at", default=None, metavar="HH:MM",
                    help="start no run after this UTC time; the rows made are analysed, the others listed as not run")
