@@ -7,6 +7,7 @@ import torch
 from explorer.core.analysis import compute
 from explorer.core.models import RunSpec, final_samples
 from explorer.core.sampling import samplers
+from explorer.core.sampling.trajectory import drain
 
 
 def test_the_flop_count_of_one_convolution_is_the_hand_count():
@@ -93,13 +94,7 @@ def test_the_cheapest_run_within_the_floor_of_the_best_of_any_run():
 def test_the_field_table_gives_each_model_its_flops_beside_its_error(tiny_ckpt, tiny_wcrg):
     from explorer.app.views.statistics import TABLE_COLUMNS
     from explorer.core.analysis import head_to_head as h2h
-    run = h2h.table_steps([tiny_ckpt], tiny_ckpt.data["stats"], n=2)
-    while True:
-        try:
-            next(run)
-        except StopIteration as stop:
-            rows = stop.value
-            break
+    rows = drain(h2h.table_steps([tiny_ckpt], tiny_ckpt.data["stats"], n=2))       # any generator: its return value
     spec = RunSpec(n=2).resolved(tiny_ckpt)
     assert rows[0]["flops"] == compute.run_flops(compute.network_flops(tiny_ckpt), spec.sampler, spec.steps)["flops"]
     wspec = RunSpec(n=2, coarse_sampler="sde", coarse_steps=4).resolved(tiny_wcrg)

@@ -12,6 +12,7 @@ from windows import open_window
 
 from explorer.app import export_actions
 from explorer.core.analysis.head_to_head import table_steps
+from explorer.core.sampling.trajectory import drain
 
 pytest.importorskip("pytestqt")
 
@@ -88,13 +89,7 @@ def test_plots_and_tables_of_the_current_tab_are_saved_from_the_file_menu(qtbot,
     assert ".png or .svg" in window.message.text()
     assert window.figures.tables() == {}                                 # none shown before a head-to-head
     assert window.figures.save_table(tmp_path / "none.csv") is None and "shows no table" in window.message.text()
-    run = table_steps([window.model], window.model.data["stats"], n=2)   # the head-to-head of this one model
-    while True:
-        try:
-            next(run)
-        except StopIteration as stop:
-            rows = stop.value
-            break
+    rows = drain(table_steps([window.model], window.model.data["stats"], n=2))   # the head-to-head of this one model
     window.statistics.show_table(rows, "its training data")
     (name,) = window.figures.tables()
     table = window.figures.save_table(tmp_path / "models.csv", name)
