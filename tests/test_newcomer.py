@@ -113,6 +113,10 @@ def test_x_t_over_alpha_is_shown_in_x0_hat_colours(qtbot, window):
 def test_the_colour_bars_read_the_colour_scale(qtbot, window, tiny_ckpt):
     """Defect 7: the colour bar's numbers were the histogram's range, not where the colours saturate;
     before a run it kept the last run's range; x_t had no colour bar."""
+    from explorer.app.views.trajectory import TrajectoryView
+    fresh = TrajectoryView()
+    qtbot.addWidget(fresh)
+    assert not fresh.histogram.region.isVisible()                 # a new view: no band over no data
     run(qtbot, window, sampler="ddim", steps=20, n=4, seed=1)
     view = window.view
     view.go(10)

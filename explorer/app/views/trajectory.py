@@ -112,6 +112,7 @@ class TrajectoryView(QWidget):
         # its range is set with each frame (`_fit_histogram`): left to auto-range, the histogram
         # re-ranged after the paint and the canvas painted twice per frame (2 x 8 ms while streaming)
         self.histogram.disableAutoHistogramRange()
+        self.histogram.region.hide()                          # no level band over an empty histogram (`_show_histogram`)
         self.histogram.sigLevelsChanged.connect(self._histogram_moved)
         self.histogram.sigLookupTableChanged.connect(self._apply_lut)
 
