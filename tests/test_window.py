@@ -437,10 +437,14 @@ def test_a_pair_runs_with_its_own_defaults_not_the_open_models_run_panel(qtbot, 
     qtbot.waitUntil(lambda: view.sampler_box.currentText() == f"default: {default}", timeout=10000)
     assert view.sampler_box.currentData() is None
     assert view.steps_box.text() == f"default ({tiny_ckpt.default_steps(default)})"
-    told = []
+    told, bar = [], []
     window.controller.told.connect(told.append)
+    window.controller.told.connect(lambda text: bar.append(window.progress.maximum()))   # after the feed's slot
     assert window.start_compare()
     qtbot.waitUntil(lambda: not window.is_running() and view.result is not None, timeout=120000)
+    assert bar[0] == 0 and window.progress.maximum() > 0          # busy while the sets are built, then frames
+    n, rate, _ = window.controller.progress()
+    assert rate > n / window.controller.elapsed                   # the rate from the first frame on, not the build
     for side in ("S1", "S2"):
         meta = view.result["meta"][side]
         assert (meta["sampler"], meta["steps"], meta["seed"]) == (default, tiny_ckpt.default_steps(default), 0)

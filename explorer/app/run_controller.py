@@ -108,6 +108,7 @@ class RunController(QObject):
         self.count = 0                      # frames received in the current (or last) run
         self.started_at = 0.0
         self.ended_at = 0.0
+        self.first_at = 0.0                   # when the current run's first frame arrived
 
     # --- state ----------------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -125,9 +126,12 @@ class RunController(QObject):
         return (time.perf_counter() if self.is_running() else self.ended_at) - self.started_at
 
     def progress(self) -> tuple[int, float, float | None]:
-        """(frames received, frames per second, seconds left or None when the total is unknown)."""
+        """(frames received, frames per second, seconds left or None when the total is unknown).
+        The rate is counted from the first frame on: what comes before it (a pair's training sets
+        built, the process's first network) is not the sampler's speed."""
         n = self.count
-        rate = n / max(self.elapsed, 1e-9)
+        end = time.perf_counter() if self.is_running() else self.ended_at
+        rate = (n - 1) / max(end - self.first_at, 1e-9) if n >= 2 else n / max(self.elapsed, 1e-9)
         left = (self.total - n) / max(rate, 1e-9) if self.total else None
         return n, rate, left
 
@@ -173,6 +177,8 @@ class RunController(QObject):
     def _on_yielded(self, frame) -> None:
         self._frames.append(frame)
         self.count += 1
+        if self.count == 1:
+            self.first_at = time.perf_counter()
         self.yielded.emit(frame)
 
     def _on_returned(self, result) -> None:

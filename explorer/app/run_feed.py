@@ -35,6 +35,7 @@ class RunFeed:
         self.outcome = ""                     # "done", "cancelled" or "failed": how the last run ended
         self.after_run: Callable[[], None] | None = None
         self._told = False                    # the status bar shows progress of work before the frames
+        self.total = 0                        # the run's frames, when known
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setFormat("%v / %m frames")
@@ -50,7 +51,8 @@ class RunFeed:
 
     def start(self, sink: Sink, make_run, total: int | None, batch: int) -> None:
         self.sink, self.outcome = sink, ""
-        self.progress.setRange(0, total or 0)
+        self.total = total or 0
+        self.progress.setRange(0, self.total)
         self.progress.setValue(0)
         self.rate_label.setText("")
         self.status.showMessage("running…")            # not the last run's "done: …"
@@ -66,11 +68,14 @@ class RunFeed:
         if not self.controller.cancelling:
             self.status.showMessage(text)
             self._told = True
+            if self.controller.count == 0:
+                self.progress.setRange(0, 0)                  # busy: no frame yet, the work before them goes on
 
     def _on_frame(self, frame: NumpyFrame) -> None:
         if self._told:                                        # that work is done: the frames say how far now
             self.status.showMessage("running…")
             self._told = False
+            self.progress.setRange(0, self.total)
         self.sink.frame(frame)
         self.samples(len(frame.x_t))
         n, rate, left = self.controller.progress()
@@ -99,6 +104,7 @@ class RunFeed:
             self.after_run()
             self.after_run = None
         n, rate, _ = self.controller.progress()
+        self.progress.setRange(0, self.total)                         # not busy, if it ended before a frame
         self.rate_label.setText(f"{rate:.1f} steps/s")                # no time left once it has ended
         if self.outcome != "failed":
             why = f" ({stopping})" if self.outcome == "done" and stopping else ""
