@@ -523,8 +523,12 @@ def test_basis_tab_computes_the_basis_of_the_current_step(qtbot, tiny_ckpt, tmp_
     assert win.basis.status.text().startswith(f"step {last - 1} (step {last}, the final image, has no noise level), "
                                               "sample 0"), win.basis.status.text()
     win.view.go(3)
+    shown = []
+    win.analysis.controller.yielded.connect(lambda _: shown.append(win.basis.status.text()))    # after the tab's slot
     assert win.analysis.compute_basis(1)
     qtbot.waitUntil(lambda: not win.analysis.is_running(), timeout=60000)
+    dim = win.view.frames[0].x_t[0].size
+    assert shown[-1] == f"computing: {dim} of {dim} Jacobian columns…"        # columns done, not chunks
     text = win.basis.status.text()
     assert text.startswith("step 3, sample 1") and "effective dimension" in text, text
     assert len(win.basis.values_plot.getPlotItem().listDataItems()) == 1

@@ -34,7 +34,9 @@ class Analysis(QObject):
         self.controller = RunController(self)
         self._current = (window.basis, "", lambda result: None)          # (view, what is counted, done)
         c = self.controller
-        c.yielded.connect(lambda _: self._current[0].show_message(f"computing: {c.count} of {c.total} {self._current[1]}…"))
+        # the core's steps yield how much is done (columns, forks, frames); a fork's run yields Frames: counted
+        c.yielded.connect(lambda done: self._current[0].show_message(
+            f"computing: {done if isinstance(done, int) else c.count} of {c.total} {self._current[1]}…"))
         c.returned.connect(lambda result, _: self._current[2](result))
         c.errored.connect(lambda message, _: self._current[0].show_message(message))
         c.aborted.connect(lambda _: self._current[0].show_message("cancelled"))
