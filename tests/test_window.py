@@ -441,7 +441,9 @@ def test_a_pair_runs_with_its_own_defaults_not_the_open_models_run_panel(qtbot, 
     window.controller.told.connect(told.append)
     window.controller.told.connect(lambda text: bar.append(window.progress.maximum()))   # after the feed's slot
     assert window.start_compare()
+    assert not view.samples_box.isEnabled() and not view.k_box.isEnabled()     # what runs is what was set
     qtbot.waitUntil(lambda: not window.is_running() and view.result is not None, timeout=120000)
+    assert view.samples_box.isEnabled() and view.k_box.isEnabled()
     assert bar[0] == 0 and window.progress.maximum() > 0          # busy while the sets are built, then frames
     n, rate, _ = window.controller.progress()
     assert rate > n / window.controller.elapsed                   # the rate from the first frame on, not the build

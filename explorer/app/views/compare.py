@@ -410,7 +410,8 @@ class CompareView(QWidget):
     def running(self, on: bool) -> None:
         self.run_button.setEnabled(not on and bool(self.pairs))
         self.cancel_button.setEnabled(on)
-        for w in (self.pair_box, self.choose_button, self.sampler_box, self.steps_box, self.seed_box):
+        for w in (self.pair_box, self.choose_button, self.sampler_box, self.steps_box, self.seed_box, self.samples_box,
+                  self.k_box):
             w.setEnabled(not on)                             # the pair and the run shown are the ones that ran
         if on:
             self._running_pair = self.current_pair()
