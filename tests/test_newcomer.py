@@ -35,6 +35,7 @@ def test_a_model_clicked_during_a_run_is_not_highlighted(qtbot, window):
     window.cancel_run()
     qtbot.waitUntil(lambda: not window.is_running(), timeout=30000)
     assert bundled.currentItem() is not other
+    assert window.banner.isHidden()                       # the refusal ended with the run (the tabs move once, now)
 
 
 def test_a_dropped_run_opens_as_a_run(qtbot, window, tmp_path):

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
             f"The statistics could not be computed: {message}"))
         self.stats_runs.finished.connect(self._start_statistics)
         self._closed = False
+        self._banner_for_run = False                            # the banner is a refusal while a run goes on
         self.setWindowTitle(f"explorer {__version__}")
         self.setAcceptDrops(True)
 
@@ -299,7 +300,7 @@ class MainWindow(QMainWindow):
 
     def compare_dialog(self) -> None:
         if self.is_running():
-            self.show_message("Cancel the current run before choosing another pair.")
+            self.show_message("Cancel the current run before choosing another pair.", until_run_ends=True)
             return
         paths = []
         for side in ("S1", "S2"):
@@ -324,7 +325,7 @@ class MainWindow(QMainWindow):
         the model and `note` is shown; a bad file becomes a message, and `fallback` (or the model
         open now) is the model."""
         if self.is_running():
-            self.show_message("Cancel the current run before opening another model.")
+            self.show_message("Cancel the current run before opening another model.", until_run_ends=True)
             self.model_dock.select(self.model.path if self.model is not None else None)   # not the one clicked
             return False
         if is_run_file(path):                                  # a saved run dropped or chosen: shown as a run
@@ -454,6 +455,8 @@ class MainWindow(QMainWindow):
         self.run_panel.set_running(False)
         self.compare.running(False)
         self._refresh_export_actions()
+        if self._banner_for_run:                                # "cancel the current run first": no longer true
+            self.hide_message()
 
     def start_run(self) -> bool:
         """Run the model with the Run panel's spec; frames stream into the Trajectory tab."""
@@ -567,7 +570,10 @@ class MainWindow(QMainWindow):
         self.view.set_title(run_title(traj.meta) + note)
         self.view.set_frames(traj.frames)
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, until_run_ends: bool = False) -> None:
+        """The red banner (and the status line) say `text`; `until_run_ends`: a refusal because a run
+        goes on, closed when it ends (it stayed, and the tabs moved when the next run closed it)."""
+        self._banner_for_run = until_run_ends
         self.message.setText(text)
         self.message.show()
         self.banner.show()
@@ -591,7 +597,7 @@ class MainWindow(QMainWindow):
         Read off the GUI thread (a run of large fields is hundreds of MB); False: refused now."""
         if self.is_running() or self.opening:
             self.show_message("Cancel the current run before opening another." if self.is_running() else
-                              "A model is opening: open the run when it has opened.")
+                              "A model is opening: open the run when it has opened.", until_run_ends=self.is_running())
             return False
         self.statusBar().showMessage(f"Opening the run {Path(path).name}…")
         self.run_opener.open((path, None if self.model is None else self.model.sha256), path)
