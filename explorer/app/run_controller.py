@@ -130,8 +130,8 @@ class RunController(QObject):
         The rate is counted from the first frame on: what comes before it (a pair's training sets
         built, the process's first network) is not the sampler's speed."""
         n = self.count
-        end = time.perf_counter() if self.is_running() else self.ended_at
-        rate = (n - 1) / max(end - self.first_at, 1e-9) if n >= 2 else n / max(self.elapsed, 1e-9)
+        since_first = self.elapsed - (self.first_at - self.started_at)
+        rate = (n - 1) / max(since_first, 1e-9) if n >= 2 else n / max(self.elapsed, 1e-9)
         left = (self.total - n) / max(rate, 1e-9) if self.total else None
         return n, rate, left
 
