@@ -58,13 +58,13 @@ def test_coarse_graining_keeps_the_low_modes_exactly():
     assert torch.equal(turbulence.coarse_grain(w, 256), w)
 
 
-def test_box_correlation_time_of_an_ar1_series():
+def test_autocorrelation_time_of_an_ar1_series():
     rho, t, b = 0.8, 4000, 16
     g = np.random.default_rng(1)
     z = np.zeros((t, b, 2), complex)
     for i in range(1, t):
         z[i] = rho * z[i - 1] + np.sqrt(1 - rho ** 2) * (g.standard_normal((b, 2)) + 1j * g.standard_normal((b, 2)))
-    corr, tau = turbulence.box_correlation(z[100:], every=0.5)
+    corr, tau = turbulence.autocorrelation(z[100:], every=0.5)
     assert corr[1] == pytest.approx(rho, abs=0.02)
     assert tau == pytest.approx(0.5 * (0.5 + rho / (1 - rho)), rel=0.15)
 

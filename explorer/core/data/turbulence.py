@@ -210,14 +210,17 @@ def box_modes(omega_hat: torch.Tensor) -> torch.Tensor:
     return torch.stack([omega_hat[:, 0, 1], omega_hat[:, 1, 0]], 1)
 
 
-def box_correlation(modes: np.ndarray, every: float, floor: float = 0.05) -> tuple[list[float], float]:
-    """The autocorrelation of the |k| = 1 modes, C(tau) = Re <conj(w(t)) w(t + tau)> / <|w|^2> over
-    times, runs and both modes (modes (T, B, 2) complex, recorded every `every`; their mean is 0 by
-    symmetry), and its integrated time tau_1 = every (1/2 + sum_{lag >= 1} C) summed until C first
-    drops below `floor`. Returns (C at lags 0, 1, ... up to that point, tau_1)."""
-    m = np.asarray(modes)
+def autocorrelation(x: np.ndarray, every: float, floor: float = 0.05) -> tuple[list[float], float]:
+    """C(tau) = Re <conj(x(t)) x(t + tau)> / <|x|^2> of series recorded every `every` along axis 0
+    (real or complex, of zero mean: the vorticity pointwise, or the |k| = 1 modes (T, B, 2)), the
+    mean over every other axis, and the integrated time tau = every (1/2 + sum_{lag >= 1} C) summed
+    until C first drops below `floor`. Returns (C at lags 0, 1, ... up to that point, tau)."""
+    m = np.asarray(x)
+    if not len(m):
+        return [], 0.5 * every
     c0 = float((np.abs(m) ** 2).mean())
-    corr = [float((np.conj(m[:len(m) - lag]) * m[lag:]).real.mean() / c0) for lag in range(len(m) // 2)]
+    conj = np.conj if np.iscomplexobj(m) else (lambda a: a)
+    corr = [float((conj(m[:len(m) - lag]) * m[lag:]).real.mean() / c0) for lag in range(len(m) // 2)]
     below = next((i for i, c in enumerate(corr) if c < floor), len(corr))
     return corr[:below + 1], float(every * (0.5 + sum(corr[1:below])))
 
@@ -272,11 +275,9 @@ def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: floa
     l_int = float(np.mean(np.array(scales)[stationary])) if stationary.any() else float("nan")
     w = torch.stack([s for s, ok in zip(snaps, stationary) if ok]).double().numpy()      # (T, B, n, n)
     w_rms = float(np.sqrt((w ** 2).mean())) if len(w) else float("nan")
-    corr = [float((w[:len(w) - lag] * w[lag:]).mean() / w_rms ** 2) for lag in range(len(w) // 2)]
-    below = next((i for i, c in enumerate(corr) if c < 0.05), len(corr))
-    tau = every * (0.5 + sum(corr[1:below])) if below > 1 else every * 0.5
+    corr, tau = autocorrelation(w, every)                                                  # pointwise
     b = torch.stack([m for m, ok in zip(box, stationary) if ok]).numpy()                   # (T, B, 2) complex
-    corr1, tau1 = box_correlation(b, every)
+    corr1, tau1 = autocorrelation(b, every)                                               # |k| = 1
     g = solver.n
     power = np.zeros((g, g // 2 + 1))
     for snap in w:                                                                          # (B, g, g) per time
@@ -290,7 +291,7 @@ def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: floa
             "E": float(e_stat), "Z": float(z_stat), "spin_up": t_spin, "band": [band_e, band_z],
             "u_rms": u_rms, "L_int": l_int, "T": l_int / u_rms, "omega_rms": w_rms,
             "kurtosis": kurtosis(w) if len(w) else float("nan"), "tau_int": float(tau),
-            "autocorrelation": corr[:below + 1], "box_autocorrelation": corr1, "tau_1": tau1,
+            "autocorrelation": corr, "box_autocorrelation": corr1, "tau_1": tau1,
             "box_energy_fraction": float(energy_k[solver.k2.numpy() == 1].sum() / energy_k.sum()),
             "omega_rms_truncated": trunc, "cfl": max(cfl), "seconds": seconds,
             "seconds_per_step_per_run": seconds / (len(t) * steps_every * runs),
