@@ -608,6 +608,16 @@ def test_the_window_fits_a_1000_by_700_screen_with_every_tab(window):
         assert tab.minimumSizeHint().width() <= window.tabs.width(), window.tabs.tabText(i)
 
 
+def test_closing_the_window_ends_every_thread_it_started(window):
+    """The Compare tab, shown, opens its pair off the GUI thread; closed at once, the window waits
+    for that thread. Left running, it collected the closed window's Qt objects off the GUI thread
+    and the suite hung (in CI, right after the test above)."""
+    window.tabs.setCurrentWidget(window.compare)
+    assert window.models_opener.busy
+    window.close()
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("explorer-")]
+
+
 def test_basis_and_fork_with_no_model_loaded_ask_for_one(qtbot, tmp_path, tiny_ckpt):
     """A run shown alone (its model's file gone) in a window that has no model: a message, no crash."""
     from conftest import make_tiny_checkpoint

@@ -650,7 +650,12 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if not self._closed:
             self._closed = True
-            self.opener.close()
+            # Every worker thread ends before the collector is turned back on: a thread left opening
+            # a pair (the Compare tab asks for one when shown) collected the closed window's Qt
+            # objects off the GUI thread, and a CI run of the tests hung there.
+            for opener in (self.opener, self.run_opener, self.models_opener):
+                opener.close()
+            self.tour.data.stop(wait=30)
             if self._when_built is None:                       # the views were built: they hold it
                 from explorer.app.garbage import GuiThreadGarbage
                 GuiThreadGarbage.release()

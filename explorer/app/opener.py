@@ -99,6 +99,8 @@ class ModelOpener(QObject):
             self.opened.emit(model, request)
 
     def close(self) -> None:
-        """Wait for a file being opened; nothing arrives after."""
-        self._pool.shutdown(wait=True)
+        """Drop what is asked for and wait for the job under way: when this returns, the worker
+        thread has ended, and nothing arrives after."""
+        self._ticket += 1
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._arrived.disconnect(self._deliver)
