@@ -128,3 +128,38 @@ def test_cli_turns_only_project_errors_into_one_line(tmp_path, capsys):
             main(["info", str(path)])
     finally:
         models.unregister_opener(opener)
+
+
+def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_path, tiny_ckpt, tiny_wcrg):
+    """`explorer set-default` records the run the benchmark found best: the Run panel, `sample`
+    and RunSpec() then start from it; the weights stay byte for byte; a wrong one changes nothing."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from explorer.cli.main import main
+    from explorer.core.errors import ConfigError
+    from explorer.core.models import checkpoint
+
+    ckpt, folder = tmp_path / "m.safetensors", tmp_path / "m.wcrg"
+    shutil.copy(tiny_ckpt.path, ckpt)
+    shutil.copytree(tiny_wcrg.path, folder)
+    for path, steps in ((ckpt, 7), (folder, 4)):
+        before = open_model(path)
+        assert before.samplers[0] != "dpm2m"
+        assert main(["set-default", str(path), "--sampler", "dpm2m", "--steps", str(steps), "--why", "cheapest"]) == 0
+        model = open_model(path)
+        assert model.samplers[0] == "dpm2m" and set(model.samplers) == set(before.samplers)
+        assert model.default_steps("dpm2m") == steps and model.default_steps("sde") == before.default_steps("sde")
+        spec = RunSpec(n=1).resolved(model)
+        assert (spec.sampler, spec.steps) == ("dpm2m", steps)
+        assert model.summary()["default"] == {"sampler": "dpm2m", "steps": steps, "why": "cheapest"}
+        kept = path.read_bytes() if path.is_file() else (path / "index.json").read_bytes()
+        with pytest.raises(UsageError, match="ascent|accepted"):
+            model.write_default("nonsense", 3, "")
+        assert kept == (path.read_bytes() if path.is_file() else (path / "index.json").read_bytes())
+    a, b = load_file(ckpt), load_file(tiny_ckpt.path)
+    assert a.keys() == b.keys() and all(a[k].dtype == b[k].dtype and a[k].equal(b[k]) for k in a)
+    config = dict(checkpoint.load(ckpt).config, default={"sampler": "ode", "steps": 0})
+    with pytest.raises(ConfigError, match="steps"):
+        checkpoint.check_config(config, ckpt)

@@ -19,6 +19,16 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_set_default(args) -> int:
+    from explorer.core.models import open_model
+    model = open_model(args.checkpoint)
+    model.write_default(args.sampler, args.steps, args.why)
+    model = open_model(args.checkpoint)
+    print(printable(f"{model.name}: runs {model.samplers[0]} with {model.default_steps(model.samplers[0])} steps "
+                    f"by default (written to {model.path})"))
+    return 0
+
+
 def check_suffix(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
     """An output's file name ends as what is written into it (a run is .npz, a GIF .gif, ...)."""
     if path is not None and not str(path).lower().endswith(suffixes):
@@ -116,6 +126,13 @@ def add_commands(sub) -> None:
     s.add_argument("checkpoint")
     s.add_argument("--json", action="store_true", help="print the same as JSON")
     s.set_defaults(func=cmd_info)
+    s = sub.add_parser("set-default", help="record in a model's file the sampler and steps it runs by default "
+                       "(the window's Run panel, `explorer sample`); the weights are unchanged")
+    s.add_argument("checkpoint", help="a diffusion checkpoint or a WCRG folder")
+    s.add_argument("--sampler", required=True)
+    s.add_argument("--steps", type=STEPS, required=True, help="steps (per scale for a WCRG model)")
+    s.add_argument("--why", default="", help="the measurement that chose them, shown by `explorer info`")
+    s.set_defaults(func=cmd_set_default)
     s = sub.add_parser("sample", help="run any model (checkpoint, WCRG folder, ...); write the whole trajectory to .npz")
     s.add_argument("checkpoint", help="a .safetensors checkpoint, a WCRG folder, or any model explorer opens")
     run_arguments(s, n=16)

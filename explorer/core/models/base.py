@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Generator, Protocol, runtime_checkab
 import numpy as np
 
 from explorer import __version__
-from explorer.core.errors import UsageError
+from explorer.core.errors import ExplorerError, UsageError
 from explorer.core.files import schema
 from explorer.core.sampling.catalogue import GRID_SAMPLERS
 from explorer.core.sampling.trajectory import Frame, Trajectory, drain
@@ -157,6 +157,13 @@ class ModelBase:
     def check_run(self, spec: RunSpec) -> None:
         """Any spec within the common limits runs."""
 
+    def write_default(self, sampler: str, steps: int, why: str) -> None:
+        """Record in the model's own file that it runs by default with `sampler` and `steps`
+        (`why`: the measurement that chose them), written atomically; a UsageError for a kind
+        whose file holds no default run (its defaults are its kind's)."""
+        raise UsageError(f"{self.name}: a {self.kind} model's file holds no default run; it runs "
+                         f"{self.samplers[0]} with {self.default_steps(self.samplers[0])} steps by default")
+
 
 @runtime_checkable
 class Model(Protocol):
@@ -206,10 +213,30 @@ class Model(Protocol):
     def check_run(self, spec: RunSpec) -> None: ...
 
 
+def check_default(record: object, samplers: tuple[str, ...], where: str, error: type[ExplorerError]) -> dict | None:
+    """A model file's default run, {"sampler": ..., "steps": ..., "why": ...} (None: it records
+    none), checked: a sampler the model runs, steps within the common limits."""
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        raise error(f"{where}: 'default' must be an object {{sampler, steps, why}}")
+    schema.value(record, "sampler", str, f"{where}: default", error, choices=samplers)
+    schema.value(record, "steps", int, f"{where}: default", error, lo=1, hi=schema.MAX_STEPS)
+    schema.value(record, "why", str, f"{where}: default", error, default="")
+    return record
+
+
+def default_first(samplers: tuple[str, ...], record: dict | None) -> tuple[str, ...]:
+    """`samplers` with the file's default (`check_default`) first: the first is the default."""
+    return samplers if record is None else (record["sampler"], *(s for s in samplers if s != record["sampler"]))
+
+
 def samplers_text(model: Model) -> str:
-    """The samplers a model runs, each with its default steps (the first is the default)."""
+    """The samplers a model runs, each with its default steps (the first is the default), and why
+    that default when its file says (`check_default`)."""
+    why = ((model.summary().get("default") or {}).get("why") or "").strip()
     return "  samplers  " + ", ".join(f"{s} ({model.default_steps(s)} steps)" for s in model.samplers) + \
-        " (the first is the default; --sampler, --steps)"
+        " (the first is the default; --sampler, --steps)" + (f"\n  default   {why}" if why else "")
 
 
 def run_meta(model: Model, spec: RunSpec) -> dict:

@@ -32,7 +32,9 @@ from explorer.core.errors import (
 )
 from explorer.core.files import schema
 from explorer.core.files.io import parse_json, read_regular
+from explorer.core.models.base import check_default
 from explorer.core.nets.unet import Denoiser, UNetConfig, count_parameters
+from explorer.core.sampling.catalogue import DEFAULT_STEPS
 
 FORMAT = "explorer-checkpoint"
 KINDS = ("diffusion", "wcrg-lowpass", "wcrg-conditional")
@@ -161,6 +163,19 @@ def make_config(kind: str, arch: UNetConfig, name: str, description: str = "", d
 def to_bytes(model: torch.nn.Module, config: dict) -> bytes:
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     return st_save(state, metadata={"explorer": json.dumps(config)})
+
+
+def rewrite_config(path: str | Path, config: dict) -> Path:
+    """The checkpoint at `path` with `config` instead of its own, its tensors unchanged (byte for
+    byte), written atomically and read back before it replaces the file."""
+    from explorer.core.files.io import atomic_write
+
+    path = Path(path)
+    blob = _read_file(path)
+    read_config(path, blob)
+    tensors = read_tensors(path, blob)
+    new = st_save(tensors, metadata={"explorer": json.dumps(config)})
+    return atomic_write(path, lambda f: f.write(new), verify=lambda tmp: load(tmp, config["kind"]))
 
 
 def save(path: str | Path, model: torch.nn.Module, config: dict) -> Path:
@@ -328,6 +343,10 @@ def check_config(config: object, path: Path | str) -> dict:
             raise ConfigError(f"{path}: the data are {channels} x {side} x {side} images but the network makes "
                               f"{arch.channels} x {arch.size} x {arch.size}")
     _check_training(schema.dict_of(config, "training", str(path), ConfigError, default={}), f"{path}: training")
+    if config["kind"] == "diffusion":
+        check_default(config.get("default"), tuple(DEFAULT_STEPS), str(path), ConfigError)
+    elif "default" in config:
+        raise ConfigError(f"{path}: a {config['kind']!r} network has no default run of its own (its WCRG index has)")
     return config
 
 

@@ -6,8 +6,17 @@ from pathlib import Path
 from typing import Generator
 
 from explorer.core.data import colormap_for
+from explorer.core.errors import UsageError
 from explorer.core.models import checkpoint
-from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
+from explorer.core.models.base import (
+    DisplayHints,
+    ModelBase,
+    RunSpec,
+    check_default,
+    default_first,
+    resolve_device,
+    run_meta,
+)
 from explorer.core.sampling import catalogue, samplers
 from explorer.core.sampling.trajectory import Frame, Trajectory
 
@@ -58,14 +67,20 @@ class DiffusionModel(ModelBase):
 
     @property
     def samplers(self) -> tuple[str, ...]:
-        return tuple(samplers.SAMPLERS)
+        return default_first(tuple(samplers.SAMPLERS), self.config.get("default"))
 
     @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data))
 
     def default_steps(self, sampler: str) -> int:
-        return catalogue.DEFAULT_STEPS[sampler]
+        default = self.config.get("default") or {}
+        return default["steps"] if default.get("sampler") == sampler else catalogue.DEFAULT_STEPS[sampler]
+
+    def write_default(self, sampler: str, steps: int, why: str) -> None:
+        config = {**self.config, "default": check_default({"sampler": sampler, "steps": steps, "why": why},
+                                                           tuple(samplers.SAMPLERS), self.name, UsageError)}
+        checkpoint.rewrite_config(self.path, config)
 
     def describe(self) -> str:
         return checkpoint.describe(self.checkpoint)

@@ -29,12 +29,21 @@ import torch
 from explorer.core.data import colormap_for
 from explorer.core.errors import ConfigError, SamplingError, UsageError
 from explorer.core.models import checkpoint
-from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
+from explorer.core.models.base import (
+    DisplayHints,
+    ModelBase,
+    RunSpec,
+    check_default,
+    default_first,
+    resolve_device,
+    run_meta,
+)
 from explorer.core.sampling import samplers
 from explorer.core.sampling.trajectory import Frame, Trajectory, keep
 from explorer.core.statistics import wavelets
 
-DEFAULT_STEPS = 20          # per scale, for every sampler
+DEFAULT_STEPS = 20          # per scale, for every sampler (unless the index records a default run)
+SAMPLERS = ("ode", "sde", "ddim", "dpm2m")  # the grid samplers; the ascent has no per-scale grid
 
 FORMAT = "explorer-wcrg"
 
@@ -94,7 +103,7 @@ class WCRGModel(ModelBase):
 
     @property
     def samplers(self) -> tuple[str, ...]:
-        return ("ode", "sde", "ddim", "dpm2m")  # the grid samplers; the ascent has no per-scale grid
+        return default_first(SAMPLERS, self.index.get("default"))
 
     @property
     def coarse_samplers(self) -> tuple[str, ...]:
@@ -121,7 +130,17 @@ class WCRGModel(ModelBase):
                             wavelet=self.wavelet)
 
     def default_steps(self, sampler: str) -> int:
-        return DEFAULT_STEPS
+        default = self.index.get("default") or {}
+        return default["steps"] if default.get("sampler") == sampler else DEFAULT_STEPS
+
+    def write_default(self, sampler: str, steps: int, why: str) -> None:
+        """The index.json rewritten with the default run (steps per scale), atomically, checked first."""
+        from explorer.core.files.io import atomic_write
+
+        default = check_default({"sampler": sampler, "steps": steps, "why": why}, SAMPLERS, self.name, UsageError)
+        blob = (json.dumps({**self.index, "default": default}, indent=1) + "\n").encode()
+        path = index_path(self.path)
+        atomic_write(path, lambda f: f.write(blob), verify=lambda tmp: check_index(json.loads(tmp.read_bytes()), str(tmp)))
 
     def frame_count(self, spec: RunSpec) -> int | None:
         return (self.J * samplers.frame_count(spec.sampler, spec.steps)
@@ -215,6 +234,7 @@ def check_index(index: object, where: str) -> dict:
     data = schema.dict_of(index, "data", where, ConfigError, default={})
     if data:
         check_record(data, f"{where}: data", ConfigError)
+    check_default(index.get("default"), SAMPLERS, where, ConfigError)
     return index
 
 
