@@ -38,27 +38,11 @@ def flops_of(fn: Callable[..., object], *args) -> int:
 
 
 def network_flops(model) -> list[dict]:
-    """One evaluation of each network of `model`, per sample: [{"level", "side", "flops"}], the
-    coarse level first. A plain diffusion model has one level ("x"); a WCRG "x_J" (the coarse
-    low-pass) then "j=J" .. "j=1" (the conditional details, 3C channels given the C of x_j).
-    A model without a network (scattering, Gaussian) gives []."""
-    from explorer.core.models.wcrg import WCRGModel
-
-    C, side = model.image_shape[0], model.image_shape[-1]
-    t = 0.5
-    if isinstance(model, WCRGModel):
-        s = side >> model.J
-        out = [{"level": "x_J", "side": s,
-                "flops": flops_of(model.lowpass.denoiser, torch.zeros(1, C, s, s), t)}]
-        for j in range(model.J, 0, -1):
-            s = side >> j
-            net = model.conditional[j].denoiser
-            out.append({"level": f"j={j}", "side": s,
-                        "flops": flops_of(net, torch.zeros(1, 3 * C, s, s), t, torch.zeros(1, C, s, s))})
-        return out
-    if model.denoiser is None:
-        return []
-    return [{"level": "x", "side": side, "flops": flops_of(model.denoiser, torch.zeros(1, C, side, side), t)}]
+    """One evaluation of each network of `model` (its `networks()`), per sample: [{"level",
+    "side", "flops"}], the coarse level first. A plain diffusion model has one level ("x"); a WCRG
+    "x_J" (the coarse low-pass) then "j=J" .. "j=1" (the conditional details). A model without a
+    network (scattering, Gaussian) gives []."""
+    return [{"level": level, "side": side, "flops": flops_of(fn, *args)} for level, side, fn, args in model.networks()]
 
 
 def run_flops(levels: list[dict], sampler: str, steps: int, coarse_sampler: str | None = None,

@@ -140,6 +140,8 @@ class ModelBase:
     fork_refusal: None if a run of it can be continued from one of its frames (`analysis.fork`),
         else why not, in a sentence the window and the CLI show.
     stage(frames, k): what frame k of a run shows being made ("" for a model of one stage).
+    networks(): the networks a run evaluates, each with an input at its own size (compute counts).
+    write_default(sampler, steps, why): the run it starts from, written into its file.
     check_run(spec): a UsageError for a resolved spec beyond what this kind can do (the steps a
         diffusers scheduler can give), raised by `RunSpec.resolved` before any work.
     """
@@ -156,6 +158,17 @@ class ModelBase:
 
     def check_run(self, spec: RunSpec) -> None:
         """Any spec within the common limits runs."""
+
+    def networks(self) -> list[tuple[str, int, Callable, tuple]]:
+        """Each network a run evaluates, the coarse first, with the input of one evaluation for one
+        sample at its own resolution: [(level, side, fn, args)], fn(*args) one evaluation (what
+        `analysis.compute` counts). This: the denoiser on x ([] without one)."""
+        import torch
+
+        if self.denoiser is None:
+            return []
+        C, side = self.image_shape[0], self.image_shape[-1]
+        return [("x", side, self.denoiser, (torch.zeros(1, C, side, side), 0.5))]
 
     def write_default(self, sampler: str, steps: int, why: str) -> None:
         """Record in the model's own file that it runs by default with `sampler` and `steps`

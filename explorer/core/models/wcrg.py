@@ -133,6 +133,18 @@ class WCRGModel(ModelBase):
         default = self.index.get("default") or {}
         return default["steps"] if default.get("sampler") == sampler else DEFAULT_STEPS
 
+    def networks(self) -> list[tuple[str, int, object, tuple]]:
+        """x_J's low-pass model on (C, L/2^J), then the conditional details j = J..1 on 3C channels
+        given the C of x_j, each at L/2^j."""
+        C, side = self.image_shape[0], self.image_shape[-1]
+        s = side >> self.J
+        out = [("x_J", s, self.lowpass.denoiser, (torch.zeros(1, C, s, s), 0.5))]
+        for j in range(self.J, 0, -1):
+            s = side >> j
+            out.append((f"j={j}", s, self.conditional[j].denoiser,
+                        (torch.zeros(1, 3 * C, s, s), 0.5, torch.zeros(1, C, s, s))))
+        return out
+
     def write_default(self, sampler: str, steps: int, why: str) -> None:
         """The index.json rewritten with the default run (steps per scale), atomically, checked first."""
         from explorer.core.files.io import atomic_write
