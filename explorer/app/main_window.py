@@ -30,7 +30,7 @@ from explorer.app.analysis import Analysis, no_denoiser
 from explorer.app.export_actions import ExportActions, Shown
 from explorer.app.help import HelpMenu
 from explorer.app.model_dock import ModelDock, ask_model_path
-from explorer.app.opener import ModelOpener, OpenRequest, open_models, read_run
+from explorer.app.opener import NewestWins, OpenRequest, open_models, read_run
 from explorer.app.run_controller import RunController
 from explorer.app.run_feed import RunFeed, Sink
 from explorer.app.run_panel import RunPanel
@@ -110,10 +110,10 @@ class MainWindow(QMainWindow):
                             level=lambda: self.model.display.level, ended=self._run_ended,
                             samples=lambda n: (self.basis.set_samples(n), self.forks.set_samples(n)))
         self.progress, self.rate_label = self.feed.progress, self.feed.rate_label
-        self.opener = ModelOpener(self, opened=self._opened, failed=self._open_failed)
-        self.run_opener = ModelOpener(self, open_fn=lambda job: read_run(*job), opened=self._run_arrived,
+        self.opener = NewestWins(self, opened=self._opened, failed=self._open_failed)
+        self.run_opener = NewestWins(self, fn=lambda job: read_run(*job), opened=self._run_arrived,
                                       failed=self._run_failed)                                    # saved runs
-        self.models_opener = ModelOpener(self, open_fn=open_models, opened=lambda models, then: then[0](models),
+        self.models_opener = NewestWins(self, fn=open_models, opened=lambda models, then: then[0](models),
                                          failed=lambda error, then: then[1](error))    # `with_models`
         checked = self._restore_settings()
         default = self._default_checkpoint()

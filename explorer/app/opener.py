@@ -44,22 +44,23 @@ class OpenRequest:
     note: str                 # shown once it is open (what failed before it, settings dropped)
 
 
-class ModelOpener(QObject):
-    """Opens one model at a time off the GUI thread; the newest request wins (a model asked for
-    and then replaced by another request is dropped when it arrives). `opened(model, request)` and
+class NewestWins(QObject):
+    """Opens one thing at a time off the GUI thread: `fn(arg)`, by default a model from its path
+    (the window also reads saved runs and S1/S2 pairs so); the newest request wins (one asked for
+    and then replaced by another request is dropped when it arrives). `opened(result, request)` and
     `failed(message, request)` arrive on the GUI thread; `request` is what `open` was given."""
 
     opened = Signal(object, object)
     failed = Signal(str, object)
     _arrived = Signal(int, object, str, object)          # worker → GUI thread (a queued connection)
 
-    def __init__(self, parent: QObject | None = None, open_fn: Callable[[str | Path], Model] | None = None,
+    def __init__(self, parent: QObject | None = None, fn: Callable[[object], object] | None = None,
                  opened: Callable | None = None, failed: Callable | None = None):
         super().__init__(parent)
         for signal, slot in ((self.opened, opened), (self.failed, failed)):
             if slot is not None:
                 signal.connect(slot)
-        self._open_fn = open_fn or (lambda path: registry.open_model(path))
+        self._fn = fn or (lambda path: registry.open_model(path))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-open")
         self._ticket = 0
         self._pending = 0
@@ -70,33 +71,33 @@ class ModelOpener(QObject):
     def busy(self) -> bool:
         return self._pending > 0
 
-    def open(self, path: str | Path, request: object = None) -> None:
+    def open(self, arg: object, request: object = None) -> None:
         self._ticket += 1
         self._pending += 1
-        self._pool.submit(self._work, self._ticket, path, request)
+        self._pool.submit(self._work, self._ticket, arg, request)
 
     def cancel(self) -> None:
         """The request under way is dropped when it arrives (busy until then)."""
         self._ticket += 1
 
-    def _work(self, ticket: int, path: str | Path, request: object) -> None:
+    def _work(self, ticket: int, arg: object, request: object) -> None:
         try:
-            model, error = self._open_fn(path), ""
+            result, error = self._fn(arg), ""
         except ExplorerError as e:
-            model, error = None, str(e)
+            result, error = None, str(e)
         except Exception as e:                 # a loader's bug must not leave the window waiting forever
-            model, error = None, f"explorer failed while opening it ({type(e).__name__}: {e})."
-        self._arrived.emit(ticket, model, error, request)
+            result, error = None, f"explorer failed while opening it ({type(e).__name__}: {e})."
+        self._arrived.emit(ticket, result, error, request)
 
-    def _deliver(self, ticket: int, model: Model | None, error: str, request: object) -> None:
+    def _deliver(self, ticket: int, result: object, error: str, request: object) -> None:
         self._pending -= 1
         if ticket != self._ticket:
             return                             # a newer request replaced this one
         self.last_error = error or None
-        if model is None:
+        if result is None:
             self.failed.emit(error, request)
         else:
-            self.opened.emit(model, request)
+            self.opened.emit(result, request)
 
     def close(self) -> None:
         """Drop what is asked for and wait for the job under way: when this returns, the worker
