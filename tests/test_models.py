@@ -139,7 +139,7 @@ def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_p
 
     from explorer.cli.main import main
     from explorer.core.errors import ConfigError
-    from explorer.core.models import checkpoint
+    from explorer.core.models import checkpoint, wcrg
 
     ckpt, folder = tmp_path / "m.safetensors", tmp_path / "m.wcrg"
     shutil.copy(tiny_ckpt.path, ckpt)
@@ -153,13 +153,25 @@ def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_p
         assert model.default_steps("dpm2m") == steps and model.default_steps("sde") == before.default_steps("sde")
         spec = RunSpec(n=1).resolved(model)
         assert (spec.sampler, spec.steps) == ("dpm2m", steps)
-        assert model.summary()["default"] == {"sampler": "dpm2m", "steps": steps, "why": "cheapest"}
+        assert model.default_run == {"sampler": "dpm2m", "steps": steps, "why": "cheapest"}
         kept = path.read_bytes() if path.is_file() else (path / "index.json").read_bytes()
         with pytest.raises(UsageError, match="ascent|accepted"):
             model.write_default("nonsense", 3, "")
         assert kept == (path.read_bytes() if path.is_file() else (path / "index.json").read_bytes())
     a, b = load_file(ckpt), load_file(tiny_ckpt.path)
     assert a.keys() == b.keys() and all(a[k].dtype == b[k].dtype and a[k].equal(b[k]) for k in a)
-    config = dict(checkpoint.load(ckpt).config, default={"sampler": "ode", "steps": 0})
-    with pytest.raises(ConfigError, match="steps"):
-        checkpoint.check_config(config, ckpt)
+    config = checkpoint.load(ckpt).config
+    for bad, match in (({"sampler": "ode", "steps": 0}, "steps"), ("ode", "object"), ({"steps": 3}, "sampler"),
+                       ({"sampler": "ode", "steps": 3, "why": 5}, "why"),
+                       ({"sampler": "ode", "steps": 3, "why": "x" * 10_001}, "10,000")):
+        with pytest.raises(ConfigError, match=match):
+            checkpoint.check_config(dict(config, default_run=bad), ckpt)
+    index = json.loads((folder / "index.json").read_text())
+    with pytest.raises(ConfigError, match="default_run"):
+        wcrg.check_index(dict(index, default_run={"sampler": "ascent", "steps": 3}), "index.json")
+    network = checkpoint.load(folder / index["files"]["lowpass"]).config
+    with pytest.raises(ConfigError, match="no default run"):
+        checkpoint.check_config(dict(network, default_run={"sampler": "ode", "steps": 3}), "lowpass")
+    with pytest.raises(ConfigError, match="no default run"):
+        checkpoint.check_header({"format": checkpoint.FORMAT, "kind": "scattering", "default_run": "x"}, "f", "scattering",
+                                "a scattering model")

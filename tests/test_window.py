@@ -203,6 +203,23 @@ def test_the_first_model_gets_its_own_defaults_unless_the_settings_were_for_its_
         win.close()
 
 
+def test_a_models_recorded_default_run_reaches_the_run_panel_unless_the_user_chose(window, qtbot, tmp_path, tiny_ckpt):
+    """Two models of one kind: the second's default run (its file's) replaces the first's while
+    the panel shows the first's untouched; steps the user typed stay."""
+    import shutil
+    tuned = tmp_path / "tuned.safetensors"
+    shutil.copy(tiny_ckpt.path, tuned)
+    open_model(tuned).write_default("dpm2m", 7, "test")
+    panel = window.run_panel
+    first = (window.model.samplers[0], window.model.default_steps(window.model.samplers[0]))
+    assert (panel.sampler_box.currentData(), panel.steps_box.value()) == first != ("dpm2m", 7)
+    assert opened(qtbot, window, tuned)
+    assert (panel.sampler_box.currentData(), panel.steps_box.value()) == ("dpm2m", 7)
+    panel.steps_box.setValue(9)                                    # the user's own
+    assert opened(qtbot, window, tiny_ckpt.path)
+    assert (panel.sampler_box.currentData(), panel.steps_box.value()) == ("dpm2m", 9)
+
+
 def test_closing_during_a_run_stops_it_cleanly(qtbot, window):
     configure(window, "sde", 2000, 4, 0)
     window.start_run()
@@ -612,10 +629,15 @@ def test_closing_the_window_ends_every_thread_it_started(window):
     """The Compare tab, shown, opens its pair off the GUI thread; closed at once, the window waits
     for that thread. Left running, it collected the closed window's Qt objects off the GUI thread
     and the suite hung (in CI, right after the test above)."""
+    before = set(threading.enumerate())
     window.tabs.setCurrentWidget(window.compare)
     assert window.models_opener.busy
+    started = set(threading.enumerate()) - before
+    assert started
     window.close()
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("explorer-")]
+    assert not [t.name for t in started if t.is_alive()]
+    window.with_models([window.model.path], print, print)          # a closed window opens nothing more
+    assert not window.models_opener.busy
 
 
 def test_basis_and_fork_with_no_model_loaded_ask_for_one(qtbot, tmp_path, tiny_ckpt):

@@ -652,11 +652,12 @@ class MainWindow(QMainWindow):
             self._closed = True
             # Every worker thread ends before the collector is turned back on: a thread left opening
             # a pair (the Compare tab asks for one when shown) collected the closed window's Qt
-            # objects off the GUI thread, and a CI run of the tests hung there.
+            # objects off the GUI thread, and a CI run of the tests hung there. A tour's data set
+            # still being made after 30 s keeps the collector off (its daemon thread ends with it).
             for opener in (self.opener, self.run_opener, self.models_opener):
                 opener.close()
-            self.tour.data.stop(wait=30)
-            if self._when_built is None:                       # the views were built: they hold it
+            ended = self.tour.data.stop(wait=30)
+            if self._when_built is None and ended:             # the views were built: they hold it
                 from explorer.app.garbage import GuiThreadGarbage
                 GuiThreadGarbage.release()
         event.accept()

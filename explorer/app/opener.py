@@ -65,6 +65,7 @@ class NewestWins(QObject):
         self._ticket = 0
         self._pending = 0
         self.last_error: str | None = None
+        self._closed = False
         self._arrived.connect(self._deliver)
 
     @property
@@ -72,6 +73,9 @@ class NewestWins(QObject):
         return self._pending > 0
 
     def open(self, arg: object, request: object = None) -> None:
+        """Run fn(arg) off the GUI thread (nothing, once closed: the window is going)."""
+        if self._closed:
+            return
         self._ticket += 1
         self._pending += 1
         self._pool.submit(self._work, self._ticket, arg, request)
@@ -103,5 +107,7 @@ class NewestWins(QObject):
         """Drop what is asked for and wait for the job under way: when this returns, the worker
         thread has ended, and nothing arrives after."""
         self._ticket += 1
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._arrived.disconnect(self._deliver)
+        self._pending = 0

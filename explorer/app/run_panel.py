@@ -21,6 +21,11 @@ SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of m
 AS_DETAILS = "as above"
 
 
+def default_run(model: Model) -> tuple[str, int]:
+    """The sampler and steps `model` runs when none are given."""
+    return model.samplers[0], model.default_steps(model.samplers[0])
+
+
 class RunPanel(QWidget):
     run_clicked = Signal()
     cancel_clicked = Signal()
@@ -134,10 +139,14 @@ class RunPanel(QWidget):
     def set_model(self, model: Model) -> None:
         """Offer the samplers `model` runs (others greyed out; unknown ones added). A model of
         another kind than the last one (for the first model: than the one the restored settings
-        were saved with, and when none were), or a sampler it does not run, brings the model's own
-        default sampler and steps (as `explorer sample` uses); the same kind keeps the settings."""
+        were saved with, and when none were), a sampler it does not run, or a panel that shows
+        the last model's default run untouched when this one's differs (its file's, `explorer
+        set-default`) brings the model's own default sampler and steps (as `explorer sample` uses);
+        otherwise the user's settings stay."""
         previous, self._model = self._model, model
         last_kind = previous.kind if previous is not None else self._settings_kind
+        shown = (self.sampler_box.currentData(), self.steps_box.value())
+        untouched = previous is not None and shown == default_run(previous) != default_run(model)
         for key in model.samplers:
             if self.sampler_box.findData(key) < 0:
                 self.sampler_box.addItem(catalogue.LABELS.get(key, key), key)
@@ -148,7 +157,7 @@ class RunPanel(QWidget):
         if self.coarse_box.currentData() not in (None, *coarse) or last_kind != model.kind:
             self.coarse_box.setCurrentIndex(0)
         self._show_coarse()
-        if self.sampler_box.currentData() not in model.samplers or last_kind != model.kind:
+        if self.sampler_box.currentData() not in model.samplers or last_kind != model.kind or untouched:
             self._auto_steps = self.steps_box.value()          # the model's defaults replace these steps
             self.sampler_box.setCurrentIndex(self.sampler_box.findData(model.samplers[0]))
             self._sampler_changed()

@@ -110,14 +110,16 @@ class TrainingSets:
                                                 daemon=True)
                 self._thread.start()
 
-    def stop(self, wait: float = 0.0) -> None:
-        """Make no more; wait up to `wait` seconds for the thread to end (it ends at its next check)."""
+    def stop(self, wait: float = 0.0) -> bool:
+        """Make no more; wait up to `wait` seconds for the thread to end (it ends at its next
+        check). True when no thread is left running."""
         with self._lock:
             self._queue.clear()
             self._stop.set()
             thread = self._thread
         if thread is not None and wait > 0:
             thread.join(wait)
+        return thread is None or not thread.is_alive()
 
     def _tell(self, text: str) -> None:
         self.told = text

@@ -25,7 +25,8 @@ def cmd_set_default(args) -> int:
     model.write_default(args.sampler, args.steps, args.why)
     model = open_model(args.checkpoint)
     print(printable(f"{model.name}: runs {model.samplers[0]} with {model.default_steps(model.samplers[0])} steps "
-                    f"by default (written to {model.path})"))
+                    f"by default (written to {model.path}; the weights are unchanged, the file's sha256 is now "
+                    f"{model.sha256[:12]}…: runs saved from the earlier file no longer name it as their maker)"))
     return 0
 
 

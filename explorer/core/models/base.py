@@ -141,7 +141,8 @@ class ModelBase:
         else why not, in a sentence the window and the CLI show.
     stage(frames, k): what frame k of a run shows being made ("" for a model of one stage).
     networks(): the networks a run evaluates, each with an input at its own size (compute counts).
-    write_default(sampler, steps, why): the run it starts from, written into its file.
+    default_run, write_default(sampler, steps, why): the run it starts from, as its file records it
+        (None: its kind's defaults), and written into its file (`explorer set-default`).
     check_run(spec): a UsageError for a resolved spec beyond what this kind can do (the steps a
         diffusers scheduler can give), raised by `RunSpec.resolved` before any work.
     """
@@ -170,10 +171,12 @@ class ModelBase:
         C, side = self.image_shape[0], self.image_shape[-1]
         return [("x", side, self.denoiser, (torch.zeros(1, C, side, side), 0.5))]
 
+    default_run: dict | None = None             # what its file records (`check_default_run`); None: its kind's
+
     def write_default(self, sampler: str, steps: int, why: str) -> None:
         """Record in the model's own file that it runs by default with `sampler` and `steps`
-        (`why`: the measurement that chose them), written atomically; a UsageError for a kind
-        whose file holds no default run (its defaults are its kind's)."""
+        (`why`: the measurement that chose them), written atomically (the file's sha256 changes,
+        the weights do not); a UsageError for a kind whose file holds no default run."""
         raise UsageError(f"{self.name}: a {self.kind} model's file holds no default run; it runs "
                          f"{self.samplers[0]} with {self.default_steps(self.samplers[0])} steps by default")
 
@@ -225,29 +228,37 @@ class Model(Protocol):
 
     def check_run(self, spec: RunSpec) -> None: ...
 
+    @property
+    def default_run(self) -> dict | None: ...
 
-def check_default(record: object, samplers: tuple[str, ...], where: str, error: type[ExplorerError]) -> dict | None:
+    def networks(self) -> list[tuple[str, int, Callable, tuple]]: ...
+
+    def write_default(self, sampler: str, steps: int, why: str) -> None: ...
+
+
+def check_default_run(record: object, samplers: tuple[str, ...], where: str, error: type[ExplorerError]) -> dict | None:
     """A model file's default run, {"sampler": ..., "steps": ..., "why": ...} (None: it records
-    none), checked: a sampler the model runs, steps within the common limits."""
+    none), checked: a sampler the model runs, steps within the common limits, a short "why"."""
     if record is None:
         return None
     if not isinstance(record, dict):
-        raise error(f"{where}: 'default' must be an object {{sampler, steps, why}}")
-    schema.value(record, "sampler", str, f"{where}: default", error, choices=samplers)
-    schema.value(record, "steps", int, f"{where}: default", error, lo=1, hi=schema.MAX_STEPS)
-    schema.value(record, "why", str, f"{where}: default", error, default="")
+        raise error(f"{where}: 'default_run' must be an object {{sampler, steps, why}}")
+    schema.value(record, "sampler", str, f"{where}: default_run", error, choices=samplers)
+    schema.value(record, "steps", int, f"{where}: default_run", error, lo=1, hi=schema.MAX_STEPS)
+    if len(schema.value(record, "why", str, f"{where}: default_run", error, default="")) > 10_000:
+        raise error(f"{where}: default_run: 'why' has more than 10,000 characters")
     return record
 
 
 def default_first(samplers: tuple[str, ...], record: dict | None) -> tuple[str, ...]:
-    """`samplers` with the file's default (`check_default`) first: the first is the default."""
+    """`samplers` with the file's default run (`check_default_run`) first: the first is the default."""
     return samplers if record is None else (record["sampler"], *(s for s in samplers if s != record["sampler"]))
 
 
 def samplers_text(model: Model) -> str:
     """The samplers a model runs, each with its default steps (the first is the default), and why
-    that default when its file says (`check_default`)."""
-    why = ((model.summary().get("default") or {}).get("why") or "").strip()
+    that default when its file says (`Model.default_run`)."""
+    why = (model.default_run or {}).get("why", "").strip()
     return "  samplers  " + ", ".join(f"{s} ({model.default_steps(s)} steps)" for s in model.samplers) + \
         " (the first is the default; --sampler, --steps)" + (f"\n  default   {why}" if why else "")
 

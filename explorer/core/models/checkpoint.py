@@ -32,7 +32,7 @@ from explorer.core.errors import (
 )
 from explorer.core.files import schema
 from explorer.core.files.io import parse_json, read_regular
-from explorer.core.models.base import check_default
+from explorer.core.models.base import check_default_run
 from explorer.core.nets.unet import Denoiser, UNetConfig, count_parameters
 from explorer.core.sampling.catalogue import DEFAULT_STEPS
 
@@ -165,16 +165,15 @@ def to_bytes(model: torch.nn.Module, config: dict) -> bytes:
     return st_save(state, metadata={"explorer": json.dumps(config)})
 
 
-def rewrite_config(path: str | Path, config: dict) -> Path:
-    """The checkpoint at `path` with `config` instead of its own, its tensors unchanged (byte for
-    byte), written atomically and read back before it replaces the file."""
+def rewrite_default_run(path: str | Path, default_run: dict) -> Path:
+    """The checkpoint at `path` with `default_run` in the config it holds, its tensors unchanged
+    (byte for byte), written atomically and read back before it replaces the file."""
     from explorer.core.files.io import atomic_write
 
     path = Path(path)
     blob = _read_file(path)
-    read_config(path, blob)
-    tensors = read_tensors(path, blob)
-    new = st_save(tensors, metadata={"explorer": json.dumps(config)})
+    config = {**read_config(path, blob), "default_run": default_run}
+    new = st_save(read_tensors(path, blob), metadata={"explorer": json.dumps(config)})
     return atomic_write(path, lambda f: f.write(new), verify=lambda tmp: load(tmp, config["kind"]))
 
 
@@ -299,6 +298,7 @@ def check_header(config: object, path: Path | str, kind: str, what: str) -> dict
     check_names(config, path)
     training = schema.dict_of(config, "training", str(path), ConfigError, default={})
     schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
+    no_default_run(config, path, f"{what}")
     return config
 
 
@@ -344,10 +344,16 @@ def check_config(config: object, path: Path | str) -> dict:
                               f"{arch.channels} x {arch.size} x {arch.size}")
     _check_training(schema.dict_of(config, "training", str(path), ConfigError, default={}), f"{path}: training")
     if config["kind"] == "diffusion":
-        check_default(config.get("default"), tuple(DEFAULT_STEPS), str(path), ConfigError)
-    elif "default" in config:
-        raise ConfigError(f"{path}: a {config['kind']!r} network has no default run of its own (its WCRG index has)")
+        check_default_run(config.get("default_run"), tuple(DEFAULT_STEPS), str(path), ConfigError)
+    else:
+        no_default_run(config, path, "a WCRG's network (its index has one)")
     return config
+
+
+def no_default_run(config: dict, path: Path | str, what: str) -> None:
+    """A model file whose kind has no default run of its own says none (a ConfigError)."""
+    if "default_run" in config:
+        raise ConfigError(f"{path}: {what} has no default run of its own: remove 'default_run'")
 
 
 def _check_training(training: dict, where: str, depth: int = 0) -> None:

@@ -12,7 +12,7 @@ from explorer.core.models.base import (
     DisplayHints,
     ModelBase,
     RunSpec,
-    check_default,
+    check_default_run,
     default_first,
     resolve_device,
     run_meta,
@@ -66,21 +66,24 @@ class DiffusionModel(ModelBase):
         return self.config.get("data") or {}
 
     @property
+    def default_run(self) -> dict | None:
+        return self.config.get("default_run")
+
+    @property
     def samplers(self) -> tuple[str, ...]:
-        return default_first(tuple(samplers.SAMPLERS), self.config.get("default"))
+        return default_first(tuple(catalogue.DEFAULT_STEPS), self.default_run)
 
     @property
     def display(self) -> DisplayHints:
         return DisplayHints(colormap=colormap_for(self.data))
 
     def default_steps(self, sampler: str) -> int:
-        default = self.config.get("default") or {}
-        return default["steps"] if default.get("sampler") == sampler else catalogue.DEFAULT_STEPS[sampler]
+        run = self.default_run or {}
+        return run["steps"] if run.get("sampler") == sampler else catalogue.DEFAULT_STEPS[sampler]
 
     def write_default(self, sampler: str, steps: int, why: str) -> None:
-        config = {**self.config, "default": check_default({"sampler": sampler, "steps": steps, "why": why},
-                                                           tuple(samplers.SAMPLERS), self.name, UsageError)}
-        checkpoint.rewrite_config(self.path, config)
+        checkpoint.rewrite_default_run(self.path, check_default_run(
+            {"sampler": sampler, "steps": steps, "why": why}, tuple(catalogue.DEFAULT_STEPS), self.name, UsageError))
 
     def describe(self) -> str:
         return checkpoint.describe(self.checkpoint)

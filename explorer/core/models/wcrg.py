@@ -33,17 +33,18 @@ from explorer.core.models.base import (
     DisplayHints,
     ModelBase,
     RunSpec,
-    check_default,
+    check_default_run,
     default_first,
     resolve_device,
     run_meta,
 )
 from explorer.core.sampling import samplers
+from explorer.core.sampling.catalogue import GRID_SAMPLERS
 from explorer.core.sampling.trajectory import Frame, Trajectory, keep
 from explorer.core.statistics import wavelets
 
 DEFAULT_STEPS = 20          # per scale, for every sampler (unless the index records a default run)
-SAMPLERS = ("ode", "sde", "ddim", "dpm2m")  # the grid samplers; the ascent has no per-scale grid
+SAMPLERS = ("ode", *(s for s in GRID_SAMPLERS if s != "ode"))  # the ascent has no per-scale grid; ODE first
 
 FORMAT = "explorer-wcrg"
 
@@ -102,8 +103,12 @@ class WCRGModel(ModelBase):
         return self.index.get("data") or {}
 
     @property
+    def default_run(self) -> dict | None:
+        return self.index.get("default_run")
+
+    @property
     def samplers(self) -> tuple[str, ...]:
-        return default_first(SAMPLERS, self.index.get("default"))
+        return default_first(SAMPLERS, self.default_run)
 
     @property
     def coarse_samplers(self) -> tuple[str, ...]:
@@ -130,29 +135,16 @@ class WCRGModel(ModelBase):
                             wavelet=self.wavelet)
 
     def default_steps(self, sampler: str) -> int:
-        default = self.index.get("default") or {}
-        return default["steps"] if default.get("sampler") == sampler else DEFAULT_STEPS
-
-    def networks(self) -> list[tuple[str, int, object, tuple]]:
-        """x_J's low-pass model on (C, L/2^J), then the conditional details j = J..1 on 3C channels
-        given the C of x_j, each at L/2^j."""
-        C, side = self.image_shape[0], self.image_shape[-1]
-        s = side >> self.J
-        out = [("x_J", s, self.lowpass.denoiser, (torch.zeros(1, C, s, s), 0.5))]
-        for j in range(self.J, 0, -1):
-            s = side >> j
-            out.append((f"j={j}", s, self.conditional[j].denoiser,
-                        (torch.zeros(1, 3 * C, s, s), 0.5, torch.zeros(1, C, s, s))))
-        return out
+        run = self.default_run or {}
+        return run["steps"] if run.get("sampler") == sampler else DEFAULT_STEPS
 
     def write_default(self, sampler: str, steps: int, why: str) -> None:
-        """The index.json rewritten with the default run (steps per scale), atomically, checked first."""
+        """index.json with the default run (steps per scale), written atomically and read back first."""
         from explorer.core.files.io import atomic_write
 
-        default = check_default({"sampler": sampler, "steps": steps, "why": why}, SAMPLERS, self.name, UsageError)
-        blob = (json.dumps({**self.index, "default": default}, indent=1) + "\n").encode()
-        path = index_path(self.path)
-        atomic_write(path, lambda f: f.write(blob), verify=lambda tmp: check_index(json.loads(tmp.read_bytes()), str(tmp)))
+        run = check_default_run({"sampler": sampler, "steps": steps, "why": why}, SAMPLERS, self.name, UsageError)
+        blob = (json.dumps({**self.index, "default_run": run}, indent=1) + "\n").encode()
+        atomic_write(index_path(self.path), lambda f: f.write(blob), verify=load)
 
     def frame_count(self, spec: RunSpec) -> int | None:
         return (self.J * samplers.frame_count(spec.sampler, spec.steps)
@@ -246,7 +238,7 @@ def check_index(index: object, where: str) -> dict:
     data = schema.dict_of(index, "data", where, ConfigError, default={})
     if data:
         check_record(data, f"{where}: data", ConfigError)
-    check_default(index.get("default"), SAMPLERS, where, ConfigError)
+    check_default_run(index.get("default_run"), SAMPLERS, where, ConfigError)
     return index
 
 
