@@ -131,3 +131,23 @@ def test_the_tensors_are_read_as_safetensors_reads_them_and_checked(tmp_path):
     bad = struct.pack("<Q", len(text)) + text + blob[8 + n:]
     with pytest.raises(CheckpointError, match=r"'F32' of shape \[3, 4, 6\] needs 288 bytes, its entry gives 240"):
         checkpoint.read_tensors(tmp_path / "t.safetensors", bad)
+
+
+def test_a_regular_install_ships_every_bundled_file():
+    """pyproject's data-files put each file of checkpoints/ (git's, every folder) where
+    bundle.bundled_dir() finds it after `pip install .`: share/explorer/checkpoints/<its folder>."""
+    import glob
+    import subprocess
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    shipped = {Path(f): Path(dest) for dest, patterns in data.items() for p in patterns
+               for f in glob.glob(p, root_dir=root) if (root / f).is_file()}
+    tracked = subprocess.run(["git", "ls-files", "checkpoints"], cwd=root, capture_output=True, text=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    for f in map(Path, tracked):
+        assert f in shipped, f"{f} is not shipped: add its folder to [tool.setuptools.data-files]"
+        assert shipped[f] == Path("share/explorer") / f.parent, f
