@@ -22,7 +22,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generator
+from typing import Callable, Generator
 
 import torch
 
@@ -137,6 +137,18 @@ class WCRGModel(ModelBase):
     def default_steps(self, sampler: str) -> int:
         run = self.default_run or {}
         return run["steps"] if run.get("sampler") == sampler else DEFAULT_STEPS
+
+    def networks(self) -> list[tuple[str, int, Callable, tuple]]:
+        """x_J's low-pass model on (C, L/2^J), then the conditional details j = J..1 on 3C channels
+        given the C of x_j, each at L/2^j."""
+        C, side = self.image_shape[0], self.image_shape[-1]
+        s = side >> self.J
+        out = [("x_J", s, self.lowpass.denoiser, (torch.zeros(1, C, s, s), 0.5))]
+        for j in range(self.J, 0, -1):
+            s = side >> j
+            out.append((f"j={j}", s, self.conditional[j].denoiser,
+                        (torch.zeros(1, 3 * C, s, s), 0.5, torch.zeros(1, C, s, s))))
+        return out
 
     def write_default(self, sampler: str, steps: int, why: str) -> None:
         """index.json with the default run (steps per scale), written atomically and read back first."""
