@@ -30,6 +30,12 @@ phi4_models() {  # L: WCRG (J = 2) and plain diffusion of phi4 at beta_c, side L
   [[ -f $out/$name-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${args[@]}" --cond-steps 3000 \
     --levels 2 --wavelet haar --widths 32,64 --cond-widths 32,64 --name "$name-wcrg" --out "$out/$name-wcrg.wcrg" \
     --description "wavelet RG of phi^4 at the measured critical point, L=$size, N=10000"
+  # #30 item 3: the same recipe with narrower networks, widths 16,32 at every scale (phi4-wcrg: 32,64), so
+  # that a WCRG step costs about a quarter of a plain one; kept beside phi4-wcrg (docs/results/hierarchy.md)
+  [[ $size == 32 && ! -f $out/$name-wcrg-narrow.wcrg/index.json ]] && $EXPLORER train wcrg "${args[@]}" \
+    --cond-steps 3000 --levels 2 --wavelet haar --widths 16,32 --cond-widths 16,32 --name "$name-wcrg-narrow" \
+    --out "$out/$name-wcrg-narrow.wcrg" \
+    --description "wavelet RG of phi^4 at the measured critical point, L=$size, N=10000, narrow networks"
   [[ -f $out/$name-N10000.safetensors ]] || $EXPLORER train diffusion "${args[@]}" \
     --widths 16,32,64 --blocks 1 --name "$name-N10000" --out "$out/$name-N10000.safetensors" \
     --description "2-D lattice phi^4 at the measured critical point, L=$size, N=10000"
@@ -103,6 +109,40 @@ if [[ $what == phi4 || $what == phi4-16 || $what == all ]]; then
     .venv/bin/python tests/benchmarks/bench_wcrg.py --size $L "${ref[@]}" --n 400 --batch 100 --steps 3,5,10,15,20,30,50 \
       --json "$out/phi4/hierarchy.json"
   done
+  # #30 item 5: each model runs by default its cheapest run that reaches (the JSON's "defaults")
+  .venv/bin/python -c 'import json, sys
+for L, d in json.load(open(sys.argv[1]))["sizes"].items():
+    for f, r in d.get("defaults", {}).items():
+        print(f, r["sampler"], r["steps"], L, r["label"])' "$out/phi4/hierarchy.json" |
+  while read -r file sampler steps L label; do
+    $EXPLORER set-default "$out/$file" --sampler "$sampler" --steps "$steps" \
+      --why "the cheapest run within the floor of the best at L = $L: $label (docs/results/hierarchy.md)"
+  done
+fi
+
+if [[ $what == examples || $what == all ]]; then
+  # Fewer examples (#30 item 4): phi4 at L = 32 from N = 1000 fields (30 for scattering) by the recipes of
+  # phi4-N10000, phi4-wcrg-narrow and phi4-scattering (each N its own MCMC fields, cached), then the error of
+  # every model at one setting against bench_wcrg's fresh fields (docs/results/hierarchy.md)
+  beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
+  ex=$out/phi4/examples
+  mkdir -p "$ex"
+  phi=(--data phi4 --data-params "{\"beta\": $beta, \"lam\": 0.5}" --split all --size 32)
+  recipe=(--steps 3000 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 --save-every 250 --monitor-every 250)
+  for n in 30 1000; do
+    [[ -f $ex/phi4-scattering-N$n.scat.safetensors ]] || $EXPLORER train scattering "${phi[@]}" --n $n \
+      --name "phi4-scattering-N$n" --out "$ex/phi4-scattering-N$n.scat.safetensors" \
+      --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=$n"
+  done
+  [[ -f $ex/phi4-wcrg-narrow-N1000.wcrg/index.json ]] || $EXPLORER train wcrg "${phi[@]}" "${recipe[@]}" --n 1000 \
+    --cond-steps 3000 --levels 2 --wavelet haar --widths 16,32 --cond-widths 16,32 --name phi4-wcrg-narrow-N1000 \
+    --out "$ex/phi4-wcrg-narrow-N1000.wcrg" \
+    --description "wavelet RG of phi^4 at the measured critical point, L=32, N=1000, narrow networks"
+  [[ -f $ex/phi4-N1000.safetensors ]] || $EXPLORER train diffusion "${phi[@]}" "${recipe[@]}" --n 1000 \
+    --widths 16,32,64 --blocks 1 --name phi4-N1000 --out "$ex/phi4-N1000.safetensors" \
+    --description "2-D lattice phi^4 at the measured critical point, L=32, N=1000"
+  [[ -f $out/phi4/examples.json ]] || .venv/bin/python tests/benchmarks/bench_examples.py --n 400 --batch 100 \
+    --json "$out/phi4/examples.json"
 fi
 
 if [[ $what == scattering || $what == all ]]; then

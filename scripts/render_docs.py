@@ -15,7 +15,7 @@ Sources (nothing else is read, and nothing but the pages above is written):
   checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
   those present;
 - checkpoints/phi4/hierarchy.json (tests/benchmarks/bench_wcrg.py: WCRG against plain diffusion, FLOPs and the
-  paired bootstrap);
+  paired bootstrap) and checkpoints/phi4/examples.json (tests/benchmarks/bench_examples.py: fewer examples);
 - checkpoints/index.json and the JSON record in the safetensors header of every bundled model
   (and of checkpoints/capacity/*.safetensors), plus each WCRG folder's index.json.
 
@@ -53,6 +53,7 @@ PERF_BEFORE = "docs/results/perf/gui-before.json"   # bench_gui.py run on commit
 PERF = ("docs/results/perf/gui.json", "docs/results/perf/scattering.json", "docs/results/perf/nn.json",
         "docs/results/perf/train.json")
 HIERARCHY = "checkpoints/phi4/hierarchy.json"
+EXAMPLES = "checkpoints/phi4/examples.json"
 MAX_HEADER = 100 * 1024 * 1024
 
 
@@ -303,7 +304,7 @@ def hierarchy_size(d: dict, command: str) -> list[str]:
     lines += ["Networks: FLOPs of one evaluation per sample, counted by `torch.utils.flop_counter.FlopCounterMode`, "
               "each at its own resolution:", ""]
     lines += table(["model", "level", "size", "MFLOP", "of a plain evaluation"], rows_n, "llrrr")
-    lines += ["Runs (ODE/Heun, the same step grid for both; for WCRG every scale and the coarse x_J run the row's "
+    lines += ["Runs (ODE/Heun, the same step grid for every model; for a WCRG every scale and the coarse x_J run the row's "
               "steps). GFLOP: per sample, evaluations × the networks' counts above; ms: median wall time per "
               "sample over the run's batches (a shared 2-core machine: compare ratios). Error: mean over |k| of "
               "|ΔP/P| ± its bootstrap s.e.; − best: the difference from the best run, ± its paired s.e. (in "
@@ -312,7 +313,7 @@ def hierarchy_size(d: dict, command: str) -> list[str]:
     for r in rows:
         reach = "–" if not r["grid"] else ("**yes**" if r["reaches"] else "no")
         made = r["generator"] != "fresh"
-        out.append([r["label"] + (" (default)" if r.get("default") else ""), integer(r["evaluations"]) if made else "–",
+        out.append([r["label"], integer(r["evaluations"]) if made else "–",
                     num(r["flops"] / 1e9, 3) if made else "–", num(1e3 * r["seconds_per_sample"], 2) if made else "–",
                     f"{percent(r['error'], 2)} ± {percent(r['se'], 2)}",
                     f"{100 * r['diff_best']:+.2f} ± {100 * r['diff_best_se']:.2f} ({100 * r['diff_best_se_unpaired']:.2f})",
@@ -328,34 +329,40 @@ def hierarchy_size(d: dict, command: str) -> list[str]:
               f"Best run: {d['best']} ({percent(d['best_error'], 2)}); a run reaches when its error ≤ best + floor = "
               f"{percent(d['threshold'], 2)}.", ""]
     by = {r["label"]: r for r in rows}
-    for g in ("plain", "WCRG"):
+    for g in d["models"]:
         c = d["cheapest"].get(g)
         lines += [f"- cheapest {g} run that reaches: " + (
             f"**{c}**, {num(by[c]['flops'] / 1e9, 3)} GFLOP per sample" if c else "none at these step counts")]
-    if d.get("flop_ratio") is not None:
-        lines += [f"- **WCRG / plain: {percent(d['flop_ratio'])} of the FLOPs**, {percent(d['wall_ratio'])} of the wall "
-                  "time (goal ≤ 25 % of the FLOPs: " + ("met" if d["flop_ratio"] <= 0.25 else "not met") + ")."]
+    for g, ratio in d["flop_ratio"].items():
+        lines += [f"- **{g} / plain: {percent(ratio)} of the FLOPs**, {percent(d['wall_ratio'][g])} of the wall "
+                  "time (goal ≤ 25 % of the FLOPs: " + ("met" if ratio <= 0.25 else "not met") + ")."]
     nets = {g: sum(lv["flops"] for lv in m["networks"]) for g, m in d["models"].items()}
-    if set(d["cheapest"]) == {"plain", "WCRG"}:
-        kp, kw = by[d["cheapest"]["plain"]]["steps"], by[d["cheapest"]["WCRG"]]["steps"]
-        below = {g: max((r["steps"] for r in rows if r["grid"] and r["generator"] == g and r["steps"] < k), default=None)
-                 for g, k in (("plain", kp), ("WCRG", kw))}
-        lines += [f"- why: one step of every WCRG network (x_J and each scale, each at its own size) costs "
-                  f"{percent(nets['WCRG'] / nets['plain'])} of a plain step, so the FLOP ratio is that times the ratio "
-                  f"of the steps each needs: {kw} against {kp} (WCRG at {below['WCRG']} and plain at {below['plain']} steps, "
-                  f"the grid's next lower counts, do not reach; a finer grid could move either)."]
-        for g in ("WCRG", "plain"):
-            r = next((r for r in rows if r["grid"] and r["generator"] == g and r["steps"] == below[g]), None)
-            if r:
-                lines += [f"- how sharp: {r['label']} misses by {100 * (r['error'] - d['threshold']):.2f} points; its "
-                          f"paired s.e. against the best run is {100 * r['diff_best_se']:.2f} points."]
+    plain_steps = by[d["cheapest"]["plain"]]["steps"] if "plain" in d["cheapest"] else None
+    sharp = []
+    for g in d["flop_ratio"]:
+        k = by[d["cheapest"][g]]["steps"]
+        lower = {h: max((r["steps"] for r in rows if r["grid"] and r["generator"] == h and r["steps"] < n), default=None)
+                 for h, n in ((g, k), ("plain", plain_steps))}
+        missed = " and ".join(f"{h} at {n}" for h, n in lower.items() if n is not None)
+        lines += [f"- why ({g}): one step of every {g} network (x_J and each scale, each at its own size) costs "
+                  f"{percent(nets[g] / nets['plain'])} of a plain step, so the FLOP ratio is that times the ratio "
+                  f"of the steps each needs: {k} against {plain_steps}"
+                  + (f" ({missed} steps, the grid's next lower counts, do not reach; a finer grid could move either)."
+                     if missed else ".")]
+        sharp += [r for r in rows if r["grid"] and any(r["generator"] == h and r["steps"] == n for h, n in lower.items())
+                  and r not in sharp]
+    for r in sharp:
+        lines += [f"- how sharp: {r['label']} misses by {100 * (r['error'] - d['threshold']):.2f} points; its "
+                  f"paired s.e. against the best run is {100 * r['diff_best_se']:.2f} points."]
     if d.get("not_run"):
         lines += [f"- not run (the benchmark's time ran out): {', '.join(d['not_run'])}."]
     lines += [""]
-    defaults = [r for r in rows if r.get("default")]
+    defaults = [by[c["label"]] for c in d["defaults"].values()]
     if defaults:
-        lines += ["### Each bundled model at its defaults", "",
-                  "ΔP/P per |k| ± bootstrap s.e. (the reference resampled too); the fresh fields for scale.", ""]
+        lines += ["### Each bundled model at its default run", "",
+                  "A model's default run is its cheapest run that reaches, written into its file by "
+                  "`scripts/make_checkpoints.sh` (`explorer set-default`; `explorer info` shows it). ΔP/P per |k| ± "
+                  "bootstrap s.e. (the reference resampled too); the fresh fields for scale.", ""]
         cols = defaults + [rows[0]]
         krows = [[str(k)] + [f"{100 * c['per_k'][i]:+.1f} ± {100 * c['per_k_se'][i]:.1f} %" for c in cols]
                  for i, k in enumerate(d["k"])]
@@ -364,7 +371,45 @@ def hierarchy_size(d: dict, command: str) -> list[str]:
                      + [f"{num(c['abs_m'], 4)} ± {num(c['abs_m_se'], 4)}" for c in cols])
         krows.append(["largest |ΔP/P|"] + [percent(max(abs(v) for v in c["per_k"])) for c in cols])
         lines += table(["\\|k\\|"] + [c["label"] for c in cols], krows, "l" + "r" * len(cols))
+        within = [c["label"] for c in defaults if max(abs(v) for v in c["per_k"]) <= 0.05 and c["tv"] <= 0.03]
+        fresh_worst = max(abs(v) for v in rows[0]["per_k"])
+        lines += [f"Within 5 % at every |k| and TV ≤ 0.03 (the goal): {', '.join(within) or 'none'}. For scale: "
+                  f"{integer(rows[0]['n'])} fresh fields miss the reference by up to {percent(fresh_worst)} at some |k| "
+                  "(the smallest |k| have few modes).", ""]
     return lines
+
+
+def examples_section(e: dict) -> list[str]:
+    """Fewer examples (bench_examples.py): each generator's error against its training-set size."""
+    rows = e["rows"]
+    lines = ["## Fewer examples", "", "```", e["command"], "```", "",
+             f"φ⁴ at L = {e['L']}: each model trained on N fields by its bundled recipe, every diffusion and WCRG "
+             "model at one setting, the scattering models by their L-BFGS, "
+             f"{integer(e['n'])} samples each from the same seed, against the {integer(e['reference']['n'])} fresh "
+             "fields of L = 32 above (the same floor rows' fields); − plain: the paired difference from plain "
+             "diffusion at the same N, and at ten times the N.", ""]
+    out = []
+    for r in rows:
+        diff = [f"{100 * r[k]['difference']:+.2f} ± {100 * r[k]['se']:.2f}" if k in r else "–"
+                for k in ("vs_plain_same_n", "vs_plain_10x_n")]
+        out.append([r["label"], r["run"] or "–", integer(r["parameters"]) if r.get("parameters") else "–",
+                    f"{percent(r['error'], 2)} ± {percent(r['se'], 2)}", *diff,
+                    f"{num(r['tv'], 3)} ± {num(r['tv_se'], 3)}", f"{num(r['abs_m'], 4)} ± {num(r['abs_m_se'], 4)}",
+                    percent(max(abs(v) for v in r["per_k"]))])
+    lines += table(["model", "run", "parameters", "mean \\|ΔP/P\\|", "− plain, same N (points)",
+                    "− plain at 10 N (points)", "histogram TV", "⟨\\|m\\|⟩", "largest \\|ΔP/P\\|"], out, "llrrrrrrr")
+    for r in rows:
+        if r["generator"] in ("plain", "fresh"):
+            continue
+        for key, n in (("vs_plain_same_n", r["N"]), ("vs_plain_10x_n", 10 * r["N"])):
+            d = r.get(key)
+            if d is None:
+                continue
+            verdict = ("at most plain's" if d["difference"] <= 0 else
+                       "above plain's, within 2 s.e." if d["difference"] <= 2 * d["se"] else "above plain's")
+            lines += [f"- {r['label']} against plain N = {n}: {100 * d['difference']:+.2f} ± "
+                      f"{100 * d['se']:.2f} points, **{verdict}**."]
+    return lines + [""]
 
 
 def render_hierarchy() -> str:
@@ -372,23 +417,23 @@ def render_hierarchy() -> str:
     sizes = [h["sizes"][k] for k in sorted(h["sizes"], key=int)]
     lines = banner(
         "Results: the hierarchy, measured fairly",
-        [HIERARCHY],
+        [HIERARCHY] + ([EXAMPLES] if (ROOT / EXAMPLES).exists() else []),
         "The wavelet renormalisation group (WCRG: a coarse model of x_J and one conditional denoiser per scale, "
         "[the science](../science/wavelet-rg.md)) against plain score diffusion on φ⁴ at its critical point, each "
         "bundled model as it is, by the rules of a fair comparison: compute counted by torch, one reference for "
-        "every row, a paired bootstrap, the metric's noise floor, one grid of settings for both, and \"reaches\" "
+        "every row, a paired bootstrap, the metric's noise floor, one grid of settings for all, and \"reaches\" "
         "read one way only.",
     )
     done = [d for d in sizes if d.get("complete") and d.get("cheapest")]
     if done:
         top = done[-1]
         c = top["cheapest"]
-        verdict = (f"At the largest L measured, L = {top['L']}, WCRG reaches the best error within the floor with "
-                   f"**{percent(top['flop_ratio'])} of plain diffusion's FLOPs** ({c['WCRG']} against {c['plain']}): the "
-                   "goal of ≤ 25 % is " + ("met." if top["flop_ratio"] <= 0.25 else "**not met**.")
-                   if top.get("flop_ratio") is not None else
-                   f"At the largest L measured, L = {top['L']}, only " + " and ".join(c) + " reaches the best error "
-                   "within the floor: no ratio.")
+        verdict = f"At the largest L measured, L = {top['L']}: " + "; ".join(
+            f"{g} reaches the best error within the floor with **{percent(ratio)} of plain diffusion's FLOPs** "
+            f"({c[g]} against {c['plain']}): the goal of ≤ 25 % is " + ("met" if ratio <= 0.25 else "**not met**")
+            for g, ratio in top["flop_ratio"].items()) + "." if top["flop_ratio"] else (
+            f"At the largest L measured, L = {top['L']}, only " + " and ".join(c) + " reaches the best error "
+            "within the floor: no ratio.")
         lines += [verdict, ""]
     lines += ["How it is measured (`" + h["benchmark"] + "`):", "",
               f"- metric: {h['metric']}, ΔP/P = mean P_generated(k) / mean P_reference(k) − 1 (means over fields);",
@@ -402,6 +447,8 @@ def render_hierarchy() -> str:
               f"Machine: {h['machine']}, torch {h['torch']}.", ""]
     for d in sizes:
         lines += hierarchy_size(d, h.get("commands", {}).get(str(d["L"]), h.get("command", "")))
+    if (ROOT / EXAMPLES).exists():
+        lines += examples_section(read_json(EXAMPLES))
     return "\n".join(lines).rstrip() + "\n"
 
 

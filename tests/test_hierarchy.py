@@ -103,3 +103,22 @@ def test_the_field_table_gives_each_model_its_flops_beside_its_error(tiny_ckpt, 
     assert "GFLOP" in h2h.format_rows(rows, "the training data")
     cell = dict(TABLE_COLUMNS)["GFLOP per sample"]
     assert cell({"flops": 2.5e9}) == "2.5" and cell({"flops": None}) == "–"
+
+
+def test_each_bundled_phi4_model_runs_by_default_its_cheapest_run_that_reaches():
+    """The benchmark's "defaults" (checkpoints/phi4/hierarchy.json) are what the files say: the
+    Run panel and `explorer sample` start from the run the fair test found cheapest at the floor;
+    a model none of whose runs reached keeps its kind's defaults."""
+    import json
+
+    from explorer.core.models import bundle, open_model
+
+    sizes = json.loads((bundle.bundled_dir() / "phi4" / "hierarchy.json").read_text())["sizes"]
+    for d in sizes.values():
+        for m in d["models"].values():
+            model = open_model(bundle.bundled_dir() / m["file"])
+            r = d["defaults"].get(m["file"])
+            assert model.default_run == (r and {"sampler": r["sampler"], "steps": r["steps"],
+                                                "why": model.default_run["why"]}), m["file"]
+            if r:
+                assert r["label"] in model.default_run["why"]

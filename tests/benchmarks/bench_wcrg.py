@@ -3,10 +3,11 @@
     python tests/benchmarks/bench_wcrg.py --size 16 [--size 32] [--n 400] [--batch 100] [--reference-n 4000]
         [--floor-n 400] [--chains 880] [--steps 3,5,10,15,20,30,50] [--boot 400] [--json checkpoints/phi4/hierarchy.json]
 
-For each lattice size L the bundled plain model (phi4-[L16-]N10000) and WCRG (phi4-[L16-]wcrg)
-make n samples at every step count of ONE grid, by the same sampler (ODE/Heun; for the WCRG every
-scale, the coarse x_J included, runs the row's steps). Then each bundled model at its own
-default sampler and steps (a row of its own where the grid has none).
+For each lattice size L the bundled plain model (phi4-[L16-]N10000) and WCRG models (phi4-[L16-]wcrg;
+at L = 32 also phi4-wcrg-narrow, networks half as wide) make n samples at every step count of ONE
+grid, by the same sampler (ODE/Heun; for a WCRG every scale, the coarse x_J included, runs the row's
+steps). Each model's cheapest run that reaches is recorded as its default run ("defaults"), which
+scripts/make_checkpoints.sh writes into the model's file (`explorer set-default`).
 
 Reference: fresh equilibrium MCMC fields at the models' (L, beta, lambda), never trained on:
 `chains` chains of `phi4.Chains` from a hot start, the burn-in, then one field every 2 tau_int
@@ -28,8 +29,8 @@ one sample is counted by FlopCounterMode too (it adds the wavelet transforms) as
 time: the median over the run's batches, per sample (the machine is shared: compare ratios).
 
 Reaches: a run reaches when its error <= best + floor, best the lowest error of ANY grid run (of
-either generator), floor the fresh fields' error. For each generator the cheapest run (FLOPs)
-that reaches; the ratio of their FLOPs (goal <= 1/4) and of their wall times.
+any generator), floor the fresh fields' error. For each generator the cheapest run (FLOPs) that
+reaches; the ratio of each WCRG's FLOPs to plain's (goal <= 1/4) and of their wall times.
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ from explorer.core.data import cached_array, phi4
 from explorer.core.models import RunSpec, bundle, final_samples, open_model
 from explorer.core.statistics import stats
 
-MODELS = {16: ("phi4-L16-N10000.safetensors", "phi4-L16-wcrg.wcrg"), 32: ("phi4-N10000.safetensors", "phi4-wcrg.wcrg")}
+MODELS = {16: {"plain": "phi4-L16-N10000.safetensors", "WCRG": "phi4-L16-wcrg.wcrg"},
+          32: {"plain": "phi4-N10000.safetensors", "WCRG": "phi4-wcrg.wcrg", "WCRG narrow": "phi4-wcrg-narrow.wcrg"}}
 RECORDED = Path(phi4.__file__).with_name("phi4_equilibrium_L32.json")
 
 
@@ -130,23 +132,18 @@ def counted_run_flops(model, sampler: str, steps: int) -> int:
 
 
 def measure_size(L: int, a) -> dict:
-    plain_file, wcrg_file = MODELS[L]
-    plain, wcrg = open_model(bundle.bundled_dir() / plain_file), open_model(bundle.bundled_dir() / wcrg_file)
-    fields, ref_info = fresh_fields(plain.data, a.reference_n + a.floor_n, a.chains)
+    files = MODELS[L]
+    models = {g: open_model(bundle.bundled_dir() / f) for g, f in files.items()}
+    fields, ref_info = fresh_fields(models["plain"].data, a.reference_n + a.floor_n, a.chains)
     ref, fresh = fields[:a.reference_n], fields[a.reference_n:][:a.n]      # the floor: as many fields as a row
     say(f"L = {L}: reference {len(ref)} fresh MCMC fields, floor set {len(fresh)} more (other chains); "
         f"burn-in {ref_info['burn_in']}, spacing {ref_info['spacing']} sweeps ({ref_info['source']})")
-    nets = {"plain": compute.network_flops(plain), "WCRG": compute.network_flops(wcrg)}
-    models = {"plain": plain, "WCRG": wcrg}
+    nets = {g: compute.network_flops(m) for g, m in models.items()}
     steps = [int(s) for s in a.steps.split(",")]
-    runs = [("fresh", None, None, True)]
-    runs += [(g, "ode", k, True) for k in steps for g in ("plain", "WCRG")]     # so that a stop leaves one grid
-    for g, m in models.items():                         # each model at its defaults
-        d = (m.samplers[0], m.default_steps(m.samplers[0]))
-        if not (d[0] == "ode" and d[1] in steps):
-            runs.append((g, *d, False))
+    runs = [("fresh", None, None)]
+    runs += [(g, "ode", k) for k in steps for g in models]     # so that a stop leaves one grid
     rows, samples, skipped = [], [], []
-    for g, sampler, k, grid in runs:
+    for g, sampler, k in runs:
         if g != "fresh" and a.stop_at and time.strftime("%H:%M", time.gmtime()) >= a.stop_at:
             skipped.append(f"{g} {sampler.upper()} {k}")         # no new run after --stop-at: say which
             say(f"  {skipped[-1]}: not run (past --stop-at {a.stop_at} UTC)")
@@ -161,11 +158,10 @@ def measure_size(L: int, a) -> dict:
             fl = compute.run_flops(nets[g], sampler, k)
             counted = counted_run_flops(m, sampler, k)
             say(f"  {g} {sampler} {k}: {time.perf_counter() - t0:.0f} s")
-        default = g != "fresh" and (sampler, k) == (models[g].samplers[0], models[g].default_steps(models[g].samplers[0]))
         r = stats.compare(x, ref)
         am = np.abs(np.asarray(x, np.float64).reshape(len(x), -1).mean(1))
         rows.append({"generator": g, "label": "fresh fields" if g == "fresh" else f"{g} {sampler.upper()} {k}",
-                     "sampler": sampler, "steps": k, "grid": grid and g != "fresh", "default": default,
+                     "sampler": sampler, "steps": k, "grid": g != "fresh",
                      "n": len(x), "flops": fl["flops"], "evaluations": fl["evaluations"], "flops_levels": fl["levels"],
                      "flops_run_counted": counted, "seconds_per_sample": sec,
                      "bands": [{"k": b["k"], "relative_error": b["relative_error"]} for b in r["bands"]],
@@ -185,10 +181,9 @@ def measure_size(L: int, a) -> dict:
         rel = compute.spectrum_error(pg, p_ref)
         row.update(error=float(np.abs(rel).mean()), se=float(draws[:, i, 0].std()),
                    per_k=rel.tolist(), per_k_se=draws[:, i, 1:].std(0).tolist())
-    both = {r["steps"] for r in rows if r["grid"] and r["generator"] == "plain"} & \
-        {r["steps"] for r in rows if r["grid"] and r["generator"] == "WCRG"}
-    for r in rows:                                      # the grid is what both generators ran
-        r["grid"] = r["grid"] and r["steps"] in both
+    every = set.intersection(*({r["steps"] for r in rows if r["generator"] == g} for g in models))
+    for r in rows:                                      # the grid is what every generator ran
+        r["grid"] = r["grid"] and r["steps"] in every
     floor_row = rows[0]
     floor = floor_row["error"]
     grid_rows = [r for r in rows if r["grid"]]
@@ -203,15 +198,16 @@ def measure_size(L: int, a) -> dict:
     out = {"L": L, "complete": True, "k": list(range(1, K + 1)), "n": a.n, "boot": a.boot,
            "reference": {"n": len(ref), "floor_n": len(fresh), "abs_m": stats.mean_abs_magnetisation(ref),
                          **{k: v for k, v in ref_info.items()}},
-           "models": {g: {"file": f, "parameters": models[g].parameters, "networks": nets[g]}
-                      for g, f in zip(("plain", "WCRG"), (plain_file, wcrg_file))},
+           "models": {g: {"file": f, "parameters": models[g].parameters, "networks": nets[g]} for g, f in files.items()},
            "floor": {"error": floor, "se": floor_row["se"]},
            "best": rows[b]["label"], "best_error": rows[b]["error"], "threshold": sel["threshold"],
-           "cheapest": cheapest, "rows": rows, "not_run": skipped}
-    if set(cheapest) == {"plain", "WCRG"}:
-        pr, wr = sel["cheapest"]["plain"], sel["cheapest"]["WCRG"]
-        out["flop_ratio"] = wr["flops"] / pr["flops"]
-        out["wall_ratio"] = (wr["seconds_per_sample"] / pr["seconds_per_sample"]) if pr["seconds_per_sample"] else None
+           "cheapest": cheapest, "rows": rows, "not_run": skipped,
+           "defaults": {files[g]: {"sampler": r["sampler"], "steps": r["steps"], "label": r["label"]}
+                        for g, r in sel["cheapest"].items()}}
+    pr = sel["cheapest"].get("plain")
+    out["flop_ratio"] = {g: r["flops"] / pr["flops"] for g, r in sel["cheapest"].items() if pr and g != "plain"}
+    out["wall_ratio"] = {g: r["seconds_per_sample"] / pr["seconds_per_sample"] if pr["seconds_per_sample"] else None
+                         for g, r in sel["cheapest"].items() if pr and g != "plain"}
     report(out)
     return out
 
@@ -229,9 +225,9 @@ def report(d: dict) -> None:
             f"{'yes' if r['reaches'] else ('-' if not r['grid'] else 'no')}")
     say(f"best {d['best']} ({d['best_error']:.2%}); reaches = error <= best + floor = {d['threshold']:.2%}; "
         f"cheapest: {d['cheapest']}")
-    if "flop_ratio" in d:
-        say(f"FLOPs WCRG / plain at the cheapest runs that reach: {d['flop_ratio']:.3f} (goal <= 0.25); "
-            f"wall time {d['wall_ratio']:.3f}")
+    for g, ratio in d["flop_ratio"].items():
+        say(f"FLOPs {g} / plain at the cheapest runs that reach: {ratio:.3f} (goal <= 0.25); "
+            f"wall time {d['wall_ratio'][g]}")
 
 
 def write_partial(a, L: int, entry: dict) -> None:
@@ -269,7 +265,7 @@ def main() -> None:
     p.add_argument("--reference-n", type=int, default=4000, help="fresh MCMC fields in the reference")
     p.add_argument("--floor-n", type=int, default=None, help="more fresh fields, the floor row (default: n)")
     p.add_argument("--chains", type=int, default=1000, help="MCMC chains for the fresh fields")
-    p.add_argument("--steps", default="3,5,10,15,20,30,50", help="the one grid of step counts of both generators")
+    p.add_argument("--steps", default="3,5,10,15,20,30,50", help="the one grid of step counts of every model")
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--boot", type=int, default=400)
     p.add_argument("--stop-at", default=None, metavar="HH:MM",
@@ -280,7 +276,7 @@ def main() -> None:
     a.floor_n = a.floor_n or a.n
     for L in a.size or [16, 32]:
         if a.reference_only:
-            plain = open_model(bundle.bundled_dir() / MODELS[L][0])
+            plain = open_model(bundle.bundled_dir() / MODELS[L]["plain"])
             x, info = fresh_fields(plain.data, a.reference_n + a.floor_n, a.chains)
             say(f"L = {L}: {len(x)} fields, {info}")
             continue
