@@ -435,6 +435,18 @@ def render_hierarchy() -> str:
             f"At the largest L measured, L = {top['L']}, only " + " and ".join(c) + " reaches the best error "
             "within the floor: no ratio.")
         lines += [verdict, ""]
+        gens = list(dict.fromkeys(g for d in done for g in d["models"]))
+        grow = []
+        for g in gens:
+            cells = []
+            for d in done:
+                label = d["cheapest"].get(g)
+                row = next((r for r in d["rows"] if r["label"] == label), None)
+                cells.append("–" if g not in d["models"] else "none reaches" if row is None else
+                             f"{row['steps']} steps, {num(row['flops'] / 1e9, 2)} GFLOP")
+            grow.append([g, *cells])
+        lines += ["The cheapest run that reaches, per sample, as L grows:", ""]
+        lines += table(["generator", *(f"L = {d['L']}" for d in done)], grow, "l" + "r" * len(done))
     lines += ["How it is measured (`" + h["benchmark"] + "`):", "",
               f"- metric: {h['metric']}, ΔP/P = mean P_generated(k) / mean P_reference(k) − 1 (means over fields);",
               "- FLOPs per sample: one evaluation of each network at its own resolution counted by `FlopCounterMode`, "
