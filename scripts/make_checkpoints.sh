@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
-# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|phi4-16|scattering|turbulence|capacity|cosmic_web|all]
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|phi4-16|examples|scattering|turbulence|capacity|cosmic_web|all]
 # (OUT=folder writes elsewhere than checkpoints/; STAGE=folder holds the first stage of the N = 10
 # models, default build/stage1, not bundled).
 # No --bf16 for new models: on this project's AMD EPYC CPU (no AVX512-BF16) bf16 autocast trains

@@ -387,7 +387,8 @@ def examples_section(e: dict) -> list[str]:
              "model at one setting, the scattering models by their L-BFGS, "
              f"{integer(e['n'])} samples each from the same seed, against the {integer(e['reference']['n'])} fresh "
              "fields of L = 32 above (the same floor rows' fields); − plain: the paired difference from plain "
-             "diffusion at the same N, and at ten times the N.", ""]
+             "diffusion at the same N, and at ten times the N. A scattering model's statistics hold P(k) itself "
+             "(its |k| shells), so its spectrum error is fitted, not predicted: read its histogram TV.", ""]
     out = []
     for r in rows:
         diff = [f"{100 * r[k]['difference']:+.2f} ± {100 * r[k]['se']:.2f}" if k in r else "–"
