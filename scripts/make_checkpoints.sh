@@ -121,7 +121,7 @@ for L, d in json.load(open(sys.argv[1]))["sizes"].items():
 fi
 
 if [[ $what == examples || $what == all ]]; then
-  # Fewer examples (#30 item 4): phi4 at L = 32 from N = 1000 fields (30 for scattering) by the recipes of
+  # Fewer examples (#30 item 4): phi4 at L = 32 from N = 100, 300, 1000 fields (30, 1000 for scattering) by the recipes of
   # phi4-N10000, phi4-wcrg-narrow and phi4-scattering (each N its own MCMC fields, cached), then the error of
   # every model at one setting against bench_wcrg's fresh fields (docs/results/hierarchy.md)
   beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
@@ -134,13 +134,15 @@ if [[ $what == examples || $what == all ]]; then
       --name "phi4-scattering-N$n" --out "$ex/phi4-scattering-N$n.scat.safetensors" \
       --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=$n"
   done
-  [[ -f $ex/phi4-wcrg-narrow-N1000.wcrg/index.json ]] || $EXPLORER train wcrg "${phi[@]}" "${recipe[@]}" --n 1000 \
-    --cond-steps 3000 --levels 2 --wavelet haar --widths 16,32 --cond-widths 16,32 --name phi4-wcrg-narrow-N1000 \
-    --out "$ex/phi4-wcrg-narrow-N1000.wcrg" \
-    --description "wavelet RG of phi^4 at the measured critical point, L=32, N=1000, narrow networks"
-  [[ -f $ex/phi4-N1000.safetensors ]] || $EXPLORER train diffusion "${phi[@]}" "${recipe[@]}" --n 1000 \
-    --widths 16,32,64 --blocks 1 --name phi4-N1000 --out "$ex/phi4-N1000.safetensors" \
-    --description "2-D lattice phi^4 at the measured critical point, L=32, N=1000"
+  for n in 1000 100 300; do
+    [[ -f $ex/phi4-wcrg-narrow-N$n.wcrg/index.json ]] || $EXPLORER train wcrg "${phi[@]}" "${recipe[@]}" --n $n \
+      --cond-steps 3000 --levels 2 --wavelet haar --widths 16,32 --cond-widths 16,32 --name "phi4-wcrg-narrow-N$n" \
+      --out "$ex/phi4-wcrg-narrow-N$n.wcrg" \
+      --description "wavelet RG of phi^4 at the measured critical point, L=32, N=$n, narrow networks"
+    [[ -f $ex/phi4-N$n.safetensors ]] || $EXPLORER train diffusion "${phi[@]}" "${recipe[@]}" --n $n \
+      --widths 16,32,64 --blocks 1 --name "phi4-N$n" --out "$ex/phi4-N$n.safetensors" \
+      --description "2-D lattice phi^4 at the measured critical point, L=32, N=$n"
+  done
   [[ -f $out/phi4/examples.json ]] || .venv/bin/python tests/benchmarks/bench_examples.py --n 400 --batch 100 \
     --json "$out/phi4/examples.json"
 fi
