@@ -1032,6 +1032,7 @@ def _bases() -> None:
                         "1", "--steps", "2"], (pair,)),
         ("sweep",): (["sweep", "--folder", "{d}/pair", "--n", "1", "--steps", "2"], (pair,)),
         ("basis",): (["basis", M, "--steps", "3", "--out", "{d}/b.npz"], (m,)),
+        ("set-default",): (["set-default", M, "--sampler", "ode", "--steps", "5"], (m,)),
         ("fork",): (["fork", "{d}/r.npz", "--model", M, "--step", "1", "--n", "2", "--out", "{d}/f.npz"], (m, r)),
         ("phi4", "equilibrium"): (["phi4", "equilibrium", "--L", "4", "--chains", "2", "--sweeps", "580"], ()),
         ("phi4", "critical"): (["phi4", "critical", "--sizes", "4,8", "--betas", "0.5,1.0", "--chains", "16", "--burn-in",
