@@ -14,16 +14,11 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QP
 
 from explorer.app.settings import CheckedSettings
 from explorer.core.files import schema
-from explorer.core.models import Model, RunSpec
+from explorer.core.models import Model, RunSpec, runs_by_default
 from explorer.core.sampling import catalogue
 
 SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of model they were for, and the coarse scale's
 AS_DETAILS = "as above"
-
-
-def default_run(model: Model) -> tuple[str, int]:
-    """The sampler and steps `model` runs when none are given."""
-    return model.samplers[0], model.default_steps(model.samplers[0])
 
 
 class RunPanel(QWidget):
@@ -146,7 +141,7 @@ class RunPanel(QWidget):
         previous, self._model = self._model, model
         last_kind = previous.kind if previous is not None else self._settings_kind
         shown = (self.sampler_box.currentData(), self.steps_box.value())
-        untouched = previous is not None and shown == default_run(previous) != default_run(model)
+        untouched = previous is not None and shown == runs_by_default(previous) != runs_by_default(model)
         for key in model.samplers:
             if self.sampler_box.findData(key) < 0:
                 self.sampler_box.addItem(catalogue.LABELS.get(key, key), key)

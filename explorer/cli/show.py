@@ -20,11 +20,11 @@ def cmd_info(args) -> int:
 
 
 def cmd_set_default(args) -> int:
-    from explorer.core.models import open_model
-    model = open_model(args.checkpoint)
-    model.write_default(args.sampler, args.steps, args.why)
-    model = open_model(args.checkpoint)
-    print(printable(f"{model.name}: runs {model.samplers[0]} with {model.default_steps(model.samplers[0])} steps "
+    from explorer.core.models import open_model, runs_by_default
+    open_model(args.checkpoint).write_default(args.sampler, args.steps, args.why)
+    model = open_model(args.checkpoint)                       # as written (its new sha256)
+    sampler, steps = runs_by_default(model)
+    print(printable(f"{model.name}: runs {sampler} with {steps} steps "
                     f"by default (written to {model.path}; the weights are unchanged, the file's sha256 is now "
                     f"{model.sha256[:12]}…: runs saved from the earlier file no longer name it as their maker)"))
     return 0

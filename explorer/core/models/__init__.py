@@ -16,6 +16,7 @@ from explorer.core.models.base import (
     resolve_device,
     run_meta,
     run_title,
+    runs_by_default,
     samplers_text,
 )
 
@@ -30,5 +31,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["DisplayHints", "Model", "ModelBase", "Opener", "RunSpec", "check_made_by", "final_samples", "is_whole_run",
-           "open_maker", "open_model", "register_opener", "resolve_device", "run_meta", "run_title", "samplers_text",
-           "unregister_opener"]
+           "open_maker", "open_model", "register_opener", "resolve_device", "run_meta", "run_title", "runs_by_default",
+           "samplers_text", "unregister_opener"]

@@ -178,7 +178,7 @@ class ModelBase:
         (`why`: the measurement that chose them), written atomically (the file's sha256 changes,
         the weights do not); a UsageError for a kind whose file holds no default run."""
         raise UsageError(f"{self.name}: a {self.kind} model's file holds no default run; it runs "
-                         f"{self.samplers[0]} with {self.default_steps(self.samplers[0])} steps by default")
+                         "{} with {} steps by default".format(*runs_by_default(self)))
 
 
 @runtime_checkable
@@ -253,6 +253,21 @@ def check_default_run(record: object, samplers: tuple[str, ...], where: str, err
 def default_first(samplers: tuple[str, ...], record: dict | None) -> tuple[str, ...]:
     """`samplers` with the file's default run (`check_default_run`) first: the first is the default."""
     return samplers if record is None else (record["sampler"], *(s for s in samplers if s != record["sampler"]))
+
+
+def default_run_steps(record: dict | None, sampler: str, otherwise: int) -> int:
+    """The steps of the file's default run (`check_default_run`) for `sampler`, else `otherwise`."""
+    return record["steps"] if record is not None and record["sampler"] == sampler else otherwise
+
+
+def new_default_run(model: Model, sampler: str, steps: int, why: str) -> dict:
+    """The default run `model.write_default` records, checked against the samplers it runs (a UsageError)."""
+    return check_default_run({"sampler": sampler, "steps": steps, "why": why}, model.samplers, model.name, UsageError)
+
+
+def runs_by_default(model: Model) -> tuple[str, int]:
+    """The sampler and steps `model` runs when none are given (`RunSpec()`)."""
+    return model.samplers[0], model.default_steps(model.samplers[0])
 
 
 def samplers_text(model: Model) -> str:

@@ -298,7 +298,7 @@ def check_header(config: object, path: Path | str, kind: str, what: str) -> dict
     check_names(config, path)
     training = schema.dict_of(config, "training", str(path), ConfigError, default={})
     schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
-    no_default_run(config, path, f"{what}")
+    no_default_run(config, path, what)
     return config
 
 

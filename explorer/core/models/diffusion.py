@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Generator
 
 from explorer.core.data import colormap_for
-from explorer.core.errors import UsageError
 from explorer.core.models import checkpoint
 from explorer.core.models.base import (
     DisplayHints,
     ModelBase,
     RunSpec,
-    check_default_run,
     default_first,
+    default_run_steps,
+    new_default_run,
     resolve_device,
     run_meta,
 )
@@ -78,12 +78,10 @@ class DiffusionModel(ModelBase):
         return DisplayHints(colormap=colormap_for(self.data))
 
     def default_steps(self, sampler: str) -> int:
-        run = self.default_run or {}
-        return run["steps"] if run.get("sampler") == sampler else catalogue.DEFAULT_STEPS[sampler]
+        return default_run_steps(self.default_run, sampler, catalogue.DEFAULT_STEPS[sampler])
 
     def write_default(self, sampler: str, steps: int, why: str) -> None:
-        checkpoint.rewrite_default_run(self.path, check_default_run(
-            {"sampler": sampler, "steps": steps, "why": why}, tuple(catalogue.DEFAULT_STEPS), self.name, UsageError))
+        checkpoint.rewrite_default_run(self.path, new_default_run(self, sampler, steps, why))
 
     def describe(self) -> str:
         return checkpoint.describe(self.checkpoint)

@@ -35,6 +35,8 @@ from explorer.core.models.base import (
     RunSpec,
     check_default_run,
     default_first,
+    default_run_steps,
+    new_default_run,
     resolve_device,
     run_meta,
 )
@@ -135,8 +137,7 @@ class WCRGModel(ModelBase):
                             wavelet=self.wavelet)
 
     def default_steps(self, sampler: str) -> int:
-        run = self.default_run or {}
-        return run["steps"] if run.get("sampler") == sampler else DEFAULT_STEPS
+        return default_run_steps(self.default_run, sampler, DEFAULT_STEPS)
 
     def networks(self) -> list[tuple[str, int, Callable, tuple]]:
         """x_J's low-pass model on (C, L/2^J), then the conditional details j = J..1 on 3C channels
@@ -154,7 +155,7 @@ class WCRGModel(ModelBase):
         """index.json with the default run (steps per scale), written atomically and read back first."""
         from explorer.core.files.io import atomic_write
 
-        run = check_default_run({"sampler": sampler, "steps": steps, "why": why}, SAMPLERS, self.name, UsageError)
+        run = new_default_run(self, sampler, steps, why)
         blob = (json.dumps({**self.index, "default_run": run}, indent=1) + "\n").encode()
         atomic_write(index_path(self.path), lambda f: f.write(blob), verify=load)
 
