@@ -21,11 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from bench_wcrg import fresh_fields, sample_row, say
+from bench_wcrg import fresh_fields, one_point, sample_row, say, spectrum_errors
 
-from explorer.core.analysis import compute
 from explorer.core.models import bundle, open_model
 from explorer.core.statistics import stats
 
@@ -71,17 +69,9 @@ def main() -> None:
         spectra.append(stats.field_power_spectra(x))
     p_ref = stats.field_power_spectra(ref)
 
-    def metric(gen, r):
-        rel = compute.spectrum_error(gen, r)
-        return np.concatenate([[np.abs(rel).mean()], rel])
-    draws = compute.paired_bootstrap(spectra, p_ref, boot=a.boot, metric=metric)
-    for i, (row, x) in enumerate(zip(rows, samples)):
-        rel = compute.spectrum_error(spectra[i], p_ref)
-        r = stats.compare(x, ref)
-        am = np.abs(np.asarray(x, np.float64).reshape(len(x), -1).mean(1))
-        row.update(error=float(np.abs(rel).mean()), se=float(draws[:, i, 0].std()), per_k=rel.tolist(),
-                   per_k_se=draws[:, i, 1:].std(0).tolist(), tv=r["histogram_tv"], tv_se=r["histogram_tv_se"],
-                   abs_m=float(am.mean()), abs_m_se=float(am.std(ddof=1) / np.sqrt(len(am))))
+    errors, draws = spectrum_errors(spectra, p_ref, a.boot)
+    for row, x, e in zip(rows, samples, errors):
+        row.update(**e, **one_point(x, stats.compare(x, ref)))
     # paired differences: each generator at each N against plain diffusion at the same N, and at 10x the N
     by = {(r["generator"], r["N"]): i for i, r in enumerate(rows)}
     for i, row in enumerate(rows):

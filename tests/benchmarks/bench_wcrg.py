@@ -114,6 +114,29 @@ def positive(x: np.ndarray) -> float:
     return float((np.asarray(x).mean(axis=(1, 2, 3)) > 0).mean())
 
 
+def one_point(x: np.ndarray, compared: dict) -> dict:
+    """The one-point law of samples x against the reference (`compared` = stats.compare(x, ref)):
+    histogram TV and <|m|>, each with its s.e."""
+    am = np.abs(np.asarray(x, np.float64).reshape(len(x), -1).mean(1))
+    return {"tv": compared["histogram_tv"], "tv_se": compared["histogram_tv_se"],
+            "abs_m": float(am.mean()), "abs_m_se": float(am.std(ddof=1) / np.sqrt(len(am)))}
+
+
+def spectrum_errors(spectra: list[np.ndarray], p_ref: np.ndarray, boot: int) -> tuple[list[dict], np.ndarray]:
+    """Each row's mean |dP/P| and dP/P per |k| (per-field spectra against the reference's), with
+    their paired-bootstrap s.e.; and the draws (boot, rows, 1 + K) for paired differences."""
+    def metric(g, r):
+        rel = compute.spectrum_error(g, r)
+        return np.concatenate([[np.abs(rel).mean()], rel])
+    draws = compute.paired_bootstrap(spectra, p_ref, boot=boot, metric=metric)
+    out = []
+    for i, pg in enumerate(spectra):
+        rel = compute.spectrum_error(pg, p_ref)
+        out.append({"error": float(np.abs(rel).mean()), "se": float(draws[:, i, 0].std()), "per_k": rel.tolist(),
+                    "per_k_se": draws[:, i, 1:].std(0).tolist()})
+    return out, draws
+
+
 def sample_row(model, sampler: str, steps: int, n: int, batch: int) -> tuple[np.ndarray, float]:
     """n final samples of one run and the median wall seconds per sample over its batches."""
     times, last = [], [time.perf_counter(), 0]
@@ -159,28 +182,20 @@ def measure_size(L: int, a) -> dict:
             counted = counted_run_flops(m, sampler, k)
             say(f"  {g} {sampler} {k}: {time.perf_counter() - t0:.0f} s")
         r = stats.compare(x, ref)
-        am = np.abs(np.asarray(x, np.float64).reshape(len(x), -1).mean(1))
         rows.append({"generator": g, "label": "fresh fields" if g == "fresh" else f"{g} {sampler.upper()} {k}",
                      "sampler": sampler, "steps": k, "grid": g != "fresh",
                      "n": len(x), "flops": fl["flops"], "evaluations": fl["evaluations"], "flops_levels": fl["levels"],
                      "flops_run_counted": counted, "seconds_per_sample": sec,
                      "bands": [{"k": b["k"], "relative_error": b["relative_error"]} for b in r["bands"]],
-                     "tv": r["histogram_tv"], "tv_se": r["histogram_tv_se"],
-                     "abs_m": float(am.mean()), "abs_m_se": float(am.std(ddof=1) / np.sqrt(len(am))),
-                     "positive": positive(x)})
+                     **one_point(x, r), "positive": positive(x)})
         samples.append(stats.field_power_spectra(x))
         write_partial(a, L, {"L": L, "complete": False, "rows": rows})
     p_ref = stats.field_power_spectra(ref)
     K = p_ref.shape[1]
 
-    def metric(g, r):
-        rel = compute.spectrum_error(g, r)
-        return np.concatenate([[np.abs(rel).mean()], rel])
-    draws = compute.paired_bootstrap(samples, p_ref, boot=a.boot, metric=metric)       # (boot, rows, 1 + K)
-    for i, (row, pg) in enumerate(zip(rows, samples)):
-        rel = compute.spectrum_error(pg, p_ref)
-        row.update(error=float(np.abs(rel).mean()), se=float(draws[:, i, 0].std()),
-                   per_k=rel.tolist(), per_k_se=draws[:, i, 1:].std(0).tolist())
+    errors, draws = spectrum_errors(samples, p_ref, a.boot)                         # draws (boot, rows, 1 + K)
+    for row, e in zip(rows, errors):
+        row.update(e)
     every = set.intersection(*({r["steps"] for r in rows if r["generator"] == g} for g in models))
     for r in rows:                                      # the grid is what every generator ran
         r["grid"] = r["grid"] and r["steps"] in every
@@ -205,9 +220,10 @@ def measure_size(L: int, a) -> dict:
            "defaults": {files[g]: {"sampler": r["sampler"], "steps": r["steps"], "label": r["label"]}
                         for g, r in sel["cheapest"].items()}}
     pr = sel["cheapest"].get("plain")
-    out["flop_ratio"] = {g: r["flops"] / pr["flops"] for g, r in sel["cheapest"].items() if pr and g != "plain"}
+    others = {g: r for g, r in sel["cheapest"].items() if g != "plain"} if pr else {}
+    out["flop_ratio"] = {g: r["flops"] / pr["flops"] for g, r in others.items()}
     out["wall_ratio"] = {g: r["seconds_per_sample"] / pr["seconds_per_sample"] if pr["seconds_per_sample"] else None
-                         for g, r in sel["cheapest"].items() if pr and g != "plain"}
+                         for g, r in others.items()}
     report(out)
     return out
 
