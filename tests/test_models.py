@@ -10,7 +10,7 @@ from windows import open_window
 
 from explorer.core import models
 from explorer.core.errors import CheckpointError, UsageError
-from explorer.core.models import Opener, RunSpec, open_model
+from explorer.core.models import Opener, RunSpec, check_made_by, made_by, open_maker, open_model, run_meta
 from explorer.core.sampling.trajectory import drain
 
 
@@ -153,7 +153,16 @@ def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_p
         assert model.default_steps("dpm2m") == steps and model.default_steps("sde") == before.default_steps("sde")
         spec = RunSpec(n=1).resolved(model)
         assert (spec.sampler, spec.steps) == ("dpm2m", steps)
-        assert model.default_run == {"sampler": "dpm2m", "steps": steps, "why": "cheapest"}
+        assert model.default_run == {"sampler": "dpm2m", "steps": steps, "why": "cheapest", "earlier_sha256": [before.sha256]}
+        made_before = run_meta(before, RunSpec(n=1).resolved(before))     # a run saved from the file before
+        assert model.sha256 != before.sha256 and made_by(model, made_before)
+        check_made_by(model, made_before)
+        assert open_maker(made_before).sha256 == model.sha256
+        model.write_default("dpm2m", steps + 1, "again")                   # a second rewrite keeps the first hash
+        again = open_model(path)
+        assert again.default_run["earlier_sha256"] == [model.sha256, before.sha256] and made_by(again, made_before)
+        assert not made_by(again, {**made_before, "checkpoint_sha256": "0" * 64})
+        model = again
         kept = path.read_bytes() if path.is_file() else (path / "index.json").read_bytes()
         with pytest.raises(UsageError, match="ascent|accepted"):
             model.write_default("nonsense", 3, "")
@@ -163,7 +172,10 @@ def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_p
     config = checkpoint.load(ckpt).config
     for bad, match in (({"sampler": "ode", "steps": 0}, "steps"), ("ode", "object"), ({"steps": 3}, "sampler"),
                        ({"sampler": "ode", "steps": 3, "why": 5}, "why"),
-                       ({"sampler": "ode", "steps": 3, "why": "x" * 10_001}, "10,000")):
+                       ({"sampler": "ode", "steps": 3, "why": "x" * 10_001}, "10,000"),
+                       ({"sampler": "ode", "steps": 3, "earlier_sha256": ["beef"]}, "sha256"),
+                       ({"sampler": "ode", "steps": 3, "earlier_sha256": ["0" * 64] * 65}, "at most 64"),
+                       ({"sampler": "ode", "steps": 3, "earlier_sha256": "0" * 64}, "earlier_sha256")):
         with pytest.raises(ConfigError, match=match):
             checkpoint.check_config(dict(config, default_run=bad), ckpt)
     index = json.loads((folder / "index.json").read_text())

@@ -26,7 +26,7 @@ def cmd_set_default(args) -> int:
     sampler, steps = runs_by_default(model)
     print(printable(f"{model.name}: runs {sampler} with {steps} steps "
                     f"by default (written to {model.path}; the weights are unchanged, the file's sha256 is now "
-                    f"{model.sha256[:12]}…: runs saved from the earlier file no longer name it as their maker)"))
+                    f"{model.sha256[:12]}…; runs saved from the earlier file still open with it: the file keeps its earlier hashes)"))
     return 0
 
 

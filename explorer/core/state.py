@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from explorer.core.models import Model, RunSpec, is_whole_run
+from explorer.core.models import Model, RunSpec, is_whole_run, made_by
 from explorer.core.sampling.trajectory import Trajectory
 
 EVENTS = ("model", "run", "pair")
@@ -57,9 +57,8 @@ class ExplorerState:
 
     @property
     def own_run(self) -> bool:
-        """Whether the run shown was made by the loaded model (its recorded checkpoint hash)."""
-        return self.run is not None and self.model is not None and \
-            self.run.meta.get("checkpoint_sha256") == self.model.sha256
+        """Whether the run shown was made by the loaded model (its recorded checkpoint hash, `made_by`)."""
+        return self.run is not None and self.model is not None and made_by(self.model, self.run.meta)
 
     def run_spec(self) -> RunSpec | None:
         """The spec that repeats the run shown (`RunSpec.from_meta`), None without a run."""

@@ -13,6 +13,7 @@ from explorer.core.models.base import (
     check_made_by,
     final_samples,
     is_whole_run,
+    made_by,
     resolve_device,
     run_meta,
     run_title,
@@ -31,5 +32,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["DisplayHints", "Model", "ModelBase", "Opener", "RunSpec", "check_made_by", "final_samples", "is_whole_run",
-           "open_maker", "open_model", "register_opener", "resolve_device", "run_meta", "run_title", "runs_by_default",
+           "made_by", "open_maker", "open_model", "register_opener", "resolve_device", "run_meta", "run_title", "runs_by_default",
            "samplers_text", "unregister_opener"]

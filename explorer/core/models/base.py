@@ -9,6 +9,7 @@ registered with `register_opener` (see docs/architecture.md, "How to add a gener
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Generator, Protocol, runtime_checkable
@@ -247,7 +248,20 @@ def check_default_run(record: object, samplers: tuple[str, ...], where: str, err
     schema.value(record, "steps", int, f"{where}: default_run", error, lo=1, hi=schema.MAX_STEPS)
     if len(schema.value(record, "why", str, f"{where}: default_run", error, default="")) > 10_000:
         raise error(f"{where}: default_run: 'why' has more than 10,000 characters")
+    earlier = schema.value(record, "earlier_sha256", list, f"{where}: default_run", error, default=[])
+    if len(earlier) > MAX_EARLIER or not all(isinstance(h, str) and re.fullmatch("[0-9a-f]{64}", h) for h in earlier):
+        raise error(f"{where}: default_run: 'earlier_sha256' must list at most {MAX_EARLIER} sha256 digests "
+                    "(64 lower-case hex digits each)")
     return record
+
+
+MAX_EARLIER = 64        # the file's earlier hashes a default run keeps (`made_by`); the oldest are dropped
+
+
+def made_by(model: Model, meta: dict) -> bool:
+    """Whether `model` made a run (its `meta`): the run records the model file's sha256, or one the
+    file had before `write_default` rewrote it (the same weights: `default_run`'s "earlier_sha256")."""
+    return meta.get("checkpoint_sha256") in (model.sha256, *(model.default_run or {}).get("earlier_sha256", ()))
 
 
 def default_first(samplers: tuple[str, ...], record: dict | None) -> tuple[str, ...]:
@@ -261,8 +275,13 @@ def default_run_steps(record: dict | None, sampler: str, otherwise: int) -> int:
 
 
 def new_default_run(model: Model, sampler: str, steps: int, why: str) -> dict:
-    """The default run `model.write_default` records, checked against the samplers it runs (a UsageError)."""
-    return check_default_run({"sampler": sampler, "steps": steps, "why": why}, model.samplers, model.name, UsageError)
+    """The default run `model.write_default` records, checked against the samplers it runs (a
+    UsageError), with the file's present sha256 first among its earlier ones, so that the runs
+    saved from it still name it as their maker (`made_by`)."""
+    earlier = [model.sha256, *(model.default_run or {}).get("earlier_sha256", ())]
+    record = {"sampler": sampler, "steps": steps, "why": why,
+              "earlier_sha256": list(dict.fromkeys(earlier))[:MAX_EARLIER]}
+    return check_default_run(record, model.samplers, model.name, UsageError)
 
 
 def runs_by_default(model: Model) -> tuple[str, int]:
@@ -301,7 +320,7 @@ def is_whole_run(model: Model, traj: Trajectory) -> bool:
 
 def check_made_by(model: Model, meta: dict, what: str = "the run") -> None:
     """Refuse a run (its `meta`) that another model made: its recorded checkpoint hash differs."""
-    if meta.get("checkpoint_sha256") != model.sha256:
+    if not made_by(model, meta):
         raise UsageError(f"{what} was made by {meta.get('checkpoint')!r}, not by {model.name}: open that model first")
 
 

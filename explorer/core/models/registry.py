@@ -11,7 +11,7 @@ from typing import Callable
 from explorer.core.errors import CheckpointError, UsageError
 from explorer.core.files.io import kind_of
 from explorer.core.models import diffusion, gaussian_model, hf_diffusers, scattering_model, wcrg
-from explorer.core.models.base import Model
+from explorer.core.models.base import Model, made_by
 from explorer.core.models.bundle import bundled_dir, bundled_index
 
 
@@ -81,7 +81,7 @@ def open_maker(meta: dict) -> Model:
             model = open_model(path)
         except (CheckpointError, OSError, ValueError):      # a path the system refuses (too long, a NUL)
             continue
-        if model.sha256 == meta.get("checkpoint_sha256"):
+        if made_by(model, meta):
             return model
     raise UsageError(f"the model that made the run, {meta.get('checkpoint')!r}, is no longer at {recorded} "
                      f"(or that file has changed since)")
