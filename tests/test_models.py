@@ -158,6 +158,10 @@ def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_p
         assert model.sha256 != before.sha256 and made_by(model, made_before)
         check_made_by(model, made_before)
         assert open_maker(made_before).sha256 == model.sha256
+        written = path.stat().st_mtime_ns if path.is_file() else (path / "index.json").stat().st_mtime_ns
+        model.write_default("dpm2m", steps, "cheapest")                     # the same again: nothing written
+        assert open_model(path).sha256 == model.sha256
+        assert written == (path.stat().st_mtime_ns if path.is_file() else (path / "index.json").stat().st_mtime_ns)
         model.write_default("dpm2m", steps + 1, "again")                   # a second rewrite keeps the first hash
         again = open_model(path)
         assert again.default_run["earlier_sha256"] == [model.sha256, before.sha256] and made_by(again, made_before)

@@ -274,10 +274,15 @@ def default_run_steps(record: dict | None, sampler: str, otherwise: int) -> int:
     return record["steps"] if record is not None and record["sampler"] == sampler else otherwise
 
 
-def new_default_run(model: Model, sampler: str, steps: int, why: str) -> dict:
+def new_default_run(model: Model, sampler: str, steps: int, why: str) -> dict | None:
     """The default run `model.write_default` records, checked against the samplers it runs (a
     UsageError), with the file's present sha256 first among its earlier ones, so that the runs
-    saved from it still name it as their maker (`made_by`)."""
+    saved from it still name it as their maker (`made_by`); None when the file records this one
+    already (nothing to write: the file and its hash stay)."""
+    now = model.default_run or {}
+    if (now.get("sampler"), now.get("steps"), now.get("why", "")) == (sampler, steps, why):
+        check_default_run(now, model.samplers, model.name, UsageError)
+        return None
     earlier = [model.sha256, *(model.default_run or {}).get("earlier_sha256", ())]
     record = {"sampler": sampler, "steps": steps, "why": why,
               "earlier_sha256": list(dict.fromkeys(earlier))[:MAX_EARLIER]}

@@ -81,7 +81,9 @@ class DiffusionModel(ModelBase):
         return default_run_steps(self.default_run, sampler, catalogue.DEFAULT_STEPS[sampler])
 
     def write_default(self, sampler: str, steps: int, why: str) -> None:
-        checkpoint.rewrite_default_run(self.path, new_default_run(self, sampler, steps, why))
+        run = new_default_run(self, sampler, steps, why)
+        if run is not None:
+            checkpoint.rewrite_default_run(self.path, run)
 
     def describe(self) -> str:
         return checkpoint.describe(self.checkpoint)

@@ -156,6 +156,8 @@ class WCRGModel(ModelBase):
         from explorer.core.files.io import atomic_write
 
         run = new_default_run(self, sampler, steps, why)
+        if run is None:
+            return
         blob = (json.dumps({**self.index, "default_run": run}, indent=1) + "\n").encode()
         atomic_write(index_path(self.path), lambda f: f.write(blob), verify=load)
 
