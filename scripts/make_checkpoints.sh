@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-makes every bundled checkpoint with explorer's own `explorer train`, one job at a time
-# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|phi4-16|examples|scattering|turbulence|capacity|cosmic_web|all]
+# (two jobs on 2 cores slow each other ~5x). Usage: scripts/make_checkpoints.sh [shapes|phi4|wcrg|phi4-16|phi4-64|examples|scattering|turbulence|capacity|cosmic_web|all]
 # (OUT=folder writes elsewhere than checkpoints/; STAGE=folder holds the first stage of the N = 10
 # models, default build/stage1, not bundled).
 # No --bf16 for new models: on this project's AMD EPYC CPU (no AVX512-BF16) bf16 autocast trains
@@ -23,16 +23,20 @@ phi4_models() {  # L: WCRG (J = 2) and plain diffusion of phi4 at beta_c, side L
   # the coarse model at L = 32 were tried: its samples' power at |k| = 2 stayed 8 % low.)
   local size=$1 name=phi4-L$1
   [[ $size == 32 ]] && name=phi4  # the L = 32 pair keeps its first names
-  local beta
+  local beta chain=""
   beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
-  local args=(--data phi4 --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 10000 --split all --size "$size"
+  # L = 64: Metropolis alone would take hours (tau_int ~ L^2); one Swendsen-Wang update of the signs after each
+  # sweep gives the same law (checked at L = 32, docs/results/phi4.md) with tau_int ~ 10 sweeps
+  [[ $size == 64 ]] && chain=', "clusters": 1'
+  local args=(--data phi4 --data-params "{\"beta\": $beta, \"lam\": 0.5$chain}" --n 10000 --split all --size "$size"
               --steps 3000 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 --save-every 250 --monitor-every 250)
-  [[ -f $out/$name-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${args[@]}" --cond-steps 3000 \
+  [[ $size == 64 || -f $out/$name-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg "${args[@]}" --cond-steps 3000 \
     --levels 2 --wavelet haar --widths 32,64 --cond-widths 32,64 --name "$name-wcrg" --out "$out/$name-wcrg.wcrg" \
     --description "wavelet RG of phi^4 at the measured critical point, L=$size, N=10000"
   # #30 item 3: the same recipe with narrower networks, widths 16,32 at every scale (phi4-wcrg: 32,64), so
-  # that a WCRG step costs about a quarter of a plain one; kept beside phi4-wcrg (docs/results/hierarchy.md)
-  [[ $size == 32 && ! -f $out/$name-wcrg-narrow.wcrg/index.json ]] && $EXPLORER train wcrg "${args[@]}" \
+  # that a WCRG step costs about a quarter of a plain one; kept beside phi4-wcrg (docs/results/hierarchy.md);
+  # the only WCRG at L = 64
+  [[ $size != 16 && ! -f $out/$name-wcrg-narrow.wcrg/index.json ]] && $EXPLORER train wcrg "${args[@]}" \
     --cond-steps 3000 --levels 2 --wavelet haar --widths 16,32 --cond-widths 16,32 --name "$name-wcrg-narrow" \
     --out "$out/$name-wcrg-narrow.wcrg" \
     --description "wavelet RG of phi^4 at the measured critical point, L=$size, N=10000, narrow networks"
@@ -100,7 +104,17 @@ fi
 
 [[ $what == phi4-16 || $what == all ]] && phi4_models 16
 
-if [[ $what == phi4 || $what == phi4-16 || $what == all ]]; then
+if [[ $what == phi4-64 || $what == all ]]; then
+  # L = 64 (#30 item 3): plain and narrow WCRG by the same recipe, then the same benchmark against 4000 fresh
+  # fields of the same chain (the size is added to hierarchy.json once, complete)
+  phi4_models 64
+  .venv/bin/python -c 'import json, sys
+sys.exit(not json.load(open(sys.argv[1]))["sizes"].get("64", {}).get("complete"))' "$out/phi4/hierarchy.json" ||
+    .venv/bin/python tests/benchmarks/bench_wcrg.py --size 64 --reference-n 4000 --floor-n 400 --chains 1100 --n 400 \
+      --batch 100 --steps 3,5,10,15,20,30,50 --json "$out/phi4/hierarchy.json"
+fi
+
+if [[ $what == phi4 || $what == phi4-16 || $what == phi4-64 || $what == all ]]; then
   # WCRG against plain diffusion at L = 16 and 32 (#30 items 1-2): FLOPs, paired bootstrap, the floor
   # (docs/results/hierarchy.md). The fresh MCMC fields are cached on disk; the JSON, once made, is kept.
   [[ -f $out/phi4/hierarchy.json ]] || for L in 16 32; do

@@ -7,7 +7,8 @@
 Sources (nothing else is read, and nothing but the pages above is written):
 - checkpoints/sweep.json, checkpoints/capacity/sweep.json (`explorer sweep --json`);
 - explorer/core/data/phi4_critical.json, checkpoints/phi4/critical-burn-in-4050.json,
-  explorer/core/data/phi4_equilibrium_L32.json (`explorer phi4`);
+  explorer/core/data/phi4_equilibrium_L32.json (`explorer phi4`), checkpoints/phi4/chain.json
+  (tests/benchmarks/bench_phi4_chain.py: the cluster updates);
 - docs/results/hostile_corpus.json (scripts/hostile_corpus.py);
 - checkpoints/turbulence/odd.json (tests/benchmarks/bench_turbulence_odd.py) and
   checkpoints/turbulence/data.json (tests/benchmarks/bench_turbulence_data.py), if present;
@@ -41,6 +42,7 @@ CAPACITY_SWEEP = "checkpoints/capacity/sweep.json"
 PHI4_CRITICAL = "explorer/core/data/phi4_critical.json"
 PHI4_RECHECK = "checkpoints/phi4/critical-burn-in-4050.json"     # the same crossing, burn-in >= the measured 4050
 PHI4_EQUILIBRIUM = "explorer/core/data/phi4_equilibrium_L32.json"
+PHI4_CHAIN = "checkpoints/phi4/chain.json"          # tests/benchmarks/bench_phi4_chain.py: the cluster updates
 INDEX = "checkpoints/index.json"
 HOSTILE = "docs/results/hostile_corpus.json"
 TURBULENCE_ODD = "checkpoints/turbulence/odd.json"
@@ -275,7 +277,39 @@ def render_phi4() -> str:
               "The two starts meet after the burn-in; the curve as recorded.", ""]
     rows = [[integer(p["sweep"]), num(p["hot"], 4), num(p["cold"], 4)] for p in e.get("curve", [])]
     lines += table(["sweep", "hot start", "cold start"], rows, "rrr")
+    lines += chain_section(read_json(PHI4_CHAIN))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def chain_section(d: dict) -> list[str]:
+    """Metropolis with and without Swendsen-Wang cluster updates: cost per independent field, and
+    the law at L = 32 (bench_phi4_chain.py)."""
+    lines = ["## Cluster updates: the L = 64 data", "",
+             "Metropolis alone slows down at β_c (τ_int grows like L²), so the L = 64 data add one Swendsen-Wang "
+             "update of the signs after each sweep ([φ⁴](../science/phi4.md)). Cost of one independent field "
+             "= 2 τ_int sweeps of one chain. Measured by `tests/benchmarks/bench_phi4_chain.py` "
+             f"({d['machine']}):", "", "```", d["command"], "```", ""]
+    rows = [[str(r["L"]), f"`{r['algorithm']}`", num(r["seconds_per_sweep_256_chains"] * 1e3, 1),
+             integer(r["burn_in"]) if "burn_in" in r else "not measured",
+             num(r["tau_int"], 1) if "tau_int" in r else "–",
+             num(r["seconds_per_field"] * 1e3, 2) if "seconds_per_field" in r else "–"] for r in d["chains"]]
+    lines += table(["L", "chain", "ms per sweep of 256 chains", "burn-in (sweeps)", "τ_int of \\|m\\| (sweeps)",
+                    "ms per independent field"], rows, "rlrrrr")
+    w = d["law"]
+    lines += [f"### The same law at L = {w['L']}", "",
+              f"Against {integer(w['metropolis']['fields'] - w['floor']['n'])} Metropolis fields (the reference), "
+              f"{integer(w['floor']['n'])} other Metropolis fields (the floor: what the same law shows) and as many "
+              "fields of the cluster chain (other seeds):", ""]
+    rows = [[name, integer(r["n"]), percent(r["mean_abs_dp"], 2), f"{num(r['tv'], 3)} ± {num(r['tv_se'], 3)}",
+             f"{num(r['abs_m'], 4)} ± {num(r['abs_m_se'], 4)}"]
+            for name, r in (("Metropolis (floor)", w["floor"]), ("with cluster updates", w["cluster_row"]))]
+    lines += table(["fields", "n", "mean \\|dP/P\\|", "histogram TV", "⟨\\|m\\|⟩"], rows, "lrrrr")
+    lines += [f"All {integer(w['cluster']['fields'])} cluster fields against all {integer(w['metropolis']['fields'])} "
+              f"Metropolis fields: the largest |dP/P| / s.e. over |k| is **{num(w['max_z'], 2)}**; ⟨|m|⟩ differs by "
+              f"{percent(w['abs_m_difference'], 2)} ± {percent(w['abs_m_difference_se'], 2)}.", ""]
+    rows = [[str(k), f"{percent(v, 2)} ± {percent(e, 2)}"] for k, v, e in zip(w["k"], w["dp"], w["dp_se"])]
+    lines += table(["\\|k\\|", "dP/P (clusters against Metropolis)"], rows, "rr")
+    return lines
 
 
 # ---------------------------------------------------------------- the hierarchy, measured fairly
@@ -295,9 +329,11 @@ def hierarchy_size(d: dict, command: str) -> list[str]:
     if not d.get("complete"):
         return lines + [f"Incomplete: the benchmark stopped after {len(rows)} rows; no verdict.", ""]
     ref = d["reference"]
+    chain = f" of `{ref['algorithm']}`" if "algorithm" in ref else ""
     lines += [f"Reference: **{integer(ref['n'])} fresh MCMC fields** at the models' β and λ, from {integer(ref['chains'])} "
-              f"chains ({integer(ref['burn_in'])} sweeps of burn-in, then one field every {integer(ref['spacing'])} sweeps "
-              f"= 2 τ_int; burn-in and τ_int: {ref['source']}); ⟨|m|⟩ of the reference {num(ref['abs_m'], 4)}. "
+              f"chains{chain} ({integer(ref['burn_in'])} sweeps of burn-in, then one field every "
+              f"{integer(ref['spacing'])} sweeps = 2 τ_int; burn-in and τ_int: {ref['source']}); ⟨|m|⟩ of the reference "
+              f"{num(ref['abs_m'], 4)}. "
               f"The floor row: {integer(ref['floor_n'])} more fresh fields from other chains. "
               f"{integer(d['n'])} samples per generated row; {integer(d['boot'])} paired bootstrap draws.", ""]
     plain_eval = d["models"]["plain"]["networks"][0]["flops"]

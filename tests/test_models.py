@@ -130,7 +130,7 @@ def test_cli_turns_only_project_errors_into_one_line(tmp_path, capsys):
         models.unregister_opener(opener)
 
 
-def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_path, tiny_ckpt, tiny_wcrg):
+def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_path, tiny_ckpt, tiny_wcrg, capsys):
     """`explorer set-default` records the run the benchmark found best: the Run panel, `sample`
     and RunSpec() then start from it; the weights stay byte for byte; a wrong one changes nothing."""
     import shutil
@@ -159,7 +159,9 @@ def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_p
         check_made_by(model, made_before)
         assert open_maker(made_before).sha256 == model.sha256
         written = path.stat().st_mtime_ns if path.is_file() else (path / "index.json").stat().st_mtime_ns
-        model.write_default("dpm2m", steps, "cheapest")                     # the same again: nothing written
+        capsys.readouterr()
+        assert main(["set-default", str(path), "--sampler", "dpm2m", "--steps", str(steps), "--why", "cheapest"]) == 0
+        assert "nothing written" in capsys.readouterr().out                # the same again: nothing written
         assert open_model(path).sha256 == model.sha256
         assert written == (path.stat().st_mtime_ns if path.is_file() else (path / "index.json").stat().st_mtime_ns)
         model.write_default("dpm2m", steps + 1, "again")                   # a second rewrite keeps the first hash

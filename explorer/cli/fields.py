@@ -30,9 +30,9 @@ def cmd_phi4(args) -> int:
     else:
         phi4.check_chains(2 * args.chains, args.L)              # hot and cold starts
         beta = phi4.CRITICAL["beta_c"] if args.beta is None else args.beta
-        phi4.check_equilibrium(args.sweeps, 10, beta, args.lam)
+        phi4.check_equilibrium(args.sweeps, phi4.every_of(args.clusters), beta, args.lam)
         res = phi4.equilibrium(args.L, args.beta, args.lam, chains=args.chains, sweeps=args.sweeps,
-                               log=lambda s: print(s, file=sys.stderr))
+                               log=lambda s: print(s, file=sys.stderr), clusters=args.clusters)
         for row in res["curve"]:
             print(f"sweep {row['sweep']:6d}  <|m|> hot start {row['hot']:.4f}  cold start {row['cold']:.4f}")
         tau = res["tau_int_abs_m"]
@@ -89,6 +89,8 @@ def add_commands(sub) -> None:
     s.add_argument("--burn-in", type=int_in(0, 10_000_000), default=2000)
     s.add_argument("--measure", type=int_in(1, 10_000_000), default=2000)
     s.add_argument("--sweeps", type=int_in(1, 10_000_000), default=8000)
+    s.add_argument("--clusters", type=int_in(0, 4), default=0,
+                   help="Swendsen-Wang updates of the signs after each sweep (equilibrium only; 0: Metropolis alone)")
     s.add_argument("--out", default=None, help="write the result as JSON")
     s.set_defaults(func=cmd_phi4)
     s = sub.add_parser("turbulence", help="2-D turbulence: spin-up from rest, turnover time, vorticity statistics")

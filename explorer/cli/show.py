@@ -21,12 +21,14 @@ def cmd_info(args) -> int:
 
 def cmd_set_default(args) -> int:
     from explorer.core.models import open_model, runs_by_default
-    open_model(args.checkpoint).write_default(args.sampler, args.steps, args.why)
+    before = open_model(args.checkpoint)
+    before.write_default(args.sampler, args.steps, args.why)
     model = open_model(args.checkpoint)                       # as written (its new sha256)
     sampler, steps = runs_by_default(model)
-    print(printable(f"{model.name}: runs {sampler} with {steps} steps "
-                    f"by default (written to {model.path}; the weights are unchanged, the file's sha256 is now "
-                    f"{model.sha256[:12]}…; runs saved from the earlier file still open with it: the file keeps its earlier hashes)"))
+    print(printable(f"{model.name}: runs {sampler} with {steps} steps by default " + (
+        "(its file said so already: nothing written)" if model.sha256 == before.sha256 else
+        f"(written to {model.path}; the weights are unchanged, the file's sha256 is now {model.sha256[:12]}…; "
+        "runs saved from the earlier file still open with it: the file keeps its earlier hashes)")))
     return 0
 
 

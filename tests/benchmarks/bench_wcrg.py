@@ -3,17 +3,18 @@
     python tests/benchmarks/bench_wcrg.py --size 16 [--size 32] [--n 400] [--batch 100] [--reference-n 4000]
         [--floor-n 400] [--chains 880] [--steps 3,5,10,15,20,30,50] [--boot 400] [--json checkpoints/phi4/hierarchy.json]
 
-For each lattice size L the bundled plain model (phi4-[L16-]N10000) and WCRG models (phi4-[L16-]wcrg;
-at L = 32 also phi4-wcrg-narrow, networks half as wide) make n samples at every step count of ONE
+For each lattice size L the bundled plain model (phi4-[L16-|L64-]N10000) and WCRG models (phi4-[L16-]wcrg;
+at L = 32 and 64 phi4-[L64-]wcrg-narrow, networks half as wide) make n samples at every step count of ONE
 grid, by the same sampler (ODE/Heun; for a WCRG every scale, the coarse x_J included, runs the row's
 steps). Each model's cheapest run that reaches is recorded as its default run ("defaults"), which
 scripts/make_checkpoints.sh writes into the model's file (`explorer set-default`).
 
 Reference: fresh equilibrium MCMC fields at the models' (L, beta, lambda), never trained on:
-`chains` chains of `phi4.Chains` from a hot start, the burn-in, then one field every 2 tau_int
-sweeps (burn-in and tau_int: L = 32 from the project's recorded measurement
+`chains` chains of `phi4.Chains` (the chain of the models' training data: with its Swendsen-Wang
+updates at L = 64) from a hot start, the burn-in, then one field every 2 tau_int sweeps (burn-in
+and tau_int: L = 32 from the project's recorded measurement
 `explorer/core/data/phi4_equilibrium_L32.json`, other L measured here by `phi4.equilibrium`
-with 64 chains, 6000 sweeps), cached on disk. The first reference-n fields (whole chains) are
+with 64 chains, 6000 sweeps; 1000 with cluster updates), cached on disk. The first reference-n fields (whole chains) are
 the reference of every row; the next floor-n (other chains) are the "fresh fields" row: the
 metric's noise floor, what a perfect generator's floor-n samples show.
 
@@ -52,7 +53,8 @@ from explorer.core.models import RunSpec, bundle, final_samples, open_model
 from explorer.core.statistics import stats
 
 MODELS = {16: {"plain": "phi4-L16-N10000.safetensors", "WCRG": "phi4-L16-wcrg.wcrg"},
-          32: {"plain": "phi4-N10000.safetensors", "WCRG": "phi4-wcrg.wcrg", "WCRG narrow": "phi4-wcrg-narrow.wcrg"}}
+          32: {"plain": "phi4-N10000.safetensors", "WCRG": "phi4-wcrg.wcrg", "WCRG narrow": "phi4-wcrg-narrow.wcrg"},
+          64: {"plain": "phi4-L64-N10000.safetensors", "WCRG narrow": "phi4-L64-wcrg-narrow.wcrg"}}
 RECORDED = Path(phi4.__file__).with_name("phi4_equilibrium_L32.json")
 
 
@@ -60,23 +62,24 @@ def say(s: str) -> None:
     print(s, flush=True)
 
 
-def equilibrium_of(L: int, beta: float, lam: float) -> dict:
-    """Burn-in and tau_int of |m|: the project's record where it is for this (L, beta, lam),
-    else measured (64 chains, 6000 sweeps) and cached."""
-    if RECORDED.exists():
+def equilibrium_of(L: int, beta: float, lam: float, clusters: int) -> dict:
+    """Burn-in and tau_int of |m|: the project's record where it is for this (L, beta, lam, chain),
+    else measured (64 chains; 6000 sweeps, 1000 with cluster updates) and cached."""
+    if RECORDED.exists() and not clusters:
         rec = json.loads(RECORDED.read_text())
         if rec["L"] == L and math.isclose(rec["beta"], beta) and math.isclose(rec["lam"], lam):
             return {"burn_in": int(rec["burn_in"]), "tau_int": float(rec["tau_int_abs_m"]),
                     "source": f"{RECORDED.name} ({rec['chains']} chains, {rec['sweeps']} sweeps)"}
-    chains, sweeps = 64, 6000
+    chains, sweeps = 64, 1000 if clusters else 6000
 
     def measure() -> np.ndarray:
-        eq = phi4.equilibrium(L, beta, lam, chains=chains, sweeps=sweeps, seed=101, log=say)
+        eq = phi4.equilibrium(L, beta, lam, chains=chains, sweeps=sweeps, seed=101, log=say, clusters=clusters)
         if not eq["enough"]:
             raise SystemExit(f"no equilibrium at L = {L} within {sweeps} sweeps")
         return np.array([eq["burn_in"], eq["tau_int_abs_m"]], np.float64)
     burn_in, tau = cached_array("bench-phi4-equilibrium", {"L": L, "beta": beta, "lam": lam, "chains": chains,
-                                                            "sweeps": sweeps, "algorithm": phi4.ALGORITHM}, measure)
+                                                            "sweeps": sweeps, "algorithm": phi4.algorithm(clusters)},
+                                measure)
     return {"burn_in": int(burn_in), "tau_int": float(tau),
             "source": f"measured here by phi4.equilibrium ({chains} chains, {sweeps} sweeps, seed 101)"}
 
@@ -85,18 +88,18 @@ def fresh_fields(data: dict, count: int, chains: int) -> tuple[np.ndarray, dict]
     """`count` equilibrium fields (count, 1, L, L), chain-major (field i from chain i // per_chain),
     from `chains` chains seeded by the data's seed + 7919 (the fresh-data rule), cached."""
     p = dict(data.get("params") or {})
-    L, beta, lam = int(p["L"]), float(p["beta"]), float(p.get("lam", 0.5))
-    eq = equilibrium_of(L, beta, lam)
+    L, beta, lam, clusters = int(p["L"]), float(p["beta"]), float(p.get("lam", 0.5)), int(p.get("clusters", 0))
+    eq = equilibrium_of(L, beta, lam, clusters)
     spacing = max(1, math.ceil(2 * eq["tau_int"]))
     per_chain = math.ceil(count / chains)
     seed = int(data.get("seed", 0)) + 7919
     key = {"L": L, "beta": beta, "lam": lam, "seed": seed, "chains": chains, "count": count,
-           "burn_in": eq["burn_in"], "spacing": spacing, "algorithm": phi4.ALGORITHM}
+           "burn_in": eq["burn_in"], "spacing": spacing, "algorithm": phi4.algorithm(clusters)}
     t0 = time.perf_counter()
 
     def make() -> np.ndarray:
         say(f"MCMC L={L}: {chains} chains x ({eq['burn_in']} + {per_chain} x {spacing}) sweeps")
-        ch = phi4.Chains(L, beta, lam, chains, seed, "hot")
+        ch = phi4.Chains(L, beta, lam, chains, seed, "hot", clusters=clusters)
         ch.run(eq["burn_in"], eq["burn_in"])
         out = []
         for i in range(per_chain):
@@ -106,7 +109,7 @@ def fresh_fields(data: dict, count: int, chains: int) -> tuple[np.ndarray, dict]
         return torch.stack(out, 1).reshape(-1, 1, L, L)[:count].numpy().astype(np.float32)
     x = cached_array("bench-phi4-fresh", key, make)
     return x, {**eq, "spacing": spacing, "chains": chains, "per_chain": per_chain, "seed": seed,
-               "seconds": time.perf_counter() - t0}
+               "algorithm": phi4.algorithm(clusters), "seconds": time.perf_counter() - t0}
 
 
 def positive(x: np.ndarray) -> float:

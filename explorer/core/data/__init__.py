@@ -41,7 +41,8 @@ PERIODIC = ("phi4", "turbulence", "cosmic_web")   # fields on a torus: their net
 PARAMS = {
     "shapes": {"size": (int, 4, 1024), "blur": (float, 0.0, 10.0), "harmonics": (int, 1, 64),
                "decay_min": (float, 0.0, 10.0), "decay_max": (float, 0.0, 10.0)},
-    "phi4": {"L": (int, 4, 256), "beta": (float, 0.01, 10.0), "lam": (float, 0.0, 100.0)},
+    "phi4": {"L": (int, 4, 256), "beta": (float, 0.01, 10.0), "lam": (float, 0.0, 100.0),
+             "clusters": (int, 0, 4)},          # Swendsen-Wang updates per sweep (explorer phi4 --clusters)
     "turbulence": {"size": (int, 16, 256), "k_f": (float, 1.0, 64.0), "mu": (float, 0.0, 10.0),
                    "nu": (float, 0.0, 1.0), "nu_h": (float, 0.0, 1.0), "eps": (float, 1e-6, 100.0),
                    "dt": (float, 1e-4, 1.0), "k_drag": (float, 0.0, 256.0), "grid": (int, 16, 512)},
