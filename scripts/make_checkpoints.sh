@@ -135,7 +135,7 @@ for L, d in json.load(open(sys.argv[1]))["sizes"].items():
 fi
 
 if [[ $what == examples || $what == all ]]; then
-  # Fewer examples (#30 item 4): phi4 at L = 32 from N = 100, 300, 1000 fields (30, 1000 for scattering) by the recipes of
+  # Fewer examples (#30 item 4): phi4 at L = 32 from N = 30, 100, 300, 1000 fields (30, 1000 for scattering) by the recipes of
   # phi4-N10000, phi4-wcrg-narrow and phi4-scattering (each N its own MCMC fields, cached), then the error of
   # every model at one setting against bench_wcrg's fresh fields (docs/results/hierarchy.md)
   beta=$(.venv/bin/python -c "from explorer.core.data import phi4; print(phi4.CRITICAL['beta_c'])")
@@ -148,7 +148,7 @@ if [[ $what == examples || $what == all ]]; then
       --name "phi4-scattering-N$n" --out "$ex/phi4-scattering-N$n.scat.safetensors" \
       --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=$n"
   done
-  for n in 1000 100 300; do
+  for n in 1000 100 300 30; do
     [[ -f $ex/phi4-wcrg-narrow-N$n.wcrg/index.json ]] || $EXPLORER train wcrg "${phi[@]}" "${recipe[@]}" --n $n \
       --cond-steps 3000 --levels 2 --wavelet haar --widths 16,32 --cond-widths 16,32 --name "phi4-wcrg-narrow-N$n" \
       --out "$ex/phi4-wcrg-narrow-N$n.wcrg" \

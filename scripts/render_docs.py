@@ -305,8 +305,9 @@ def chain_section(d: dict) -> list[str]:
             for name, r in (("Metropolis (floor)", w["floor"]), ("with cluster updates", w["cluster_row"]))]
     lines += table(["fields", "n", "mean \\|dP/P\\|", "histogram TV", "⟨\\|m\\|⟩"], rows, "lrrrr")
     lines += [f"All {integer(w['cluster']['fields'])} cluster fields against all {integer(w['metropolis']['fields'])} "
-              f"Metropolis fields: the largest |dP/P| / s.e. over |k| is **{num(w['max_z'], 2)}**; ⟨|m|⟩ differs by "
-              f"{percent(w['abs_m_difference'], 2)} ± {percent(w['abs_m_difference_se'], 2)}.", ""]
+              f"Metropolis fields (s.e. from the spread of the chains' means, {integer(w['cluster']['chains'])} chains "
+              f"each): the largest |dP/P| / s.e. over the {len(w['k'])} shells |k| is **{num(w['max_z'], 2)}**; ⟨|m|⟩ "
+              f"differs by {percent(w['abs_m_difference'], 2)} ± {percent(w['abs_m_difference_se'], 2)}.", ""]
     rows = [[str(k), f"{percent(v, 2)} ± {percent(e, 2)}"] for k, v, e in zip(w["k"], w["dp"], w["dp_se"])]
     lines += table(["\\|k\\|", "dP/P (clusters against Metropolis)"], rows, "rr")
     return lines
@@ -451,6 +452,13 @@ def examples_section(e: dict) -> list[str]:
                        "above plain's, within 2 s.e." if d["difference"] <= 2 * d["se"] else "above plain's")
             lines += [f"- {r['label']} against plain N = {n}: {100 * d['difference']:+.2f} ± "
                       f"{100 * d['se']:.2f} points, **{verdict}**."]
+    lines += ["", "Each model is one training run (seed 0): the s.e. covers the samples and the reference, not the "
+              "spread between training runs."]
+    for g in dict.fromkeys(r["generator"] for r in rows if r["generator"] != "fresh"):
+        curve = sorted((r["N"], r["error"]) for r in rows if r["generator"] == g)
+        if any(e_small < e_large for (_, e_small), (_, e_large) in zip(curve, curve[1:])):
+            lines += [f"The {g} error is not monotone in N (" + ", ".join(f"N = {n}: {percent(e, 1)}" for n, e in curve)
+                      + "): fewer fields gave a smaller error somewhere, so that spread is not small there."]
     return lines + [""]
 
 

@@ -30,9 +30,9 @@ from explorer.core.statistics import stats
 L = 32
 # (generator, training fields N, file under checkpoints/)
 MODELS = [("plain", 10000, "phi4-N10000.safetensors"),
-          *(("plain", n, f"phi4/examples/phi4-N{n}.safetensors") for n in (1000, 300, 100)),
+          *(("plain", n, f"phi4/examples/phi4-N{n}.safetensors") for n in (1000, 300, 100, 30)),
           ("WCRG narrow", 10000, "phi4-wcrg-narrow.wcrg"),
-          *(("WCRG narrow", n, f"phi4/examples/phi4-wcrg-narrow-N{n}.wcrg") for n in (1000, 300, 100)),
+          *(("WCRG narrow", n, f"phi4/examples/phi4-wcrg-narrow-N{n}.wcrg") for n in (1000, 300, 100, 30)),
           ("scattering", 256, "phi4-scattering.scat.safetensors"),
           ("scattering", 1000, "phi4/examples/phi4-scattering-N1000.scat.safetensors"),
           ("scattering", 30, "phi4/examples/phi4-scattering-N30.scat.safetensors")]

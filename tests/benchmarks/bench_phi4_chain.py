@@ -14,7 +14,8 @@ Swendsen-Wang update of the embedded Ising signs after each sweep (phi4's docstr
 - at L = 32, the law: `n` + `floor_n` fresh Metropolis fields (the fair test's reference and floor
   sets of bench_wcrg) against `floor_n` fields of the cluster chain (other seeds): mean |dP/P| and
   histogram TV of the cluster fields against the reference beside the floor (Metropolis fields
-  against the same reference, as many), and dP/P per |k| of all cluster fields with its s.e.
+  against the same reference, as many), and dP/P per |k| of all cluster fields against all
+  Metropolis fields with its s.e. over chains (the means of each chain's fields).
 """
 from __future__ import annotations
 
@@ -57,11 +58,16 @@ def chain_row(L: int, clusters: int, measure: bool) -> dict:
     return row
 
 
-def relative_difference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """mean(a)/mean(b) - 1 per column of per-field values, and its s.e. (independent fields)."""
-    ma, mb = a.mean(0), b.mean(0)
-    se = (ma / mb) * np.sqrt((a.std(0, ddof=1) / ma) ** 2 / len(a) + (b.std(0, ddof=1) / mb) ** 2 / len(b))
-    return ma / mb - 1, se
+def relative_difference(a: np.ndarray, b: np.ndarray, per_a: int, per_b: int) -> tuple[np.ndarray, np.ndarray]:
+    """mean(a)/mean(b) - 1 per column of per-field values (fields, K), and its s.e.: a and b are
+    independent sets, each chain-major with per_a (per_b) fields per chain; the s.e. of each mean
+    is that of its chains' means (fields of one chain, 2 tau_int(|m|) apart, may still correlate in
+    other observables)."""
+    def mean_se(x: np.ndarray, per: int) -> tuple[np.ndarray, np.ndarray]:
+        chains = x[: len(x) // per * per].reshape(-1, per, x.shape[1]).mean(1)
+        return x.mean(0), chains.std(0, ddof=1) / np.sqrt(len(chains))
+    (ma, sa), (mb, sb) = mean_se(a, per_a), mean_se(b, per_b)
+    return ma / mb - 1, (ma / mb) * np.sqrt((sa / ma) ** 2 + (sb / mb) ** 2)
 
 
 def law(n: int, floor_n: int) -> dict:
@@ -80,9 +86,10 @@ def law(n: int, floor_n: int) -> dict:
         return {"n": len(x), "mean_abs_dp": float(np.abs(rel).mean()), "tv": tv, "tv_se": tv_se,
                 "abs_m": float(am.mean()), "abs_m_se": float(am.std(ddof=1) / np.sqrt(len(am)))}
 
-    d, se = relative_difference(stats.field_power_spectra(cluster), stats.field_power_spectra(metropolis))
+    per = c_info["per_chain"], m_info["per_chain"]
+    d, se = relative_difference(stats.field_power_spectra(cluster), stats.field_power_spectra(metropolis), *per)
     am_c, am_m = (np.abs(x.reshape(len(x), -1).mean(1))[:, None] for x in (cluster, metropolis))
-    dm, dm_se = relative_difference(am_c, am_m)
+    dm, dm_se = relative_difference(am_c, am_m, *per)
     return {"L": 32, "beta": beta, "lam": LAM,
             "metropolis": {"fields": len(metropolis), **{k: m_info[k] for k in ("burn_in", "spacing", "chains", "seed")}},
             "cluster": {"fields": len(cluster), **{k: c_info[k] for k in ("burn_in", "spacing", "chains", "seed")}},

@@ -62,6 +62,8 @@ class Chains:
 
     def __init__(self, L: int, beta: float, lam: float = 0.5, chains: int = 1000, seed: int = 0,
                  start: str = "hot", delta: float = 1.0, dtype=torch.float32, clusters: int = 0):
+        if clusters and beta < 0:
+            raise ValueError("cluster updates need beta >= 0 (bonds between same-sign neighbours)")
         self.L, self.beta, self.lam, self.delta, self.clusters = L, beta, lam, delta, clusters
         self.g = torch.Generator().manual_seed(seed)
         if start == "hot":
@@ -110,7 +112,7 @@ class Chains:
         graph = coo_matrix((np.ones(len(x), np.int8), (x, y)), shape=(phi.numel(),) * 2)
         count, labels = connected_components(graph, directed=False)
         flip = torch.rand(count, generator=self.g) < 0.5
-        self.phi = torch.where(flip[torch.from_numpy(labels)].reshape(phi.shape), -phi, phi)
+        self.phi = torch.where(flip[torch.from_numpy(labels.astype(np.int64))].reshape(phi.shape), -phi, phi)
 
     def magnetisation(self) -> torch.Tensor:
         return self.phi.mean((-1, -2))
