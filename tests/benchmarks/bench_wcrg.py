@@ -14,7 +14,8 @@ Reference: fresh equilibrium MCMC fields at the models' (L, beta, lambda), never
 updates at L = 64) from a hot start, the burn-in, then one field every 2 tau_int sweeps (burn-in
 and tau_int: L = 32 from the project's recorded measurement
 `explorer/core/data/phi4_equilibrium_L32.json`, other L measured here by `phi4.equilibrium`
-with 64 chains, 6000 sweeps; 1000 with cluster updates), cached on disk. The first reference-n fields (whole chains) are
+with 64 chains, 6000 sweeps; with cluster updates the training data's `phi4.measured_equilibrium`),
+cached on disk. The first reference-n fields (whole chains) are
 the reference of every row; the next floor-n (other chains) are the "fresh fields" row: the
 metric's noise floor, what a perfect generator's floor-n samples show.
 
@@ -63,23 +64,28 @@ def say(s: str) -> None:
 
 
 def equilibrium_of(L: int, beta: float, lam: float, clusters: int) -> dict:
-    """Burn-in and tau_int of |m|: the project's record where it is for this (L, beta, lam, chain),
-    else measured (64 chains; 6000 sweeps, 1000 with cluster updates) and cached."""
-    if RECORDED.exists() and not clusters:
+    """Burn-in and tau_int of |m|. With cluster updates: the training data's own measurement
+    (`phi4.measured_equilibrium`, cached). Metropolis alone: the project's record where it is for
+    this (L, beta, lam), else measured here (64 chains, 6000 sweeps) and cached."""
+    if clusters:
+        burn_in, tau = phi4.measured_equilibrium(L, beta, lam, clusters, log=say)
+        c = phi4.CLUSTER_EQUILIBRIUM
+        return {"burn_in": burn_in, "tau_int": tau, "source": f"the training data's phi4.measured_equilibrium "
+                f"({c['chains']} chains, {c['sweeps']} sweeps, seed 101)"}
+    if RECORDED.exists():
         rec = json.loads(RECORDED.read_text())
         if rec["L"] == L and math.isclose(rec["beta"], beta) and math.isclose(rec["lam"], lam):
             return {"burn_in": int(rec["burn_in"]), "tau_int": float(rec["tau_int_abs_m"]),
                     "source": f"{RECORDED.name} ({rec['chains']} chains, {rec['sweeps']} sweeps)"}
-    chains, sweeps = 64, 1000 if clusters else 6000
+    chains, sweeps = 64, 6000
 
     def measure() -> np.ndarray:
-        eq = phi4.equilibrium(L, beta, lam, chains=chains, sweeps=sweeps, seed=101, log=say, clusters=clusters)
+        eq = phi4.equilibrium(L, beta, lam, chains=chains, sweeps=sweeps, seed=101, log=say)
         if not eq["enough"]:
             raise SystemExit(f"no equilibrium at L = {L} within {sweeps} sweeps")
         return np.array([eq["burn_in"], eq["tau_int_abs_m"]], np.float64)
     burn_in, tau = cached_array("bench-phi4-equilibrium", {"L": L, "beta": beta, "lam": lam, "chains": chains,
-                                                            "sweeps": sweeps, "algorithm": phi4.algorithm(clusters)},
-                                measure)
+                                                            "sweeps": sweeps, "algorithm": phi4.ALGORITHM}, measure)
     return {"burn_in": int(burn_in), "tau_int": float(tau),
             "source": f"measured here by phi4.equilibrium ({chains} chains, {sweeps} sweeps, seed 101)"}
 

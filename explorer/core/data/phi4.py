@@ -38,13 +38,14 @@ from explorer.core import interrupt
 from explorer.core.errors import DataError, ExplorerError, UsageError
 
 ALGORITHM = "checkerboard-metropolis+flip/2"          # clusters = 0: the bundled L = 16 and 32 data
+CLUSTER_EQUILIBRIUM = {"chains": 64, "sweeps": 1000}  # `measured_equilibrium` with cluster updates (tau_int ~ 10)
+_CRITICAL_FILE = Path(__file__).with_name("phi4_critical.json")
+CRITICAL = json.loads(_CRITICAL_FILE.read_text()) if _CRITICAL_FILE.exists() else {"beta_c": 0.68, "measured": False}
 
 
 def algorithm(clusters: int = 0) -> str:
     """The name of the Markov chain, part of every cache key of its fields."""
     return ALGORITHM if clusters == 0 else f"{ALGORITHM}+swendsen-wang/{clusters}"
-_CRITICAL_FILE = Path(__file__).with_name("phi4_critical.json")
-CRITICAL = json.loads(_CRITICAL_FILE.read_text()) if _CRITICAL_FILE.exists() else {"beta_c": 0.68, "measured": False}
 
 
 def potential(u: torch.Tensor, lam: float) -> torch.Tensor:
@@ -311,11 +312,28 @@ def binder_crossings(table: list[dict], sizes) -> dict:
             "error_systematic": float(max(c["error_systematic"] for c in crossings)), "crossings": crossings}
 
 
+def measured_equilibrium(L: int, beta: float, lam: float, clusters: int = 0, log=None) -> tuple[int, float]:
+    """Burn-in and tau_int(|m|), in sweeps, of the chain with `clusters` updates at (L, beta, lam):
+    `equilibrium` from seed 101 (its chains and sweeps; with cluster updates CLUSTER_EQUILIBRIUM),
+    measured once and cached on disk (a property of the model alone); a DataError when it finds none."""
+    from explorer.core.data import cached_array
+
+    def measure():
+        eq = equilibrium(L, beta, lam, seed=101, log=log, clusters=clusters, **(CLUSTER_EQUILIBRIUM if clusters else {}))
+        if not eq["enough"]:
+            raise DataError(f"phi4 at L={L}, beta={beta}: no equilibrium within {eq['sweeps']} sweeps "
+                            f"(burn-in {eq['burn_in']}, tau {eq['tau_int_abs_m']}); measure with more sweeps")
+        return np.array([eq["burn_in"], eq["tau_int_abs_m"]], np.float64)
+
+    eq_key = {"L": L, "beta": beta, "lam": lam, "algorithm": algorithm(clusters)}
+    burn_in, tau = cached_array("phi4-equilibrium", eq_key, measure)
+    return int(burn_in), float(tau)
+
+
 def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5, seed: int = 0,
             chains: int = 2000, progress: bool = True, clusters: int = 0) -> np.ndarray:
     """`count` equilibrium fields (count, 1, L, L) float32, cached on disk: burn-in and spacing
-    are measured first (see `equilibrium`; with cluster updates 1000 sweeps of 64 chains), then each
-    chain gives samples 2 tau_int sweeps apart.
+    are measured first (`measured_equilibrium`), then each chain gives samples 2 tau_int sweeps apart.
     progress: say so on stderr, and the sweeps done at each tenth of them with the time left."""
     from explorer.core.data import cached_array
 
@@ -324,17 +342,7 @@ def samples(count: int, L: int = 32, beta: float | None = None, lam: float = 0.5
     chains = min(chains, count)
     key = {"L": L, "beta": beta, "lam": lam, "seed": seed, "chains": chains, "algorithm": algorithm(clusters)}
     say = (lambda s: print(f"phi4: {s}", file=sys.stderr)) if progress else None
-
-    def measure():
-        eq = equilibrium(L, beta, lam, seed=101, log=say, clusters=clusters,
-                         **({"chains": 64, "sweeps": 1000} if clusters else {}))
-        if not eq["enough"]:
-            raise DataError(f"phi4 at L={L}, beta={beta}: no equilibrium within {eq['sweeps']} sweeps "
-                            f"(burn-in {eq['burn_in']}, tau {eq['tau_int_abs_m']}); measure with more sweeps")
-        return np.array([eq["burn_in"], eq["tau_int_abs_m"]], np.float64)
-
-    eq_key = {"L": L, "beta": beta, "lam": lam, "algorithm": algorithm(clusters)}      # a property of the model alone
-    burn_in, tau = cached_array("phi4-equilibrium", eq_key, measure)
+    burn_in, tau = measured_equilibrium(L, beta, lam, clusters, log=say)
     spacing = max(1, int(math.ceil(2 * tau)))
 
     def make() -> np.ndarray:
