@@ -177,7 +177,8 @@ class ModelBase:
     def write_default(self, sampler: str, steps: int, why: str) -> None:
         """Record in the model's own file that it runs by default with `sampler` and `steps`
         (`why`: the measurement that chose them), written atomically (the file's sha256 changes,
-        the weights do not); a UsageError for a kind whose file holds no default run."""
+        the weights do not; nothing is written when the file records that run already); a
+        UsageError for a kind whose file holds no default run."""
         raise UsageError(f"{self.name}: a {self.kind} model's file holds no default run; it runs "
                          "{} with {} steps by default".format(*runs_by_default(self)))
 
@@ -281,9 +282,8 @@ def new_default_run(model: Model, sampler: str, steps: int, why: str) -> dict | 
     already (nothing to write: the file and its hash stay)."""
     now = model.default_run or {}
     if (now.get("sampler"), now.get("steps"), now.get("why", "")) == (sampler, steps, why):
-        check_default_run(now, model.samplers, model.name, UsageError)
         return None
-    earlier = [model.sha256, *(model.default_run or {}).get("earlier_sha256", ())]
+    earlier = [model.sha256, *now.get("earlier_sha256", ())]
     record = {"sampler": sampler, "steps": steps, "why": why,
               "earlier_sha256": list(dict.fromkeys(earlier))[:MAX_EARLIER]}
     return check_default_run(record, model.samplers, model.name, UsageError)
