@@ -108,6 +108,8 @@ if [[ $what == phi4-64 || $what == all ]]; then
   # L = 64 (#30 item 3): plain and narrow WCRG by the same recipe, then the same benchmark against 4000 fresh
   # fields of the same chain (the size is added to hierarchy.json once, complete)
   phi4_models 64
+  # the chain the L = 64 data use against Metropolis: tau_int, cost per field, the law at L = 32 (docs/results/phi4.md)
+  [[ -f $out/phi4/chain.json ]] || .venv/bin/python tests/benchmarks/bench_phi4_chain.py --json "$out/phi4/chain.json"
   .venv/bin/python -c 'import json, sys
 sys.exit(not json.load(open(sys.argv[1]))["sizes"].get("64", {}).get("complete"))' "$out/phi4/hierarchy.json" ||
     .venv/bin/python tests/benchmarks/bench_wcrg.py --size 64 --reference-n 4000 --floor-n 400 --chains 1100 --n 400 \
