@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_wcrg import equilibrium_of, fresh_fields
+from bench_wcrg import equilibrium_of, fresh_fields, one_point
 
 from explorer.core.data import phi4
 from explorer.core.files.io import atomic_write
@@ -77,14 +77,11 @@ def law(n: int, floor_n: int) -> dict:
     cluster, c_info = fresh_fields({"params": {"L": 32, "beta": beta, "lam": LAM, "clusters": 1}, "seed": 1},
                                    n + floor_n, 320)
     ref, floor = metropolis[:n], metropolis[n:n + floor_n]
-    p_ref = stats.field_power_spectra(ref)
 
     def against_ref(x: np.ndarray) -> dict:
-        rel = stats.field_power_spectra(x).mean(0) / p_ref.mean(0) - 1
-        tv, tv_se = stats.tv_with_se(x, ref)
-        am = np.abs(x.reshape(len(x), -1).mean(1))
-        return {"n": len(x), "mean_abs_dp": float(np.abs(rel).mean()), "tv": tv, "tv_se": tv_se,
-                "abs_m": float(am.mean()), "abs_m_se": float(am.std(ddof=1) / np.sqrt(len(am)))}
+        compared = stats.compare(x, ref)
+        return {"n": len(x), "mean_abs_dp": float(np.abs(compared["spectrum"]["relative_error"]).mean()),
+                **one_point(x, compared)}
 
     per = c_info["per_chain"], m_info["per_chain"]
     d, se = relative_difference(stats.field_power_spectra(cluster), stats.field_power_spectra(metropolis), *per)
