@@ -202,20 +202,31 @@ if [[ $what == scattering || $what == all ]]; then
 fi
 
 if [[ $what == turbulence || $what == all ]]; then
-  # A diffusion model of 2-D turbulence (#13), 32x32 (the quick size), circular padding. These two are still
-  # made on the earlier data ({"size": 32}: simulated at 32x32, drag on every mode), not on the 256x256 runs of
-  # #29 item 2: 2500 steps ran at 5.4 s per step on this shared machine (3.7 h), more than the time there was.
+  # A diffusion model of 2-D turbulence (#13), 32x32 (the quick size), circular padding, on the 256x256 runs of
+  # #29 item 2 truncated to 32x32: the first 2000 snapshots of seed 0 (42 blocks of 48, about 1.5 h of simulation
+  # on one core the first time, cached block by block; the fresh fields come from other seeds)
   [[ -f $out/turbulence32-N2000.safetensors ]] || $EXPLORER train diffusion --data turbulence \
-    --data-params '{"size": 32}' --n 2000 --split all --size 32 --steps 2500 "${common[@]}" --lr-schedule cosine \
-    --name turbulence32-N2000 --description "2-D forced turbulence (vorticity), 32x32, N=2000" \
+    --data-params "$turb32" --n 2000 --split all --size 32 --steps 2500 "${common[@]}" --lr-schedule cosine \
+    --name turbulence32-N2000 --description "2-D forced turbulence (vorticity, 256x256 runs truncated to 32x32), N=2000" \
     --out "$out/turbulence32-N2000.safetensors"
   # and a WCRG of the same 2000 fields: J = 2, the widths of phi4-wcrg, fp32, cosine decay, 3000
   # steps for the coarse 8 x 8 model and 2000 per conditional (phi4-wcrg: 3000 each)
   [[ -f $out/turbulence32-wcrg.wcrg/index.json ]] || $EXPLORER train wcrg --data turbulence \
-    --data-params '{"size": 32}' --n 2000 --split all --size 32 --steps 3000 --cond-steps 2000 --levels 2 \
+    --data-params "$turb32" --n 2000 --split all --size 32 --steps 3000 --cond-steps 2000 --levels 2 \
     --wavelet haar --widths 32,64 --cond-widths 32,64 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 \
     --save-every 250 --name turbulence32-wcrg --out "$out/turbulence32-wcrg.wcrg" \
-    --description "wavelet RG of 2-D forced turbulence (vorticity), 32x32, N=2000"
+    --description "wavelet RG of 2-D forced turbulence (vorticity, 256x256 runs truncated to 32x32), N=2000"
+  # the four 32x32 models head to head (#29 item 5) against the same 240 fresh fields: the field table, then
+  # the parity-odd bispectrum and the spectral fluxes of each (docs/results/turbulence.md)
+  models=("$out"/turbulence32-gaussian.gauss.safetensors "$out"/turbulence32-scattering.scat.safetensors
+          "$out"/turbulence32-N2000.safetensors "$out"/turbulence32-wcrg.wcrg)
+  [[ -f $out/turbulence/field32.json ]] || $EXPLORER field "${models[@]}" --n 64 --reference fresh \
+    --reference-n 240 --json "$out/turbulence/field32.json"
+  for m in "${models[@]}"; do
+    name=$(basename "$m"); name=${name%%.*}
+    [[ -f $out/turbulence/odd32-$name.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_odd.py \
+      --model "$m" --fresh 240 --json "$out/turbulence/odd32-$name.json"
+  done
 fi
 
 if [[ $what == capacity || $what == all ]]; then

@@ -10,8 +10,9 @@ Sources (nothing else is read, and nothing but the pages above is written):
   explorer/core/data/phi4_equilibrium_L32.json (`explorer phi4`), checkpoints/phi4/chain.json
   (tests/benchmarks/bench_phi4_chain.py: the cluster updates);
 - docs/results/hostile_corpus.json (scripts/hostile_corpus.py);
-- checkpoints/turbulence/odd.json (tests/benchmarks/bench_turbulence_odd.py) and
-  checkpoints/turbulence/data.json (tests/benchmarks/bench_turbulence_data.py), if present;
+- checkpoints/turbulence/odd.json and odd32-*.json (tests/benchmarks/bench_turbulence_odd.py),
+  checkpoints/turbulence/data.json (tests/benchmarks/bench_turbulence_data.py) and
+  checkpoints/turbulence/field32.json (`explorer field --json`), those present;
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py) and
   checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
   those present;
@@ -47,6 +48,11 @@ INDEX = "checkpoints/index.json"
 HOSTILE = "docs/results/hostile_corpus.json"
 TURBULENCE_ODD = "checkpoints/turbulence/odd.json"
 TURBULENCE_DATA = "checkpoints/turbulence/data.json"
+TURBULENCE_FIELD32 = "checkpoints/turbulence/field32.json"      # `explorer field`: the four 32 x 32 models
+TURBULENCE_ODD32 = ("checkpoints/turbulence/odd32-turbulence32-gaussian.json",   # bench_turbulence_odd.py per model
+                    "checkpoints/turbulence/odd32-turbulence32-scattering.json",
+                    "checkpoints/turbulence/odd32-turbulence32-N2000.json",
+                    "checkpoints/turbulence/odd32-turbulence32-wcrg.json")
 COSMIC_DATA = "checkpoints/cosmic_web/data.json"
 COSMIC_FIELDS = ("checkpoints/cosmic_web/field64.json", "checkpoints/cosmic_web/field64-diffusion.json",
                  "checkpoints/cosmic_web/field64-wcrg.json", "checkpoints/cosmic_web/field256.json")
@@ -851,12 +857,59 @@ def turbulence_data_section(d: dict) -> list[str]:
     return lines
 
 
+def head_to_head(odd: list[dict]) -> list[str]:
+    """The third order of several models of one data set (bench_turbulence_odd.py, one JSON each, the
+    same fresh fields): per model the triangles and shells within 2 standard errors of the data, then
+    b_odd and Pi_Z side by side."""
+    d = odd[0]["data"]
+    if any(o["data"]["bispectrum"]["odd"] != d["bispectrum"]["odd"] for o in odd):
+        raise SystemExit("the head-to-head files were not measured on the same fresh fields")
+    d_se = d["bispectrum"].get("odd_se_blocks", d["bispectrum"]["odd_se"])
+    f_se = {key: d["fluxes"].get(f"{key}_se_blocks", d["fluxes"][f"{key}_se"]) for key in ("enstrophy", "energy")}
+    top = odd[0]["data_params"].get("size", 64) // 3
+    shells = [i for i, k in enumerate(d["fluxes"]["k"]) if k <= top]
+
+    def z(o: dict, i: int, key: str) -> float:
+        if key == "odd":
+            m = o["model_samples"]["bispectrum"]
+            return (m["odd"][i] - d["bispectrum"]["odd"][i]) / (m["odd_se"][i] ** 2 + d_se[i] ** 2) ** 0.5
+        m = o["model_samples"]["fluxes"]
+        return (m[key][i] - d["fluxes"][key][i]) / (m[f"{key}_se"][i] ** 2 + f_se[key][i] ** 2) ** 0.5
+
+    def within(o: dict, key: str, index: list[int]) -> str:
+        zs = [abs(z(o, i, key)) for i in index]
+        return f"{sum(v <= 2 for v in zs)} of {len(zs)} (worst {max(zs):.1f})"
+
+    triangles = range(len(odd[0]["triangles"]))
+    lines = [f"{odd[0]['n_data']} fresh fields against {odd[0]['n_model']} samples of each model, each at its default "
+             "sampler and steps; the data's errors over blocks, the model's over its samples; z in standard errors "
+             "of the difference.", "",
+             "```", *[o["command"] for o in odd], "```", ""]
+    rows = [[o["model"], o["kind"], integer(o["parameters"]), within(o, "odd", triangles),
+             within(o, "enstrophy", shells), within(o, "energy", shells)] for o in odd]
+    lines += table(["model", "kind", "parameters", "b_odd within 2 s.e.", "Π_Z within 2 s.e.",
+                    "Π_E within 2 s.e."], rows, "llrlll")
+    lines += ["b_odd per scalene triangle: the data, then each model (z).", ""]
+    rows = [[",".join(map(str, tri)), plus_minus(d["bispectrum"]["odd"][i], d_se[i])]
+            + [f"{sig(o['model_samples']['bispectrum']['odd'][i], 3)} ({z(o, i, 'odd'):+.1f})" for o in odd]
+            for i, tri in enumerate(odd[0]["triangles"])]
+    lines += table(["k1,k2,k3", "data"] + [o["model"] for o in odd], rows, "l" + "r" * (1 + len(odd)))
+    lines += ["Π_Z(k) per shell: the data, then each model (z).", ""]
+    rows = [[str(d["fluxes"]["k"][i]), plus_minus(d["fluxes"]["enstrophy"][i], f_se["enstrophy"][i])]
+            + [f"{sig(o['model_samples']['fluxes']['enstrophy'][i], 3)} ({z(o, i, 'enstrophy'):+.1f})" for o in odd]
+            for i in shells]
+    lines += table(["k", "data"] + [o["model"] for o in odd], rows, "l" + "r" * (1 + len(odd)))
+    return lines
+
+
 def render_turbulence() -> str:
     t = read_json(TURBULENCE_ODD)
     data = read_json(TURBULENCE_DATA) if (ROOT / TURBULENCE_DATA).exists() else None
+    odd32 = [rel for rel in TURBULENCE_ODD32 if (ROOT / rel).exists()]
+    field32 = (ROOT / TURBULENCE_FIELD32).exists()
     lines = banner(
         "Results: the third order of 2-D turbulence",
-        [TURBULENCE_ODD] + ([TURBULENCE_DATA] if data else []),
+        [TURBULENCE_ODD] + ([TURBULENCE_DATA] if data else []) + ([TURBULENCE_FIELD32] if field32 else []) + odd32,
         "2-D vorticity is odd under a mirror image together with ω → −ω, so its isotropic bispectrum is 0, but the "
         "part of the bispectrum that tells a triangle from its mirror image is not: it is the signature of the "
         "enstrophy cascade, like the spectral fluxes. Both are measured on fresh fields (never trained on) and on the "
@@ -901,6 +954,15 @@ def render_turbulence() -> str:
                     z_difference(fm[key][i], fm[f"{key}_se"][i], fd[key][i], se[i])]
         rows.append(row)
     lines += table(["k", "Π_Z data", "Π_Z model", "z", "Π_E data", "Π_E model", "z"], rows, "lrrrrrr")
+    if field32 or odd32:
+        lines += ["## The 32×32 models head to head", "",
+                  "A Gaussian field of the data's P(k), scattering spectra, plain diffusion and the wavelet "
+                  "renormalisation group, all of the same 32×32 fields (the 256×256 runs truncated), against the same "
+                  "fresh fields.", ""]
+        if field32:
+            lines += field_section(TURBULENCE_FIELD32)
+        if odd32:
+            lines += ["### The third order", ""] + head_to_head([read_json(rel) for rel in odd32])
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -976,7 +1038,10 @@ def render_scattering_speed(sc: dict) -> list[str]:
         f"(the baseline, taken with `git show`) against today's, in one run on {m['cpu_count']} cores, torch on "
         f"{m.get('threads', '?')} thread(s) (load average {m['loadavg_at_start'][0]:.2f} at the start), medians of "
         f"{sc['repeats']}. Goal: 5× at 16 fields of 64². Φ against the baseline: max |ΔΦ|/s "
-        f"{d['max_abs_diff_over_scale']:.1e}, max |ΔΦ|/|Φ| {d['max_rel_diff']:.1e}.",
+        f"{d['max_abs_diff_over_scale']:.1e}, max |ΔΦ|/|Φ| {d['max_rel_diff']:.1e}."
+        + (f" Today's L-BFGS evaluates Φ and its gradient in {p['compute'].removeprefix('torch.')} (the iterate and "
+           f"line search in float64): its loss and gradient against float64's, max relative difference "
+           f"{p['max_rel_loss_diff']:.1e} and {p['max_rel_grad_diff']:.1e}." if (p := sc.get("precision")) else ""),
         "",
         *table(["case", "baseline (s)", "today (s)", "faster"], rows, "lrrr"),
         "",

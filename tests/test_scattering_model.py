@@ -188,6 +188,20 @@ def test_lbfgs_minimises_each_sample_on_its_own():
     assert torch.equal(alone[0], list(scattering_model.lbfgs(value_and_grad, start, 30))[-1][0][1])
 
 
+def test_l_bfgs_evaluates_phi_in_float32_equal_to_float64_to_round_off(model_file, monkeypatch):
+    """The generator's loss and gradient (Phi in float32, `COMPUTE`) equal float64's to float32
+    round-off, and are not float64's (the cast happens); the iterate stays float64."""
+    model = open_model(model_file)
+    x = torch.randn(4, 1, 16, 16, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    f32, g32 = model._value_and_grad(x)
+    monkeypatch.setattr(scattering_model, "COMPUTE", torch.float64)
+    f64, g64 = model._value_and_grad(x)
+    assert f32.dtype == g32.dtype == torch.float64
+    loss_error = float(((f32 - f64).abs() / f64).max())
+    grad_error = float((g32 - g64).norm(dim=1).div(g64.norm(dim=1)).max())
+    assert 0 < loss_error < 1e-5 and 0 < grad_error < 1e-5
+
+
 def test_lbfgs_backtracks_to_the_minimum_of_the_parabola():
     # f = 500 x^2 from x = 0.01: the first step (t = 1, |d| = 1) lands at -0.99; the parabola through
     # f(0), f'(0), f(1) has its minimum at t = 0.01, kept to t/10 = 0.1, then reached exactly

@@ -132,6 +132,23 @@ def difference(old, model) -> dict:
             "max_rel_diff": float((diff[big] / phi_old.abs()[big]).max()), "max_abs_diff": float(diff.max())}
 
 
+def precision(model) -> dict:
+    """Today's generator evaluates Phi and its gradient in float32 (`scattering_model.COMPUTE`): the
+    largest relative differences of its loss and gradient from float64's, on 16 noise fields of the model's size."""
+    from explorer.core.models import scattering_model
+
+    size = model.image_shape[-1]
+    x = torch.randn(16, 1, size, size, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    f32, g32 = model._value_and_grad(x)
+    kept, scattering_model.COMPUTE = scattering_model.COMPUTE, torch.float64
+    try:
+        f64, g64 = model._value_and_grad(x)
+    finally:
+        scattering_model.COMPUTE = kept
+    return {"compute": str(kept), "max_rel_loss_diff": float(((f32 - f64).abs() / f64).max()),
+            "max_rel_grad_diff": float((g32 - g64).norm(dim=1).div(g64.norm(dim=1)).max())}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=3, help="runs of each generation case")
@@ -150,6 +167,9 @@ def main() -> None:
     diff = difference(old_stats, models["new"])
     print(f"Phi, baseline against today, {diff['fields']} fields x {diff['statistics']} statistics: max |dPhi| / s "
           f"{diff['max_abs_diff_over_scale']:.2e}, max |dPhi| / |Phi| (|Phi| > 1e-3) {diff['max_rel_diff']:.2e}")
+    prec = precision(models["new"])
+    print(f"today's loss and gradient in {prec['compute']} against float64: max relative difference "
+          f"{prec['max_rel_loss_diff']:.1e} and {prec['max_rel_grad_diff']:.1e}")
     cases = {}
     x = torch.randn(16, 1, 64, 64, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     times = {"old": [], "new": []}
@@ -201,7 +221,7 @@ def main() -> None:
             "baseline": BASELINE, "machine": machine, "repeats": a.repeats, "phi_repeats": a.phi_repeats,
             "steps": a.steps, "cases": rows, "lbfgs_16x64x64": lbfgs, "time_to_baseline_loss_16x64x64": to_loss,
             "seconds_256x256_one_field": rows[f"generate_1x256x256_{a.steps}_iterations"]["new"]["median_s"],
-            "statistics_difference": diff}, indent=1) + "\n")
+            "statistics_difference": diff, "precision": prec}, indent=1) + "\n")
         print(f"wrote {a.json}")
 
 
