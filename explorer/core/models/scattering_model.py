@@ -9,10 +9,10 @@ float32 (COMPUTE) and the L-BFGS history is kept in float32, which halves their 
 64 x 64, 100 iterations, one thread, 11.0 s -> 6.1 s, with the loss and gradient equal to float32
 round-off (relative 5e-7 and 1.4e-7) and the loss after 100 iterations the same within its
 spread over seeds (turbulence32, 12 seeds, paired: +0.004 +- 0.006 on an rms error of 0.119).
-Phi_data and the statistics the field table reports stay float64. Phi: the scattering spectra of `scattering.py`; Phi_data: their mean over the training
-set; s: the spread of one training field's Phi about it (floored at S_FLOOR times its median, so
-that a statistic every field shares exactly, like the zero mean of a vorticity field, still has a
-finite weight).
+Phi_data and the statistics the field table reports stay float64. Phi: the scattering spectra of
+`scattering.py`; Phi_data: their mean over the training set; s: the spread of one training
+field's Phi about it (floored at S_FLOOR times its median, so that a statistic every field shares
+exactly, like the zero mean of a vorticity field, still has a finite weight).
 
 The iterates stay in the data's Fourier support: the frequencies w where the training set's mean
 |xhat(w)|^2 exceeds SUPPORT_FLOOR times its largest value at w != 0 (w = 0 always kept). The
