@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.core.data import cosmic_web, fresh_images, make_record, training_set, turbulence
+from explorer.core.data import cosmic_web, fresh_groups, fresh_images, make_record, training_set, turbulence
 from explorer.core.errors import DataError
 from explorer.core.statistics import stats
 
@@ -38,6 +38,39 @@ def test_the_jackknife_errors_are_calibrated():
                                         r["odd"] / r["odd_se"]]) for seed in range(20)])
     z = z[np.isfinite(z)]
     assert 0.8 < z.std() < 1.25 and len(z) == 20 * 2 * len(fit)
+
+
+def test_errors_over_groups_of_copies_are_the_errors_of_the_distinct_fields():
+    """Each of 24 skewed fields repeated 4 times, the copies in one group: the estimates are those of
+    the 24 fields, and the jackknife over groups gives their errors exactly, where the jackknife over
+    the 96 fields, taking copies for independent draws, gives errors about half as large. Groups of
+    one field are the jackknife over fields."""
+    x = gaussian(24, 32, seed=3)
+    x = x + 0.5 * x ** 2
+    copies, groups = np.repeat(x, 4, axis=0), np.repeat(np.arange(24), 4)
+    tri, pairs = [t for t in stats.SCALENE if max(t) <= 12], stats.band_pairs(16)
+    alone, fields = stats.bispectrum_parts(x, tri), stats.bispectrum_parts(copies, tri)
+    grouped = stats.bispectrum_parts(copies, tri, groups)
+    for key in ("even", "odd"):
+        assert np.allclose(grouped[key], alone[key], rtol=1e-10) and np.allclose(grouped[f"{key}_se"], alone[f"{key}_se"], rtol=1e-8)
+        assert np.all(fields[f"{key}_se"] < 0.6 * grouped[f"{key}_se"])
+    t_alone, se_alone = stats.trispectrum(x, pairs)
+    t_copies, se_grouped = stats.trispectrum(copies, pairs, groups)
+    assert np.allclose(se_grouped, se_alone, rtol=1e-8) and np.all(stats.trispectrum(copies, pairs)[1] < 0.6 * se_alone)
+    single = stats.bispectrum_parts(x, tri, np.arange(24))
+    assert all(np.allclose(single[key], alone[key], rtol=1e-12) for key in alone)
+    assert np.allclose(stats.trispectrum(x, pairs, np.arange(24))[1], se_alone, rtol=1e-12)
+    with pytest.raises(ValueError, match="24 integer labels"):
+        stats.bispectrum_parts(x, tri, np.zeros(23, int))
+
+
+def test_fresh_turbulence_of_a_grid_run_comes_in_blocks_of_one_run():
+    """The fresh fields' groups: the blocks of a `grid` run, the runs of an older parameter set, none
+    for independent draws."""
+    grid = {"name": "turbulence", "params": {"size": 32, "grid": 256}}
+    assert np.array_equal(fresh_groups(grid, 100), np.arange(100) // turbulence.PER_RUN)
+    assert np.array_equal(fresh_groups({"name": "turbulence", "params": {"size": 32}}, 64), np.arange(64) // 2)
+    assert fresh_groups({"name": "cosmic_web", "params": {}}, 10) is None
 
 
 def test_a_white_skewed_field_has_its_skewness_for_every_triangle():

@@ -60,7 +60,7 @@ def cmd_stats(args) -> int:
 
 def cmd_field(args) -> int:
     from explorer.core.analysis import head_to_head as h2h
-    from explorer.core.data import fresh_images, resolved_k
+    from explorer.core.data import fresh_groups, fresh_images, resolved_k
     from explorer.core.files.io import check_outputs
     from explorer.core.models import open_model
     from explorer.core.sampling.trajectory import drain
@@ -83,7 +83,8 @@ def cmd_field(args) -> int:
         if data.get("name") == "user":
             raise UsageError("data of your own have no generator to draw fresh fields from: use --reference train")
         print(f"making {args.reference_n} fresh {data.get('name')} fields for the reference…", file=sys.stderr)
-        reference = stats.summary(fresh_images(data, args.reference_n), k_max=resolved_k(data))
+        reference = stats.summary(fresh_images(data, args.reference_n), k_max=resolved_k(data),
+                                  groups=fresh_groups(data, args.reference_n))
         label = f"{args.reference_n} fresh {data.get('name')} fields"
     total = h2h.total_frames(models, args.n, args.seed)
     with progress_bar(total, f"{len(models)} models") as bar:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import stat
 from pathlib import Path
@@ -324,3 +325,17 @@ def fresh_images(data: dict, count: int, offset: int = 10 ** 7) -> np.ndarray:
         from explorer.core.data import turbulence
         return turbulence.samples(count, seed=int(data.get("seed", 0)) + 7919, **dict(data.get("params") or {}))
     raise DataError(f"no fresh images can be drawn for data set {name!r}")
+
+
+def fresh_groups(data: dict, count: int) -> np.ndarray | None:
+    """The groups of correlated fields among `fresh_images(data, count)`, for errors by the
+    jackknife over groups (`stats.summary`): (count,) labels, or None where the fresh fields are
+    independent draws. Turbulence: the snapshots of one block of a `grid` run (`turbulence.PER_RUN`
+    consecutive snapshots, many |k| = 1 correlation times long), or of one run of the older
+    parameter sets (`turbulence.samples`: count / runs snapshots per run)."""
+    if data.get("name") != "turbulence":
+        return None
+    from explorer.core.data import turbulence
+    params = dict(data.get("params") or {})
+    per_run = turbulence.PER_RUN if "grid" in params else math.ceil(count / min(turbulence.RUNS, count))
+    return np.arange(count) // per_run

@@ -298,7 +298,10 @@ def spin_up(size: int = 64, runs: int = 16, duration: float = 120.0, every: floa
             "enough": bool(t_spin <= 0.5 * duration), "algorithm": ALGORITHM}
 
 
-def samples(count: int, size: int = 64, seed: int = 0, runs: int = 32, progress: bool = True,
+RUNS = 32           # runs of a parameter set without `grid` (`samples`)
+
+
+def samples(count: int, size: int = 64, seed: int = 0, runs: int = RUNS, progress: bool = True,
             **params) -> np.ndarray:
     """`count` vorticity snapshots (count, 1, n, n) float32 in units of the stationary rms
     vorticity, cached on disk: the spin-up, T and tau_int are measured first (`spin_up`, cached per

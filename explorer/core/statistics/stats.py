@@ -120,7 +120,29 @@ def _jackknife(values: np.ndarray) -> float:
     return float(np.sqrt((n - 1) / n * ((values - values.mean()) ** 2).sum())) if n > 1 else float("nan")
 
 
-def bispectrum_parts(x: np.ndarray, triangles=SCALENE) -> dict:
+def _leave_out(per_field: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Means over all fields but one group, for each group: (..., G) from per-field values (..., N);
+    groups (N,): the group of each field (None: each field its own group, G = N). Fields that are
+    not independent (consecutive snapshots of one run) go in one group, so that the jackknife over
+    groups holds their correlation."""
+    if groups is None:
+        return (per_field.sum(-1, keepdims=True) - per_field) / (per_field.shape[-1] - 1)
+    labels, index = np.unique(groups, return_inverse=True)
+    one_hot = np.eye(len(labels))[index]                                         # (N, G)
+    return (per_field.sum(-1, keepdims=True) - per_field @ one_hot) / (len(index) - one_hot.sum(0))
+
+
+def check_groups(groups: np.ndarray | None, n: int) -> np.ndarray | None:
+    """groups (N,) of integer labels for N fields, or None."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != (n,) or not np.issubdtype(groups.dtype, np.integer):
+        raise ValueError(f"groups must be {n} integer labels, one per field, not {groups.dtype} {groups.shape}")
+    return groups
+
+
+def bispectrum_parts(x: np.ndarray, triangles=SCALENE, groups: np.ndarray | None = None) -> dict:
     """The reduced bispectrum per triangle shell (k1, k2, k3), split by orientation, with jackknife
     standard errors over the fields x (N, [C,] H, W): {"even", "odd", "even_se", "odd_se"}, each (T,).
 
@@ -131,11 +153,14 @@ def bispectrum_parts(x: np.ndarray, triangles=SCALENE) -> dict:
     an isosceles shell has odd = 0 (with error 0) by construction: it holds every triangle with its
     mirror image. 2-D vorticity is odd under a mirror image together with x -> -x,
     which kills `even` but not `odd` (the enstrophy cascade is a parity-odd triple correlation).
-    The errors are the jackknife's over fields (the ratio's included)."""
+    The errors are the jackknife's over fields (the ratio's included), or over `groups` of fields
+    (`_leave_out`) when given."""
     x = np.asarray(x, np.float64)
     h, w = x.shape[-2:]
     xh = np.fft.fft2(x.reshape(-1, h, w)).reshape(-1, h * w)
     n = len(xh)
+    groups = check_groups(groups, n)
+    units = n if groups is None else len(np.unique(groups))
     shell = shells(h, w).ravel()
     power = {}
     out = {key: [] for key in ("even", "odd", "even_se", "odd_se")}
@@ -160,13 +185,13 @@ def bispectrum_parts(x: np.ndarray, triangles=SCALENE) -> dict:
                 continue
             b = v.mean() * np.sqrt(h * w / pw.mean(1).prod())
             out[key].append(float(b))
-            if n < 2:
+            if units < 2:
                 out[f"{key}_se"].append(float("nan"))
                 continue
             if key == "odd" and not scalene:
                 out["odd_se"].append(0.0)                                        # 0 by construction
                 continue
-            loo = (v.sum() - v) / (n - 1) * np.sqrt(h * w / ((pw.sum(1, keepdims=True) - pw) / (n - 1)).prod(0))
+            loo = _leave_out(v, groups) * np.sqrt(h * w / _leave_out(pw, groups).prod(0))
             out[f"{key}_se"].append(_jackknife(loo))
     return {key: np.array(v) for key, v in out.items()}
 
@@ -198,7 +223,7 @@ def band_pairs(k_max: int) -> list[tuple[int, int, int, int]]:
     return [(*b[i], *b[j]) for i in range(len(b)) for j in range(i, len(b))]
 
 
-def trispectrum(x: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
+def trispectrum(x: np.ndarray, pairs, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The reduced trispectrum t per pair of bands, jackknife bias-corrected, and its jackknife
     standard error over the fields: two arrays (pairs,), for fields x (N, [C,] H, W).
 
@@ -211,7 +236,8 @@ def trispectrum(x: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
     The ratio of means is biased by O(1/N) (-1.5/N for a band of 4 modes); the jackknife
     correction N t - (N - 1) mean(t_-i) removes that order. For heavy-tailed fields (g^3 of a
     Gaussian g) the jackknife error is 0.55-0.8 of the spread of independent estimates at N = 64:
-    read their z-scores as upper bounds."""
+    read their z-scores as upper bounds. With `groups` the error is the jackknife's over groups of
+    fields (`_leave_out`); the bias correction stays the one over fields."""
     x = np.asarray(x, np.float64)
     h, w = x.shape[-2:]
     xh = np.fft.fft2(x.reshape(-1, h, w))
@@ -223,6 +249,7 @@ def trispectrum(x: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"the band {lo} <= |k| < {hi} holds no frequency of a {h} x {w} grid")
         band[lo, hi] = np.fft.ifft2(xh * mask).real
     n = len(xh)
+    groups = check_groups(groups, n)
 
     def reduced(sums, count):
         a4, a2, b2, ab = sums / count
@@ -243,7 +270,7 @@ def trispectrum(x: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
             continue
         leave_one_out = reduced(total - per_field, n - 1)
         t.append(n * whole - (n - 1) * float(leave_one_out.mean()))
-        se.append(float(np.sqrt((n - 1) / n * ((leave_one_out - leave_one_out.mean()) ** 2).sum())))
+        se.append(_jackknife(leave_one_out if groups is None else reduced(_leave_out(per_field, groups), 1)))
     return np.array(t), np.array(se)
 
 
@@ -295,21 +322,22 @@ def format_table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
+def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None, groups: np.ndarray | None = None) -> dict:
     """Reference statistics of a data set, small enough to store in a checkpoint's config:
     P(k), a value histogram (fractions of all values on `bins` bins over the 0.1-99.9 percentile
     range, and the two tails beyond), <|m|>, the reduced bispectrum on the TRIANGLES and SCALENE
     triangles that fit (its parity-even part b and parity-odd part odd, `bispectrum_parts`), the
     reduced trispectrum on every pair of octave bands up to k_max;
-    k_max: the largest |k| the data resolve (`data.resolved_k`), recorded when given."""
+    k_max: the largest |k| the data resolve (`data.resolved_k`), recorded when given; groups: the
+    correlated groups of fields (`data.fresh_groups`) whose jackknife gives the polyspectra's errors."""
     x = np.asarray(x, np.float64)
     k, p = radial_power_spectrum(x)
     lo, hi = np.percentile(x, [0.1, 99.9])
     edges = np.linspace(lo, hi, bins + 1)
     triangles = [list(t) for t in TRIANGLES + SCALENE if max(t) <= min(x.shape[-2:]) // 2]
-    bi = bispectrum_parts(x, triangles)
+    bi = bispectrum_parts(x, triangles, groups)
     pairs = band_pairs(k_max or int(k.max()))
-    t, t_se = trispectrum(x, pairs)
+    t, t_se = trispectrum(x, pairs, groups)
     values = field_histograms(x, edges).mean(0)                 # the bins, then below and above them
     return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "hist_edges": edges.tolist(),
             "hist": values[:-2].tolist(), "hist_tails": values[-2:].tolist(),
@@ -318,7 +346,8 @@ def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None) -> dict:
             "bispectrum": {"triangles": triangles, "b": bi["even"].tolist(), "se": bi["even_se"].tolist(),
                            "odd": bi["odd"].tolist(), "odd_se": bi["odd_se"].tolist()},
             "trispectrum": {"pairs": [list(p) for p in pairs], "t": t.tolist(), "se": t_se.tolist()},
-            **({"k_max": int(k_max)} if k_max else {})}
+            **({"k_max": int(k_max)} if k_max else {}),
+            **({"error_groups": int(len(np.unique(groups)))} if groups is not None else {})}
 
 
 def check_summary(d: object, where: str, error) -> dict:
