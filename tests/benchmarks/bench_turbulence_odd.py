@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.core.data import fresh_images, turbulence
+from explorer.core.data import fresh_groups, fresh_images, turbulence
 from explorer.core.files.io import atomic_write
 from explorer.core.models import RunSpec, open_model
 from explorer.core.sampling.trajectory import drain
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         parts = stats.bispectrum_parts(x, triangles)
         out[key] = {"bispectrum": {k: v.tolist() for k, v in parts.items()}, "fluxes": turbulence.spectral_fluxes(x)}
     if (model.data.get("params") or {}).get("grid"):
-        block = np.arange(len(data)) // turbulence.PER_RUN
+        block = fresh_groups(model.data, len(data))
         blocks = int(block.max()) + 1
 
         def per_block(fn) -> list[float]:                   # the jackknife over blocks of fn(fields) (a 1-D array)
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             return np.sqrt((blocks - 1) / blocks * ((loo - loo.mean(0)) ** 2).sum(0)).tolist()
 
         out["data"]["blocks"] = blocks
-        out["data"]["bispectrum"]["odd_se_blocks"] = per_block(lambda x: stats.bispectrum_parts(x, triangles)["odd"])
+        out["data"]["bispectrum"]["odd_se_blocks"] = stats.bispectrum_parts(data, triangles, block)["odd_se"].tolist()
         for key in ("enstrophy", "energy"):
             out["data"]["fluxes"][f"{key}_se_blocks"] = per_block(lambda x, key=key: turbulence.spectral_fluxes(x)[key])
     out["seconds"] = time.perf_counter() - t0
