@@ -191,5 +191,5 @@ def test_a_models_default_run_is_written_into_its_file_and_used_everywhere(tmp_p
     with pytest.raises(ConfigError, match="no default run"):
         checkpoint.check_config(dict(network, default_run={"sampler": "ode", "steps": 3}), "lowpass")
     with pytest.raises(ConfigError, match="no default run"):
-        checkpoint.check_header({"format": checkpoint.FORMAT, "kind": "scattering", "default_run": "x"}, "f", "scattering",
-                                "a scattering model")
+        checkpoint.check_header({"format": checkpoint.FORMAT, "kind": "gaussian", "default_run": "x"}, "f", "gaussian",
+                                "a Gaussian model")

@@ -188,6 +188,35 @@ def test_lbfgs_minimises_each_sample_on_its_own():
     assert torch.equal(alone[0], list(scattering_model.lbfgs(value_and_grad, start, 30))[-1][0][1])
 
 
+def test_a_scattering_model_s_default_iterations_are_written_into_its_file(model_file, tmp_path, capsys):
+    """`explorer set-default` records the L-BFGS iterations a model runs by default (a 256 x 256 model
+    needs more than a small one): RunSpec() and `explorer info` then use them, the tensors stay
+    byte for byte, and a sampler it does not run is refused with the file unchanged."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from explorer.core.errors import ConfigError
+
+    path = tmp_path / "m.scat.safetensors"
+    shutil.copy(model_file, path)
+    before = open_model(path)
+    assert before.default_steps("lbfgs") == scattering_model.DEFAULT_STEPS and before.default_run is None
+    assert main(["set-default", str(path), "--sampler", "lbfgs", "--steps", "300", "--why", "converged at 300"]) == 0
+    model = open_model(path)
+    assert model.default_steps("lbfgs") == 300 and RunSpec(n=1).resolved(model).steps == 300
+    assert model.default_run["earlier_sha256"] == [before.sha256]
+    a, b = load_file(path), load_file(model_file)
+    assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
+    capsys.readouterr()
+    assert main(["info", str(path)]) == 0 and "300 iterations by default" in capsys.readouterr().out
+    kept = path.read_bytes()
+    assert main(["set-default", str(path), "--sampler", "ode", "--steps", "30"]) == 2
+    assert path.read_bytes() == kept
+    with pytest.raises(ConfigError, match="sampler"):
+        scattering_model.check_config(dict(model.config, default_run={"sampler": "ode", "steps": 30}), path)
+
+
 def test_l_bfgs_evaluates_phi_in_float32_equal_to_float64_to_round_off(model_file, monkeypatch):
     """The generator's loss and gradient (Phi in float32, `COMPUTE`) equal float64's to float32
     round-off, and are not float64's (the cast happens); the iterate stays float64."""

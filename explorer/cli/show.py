@@ -131,7 +131,7 @@ def add_commands(sub) -> None:
     s.set_defaults(func=cmd_info)
     s = sub.add_parser("set-default", help="record in a model's file the sampler and steps it runs by default "
                        "(the window's Run panel, `explorer sample`); the weights are unchanged")
-    s.add_argument("checkpoint", help="a diffusion checkpoint or a WCRG folder")
+    s.add_argument("checkpoint", help="a diffusion checkpoint, a WCRG folder or a scattering model")
     s.add_argument("--sampler", required=True)
     s.add_argument("--steps", type=STEPS, required=True, help="steps (per scale for a WCRG model)")
     s.add_argument("--why", default="", help="the measurement that chose them, shown by `explorer info`")

@@ -165,16 +165,17 @@ def to_bytes(model: torch.nn.Module, config: dict) -> bytes:
     return st_save(state, metadata={"explorer": json.dumps(config)})
 
 
-def rewrite_default_run(path: str | Path, default_run: dict) -> Path:
+def rewrite_default_run(path: str | Path, default_run: dict, opener=None, check=None) -> Path:
     """The checkpoint at `path` with `default_run` in the config it holds, its tensors unchanged
-    (byte for byte), written atomically and read back before it replaces the file."""
+    (byte for byte), written atomically and read back before it replaces the file (by `opener`,
+    default `load`; `check` validates the config as `read_config` does, for another kind of file)."""
     from explorer.core.files.io import atomic_write
 
     path = Path(path)
     blob = _read_file(path)
-    config = {**read_config(path, blob), "default_run": default_run}
+    config = {**read_config(path, blob, check), "default_run": default_run}
     new = st_save(read_tensors(path, blob), metadata={"explorer": json.dumps(config)})
-    return atomic_write(path, lambda f: f.write(new), verify=lambda tmp: load(tmp, config["kind"]))
+    return atomic_write(path, lambda f: f.write(new), verify=opener or (lambda tmp: load(tmp, config["kind"])))
 
 
 def save(path: str | Path, model: torch.nn.Module, config: dict) -> Path:
@@ -288,9 +289,10 @@ def read_config(path: str | Path, blob: bytes | None = None, check=None) -> dict
     return (check or check_config)(parse_json(meta["explorer"], f"{path}: the checkpoint's config", ConfigError), path)
 
 
-def check_header(config: object, path: Path | str, kind: str, what: str) -> dict:
+def check_header(config: object, path: Path | str, kind: str, what: str, samplers: tuple[str, ...] = ()) -> dict:
     """The part every statistics model's config shares (a scattering, a Gaussian model): the
-    format, its kind, the name and description, and the training record's command."""
+    format, its kind, the name and description, the training record's command, and the default
+    run among `samplers` (none: the kind's file holds no default run)."""
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ConfigError(f"{path}: the config does not say format={FORMAT!r}")
     if config.get("kind") != kind:
@@ -298,7 +300,10 @@ def check_header(config: object, path: Path | str, kind: str, what: str) -> dict
     check_names(config, path)
     training = schema.dict_of(config, "training", str(path), ConfigError, default={})
     schema.value(training, "command", str, f"{path}: training", ConfigError, default="")
-    no_default_run(config, path, what)
+    if samplers:
+        check_default_run(config.get("default_run"), samplers, str(path), ConfigError)
+    else:
+        no_default_run(config, path, what)
     return config
 
 

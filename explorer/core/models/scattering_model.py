@@ -31,7 +31,8 @@ data's S2, which normalises Phi), support (H, W) (1 in the support, else 0; file
 it have none: every frequency) and, when the statistics hold P(k), spectrum (shells,) (the data's
 mean P(k), which normalises it), all float64; metadata "explorer": a checkpoint config of kind
 "scattering" with the filter bank (`scattering.ScatteringConfig`), the data record (with its
-mean, std and reference statistics) and the command that made it.
+mean, std and reference statistics), the command that made it and, when `explorer set-default`
+wrote one, its default run (the L-BFGS iterations it runs by default, and why).
 """
 from __future__ import annotations
 
@@ -52,7 +53,15 @@ from explorer.core.data import check_record, colormap_for, data_shape, resolved_
 from explorer.core.errors import CheckpointError, ConfigError, SamplingError, ShapeMismatch, UsageError
 from explorer.core.files import schema
 from explorer.core.models import checkpoint
-from explorer.core.models.base import DisplayHints, ModelBase, RunSpec, resolve_device, run_meta
+from explorer.core.models.base import (
+    DisplayHints,
+    ModelBase,
+    RunSpec,
+    default_run_steps,
+    new_default_run,
+    resolve_device,
+    run_meta,
+)
 from explorer.core.sampling.trajectory import Frame, Trajectory, keep
 from explorer.core.statistics.scattering import (
     ScatteringConfig,
@@ -117,8 +126,19 @@ class ScatteringModel(ModelBase):
         return DisplayHints(colormap=colormap_for(self.data), level="statistics error",
                             panels=("x: the L-BFGS iterate", None))
 
+    @property
+    def default_run(self) -> dict | None:
+        return self.config.get("default_run")
+
     def default_steps(self, sampler: str) -> int:
-        return DEFAULT_STEPS
+        """DEFAULT_STEPS, or the iterations its file records (`explorer set-default`: a 256 x 256
+        model needs more than a 64 x 64 one to reach the same statistics)."""
+        return default_run_steps(self.default_run, sampler, DEFAULT_STEPS)
+
+    def write_default(self, sampler: str, steps: int, why: str) -> None:
+        run = new_default_run(self, sampler, steps, why)
+        if run is not None:
+            checkpoint.rewrite_default_run(self.path, run, load, check_config)
 
     def frame_count(self, spec: RunSpec) -> int | None:
         return spec.steps + 1
@@ -133,7 +153,7 @@ class ScatteringModel(ModelBase):
             self, f"scattering spectra, {self.parameters} statistics, image {self.image_shape}",
             [f"  filters   {self.spectra.describe()}",
              f"  sampler   {SAMPLER}: L-BFGS on ||(Phi(x) - Phi_data) / s||^2 from white noise, "
-             f"{DEFAULT_STEPS} iterations by default; sigma shown = rms of (Phi(x) - Phi_data) / s"])
+             f"{self.default_steps(SAMPLER)} iterations by default; sigma shown = rms of (Phi(x) - Phi_data) / s"])
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         """||(Phi(x_i) - Phi_data) / s||^2 per sample: (B,); x (B, 1, H, W)."""
@@ -276,7 +296,7 @@ def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 50, armijo:
 def check_config(config: object, path: Path | str) -> dict:
     """A scattering model's config checked before anything is built: format, kind, the filter
     bank, the data record (one channel, the bank's size), the training record."""
-    checkpoint.check_header(config, path, KIND, "a scattering model")
+    checkpoint.check_header(config, path, KIND, "a scattering model", (SAMPLER,))
     bank = ScatteringConfig.from_dict(config.get("scattering"), f"{path}: scattering")
     data = schema.dict_of(config, "data", str(path), ConfigError, default={})
     if data:
