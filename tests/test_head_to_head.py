@@ -85,6 +85,25 @@ def test_the_cli_prints_and_writes_the_table(two_fields, tmp_path, capsys):
     assert "compare models of one field" in capsys.readouterr().err
 
 
+def test_a_table_keeps_only_last_frames_so_long_runs_are_not_refused(two_fields, tmp_path, monkeypatch, capsys):
+    """The table keeps each run's last frame: a run too long to keep whole (here, under a lowered
+    limit) still makes its row; a run too long even so is refused before the reference is drawn."""
+    from explorer.core.files import schema
+
+    a, b, _ = two_fields
+    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 4 * 2 * 16 * 16 * 20)        # 2 samples x 20 frames x 16 x 16
+    with pytest.raises(UsageError, match="a run may keep"):
+        from explorer.core.models import RunSpec
+        RunSpec(n=2, steps=30).resolved(a)
+    assert main(["field", str(a.path), "--reference", "train", "--n", "2"]) == 0
+    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 4 * 16 * 16)                 # one sample's last frame
+    called = []
+    monkeypatch.setattr("explorer.core.data.fresh_images", lambda *args: called.append(1))
+    capsys.readouterr()
+    assert main(["field", str(a.path), "--reference", "fresh", "--n", "2"]) == 2
+    assert "a run may keep" in capsys.readouterr().err and not called
+
+
 def test_the_statistics_tab_fills_the_table(qtbot, tmp_path, two_fields):
     from PySide6.QtCore import QSettings
 

@@ -74,6 +74,7 @@ def cmd_field(args) -> int:
             printable(f"explorer: left out the bundled {file}: {err}").replace("\n", " "), file=sys.stderr))
         models = h2h.same_field(models[0], models[1:] + bundled[1:])
     data = models[0].data
+    total = h2h.total_frames(models, args.n, args.seed)         # each model's run checked before the reference
     if args.reference == "train":
         reference = data.get("stats")
         if reference is None:
@@ -86,7 +87,6 @@ def cmd_field(args) -> int:
         reference = stats.summary(fresh_images(data, args.reference_n), k_max=resolved_k(data),
                                   groups=fresh_groups(data, args.reference_n))
         label = f"{args.reference_n} fresh {data.get('name')} fields"
-    total = h2h.total_frames(models, args.n, args.seed)
     with progress_bar(total, f"{len(models)} models") as bar:
         rows = drain(h2h.table_steps(models, reference, args.n, args.seed, args.device), callback=lambda _: bar.update(1))
     print(h2h.format_rows(rows, label))

@@ -134,7 +134,7 @@ def flops_per_sample(model: Model, spec: RunSpec) -> int | None:
 
 def total_frames(models: list[Model], n: int = 16, seed: int = 0) -> int | None:
     """Frames `table_steps` yields in all (None when a model cannot say)."""
-    counts = [m.frame_count(RunSpec(n=n, seed=seed).resolved(m)) for m in models]
+    counts = [m.frame_count(RunSpec(n=n, seed=seed, keep_frames=False).resolved(m)) for m in models]
     return None if None in counts else sum(counts)
 
 
