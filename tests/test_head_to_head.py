@@ -91,7 +91,7 @@ def test_a_table_keeps_only_last_frames_so_long_runs_are_not_refused(two_fields,
     from explorer.core.files import schema
 
     a, b, _ = two_fields
-    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 4 * 2 * 16 * 16 * 20)        # 2 samples x 20 frames x 16 x 16
+    monkeypatch.setattr(schema, "MAX_RUN_BYTES", 2 * 4 * 2 * 16 * 16 * 20)    # 2 samples x 10 frames, kept and saved
     with pytest.raises(UsageError, match="a run may keep"):
         from explorer.core.models import RunSpec
         RunSpec(n=2, steps=30).resolved(a)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from explorer.core.data import cosmic_web, fresh_groups, fresh_images, make_record, training_set, turbulence
-from explorer.core.errors import DataError
+from explorer.core.errors import DataError, UsageError
 from explorer.core.statistics import stats
 
 
@@ -56,8 +56,9 @@ def test_errors_over_groups_of_copies_are_the_errors_of_the_distinct_fields():
         assert np.allclose(grouped[f"{key}_se"], alone[f"{key}_se"], rtol=1e-8)
         assert np.all(fields[f"{key}_se"] < 0.6 * grouped[f"{key}_se"])
     t_alone, se_alone = stats.trispectrum(x, pairs)
-    t_copies, se_grouped = stats.trispectrum(copies, pairs, groups)
-    assert np.allclose(se_grouped, se_alone, rtol=1e-8) and np.all(stats.trispectrum(copies, pairs)[1] < 0.6 * se_alone)
+    t_copies, se_grouped = stats.trispectrum(copies, pairs, groups)               # the bias corrected by groups too
+    assert np.allclose(t_copies, t_alone, rtol=1e-8) and np.allclose(se_grouped, se_alone, rtol=1e-8)
+    assert np.all(stats.trispectrum(copies, pairs)[1] < 0.6 * se_alone)
     single = stats.bispectrum_parts(x, tri, np.arange(24))
     assert all(np.allclose(single[key], alone[key], rtol=1e-12) for key in alone)
     assert np.allclose(stats.trispectrum(x, pairs, np.arange(24))[1], se_alone, rtol=1e-12)
@@ -69,9 +70,14 @@ def test_fresh_turbulence_of_a_grid_run_comes_in_blocks_of_one_run():
     """The fresh fields' groups: the blocks of a `grid` run, the runs of an older parameter set, none
     for independent draws."""
     grid = {"name": "turbulence", "params": {"size": 32, "grid": 256}}
-    assert np.array_equal(fresh_groups(grid, 100), np.arange(100) // turbulence.PER_RUN)
+    assert np.array_equal(fresh_groups(grid, 240), np.arange(240) // turbulence.PER_RUN)
+    # a short last block (4 fields) joins the one before; a long one (30) stands alone
+    assert np.bincount(fresh_groups(grid, 244)).tolist() == [48, 48, 48, 48, 52]
+    assert np.bincount(fresh_groups(grid, 270)).tolist() == [48, 48, 48, 48, 48, 30]
     assert np.array_equal(fresh_groups({"name": "turbulence", "params": {"size": 32}}, 64), np.arange(64) // 2)
     assert fresh_groups({"name": "cosmic_web", "params": {}}, 10) is None
+    with pytest.raises(UsageError, match=r"2 block\(s\).*raise the number"):                  # too few for an error bar
+        fresh_groups(grid, 96)
 
 
 def test_a_white_skewed_field_has_its_skewness_for_every_triangle():

@@ -83,9 +83,9 @@ def cmd_field(args) -> int:
     else:
         if data.get("name") == "user":
             raise UsageError("data of your own have no generator to draw fresh fields from: use --reference train")
+        groups = fresh_groups(data, args.reference_n)                       # refuses too few blocks, before any work
         print(f"making {args.reference_n} fresh {data.get('name')} fields for the reference…", file=sys.stderr)
-        reference = stats.summary(fresh_images(data, args.reference_n), k_max=resolved_k(data),
-                                  groups=fresh_groups(data, args.reference_n))
+        reference = stats.summary(fresh_images(data, args.reference_n), k_max=resolved_k(data), groups=groups)
         label = f"{args.reference_n} fresh {data.get('name')} fields"
     with progress_bar(total, f"{len(models)} models") as bar:
         rows = drain(h2h.table_steps(models, reference, args.n, args.seed, args.device), callback=lambda _: bar.update(1))

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from explorer.core import interrupt
-from explorer.core.errors import DataError, ExplorerError
+from explorer.core.errors import DataError, ExplorerError, UsageError
 
 _log = logging.getLogger("explorer")
 
@@ -327,15 +327,25 @@ def fresh_images(data: dict, count: int, offset: int = 10 ** 7) -> np.ndarray:
     raise DataError(f"no fresh images can be drawn for data set {name!r}")
 
 
+MIN_GROUPS = 5     # a jackknife over fewer groups has too few degrees of freedom to make an error bar
+
+
 def fresh_groups(data: dict, count: int) -> np.ndarray | None:
     """The groups of correlated fields among `fresh_images(data, count)`, for errors by the
     jackknife over groups (`stats.summary`): (count,) labels, or None where the fresh fields are
     independent draws. Turbulence: the snapshots of one block of a `grid` run (`turbulence.PER_RUN`
     consecutive snapshots, many |k| = 1 correlation times long), or of one run of the older
-    parameter sets (`turbulence.samples`: count / runs snapshots per run)."""
+    parameter sets (`turbulence.samples`: count / runs snapshots per run). A last block shorter
+    than half the others joins the one before it (the jackknife over groups assumes groups of
+    about one size); fewer than MIN_GROUPS groups are a UsageError (before any field is made)."""
     if data.get("name") != "turbulence":
         return None
     from explorer.core.data import turbulence
     params = dict(data.get("params") or {})
     per_run = turbulence.PER_RUN if "grid" in params else math.ceil(count / min(turbulence.RUNS, count))
-    return np.arange(count) // per_run
+    whole = max(1, count // per_run + (count % per_run >= per_run / 2))         # blocks, a short last one joined
+    if whole < MIN_GROUPS:
+        raise UsageError(f"{count} fresh turbulence fields are {whole} block(s) of {per_run} correlated snapshots; "
+                         f"their errors need at least {MIN_GROUPS} blocks: raise the number of fresh fields to "
+                         f"{MIN_GROUPS * per_run} or more")
+    return np.minimum(np.arange(count) // per_run, whole - 1)

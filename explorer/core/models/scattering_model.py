@@ -258,7 +258,7 @@ def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 50, armijo:
             r.addcmul_((a - rho * torch.linalg.vecdot(y, r))[:, None], s)
         d = -r.to(x.dtype)
         gtd = (g * d).sum(1)
-        bad = gtd >= 0
+        bad = ~(gtd < 0)                                                   # not a descent direction, or NaN
         d[bad] = -gamma[bad, None] * g[bad]
         gtd = (g * d).sum(1)
         t = torch.ones(b, dtype=x.dtype, device=x.device)
@@ -286,7 +286,7 @@ def lbfgs(value_and_grad, x: torch.Tensor, steps: int, memory: int = 50, armijo:
         valid = sy > 1e-12 * (step * step).sum(1).sqrt() * (yvec * yvec).sum(1).sqrt()
         rho = torch.where(valid, 1.0 / torch.where(valid, sy, torch.ones_like(sy)), torch.zeros_like(sy))
         gamma = torch.where(valid, sy / (yvec * yvec).sum(1).clamp_min(1e-300), gamma)
-        pairs = (pairs + [(step.to(history), yvec.to(history), rho.to(history))])[-memory:]
+        pairs = (pairs + [(step.to(history), yvec.to(history), rho)])[-memory:]        # rho = 1/s.y in x's dtype
         f, g = f_new, g_new
         yield x, f
 

@@ -236,8 +236,9 @@ def trispectrum(x: np.ndarray, pairs, groups: np.ndarray | None = None) -> tuple
     The ratio of means is biased by O(1/N) (-1.5/N for a band of 4 modes); the jackknife
     correction N t - (N - 1) mean(t_-i) removes that order. For heavy-tailed fields (g^3 of a
     Gaussian g) the jackknife error is 0.55-0.8 of the spread of independent estimates at N = 64:
-    read their z-scores as upper bounds. With `groups` the error is the jackknife's over groups of
-    fields (`_leave_out`); the bias correction stays the one over fields."""
+    read their z-scores as upper bounds. With `groups` the bias correction and the error are the
+    jackknife's over groups of fields (`_leave_out`): correlated fields hold less than one field's
+    worth each, and the O(1/N) bias is then O(1/groups)."""
     x = np.asarray(x, np.float64)
     h, w = x.shape[-2:]
     xh = np.fft.fft2(x.reshape(-1, h, w))
@@ -268,9 +269,14 @@ def trispectrum(x: np.ndarray, pairs, groups: np.ndarray | None = None) -> tuple
             t.append(whole)
             se.append(0.0)
             continue
-        leave_one_out = reduced(total - per_field, n - 1)
-        t.append(n * whole - (n - 1) * float(leave_one_out.mean()))
-        se.append(_jackknife(leave_one_out if groups is None else reduced(_leave_out(per_field, groups), 1)))
+        leave_one_out = reduced(_leave_out(per_field, groups), 1)                  # (units,)
+        units = len(leave_one_out)
+        if units < 2:
+            t.append(whole)
+            se.append(float("nan"))
+            continue
+        t.append(units * whole - (units - 1) * float(leave_one_out.mean()))
+        se.append(_jackknife(leave_one_out))
     return np.array(t), np.array(se)
 
 
