@@ -266,7 +266,11 @@ class ScatteringSpectra:
         if modes is None:
             modes = self._modes(x)
         power = modes @ self.power_weights.to(x.dtype).T / c.size ** 2                # (B, K + 1): S2, lowpass
-        one_point = torch.stack([x.mean((-2, -1)), x.abs().mean((-2, -1)), (x * x).mean((-2, -1)), power[:, -1]], 1)
+        # the one-point statistics in float64 whatever x's dtype: a statistic every field shares (the zero mean of
+        # vorticity) has a tiny spread s, and float32's round-off of it, divided by s, misled L-BFGS (`COMPUTE`)
+        x64 = x.double()
+        one_point = torch.stack([x64.mean((-2, -1)), x64.abs().mean((-2, -1)), (x64 * x64).mean((-2, -1)),
+                                 power[:, -1].double()], 1)
         dc, *pieces = _Moduli.apply(x, self.psi.to(x.dtype), self._gathers, [a.to(x.dtype) for a in self._adjoints])
         re, im = [], []
         for j, (piece, (even, odd)) in enumerate(zip(pieces, self.outer)):
