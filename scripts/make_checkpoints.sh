@@ -17,6 +17,16 @@ turb_sim='"grid": 256, "k_f": 5.0, "k_drag": 3.0, "mu": 0.5, "dt": 0.003'
 turb="{\"size\": 64, $turb_sim}"
 turb32="{\"size\": 32, $turb_sim}"
 
+scattering_iterations() {  # MODEL JSON: the fewest L-BFGS iterations that converge, written into the model's file
+  [[ -f $2 ]] || .venv/bin/python tests/benchmarks/bench_scattering_iterations.py "$1" --n 4 --steps 400 --json "$2"
+  local steps
+  steps=$(.venv/bin/python -c "import json, sys; print(json.load(open(sys.argv[1]))['models'][0]['enough'] or '')" "$2")
+  [[ -n $steps ]] || { echo "$2: no iteration count measured reached the target; the default stays 100" >&2; return; }
+  $EXPLORER set-default "$1" --sampler lbfgs --steps "$steps" --why "the first of 50, 100, 200, 300, 400 L-BFGS \
+iterations whose rms statistics error is at most 0.1 (what the 64x64 models reach in 100), 4 fields of seed 0: \
+tests/benchmarks/bench_scattering_iterations.py, $(basename "$2")"
+}
+
 phi4_models() {  # L: WCRG (J = 2) and plain diffusion of phi4 at beta_c, side L
   # The compute experiment of #12 C (tests/benchmarks/bench_wcrg.py): one recipe at every L,
   # fp32, cosine decay, 3000 steps per network, the denoising error monitored. (8000 steps for
@@ -192,6 +202,22 @@ if [[ $what == scattering || $what == all ]]; then
     --data-params "{\"beta\": $beta, \"lam\": 0.5}" --n 256 --split all --size 32 --name phi4-scattering \
     --description "scattering spectra of 2-D lattice phi^4 at the measured critical point, L=32, N=256" \
     --out "$out/phi4-scattering.scat.safetensors"
+  # at the seed's dimension (#29 item 4): the 256x256 fields of the same runs, untruncated, the first 96 of seed 0
+  turb256="{\"size\": 256, $turb_sim}"
+  [[ -f $out/turbulence256-scattering.scat.safetensors ]] || $EXPLORER train scattering --data turbulence \
+    --data-params "$turb256" --n 96 --split all --size 256 --J 7 --L 4 --scale-invariant --name turbulence256-scattering \
+    --description "scattering spectra of 2-D forced turbulence (vorticity, 256x256 runs), 256x256, N=96" \
+    --out "$out/turbulence256-scattering.scat.safetensors"
+  [[ -f $out/turbulence256-gaussian.gauss.safetensors ]] || $EXPLORER train gaussian --data turbulence \
+    --data-params "$turb256" --n 96 --split all --size 256 --name turbulence256-gaussian \
+    --description "Gaussian field with the power spectrum of 2-D forced turbulence (vorticity, 256x256 runs), 256x256, N=96" \
+    --out "$out/turbulence256-gaussian.gauss.safetensors"
+  mkdir -p "$out/turbulence"
+  scattering_iterations "$out/turbulence256-scattering.scat.safetensors" "$out/turbulence/iterations256.json"
+  # 32 fields against 240 fresh ones (5 blocks of one run; errors over blocks)
+  [[ -f $out/turbulence/field256.json ]] || $EXPLORER field "$out"/turbulence256-gaussian.gauss.safetensors \
+    "$out"/turbulence256-scattering.scat.safetensors --n 32 --reference fresh --reference-n 240 \
+    --json "$out/turbulence/field256.json"
   # the data's physics on its 256x256 runs (slope, fluxes, |k| = 1), then the third order of turbulence
   # against the 64x64 model, 240 fresh fields = 5 runs (#29; docs/results/turbulence.md)
   mkdir -p "$out/turbulence"
@@ -271,10 +297,11 @@ if [[ $what == cosmic_web || $what == all ]]; then
     --name cosmic-web256-gaussian --out "$out/cosmic-web256-gaussian.gauss.safetensors" \
     --description "Gaussian field with the power spectrum of the cosmic web (log density, Zel'dovich slab), 256x256, N=64"
   mkdir -p "$out/cosmic_web"
+  scattering_iterations "$out/cosmic-web256-scattering.scat.safetensors" "$out/cosmic_web/iterations256.json"
   [[ -f $out/cosmic_web/data.json ]] || .venv/bin/python tests/benchmarks/bench_cosmic_web.py --n 512 \
     --json "$out/cosmic_web/data.json"
   # at 256 x 256 a scattering run holds 3 fields in explorer's 4 GiB (their statistics with gradients): 32 fields
-  # are 11 runs, 41 min here on 2 threads beside other work
+  # are 11 runs of the model's default iterations (above)
   [[ -f $out/cosmic_web/field256.json ]] || $EXPLORER field "$out"/cosmic-web256-gaussian.gauss.safetensors \
     "$out"/cosmic-web256-scattering.scat.safetensors --n 32 --reference fresh --reference-n 256 \
     --json "$out/cosmic_web/field256.json"

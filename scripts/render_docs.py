@@ -11,11 +11,12 @@ Sources (nothing else is read, and nothing but the pages above is written):
   (tests/benchmarks/bench_phi4_chain.py: the cluster updates);
 - docs/results/hostile_corpus.json (scripts/hostile_corpus.py);
 - checkpoints/turbulence/odd.json and odd32-*.json (tests/benchmarks/bench_turbulence_odd.py),
-  checkpoints/turbulence/data.json (tests/benchmarks/bench_turbulence_data.py) and
-  checkpoints/turbulence/field32.json (`explorer field --json`), those present;
-- checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py) and
-  checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
-  those present;
+  checkpoints/turbulence/data.json (tests/benchmarks/bench_turbulence_data.py),
+  checkpoints/turbulence/field32.json and field256.json (`explorer field --json`) and iterations256.json
+  (tests/benchmarks/bench_scattering_iterations.py), those present;
+- checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py),
+  checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`)
+  and iterations256.json (tests/benchmarks/bench_scattering_iterations.py), those present;
 - checkpoints/phi4/hierarchy.json (tests/benchmarks/bench_wcrg.py: WCRG against plain diffusion, FLOPs and the
   paired bootstrap) and checkpoints/phi4/examples.json (tests/benchmarks/bench_examples.py: fewer examples);
 - checkpoints/index.json and the JSON record in the safetensors header of every bundled model
@@ -49,6 +50,9 @@ HOSTILE = "docs/results/hostile_corpus.json"
 TURBULENCE_ODD = "checkpoints/turbulence/odd.json"
 TURBULENCE_DATA = "checkpoints/turbulence/data.json"
 TURBULENCE_FIELD32 = "checkpoints/turbulence/field32.json"      # `explorer field`: the four 32 x 32 models
+TURBULENCE_FIELD256 = "checkpoints/turbulence/field256.json"    # `explorer field`: the 256 x 256 models
+TURBULENCE_ITERATIONS = "checkpoints/turbulence/iterations256.json"   # bench_scattering_iterations.py
+COSMIC_ITERATIONS = "checkpoints/cosmic_web/iterations256.json"
 TURBULENCE_ODD32 = ("checkpoints/turbulence/odd32-turbulence32-gaussian.json",   # bench_turbulence_odd.py per model
                     "checkpoints/turbulence/odd32-turbulence32-scattering.json",
                     "checkpoints/turbulence/odd32-turbulence32-N2000.json",
@@ -728,13 +732,35 @@ def field_section(rel: str) -> list[str]:
     return lines
 
 
+def iterations_section(rel: str) -> list[str]:
+    """How many L-BFGS iterations a 256 x 256 scattering model needs (bench_scattering_iterations.py)."""
+    it = read_json(rel)
+    lines = ["### How many L-BFGS iterations", "",
+             "The statistics' rms error (in units of one training field's spread) and the largest error of P(k) "
+             "against the model's own target (the training fields' mean P(k), so that this measures convergence, "
+             "not the model), along one run; the model's default run is the first count measured whose rms error "
+             f"is at most {it['target']} (what the 64 × 64 models reach in 100), written into its file by "
+             "`explorer set-default`.", "", "```", it["command"], "```", ""]
+    for m in it["models"]:
+        rows = [[str(r["iterations"]), num(r["rms_error"], 3), f"{percent(r['spectrum_max_error'])} (k = {r['at_k']})",
+                 num(r["seconds"] / m["n"], 0)] for r in m["rows"]]
+        default = (f"default {m['enough']} iterations" if m["enough"] else
+                   f"no count measured reached {it['target']}: the default stays 100")
+        lines += [f"`{m['model']}` ({m['statistics']} statistics, {m['n']} fields from seed 0, torch on "
+                  f"{it['threads']} thread(s)): {default}.", ""]
+        lines += table(["iterations", "rms statistics error", "max \\|P/P_train − 1\\|", "seconds per field"], rows,
+                       "rrrr")
+    return lines
+
+
 def render_cosmic_web() -> str:
     d = read_json(COSMIC_DATA)
     p = d["params"]
     fields = [rel for rel in COSMIC_FIELDS if (ROOT / rel).exists()]
+    iterations = [COSMIC_ITERATIONS] if (ROOT / COSMIC_ITERATIONS).exists() else []
     lines = banner(
         "Results: the cosmic web",
-        [COSMIC_DATA, *fields],
+        [COSMIC_DATA, *fields, *iterations],
         "The cosmic-web data set (a thin slab of the matter density today by the truncated Zel'dovich approximation, "
         "shown as log(1 + δ); [the science](../science/cosmic-web.md)) against what the literature expects, on "
         "fresh fields never trained on, and the models of it against the same fresh fields.",
@@ -775,6 +801,8 @@ def render_cosmic_web() -> str:
     if fields:
         lines += ["## Models of the cosmic web", ""]
         for rel in fields:
+            if rel.endswith("field256.json") and iterations:
+                lines += iterations_section(COSMIC_ITERATIONS)
             lines += field_section(rel)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -907,9 +935,11 @@ def render_turbulence() -> str:
     data = read_json(TURBULENCE_DATA) if (ROOT / TURBULENCE_DATA).exists() else None
     odd32 = [rel for rel in TURBULENCE_ODD32 if (ROOT / rel).exists()]
     field32 = (ROOT / TURBULENCE_FIELD32).exists()
+    large = [rel for rel in (TURBULENCE_ITERATIONS, TURBULENCE_FIELD256) if (ROOT / rel).exists()]
     lines = banner(
         "Results: the third order of 2-D turbulence",
-        [TURBULENCE_ODD] + ([TURBULENCE_DATA] if data else []) + ([TURBULENCE_FIELD32] if field32 else []) + odd32,
+        [TURBULENCE_ODD] + ([TURBULENCE_DATA] if data else []) + ([TURBULENCE_FIELD32] if field32 else []) + odd32
+        + large,
         "2-D vorticity is odd under a mirror image together with ω → −ω, so its isotropic bispectrum is 0, but the "
         "part of the bispectrum that tells a triangle from its mirror image is not: it is the signature of the "
         "enstrophy cascade, like the spectral fluxes. Both are measured on fresh fields (never trained on) and on the "
@@ -963,6 +993,14 @@ def render_turbulence() -> str:
             lines += field_section(TURBULENCE_FIELD32)
         if odd32:
             lines += ["### The third order", ""] + head_to_head([read_json(rel) for rel in odd32])
+    if large:
+        lines += ["## At 256×256 (d = 65 536)", "",
+                  "Scattering spectra and a Gaussian field of the same P(k), estimated from the first 96 snapshots "
+                  "of the training run at the simulation's own resolution, against fresh snapshots of another run.", ""]
+        if (ROOT / TURBULENCE_ITERATIONS).exists():
+            lines += iterations_section(TURBULENCE_ITERATIONS)
+        if (ROOT / TURBULENCE_FIELD256).exists():
+            lines += field_section(TURBULENCE_FIELD256)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -5,11 +5,13 @@
 from white noise (seeded by the run's seed) shaped to the data's band powers, by L-BFGS (`lbfgs`:
 one history and one backtracking line search per sample, so that the samples are independent).
 The iterate, the losses and the line search are float64; Phi and its gradient are evaluated in
-float32 (COMPUTE) and the L-BFGS history is kept in float32, which halves their time: 16 fields of
-64 x 64, 100 iterations, one thread, 11.0 s -> 6.1 s, with the loss and gradient equal to float32
-round-off (relative 5e-7 and 1.4e-7) and the loss after 100 iterations the same within its
-spread over seeds (turbulence32, 12 seeds, paired: +0.004 +- 0.006 on an rms error of 0.119).
-Phi_data and the statistics the field table reports stay float64. Phi: the scattering spectra of
+float32 (COMPUTE; the one-point statistics in float64, `ScatteringSpectra.raw`) and the L-BFGS
+history is kept in float32, which halves their time (16 fields of 64 x 64, 100 iterations, one
+thread: 11.0 s -> 6.1 s). The fields are as good after the same iterations: the rms statistics
+error of each field, float32 over float64 from the same noise, log ratio +0.04 +- 0.05 after 50,
+100, 200 and 300 iterations (turbulence32, 64 fields) and +0.07 +- 0.15 after 200 (turbulence256,
+6 fields; a single field's path is chaotic). Phi_data and the statistics the field table reports
+stay float64. Phi: the scattering spectra of
 `scattering.py`; Phi_data: their mean over the training set; s: the spread of one training
 field's Phi about it (floored at S_FLOOR times its median, so that a statistic every field shares
 exactly, like the zero mean of a vorticity field, still has a finite weight).
