@@ -72,8 +72,26 @@ def baseline_modules():
 
 
 def open_both(path: Path, old_model) -> dict:
-    """The model at `path` as the baseline loads it and as today's does."""
-    return {"old": old_model.load(path), "new": open_model(path)}
+    """The model at `path` as the baseline loads it and as today's does. The baseline's loader
+    refuses a recorded default run (it came later; the cases give their iterations), so it reads a
+    copy without one, the tensors unchanged."""
+    from safetensors.torch import load_file, save_file
+
+    config = json.loads(checkpoint_metadata(path))
+    old_path = path
+    if "default_run" in config:
+        old_path = Path(tempfile.mkdtemp()) / path.name
+        save_file(load_file(path), old_path, metadata={"explorer": json.dumps({k: v for k, v in config.items()
+                                                                            if k != "default_run"})})
+    return {"old": old_model.load(old_path), "new": open_model(path)}
+
+
+def checkpoint_metadata(path: Path) -> str:
+    """The explorer config of a safetensors file, as text."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return f.metadata()["explorer"]
 
 
 class Counted:
