@@ -290,8 +290,8 @@ if [[ $what == cosmic_web || $what == all ]]; then
   [[ -f $out/cosmic-web-scattering-L8.scat.safetensors ]] || $EXPLORER train scattering "${cw[@]}" --n 64 --size 64 \
     --L 8 --name cosmic-web-scattering-L8 --out "$out/cosmic-web-scattering-L8.scat.safetensors" \
     --description "scattering spectra of the cosmic web (log density, Zel'dovich slab), 64x64, 8 angles, N=64"
-  # 64 fields (8 before: their mean P(k) was 15 % off the population's at k = 1 and 5 and 12 % at k > 110, and
-  # the model reproduced exactly that; checkpoints/cosmic_web/field256.json)
+  # 64 fields (8 before: their mean P(k) was 15 % off that of 256 fresh fields at k = 1 and 5 and 12 % at
+  # k > 110, and the model's fields reproduced exactly those errors)
   [[ -f $out/cosmic-web256-scattering.scat.safetensors ]] || $EXPLORER train scattering "${cw[@]}" --n 64 --size 256 \
     --J 7 --L 4 --scale-invariant --name cosmic-web256-scattering --out "$out/cosmic-web256-scattering.scat.safetensors" \
     --description "scattering spectra of the cosmic web (log density, Zel'dovich slab), 256x256, N=64"
