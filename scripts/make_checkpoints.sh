@@ -220,7 +220,6 @@ if [[ $what == scattering || $what == all ]]; then
     --json "$out/turbulence/field256.json"
   # the data's physics on its 256x256 runs (slope, fluxes, |k| = 1), then the third order of turbulence
   # against the 64x64 model, 240 fresh fields = 5 runs (#29; docs/results/turbulence.md)
-  mkdir -p "$out/turbulence"
   [[ -f $out/turbulence/data.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_data.py \
     --json "$out/turbulence/data.json"
   [[ -f $out/turbulence/odd.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_odd.py \
