@@ -228,8 +228,8 @@ fi
 
 if [[ $what == turbulence || $what == all ]]; then
   # A diffusion model of 2-D turbulence (#13), 32x32 (the quick size), circular padding, on the 256x256 runs of
-  # #29 item 2 truncated to 32x32: the first 2000 snapshots of seed 0 (42 blocks of 48, about 1.5 h of simulation
-  # on one core the first time, cached block by block; the fresh fields come from other seeds)
+  # #29 item 2 truncated to 32x32: the first 2000 snapshots of seed 0 (the pool holds 32 more: 43 blocks of 48,
+  # 76 min of simulation on one core the first time, cached block by block; the fresh fields come from other seeds)
   [[ -f $out/turbulence32-N2000.safetensors ]] || $EXPLORER train diffusion --data turbulence \
     --data-params "$turb32" --n 2000 --split all --size 32 --steps 2500 "${common[@]}" --lr-schedule cosine \
     --name turbulence32-N2000 --description "2-D forced turbulence (vorticity, 256x256 runs truncated to 32x32), N=2000" \

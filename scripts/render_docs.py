@@ -693,9 +693,14 @@ def z_of(v, se) -> str:
     return "–" if not se else f"{v / se:+.1f}"
 
 
+def difference_se(a_se, b_se) -> float:
+    """The standard error of a difference of two independent estimates."""
+    return (a_se ** 2 + b_se ** 2) ** 0.5
+
+
 def z_difference(a, a_se, b, b_se) -> str:
     """a - b in standard errors of the difference (the two errors combined)."""
-    return z_of(a - b, (a_se ** 2 + b_se ** 2) ** 0.5)
+    return z_of(a - b, difference_se(a_se, b_se))
 
 
 def field_section(rel: str, odd: bool = False) -> list[str]:
@@ -917,9 +922,9 @@ def head_to_head(odd: list[dict]) -> list[str]:
     def z(o: dict, i: int, key: str) -> float:
         if key == "odd":
             m = o["model_samples"]["bispectrum"]
-            return (m["odd"][i] - d["bispectrum"]["odd"][i]) / (m["odd_se"][i] ** 2 + d_se[i] ** 2) ** 0.5
+            return (m["odd"][i] - d["bispectrum"]["odd"][i]) / difference_se(m["odd_se"][i], d_se[i])
         m = o["model_samples"]["fluxes"]
-        return (m[key][i] - d["fluxes"][key][i]) / (m[f"{key}_se"][i] ** 2 + f_se[key][i] ** 2) ** 0.5
+        return (m[key][i] - d["fluxes"][key][i]) / difference_se(m[f"{key}_se"][i], f_se[key][i])
 
     def within(o: dict, key: str, index: list[int]) -> str:
         zs = [abs(z(o, i, key)) for i in index]

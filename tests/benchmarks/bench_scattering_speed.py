@@ -77,21 +77,13 @@ def open_both(path: Path, old_model) -> dict:
     copy without one, the tensors unchanged."""
     from safetensors.torch import load_file, save_file
 
-    config = json.loads(checkpoint_metadata(path))
+    new = open_model(path)
     old_path = path
-    if "default_run" in config:
+    if new.default_run is not None:
         old_path = Path(tempfile.mkdtemp()) / path.name
-        save_file(load_file(path), old_path, metadata={"explorer": json.dumps({k: v for k, v in config.items()
-                                                                            if k != "default_run"})})
-    return {"old": old_model.load(old_path), "new": open_model(path)}
-
-
-def checkpoint_metadata(path: Path) -> str:
-    """The explorer config of a safetensors file, as text."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        return f.metadata()["explorer"]
+        config = {k: v for k, v in new.config.items() if k != "default_run"}
+        save_file(load_file(path), old_path, metadata={"explorer": json.dumps(config)})
+    return {"old": old_model.load(old_path), "new": new}
 
 
 class Counted:
