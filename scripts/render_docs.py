@@ -709,18 +709,19 @@ def field_section(rel: str, odd: bool = False) -> list[str]:
     f = read_json(rel)
     lines = [f"### Against {f['reference']}", "",
              f"{f['n']} samples per model from seed {f['seed']}; each model ran its own default sampler and steps. "
-             "Errors are in standard errors of the difference (the generated and the reference errors combined); "
+             "Errors are in standard errors of the difference (the generated and the reference errors combined; "
+             "for P(k), its largest over the shells); "
              "`bispectrum` is relative to the data's largest |b|.", "",
              "```", str(f.get("command", "")), "```", ""]
     rows = []
     for r in f["rows"]:
         rows.append([r["name"], r["kind"], integer(r["parameters"]), f"{r['sampler']}, {r['steps']}",
-                     percent(r["spectrum_error"]), plus_minus(r["histogram_tv"], r["histogram_tv_se"]),
+                     percent(r["spectrum_error"]), num(r.get("spectrum_z"), 1), plus_minus(r["histogram_tv"], r["histogram_tv_se"]),
                      "–" if r.get("bispectrum_error") is None else percent(r["bispectrum_error"], 0),
                      num(r.get("bispectrum_z"), 1), num(r.get("bispectrum_odd_z"), 1),
                      num(r.get("trispectrum_z"), 1), num(r["seconds"], 0)])
-    lines += table(["model", "kind", "parameters", "sampler, steps", "max \\|ΔP/P\\|", "histogram TV",
-                    "bispectrum", "z", "odd z", "trispectrum z", "seconds"], rows, "llrlrrrrrrr")
+    lines += table(["model", "kind", "parameters", "sampler, steps", "max \\|ΔP/P\\|", "z", "histogram TV",
+                    "bispectrum", "z", "odd z", "trispectrum z", "seconds"], rows, "llrlrrrrrrrr")
     detailed = [r for r in f["rows"] if r.get("details", {}).get("bispectrum")]
     if detailed:
         tris = detailed[0]["details"]["bispectrum"]["triangles"]
@@ -761,13 +762,14 @@ def iterations_section(rel: str) -> list[str]:
              "The statistics' rms error (in units of one training field's spread) and the largest error of P(k) "
              "against the model's own target (the training fields' mean P(k), so that this measures convergence, "
              "not the model), along one run; the model's default run is the first count measured whose rms error "
-             f"is at most {it['target']} (what the 64 × 64 models reach in 100), written into its file by "
-             "`explorer set-default`.", "", "```", it["command"], "```", ""]
+             f"is at most {it['target']} (what the 64 × 64 models reach in 100) and whose P(k) is within "
+             f"{percent(it['spectrum_target'], 0)} of its target (the largest count measured where none is), written "
+             "into its file by `explorer set-default`.", "", "```", it["command"], "```", ""]
     for m in it["models"]:
         rows = [[str(r["iterations"]), num(r["rms_error"], 3), f"{percent(r['spectrum_max_error'])} (k = {r['at_k']})",
                  num(r["seconds"] / m["n"], 0)] for r in m["rows"]]
-        default = (f"default {m['enough']} iterations" if m["enough"] else
-                   f"no count measured reached {it['target']}: the default stays 100")
+        default = (f"default {m['enough']} iterations" if m["reached"] else
+                   f"no count measured met both: default {m['enough']} iterations, the most measured")
         lines += [f"`{m['model']}` ({m['statistics']} statistics, {m['n']} fields from seed 0, torch on "
                   f"{it['threads']} thread(s)): {default}.", ""]
         lines += table(["iterations", "rms statistics error", "max \\|P/P_train − 1\\|", "seconds per field"], rows,

@@ -52,8 +52,12 @@ def test_the_bank_is_a_tight_frame_and_kymatio_s_own_range_is_recorded():
 
 
 def test_counts(spectra):
-    assert spectra.count == 312 and spectra.counts() == {"mean": 1, "absolute": 1, "square": 1, "lowpass": 1,
-                                                         "S1": 4, "S2": 4, "S3": 40, "S4": 260, "spectrum": 0}
+    assert spectra.count == 312 and spectra.counts() == {"mean": 1, "absolute": 1, "square": 1, "moment3": 0,
+                                                         "moment4": 0, "lowpass": 1, "S1": 4, "S2": 4, "S3": 40,
+                                                         "S4": 260, "spectrum": 0}
+    moments = ScatteringSpectra(ScatteringConfig(32, 4, 4, moments=4))
+    assert moments.count == 314 and moments.counts() == {**spectra.counts(), "moment3": 1, "moment4": 1}
+    assert "moment3" not in spectra.describe() and "moment3 1, moment4 1" in moments.describe()
     assert ScatteringSpectra(ScatteringConfig(64, 5, 4)).count == 544
     assert ScatteringSpectra(ScatteringConfig(64, 5, 4, scale_invariant=True)).count == 244
     assert ScatteringSpectra(ScatteringConfig(64, 5, 4, isotropic=False)).count == 4044
@@ -104,6 +108,11 @@ def test_the_raw_statistics_are_the_spatial_averages_they_claim(spectra):
     m = w.abs()
     assert torch.allclose(raw[:, 0].real, x.mean((-2, -1))) and torch.allclose(raw[:, 1].real, x.abs().mean((-2, -1)))
     assert torch.allclose(raw[:, 2].real, (x * x).mean((-2, -1)))
+    with_moments = ScatteringSpectra(ScatteringConfig(32, 4, 4, moments=4))
+    extra = [with_moments.keys.index((f"moment{p}",)) for p in (3, 4)]
+    assert torch.allclose(with_moments.raw(x)[:, extra].real, torch.stack([(x ** p).mean((-2, -1)) for p in (3, 4)], 1))
+    rest = [i for i in range(len(with_moments.keys)) if i not in extra]
+    assert torch.equal(with_moments.raw(x)[:, rest], spectra.raw(x))            # the other statistics unchanged
     assert torch.allclose(raw[:, 4:20].real, m.mean((-2, -1)))
     # one S3 and one S4 entry by their definitions, in space
     i3 = full.keys.index(("S3", (2, 1), (0, 3)))
@@ -213,8 +222,10 @@ def test_the_gradient_where_the_moduli_vanish_is_finite_and_runs_once(spectra):
 def test_configs_are_checked():
     assert ScatteringConfig.from_dict({"size": 64, "J": 5}, "c") == ScatteringConfig(64, 5, 4, True, False, 0)
     assert ScatteringConfig.from_dict({"size": 64, "J": 5, "shells": 32}, "c").shells == 32
+    assert ScatteringConfig.from_dict({"size": 64, "J": 5, "moments": 4}, "c").moments == 4
     for bad in ({"size": 64, "J": 7}, {"size": 4, "J": 1}, {"size": 64, "J": 3, "L": 0}, {"size": 64, "J": 3, "x": 1},
                 {"size": 64, "J": 3, "isotropic": 1}, {"size": 64, "J": 3, "shells": 33},
-                {"size": 64, "J": 3, "shells": -1}, {"size": 64, "J": 3, "shells": None}, []):
+                {"size": 64, "J": 3, "shells": -1}, {"size": 64, "J": 3, "shells": None}, []) + tuple(
+                {"size": 64, "J": 3, "moments": m} for m in (1, 3, 5, 4.0, True)):
         with pytest.raises(ConfigError):
             ScatteringConfig.from_dict(bad, "c")

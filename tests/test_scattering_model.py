@@ -171,6 +171,28 @@ def test_train_checks_its_arguments(tmp_path, capsys):
     assert "'J'" in capsys.readouterr().err
 
 
+def test_a_model_matching_the_third_and_fourth_moments(model_file, tmp_path, capsys):
+    """--moments 4 adds <x^3> and <x^4> to the statistics: recorded in the file, their targets the
+    training fields' means, the other statistics unchanged; --moments 3 is refused."""
+    fields = np.load(model_file.parent / "fields.npy")
+    out = tmp_path / "m4.scat.safetensors"
+    assert main(["train", "scattering", "--data", str(model_file.parent / "fields.npy"), "--n", "48", "--split", "all",
+                 "--size", "16", "--moments", "4", "--out", str(out)]) == 0
+    plain, m4 = open_model(model_file), open_model(out)
+    assert m4.parameters == plain.parameters + 2 and m4.spectra.config.moments == 4
+    assert "moment3 1, moment4 1" in capsys.readouterr().err
+    labels = m4.spectra.labels
+    for p in (3, 4):
+        assert float(m4.phi[labels.index((f"moment{p}",))]) == pytest.approx(float(np.mean(fields.astype(np.float64) ** p)),
+                                                                           rel=1e-9)
+    same = [labels.index(g) for g in plain.spectra.labels]
+    assert torch.allclose(m4.phi[same], plain.phi, rtol=1e-12, atol=0)
+    with pytest.raises(SystemExit):
+        main(["train", "scattering", "--data", str(model_file.parent / "fields.npy"), "--n", "48", "--split", "all",
+              "--size", "16", "--moments", "3", "--out", str(tmp_path / "m3.scat.safetensors")])
+    assert "invalid choice: 3" in capsys.readouterr().err and not (tmp_path / "m3.scat.safetensors").exists()
+
+
 def test_lbfgs_minimises_each_sample_on_its_own():
     # Rosenbrock per sample, f = sum (1 - a)^2 + 100 (b - a^2)^2 over pairs: minimum 0 at 1
     def value_and_grad(x):

@@ -66,6 +66,36 @@ def test_errors_over_groups_of_copies_are_the_errors_of_the_distinct_fields():
         stats.bispectrum_parts(x, tri, np.zeros(23, int))
 
 
+def test_the_power_spectrum_errors_over_fields_and_over_groups():
+    """P(k)'s error over independent fields is the spread of their P(k) over sqrt(N); over groups of
+    copies it is the distinct fields' error, where taking the copies for independent draws halves it."""
+    x = gaussian(24, 32, seed=5)
+    per_field = stats.field_power_spectra(x)
+    se = stats.power_spectrum_se(x)
+    assert se.shape == (16,) and np.allclose(se, per_field.std(0, ddof=1) / np.sqrt(24), rtol=1e-10)
+    copies, groups = np.repeat(x, 4, axis=0), np.repeat(np.arange(24), 4)
+    assert np.allclose(stats.power_spectrum_se(copies, groups), se, rtol=1e-8)
+    assert np.all(stats.power_spectrum_se(copies) < 0.6 * se)
+    assert np.allclose(stats.summary(copies, groups=groups)["power_se"], se, rtol=1e-8)
+
+
+def test_the_power_spectrum_z_tells_a_model_off_by_twenty_percent_from_one_within_noise():
+    """Against 256 reference fields: 256 fresh fields of the same law are within ~3 standard errors at
+    every shell; the same fields with 20 % more power (x sqrt(1.2)) are many standard errors off, and
+    their max |dP/P| is 20 %. A summary without P(k) errors (older checkpoints) gives no z."""
+    reference = stats.summary(gaussian(256, 32, seed=6))
+    same = stats.compare_to_summary(gaussian(256, 32, seed=7), reference)
+    louder = stats.compare_to_summary(np.sqrt(1.2) * gaussian(256, 32, seed=7), reference)
+    assert stats.difference_z(same["power"]) < 3.5
+    assert stats.difference_z(louder["power"]) > 10
+    assert np.allclose(np.asarray(louder["power_relative_error"]) + 1,
+                       1.2 * (np.asarray(same["power_relative_error"]) + 1), rtol=1e-9)
+    old = {key: v for key, v in reference.items() if key != "power_se"}
+    assert "power" not in stats.compare_to_summary(gaussian(8, 32, seed=7), old)
+    with pytest.raises(DataError, match="do not fit together"):
+        stats.check_summary({**reference, "power_se": reference["power_se"][:-1]}, "reference", DataError)
+
+
 def test_fresh_turbulence_of_a_grid_run_comes_in_blocks_of_one_run():
     """The fresh fields' groups: the blocks of a `grid` run, the runs of an older parameter set, none
     for independent draws."""

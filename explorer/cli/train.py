@@ -78,7 +78,8 @@ def cmd_train_scattering(args) -> int:
         raise UsageError("a scattering model is of one-channel fields: use --channels 1")
     J = args.J if args.J is not None else max(1, args.size.bit_length() - 2)          # log2(size) - 1
     bank = ScatteringConfig.from_dict({"size": args.size, "J": J, "L": args.L, "isotropic": not args.anisotropic,
-                                       "scale_invariant": args.scale_invariant, "shells": args.shells or 0},
+                                       "scale_invariant": args.scale_invariant, "shells": args.shells or 0,
+                                       "moments": args.moments},
                                       "--size, --J, --L and --shells", UsageError)
     if args.shells is None:
         bank = replace(bank, shells=None)                                      # every shell the data resolve
@@ -148,6 +149,9 @@ def add_commands(sub) -> None:
     t.add_argument("--shells", type=int_in(0, 128), default=None,
                    help="match the power P(k) of the shells |k| = 1..SHELLS too (default: every shell the data "
                         "resolve: size/3 for dealiased turbulence, else size/2; 0: the wavelet statistics only)")
+    t.add_argument("--moments", type=int, choices=[2, 4], default=2,
+                   help="the highest one-point moment <x^p> matched (2: <x>, <|x|>, <x^2>; 4: <x^3> and <x^4> too, "
+                        "for a skewed one-point law such as the cosmic web's log density)")
     t.add_argument("--name", default=None)
     t.add_argument("--description", default="")
     t.add_argument("--out", required=True, help="NAME.scat.safetensors")

@@ -29,15 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="checkpoints/turbulence-scattering.scat.safetensors")
     p.add_argument("--fresh", type=int, default=320, help="fresh fields")
     p.add_argument("--n", type=int, default=64, help="samples of the model")
+    p.add_argument("--steps", type=int, default=None, help="the model's steps (default: its own default run)")
     p.add_argument("--json", required=True)
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     model = open_model(a.model)
     data = fresh_images(model.data, a.fresh)
     triangles = [t for t in stats.SCALENE if max(t) <= data.shape[-1] // 3]          # the dealiased range
-    sample = np.asarray(drain(model.run(RunSpec(n=a.n, seed=0, keep_frames=False).resolved(model))).sample)
+    sample = np.asarray(drain(model.run(RunSpec(n=a.n, seed=0, steps=a.steps, keep_frames=False).resolved(model))).sample)
     out = {"command": "python tests/benchmarks/bench_turbulence_odd.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "model": model.name, "kind": model.kind, "parameters": int(model.parameters), "data_params": model.data.get("params"),
+           "model": model.name, "steps": a.steps, "kind": model.kind, "parameters": int(model.parameters), "data_params": model.data.get("params"),
            "n_data": len(data), "n_model": len(sample), "triangles": [list(t) for t in triangles], "seconds": 0.0}
     for key, x in (("data", data), ("model_samples", sample)):
         parts = stats.bispectrum_parts(x, triangles)

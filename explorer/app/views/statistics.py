@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 from explorer.core.statistics import stats
 
 TABLE_TIPS = {
-    "max |ΔP/P|": "the largest relative error of the radial power spectrum P(|k|) over the resolved shells",
+    "max |ΔP/P| (s.e.)": "the largest relative error of the radial power spectrum P(|k|) over the resolved shells, "
+                         "and the largest difference over them in standard errors (the model's and the data's "
+                         "combined; below ~2.5 for the largest of tens of shells: within noise)",
     "histogram TV ± s.e.": "total-variation distance between the value histograms (0: the same, 1: disjoint) and "
                            "its bootstrap standard error over the generated samples: near a critical point "
                            "whole fields flip sign, so it falls only as 1/sqrt(samples)",
@@ -47,7 +49,8 @@ TABLE_COLUMNS = (
     ("kind", lambda r: r["kind"]),
     ("parameters", lambda r: f"{r['parameters']:,}"),
     ("sampler, steps", lambda r: f"{r['sampler']}, {r['steps']}"),
-    ("max |ΔP/P|", lambda r: f"{r['spectrum_error']:.1%}"),
+    ("max |ΔP/P| (s.e.)", lambda r: f"{r['spectrum_error']:.1%}" + (
+        "" if r.get("spectrum_z") is None else f" ({r['spectrum_z']:.1f})")),
     ("histogram TV ± s.e.", lambda r: f"{r['histogram_tv']:.3f} ± {r['histogram_tv_se']:.3f}"),
     ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
     ("odd part (s.e.)", lambda r: "–" if r.get("bispectrum_odd_z") is None else f"{r['bispectrum_odd_z']:.1f}"),

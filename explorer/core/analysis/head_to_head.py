@@ -6,7 +6,8 @@ steps, from one seed, and `stats.compare_to_summary` judges them against one ref
 (`stats.summary` of fresh data, or a model's recorded training data). A row per model:
 
     name, kind, parameters, sampler, steps, n, spectrum_error (max |ΔP/P| over the reference's
-    resolved shells), histogram_tv and its bootstrap s.e. histogram_tv_se, bispectrum_z,
+    resolved shells), spectrum_z (max |ΔP| over them in standard errors of the difference; None
+    when the reference records no P(k) errors), histogram_tv and its bootstrap s.e. histogram_tv_se, bispectrum_z,
     bispectrum_odd_z (its parity-odd part on scalene triangles) and trispectrum_z (max |gen − ref|
     over the configurations in standard errors, None when the reference records none),
     bispectrum_error and trispectrum_error (max |gen − ref| relative to max |ref|; None when the
@@ -108,6 +109,7 @@ def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0
         rows.append({"name": model.name, "kind": model.kind, "parameters": int(model.parameters),
                      "sampler": spec.sampler, "steps": spec.steps, "n": n,
                      "spectrum_error": float(np.abs(r["power_relative_error"]).max()),
+                     "spectrum_z": stats.difference_z(r.get("power")),
                      "histogram_tv": r["histogram_tv"], "histogram_tv_se": r["histogram_tv_se"],
                      "bispectrum_z": stats.difference_z(r.get("bispectrum")),
                      "bispectrum_error": stats.relative_difference(r.get("bispectrum")),
@@ -117,7 +119,7 @@ def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0
                      "abs_m": r["abs_m_generated"], "abs_m_reference": r["abs_m_reference"],
                      "flops": flops_per_sample(model, spec), "seconds": time.perf_counter() - t0,
                      "details": {"k": r["k"], "power_relative_error": r["power_relative_error"],
-                                 **{key: r[key] for key in ("bispectrum", "bispectrum_odd", "trispectrum") if key in r}}})
+                                 **{key: r[key] for key in ("power", "bispectrum", "bispectrum_odd", "trispectrum") if key in r}}})
     return rows
 
 
@@ -142,7 +144,7 @@ def format_rows(rows: list[dict], reference_label: str) -> str:
     """The table as text, one line per model."""
     ref_m = f" (<|m|> {rows[0]['abs_m_reference']:.3f})" if rows else ""
     lines = [f"against {reference_label}{ref_m}",
-             f"{'model':24} {'kind':10} {'parameters':>10} {'sampler, steps':>16} {'max |dP/P|':>10} "
+             f"{'model':24} {'kind':10} {'parameters':>10} {'sampler, steps':>16} {'max |dP/P|':>10} {'z':>5} "
              f"{'hist TV ± s.e.':>14} {'bispec':>7} {'z':>5} {'odd z':>5} {'trispec':>7} {'z':>5} {'<|m|>':>7} "
              f"{'GFLOP':>7} {'seconds':>8}"]
 
@@ -151,7 +153,7 @@ def format_rows(rows: list[dict], reference_label: str) -> str:
 
     for r in rows:
         lines.append(f"{r['name'][:24]:24} {r['kind']:10} {r['parameters']:10d} {r['sampler'] + ', ' + str(r['steps']):>16} "
-                     f"{r['spectrum_error']:10.1%} {r['histogram_tv']:6.3f} ± {r['histogram_tv_se']:5.3f} "
+                     f"{r['spectrum_error']:10.1%} {number(r.get('spectrum_z'), '.1f'):>5} {r['histogram_tv']:6.3f} ± {r['histogram_tv_se']:5.3f} "
                      f"{number(r.get('bispectrum_error'), '.0%'):>7} {number(r['bispectrum_z'], '.1f'):>5} "
                      f"{number(r.get('bispectrum_odd_z'), '.1f'):>5} "
                      f"{number(r['trispectrum_error'], '.0%'):>7} {number(r['trispectrum_z'], '.1f'):>5} "

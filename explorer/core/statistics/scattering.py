@@ -4,6 +4,7 @@ Wavelets psi_lambda, lambda = (j, l), j = 0..J-1 (0 finest), l = 0..L-1 (angles 
 the periodic H x W grid, given in Fourier. For fields x: (B, H, W), with spatial averages <.>:
 
     mean = <x>, absolute = <|x|>, square = <x^2>   (the one-point law: phi^4's double well)
+    moment3 = <x^3>, moment4 = <x^4>                       (optional, `moments` = 4: a skewed law's tails)
     lowpass = <|x * phi_J - <x>|^2>                        (the power below the coarsest wavelet)
     S1(l) = <|x * psi_l|>                                  (sparsity)
     S2(l) = <|x * psi_l|^2>                                (the power spectrum in bands)
@@ -25,7 +26,7 @@ Parseval. Every product is at full size: the moduli |x * psi| are not band-limit
 on a grid 2x coarser than the full one, even at the coarsest scale of 64 x 64, J = 5, their S1
 moved by 5e-5 (relative; 6e-2 at j = 0), far above round-off. Normalised by the reference power sigma2(l) (the data's S2):
 S1 / sigma, S2 / sigma2, S3 and S4 / (sigma_l1 sigma_l2), P(k) by the data's mean P(k); the
-first four are left as they are.
+one-point statistics are left as they are.
 
 Reductions (`ScatteringConfig`): isotropic: average over a common rotation of all the angles,
 keeping the angle differences; the rotation by pi maps x * psi_l to its conjugate (psi_hat is
@@ -52,14 +53,16 @@ from explorer.core.statistics.stats import shells
 SUPPORT = 1e-8          # frequencies where max_l psi_hat^2 of the outer wavelet is below this are left out
 CHUNK = 2 ** 18          # complex numbers per FFT of the moduli (4 MiB in float64), `_Moduli`
 MAX_BYTES = 4 * 2 ** 30  # the filter bank, its reduction and one field's statistics with their gradients (`memory`)
-KINDS = ("mean", "absolute", "square", "lowpass", "S1", "S2", "S3", "S4", "spectrum")
+KINDS = ("mean", "absolute", "square", "moment3", "moment4", "lowpass", "S1", "S2", "S3", "S4", "spectrum")
+OPTIONAL_KINDS = ("moment3", "moment4")      # left out of a description where a model has none
 
 
 @dataclass(frozen=True)
 class ScatteringConfig:
-    """The filter bank (size, J scales, L angles), the reductions of the statistics, and the
+    """The filter bank (size, J scales, L angles), the reductions of the statistics, the
     shells k = 1..shells whose power P(k) is matched too (0: none; None, before a model is fitted:
-    every shell its data resolve, `scattering_model.resolved_shells`)."""
+    every shell its data resolve, `scattering_model.resolved_shells`), and the highest one-point
+    moment <x^p> (2: <x>, <|x|>, <x^2>; 4: <x^3> and <x^4> too)."""
 
     size: int
     J: int
@@ -67,6 +70,7 @@ class ScatteringConfig:
     isotropic: bool = True
     scale_invariant: bool = False
     shells: int | None = 0
+    moments: int = 2
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,12 +78,12 @@ class ScatteringConfig:
     @classmethod
     def from_dict(cls, d: object, where: str, error: type[ExplorerError] = ConfigError) -> "ScatteringConfig":
         """Checked: size 8..256, 1 <= J with 2^J <= size, L in 1..16, the reductions true or false,
-        shells 0..size/2."""
+        shells 0..size/2, moments 2 or 4."""
         from explorer.core.files import schema
 
         if not isinstance(d, dict):
             raise error(f"{where} must be an object")
-        unknown = sorted(set(d) - {"size", "J", "L", "isotropic", "scale_invariant", "shells"})
+        unknown = sorted(set(d) - {"size", "J", "L", "isotropic", "scale_invariant", "shells", "moments"})
         if unknown:
             raise error(f"{where}: unknown entries {unknown[:3]}")
         size = schema.value(d, "size", int, where, error, lo=8, hi=256)
@@ -87,15 +91,18 @@ class ScatteringConfig:
         config = cls(size, J, schema.value(d, "L", int, where, error, lo=1, hi=16, default=4),
                      schema.value(d, "isotropic", bool, where, error, default=True),
                      schema.value(d, "scale_invariant", bool, where, error, default=False),
-                     schema.value(d, "shells", int, where, error, lo=0, hi=size // 2, default=0))
+                     schema.value(d, "shells", int, where, error, lo=0, hi=size // 2, default=0),
+                     schema.value(d, "moments", int, where, error, lo=2, hi=4, default=2))
+        if config.moments == 3:
+            raise error(f"{where}: 'moments' must be 2 or 4")
         check_memory(config, where, error)
         return config
 
     def raw_count(self) -> int:
-        """R, the raw statistics before reduction: 4 one-point, S1 and S2 (J L each), S3 (L^2 J(J+1)/2),
-        S4 (L^3 (J+2)(J+1)J/6)."""
+        """R, the raw statistics before reduction: 4 one-point (6 with moments 4), S1 and S2 (J L
+        each), S3 (L^2 J(J+1)/2), S4 (L^3 (J+2)(J+1)J/6)."""
         J, L = self.J, self.L
-        return 4 + 2 * J * L + L * L * J * (J + 1) // 2 + L ** 3 * (J + 2) * (J + 1) * J // 6
+        return 2 + self.moments + 2 * J * L + L * L * J * (J + 1) // 2 + L ** 3 * (J + 2) * (J + 1) * J // 6
 
     def memory(self) -> tuple[int, int]:
         """(bytes of the filter bank with its reduction, bytes of one field's statistics with their
@@ -243,7 +250,8 @@ class ScatteringSpectra:
         """(kind, (j, l), ...) of every raw statistic, in the order `raw` returns them."""
         J, L = self.config.J, self.config.L
         lam = [(j, ll) for j in range(J) for ll in range(L)]
-        keys = [("mean",), ("absolute",), ("square",), ("lowpass",)] + [("S1", a) for a in lam] + [("S2", a) for a in lam]
+        keys = [("mean",), ("absolute",), ("square",), ("lowpass",)] + [(f"moment{p}",) for p in range(3, self.config.moments + 1)]
+        keys += [("S1", a) for a in lam] + [("S2", a) for a in lam]
         for j1 in range(J):                                      # S3: outer (j1, l1), modulus (j2, l2), j2 <= j1
             keys += [("S3", (j1, l1), b) for l1 in range(L) for b in lam if b[0] <= j1]
         for j3 in range(J):                                      # S4: moduli a, b with a <= b <= j3 in scale
@@ -270,7 +278,7 @@ class ScatteringSpectra:
         # vorticity) has a tiny spread s, and float32's round-off of it, divided by s, misled L-BFGS (`COMPUTE`)
         x64 = x.double()
         one_point = torch.stack([x64.mean((-2, -1)), x64.abs().mean((-2, -1)), (x64 * x64).mean((-2, -1)),
-                                 power[:, -1].double()], 1)
+                                 power[:, -1].double()] + [(x64 ** p).mean((-2, -1)) for p in range(3, c.moments + 1)], 1)
         dc, *pieces = _Moduli.apply(x, self.psi.to(x.dtype), self._gathers, [a.to(x.dtype) for a in self._adjoints])
         re, im = [], []
         for j, (piece, (even, odd)) in enumerate(zip(pieces, self.outer)):
@@ -407,7 +415,8 @@ class ScatteringSpectra:
         return (f"scattering spectra J = {c.J}, L = {c.L} on {c.size} x {c.size}"
                 f"{', isotropic' if c.isotropic else ''}{', scale-invariant' if c.scale_invariant else ''}"
                 f"{f', P(k) for k = 1..{c.shells}' if c.shells else ''}: "
-                f"{self.count} statistics (" + ", ".join(f"{k} {v}" for k, v in n.items()) + "); "
+                f"{self.count} statistics (" + ", ".join(f"{k} {v}" for k, v in n.items() if v or k not in OPTIONAL_KINDS)
+                + "); "
                 f"Littlewood-Paley sum of kymatio's Morlet bank {self.lp_raw[0]:.3f}..{self.lp_raw[1]:.3f}, "
                 f"normalised {float(self.lp.min()):.6f}..{float(self.lp.max()):.6f}")
 

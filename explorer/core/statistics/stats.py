@@ -116,8 +116,23 @@ def _triangle_pairs(h: int, w: int, tri: tuple[int, int, int]) -> tuple[np.ndarr
 
 def _jackknife(values: np.ndarray) -> float:
     """The jackknife standard error of an estimate from its N leave-one-out values (N,)."""
-    n = len(values)
-    return float(np.sqrt((n - 1) / n * ((values - values.mean()) ** 2).sum())) if n > 1 else float("nan")
+    return float(_jackknife_se(np.asarray(values)))
+
+
+def _jackknife_se(values: np.ndarray) -> np.ndarray:
+    """The jackknife standard errors of estimates from their leave-one-out values (..., N): (...)."""
+    n = values.shape[-1]
+    if n < 2:
+        return np.full(values.shape[:-1], np.nan)
+    return np.sqrt((n - 1) / n * ((values - values.mean(-1, keepdims=True)) ** 2).sum(-1))
+
+
+def power_spectrum_se(x: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """The standard error of `radial_power_spectrum(x)`'s P(k) per shell, k = 1 .. min(H, W)//2:
+    the jackknife's over fields, or over `groups` of correlated fields (`_leave_out`); for
+    independent fields it is the spread of their P(k) over sqrt(N)."""
+    per_field = field_power_spectra(x).T                                        # (k, N)
+    return _jackknife_se(_leave_out(per_field, check_groups(groups, len(x))))
 
 
 def _leave_out(per_field: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
@@ -345,7 +360,8 @@ def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None, groups: np.
     pairs = band_pairs(k_max or int(k.max()))
     t, t_se = trispectrum(x, pairs, groups)
     values = field_histograms(x, edges).mean(0)                 # the bins, then below and above them
-    return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "hist_edges": edges.tolist(),
+    return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "power_se": power_spectrum_se(x, groups).tolist(),
+            "hist_edges": edges.tolist(),
             "hist": values[:-2].tolist(), "hist_tails": values[-2:].tolist(),
             "abs_m": mean_abs_magnetisation(x),
             "mean": float(x.mean()), "std": float(x.std()),
@@ -363,7 +379,7 @@ def check_summary(d: object, where: str, error) -> dict:
     if not isinstance(d, dict):
         raise error(f"{where} must be an object")
     lists = {}
-    for key in ("k", "power", "hist_edges", "hist", "hist_tails"):
+    for key in ("k", "power", "power_se", "hist_edges", "hist", "hist_tails"):
         v = schema.value(d, key, list, where, error, default=None)
         if v is not None:
             if len(v) > 100_000 or not all(schema.is_finite_number(a) for a in v):
@@ -395,6 +411,7 @@ def check_summary(d: object, where: str, error) -> dict:
             if len(v) != len(pairs) or not all(schema.is_finite_number(a) for a in v):
                 raise error(f"{where}: trispectrum: '{key}' must hold one finite number per pair of bands")
     if len(lists.get("k", [])) != len(lists.get("power", [])) or \
+            len(lists.get("power_se", lists.get("power", []))) != len(lists.get("power", [])) or \
             len(lists.get("hist_edges", [None])) != len(lists.get("hist", [])) + 1 or \
             len(lists.get("hist_tails", [0, 0])) != 2 or np.any(np.diff(lists.get("hist_edges", [])) <= 0):
         raise error(f"{where}: the spectrum or histogram lists do not fit together")
@@ -431,11 +448,17 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     standard error over the generated fields (the reference's own error is not known), <|m|>, and the reduced
     bi- and trispectrum when the reference records them (the bispectrum's parity-odd part on the
     scalene triangles as "bispectrum_odd", when recorded). P(k) up to the reference's k_max, when
-    recorded."""
+    recorded; with the standard errors of both as "power" (in the polyspectra's layout, for
+    `difference_z`), when the reference records its own."""
     k, pg = radial_power_spectrum(generated)
     pr = np.asarray(reference["power"])
     keep = k <= reference.get("k_max", k.max())
     k, pg, pr = k[keep], pg[keep], pr[keep]
+    power = {}
+    if "power_se" in reference:                 # older summaries (in checkpoints) record P(k) without errors
+        power = {"power": {"k": k.tolist(), "generated": pg.tolist(),
+                           "generated_se": power_spectrum_se(generated)[keep].tolist(),
+                           "reference": pr.tolist(), "reference_se": np.asarray(reference["power_se"])[keep].tolist()}}
     edges = np.asarray(reference["hist_edges"])
     rows = field_histograms(generated, edges)
     hr = np.asarray(reference["hist"])
@@ -463,7 +486,7 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
         t, se = trispectrum(generated, [tuple(p) for p in ref_t["pairs"]])
         bi["trispectrum"] = {"pairs": ref_t["pairs"], "generated": t.tolist(), "generated_se": se.tolist(),
                              "reference": ref_t["t"], "reference_se": ref_t["se"]}
-    return {**bi, "k": k.tolist(), "power_generated": pg.tolist(), "power_reference": pr.tolist(),
+    return {**bi, **power, "k": k.tolist(), "power_generated": pg.tolist(), "power_reference": pr.tolist(),
             "power_relative_error": (pg / pr - 1).tolist(), "hist_edges": edges.tolist(),
             "hist_generated": hg.tolist(), "hist_reference": hr.tolist(),
             "histogram_tv": tv, "histogram_tv_se": tv_se, "abs_m_generated": mg,
