@@ -41,9 +41,21 @@ def test_the_table_has_a_row_per_model_with_its_errors(two_fields):
         spec_sampler = model.samplers[0]
         assert r["sampler"] == spec_sampler and r["steps"] == model.default_steps(spec_sampler)
         assert r["spectrum_error"] > 0 and 0 <= r["histogram_tv"] <= 1 and r["histogram_tv_se"] > 0
-    for key in ("bispectrum", "trispectrum"):
+    for key in ("bispectrum", "trispectrum", "spectrum"):
         z = rows[0][f"{key}_z"]
-        assert z is None if key not in reference else z >= 0
+        assert z is None if key not in reference and "power_se" not in reference else z >= 0
+    # a reference with P(k) errors gives each row the largest |dP| over the shells in standard errors
+    with_errors = h2h.table_steps([a], {**reference, "power_se": [0.05 * p for p in reference["power"]]}, n=3, seed=0)
+    while True:
+        try:
+            next(with_errors)
+        except StopIteration as stop:
+            row = stop.value[0]
+            break
+    power = row["details"]["power"]
+    expected = max(abs(g - r) / (gs ** 2 + rs ** 2) ** 0.5 for g, gs, r, rs in zip(
+        power["generated"], power["generated_se"], power["reference"], power["reference_se"]))
+    assert row["spectrum_z"] == pytest.approx(expected, rel=1e-12) and expected > 0 and f"{row['spectrum_z']:5.1f}" in h2h.format_rows([row], "x")
     text = h2h.format_rows(rows, "the training data")
     assert text.count("\n") == 3 and "a " in text and "diffusion" in text
     assert f"{rows[0]['histogram_tv']:6.3f} ± {rows[0]['histogram_tv_se']:5.3f}" in text

@@ -137,7 +137,7 @@ def plain_raw(spectra: ScatteringSpectra, x: torch.Tensor) -> torch.Tensor:
     area = c.size ** 2
     s3 = torch.einsum("bahw,bcahw->bac", z, outer.conj()) / area               # <(x * psi_a) conj(|x * psi_c| * psi_a)>
     s4 = torch.einsum("bachw,bdchw->bcad", outer, outer.conj()) / area         # <(|x * psi_a| * psi_c) conj(|x * psi_d| * psi_c)>
-    one_point = {"mean": x, "absolute": x.abs(), "square": x * x, "lowpass": low * low}
+    one_point = {"mean": x, "absolute": x.abs(), "square": x * x, "moment3": x ** 3, "moment4": x ** 4, "lowpass": low * low}
     values = []
     for kind, *lams in spectra.keys:
         i = [lam[0] * c.L + lam[1] for lam in lams]
@@ -157,7 +157,8 @@ def plain_raw(spectra: ScatteringSpectra, x: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("config, filters", [(ScatteringConfig(16, 3, 2, isotropic=False), 4),
                                              (ScatteringConfig(32, 4, 4, isotropic=False), 3),
-                                             (ScatteringConfig(64, 5, 4), None)], ids=str)
+                                             (ScatteringConfig(64, 5, 4), None),
+                                             (ScatteringConfig(16, 3, 2, moments=4), None)], ids=str)
 def test_the_fast_statistics_and_their_gradient_equal_the_plain_definitions(config, filters, monkeypatch):
     """raw (half-plane products over the outer wavelets' support, hand-written backward, the
     moduli in groups of `filters`; None: CHUNK's, every filter at once here) against `plain_raw`,
@@ -223,6 +224,10 @@ def test_configs_are_checked():
     assert ScatteringConfig.from_dict({"size": 64, "J": 5}, "c") == ScatteringConfig(64, 5, 4, True, False, 0)
     assert ScatteringConfig.from_dict({"size": 64, "J": 5, "shells": 32}, "c").shells == 32
     assert ScatteringConfig.from_dict({"size": 64, "J": 5, "moments": 4}, "c").moments == 4
+    # a file records moments only where it is not 2: older explorers open the files of the statistics they compute
+    assert "moments" not in ScatteringConfig(64, 5).to_dict() and ScatteringConfig(64, 5, moments=4).to_dict()["moments"] == 4
+    for c in (ScatteringConfig(64, 5), ScatteringConfig(64, 5, moments=4)):
+        assert ScatteringConfig.from_dict(c.to_dict(), "c") == c
     for bad in ({"size": 64, "J": 7}, {"size": 4, "J": 1}, {"size": 64, "J": 3, "L": 0}, {"size": 64, "J": 3, "x": 1},
                 {"size": 64, "J": 3, "isotropic": 1}, {"size": 64, "J": 3, "shells": 33},
                 {"size": 64, "J": 3, "shells": -1}, {"size": 64, "J": 3, "shells": None}, []) + tuple(

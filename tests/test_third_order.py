@@ -77,6 +77,7 @@ def test_the_power_spectrum_errors_over_fields_and_over_groups():
     assert np.allclose(stats.power_spectrum_se(copies, groups), se, rtol=1e-8)
     assert np.all(stats.power_spectrum_se(copies) < 0.6 * se)
     assert np.allclose(stats.summary(copies, groups=groups)["power_se"], se, rtol=1e-8)
+    assert np.isnan(stats.power_spectrum_se(x[:1])).all() and np.isnan(stats.power_spectrum_se(x, np.zeros(24, int))).all()
 
 
 def test_the_power_spectrum_z_tells_a_model_off_by_twenty_percent_from_one_within_noise():
@@ -94,6 +95,8 @@ def test_the_power_spectrum_z_tells_a_model_off_by_twenty_percent_from_one_withi
     assert "power" not in stats.compare_to_summary(gaussian(8, 32, seed=7), old)
     with pytest.raises(DataError, match="do not fit together"):
         stats.check_summary({**reference, "power_se": reference["power_se"][:-1]}, "reference", DataError)
+    with pytest.raises(DataError, match="none below 0"):
+        stats.check_summary({**reference, "power_se": [-1.0] * len(reference["power"])}, "reference", DataError)
 
 
 def test_fresh_turbulence_of_a_grid_run_comes_in_blocks_of_one_run():

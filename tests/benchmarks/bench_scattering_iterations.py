@@ -47,7 +47,8 @@ def along_the_run(path: str, n: int, steps: int, at: list[int], target: float, s
     enough = next((r["iterations"] for r in rows if r["rms_error"] <= target and r["spectrum_max_error"] <= spectrum_target),
                   None)
     return {"model": model.name, "path": str(path), "size": model.image_shape[-1], "statistics": int(model.parameters),
-            "n": n, "k_max": k_max, "rows": rows, "enough": enough or rows[-1]["iterations"], "reached": enough is not None}
+            "n": n, "k_max": k_max, "rows": rows, "enough": enough if enough is not None else rows[-1]["iterations"],
+            "reached": enough is not None}
 
 
 def main(argv: list[str] | None = None) -> int:

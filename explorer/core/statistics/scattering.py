@@ -73,7 +73,12 @@ class ScatteringConfig:
     moments: int = 2
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The config as a model file records it; moments only where it is not 2, so that a file of
+        the statistics every explorer computes opens in explorers older than `moments`."""
+        d = asdict(self)
+        if d["moments"] == 2:
+            del d["moments"]
+        return d
 
     @classmethod
     def from_dict(cls, d: object, where: str, error: type[ExplorerError] = ConfigError) -> "ScatteringConfig":

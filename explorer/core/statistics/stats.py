@@ -131,8 +131,11 @@ def power_spectrum_se(x: np.ndarray, groups: np.ndarray | None = None) -> np.nda
     """The standard error of `radial_power_spectrum(x)`'s P(k) per shell, k = 1 .. min(H, W)//2:
     the jackknife's over fields, or over `groups` of correlated fields (`_leave_out`); for
     independent fields it is the spread of their P(k) over sqrt(N)."""
+    groups = check_groups(groups, len(x))
     per_field = field_power_spectra(x).T                                        # (k, N)
-    return _jackknife_se(_leave_out(per_field, check_groups(groups, len(x))))
+    if (len(x) if groups is None else len(np.unique(groups))) < 2:
+        return np.full(len(per_field), np.nan)                                  # one field or group: no error
+    return _jackknife_se(_leave_out(per_field, groups))
 
 
 def _leave_out(per_field: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
@@ -384,6 +387,8 @@ def check_summary(d: object, where: str, error) -> dict:
         if v is not None:
             if len(v) > 100_000 or not all(schema.is_finite_number(a) for a in v):
                 raise error(f"{where}: '{key}' must be a list of at most 100000 finite numbers")
+            if key == "power_se" and any(a < 0 for a in v):
+                raise error(f"{where}: 'power_se' must hold standard errors, none below 0")
             lists[key] = v
     schema.value(d, "n", int, where, error, lo=0, default=0)
     schema.value(d, "abs_m", float, where, error, default=0.0)
