@@ -909,6 +909,22 @@ def turbulence_data_section(d: dict) -> list[str]:
     return lines
 
 
+def chance_levels(blocks: int, counts: dict[str, int]) -> str:
+    """What an exact model would show: z spreads as Student's t with blocks - 1 degrees of freedom
+    (the data's errors, over blocks, dominate), the configurations taken as independent: the chance
+    that every one of m is within 2 s.e., and the bound its largest |z| stays below 19 times in 20
+    (Šidák). Neighbouring shells' fluxes are correlated, which makes both conservative."""
+    from scipy.stats import t
+
+    dof = blocks - 1
+    within = 1 - 2 * t.sf(2.0, dof)
+    parts = [f"{m} {name}: every one within 2 s.e. {percent(within ** m, 0)} of the time, the largest |z| below "
+             f"{t.ppf(1 - (1 - 0.95 ** (1 / m)) / 2, dof):.1f} in 95 %" for name, m in counts.items()]
+    return (f"How an exact model would fare, its z spreading as Student's t with {dof} degrees of freedom (the data's "
+            f"errors over {blocks} blocks) and the configurations taken as independent (neighbouring shells' fluxes "
+            "are not, which makes these bounds conservative): " + "; ".join(parts) + ".")
+
+
 def head_to_head(odd: list[dict]) -> list[str]:
     """The third order of several models of one data set (bench_turbulence_odd.py, one JSON each, the
     same fresh fields): per model the triangles and shells within 2 standard errors of the data, then
@@ -941,6 +957,9 @@ def head_to_head(odd: list[dict]) -> list[str]:
              within(o, "enstrophy", shells), within(o, "energy", shells)] for o in odd]
     lines += table(["model", "kind", "parameters", "b_odd within 2 s.e.", "Π_Z within 2 s.e.",
                     "Π_E within 2 s.e."], rows, "llrlll")
+    blocks = d.get("blocks")
+    if blocks:
+        lines += [chance_levels(blocks, {"shells": len(shells), "triangles": len(triangles)}), ""]
     lines += ["b_odd per scalene triangle: the data, then each model (z).", ""]
     rows = [[",".join(map(str, tri)), plus_minus(d["bispectrum"]["odd"][i], d_se[i])]
             + [f"{sig(o['model_samples']['bispectrum']['odd'][i], 3)} ({z(o, i, 'odd'):+.1f})" for o in odd]
