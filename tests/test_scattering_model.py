@@ -441,7 +441,8 @@ def test_a_damaged_support_is_refused(model_file, tmp_path):
 def test_a_batch_beyond_the_memory_limit_runs_in_chunks_with_the_same_samples(model_file, monkeypatch):
     """A sample's loss depends on it alone, so the model evaluates as many at a time as explorer's
     memory limit holds: with room for 2 fields at once, a batch of 5 gives the samples it gives
-    in one piece."""
+    in one piece, to float32's round-off (Phi is evaluated in float32, and torch's threads reduce
+    batches of 2 and of 5 in other orders: 2.6e-6 seen after 5 iterations; a wrong chunk is off by O(1))."""
     from explorer.core.statistics import scattering
 
     model = open_model(model_file)
@@ -450,4 +451,4 @@ def test_a_batch_beyond_the_memory_limit_runs_in_chunks_with_the_same_samples(mo
     monkeypatch.setattr(scattering, "MAX_BYTES", bank + 2 * one)
     assert scattering.batch_for(model.spectra.config, grad=True) == 2
     chunked = drain(model.run(RunSpec(steps=5, n=5, seed=3, keep_frames=False))).sample
-    torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(chunked, whole, rtol=1e-4, atol=2e-5)
