@@ -716,7 +716,8 @@ def field_section(rel: str, odd: bool = False) -> list[str]:
     rows = []
     for r in f["rows"]:
         rows.append([r["name"], r["kind"], integer(r["parameters"]), f"{r['sampler']}, {r['steps']}",
-                     percent(r["spectrum_error"]), num(r.get("spectrum_z"), 1), plus_minus(r["histogram_tv"], r["histogram_tv_se"]),
+                     percent(r["spectrum_error"]), num(r.get("spectrum_z"), 1),
+                     plus_minus(r["histogram_tv"], r["histogram_tv_se"]),
                      "–" if r.get("bispectrum_error") is None else percent(r["bispectrum_error"], 0),
                      num(r.get("bispectrum_z"), 1), num(r.get("bispectrum_odd_z"), 1),
                      num(r.get("trispectrum_z"), 1), num(r["seconds"], 0)])

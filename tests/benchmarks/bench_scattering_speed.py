@@ -231,7 +231,8 @@ def main() -> None:
             "benchmark": "scattering spectra and their L-BFGS, baseline (git show BASELINE) against today, same run",
             "baseline": BASELINE, "machine": machine, "repeats": a.repeats, "phi_repeats": a.phi_repeats,
             "steps": a.steps, "cases": rows, "lbfgs_16x64x64": lbfgs, "time_to_baseline_loss_16x64x64": to_loss,
-            "model_256": str(MODEL_256.relative_to(ROOT)), "seconds_256x256_one_field": rows[f"generate_1x256x256_{a.steps}_iterations"]["new"]["median_s"],
+            "model_256": str(MODEL_256.relative_to(ROOT)),
+            "seconds_256x256_one_field": rows[f"generate_1x256x256_{a.steps}_iterations"]["new"]["median_s"],
             "statistics_difference": diff, "precision": prec}, indent=1) + "\n")
         print(f"wrote {a.json}")
 

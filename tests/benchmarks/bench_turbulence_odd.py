@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     triangles = [t for t in stats.SCALENE if max(t) <= data.shape[-1] // 3]          # the dealiased range
     sample = np.asarray(drain(model.run(RunSpec(n=a.n, seed=0, steps=a.steps, keep_frames=False).resolved(model))).sample)
     out = {"command": "python tests/benchmarks/bench_turbulence_odd.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "model": model.name, "steps": a.steps, "kind": model.kind, "parameters": int(model.parameters), "data_params": model.data.get("params"),
+           "model": model.name, "steps": a.steps, "kind": model.kind, "parameters": int(model.parameters),
+           "data_params": model.data.get("params"),
            "n_data": len(data), "n_model": len(sample), "triangles": [list(t) for t in triangles], "seconds": 0.0}
     for key, x in (("data", data), ("model_samples", sample)):
         parts = stats.bispectrum_parts(x, triangles)

@@ -119,7 +119,8 @@ def table_steps(models: list[Model], reference: dict, n: int = 16, seed: int = 0
                      "abs_m": r["abs_m_generated"], "abs_m_reference": r["abs_m_reference"],
                      "flops": flops_per_sample(model, spec), "seconds": time.perf_counter() - t0,
                      "details": {"k": r["k"], "power_relative_error": r["power_relative_error"],
-                                 **{key: r[key] for key in ("power", "bispectrum", "bispectrum_odd", "trispectrum") if key in r}}})
+                                 **{key: r[key] for key in ("power", "bispectrum", "bispectrum_odd", "trispectrum")
+                                    if key in r}}})
     return rows
 
 
@@ -153,7 +154,8 @@ def format_rows(rows: list[dict], reference_label: str) -> str:
 
     for r in rows:
         lines.append(f"{r['name'][:24]:24} {r['kind']:10} {r['parameters']:10d} {r['sampler'] + ', ' + str(r['steps']):>16} "
-                     f"{r['spectrum_error']:10.1%} {number(r.get('spectrum_z'), '.1f'):>5} {r['histogram_tv']:6.3f} ± {r['histogram_tv_se']:5.3f} "
+                     f"{r['spectrum_error']:10.1%} {number(r.get('spectrum_z'), '.1f'):>5} "
+                     f"{r['histogram_tv']:6.3f} ± {r['histogram_tv_se']:5.3f} "
                      f"{number(r.get('bispectrum_error'), '.0%'):>7} {number(r['bispectrum_z'], '.1f'):>5} "
                      f"{number(r.get('bispectrum_odd_z'), '.1f'):>5} "
                      f"{number(r['trispectrum_error'], '.0%'):>7} {number(r['trispectrum_z'], '.1f'):>5} "

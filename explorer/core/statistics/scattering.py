@@ -255,7 +255,8 @@ class ScatteringSpectra:
         """(kind, (j, l), ...) of every raw statistic, in the order `raw` returns them."""
         J, L = self.config.J, self.config.L
         lam = [(j, ll) for j in range(J) for ll in range(L)]
-        keys = [("mean",), ("absolute",), ("square",), ("lowpass",)] + [(f"moment{p}",) for p in range(3, self.config.moments + 1)]
+        keys = [("mean",), ("absolute",), ("square",), ("lowpass",)]
+        keys += [(f"moment{p}",) for p in range(3, self.config.moments + 1)]
         keys += [("S1", a) for a in lam] + [("S2", a) for a in lam]
         for j1 in range(J):                                      # S3: outer (j1, l1), modulus (j2, l2), j2 <= j1
             keys += [("S3", (j1, l1), b) for l1 in range(L) for b in lam if b[0] <= j1]
