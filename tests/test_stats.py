@@ -127,6 +127,10 @@ def test_the_fields_own_spectra_average_to_the_radial_spectrum():
     assert per_field.shape == (5, 8)
     assert np.allclose(per_field.mean(0), stats.radial_power_spectrum(x)[1])
     assert np.all(np.diff(per_field.mean(1)) > 0)                    # field i has variance (i + 1)^2
+    for f, row in zip(x, per_field):                                  # each row is that field's own spectrum
+        assert np.allclose(row, stats.radial_power_spectrum(f[None])[1], rtol=1e-12)
+    rect = np.random.default_rng(1).normal(size=(3, 2, 8, 12))           # channels averaged, H != W
+    assert np.allclose(stats.field_power_spectra(rect), [stats.radial_power_spectrum(f)[1] for f in rect], rtol=1e-12)
 
 
 def test_field_histograms_bin_like_numpy_values_on_the_edges_included():

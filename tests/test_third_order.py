@@ -70,14 +70,16 @@ def test_the_power_spectrum_errors_over_fields_and_over_groups():
     """P(k)'s error over independent fields is the spread of their P(k) over sqrt(N); over groups of
     copies it is the distinct fields' error, where taking the copies for independent draws halves it."""
     x = gaussian(24, 32, seed=5)
-    per_field = stats.field_power_spectra(x)
-    se = stats.power_spectrum_se(x)
+    per_field = np.stack([stats.radial_power_spectrum(f[None])[1] for f in x])
+    k, p, se = stats.power_spectrum_with_se(x)
+    assert np.array_equal(k, np.arange(1, 17)) and np.allclose(p, stats.radial_power_spectrum(x)[1], rtol=1e-12)
     assert se.shape == (16,) and np.allclose(se, per_field.std(0, ddof=1) / np.sqrt(24), rtol=1e-10)
     copies, groups = np.repeat(x, 4, axis=0), np.repeat(np.arange(24), 4)
-    assert np.allclose(stats.power_spectrum_se(copies, groups), se, rtol=1e-8)
-    assert np.all(stats.power_spectrum_se(copies) < 0.6 * se)
+    assert np.allclose(stats.power_spectrum_with_se(copies, groups)[2], se, rtol=1e-8)
+    assert np.all(stats.power_spectrum_with_se(copies)[2] < 0.6 * se)
     assert np.allclose(stats.summary(copies, groups=groups)["power_se"], se, rtol=1e-8)
-    assert np.isnan(stats.power_spectrum_se(x[:1])).all() and np.isnan(stats.power_spectrum_se(x, np.zeros(24, int))).all()
+    assert np.isnan(stats.power_spectrum_with_se(x[:1])[2]).all()
+    assert np.isnan(stats.power_spectrum_with_se(x, np.zeros(24, int))[2]).all()
 
 
 def test_the_power_spectrum_z_tells_a_model_off_by_twenty_percent_from_one_within_noise():

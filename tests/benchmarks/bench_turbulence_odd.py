@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         blocks = int(block.max()) + 1
 
         def per_block(fn) -> list[float]:                   # the jackknife over blocks of fn(fields) (a 1-D array)
-            loo = np.stack([np.asarray(fn(data[block != b])) for b in range(blocks)])
-            return np.sqrt((blocks - 1) / blocks * ((loo - loo.mean(0)) ** 2).sum(0)).tolist()
+            loo = np.stack([np.asarray(fn(data[block != b])) for b in range(blocks)], -1)
+            return stats.jackknife_se(loo).tolist()
 
         out["data"]["blocks"] = blocks
         out["data"]["bispectrum"]["odd_se_blocks"] = stats.bispectrum_parts(data, triangles, block)["odd_se"].tolist()

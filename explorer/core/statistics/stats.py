@@ -47,7 +47,13 @@ def radial_power_spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def field_power_spectra(x: np.ndarray) -> np.ndarray:
     """Each field's radial P(k), k = 1 .. min(H, W)//2: (fields, k); x (N, [C,] H, W). Their mean
     over fields is `radial_power_spectrum`; resampled, they give its bootstrap error."""
-    return np.stack([radial_power_spectrum(f)[1] for f in np.asarray(x)])
+    x = np.asarray(x, np.float64)
+    h, w = x.shape[-2:]
+    power = (np.abs(np.fft.fft2(x)) ** 2 / (h * w)).reshape(len(x), -1, h * w).mean(1)       # (N, H W)
+    k, top = shells(h, w).ravel(), min(h, w) // 2
+    sums = np.bincount((k + (k.max() + 1) * np.arange(len(x))[:, None]).ravel(), weights=power.ravel(),
+                       minlength=len(x) * (k.max() + 1)).reshape(len(x), -1)                 # (N, shells)
+    return sums[:, 1:top + 1] / np.bincount(k)[1:top + 1]
 
 
 def field_histograms(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -116,10 +122,10 @@ def _triangle_pairs(h: int, w: int, tri: tuple[int, int, int]) -> tuple[np.ndarr
 
 def _jackknife(values: np.ndarray) -> float:
     """The jackknife standard error of an estimate from its N leave-one-out values (N,)."""
-    return float(_jackknife_se(np.asarray(values)))
+    return float(jackknife_se(np.asarray(values)))
 
 
-def _jackknife_se(values: np.ndarray) -> np.ndarray:
+def jackknife_se(values: np.ndarray) -> np.ndarray:
     """The jackknife standard errors of estimates from their leave-one-out values (..., N): (...)."""
     n = values.shape[-1]
     if n < 2:
@@ -127,15 +133,16 @@ def _jackknife_se(values: np.ndarray) -> np.ndarray:
     return np.sqrt((n - 1) / n * ((values - values.mean(-1, keepdims=True)) ** 2).sum(-1))
 
 
-def power_spectrum_se(x: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
-    """The standard error of `radial_power_spectrum(x)`'s P(k) per shell, k = 1 .. min(H, W)//2:
-    the jackknife's over fields, or over `groups` of correlated fields (`_leave_out`); for
-    independent fields it is the spread of their P(k) over sqrt(N)."""
+def power_spectrum_with_se(x: np.ndarray, groups: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """(k, P(k), its standard error) for k = 1 .. min(H, W)//2, from one pass over the fields
+    (`field_power_spectra`): the error is the jackknife's over fields, or over `groups` of
+    correlated fields (`_leave_out`); for independent fields the spread of their P(k) over sqrt(N)."""
     groups = check_groups(groups, len(x))
     per_field = field_power_spectra(x).T                                        # (k, N)
+    k = np.arange(1, len(per_field) + 1)
     if (len(x) if groups is None else len(np.unique(groups))) < 2:
-        return np.full(len(per_field), np.nan)                                  # one field or group: no error
-    return _jackknife_se(_leave_out(per_field, groups))
+        return k, per_field.mean(1), np.full(len(per_field), np.nan)           # one field or group: no error
+    return k, per_field.mean(1), jackknife_se(_leave_out(per_field, groups))
 
 
 def _leave_out(per_field: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
@@ -355,7 +362,7 @@ def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None, groups: np.
     k_max: the largest |k| the data resolve (`data.resolved_k`), recorded when given; groups: the
     correlated groups of fields (`data.fresh_groups`) whose jackknife gives the polyspectra's errors."""
     x = np.asarray(x, np.float64)
-    k, p = radial_power_spectrum(x)
+    k, p, p_se = power_spectrum_with_se(x, groups)
     lo, hi = np.percentile(x, [0.1, 99.9])
     edges = np.linspace(lo, hi, bins + 1)
     triangles = [list(t) for t in TRIANGLES + SCALENE if max(t) <= min(x.shape[-2:]) // 2]
@@ -363,7 +370,7 @@ def summary(x: np.ndarray, bins: int = 60, k_max: int | None = None, groups: np.
     pairs = band_pairs(k_max or int(k.max()))
     t, t_se = trispectrum(x, pairs, groups)
     values = field_histograms(x, edges).mean(0)                 # the bins, then below and above them
-    return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "power_se": power_spectrum_se(x, groups).tolist(),
+    return {"n": int(len(x)), "k": k.tolist(), "power": p.tolist(), "power_se": p_se.tolist(),
             "hist_edges": edges.tolist(),
             "hist": values[:-2].tolist(), "hist_tails": values[-2:].tolist(),
             "abs_m": mean_abs_magnetisation(x),
@@ -455,14 +462,13 @@ def compare_to_summary(generated: np.ndarray, reference: dict) -> dict:
     scalene triangles as "bispectrum_odd", when recorded). P(k) up to the reference's k_max, when
     recorded; with the standard errors of both as "power" (in the polyspectra's layout, for
     `difference_z`), when the reference records its own."""
-    k, pg = radial_power_spectrum(generated)
+    k, pg, pg_se = power_spectrum_with_se(generated)
     pr = np.asarray(reference["power"])
     keep = k <= reference.get("k_max", k.max())
-    k, pg, pr = k[keep], pg[keep], pr[keep]
+    k, pg, pg_se, pr = k[keep], pg[keep], pg_se[keep], pr[keep]
     power = {}
     if "power_se" in reference:                 # older summaries (in checkpoints) record P(k) without errors
-        power = {"power": {"k": k.tolist(), "generated": pg.tolist(),
-                           "generated_se": power_spectrum_se(generated)[keep].tolist(),
+        power = {"power": {"k": k.tolist(), "generated": pg.tolist(), "generated_se": pg_se.tolist(),
                            "reference": pr.tolist(), "reference_se": np.asarray(reference["power_se"])[keep].tolist()}}
     edges = np.asarray(reference["hist_edges"])
     rows = field_histograms(generated, edges)
