@@ -103,6 +103,9 @@ def test_the_field_table_gives_each_model_its_flops_beside_its_error(tiny_ckpt, 
     assert "GFLOP" in h2h.format_rows(rows, "the training data")
     cell = dict(TABLE_COLUMNS)["GFLOP per sample"]
     assert cell({"flops": 2.5e9}) == "2.5" and cell({"flops": None}) == "–"
+    power = dict(TABLE_COLUMNS)["max |ΔP/P| (s.e.)"]              # the P(k) error's z, or a dash where none was recorded
+    assert power({"spectrum_error": 0.045, "spectrum_z": 2.46}) == "4.5% (2.5)"
+    assert power({"spectrum_error": 0.185, "spectrum_z": None}) == "18.5% (–)" == power({"spectrum_error": 0.185})
 
 
 def test_each_bundled_phi4_model_runs_by_default_its_cheapest_run_that_reaches():

@@ -26,7 +26,9 @@ TABLE_TIPS = {
     "max |ΔP/P| (s.e.)": "the largest relative error of the radial power spectrum P(|k|) over the resolved shells, "
                          "and the largest difference over them in standard errors (the model's and the data's "
                          "combined; the largest of many shells is above 2 by chance: a perfect model's is below "
-                         "3.0 for 16 shells and 3.2 for 32, 19 times in 20)",
+                         "3.0 for 16 shells and 3.2 for 32, 19 times in 20); (–) where the data record no P(k) "
+                         "errors (the training summaries of models made before them): then a few samples' noise "
+                         "reads as tens of per cent",
     "histogram TV ± s.e.": "total-variation distance between the value histograms (0: the same, 1: disjoint) and "
                            "its bootstrap standard error over the generated samples: near a critical point "
                            "whole fields flip sign, so it falls only as 1/sqrt(samples)",
@@ -50,8 +52,8 @@ TABLE_COLUMNS = (
     ("kind", lambda r: r["kind"]),
     ("parameters", lambda r: f"{r['parameters']:,}"),
     ("sampler, steps", lambda r: f"{r['sampler']}, {r['steps']}"),
-    ("max |ΔP/P| (s.e.)", lambda r: f"{r['spectrum_error']:.1%}" + (
-        "" if r.get("spectrum_z") is None else f" ({r['spectrum_z']:.1f})")),
+    ("max |ΔP/P| (s.e.)", lambda r: f"{r['spectrum_error']:.1%} "
+     f"({'–' if r.get('spectrum_z') is None else format(r['spectrum_z'], '.1f')})"),
     ("histogram TV ± s.e.", lambda r: f"{r['histogram_tv']:.3f} ± {r['histogram_tv_se']:.3f}"),
     ("bispectrum (s.e.)", lambda r: "–" if r["bispectrum_z"] is None else f"{r['bispectrum_z']:.1f}"),
     ("odd part (s.e.)", lambda r: "–" if r.get("bispectrum_odd_z") is None else f"{r['bispectrum_odd_z']:.1f}"),
