@@ -771,8 +771,11 @@ def iterations_section(rel: str) -> list[str]:
                  num(r["seconds"] / m["n"], 0)] for r in m["rows"]]
         default = (f"default {m['enough']} iterations" if m["reached"] else
                    f"no count measured met both: default {m['enough']} iterations, the most measured")
-        lines += [f"`{m['model']}` ({m['statistics']} statistics, {m['n']} fields from seed 0, torch on "
-                  f"{it['threads']} thread(s)): {default}.", ""]
+        made = "" if m.get("training_fields") is None else f"estimated from {integer(m['training_fields'])} fields, "
+        if m.get("spectrum_tolerance") is not None:
+            made += f"P(k) weighed as a spread of at most {percent(m['spectrum_tolerance'], 0)} of it, "
+        lines += [f"`{m['model']}` ({m['statistics']} statistics, {made}{m['n']} fields generated from seed 0, torch "
+                  f"on {it['threads']} thread(s)): {default}.", ""]
         lines += table(["iterations", "rms statistics error", "max \\|P/P_train − 1\\|", "seconds per field"], rows,
                        "rrrr")
     return lines
@@ -1038,9 +1041,12 @@ def render_turbulence() -> str:
         if odd32:
             lines += ["### The third order", ""] + head_to_head([read_json(rel) for rel in odd32])
     if large:
+        fitted = [m.get("training_fields") for m in read_json(TURBULENCE_ITERATIONS)["models"]] \
+            if (ROOT / TURBULENCE_ITERATIONS).exists() else []
+        first = f"the first {integer(fitted[0])} snapshots" if fitted and fitted[0] else "snapshots"
         lines += ["## At 256×256 (d = 65 536)", "",
-                  "Scattering spectra and a Gaussian field of the same P(k), estimated from the first 96 snapshots "
-                  "of the training run at the simulation's own resolution, against fresh snapshots of another run.", ""]
+                  f"Scattering spectra and a Gaussian field of the same P(k), estimated from {first} of the training "
+                  "run at the simulation's own resolution, against fresh snapshots of another run.", ""]
         if (ROOT / TURBULENCE_ITERATIONS).exists():
             lines += iterations_section(TURBULENCE_ITERATIONS)
         if (ROOT / TURBULENCE_FIELD256).exists():

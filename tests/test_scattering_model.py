@@ -193,6 +193,31 @@ def test_a_model_matching_the_third_and_fourth_moments(model_file, tmp_path, cap
     assert "invalid choice: 3" in capsys.readouterr().err and not (tmp_path / "m3.scat.safetensors").exists()
 
 
+def test_a_spectrum_tolerance_caps_the_spread_of_p_k_only(model_file, tmp_path, capsys):
+    """--spectrum-tolerance T: s of each P(k) statistic is min(its spread over single fields, T), every
+    other s and every target as without it, T recorded; T outside (0, 1], or with --shells 0, is
+    refused before a file is written."""
+    args = ["train", "scattering", "--data", str(model_file.parent / "fields.npy"), "--n", "48", "--split", "all",
+            "--size", "16"]
+    out = tmp_path / "t.scat.safetensors"
+    assert main([*args, "--spectrum-tolerance", "0.1", "--out", str(out)]) == 0
+    plain, capped = open_model(model_file), open_model(out)
+    shells = len(plain.spectrum)
+    assert torch.equal(capped.phi, plain.phi) and torch.equal(capped.scale[:-shells], plain.scale[:-shells])
+    assert torch.equal(capped.scale[-shells:], plain.scale[-shells:].clamp_max(0.1))
+    assert bool((plain.scale[-shells:] > 0.1).any())                     # the cap acts on this data
+    from safetensors import safe_open
+    with safe_open(str(out), "np") as f:
+        assert json.loads(f.metadata()["explorer"])["training"]["spectrum_tolerance"] == 0.1
+    assert "s of P(k) / P_data(k) at most 0.1" in capped.describe() and "at most" not in plain.describe()
+    capsys.readouterr()
+    for bad in (["--spectrum-tolerance", "0"], ["--spectrum-tolerance", "1.5"], ["--spectrum-tolerance", "nan"],
+                ["--spectrum-tolerance", "0.1", "--shells", "0"]):
+        bad_out = tmp_path / "bad.scat.safetensors"
+        assert main([*args, *bad, "--out", str(bad_out)]) == 2
+        assert "--spectrum-tolerance" in capsys.readouterr().err and not bad_out.exists()
+
+
 def test_lbfgs_minimises_each_sample_on_its_own():
     # Rosenbrock per sample, f = sum (1 - a)^2 + 100 (b - a^2)^2 over pairs: minimum 0 at 1
     def value_and_grad(x):

@@ -84,7 +84,7 @@ def cmd_train_scattering(args) -> int:
     if args.shells is None:
         bank = replace(bank, shells=None)                                      # every shell the data resolve
     model = scattering_model.fit(data, bank, args.out, name=args.name, description=args.description,
-                                 command=command_line())
+                                 command=command_line(), spectrum_tolerance=args.spectrum_tolerance)
     print(model.describe(), file=sys.stderr)
     return 0
 
@@ -152,6 +152,10 @@ def add_commands(sub) -> None:
     t.add_argument("--moments", type=int, choices=[2, 4], default=2,
                    help="the highest one-point moment <x^p> matched (2: <x>, <|x|>, <x^2>; 4: <x^3> and <x^4> too, "
                         "for a skewed one-point law such as the cosmic web's log density)")
+    t.add_argument("--spectrum-tolerance", type=float, default=None, metavar="T",
+                   help="weigh each P(k) statistic at least as one whose spread is T of P(k) (default: its spread "
+                        "over single fields, about 50 %% at |k| = 1 where a field holds a few modes, which leaves the "
+                        "largest scales' power a few %% off at the generator's fixed point)")
     t.add_argument("--name", default=None)
     t.add_argument("--description", default="")
     t.add_argument("--out", required=True, help="NAME.scat.safetensors")

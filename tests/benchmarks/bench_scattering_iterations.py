@@ -49,8 +49,10 @@ def along_the_run(path: str, n: int, steps: int, at: list[int], target: float, s
             print(f"{model.name}: {rows[-1]}", file=sys.stderr)
     enough = next((r["iterations"] for r in rows if r["rms_error"] <= target and r["spectrum_max_error"] <= spectrum_target),
                   None)
+    training = model.config.get("training") or {}
     return {"model": model.name, "path": str(path), "size": model.image_shape[-1], "statistics": int(model.parameters),
-            "n": n, "k_max": k_max, "rows": rows, "enough": enough if enough is not None else rows[-1]["iterations"],
+            "training_fields": model.data.get("n"), "spectrum_tolerance": training.get("spectrum_tolerance"), "n": n,
+            "k_max": k_max, "rows": rows, "enough": enough if enough is not None else rows[-1]["iterations"],
             "reached": enough is not None}
 
 
