@@ -703,6 +703,40 @@ def z_difference(a, a_se, b, b_se) -> str:
     return z_of(a - b, difference_se(a_se, b_se))
 
 
+def training_spectrum(f: dict) -> list[str]:
+    """Which part of each model's P(k) error against the reference is its training set's: the model's
+    fields against the mean P(k) its file records of its training data (`data.stats`), and that mean
+    against the reference, over the shells of the field table. Models whose file records none (a WCRG
+    folder, older files) are left out."""
+    files = {e["name"]: ROOT / "checkpoints" / e["file"] for e in read_json(INDEX)["checkpoints"]}
+    rows = []
+    for r in f["rows"]:
+        path = files.get(r["name"])
+        if path is None or path.suffix != ".safetensors" or not path.exists():
+            continue
+        data = explorer_record(path)[0].get("data") or {}
+        st, p = data.get("stats") or {}, r["details"]["power"]
+        at = {k: i for i, k in enumerate(st.get("k", []))}
+        if "power_se" not in st or any(k not in at for k in p["k"]):
+            continue
+        train = [st["power"][at[k]] for k in p["k"]]
+        train_se = [st["power_se"][at[k]] for k in p["k"]]
+        own = [abs(g / t - 1) for g, t in zip(p["generated"], train)]
+        off = [abs(t / ref - 1) for t, ref in zip(train, p["reference"])]
+        z = [abs(t - ref) / difference_se(ts, rs) for t, ts, ref, rs in zip(train, train_se, p["reference"], p["reference_se"])]
+        i, j = max(range(len(own)), key=own.__getitem__), max(range(len(off)), key=off.__getitem__)
+        rows.append([r["name"], integer(data.get("n")), f"{percent(own[i])} (k = {p['k'][i]})",
+                     f"{percent(off[j])} (k = {p['k'][j]})", num(max(z), 1)])
+    if not rows:
+        return []
+    return ["Each model's P(k) against its own training data's (the mean its file records) and that mean against "
+            "the reference, over the same shells: a model's error against fresh fields is about the sum of the two. z: "
+            "the training mean's largest difference in standard errors (its errors over single fields, which "
+            "understate them for correlated turbulence snapshots).", "",
+            *table(["model", "training fields", "max \\|P/P_train − 1\\|", "training data: max \\|P_train/P_ref − 1\\|",
+                    "z"], rows, "lrrrr")]
+
+
 def field_section(rel: str, odd: bool = False) -> list[str]:
     """The field table of `explorer field --json` at `rel`, with the even bispectrum per triangle and,
     with `odd`, its parity-odd part per scalene triangle."""
@@ -723,6 +757,7 @@ def field_section(rel: str, odd: bool = False) -> list[str]:
                      num(r.get("trispectrum_z"), 1), num(r["seconds"], 0)])
     lines += table(["model", "kind", "parameters", "sampler, steps", "max \\|ΔP/P\\|", "z", "histogram TV",
                     "bispectrum", "z", "odd z", "trispectrum z", "seconds"], rows, "llrlrrrrrrrr")
+    lines += training_spectrum(f)
     detailed = [r for r in f["rows"] if r.get("details", {}).get("bispectrum")]
     if detailed:
         tris = detailed[0]["details"]["bispectrum"]["triangles"]
