@@ -177,7 +177,7 @@ if [[ $what == scattering || $what == all ]]; then
   # Scattering-spectra models (#13): the data's statistics, seconds to make once the data exist.
   # Turbulence (#29 item 2): 256x256 runs (drag mu = 0.5 on |k| <= 3 only, forcing at k_f = 5, hyperviscosity),
   # the fields Fourier-truncated to 64x64 and 32x32 from the same runs (turbulence.grid_run: 21 blocks of 48
-  # snapshots of seed 0 (960 and the 32 more the training set draws from), 10 of seed 7919 for the fresh fields,
+  # snapshots of seed 0 (960 and the 32 more the training set draws from), 20 of seed 7919 for the fresh fields,
   # 150-220 s a block on one core the first time, cached block by block).
   [[ -f $out/turbulence-scattering.scat.safetensors ]] || $EXPLORER train scattering --data turbulence \
     --data-params "$turb" --n 256 --split S1 --size 64 --name turbulence-scattering \
@@ -221,10 +221,11 @@ if [[ $what == scattering || $what == all ]]; then
     --out "$out/turbulence256-gaussian.gauss.safetensors"
   mkdir -p "$out/turbulence"
   scattering_iterations "$out/turbulence256-scattering.scat.safetensors" "$out/turbulence/iterations256.json"
-  # 64 fields against 480 fresh ones (10 blocks of one run; errors over blocks: 5 blocks left the errors 4 degrees
-  # of freedom, and z-scores then spread as Student's t with 4, |t| > 2 one time in eight)
+  # 64 fields against 960 fresh ones (20 blocks of one run; errors over blocks: 5 blocks left the errors 4 degrees
+  # of freedom, and z-scores then spread as Student's t with 4, |t| > 2 one time in eight; with 10 blocks the fresh
+  # mean P(k) was still 1.9-2.7 % uncertain at k = 6-14, where the training mean differed from it by 5-7 %)
   [[ -f $out/turbulence/field256.json ]] || $EXPLORER field "$out"/turbulence256-gaussian.gauss.safetensors \
-    "$out"/turbulence256-scattering.scat.safetensors --n 64 --reference fresh --reference-n 480 \
+    "$out"/turbulence256-scattering.scat.safetensors --n 64 --reference fresh --reference-n 960 \
     --json "$out/turbulence/field256.json"
   # the data's physics on its 256x256 runs (slope, fluxes, |k| = 1), then the third order of turbulence
   # against the 64x64 model, 240 fresh fields = 5 runs (#29; docs/results/turbulence.md)
@@ -249,16 +250,16 @@ if [[ $what == turbulence || $what == all ]]; then
     --wavelet haar --widths 32,64 --cond-widths 32,64 --batch 64 --lr 2e-3 --lr-schedule cosine --seed 0 \
     --save-every 250 --name turbulence32-wcrg --out "$out/turbulence32-wcrg.wcrg" \
     --description "wavelet RG of 2-D forced turbulence (vorticity, 256x256 runs truncated to 32x32), N=2000"
-  # the four 32x32 models head to head (#29 item 5) against the same 480 fresh fields (10 blocks): the field table, then
+  # the four 32x32 models head to head (#29 item 5) against the same 960 fresh fields (20 blocks): the field table, then
   # the parity-odd bispectrum and the spectral fluxes of each (docs/results/turbulence.md)
   models=("$out"/turbulence32-gaussian.gauss.safetensors "$out"/turbulence32-scattering.scat.safetensors
           "$out"/turbulence32-N2000.safetensors "$out"/turbulence32-wcrg.wcrg)
   [[ -f $out/turbulence/field32.json ]] || $EXPLORER field "${models[@]}" --n 64 --reference fresh \
-    --reference-n 480 --json "$out/turbulence/field32.json"
+    --reference-n 960 --json "$out/turbulence/field32.json"
   for m in "${models[@]}"; do
     name=$(basename "$m"); name=${name%%.*}
     [[ -f $out/turbulence/odd32-$name.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_odd.py \
-      --model "$m" --fresh 480 --json "$out/turbulence/odd32-$name.json"
+      --model "$m" --fresh 960 --json "$out/turbulence/odd32-$name.json"
   done
 fi
 
