@@ -220,6 +220,23 @@ def test_a_models_recorded_default_run_reaches_the_run_panel_unless_the_user_cho
     assert (panel.sampler_box.currentData(), panel.steps_box.value()) == ("dpm2m", 9)
 
 
+def test_the_batch_is_the_models_default_until_the_user_sets_one(window, qtbot, tiny_ckpt):
+    """16 fields of a small model, 1 of a 256 x 256 one (`default_batch`: at most 16 x 64 x 64
+    values), as `explorer sample` draws without --n; a batch the user set stays."""
+    from explorer.core.models import bundle, default_batch
+
+    big = bundle.bundled_dir() / "turbulence256-gaussian.gauss.safetensors"
+    panel = window.run_panel
+    assert panel.batch_box.value() == 16 == RunSpec().resolved(window.model).n
+    assert opened(qtbot, window, big)
+    assert panel.batch_box.value() == 1 == default_batch(window.model) == RunSpec().resolved(window.model).n
+    assert opened(qtbot, window, tiny_ckpt.path)
+    assert panel.batch_box.value() == 16
+    panel.batch_box.setValue(3)                                    # the user's own
+    assert opened(qtbot, window, big)
+    assert panel.batch_box.value() == 3
+
+
 def test_closing_during_a_run_stops_it_cleanly(qtbot, window):
     configure(window, "sde", 2000, 4, 0)
     window.start_run()

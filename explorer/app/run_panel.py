@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QP
 
 from explorer.app.settings import CheckedSettings
 from explorer.core.files import schema
-from explorer.core.models import Model, RunSpec, runs_by_default
+from explorer.core.models import Model, RunSpec, default_batch, runs_by_default
 from explorer.core.sampling import catalogue
 
 SETTINGS = ("sampler", "steps", "batch", "seed", "device")   # and the kind of model they were for, and the coarse scale's
@@ -39,6 +39,7 @@ class RunPanel(QWidget):
         self.steps_box = QSpinBox(minimum=1, maximum=schema.MAX_STEPS, value=catalogue.DEFAULT_STEPS["sde"])
         self._auto_steps = self.steps_box.value()             # the steps last set for the user, not by them
         self.batch_box = QSpinBox(minimum=1, maximum=1024, value=16)
+        self._auto_batch = self.batch_box.value()             # the batch last set for the user (`default_batch`)
         self.seed_box = QSpinBox(minimum=0, maximum=2 ** 31 - 1, value=0)
         self.seed_box.setMinimumWidth(60)                     # not ten digits wide: the dock fits a 1000 px screen
         randomise = QPushButton("Randomise")
@@ -137,7 +138,8 @@ class RunPanel(QWidget):
         were saved with, and when none were), a sampler it does not run, or a panel that shows
         the last model's default run untouched when this one's differs (its file's, `explorer
         set-default`) brings the model's own default sampler and steps (as `explorer sample` uses);
-        otherwise the user's settings stay."""
+        otherwise the user's settings stay. The batch is the model's `default_batch` unless the user
+        set one."""
         previous, self._model = self._model, model
         last_kind = previous.kind if previous is not None else self._settings_kind
         shown = (self.sampler_box.currentData(), self.steps_box.value())
@@ -147,6 +149,9 @@ class RunPanel(QWidget):
                 self.sampler_box.addItem(catalogue.LABELS.get(key, key), key)
                 self.sampler_box.setItemData(self.sampler_box.count() - 1, catalogue.TIPS.get(key), Qt.ToolTipRole)
         offer(self.sampler_box, model.samplers)
+        if self.batch_box.value() == self._auto_batch:         # not the user's own: this model's default
+            self._auto_batch = default_batch(model)
+            self.batch_box.setValue(self._auto_batch)
         coarse = model.coarse_samplers
         offer(self.coarse_box, (None, *coarse))
         if self.coarse_box.currentData() not in (None, *coarse) or last_kind != model.kind:
@@ -196,6 +201,8 @@ class RunPanel(QWidget):
         spec = self.spec()
         for key, value in zip(SETTINGS, (spec.sampler, spec.steps, spec.n, spec.seed, spec.device)):
             s.setValue(key, value)
+        if spec.n == self._auto_batch:                          # the model's default, not the user's: the next
+            s.remove("batch")                                   # model brings its own
         s.setValue("kind", self._model.kind if self._model is not None else (self._settings_kind or ""))
         s.setValue("coarse_sampler", self.coarse_box.currentData() or "")
         s.setValue("coarse_steps", self.coarse_steps_box.value())

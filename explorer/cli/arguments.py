@@ -100,12 +100,13 @@ def fit_arguments(t) -> None:
     t.add_argument("--description", default="")
     t.add_argument("--out", required=True)
 
-def run_arguments(s, n: int, sampler: str | None = None) -> None:
+def run_arguments(s, n: int | None, sampler: str | None = None) -> None:
     s.add_argument("--sampler", default=sampler, help="sde, ode, ddim, ascent, ... (default: "
                    + (sampler or "the model's first") + "; `explorer info` lists a model's)")
     s.add_argument("--steps", type=STEPS, default=None, help="default: the model's for that sampler "
                    "(a WCRG model: per scale; the ascent: the most iterations)")
-    s.add_argument("--n", type=int_in(1, schema.MAX_SAMPLES), default=n, help="number of samples")
+    s.add_argument("--n", type=int_in(1, schema.MAX_SAMPLES), default=n, help="number of samples (default: "
+                   + (str(n) if n else "16, fewer for large images: at most 16 x 64 x 64 values") + ")")
     s.add_argument("--seed", type=SEED, default=0)
     s.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
     s.add_argument("--coarse-sampler", default=None, help="a WCRG model: the sampler of its coarse scale x_J "

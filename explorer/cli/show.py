@@ -138,7 +138,7 @@ def add_commands(sub) -> None:
     s.set_defaults(func=cmd_set_default)
     s = sub.add_parser("sample", help="run any model (checkpoint, WCRG folder, ...); write the whole trajectory to .npz")
     s.add_argument("checkpoint", help="a .safetensors checkpoint, a WCRG folder, or any model explorer opens")
-    run_arguments(s, n=16)
+    run_arguments(s, n=None)
     s.add_argument("--no-final-denoise", action="store_true")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)

@@ -11,6 +11,7 @@ from explorer.core.models.base import (
     ModelBase,
     RunSpec,
     check_made_by,
+    default_batch,
     final_samples,
     is_whole_run,
     made_by,
@@ -31,6 +32,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["DisplayHints", "Model", "ModelBase", "Opener", "RunSpec", "check_made_by", "final_samples", "is_whole_run",
-           "made_by", "open_maker", "open_model", "register_opener", "resolve_device", "run_meta", "run_title", "runs_by_default",
-           "samplers_text", "unregister_opener"]
+__all__ = ["DisplayHints", "Model", "ModelBase", "Opener", "RunSpec", "check_made_by", "default_batch", "final_samples",
+           "is_whole_run", "made_by", "open_maker", "open_model", "register_opener", "resolve_device", "run_meta", "run_title",
+           "runs_by_default", "samplers_text", "unregister_opener"]

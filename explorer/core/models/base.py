@@ -61,7 +61,7 @@ class DisplayHints:
 @dataclass(frozen=True)
 class RunSpec:
     """What to run: sampler (None: the model's first), steps (None: the model's default for that
-    sampler; per scale for a WCRG model), n samples, seed, device ("auto", "cpu", "cuda"),
+    sampler; per scale for a WCRG model), n samples (None: `default_batch`), seed, device ("auto", "cpu", "cuda"),
     final_denoise, and optionally the initial noise x_init (n, C, H, W) instead of the seed's.
     coarse_sampler, coarse_steps: for a model that draws a coarse scale first (its
     `coarse_samplers`), that scale's own sampler and steps (None: those of the other scales).
@@ -70,7 +70,7 @@ class RunSpec:
 
     sampler: str | None = None
     steps: int | None = None
-    n: int = 16
+    n: int | None = None
     seed: int = 0
     device: str = "cpu"
     final_denoise: bool = True
@@ -97,15 +97,16 @@ class RunSpec:
             raise UsageError(f"{model.name} runs the sampler{'s' if len(model.samplers) > 1 else ''} "
                              f"{', '.join(model.samplers)}, not {sampler!r}", field="sampler")
         steps = model.default_steps(sampler) if self.steps is None else self.steps
+        n = default_batch(model) if self.n is None else self.n
         schema.number(steps, "steps", UsageError, 1, schema.MAX_STEPS)
-        schema.number(self.n, "the number of samples", UsageError, 1, schema.MAX_SAMPLES, field="n")
+        schema.number(n, "the number of samples", UsageError, 1, schema.MAX_SAMPLES, field="n")
         schema.number(self.seed, "the seed", UsageError, 0, schema.MAX_SEED, field="seed")
         schema.number(self.start, "the start step", UsageError, 0, steps - 1, field="start")
         if self.start and (sampler not in GRID_SAMPLERS or self.x_init is None):
             raise UsageError(f"a run continued from step {self.start} needs a grid sampler and the state x_init there")
         resolve_device(self.device)
-        if self.x_init is not None and tuple(self.x_init.shape) != (self.n, *model.image_shape):
-            raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(self.n, *model.image_shape)}")
+        if self.x_init is not None and tuple(self.x_init.shape) != (n, *model.image_shape):
+            raise UsageError(f"x_init has shape {tuple(self.x_init.shape)}, the run needs {(n, *model.image_shape)}")
         coarse_sampler, coarse_steps = self.coarse_sampler, self.coarse_steps
         if coarse_sampler is not None or coarse_steps is not None:
             offered = model.coarse_samplers
@@ -118,12 +119,12 @@ class RunSpec:
                                  f"not {coarse_sampler!r}")
             coarse_steps = steps if coarse_steps is None else coarse_steps
             schema.number(coarse_steps, "the coarse steps", UsageError, 1, schema.MAX_STEPS)
-        spec = replace(self, sampler=sampler, steps=steps, coarse_sampler=coarse_sampler, coarse_steps=coarse_steps)
+        spec = replace(self, sampler=sampler, steps=steps, n=n, coarse_sampler=coarse_sampler, coarse_steps=coarse_steps)
         frames = (model.frame_count(spec) or steps + 1) if self.keep_frames else 1
-        need = 2 * 4 * frames * self.n * math.prod(model.image_shape)          # x_t and x0_hat, float32
+        need = 2 * 4 * frames * n * math.prod(model.image_shape)               # x_t and x0_hat, float32
         need *= 2 if self.keep_frames else 1                                    # saving stacks one more copy
         if need > schema.MAX_RUN_BYTES:
-            raise UsageError(f"{self.n} samples x {frames} frames of {model.image_shape} need {need / 2 ** 30:.1f} GiB, "
+            raise UsageError(f"{n} samples x {frames} frames of {model.image_shape} need {need / 2 ** 30:.1f} GiB, "
                              f"more than the {schema.MAX_RUN_BYTES / 2 ** 30:.0f} GiB a run may keep: lower the "
                              f"samples or the steps")
         model.check_run(spec)
@@ -287,6 +288,17 @@ def new_default_run(model: Model, sampler: str, steps: int, why: str) -> dict | 
     record = {"sampler": sampler, "steps": steps, "why": why,
               "earlier_sha256": list(dict.fromkeys(earlier))[:MAX_EARLIER]}
     return check_default_run(record, model.samplers, model.name, UsageError)
+
+
+BATCH_VALUES = 16 * 64 * 64      # a run's default batch holds at most this many values (`default_batch`)
+
+
+def default_batch(model: Model) -> int:
+    """The samples a run draws unless told (`RunSpec.n` None, the Run panel's batch until the user
+    sets one): 16, fewer for large images, at most BATCH_VALUES values in all: 16 of 64 x 64, 4 of
+    128 x 128, 1 of 256 x 256 (a 256 x 256 scattering model's 200 L-BFGS iterations take ~19 s per
+    field on this project's 2-core CPU, 16 fields ~5 min)."""
+    return max(1, min(16, BATCH_VALUES // math.prod(model.image_shape)))
 
 
 def runs_by_default(model: Model) -> tuple[str, int]:
