@@ -227,6 +227,13 @@ if [[ $what == scattering || $what == all ]]; then
   [[ -f $out/turbulence/field256.json ]] || $EXPLORER field "$out"/turbulence256-gaussian.gauss.safetensors \
     "$out"/turbulence256-scattering.scat.safetensors --n 64 --reference fresh --reference-n 960 \
     --json "$out/turbulence/field256.json"
+  # the yardstick of its max |dP/P|: what an exact learner of the 960 training snapshots would show against the 960
+  # fresh ones (blocks reassigned between the two sets), and whether the blocks are independent units, within a run
+  # and between runs (block 0 of 8 more runs of their own, seeds 7920-7927: ~400 s each on one core the first time)
+  [[ -f $out/turbulence/bound256.json ]] || .venv/bin/python tests/benchmarks/bench_spectrum_bound.py \
+    "$out"/turbulence256-scattering.scat.safetensors --fresh 960 --json "$out/turbulence/bound256.json"
+  [[ -f $out/turbulence/runs256.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_runs.py \
+    --json "$out/turbulence/runs256.json"
   # the data's physics on its 256x256 runs (slope, fluxes, |k| = 1), then the third order of turbulence
   # against the 64x64 model, 240 fresh fields = 5 runs (#29; docs/results/turbulence.md)
   [[ -f $out/turbulence/data.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_data.py \
@@ -328,6 +335,9 @@ if [[ $what == cosmic_web || $what == all ]]; then
   [[ -f $out/cosmic_web/field256.json ]] || $EXPLORER field "$out"/cosmic-web256-gaussian.gauss.safetensors \
     "$out"/cosmic-web256-scattering.scat.safetensors --n 64 --reference fresh --reference-n 1024 \
     --json "$out/cosmic_web/field256.json"
+  # what an exact learner of the 1024 training fields would show against 1024 fresh ones (fields reassigned at random)
+  [[ -f $out/cosmic_web/bound256.json ]] || .venv/bin/python tests/benchmarks/bench_spectrum_bound.py \
+    "$out"/cosmic-web256-scattering.scat.safetensors --fresh 1024 --json "$out/cosmic_web/bound256.json"
   models=("$out"/cosmic-web-gaussian.gauss.safetensors "$out"/cosmic-web-scattering.scat.safetensors
           "$out"/cosmic-web-scattering-L8.scat.safetensors)
   [[ -f $out/cosmic_web/field64.json ]] || $EXPLORER field "${models[@]}" --n 256 --reference fresh --reference-n 1024 \

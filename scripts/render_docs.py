@@ -12,11 +12,13 @@ Sources (nothing else is read, and nothing but the pages above is written):
 - docs/results/hostile_corpus.json (scripts/hostile_corpus.py);
 - checkpoints/turbulence/odd.json and odd32-*.json (tests/benchmarks/bench_turbulence_odd.py),
   checkpoints/turbulence/data.json (tests/benchmarks/bench_turbulence_data.py),
-  checkpoints/turbulence/field32.json and field256.json (`explorer field --json`) and iterations256.json
-  (tests/benchmarks/bench_scattering_iterations.py), those present;
+  checkpoints/turbulence/field32.json and field256.json (`explorer field --json`), iterations256.json
+  (tests/benchmarks/bench_scattering_iterations.py), bound256.json (tests/benchmarks/bench_spectrum_bound.py) and
+  runs256.json (tests/benchmarks/bench_turbulence_runs.py), those present;
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py),
-  checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`)
-  and iterations256.json (tests/benchmarks/bench_scattering_iterations.py), those present;
+  checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
+  iterations256.json (tests/benchmarks/bench_scattering_iterations.py) and bound256.json
+  (tests/benchmarks/bench_spectrum_bound.py), those present;
 - checkpoints/phi4/hierarchy.json (tests/benchmarks/bench_wcrg.py: WCRG against plain diffusion, FLOPs and the
   paired bootstrap) and checkpoints/phi4/examples.json (tests/benchmarks/bench_examples.py: fewer examples);
 - checkpoints/index.json and the JSON record in the safetensors header of every bundled model
@@ -52,7 +54,10 @@ TURBULENCE_DATA = "checkpoints/turbulence/data.json"
 TURBULENCE_FIELD32 = "checkpoints/turbulence/field32.json"      # `explorer field`: the four 32 x 32 models
 TURBULENCE_FIELD256 = "checkpoints/turbulence/field256.json"    # `explorer field`: the 256 x 256 models
 TURBULENCE_ITERATIONS = "checkpoints/turbulence/iterations256.json"   # bench_scattering_iterations.py
+TURBULENCE_RUNS = "checkpoints/turbulence/runs256.json"               # bench_turbulence_runs.py
+TURBULENCE_BOUND = "checkpoints/turbulence/bound256.json"             # bench_spectrum_bound.py
 COSMIC_ITERATIONS = "checkpoints/cosmic_web/iterations256.json"
+COSMIC_BOUND = "checkpoints/cosmic_web/bound256.json"                 # bench_spectrum_bound.py
 TURBULENCE_ODD32 = ("checkpoints/turbulence/odd32-turbulence32-gaussian.json",   # bench_turbulence_odd.py per model
                     "checkpoints/turbulence/odd32-turbulence32-scattering.json",
                     "checkpoints/turbulence/odd32-turbulence32-N2000.json",
@@ -821,9 +826,10 @@ def render_cosmic_web() -> str:
     p = d["params"]
     fields = [rel for rel in COSMIC_FIELDS if (ROOT / rel).exists()]
     iterations = [COSMIC_ITERATIONS] if (ROOT / COSMIC_ITERATIONS).exists() else []
+    bound = [COSMIC_BOUND] if (ROOT / COSMIC_BOUND).exists() else []
     lines = banner(
         "Results: the cosmic web",
-        [COSMIC_DATA, *fields, *iterations],
+        [COSMIC_DATA, *fields, *iterations, *bound],
         "The cosmic-web data set (a thin slab of the matter density today by the truncated Zel'dovich approximation, "
         "shown as log(1 + δ); [the science](../science/cosmic-web.md)) against what the literature expects, on "
         "fresh fields never trained on, and the models of it against the same fresh fields.",
@@ -867,6 +873,8 @@ def render_cosmic_web() -> str:
             if rel.endswith("field256.json") and iterations:
                 lines += iterations_section(COSMIC_ITERATIONS)
             lines += field_section(rel)
+            if rel.endswith("field256.json") and bound:
+                lines += bound_section(COSMIC_BOUND, rel)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -1012,12 +1020,58 @@ def head_to_head(odd: list[dict]) -> list[str]:
     return lines
 
 
+def bound_section(rel: str, field_rel: str | None) -> list[str]:
+    """What an exact learner of a model's training set would show against the fresh fields in P(k)
+    (bench_spectrum_bound.py), beside the model's own max |ΔP/P| from the field table at `field_rel`."""
+    b = read_json(rel)
+    q = b["quantiles"]
+    rows = [] if field_rel is None else [r for r in read_json(field_rel)["rows"] if r["name"] == b["model"]]
+    seen = (f" `{b['model']}` itself is {percent(rows[0]['spectrum_error'])} off the fresh fields (the table above)."
+            if rows else "")
+    units = f"{b['units'][0]} and {b['units'][1]} {b['unit']}s"
+    return [
+        "### What an exact learner would show", "",
+        f"A model whose P(k) were exactly its training set's mean would still differ from the fresh fields' by the "
+        f"two data sets' sampling noise. `{b['model']}`'s {integer(b['data']['n'])} training fields against "
+        f"{integer(b['fresh'])} fresh ones: max \\|P_train/P_fresh − 1\\| = {percent(b['observed'])} at "
+        f"k = {b['observed_k']} (of k = 1 … {b['k'][-1]}). With the {units} reassigned at random between the two "
+        f"sets ({integer(b['permutations'])} times), the max over the shells is {percent(q['0.5'])} at the median, "
+        f"{percent(q['0.9'])} at 90 % and {percent(q['0.95'])} at 95 %, below 5 % in "
+        f"{percent(b['below_5_percent'], 0)} of draws; one as large as observed comes with p = {num(b['p'], 2)}."
+        + seen, "", "```", b["command"], "```", ""]
+
+
+def runs_section(d: dict) -> list[str]:
+    """Whether the blocks of the runs are independent units, within a run and between runs
+    (bench_turbulence_runs.py)."""
+    two, bt = d["two_runs"], d["between_runs"]
+    lo, hi = d["band"]
+    tr, fr = d["training"], d["fresh"]
+    return [
+        "### Are the blocks independent?", "",
+        f"The errors over blocks assume that blocks of {d['per_block']} snapshots are independent. The power of the "
+        f"vorticity in the shells k = {lo}–{hi}, block by block at 256×256: its block means have a lag-1 "
+        f"autocorrelation of {num(d['lag1']['training'], 2)} in the training run (seed {tr['seed']}, {tr['blocks']} "
+        f"blocks) and {num(d['lag1']['fresh'], 2)} in the fresh run (seed {fr['seed']}, {fr['blocks']} blocks), and "
+        f"spread by {percent(d['block_sd']['training'])} and {percent(d['block_sd']['fresh'])} from block to block. "
+        f"Block 0 of {bt['runs']} independent runs (each from rest after its own spin-up: seeds "
+        f"{d['independent_runs'][0]}–{d['independent_runs'][-1]} and the two runs above) spreads by "
+        f"{percent(bt['sd_between'])}, against {percent(bt['sd_within'])} between the blocks within a run: "
+        f"F = {num(bt['F'], 2)} on ({bt['dof'][0]}, {bt['dof'][1]}) degrees of freedom, p = {num(bt['p'], 2)}; their "
+        f"mean is {percent(bt['first_over_later'])} ± {percent(bt['first_over_later_se'])} off the later blocks'. "
+        f"The two runs' band power differs by {percent(two['band'])}; with their blocks reassigned at random "
+        f"({integer(two['permutations'])} times) a difference as large comes {percent(two['p_band'], 1)} of the time "
+        "(the band was chosen where the difference is largest, so this p is too small).", "",
+        "```", d["command"], "```", ""]
+
+
 def render_turbulence() -> str:
     t = read_json(TURBULENCE_ODD)
     data = read_json(TURBULENCE_DATA) if (ROOT / TURBULENCE_DATA).exists() else None
     odd32 = [rel for rel in TURBULENCE_ODD32 if (ROOT / rel).exists()]
     field32 = (ROOT / TURBULENCE_FIELD32).exists()
-    large = [rel for rel in (TURBULENCE_ITERATIONS, TURBULENCE_FIELD256) if (ROOT / rel).exists()]
+    large = [rel for rel in (TURBULENCE_ITERATIONS, TURBULENCE_FIELD256, TURBULENCE_BOUND, TURBULENCE_RUNS)
+             if (ROOT / rel).exists()]
     lines = banner(
         "Results: the third order of 2-D turbulence",
         [TURBULENCE_ODD] + ([TURBULENCE_DATA] if data else []) + ([TURBULENCE_FIELD32] if field32 else []) + odd32
@@ -1086,6 +1140,10 @@ def render_turbulence() -> str:
             lines += iterations_section(TURBULENCE_ITERATIONS)
         if (ROOT / TURBULENCE_FIELD256).exists():
             lines += field_section(TURBULENCE_FIELD256, odd=True)
+        if (ROOT / TURBULENCE_BOUND).exists():
+            lines += bound_section(TURBULENCE_BOUND, TURBULENCE_FIELD256 if (ROOT / TURBULENCE_FIELD256).exists() else None)
+        if (ROOT / TURBULENCE_RUNS).exists():
+            lines += runs_section(read_json(TURBULENCE_RUNS))
     return "\n".join(lines).rstrip() + "\n"
 
 
