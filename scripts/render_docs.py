@@ -17,7 +17,7 @@ Sources (nothing else is read, and nothing but the pages above is written):
   runs256.json (tests/benchmarks/bench_turbulence_runs.py), those present;
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py),
   checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
-  iterations256.json (tests/benchmarks/bench_scattering_iterations.py) and bound256.json
+  iterations256.json and iterations64-L8.json (tests/benchmarks/bench_scattering_iterations.py) and bound256.json
   (tests/benchmarks/bench_spectrum_bound.py), those present;
 - checkpoints/phi4/hierarchy.json (tests/benchmarks/bench_wcrg.py: WCRG against plain diffusion, FLOPs and the
   paired bootstrap) and checkpoints/phi4/examples.json (tests/benchmarks/bench_examples.py: fewer examples);
@@ -58,6 +58,7 @@ TURBULENCE_RUNS = "checkpoints/turbulence/runs256.json"               # bench_tu
 TURBULENCE_BOUND = "checkpoints/turbulence/bound256.json"             # bench_spectrum_bound.py
 COSMIC_ITERATIONS = "checkpoints/cosmic_web/iterations256.json"
 COSMIC_BOUND = "checkpoints/cosmic_web/bound256.json"                 # bench_spectrum_bound.py
+COSMIC_ITERATIONS64 = "checkpoints/cosmic_web/iterations64-L8.json"   # bench_scattering_iterations.py, the L8 model
 TURBULENCE_ODD32 = ("checkpoints/turbulence/odd32-turbulence32-gaussian.json",   # bench_turbulence_odd.py per model
                     "checkpoints/turbulence/odd32-turbulence32-scattering.json",
                     "checkpoints/turbulence/odd32-turbulence32-N2000.json",
@@ -797,13 +798,13 @@ def field_section(rel: str, odd: bool = False) -> list[str]:
 
 
 def iterations_section(rel: str) -> list[str]:
-    """How many L-BFGS iterations a 256 x 256 scattering model needs (bench_scattering_iterations.py)."""
+    """How many L-BFGS iterations a scattering model needs (bench_scattering_iterations.py)."""
     it = read_json(rel)
     lines = ["### How many L-BFGS iterations", "",
              "The statistics' rms error (in units of one training field's spread) and the largest error of P(k) "
              "against the model's own target (the training fields' mean P(k), so that this measures convergence, "
              "not the model), along one run; the model's default run is the first count measured whose rms error "
-             f"is at most {it['target']} (what the 64 × 64 models reach in 100) and whose P(k) is within "
+             f"is at most {it['target']} (what the 64 × 64 models of 4 angles reach in 100) and whose P(k) is within "
              f"{percent(it['spectrum_target'], 0)} of its target (the largest count measured where none is), written "
              "into its file by `explorer set-default`.", "", "```", it["command"], "```", ""]
     for m in it["models"]:
@@ -827,9 +828,10 @@ def render_cosmic_web() -> str:
     fields = [rel for rel in COSMIC_FIELDS if (ROOT / rel).exists()]
     iterations = [COSMIC_ITERATIONS] if (ROOT / COSMIC_ITERATIONS).exists() else []
     bound = [COSMIC_BOUND] if (ROOT / COSMIC_BOUND).exists() else []
+    iterations64 = [COSMIC_ITERATIONS64] if (ROOT / COSMIC_ITERATIONS64).exists() else []
     lines = banner(
         "Results: the cosmic web",
-        [COSMIC_DATA, *fields, *iterations, *bound],
+        [COSMIC_DATA, *fields, *iterations, *iterations64, *bound],
         "The cosmic-web data set (a thin slab of the matter density today by the truncated Zel'dovich approximation, "
         "shown as log(1 + δ); [the science](../science/cosmic-web.md)) against what the literature expects, on "
         "fresh fields never trained on, and the models of it against the same fresh fields.",
@@ -872,6 +874,8 @@ def render_cosmic_web() -> str:
         for rel in fields:
             if rel.endswith("field256.json") and iterations:
                 lines += iterations_section(COSMIC_ITERATIONS)
+            if rel.endswith("field64.json") and iterations64:
+                lines += iterations_section(COSMIC_ITERATIONS64)
             lines += field_section(rel)
             if rel.endswith("field256.json") and bound:
                 lines += bound_section(COSMIC_BOUND, rel)
