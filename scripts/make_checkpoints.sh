@@ -228,8 +228,9 @@ if [[ $what == scattering || $what == all ]]; then
     "$out"/turbulence256-scattering.scat.safetensors --n 64 --reference fresh --reference-n 960 \
     --json "$out/turbulence/field256.json"
   # the yardstick of its max |dP/P|: what an exact learner of the 960 training snapshots would show against the 960
-  # fresh ones (blocks reassigned between the two sets), and whether the blocks are independent units, within a run
-  # and between runs (block 0 of 8 more runs of their own, seeds 7920-7927: ~400 s each on one core the first time)
+  # fresh ones (blocks reassigned between the two sets), and whether the blocks behave as independent units, within a
+  # run and between runs (blocks 0-2 of 8 more runs of their own, seeds 7920-7927: on one core the first time ~400 s
+  # for a run's block 0 with its spin-up, ~170 s for each later block)
   [[ -f $out/turbulence/bound256.json ]] || .venv/bin/python tests/benchmarks/bench_spectrum_bound.py \
     "$out"/turbulence256-scattering.scat.safetensors --fresh 960 --json "$out/turbulence/bound256.json"
   [[ -f $out/turbulence/runs256.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_runs.py \
