@@ -264,6 +264,10 @@ if [[ $what == turbulence || $what == all ]]; then
           "$out"/turbulence32-N2000.safetensors "$out"/turbulence32-wcrg.wcrg)
   [[ -f $out/turbulence/field32.json ]] || $EXPLORER field "${models[@]}" --n 64 --reference fresh \
     --reference-n 960 --json "$out/turbulence/field32.json"
+  # the yardstick of their max |dP/P|: an exact learner of turbulence32-scattering's 960 training snapshots (the
+  # networks' 2000 would narrow it) against the same 960 fresh ones
+  [[ -f $out/turbulence/bound32.json ]] || .venv/bin/python tests/benchmarks/bench_spectrum_bound.py \
+    "$out"/turbulence32-scattering.scat.safetensors --fresh 960 --json "$out/turbulence/bound32.json"
   for m in "${models[@]}"; do
     name=$(basename "$m"); name=${name%%.*}
     [[ -f $out/turbulence/odd32-$name.json ]] || .venv/bin/python tests/benchmarks/bench_turbulence_odd.py \

@@ -13,7 +13,7 @@ Sources (nothing else is read, and nothing but the pages above is written):
 - checkpoints/turbulence/odd.json and odd32-*.json (tests/benchmarks/bench_turbulence_odd.py),
   checkpoints/turbulence/data.json (tests/benchmarks/bench_turbulence_data.py),
   checkpoints/turbulence/field32.json and field256.json (`explorer field --json`), iterations256.json
-  (tests/benchmarks/bench_scattering_iterations.py), bound256.json (tests/benchmarks/bench_spectrum_bound.py) and
+  (tests/benchmarks/bench_scattering_iterations.py), bound256.json and bound32.json (tests/benchmarks/bench_spectrum_bound.py) and
   runs256.json (tests/benchmarks/bench_turbulence_runs.py), those present;
 - checkpoints/cosmic_web/data.json (tests/benchmarks/bench_cosmic_web.py),
   checkpoints/cosmic_web/field64.json, field64-diffusion.json, field64-wcrg.json, field256.json (`explorer field --json`),
@@ -56,6 +56,7 @@ TURBULENCE_FIELD256 = "checkpoints/turbulence/field256.json"    # `explorer fiel
 TURBULENCE_ITERATIONS = "checkpoints/turbulence/iterations256.json"   # bench_scattering_iterations.py
 TURBULENCE_RUNS = "checkpoints/turbulence/runs256.json"               # bench_turbulence_runs.py
 TURBULENCE_BOUND = "checkpoints/turbulence/bound256.json"             # bench_spectrum_bound.py
+TURBULENCE_BOUND32 = "checkpoints/turbulence/bound32.json"            # bench_spectrum_bound.py, the 32 x 32 models
 COSMIC_ITERATIONS = "checkpoints/cosmic_web/iterations256.json"
 COSMIC_BOUND = "checkpoints/cosmic_web/bound256.json"                 # bench_spectrum_bound.py
 COSMIC_ITERATIONS64 = "checkpoints/cosmic_web/iterations64-L8.json"   # bench_scattering_iterations.py, the L8 model
@@ -1085,12 +1086,13 @@ def render_turbulence() -> str:
     t = read_json(TURBULENCE_ODD)
     data = read_json(TURBULENCE_DATA) if (ROOT / TURBULENCE_DATA).exists() else None
     odd32 = [rel for rel in TURBULENCE_ODD32 if (ROOT / rel).exists()]
+    bound32 = [TURBULENCE_BOUND32] if (ROOT / TURBULENCE_BOUND32).exists() else []
     field32 = (ROOT / TURBULENCE_FIELD32).exists()
     large = [rel for rel in (TURBULENCE_ITERATIONS, TURBULENCE_FIELD256, TURBULENCE_BOUND, TURBULENCE_RUNS)
              if (ROOT / rel).exists()]
     lines = banner(
         "Results: the third order of 2-D turbulence",
-        [TURBULENCE_ODD] + ([TURBULENCE_DATA] if data else []) + ([TURBULENCE_FIELD32] if field32 else []) + odd32
+        [TURBULENCE_ODD] + ([TURBULENCE_DATA] if data else []) + ([TURBULENCE_FIELD32] if field32 else []) + bound32 + odd32
         + large,
         "2-D vorticity is odd under a mirror image together with ω → −ω, so its isotropic bispectrum is 0, but the "
         "part of the bispectrum that tells a triangle from its mirror image is not: it is the signature of the "
@@ -1143,6 +1145,8 @@ def render_turbulence() -> str:
                   "fresh fields.", ""]
         if field32:
             lines += field_section(TURBULENCE_FIELD32, odd=True)
+            if (ROOT / TURBULENCE_BOUND32).exists():
+                lines += bound_section(TURBULENCE_BOUND32, TURBULENCE_FIELD32)
         if odd32:
             lines += ["### The third order", ""] + head_to_head([read_json(rel) for rel in odd32])
     if large:
