@@ -353,6 +353,11 @@ if [[ $what == cosmic_web || $what == all ]]; then
           "$out"/cosmic-web-scattering-L8.scat.safetensors)
   [[ -f $out/cosmic_web/field64.json ]] || $EXPLORER field "${models[@]}" --n 256 --reference fresh --reference-n 1024 \
     --json "$out/cosmic_web/field64.json"
+  # the yardstick of their max |dP/P|: an exact learner of each scattering model's training fields against 1024 fresh
+  for m in cosmic-web-scattering cosmic-web-scattering-L8; do
+    [[ -f $out/cosmic_web/bound64-$m.json ]] || .venv/bin/python tests/benchmarks/bench_spectrum_bound.py \
+      "$out/$m.scat.safetensors" --fresh 1024 --json "$out/cosmic_web/bound64-$m.json"
+  done
   # plain diffusion, then its row beside the others: a short recipe (batch 32, 1500 steps: about 20 min here
   # on a quiet machine; resumable, --save-every), the turbulence32 networks at 64 x 64
   [[ -f $out/cosmic-web-N2000.safetensors ]] || $EXPLORER train diffusion "${cw[@]}" --n 2000 --size 64 \
