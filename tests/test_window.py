@@ -327,6 +327,21 @@ def test_a_runs_statistics_arrive_from_the_run_process_only_while_it_is_the_run_
     assert window.statistics.result is None
 
 
+def test_one_sample_is_shown_without_standard_errors(qtbot, window):
+    """A batch of 1 (the default at 256 x 256): the statistics have no spread to make an error of, so
+    the summary says so instead of "nan standard errors" and "± 0.000"."""
+    from explorer.core.statistics import stats
+
+    x = np.random.default_rng(0).normal(size=(16, 1, 16, 16)).astype(np.float32)
+    window.statistics.show_samples(x[:1], stats.summary(x))
+    summary = window.statistics.summary.text()
+    assert "nan" not in summary and "±" not in summary and "standard errors" not in summary.split("One sample")[0]
+    assert "One sample has no standard errors: raise the batch to 2 or more" in summary
+    assert summary.startswith("1 generated sample against 16 of the training data.")
+    window.statistics.show_samples(x[:2], stats.summary(x))
+    assert "± one standard error, bootstrapped over the 2 samples" in window.statistics.summary.text()
+
+
 def test_statistics_panel_compares_with_the_recorded_training_statistics(qtbot, window):
     configure(window, "ddim", 4, 6, 0)
     run_to_end(qtbot, window)

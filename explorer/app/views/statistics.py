@@ -189,13 +189,14 @@ class StatisticsView(QWidget):
         self.histogram.plot(edges, r["hist_reference"], stepMode="center", pen=ref_pen, name=names[0])
         self.histogram.plot(edges, r["hist_generated"], stepMode="center", pen=gen_pen, name=names[1])
         bi, tri = r.get("bispectrum"), r.get("trispectrum")
+        errors = r["n_generated"] >= 2                          # one sample has no spread to make an error of
         triangles = [tuple(t) for t in bi["triangles"]] if bi else []
         said = self._draw_polyspectrum(self.bispectrum, "Bispectrum", bi, "triangles",
-                                     lambda t: str(triangles.index(tuple(t)) + 1), ref_pen, gen_pen)
+                                     lambda t: str(triangles.index(tuple(t)) + 1), ref_pen, gen_pen, errors=errors)
         if bi:                   # the odd part where it is recorded: on the bispectrum's scalene triangles
             said += self._draw_polyspectrum(self.bispectrum_odd, "Its parity-odd part", r.get("bispectrum_odd"),
                                             "triangles", lambda t: str(triangles.index(tuple(t)) + 1), ref_pen, gen_pen,
-                                            missing="")
+                                            missing="", errors=errors)
         else:
             self.polyspectra.setTabVisible(self.polyspectra.indexOf(self.bispectrum_odd), False)
         bands = sorted({tuple(p[:2]) for p in tri["pairs"]} | {tuple(p[2:]) for p in tri["pairs"]}) if tri else []
@@ -209,17 +210,19 @@ class StatisticsView(QWidget):
         self.key.setText("   ".join(key))
         said += self._draw_polyspectrum(self.trispectrum, "Trispectrum", tri, "pairs",
                                       lambda p: f"{bands.index(tuple(p[:2])) + 1}×{bands.index(tuple(p[2:])) + 1}",
-                                      ref_pen, gen_pen)
+                                      ref_pen, gen_pen, errors=errors)
         err = np.abs(np.asarray(r["power_relative_error"]))
         magnetisation = (f"<|m|> (the magnetisation): generated {r['abs_m_generated']:.4f}, {label} "
                          f"{r['abs_m_reference']:.4f}.   " if field else "")
         self.summary.setText(
-            f"{r['n_generated']} generated samples against {r['n_reference']} of the {label}.   " + magnetisation +
+            f"{r['n_generated']} generated sample{'s' if r['n_generated'] != 1 else ''} against {r['n_reference']} of "
+            f"the {label}.   " + magnetisation +
             f"P(k): median relative error {np.median(err):.1%}, largest {err.max():.1%}.   "
-            f"Histogram total-variation distance {r['histogram_tv']:.3f} ± {r['histogram_tv_se']:.3f} "
-            f"(0: the same; ± one standard error, bootstrapped over the {r['n_generated']} samples).   "
-            f"{said}(Few samples give noisy curves: "
-            f"raise the batch, or use `explorer stats`.)")
+            f"Histogram total-variation distance {r['histogram_tv']:.3f}"
+            + (f" ± {r['histogram_tv_se']:.3f} (0: the same; ± one standard error, bootstrapped over the "
+               f"{r['n_generated']} samples).   " if errors else " (0: the same).   ")
+            + (f"{said}(Few samples give noisy curves: raise the batch, or use `explorer stats`.)" if errors else
+               "One sample has no standard errors: raise the batch to 2 or more for them, or use `explorer stats`."))
 
 
     # --- every model of the field (the head-to-head table) ----------------------------------------------
@@ -252,10 +255,11 @@ class StatisticsView(QWidget):
                                   f"sampler and steps from seed 0 (few samples give noisy errors).")
 
     def _draw_polyspectrum(self, plot: pg.PlotWidget, name: str, d: dict | None, configurations: str, tick,
-                           ref_pen, gen_pen, missing: str | None = None) -> str:
+                           ref_pen, gen_pen, missing: str | None = None, errors: bool = True) -> str:
         """A polyspectrum per configuration (triangle, pair of bands), reference and generated with
         ±2 standard errors, in `plot`; the summary's sentence. tick(c): a configuration's short
-        label (the key line says what it stands for)."""
+        label (the key line says what it stands for). errors False (one generated sample): no error
+        bar of the samples and no sentence of standard errors."""
         self.polyspectra.setTabVisible(self.polyspectra.indexOf(plot), bool(d))
         self.polyspectra.setVisible(any(self.polyspectra.isTabVisible(i) for i in range(self.polyspectra.count())))
         if not d:
@@ -268,9 +272,10 @@ class StatisticsView(QWidget):
         plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#aaa")))
         for offset, key, pen, color in ((-0.1, "reference", ref_pen, "#333"), (0.1, "generated", gen_pen, "#d62728")):
             v, se = np.asarray(d[key]), np.asarray(d[f"{key}_se"])
-            plot.addItem(pg.ErrorBarItem(x=x + offset, y=v, height=4 * se, beam=0.1, pen=pen))
+            if errors or key == "reference":
+                plot.addItem(pg.ErrorBarItem(x=x + offset, y=v, height=4 * se, beam=0.1, pen=pen))
             plot.plot(x + offset, v, pen=None, symbol="o", symbolSize=6, symbolBrush=color)
-        return f"{name}: largest difference {stats.difference_z(d):.1f} standard errors.   "
+        return f"{name}: largest difference {stats.difference_z(d):.1f} standard errors.   " if errors else ""
 
 
 def save_plot(path, samples: np.ndarray, reference: dict, title: str = "", label: str = "training data") -> None:
